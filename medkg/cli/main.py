@@ -1,0 +1,19 @@
+"""The `medkg` command: one typer app, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from medkg.cli import kg, neo4j
+
+app = typer.Typer(
+    name="medkg",
+    help="Knowledge-graph-centric data engine for medical AI.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(kg.app, name="kg", help="Build, inspect, search and export the entity graph.")
+app.add_typer(neo4j.app, name="neo4j", help="Run a local Neo4j Community server (no Docker).")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,145 @@
+"""The store interface: persist a :class:`KnowledgeGraph` and read it back.
+
+Template method: :meth:`GraphStore.save` validates the graph once, here, and hands a
+clean graph to the backend's ``_save``; backends implement ``_save``, ``_load`` and the
+small read helpers curators use (``get_node``, ``search``, ``neighbours``). A registry
+maps a config key (``embedded``, ``neo4j``) to the class, so callers never branch on
+backends.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import polars as pl
+
+from medkg.kg.model import KnowledgeGraph
+
+
+class StoreError(RuntimeError):
+    """A store could not be read or written; the message says which and why."""
+
+
+class GraphValidationError(StoreError):
+    """The graph handed to a store breaks an invariant (duplicate ids, dangling edges)."""
+
+
+@dataclass
+class SaveReport:
+    """What a save did: rows written per table, time taken, the graph hash."""
+
+    store: str
+    location: str
+    nodes: int
+    edges: int
+    content_hash: str
+    seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def validate_graph(kg: KnowledgeGraph) -> None:
+    """Raise :class:`GraphValidationError` for duplicate node ids or edges to unknown nodes."""
+    ids = kg.nodes.get_column("id")
+    if ids.null_count():
+        raise GraphValidationError(f"{ids.null_count()} node(s) have no id")
+    dup = kg.nodes.group_by("id").len().filter(pl.col("len") > 1)
+    if dup.height:
+        sample = ", ".join(dup.get_column("id").head(5).to_list())
+        raise GraphValidationError(f"{dup.height} duplicate node id(s), e.g. {sample}")
+    known = kg.nodes.select("id")
+    for end in ("src", "dst"):
+        dangling = kg.edges.select(pl.col(end).alias("id")).unique().join(known, on="id", how="anti")
+        if dangling.height:
+            sample = ", ".join(sorted(dangling.get_column("id").head(5).to_list()))
+            raise GraphValidationError(
+                f"{dangling.height} edge {end} id(s) are not nodes of the graph, e.g. {sample}"
+            )
+
+
+class GraphStore(ABC):
+    """Persist and reload a knowledge graph; answer the look-ups curators make."""
+
+    key: ClassVar[str]
+
+    def save(self, kg: KnowledgeGraph) -> SaveReport:
+        """Validate, then write the whole graph, replacing what the store held."""
+        validate_graph(kg)
+        return self._save(kg)
+
+    def load(self) -> KnowledgeGraph:
+        """Read the whole graph back."""
+        if not self.exists():
+            raise StoreError(f"{self.describe_location()} holds no graph; run `medkg kg build` first")
+        return self._load()
+
+    @abstractmethod
+    def _save(self, kg: KnowledgeGraph) -> SaveReport: ...
+
+    @abstractmethod
+    def _load(self) -> KnowledgeGraph: ...
+
+    @abstractmethod
+    def exists(self) -> bool:
+        """True when the store holds a complete graph."""
+
+    @abstractmethod
+    def describe_location(self) -> str:
+        """Where the store lives, for messages (a path or a Bolt URI, never a password)."""
+
+    @abstractmethod
+    def manifest(self) -> dict[str, Any]:
+        """Sources, versions, counts and content hash of the stored graph."""
+
+    @abstractmethod
+    def get_node(self, node_id: str) -> dict[str, Any] | None:
+        """One node's properties, or None."""
+
+    @abstractmethod
+    def neighbours(self, node_id: str) -> list[dict[str, Any]]:
+        """Edges touching a node: dicts with src, rel, dst, direction and the other node's name."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+STORES: dict[str, Callable[..., GraphStore]] = {}
+
+
+def register_store(key: str) -> Callable[[type[GraphStore]], type[GraphStore]]:
+    """Class decorator adding a store backend to :data:`STORES` under ``key``."""
+
+    def deco(cls: type[GraphStore]) -> type[GraphStore]:
+        cls.key = key
+        STORES[key] = cls
+        return cls
+
+    return deco
+
+
+def default_store_key(env: dict[str, str] | None = None) -> str:
+    """``neo4j`` when NEO4J_URI is set, else ``embedded``."""
+    env = dict(os.environ) if env is None else env
+    return "neo4j" if env.get("NEO4J_URI") else "embedded"
+
+
+def open_store(key: str | None = None, **options: Any) -> GraphStore:
+    """Build the store named by ``key`` (default from the environment) with its options."""
+    # Import backends so they register; neo4j's driver is imported lazily inside it.
+    from medkg.kg.stores import embedded, neo4j  # noqa: F401
+
+    key = key or default_store_key()
+    try:
+        factory = STORES[key]
+    except KeyError:
+        raise StoreError(f"unknown store {key!r}; choose one of {sorted(STORES)}") from None
+    return factory(**options)

@@ -1,0 +1,146 @@
+"""Embedded store: a directory of Parquet files plus ``manifest.json``.
+
+Layout::
+
+    graph/
+      nodes.parquet      one row per entity (NODE_SCHEMA + tree columns)
+      edges.parquet      one row per relation (EDGE_SCHEMA)
+      manifest.json      format, sources with versions and licences, counts, content hash
+
+A save writes a sibling temporary folder and swaps it in with renames, so a crash
+leaves the previous graph intact and never a half-written one; ``manifest.json`` is
+written last and is what :meth:`exists` checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from medkg.config import default_graph_dir
+from medkg.kg.model import KnowledgeGraph, SourceInfo
+from medkg.kg.stores.base import GraphStore, SaveReport, StoreError, register_store
+
+FORMAT = "medkg-embedded/1"
+
+
+@register_store("embedded")
+class EmbeddedStore(GraphStore):
+    """Parquet files in a folder; the default store when no Neo4j server is configured."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_graph_dir()
+
+    # ----------------------------------------------------------------- write
+    def _save(self, kg: KnowledgeGraph) -> SaveReport:
+        start = time.perf_counter()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        old = self.path.with_name(f".{self.path.name}.old-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            nodes, edges = kg.canonical()
+            nodes.write_parquet(tmp / "nodes.parquet", compression="zstd", statistics=True)
+            edges.write_parquet(tmp / "edges.parquet", compression="zstd", statistics=True)
+            content_hash = kg.content_hash()
+            manifest = {
+                "format": FORMAT,
+                "content_hash": content_hash,
+                "counts": kg.counts(),
+                "sources": [s.to_dict() for s in kg.sources],
+                "report": kg.report,
+            }
+            (tmp / "manifest.json").write_text(
+                json.dumps(manifest, indent=2, sort_keys=True, default=str), encoding="utf-8"
+            )
+            if self.path.exists():
+                self.path.rename(old)
+            tmp.rename(self.path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if old.exists() and not self.path.exists():
+                old.rename(self.path)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+        return SaveReport(
+            store=self.key,
+            location=str(self.path),
+            nodes=kg.nodes.height,
+            edges=kg.edges.height,
+            content_hash=content_hash,
+            seconds=time.perf_counter() - start,
+        )
+
+    # ----------------------------------------------------------------- read
+    def exists(self) -> bool:
+        return (self.path / "manifest.json").is_file()
+
+    def describe_location(self) -> str:
+        return f"embedded store {self.path}"
+
+    def manifest(self) -> dict[str, Any]:
+        if not self.exists():
+            raise StoreError(f"{self.describe_location()} holds no graph; run `medkg kg build` first")
+        try:
+            data: dict[str, Any] = json.loads((self.path / "manifest.json").read_text("utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StoreError(f"{self.path / 'manifest.json'}: unreadable manifest: {exc}") from exc
+        if data.get("format") != FORMAT:
+            raise StoreError(
+                f"{self.path / 'manifest.json'}: format {data.get('format')!r}, expected {FORMAT!r}"
+            )
+        return data
+
+    def _load(self) -> KnowledgeGraph:
+        manifest = self.manifest()
+        try:
+            nodes = pl.read_parquet(self.path / "nodes.parquet")
+            edges = pl.read_parquet(self.path / "edges.parquet")
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise StoreError(f"{self.path}: cannot read Parquet tables: {exc}") from exc
+        sources = [SourceInfo(**s) for s in manifest.get("sources", [])]
+        return KnowledgeGraph(
+            nodes=nodes, edges=edges, sources=sources, report=manifest.get("report", {})
+        )
+
+    def _scan(self, table: str) -> pl.LazyFrame:
+        if not self.exists():
+            raise StoreError(f"{self.describe_location()} holds no graph; run `medkg kg build` first")
+        return pl.scan_parquet(self.path / f"{table}.parquet")
+
+    def get_node(self, node_id: str) -> dict[str, Any] | None:
+        hit = self._scan("nodes").filter(pl.col("id") == node_id).collect()
+        return hit.row(0, named=True) if hit.height else None
+
+    def neighbours(self, node_id: str) -> list[dict[str, Any]]:
+        edges = (
+            self._scan("edges")
+            .filter((pl.col("src") == node_id) | (pl.col("dst") == node_id))
+            .collect()
+        )
+        out = edges.with_columns(
+            pl.when(pl.col("src") == node_id)
+            .then(pl.lit("out"))
+            .otherwise(pl.lit("in"))
+            .alias("direction"),
+            pl.when(pl.col("src") == node_id)
+            .then(pl.col("dst"))
+            .otherwise(pl.col("src"))
+            .alias("other"),
+        )
+        names = (
+            self._scan("nodes")
+            .select(pl.col("id").alias("other"), pl.col("name").alias("other_name"),
+                    pl.col("kind").alias("other_kind"))
+            .join(out.lazy().select("other").unique(), on="other", how="semi")
+            .collect()
+        )
+        out = out.join(names, on="other", how="left").sort(["rel", "direction", "other"])
+        return out.to_dicts()
