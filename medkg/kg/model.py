@@ -26,14 +26,18 @@ PHENOTYPE = "Phenotype"
 GENE = "Gene"
 DRUG = "Drug"
 CATEGORY = "Category"
-KINDS = (DISEASE, PHENOTYPE, GENE, DRUG, CATEGORY)
+MODIFIER = "Modifier"  # HPO terms outside Phenotypic abnormality (inheritance, onset, ...)
+KINDS = (DISEASE, PHENOTYPE, GENE, DRUG, MODIFIER, CATEGORY)
 
 # Relation types (Neo4j relationship types; upper snake case).
 IS_A = "IS_A"  # child -> parent within one source hierarchy (every DAG edge kept)
 HAS_PHENOTYPE = "HAS_PHENOTYPE"  # disease -> phenotype (HPO annotations, NOT kept as negated)
 GENE_ASSOCIATED_WITH = "GENE_ASSOCIATED_WITH"  # gene -> disease
 GENE_HAS_PHENOTYPE = "GENE_HAS_PHENOTYPE"  # gene -> phenotype
-HAS_ONSET = "HAS_ONSET"  # disease -> onset term (HPO clinical modifier)
+HAS_INHERITANCE = "HAS_INHERITANCE"  # disease -> mode of inheritance (HPO aspect I)
+HAS_CLINICAL_COURSE = "HAS_CLINICAL_COURSE"  # disease -> onset/course term (HPO aspect C)
+HAS_MODIFIER = "HAS_MODIFIER"  # disease -> clinical modifier (HPO aspect M)
+HAS_MEDICAL_HISTORY = "HAS_MEDICAL_HISTORY"  # disease -> past medical history (HPO aspect H)
 MAPS_TO = "MAPS_TO"  # cross-source identity or broader match (method + confidence)
 REPLACED_BY = "REPLACED_BY"  # obsolete term -> its replacement
 MET_PARENT = "MET_PARENT"  # child -> primary parent in the medical entity tree
@@ -283,12 +287,16 @@ __all__ = [
     "GENE",
     "GENE_ASSOCIATED_WITH",
     "GENE_HAS_PHENOTYPE",
-    "HAS_ONSET",
+    "HAS_CLINICAL_COURSE",
+    "HAS_INHERITANCE",
+    "HAS_MEDICAL_HISTORY",
+    "HAS_MODIFIER",
     "HAS_PHENOTYPE",
     "IS_A",
     "KINDS",
     "MAPS_TO",
     "MET_PARENT",
+    "MODIFIER",
     "NODE_SCHEMA",
     "PHENOTYPE",
     "REPLACED_BY",

@@ -1,0 +1,282 @@
+"""Cross-source resolution: MAPS_TO edges with method and confidence, never silent merges.
+
+Entities from different sources that denote the same (or a broader) concept are linked
+by ``MAPS_TO`` edges; both nodes stay. Methods, in decreasing confidence:
+
+==================  ==========  ========================================================
+method              confidence  rule
+==================  ==========  ========================================================
+``xref``            0.95        a node's xref is the id of another node in the graph
+``name_exact``      0.95        normalised preferred names are equal
+``synonym_exact``   0.85        a normalised name equals a synonym (0.75 synonym-synonym)
+``name_stem``       0.6         the name without its subtype designator ("type 2A",
+                                ", autosomal recessive", "due to ...") names a broader
+                                entity (``props.match = "broad"``)
+``name_contains``   0.4         the longest specific disease name contained, as whole
+                                words, in the name (``props.match = "broad"``)
+==================  ==========  ========================================================
+
+Edges point from the entity being placed to the entity it maps to, ordered by prefix
+rank (MESH, ICD10, ICD10CM, HP, ORPHA, OMIM, DECIPHER, then others): ``ORPHA:558
+MAPS_TO MESH:D008382``. Only Disease, Phenotype and Category nodes are name-matched
+(gene symbols and drug brand names collide too often). A name shared by two entities
+with the same prefix is not a mapping: such collisions are counted. A node that maps
+to several targets with one prefix by the same method gets ``props.ambiguous = n`` on
+each edge and is counted as a conflict.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from typing import Any
+
+import polars as pl
+
+from medkg.kg.curie import prefix_of
+from medkg.kg.model import (
+    CATEGORY,
+    DISEASE,
+    MAPS_TO,
+    PHENOTYPE,
+    KnowledgeGraph,
+    SourceInfo,
+    edges_frame,
+    stamp,
+)
+
+PREFIX_RANK = {"MESH": 0, "ICD10": 1, "ICD10CM": 2, "HP": 3, "ORPHA": 4, "OMIM": 5, "DECIPHER": 6}
+MATCHED_KINDS = (DISEASE, PHENOTYPE, CATEGORY)
+# Prefixes whose hierarchy is a good place for a disease that has none.
+HIERARCHY_PREFIXES = ("MESH", "ICD10", "ICD10CM")
+# Words too generic to stand alone as the "contained" broader disease.
+GENERIC_HEADS = frozenset(
+    """syndrome syndromes disease diseases disorder disorders deficiency deficiencies defect
+    defects anomaly anomalies abnormality abnormalities congenital abnormalities infection
+    infections neoplasm neoplasms tumor tumors tumour cancer disease susceptibility
+    susceptibility familial hereditary rare diseases genetic diseases inborn pain fever
+    weakness injury injuries wounds and injuries""".split()
+)
+RESOLVER = SourceInfo(
+    name="medkg-resolve", version="1", license="CC0-1.0 (derived mappings)"
+)
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_POSSESSIVE = re.compile(r"(\w)'s\b")
+_DESIGNATOR = re.compile(
+    r"(?:[,;]?\s+(?:type|group|subtype|form|class|complementation group)\s+[0-9a-z]{1,4}"
+    r"|[,;]?\s+[0-9]+[a-z]?|[,;]?\s+[ivx]{1,5}|[,;]?\s+[a-z])$"
+)
+_QUALIFIER = re.compile(
+    r"[,;]\s*(?:autosomal (?:dominant|recessive)|x-linked(?: dominant| recessive)?|"
+    r"infantile|juvenile|adult|neonatal|congenital|early[- ]onset|late[- ]onset|familial|"
+    r"with .*|without .*|due to .*|associated with .*|included|formerly.*)$"
+)
+
+
+def normalise_name(text: str) -> str:
+    """Lower-case, strip accents and possessives, punctuation to single spaces."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = _POSSESSIVE.sub(r"\1", text)
+    return _NON_ALNUM.sub(" ", text).strip()
+
+
+def stem_candidates(name: str) -> list[str]:
+    """Broader names: drop subtype designators, trailing qualifiers, invert 'X, Y' forms."""
+    text = name.lower().strip()
+    out: list[str] = []
+    seen = {normalise_name(text)}
+
+    def add(candidate: str) -> None:
+        key = normalise_name(candidate)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(key)
+
+    current = text
+    for _ in range(4):
+        stripped = _QUALIFIER.sub("", current)
+        stripped = _DESIGNATOR.sub("", stripped).strip(" ,;")
+        if stripped == current:
+            break
+        add(stripped)
+        current = stripped
+    for base in (text, current):
+        head, sep, tail = base.partition(",")
+        if sep:
+            add(f"{tail.strip()} {head.strip()}")
+            add(head)
+        for marker in (" due to ", " with ", " without ", " associated with "):
+            if marker in base:
+                add(base.split(marker, 1)[0])
+    return out
+
+
+def _name_table(kg: KnowledgeGraph) -> pl.DataFrame:
+    """One row per (node, normalised name or synonym) for the kinds that are name-matched."""
+    nodes = kg.nodes.filter(pl.col("kind").is_in(MATCHED_KINDS) & ~pl.col("obsolete"))
+    names = nodes.select("id", "kind", pl.col("name").alias("text"), pl.lit("name").alias("via"))
+    syns = (
+        nodes.select("id", "kind", "synonyms", "synonym_scopes")
+        .explode(["synonyms", "synonym_scopes"])
+        .filter(
+            pl.col("synonyms").is_not_null()
+            & ~pl.col("synonym_scopes").fill_null("").is_in(["BROAD", "NARROW"])
+        )
+        .select("id", "kind", pl.col("synonyms").alias("text"), pl.lit("synonym").alias("via"))
+    )
+    table = pl.concat([names, syns])
+    keys = [normalise_name(t) for t in table.get_column("text").to_list()]
+    table = table.with_columns(
+        pl.Series("key", keys, dtype=pl.String()),
+        pl.col("id").str.extract(r"^([^:]+)").alias("prefix"),
+    ).filter(pl.col("key").str.len_chars() >= 3)
+    # A name that is also a synonym of the same node counts once, as the name.
+    return table.sort(["id", "key", "via"]).unique(["id", "key"], keep="first", maintain_order=True)
+
+
+def _rank(prefix: str) -> int:
+    return PREFIX_RANK.get(prefix, len(PREFIX_RANK))
+
+
+def resolve(kg: KnowledgeGraph) -> KnowledgeGraph:
+    """Return ``kg`` with MAPS_TO edges added and a resolution report."""
+    report: Counter[str] = Counter()
+    node_ids = set(kg.nodes.get_column("id").to_list())
+    rows: list[dict[str, Any]] = []
+
+    # 1. xrefs that name a node of the graph.
+    xrefs = kg.nodes.select("id", "xrefs").explode("xrefs").drop_nulls("xrefs")
+    for src, dst in xrefs.iter_rows():
+        if dst in node_ids and dst != src:
+            rows.append({"src": src, "dst": dst, "method": "xref", "confidence": 0.95})
+            report["xref"] += 1
+
+    # 2. exact names and synonyms.
+    table = _name_table(kg)
+    by_key: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for node_id, key, via, prefix in table.select("id", "key", "via", "prefix").iter_rows():
+        by_key[key].append((node_id, via, prefix))
+    exact: dict[tuple[str, str], tuple[str, float]] = {}
+    for members in by_key.values():
+        if len(members) < 2:
+            continue
+        for i, (a, via_a, pa) in enumerate(members):
+            for b, via_b, pb in members[i + 1 :]:
+                if a == b:
+                    continue
+                if pa == pb:
+                    report["same_prefix_name_collision"] += 1
+                    continue
+                src, dst = (a, b) if (_rank(pa), a) > (_rank(pb), b) else (b, a)
+                if via_a == via_b == "name":
+                    method, conf = "name_exact", 0.95
+                elif "name" in (via_a, via_b):
+                    method, conf = "synonym_exact", 0.85
+                else:
+                    method, conf = "synonym_exact", 0.75
+                prev = exact.get((src, dst))
+                if prev is None or conf > prev[1]:
+                    exact[(src, dst)] = (method, conf)
+    for (src, dst), (method, conf) in exact.items():
+        rows.append({"src": src, "dst": dst, "method": method, "confidence": conf})
+        report[method] += 1
+
+    # 3. broader matches for diseases that reached no hierarchy source exactly.
+    reached = {
+        (r["src"]) for r in rows if prefix_of(r["dst"]) in HIERARCHY_PREFIXES
+    }
+    hier_names = table.filter(pl.col("prefix").is_in(HIERARCHY_PREFIXES) & (pl.col("kind") != CATEGORY))
+    hier_index: dict[str, list[str]] = defaultdict(list)
+    for node_id, key in hier_names.select("id", "key").iter_rows():
+        hier_index[key].append(node_id)
+    for ids in hier_index.values():
+        ids.sort(key=lambda i: (_rank(prefix_of(i)), i))
+    max_words = max((k.count(" ") + 1 for k in hier_index), default=1)
+    diseases = kg.nodes.filter(
+        (pl.col("kind") == DISEASE) & ~pl.col("id").str.extract(r"^([^:]+)").is_in(HIERARCHY_PREFIXES)
+    )
+    for node_id, name in diseases.select("id", "name").iter_rows():
+        if node_id in reached or not name:
+            continue
+        target = None
+        for cand in stem_candidates(name):
+            if cand in hier_index and cand not in GENERIC_HEADS:
+                target, method, conf = hier_index[cand][0], "name_stem", 0.6
+                break
+        if target is None:
+            words = normalise_name(name).split()
+            best: tuple[int, str] | None = None
+            for n in range(min(max_words, len(words)), 0, -1):
+                for i in range(len(words) - n + 1):
+                    gram = " ".join(words[i : i + n])
+                    if gram in GENERIC_HEADS or (n == 1 and len(gram) < 5):
+                        continue
+                    if gram in hier_index:
+                        best = (n, hier_index[gram][0])
+                        break
+                if best:
+                    break
+            if best:
+                target, method, conf = best[1], "name_contains", 0.4
+        if target is not None and target != node_id:
+            rows.append(
+                {"src": node_id, "dst": target, "method": method, "confidence": conf,
+                 "props": {"match": "broad"}}
+            )
+            report[method] += 1
+
+    edges = edges_frame(rows)
+    edges = edges.unique(["src", "dst", "method"], keep="first", maintain_order=True)
+    # Conflicts: one source node mapped by one method to several targets with one prefix.
+    amb = (
+        edges.with_columns(pl.col("dst").str.extract(r"^([^:]+)").alias("_p"))
+        .group_by(["src", "method", "_p"])
+        .agg(pl.len().alias("_n"))
+        .filter(pl.col("_n") > 1)
+    )
+    if amb.height:
+        edges = (
+            edges.with_columns(pl.col("dst").str.extract(r"^([^:]+)").alias("_p"))
+            .join(amb, on=["src", "method", "_p"], how="left")
+            .with_columns(
+                pl.when(pl.col("_n").is_not_null())
+                .then(
+                    pl.concat_str(
+                        [pl.lit('{"ambiguous":'), pl.col("_n").cast(pl.String()),
+                         pl.lit("}")]
+                    )
+                )
+                .otherwise(pl.col("props"))
+                .alias("props")
+            )
+            .drop("_p", "_n")
+        )
+    edges = stamp(edges.with_columns(pl.lit(MAPS_TO).alias("rel")), RESOLVER)
+    by_pair = (
+        edges.with_columns(
+            pl.col("src").str.extract(r"^([^:]+)").alias("from"),
+            pl.col("dst").str.extract(r"^([^:]+)").alias("to"),
+        )
+        .group_by(["from", "to", "method"])
+        .len()
+        .sort(["from", "to", "method"])
+    )
+    summary: dict[str, Any] = {
+        "resolve.edges": edges.height,
+        "resolve.by_method": dict(sorted(report.items())),
+        "resolve.by_prefix_pair": {
+            f"{f}->{t}:{m}": n for f, t, m, n in by_pair.iter_rows()
+        },
+        "resolve.conflicts_ambiguous_sources": amb.select("src").n_unique() if amb.height else 0,
+        "resolve.same_prefix_name_collisions": report.get("same_prefix_name_collision", 0),
+    }
+    merged = KnowledgeGraph(
+        nodes=kg.nodes,
+        edges=pl.concat([kg.edges, edges.select(kg.edges.columns)]),
+        sources=[*kg.sources, SourceInfo(**{**RESOLVER.to_dict(), "counts": {"MAPS_TO": edges.height}})],
+        report={**kg.report, **summary},
+    )
+    return merged
