@@ -1,5 +1,238 @@
-"""`medkg kg ...` (being written)."""
+"""`medkg kg build|stats|show|search|import|export`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
 
 import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from medkg.cli.common import (
+    JsonOption,
+    PathOption,
+    StoreOption,
+    console,
+    handle_errors,
+    out,
+    print_json,
+    store_from_options,
+)
 
 app = typer.Typer(no_args_is_help=True)
+
+
+def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ValueError(f"{what} must look like KEY=VALUE, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def build_with_progress(sources: list[str] | None, files: dict[str, str]) -> tuple[Any, dict[str, float]]:
+    """Load sources with a progress bar, then resolve and build the tree."""
+    from medkg.kg.build import assemble, available_sources, load_sources, resolve_source_keys
+
+    keys = resolve_source_keys(sources)
+    unknown = sorted(set(files) - set(available_sources()))
+    if unknown:
+        raise ValueError(f"--file names unknown source(s) {unknown}")
+    timings: dict[str, float] = {}
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    ) as progress:
+        task = progress.add_task("loading sources", total=len(keys) + 1)
+        graphs = []
+        for key in keys:
+            progress.update(task, description=f"loading {key}")
+            start = time.perf_counter()
+            graphs.extend(load_sources([key], {key: files[key]} if key in files else None))
+            timings[f"load.{key}"] = time.perf_counter() - start
+            progress.advance(task)
+        progress.update(task, description="resolving identities and building the tree")
+        kg = assemble(graphs, timings)
+        progress.advance(task)
+    return kg, timings
+
+
+@app.command()
+@handle_errors
+def build(
+    sources: list[str] = typer.Option(
+        None, "--sources", "-s",
+        help="Sources to load: names replace the defaults (hpo,hpoa,hpo_genes,mesh,icd10,drugs); "
+        "+name adds (e.g. +icd10cm), -name removes.",
+    ),
+    file: list[str] = typer.Option(
+        None, "--file", "-f", help="Use a newer release file for a source: SOURCE=PATH (repeatable)."
+    ),
+    store: str = StoreOption,
+    path: Path = PathOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Build the entity graph and its tree from the bundled (or given) sources and save it."""
+    from medkg.kg.build import stats
+
+    start = time.perf_counter()
+    kg, timings = build_with_progress(sources, _parse_pairs(file, "--file"))
+    built = time.perf_counter() - start
+    target = store_from_options(store, path)
+    with target:
+        console.print(f"saving to {target.describe_location()} ...")
+        report = target.save(kg)
+    summary = stats(kg)
+    result = {
+        "store": report.store,
+        "location": report.location,
+        "content_hash": report.content_hash,
+        "seconds": {"build": round(built, 2), "save": round(report.seconds, 2),
+                    **{k: round(v, 2) for k, v in timings.items()}},
+        "stats": summary,
+    }
+    if as_json:
+        print_json(result)
+    else:
+        _print_stats(summary)
+        out.print(
+            f"[green]built[/] {report.nodes:,} nodes, {report.edges:,} edges in {built:.1f}s "
+            f"(+{report.seconds:.1f}s save) → {report.location}  hash {report.content_hash[:12]}"
+        )
+
+
+@app.command("stats")
+@handle_errors
+def stats_cmd(store: str = StoreOption, path: Path = PathOption, as_json: bool = JsonOption) -> None:
+    """Counts by kind, source and relation, tree depth, rare share and long-tail summary."""
+    from medkg.kg.build import stats
+
+    with store_from_options(store, path) as s:
+        summary = stats(s.load())
+    if as_json:
+        print_json(summary)
+    else:
+        _print_stats(summary)
+
+
+def _table(title: str, data: dict[str, Any], key: str = "", value: str = "count") -> Table:
+    t = Table(title=title, title_justify="left")
+    t.add_column(key)
+    t.add_column(value, justify="right")
+    for k, v in data.items():
+        t.add_row(str(k), f"{v:,}" if isinstance(v, int) else str(v))
+    return t
+
+
+def _print_stats(s: dict[str, Any]) -> None:
+    out.print(_table("Nodes by kind", s["nodes_by_kind"], "kind"))
+    out.print(_table("Nodes by source", s["nodes_by_source"], "source"))
+    out.print(_table("Edges by relation", s["edges_by_rel"], "relation"))
+    if "tree_depth" in s:
+        out.print(_table("Tree depth", s["tree_depth"], "depth", "nodes"))
+        rare = s["rare"]
+        out.print(
+            f"rare diseases: {rare['rare_diseases']:,} of {rare['diseases']:,} "
+            f"({rare['rare_share']:.1%}) by reason {rare['by_reason']}"
+        )
+        m = s["hpo_annotated_diseases_placed_by_mapping"]
+        if m.get("of"):
+            out.print(
+                f"HPO-annotated diseases placed in the tree through a mapping: "
+                f"{m['count']:,} of {m['of']:,} ({m['share']:.1%}); the rest by the organ-system fallback"
+            )
+        lt = Table(title="Long tail (annotation degree)", title_justify="left")
+        for c in ("kind", "n", "median", "p90", "max", "zero_share", "le3_share", "gini"):
+            lt.add_column(c, justify="right")
+        for kind, row in s["long_tail"].items():
+            lt.add_row(kind, *(str(row[c]) for c in ("n", "median", "p90", "max", "zero_share", "le3_share", "gini")))
+        out.print(lt)
+
+
+@app.command()
+@handle_errors
+def show(
+    node_id: str = typer.Argument(..., help="Entity id, e.g. ORPHA:558 or HP:0001166."),
+    limit: int = typer.Option(10, help="Relations shown per relation type."),
+    store: str = StoreOption,
+    path: Path = PathOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """An entity: names, synonyms, ancestors to the root, children and relations."""
+    from medkg.kg.curie import normalise_curie
+
+    node_id = normalise_curie(node_id)
+    with store_from_options(store, path) as s:
+        node = s.get_node(node_id)
+        if node is None:
+            hits = s.search(node_id.partition(":")[2], limit=3)
+            hint = f"; did you mean {', '.join(h['id'] for h in hits)}?" if hits else ""
+            raise ValueError(f"no entity {node_id} in {s.describe_location()}{hint}")
+        ancestors = s.met_path(node_id)[1:]
+        n_children, children = s.met_children(node_id, limit=limit)
+        relations = s.neighbours(node_id)
+    grouped: dict[str, dict[str, Any]] = {}
+    for r in relations:
+        key = f"{r['rel']} ({r['direction']})"
+        g = grouped.setdefault(key, {"count": 0, "items": []})
+        g["count"] += 1
+        if len(g["items"]) < limit:
+            g["items"].append(
+                {k: r.get(k) for k in ("other", "other_name", "other_kind", "negated", "frequency",
+                                       "onset", "evidence", "method", "confidence") if r.get(k) is not None}
+            )
+    result = {"node": node, "ancestors": ancestors, "children_count": n_children,
+              "children": children, "relations": grouped}
+    if as_json:
+        print_json(result)
+        return
+    out.print(f"[bold]{node['id']}[/]  {node['name']}  [dim]({node['kind']}, {node['source']} {node['source_version']})[/]")
+    if node.get("definition"):
+        out.print(f"  {node['definition']}")
+    if node.get("synonyms"):
+        out.print("  synonyms: " + "; ".join(node["synonyms"][:15]))
+    if node.get("xrefs"):
+        out.print("  xrefs: " + ", ".join(node["xrefs"][:15]))
+    if "depth" in node:
+        out.print(
+            f"  tree: depth {node['depth']}, subtree {node['subtree_size']:,}, placed by {node['met_placement']}, "
+            f"rare={node['rare']}{' (' + node['rare_reason'] + ')' if node.get('rare_reason') else ''}, "
+            f"annotation degree {node['annotation_degree']}"
+        )
+    if ancestors:
+        out.print("  ancestors: " + " → ".join(f"{a['name']} [dim]{a['id']}[/]" for a in ancestors))
+    if children:
+        out.print(f"  children ({n_children:,}): " + ", ".join(f"{c['name']} [dim]{c['id']}[/]" for c in children))
+    for key, g in grouped.items():
+        out.print(f"  [bold]{key}[/] ({g['count']:,})")
+        for item in g["items"]:
+            extra = ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("other", "other_name", "other_kind"))
+            out.print(f"    {item['other']}  {item.get('other_name') or ''}  [dim]{extra}[/]")
+
+
+@app.command()
+@handle_errors
+def search(
+    text: str = typer.Argument(..., help="Words to look for in names and synonyms."),
+    kind: str = typer.Option(None, help="Only this kind (Disease, Phenotype, Gene, Drug, ...)."),
+    limit: int = typer.Option(20, help="How many results."),
+    store: str = StoreOption,
+    path: Path = PathOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Search entity names and synonyms, best matches first."""
+    with store_from_options(store, path) as s:
+        hits = s.search(text, limit=limit, kind=kind)
+    if as_json:
+        print_json(hits)
+        return
+    t = Table(title=f"'{text}'", title_justify="left")
+    for c in ("score", "id", "kind", "name", "matched"):
+        t.add_column(c)
+    for h in hits:
+        t.add_row(f"{h['score']:.2f}", h["id"], h["kind"], h["name"], h["matched"])
+    out.print(t)

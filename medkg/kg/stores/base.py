@@ -9,6 +9,7 @@ backends.
 
 from __future__ import annotations
 
+import importlib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -102,6 +103,28 @@ class GraphStore(ABC):
     def neighbours(self, node_id: str) -> list[dict[str, Any]]:
         """Edges touching a node: dicts with src, rel, dst, direction and the other node's name."""
 
+    @abstractmethod
+    def search(self, text: str, limit: int = 20, kind: str | None = None) -> list[dict[str, Any]]:
+        """Entities whose name or synonyms match ``text``, best first (id, kind, name, score)."""
+
+    def met_children(self, node_id: str, limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
+        """Children of a node in the medical entity tree: (total count, first ``limit``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list tree children")
+
+    def met_path(self, node_id: str) -> list[dict[str, Any]]:
+        """The node and its primary ancestors up to the MET root (id, kind, name)."""
+        path: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        current: str | None = node_id
+        while current and current not in seen:
+            seen.add(current)
+            node = self.get_node(current)
+            if node is None:
+                break
+            path.append({"id": node["id"], "kind": node.get("kind"), "name": node.get("name")})
+            current = node.get("met_parent")
+        return path
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
@@ -113,6 +136,7 @@ class GraphStore(ABC):
 
 
 STORES: dict[str, Callable[..., GraphStore]] = {}
+STORE_MODULES = ("medkg.kg.stores.embedded", "medkg.kg.stores.neo4j")
 
 
 def register_store(key: str) -> Callable[[type[GraphStore]], type[GraphStore]]:
@@ -135,7 +159,12 @@ def default_store_key(env: dict[str, str] | None = None) -> str:
 def open_store(key: str | None = None, **options: Any) -> GraphStore:
     """Build the store named by ``key`` (default from the environment) with its options."""
     # Import backends so they register; neo4j's driver is imported lazily inside it.
-    from medkg.kg.stores import embedded, neo4j  # noqa: F401
+    for module in STORE_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
 
     key = key or default_store_key()
     try:

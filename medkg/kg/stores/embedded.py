@@ -25,6 +25,7 @@ import polars as pl
 
 from medkg.config import default_graph_dir
 from medkg.kg.model import KnowledgeGraph, SourceInfo
+from medkg.kg.search import search_nodes
 from medkg.kg.stores.base import GraphStore, SaveReport, StoreError, register_store
 
 FORMAT = "medkg-embedded/1"
@@ -144,3 +145,30 @@ class EmbeddedStore(GraphStore):
         )
         out = out.join(names, on="other", how="left").sort(["rel", "direction", "other"])
         return out.to_dicts()
+
+    def search(self, text: str, limit: int = 20, kind: str | None = None) -> list[dict[str, Any]]:
+        return search_nodes(self._scan("nodes"), text, limit=limit, kind=kind)
+
+    def _tree_columns(self) -> pl.DataFrame:
+        return self._scan("nodes").select("id", "kind", "name", "met_parent").collect()
+
+    def met_path(self, node_id: str) -> list[dict[str, Any]]:
+        table = self._tree_columns()
+        rows = {r[0]: r for r in table.iter_rows()}
+        path: list[dict[str, Any]] = []
+        current: str | None = node_id
+        while current in rows and len(path) <= len(rows):
+            nid, kind, name, parent = rows[current]
+            path.append({"id": nid, "kind": kind, "name": name})
+            current = parent
+        return path
+
+    def met_children(self, node_id: str, limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
+        kids = (
+            self._scan("nodes")
+            .filter(pl.col("met_parent") == node_id)
+            .select("id", "kind", "name", "subtree_size")
+            .sort(["subtree_size", "id"], descending=[True, False])
+            .collect()
+        )
+        return kids.height, kids.head(limit).to_dicts()

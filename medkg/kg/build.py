@@ -1,0 +1,211 @@
+"""Build the graph: load sources → merge → drop dangling edges (counted) → resolve → tree.
+
+The Python API behind ``medkg kg build``::
+
+    from medkg.kg.build import build_graph
+    kg = build_graph()                       # every default-enabled bundled source
+    kg = build_graph(["hpo", "hpoa"], paths={"hpoa": "new/phenotype.hpoa"})
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+from medkg.kg.model import KnowledgeGraph
+from medkg.kg.resolve import resolve
+from medkg.kg.sources.base import SOURCES, Source, SourceError
+from medkg.kg.tree import build_tree
+
+# Source modules, imported so they register. Order is the merge order: on a duplicate
+# node id the first source wins (and the duplicate is counted).
+SOURCE_MODULES = (
+    "medkg.kg.sources.hpo",
+    "medkg.kg.sources.hpoa",
+    "medkg.kg.sources.mesh",
+    "medkg.kg.sources.icd10",
+    "medkg.kg.sources.icd10cm",
+    "medkg.kg.sources.drugs",
+    "medkg.kg.sources.obo",
+    "medkg.kg.sources.owl",
+    "medkg.kg.sources.tables",
+)
+
+
+def available_sources() -> dict[str, type[Source]]:
+    """All registered sources, in merge order."""
+    for module in SOURCE_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    order = {"hpo": 0, "hpoa": 1, "hpo_genes": 2, "mesh": 3, "icd10": 4, "icd10cm": 5, "drugs": 6}
+    return dict(sorted(SOURCES.items(), key=lambda kv: (order.get(kv[0], 99), kv[0])))
+
+
+def default_source_keys() -> list[str]:
+    return [k for k, cls in available_sources().items() if cls.default_enabled]
+
+
+def resolve_source_keys(spec: Sequence[str] | None) -> list[str]:
+    """Expand a user's source list: None = defaults; ``+icd10cm`` adds to the defaults,
+    ``-drugs`` removes; plain names replace the defaults. Unknown names are an error."""
+    known = available_sources()
+    if not spec:
+        return default_source_keys()
+    items = [s.strip() for part in spec for s in part.split(",") if s.strip()]
+    relative = all(s[0] in "+-" for s in items)
+    keys = default_source_keys() if relative else []
+    for item in items:
+        name = item.lstrip("+-")
+        if name not in known:
+            raise SourceError(name, f"unknown source {name!r}; choose from {sorted(known)}")
+        if item.startswith("-"):
+            keys = [k for k in keys if k != name]
+        elif name not in keys:
+            keys.append(name)
+    order = list(known)
+    return sorted(keys, key=order.index)
+
+
+def drop_dangling_edges(kg: KnowledgeGraph) -> KnowledgeGraph:
+    """Remove edges whose endpoints are not nodes, counting them by relation."""
+    ids = kg.nodes.select("id")
+    ok = kg.edges.join(ids.rename({"id": "src"}), on="src", how="semi").join(
+        ids.rename({"id": "dst"}), on="dst", how="semi"
+    )
+    dropped = kg.edges.height - ok.height
+    report = dict(kg.report)
+    if dropped:
+        bad = kg.edges.join(ok.select("src", "rel", "dst").unique(), on=["src", "rel", "dst"], how="anti")
+        report["build.dangling_edges_dropped"] = dropped
+        report["build.dangling_edges_dropped.by_rel"] = dict(
+            bad.group_by("rel").len().sort("rel").iter_rows()
+        )
+        report["build.dangling_edges_dropped.sample"] = [
+            f"{s} {r} {d}" for s, r, d in bad.select("src", "rel", "dst").head(5).iter_rows()
+        ]
+    return KnowledgeGraph(nodes=kg.nodes, edges=ok, sources=kg.sources, report=report)
+
+
+def load_sources(
+    keys: Iterable[str],
+    paths: Mapping[str, str | os.PathLike[str]] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    on_progress: Callable[[str, float], None] | None = None,
+) -> list[KnowledgeGraph]:
+    """Load each source (with its user path/options, if any); report per-source seconds."""
+    known = available_sources()
+    graphs = []
+    for key in keys:
+        start = time.perf_counter()
+        source = known[key](
+            (paths or {}).get(key), **dict((options or {}).get(key, {}))
+        )
+        graphs.append(source.load())
+        if on_progress:
+            on_progress(key, time.perf_counter() - start)
+    return graphs
+
+
+def assemble(graphs: Sequence[KnowledgeGraph], timings: dict[str, float] | None = None) -> KnowledgeGraph:
+    """Merge loaded sources, drop dangling edges, resolve identities and build the MET."""
+    if not graphs:
+        raise SourceError("build", "no sources selected")
+    t = time.perf_counter()
+    kg = graphs[0].merge(*graphs[1:])
+    kg = drop_dangling_edges(kg)
+    t_merge = time.perf_counter()
+    kg = resolve(kg)
+    t_resolve = time.perf_counter()
+    kg = build_tree(kg)
+    t_tree = time.perf_counter()
+    if timings is not None:
+        timings.update(
+            {"merge": t_merge - t, "resolve": t_resolve - t_merge, "tree": t_tree - t_resolve}
+        )
+    return kg
+
+
+def build_graph(
+    sources: Sequence[str] | None = None,
+    paths: Mapping[str, str | os.PathLike[str]] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    extra: Sequence[KnowledgeGraph] = (),
+    timings: dict[str, float] | None = None,
+) -> KnowledgeGraph:
+    """Load the chosen sources (default: every bundled default source) and assemble them."""
+    keys = resolve_source_keys(sources)
+
+    def note(key: str, seconds: float) -> None:
+        if timings is not None:
+            timings[f"load.{key}"] = seconds
+
+    graphs = load_sources(keys, paths, options, note)
+    return assemble([*graphs, *extra], timings)
+
+
+def stats(kg: KnowledgeGraph) -> dict[str, Any]:
+    """Counts by kind, source and relation, tree depth, rare share and long-tail summary."""
+    out: dict[str, Any] = kg.counts()
+    nodes = kg.nodes
+    out["sources"] = {s.name: {"version": s.version, "license": s.license} for s in kg.sources}
+    if kg.has_tree:
+        out["tree_depth"] = dict(nodes.group_by("depth").len().sort("depth").iter_rows())
+        diseases = nodes.filter(pl.col("kind") == "Disease")
+        rare = diseases.filter(pl.col("rare"))
+        out["rare"] = {
+            "rare_diseases": rare.height,
+            "diseases": diseases.height,
+            "rare_share": round(rare.height / diseases.height, 4) if diseases.height else 0.0,
+            "by_reason": dict(
+                rare.group_by(pl.col("rare_reason").str.replace(r":.*$", ""))
+                .len()
+                .sort("rare_reason")
+                .iter_rows()
+            ),
+        }
+        out["placement"] = dict(
+            nodes.group_by("met_placement").len().sort("met_placement").iter_rows()
+        )
+        out["hpo_annotated_diseases_placed_by_mapping"] = {
+            "count": kg.report.get("tree.hpo_annotated_placed_by_mapping"),
+            "of": kg.report.get("tree.hpo_annotated_diseases"),
+            "share": kg.report.get("tree.hpo_annotated_placed_by_mapping_share"),
+        }
+        out["long_tail"] = long_tail_summary(nodes)
+    out["report"] = kg.report
+    return out
+
+
+def long_tail_summary(nodes: pl.DataFrame) -> dict[str, Any]:
+    """Annotation-degree distribution of diseases and phenotypes: quantiles, Gini, tail share."""
+    out: dict[str, Any] = {}
+    for kind in ("Disease", "Phenotype", "Gene"):
+        deg = nodes.filter(pl.col("kind") == kind).get_column("annotation_degree").sort()
+        if deg.is_empty():
+            continue
+        values = deg.cast(pl.Float64).to_numpy()
+        n = values.size
+        total = values.sum()
+        gini = (
+            float((2 * ((pl.Series(range(1, n + 1)).to_numpy()) * values).sum()) / (n * total) - (n + 1) / n)
+            if total > 0
+            else 0.0
+        )
+        out[kind] = {
+            "n": n,
+            "median": float(deg.median() or 0),
+            "p90": float(deg.quantile(0.9) or 0),
+            "max": int(deg.max() or 0),
+            "zero_share": round(float((deg == 0).mean() or 0), 4),
+            "le3_share": round(float((deg <= 3).mean() or 0), 4),
+            "gini": round(gini, 4),
+        }
+    return out

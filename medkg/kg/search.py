@@ -1,0 +1,84 @@
+"""Name and synonym search over a node table (the embedded store's `kg search`).
+
+Vectorised with polars: names and synonyms are normalised once per call (lower case,
+punctuation to spaces) and scored:
+
+====  ==========================================================
+1.0   the query equals the preferred name
+0.9   the query equals a synonym
+0.8   the name starts with the query
+0.7   a synonym starts with the query
+0.6   every query word occurs in the name
+0.5   every query word occurs in a synonym
+====  ==========================================================
+
+Ties are broken by annotation degree (better-known entities first), then id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from medkg.kg.resolve import normalise_name
+
+
+def _norm(expr: pl.Expr) -> pl.Expr:
+    return expr.str.to_lowercase().str.replace_all(r"'s\b", "s").str.replace_all(r"[^a-z0-9]+", " ").str.strip_chars()
+
+
+def search_nodes(nodes: pl.LazyFrame | pl.DataFrame, text: str, limit: int = 20,
+                 kind: str | None = None) -> list[dict[str, Any]]:
+    """Rank nodes whose name or synonyms match ``text``; return id, kind, name, score, matched."""
+    query = normalise_name(text)
+    if not query:
+        return []
+    words = query.split()
+    lf = nodes.lazy()
+    if kind:
+        lf = lf.filter(pl.col("kind") == kind)
+    cols = ["id", "kind", "name", "synonyms"]
+    schema_names = lf.collect_schema().names()
+    degree = "annotation_degree" in schema_names
+    if degree:
+        cols.append("annotation_degree")
+    base = lf.select(cols)
+    names = base.select(
+        pl.exclude("synonyms"), pl.col("name").alias("text"), pl.lit(True).alias("is_name")
+    )
+    syns = base.explode("synonyms").filter(pl.col("synonyms").is_not_null()).select(
+        pl.exclude("synonyms"), pl.col("synonyms").alias("text"), pl.lit(False).alias("is_name")
+    )
+    all_words = pl.all_horizontal([pl.col("key").str.contains(rf"\b{w}\b") for w in words])
+    scored = (
+        pl.concat([names, syns])
+        .with_columns(_norm(pl.col("text")).alias("key"))
+        .filter(pl.col("key").str.contains(words[0], literal=True))
+        .with_columns(
+            pl.when(pl.col("key") == query)
+            .then(1.0)
+            .when(pl.col("key").str.starts_with(query))
+            .then(0.8)
+            .when(all_words)
+            .then(0.6)
+            .otherwise(None)
+            .alias("base")
+        )
+        .filter(pl.col("base").is_not_null())
+        .with_columns(
+            (pl.col("base") - pl.when(pl.col("is_name")).then(0.0).otherwise(0.1)).alias("score")
+        )
+        .sort("score", descending=True)
+        .group_by("id", maintain_order=True)
+        .first()
+    )
+    sort_cols = ["score", "annotation_degree", "id"] if degree else ["score", "id"]
+    desc = [True, True, False] if degree else [True, False]
+    out = (
+        scored.sort(sort_cols, descending=desc)
+        .head(limit)
+        .select("id", "kind", "name", pl.col("score").round(2), pl.col("text").alias("matched"))
+        .collect()
+    )
+    return out.to_dicts()

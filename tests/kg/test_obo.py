@@ -1,0 +1,120 @@
+"""OBO parsing on a real-format HPO excerpt, and the bad-input paths."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from medkg.kg.sources.base import SourceError
+from medkg.kg.sources.hpo import HpoOntologySource
+from medkg.kg.sources.obo import graph_from_obo, parse_obo
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "hpo"
+
+
+def test_parse_terms_synonyms_xrefs_and_header():
+    doc = parse_obo(FIXTURES / "mini.obo")
+    assert doc.data_version == "hp/releases/2025-01-16"
+    assert doc.license == "https://hpo.jax.org/app/license"
+    terms = {t.id: t for t in doc.terms}
+    arach = terms["HP:0001166"]
+    assert arach.name == "Arachnodactyly"
+    assert arach.definition == 'Abnormally long and slender fingers ("spider fingers").'
+    assert arach.synonyms == ["Long slender fingers", "Spider fingers"]
+    assert arach.synonym_scopes == ["EXACT", "EXACT"]
+    assert arach.xrefs == ["SNOMEDCT:62250003", "UMLS:C0003706"]
+    assert [p for p, _ in arach.parents] == ["HP:0001238", "HP:0040064"]
+    assert arach.alt_ids == ["HP:0001505"]
+    assert terms["HP:0000002"].obsolete and terms["HP:0000002"].replaced_by == ["HP:0000118"]
+    assert doc.report["obo.skipped_stanza.Typedef"] == 1
+
+
+def test_hpo_kinds_provenance_and_edges():
+    kg = HpoOntologySource(FIXTURES / "mini.obo").load()
+    kinds = dict(kg.nodes.select("id", "kind").iter_rows())
+    assert kinds["HP:0001166"] == "Phenotype"
+    assert kinds["HP:0000118"] == "Phenotype"
+    assert kinds["HP:0000006"] == "Modifier"
+    assert kinds["HP:0000001"] == "Category"
+    assert kg.nodes.select(pl.col("source").unique()).item() == "HPO"
+    assert kg.nodes.select(pl.col("source_version").unique()).item() == "2025-01-16"
+    assert kg.edges.filter(pl.col("source").is_null() | pl.col("license").is_null()).is_empty()
+    isa = set(kg.edges.filter(pl.col("rel") == "IS_A").select("src", "dst").iter_rows())
+    assert ("HP:0001166", "HP:0001238") in isa and ("HP:0001166", "HP:0040064") in isa
+    assert ("HP:0000002", "REPLACED_BY", "HP:0000118") in set(
+        kg.edges.select("src", "rel", "dst").iter_rows()
+    )
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "bad.obo"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_malformed_line_names_file_and_line(tmp_path):
+    p = _write(tmp_path, "format-version: 1.2\n\n[Term]\nid: X:1\nname: a\nthis line has no colon\n")
+    with pytest.raises(SourceError, match=r"bad\.obo:6: malformed line"):
+        parse_obo(p)
+
+
+def test_duplicate_id_names_both_lines(tmp_path):
+    p = _write(tmp_path, "[Term]\nid: X:1\nname: a\n\n[Term]\nid: X:1\nname: b\n")
+    with pytest.raises(SourceError, match=r"bad\.obo:6: duplicate id X:1 \(first defined at line 2\)"):
+        parse_obo(p)
+
+
+def test_id_without_prefix_is_an_error(tmp_path):
+    p = _write(tmp_path, "[Term]\nid: 0000001\nname: a\n")
+    with pytest.raises(SourceError, match=r"bad\.obo:2: id: not a CURIE"):
+        parse_obo(p)
+
+
+def test_bad_synonym_scope(tmp_path):
+    p = _write(tmp_path, '[Term]\nid: X:1\nname: a\nsynonym: "b" SIMILAR []\n')
+    with pytest.raises(SourceError, match=r"bad\.obo:4: synonym scope 'SIMILAR'"):
+        parse_obo(p)
+
+
+def test_empty_missing_and_non_utf8_files(tmp_path):
+    empty = tmp_path / "empty.obo"
+    empty.write_bytes(b"")
+    with pytest.raises(SourceError, match="empty.obo: file is empty"):
+        parse_obo(empty)
+    with pytest.raises(SourceError, match="nope.obo: file not found"):
+        parse_obo(tmp_path / "nope.obo")
+    latin = tmp_path / "latin.obo"
+    latin.write_bytes(b"[Term]\nid: X:1\nname: caf\xe9\n")
+    with pytest.raises(SourceError, match=r"latin\.obo:3: not UTF-8"):
+        parse_obo(latin)
+    no_terms = _write(tmp_path, "format-version: 1.2\n")
+    with pytest.raises(SourceError, match="no \\[Term\\] stanzas"):
+        parse_obo(no_terms)
+
+
+def test_dangling_parents_and_cycles_are_repaired_and_counted(tmp_path):
+    p = _write(
+        tmp_path,
+        "[Term]\nid: X:1\nname: a\nis_a: X:3\n\n"
+        "[Term]\nid: X:2\nname: b\nis_a: X:1\nis_a: X:404\n\n"
+        "[Term]\nid: X:3\nname: c\nis_a: X:2\n",
+    )
+    kg = graph_from_obo(p, name="x")
+    assert kg.report["X.obo.dangling_is_a_dropped"] == 1
+    assert kg.report["X.obo.is_a_cycle_edges_removed"] == 1
+    isa = sorted(kg.edges.filter(pl.col("rel") == "IS_A").select("src", "dst").iter_rows())
+    assert len(isa) == 2  # three cycle edges, one removed deterministically
+    again = sorted(graph_from_obo(p, name="x").edges.select("src", "dst").iter_rows())
+    assert again == isa
+
+
+def test_generic_obo_declared_prefix_and_kind(tmp_path):
+    p = _write(
+        tmp_path,
+        "ontology: mondo\ndata-version: 2024-01-01\n\n[Term]\nid: mondo:0000001\nname: disease\n\n"
+        "[Term]\nid: mondo:0005015\nname: diabetes mellitus\nis_a: mondo:0000001\n",
+    )
+    kg = graph_from_obo(p, prefixes={"mondo": "MONDO"}, kind="Disease")
+    assert sorted(kg.nodes.get_column("id")) == ["MONDO:0000001", "MONDO:0005015"]
+    assert set(kg.nodes.get_column("kind")) == {"Disease"}
+    assert kg.sources[0].version == "2024-01-01"
