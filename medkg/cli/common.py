@@ -15,7 +15,7 @@ from rich.console import Console
 from medkg.kg.sources.base import SourceError
 from medkg.kg.stores.base import GraphStore, StoreError, open_store
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
