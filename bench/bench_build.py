@@ -50,8 +50,10 @@ def main() -> None:
             stage.setdefault(k, []).append(v)
     total = [b + s for b, s in zip(build_times, save_times, strict=True)]
     print(f"graph: {kg.nodes.height:,} nodes, {kg.edges.height:,} edges")
-    print(f"medkg full build + save (median of {args.runs}): {statistics.median(total):.2f} s "
-          f"(build {statistics.median(build_times):.2f} s, save {statistics.median(save_times):.2f} s)")
+    print(
+        f"medkg full build + save (median of {args.runs}): {statistics.median(total):.2f} s "
+        f"(build {statistics.median(build_times):.2f} s, save {statistics.median(save_times):.2f} s)"
+    )
     for k, v in stage.items():
         print(f"  {k:<20} {statistics.median(v):6.2f} s")
 
@@ -64,7 +66,9 @@ def main() -> None:
 
     rng = random.Random(0)
     ids = rng.sample(kg.nodes.get_column("id").to_list(), args.queries)
-    names = rng.sample([n for n in kg.nodes.get_column("name").to_list() if n and len(n) > 6], args.queries)
+    names = rng.sample(
+        [n for n in kg.nodes.get_column("name").to_list() if n and len(n) > 6], args.queries
+    )
     queries = [" ".join(n.split()[:2]) for n in names]
 
     def show(node_id: str) -> None:
@@ -82,12 +86,18 @@ def main() -> None:
     search_t = [timed(store.search, q, 20)[0] for q in queries]
     n_naive = min(5, args.queries)
     naive_t = [timed(naive_show, i)[0] for i in ids[:n_naive]]
-    naive_search_t = [timed(lambda q: search_nodes(store.load().nodes, q, 20), q)[0] for q in queries[:n_naive]]
+    naive_search_t = [
+        timed(lambda q: search_nodes(store.load().nodes, q, 20), q)[0] for q in queries[:n_naive]
+    ]
     ms = lambda xs: statistics.median(xs) * 1000  # noqa: E731
-    print(f"kg show   (node + ancestors + children + relations): median {ms(show_t):.0f} ms "
-          f"over {len(show_t)} ids; naive full-snapshot {ms(naive_t):.0f} ms; ratio {ms(naive_t) / ms(show_t):.1f}x")
-    print(f"kg search (names + synonyms, top 20): median {ms(search_t):.0f} ms over {len(search_t)} queries; "
-          f"naive full-snapshot {ms(naive_search_t):.0f} ms; ratio {ms(naive_search_t) / ms(search_t):.1f}x")
+    print(
+        f"kg show   (node + ancestors + children + relations): median {ms(show_t):.0f} ms "
+        f"over {len(show_t)} ids; naive full-snapshot {ms(naive_t):.0f} ms; ratio {ms(naive_t) / ms(show_t):.1f}x"
+    )
+    print(
+        f"kg search (names + synonyms, top 20): median {ms(search_t):.0f} ms over {len(search_t)} queries; "
+        f"naive full-snapshot {ms(naive_search_t):.0f} ms; ratio {ms(naive_search_t) / ms(search_t):.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -15,10 +15,19 @@ def mesh_like() -> KnowledgeGraph:
     nodes = nodes_frame(
         [
             {"id": "MESH:C", "kind": "Category", "name": "Diseases"},
-            {"id": "MESH:C16", "kind": "Category", "name": "Congenital, Hereditary, and Neonatal Diseases and Abnormalities"},
+            {
+                "id": "MESH:C16",
+                "kind": "Category",
+                "name": "Congenital, Hereditary, and Neonatal Diseases and Abnormalities",
+            },
             {"id": "MESH:D000013", "kind": "Disease", "name": "Congenital Abnormalities"},
-            {"id": "MESH:D056846", "kind": "Disease", "name": "Marfan Syndrome",
-             "synonyms": ["Marfan's Syndrome"], "synonym_scopes": ["EXACT"]},
+            {
+                "id": "MESH:D056846",
+                "kind": "Disease",
+                "name": "Marfan Syndrome",
+                "synonyms": ["Marfan's Syndrome"],
+                "synonym_scopes": ["EXACT"],
+            },
             {"id": "MESH:D009216", "kind": "Disease", "name": "Myopia"},
         ]
     )

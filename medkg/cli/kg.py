@@ -34,7 +34,9 @@ def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
     return pairs
 
 
-def build_with_progress(sources: list[str] | None, files: dict[str, str]) -> tuple[Any, dict[str, float]]:
+def build_with_progress(
+    sources: list[str] | None, files: dict[str, str]
+) -> tuple[Any, dict[str, float]]:
     """Load sources with a progress bar, then resolve and build the tree."""
     from medkg.kg.build import assemble, available_sources, load_sources, resolve_source_keys
 
@@ -44,8 +46,12 @@ def build_with_progress(sources: list[str] | None, files: dict[str, str]) -> tup
         raise ValueError(f"--file names unknown source(s) {unknown}")
     timings: dict[str, float] = {}
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     ) as progress:
         task = progress.add_task("loading sources", total=len(keys) + 1)
         graphs = []
@@ -65,12 +71,17 @@ def build_with_progress(sources: list[str] | None, files: dict[str, str]) -> tup
 @handle_errors
 def build(
     sources: list[str] = typer.Option(
-        None, "--sources", "-s",
+        None,
+        "--sources",
+        "-s",
         help="Sources to load: names replace the defaults (hpo,hpoa,hpo_genes,mesh,icd10,drugs); "
         "+name adds (e.g. +icd10cm), -name removes.",
     ),
     file: list[str] = typer.Option(
-        None, "--file", "-f", help="Use a newer release file for a source: SOURCE=PATH (repeatable)."
+        None,
+        "--file",
+        "-f",
+        help="Use a newer release file for a source: SOURCE=PATH (repeatable).",
     ),
     store: str = StoreOption,
     path: Path = PathOption,
@@ -91,8 +102,11 @@ def build(
         "store": report.store,
         "location": report.location,
         "content_hash": report.content_hash,
-        "seconds": {"build": round(built, 2), "save": round(report.seconds, 2),
-                    **{k: round(v, 2) for k, v in timings.items()}},
+        "seconds": {
+            "build": round(built, 2),
+            "save": round(report.seconds, 2),
+            **{k: round(v, 2) for k, v in timings.items()},
+        },
         "stats": summary,
     }
     if as_json:
@@ -107,7 +121,9 @@ def build(
 
 @app.command("stats")
 @handle_errors
-def stats_cmd(store: str = StoreOption, path: Path = PathOption, as_json: bool = JsonOption) -> None:
+def stats_cmd(
+    store: str = StoreOption, path: Path = PathOption, as_json: bool = JsonOption
+) -> None:
     """Counts by kind, source and relation, tree depth, rare share and long-tail summary."""
     from medkg.kg.build import stats
 
@@ -149,7 +165,13 @@ def _print_stats(s: dict[str, Any]) -> None:
         for c in ("kind", "n", "median", "p90", "max", "zero_share", "le3_share", "gini"):
             lt.add_column(c, justify="right")
         for kind, row in s["long_tail"].items():
-            lt.add_row(kind, *(str(row[c]) for c in ("n", "median", "p90", "max", "zero_share", "le3_share", "gini")))
+            lt.add_row(
+                kind,
+                *(
+                    str(row[c])
+                    for c in ("n", "median", "p90", "max", "zero_share", "le3_share", "gini")
+                ),
+            )
         out.print(lt)
 
 
@@ -182,15 +204,35 @@ def show(
         g["count"] += 1
         if len(g["items"]) < limit:
             g["items"].append(
-                {k: r.get(k) for k in ("other", "other_name", "other_kind", "negated", "frequency",
-                                       "onset", "evidence", "method", "confidence") if r.get(k) is not None}
+                {
+                    k: r.get(k)
+                    for k in (
+                        "other",
+                        "other_name",
+                        "other_kind",
+                        "negated",
+                        "frequency",
+                        "onset",
+                        "evidence",
+                        "method",
+                        "confidence",
+                    )
+                    if r.get(k) is not None
+                }
             )
-    result = {"node": node, "ancestors": ancestors, "children_count": n_children,
-              "children": children, "relations": grouped}
+    result = {
+        "node": node,
+        "ancestors": ancestors,
+        "children_count": n_children,
+        "children": children,
+        "relations": grouped,
+    }
     if as_json:
         print_json(result)
         return
-    out.print(f"[bold]{node['id']}[/]  {node['name']}  [dim]({node['kind']}, {node['source']} {node['source_version']})[/]")
+    out.print(
+        f"[bold]{node['id']}[/]  {node['name']}  [dim]({node['kind']}, {node['source']} {node['source_version']})[/]"
+    )
     if node.get("definition"):
         out.print(f"  {node['definition']}")
     if node.get("synonyms"):
@@ -206,11 +248,18 @@ def show(
     if ancestors:
         out.print("  ancestors: " + " → ".join(f"{a['name']} [dim]{a['id']}[/]" for a in ancestors))
     if children:
-        out.print(f"  children ({n_children:,}): " + ", ".join(f"{c['name']} [dim]{c['id']}[/]" for c in children))
+        out.print(
+            f"  children ({n_children:,}): "
+            + ", ".join(f"{c['name']} [dim]{c['id']}[/]" for c in children)
+        )
     for key, g in grouped.items():
         out.print(f"  [bold]{key}[/] ({g['count']:,})")
         for item in g["items"]:
-            extra = ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("other", "other_name", "other_kind"))
+            extra = ", ".join(
+                f"{k}={v}"
+                for k, v in item.items()
+                if k not in ("other", "other_name", "other_kind")
+            )
             out.print(f"    {item['other']}  {item.get('other_name') or ''}  [dim]{extra}[/]")
 
 
@@ -239,22 +288,38 @@ def search(
 
 
 FORMATS = {
-    ".obo": "obo", ".owl": "owl", ".rdf": "owl", ".xml": "owl", ".ttl": "owl", ".nt": "owl",
-    ".csv": "tables", ".tsv": "tables", ".txt": "tables", ".parquet": "tables",
+    ".obo": "obo",
+    ".owl": "owl",
+    ".rdf": "owl",
+    ".xml": "owl",
+    ".ttl": "owl",
+    ".nt": "owl",
+    ".csv": "tables",
+    ".tsv": "tables",
+    ".txt": "tables",
+    ".parquet": "tables",
 }
 
 
 @app.command("import")
 @handle_errors
 def import_cmd(
-    file: Path = typer.Argument(..., help="An OBO, OWL/RDF (RDF/XML, Turtle) or node table (CSV/TSV/Parquet) file."),
+    file: Path = typer.Argument(
+        ..., help="An OBO, OWL/RDF (RDF/XML, Turtle) or node table (CSV/TSV/Parquet) file."
+    ),
     edges: Path = typer.Option(None, help="Edge table (tables only): src, rel, dst columns."),
-    loader: str = typer.Option(None, "--format", help="obo, owl or tables (default: from the extension)."),
+    loader: str = typer.Option(
+        None, "--format", help="obo, owl or tables (default: from the extension)."
+    ),
     name: str = typer.Option(None, help="Source name recorded as provenance."),
     version: str = typer.Option(None, help="Source version/release."),
     license: str = typer.Option(None, "--license", help="Source licence."),
     kind: str = typer.Option(None, help="Entity kind for the terms (default: per loader)."),
-    prefix: list[str] = typer.Option(None, "--prefix", help="Declared prefix spelling: SEEN=CANONICAL, or for OWL PREFIX=IRI_BASE."),
+    prefix: list[str] = typer.Option(
+        None,
+        "--prefix",
+        help="Declared prefix spelling: SEEN=CANONICAL, or for OWL PREFIX=IRI_BASE.",
+    ),
     store: str = StoreOption,
     path: Path = PathOption,
     as_json: bool = JsonOption,
@@ -263,20 +328,23 @@ def import_cmd(
     from medkg.kg.build import assemble, available_sources
     from medkg.kg.derive import source_layer, without_source
 
-    loader = loader or FORMATS.get(file.suffix.lower())
-    if loader is None:
-        raise ValueError(f"{file}: cannot tell the format from the extension; pass --format obo|owl|tables")
-    options: dict[str, Any] = {k: v for k, v in
-                               {"name": name, "version": version, "license": license}.items() if v}
+    chosen = loader or FORMATS.get(file.suffix.lower())
+    if chosen is None:
+        raise ValueError(
+            f"{file}: cannot tell the format from the extension; pass --format obo|owl|tables"
+        )
+    options: dict[str, Any] = {
+        k: v for k, v in {"name": name, "version": version, "license": license}.items() if v
+    }
     if kind:
-        options["default_kind" if loader == "tables" else "kind"] = kind
+        options["default_kind" if chosen == "tables" else "kind"] = kind
     if prefix:
         options["prefixes"] = _parse_pairs(prefix, "--prefix")
     if edges is not None:
-        if loader != "tables":
+        if chosen != "tables":
             raise ValueError("--edges applies to --format tables only")
         options["edges"] = edges
-    new = available_sources()[loader](file, **options).load()
+    new = available_sources()[chosen](file, **options).load()
     src = new.sources[0]
     with store_from_options(store, path) as s:
         # Re-importing a source replaces its earlier release instead of stacking on it.
@@ -286,17 +354,27 @@ def import_cmd(
             clashes = new.nodes.join(base[0].nodes.select("id"), on="id", how="semi").height
         kg = assemble([*base, new])
         report = s.save(kg)
-    result = {"source": src.to_dict(), "nodes_added": new.nodes.height - clashes,
-              "ids_in_other_sources_kept_existing": clashes, "edges_added": new.edges.height,
-              "total_nodes": report.nodes, "total_edges": report.edges,
-              "content_hash": report.content_hash, "report": new.report}
+    result = {
+        "source": src.to_dict(),
+        "nodes_added": new.nodes.height - clashes,
+        "ids_in_other_sources_kept_existing": clashes,
+        "edges_added": new.edges.height,
+        "total_nodes": report.nodes,
+        "total_edges": report.edges,
+        "content_hash": report.content_hash,
+        "report": new.report,
+    }
     if as_json:
         print_json(result)
         return
-    out.print(f"[green]imported[/] {src.name} {src.version}: {result['nodes_added']:,} new nodes, "
-              f"{new.edges.height:,} edges → {report.nodes:,} nodes / {report.edges:,} edges in {report.location}")
+    out.print(
+        f"[green]imported[/] {src.name} {src.version}: {result['nodes_added']:,} new nodes, "
+        f"{new.edges.height:,} edges → {report.nodes:,} nodes / {report.edges:,} edges in {report.location}"
+    )
     if clashes:
-        out.print(f"[yellow]{clashes:,} id(s) already in the graph from another source: the existing entity was kept[/]")
+        out.print(
+            f"[yellow]{clashes:,} id(s) already in the graph from another source: the existing entity was kept[/]"
+        )
     for k, v in new.report.items():
         out.print(f"  [dim]{k}: {v}[/]")
 
@@ -305,7 +383,9 @@ def import_cmd(
 @handle_errors
 def export_cmd(
     dest: Path = typer.Argument(..., help="Output file (.graphml, .ttl) or folder (parquet)."),
-    fmt: str = typer.Option(None, "--format", help="parquet, graphml or ttl (default: from the extension)."),
+    fmt: str = typer.Option(
+        None, "--format", help="parquet, graphml or ttl (default: from the extension)."
+    ),
     kind: list[str] = typer.Option(None, "--kind", help="Only these kinds (repeatable)."),
     store: str = StoreOption,
     path: Path = PathOption,
@@ -319,10 +399,14 @@ def export_cmd(
         raise ValueError(f"unknown export format {fmt!r}; choose from {sorted(EXPORTERS)}")
     with store_from_options(store, path) as s:
         kg = s.load()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as p:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    ) as p:
         p.add_task(f"writing {fmt} to {dest}", total=None)
         counts = export_graph(kg, dest, fmt, kinds=kind or None)
     if as_json:
         print_json({"format": fmt, "dest": str(dest), **counts})
     else:
-        out.print(f"[green]exported[/] {counts['nodes']:,} nodes, {counts['edges']:,} edges as {fmt} → {dest}")
+        out.print(
+            f"[green]exported[/] {counts['nodes']:,} nodes, {counts['edges']:,} edges as {fmt} → {dest}"
+        )

@@ -14,7 +14,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(kg.app, name="kg", help="Build, inspect, search and export the entity graph.")
-app.command("run", help="The main job: build the graph from the bundled sources and report it.")(run)
+app.command("run", help="The main job: build the graph from the bundled sources and report it.")(
+    run
+)
 app.add_typer(neo4j.app, name="neo4j", help="Run a local Neo4j Community server (no Docker).")
 
 if __name__ == "__main__":

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import typer
 
-from medkg.cli.common import PathOption, StoreOption, console, handle_errors, out, store_from_options
+from medkg.cli.common import (
+    PathOption,
+    StoreOption,
+    console,
+    handle_errors,
+    out,
+    store_from_options,
+)
 from medkg.cli.kg import _print_stats, build_with_progress
 
 
@@ -35,8 +42,18 @@ def run(
     summary = stats(kg)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".stats.json.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps({"store": report.location, "content_hash": report.content_hash,
-                               "seconds": timings, "stats": summary}, indent=2, default=str))
+    tmp.write_text(
+        json.dumps(
+            {
+                "store": report.location,
+                "content_hash": report.content_hash,
+                "seconds": timings,
+                "stats": summary,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     tmp.replace(out_dir / "graph_stats.json")
     _print_stats(summary)
     out.print(

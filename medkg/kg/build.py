@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from medkg.kg.model import KnowledgeGraph
@@ -83,7 +84,9 @@ def drop_dangling_edges(kg: KnowledgeGraph) -> KnowledgeGraph:
     dropped = kg.edges.height - ok.height
     report = dict(kg.report)
     if dropped:
-        bad = kg.edges.join(ok.select("src", "rel", "dst").unique(), on=["src", "rel", "dst"], how="anti")
+        bad = kg.edges.join(
+            ok.select("src", "rel", "dst").unique(), on=["src", "rel", "dst"], how="anti"
+        )
         report["build.dangling_edges_dropped"] = dropped
         report["build.dangling_edges_dropped.by_rel"] = dict(
             bad.group_by("rel").len().sort("rel").iter_rows()
@@ -105,16 +108,16 @@ def load_sources(
     graphs = []
     for key in keys:
         start = time.perf_counter()
-        source = known[key](
-            (paths or {}).get(key), **dict((options or {}).get(key, {}))
-        )
+        source = known[key]((paths or {}).get(key), **dict((options or {}).get(key, {})))
         graphs.append(source.load())
         if on_progress:
             on_progress(key, time.perf_counter() - start)
     return graphs
 
 
-def assemble(graphs: Sequence[KnowledgeGraph], timings: dict[str, float] | None = None) -> KnowledgeGraph:
+def assemble(
+    graphs: Sequence[KnowledgeGraph], timings: dict[str, float] | None = None
+) -> KnowledgeGraph:
     """Merge loaded sources, drop dangling edges, resolve identities and build the MET."""
     if not graphs:
         raise SourceError("build", "no sources selected")
@@ -191,21 +194,19 @@ def long_tail_summary(nodes: pl.DataFrame) -> dict[str, Any]:
         deg = nodes.filter(pl.col("kind") == kind).get_column("annotation_degree").sort()
         if deg.is_empty():
             continue
-        values = deg.cast(pl.Float64).to_numpy()
+        values = np.sort(deg.cast(pl.Float64).to_numpy())
         n = values.size
         total = values.sum()
-        gini = (
-            float((2 * ((pl.Series(range(1, n + 1)).to_numpy()) * values).sum()) / (n * total) - (n + 1) / n)
-            if total > 0
-            else 0.0
-        )
+        # Gini over the sorted degrees: 2*sum(i*x_i)/(n*sum x) - (n+1)/n, i = 1..n
+        ranks = np.arange(1, n + 1)
+        gini = float(2 * (ranks * values).sum() / (n * total) - (n + 1) / n) if total > 0 else 0.0
         out[kind] = {
             "n": n,
-            "median": float(deg.median() or 0),
-            "p90": float(deg.quantile(0.9) or 0),
-            "max": int(deg.max() or 0),
-            "zero_share": round(float((deg == 0).mean() or 0), 4),
-            "le3_share": round(float((deg <= 3).mean() or 0), 4),
+            "median": float(np.median(values)),
+            "p90": float(np.quantile(values, 0.9)),
+            "max": int(values.max()),
+            "zero_share": round(float((values == 0).mean()), 4),
+            "le3_share": round(float((values <= 3).mean()), 4),
             "gini": round(gini, 4),
         }
     return out

@@ -46,8 +46,16 @@ SCOPE_PREDICATE = {
     "NARROW": "http://www.geneontology.org/formats/oboInOwl#hasNarrowSynonym",
 }
 RELATED_SYNONYM = "http://www.geneontology.org/formats/oboInOwl#hasRelatedSynonym"
-QUALIFIERS = ("negated", "frequency", "frequency_value", "onset", "evidence", "reference",
-              "method", "confidence")
+QUALIFIERS = (
+    "negated",
+    "frequency",
+    "frequency_value",
+    "onset",
+    "evidence",
+    "reference",
+    "method",
+    "confidence",
+)
 
 
 def iri_for(curie: str) -> str:
@@ -98,7 +106,9 @@ def export_graphml(kg: KnowledgeGraph, dest: Path) -> None:
     graph = nx.MultiDiGraph()
     for row in kg.nodes.iter_rows(named=True):
         node_id = row.pop("id")
-        graph.add_node(node_id, **{k: _graphml_value(v) for k, v in row.items() if v not in (None, [])})
+        graph.add_node(
+            node_id, **{k: _graphml_value(v) for k, v in row.items() if v not in (None, [])}
+        )
     for row in kg.edges.iter_rows(named=True):
         src, dst = row.pop("src"), row.pop("dst")
         graph.add_edge(src, dst, **{k: v for k, v in row.items() if v is not None})
@@ -137,10 +147,20 @@ def export_turtle(kg: KnowledgeGraph, dest: Path) -> None:
                 fh.write(f"{s} {u(SCOPE_PREDICATE.get(scope, RELATED_SYNONYM))} {lit(syn)} .\n")
             for x in row["xrefs"] or []:
                 fh.write(f"{s} {xref} {lit(x)} .\n")
-            for col in ("source", "source_version", "license", "met_parent", "depth", "rare", "rare_reason"):
+            for col in (
+                "source",
+                "source_version",
+                "license",
+                "met_parent",
+                "depth",
+                "rare",
+                "rare_reason",
+            ):
                 if row.get(col) is not None:
                     value = row[col] if col != "met_parent" else u(iri_for(row[col]))
-                    fh.write(f"{s} {u(MEDKG + col)} {value if col == 'met_parent' else lit(value)} .\n")
+                    fh.write(
+                        f"{s} {u(MEDKG + col)} {value if col == 'met_parent' else lit(value)} .\n"
+                    )
         for i, row in enumerate(kg.edges.iter_rows(named=True)):
             s, o = u(iri_for(row["src"])), u(iri_for(row["dst"]))
             p = subclass if row["rel"] == IS_A else u(MEDKG + "rel/" + row["rel"])
@@ -149,9 +169,11 @@ def export_turtle(kg: KnowledgeGraph, dest: Path) -> None:
             quals = {k: row[k] for k in QUALIFIERS if row.get(k) not in (None, False)}
             if quals or row.get("negated"):
                 b = f"_:e{i}"
-                fh.write(f"{b} {rdf_type} {u(str(RDF.Statement))} ; {u(str(RDF.subject))} {s} ; "
-                         f"{u(str(RDF.predicate))} {p} ; {u(str(RDF.object))} {o} ; "
-                         f"{u(MEDKG + 'source')} {lit(row['source'])}")
+                fh.write(
+                    f"{b} {rdf_type} {u(str(RDF.Statement))} ; {u(str(RDF.subject))} {s} ; "
+                    f"{u(str(RDF.predicate))} {p} ; {u(str(RDF.object))} {o} ; "
+                    f"{u(MEDKG + 'source')} {lit(row['source'])}"
+                )
                 for k, v in quals.items():
                     fh.write(f" ; {u(MEDKG + k)} {lit(v)}")
                 fh.write(" .\n")
@@ -164,7 +186,9 @@ EXPORTERS: dict[str, Callable[[KnowledgeGraph, Path], None]] = {
 }
 
 
-def export_graph(kg: KnowledgeGraph, dest: Path, fmt: str, kinds: list[str] | None = None) -> dict[str, int]:
+def export_graph(
+    kg: KnowledgeGraph, dest: Path, fmt: str, kinds: list[str] | None = None
+) -> dict[str, int]:
     """Write ``kg`` (optionally only some kinds, with the edges among them) to ``dest``."""
     if kinds:
         nodes = kg.nodes.filter(pl.col("kind").is_in(kinds))

@@ -9,7 +9,9 @@ import polars as pl
 from medkg.kg.model import IS_A
 
 
-def break_cycles(edges: pl.DataFrame, rel: str = IS_A) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+def break_cycles(
+    edges: pl.DataFrame, rel: str = IS_A
+) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
     """Remove ``rel`` edges that close a cycle; return the kept edges and the removed pairs.
 
     Deterministic: an iterative depth-first search over children in sorted id order,
@@ -48,9 +50,10 @@ def break_cycles(edges: pl.DataFrame, rel: str = IS_A) -> tuple[pl.DataFrame, li
                 stack.pop()
     if not removed:
         return edges, []
-    drop = pl.DataFrame({"src": [s for s, _ in removed], "dst": [d for _, d in removed]},
-                        schema={"src": pl.String(), "dst": pl.String()}).with_columns(
-        pl.lit(rel).alias("rel"), pl.lit(True).alias("_drop"))
+    drop = pl.DataFrame(
+        {"src": [s for s, _ in removed], "dst": [d for _, d in removed]},
+        schema={"src": pl.String(), "dst": pl.String()},
+    ).with_columns(pl.lit(rel).alias("rel"), pl.lit(True).alias("_drop"))
     kept = (
         edges.join(drop, on=["src", "rel", "dst"], how="left", nulls_equal=False)
         .filter(pl.col("_drop").is_null())

@@ -238,8 +238,9 @@ class KnowledgeGraph:
     def canonical(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Node and edge tables in a canonical row order (for hashing and comparisons)."""
         nodes = self.nodes.sort("id")
-        edges = self.edges.sort([*EDGE_KEY, "onset", "frequency", "reference", "method"],
-                                nulls_last=True)
+        edges = self.edges.sort(
+            [*EDGE_KEY, "onset", "frequency", "reference", "method"], nulls_last=True
+        )
         return nodes, edges
 
     def content_hash(self) -> str:
@@ -305,8 +306,8 @@ __all__ = [
     "SourceInfo",
     "conform",
     "edges_frame",
-    "normalise_curie",
     "nodes_frame",
+    "normalise_curie",
     "props_json",
     "provenance",
     "stamp",

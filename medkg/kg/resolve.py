@@ -52,15 +52,52 @@ MATCHED_KINDS = (DISEASE, PHENOTYPE, CATEGORY)
 HIERARCHY_PREFIXES = ("MESH", "ICD10", "ICD10CM")
 # Words too generic to stand alone as the "contained" broader disease.
 GENERIC_HEADS = frozenset(
-    """syndrome syndromes disease diseases disorder disorders deficiency deficiencies defect
-    defects anomaly anomalies abnormality abnormalities congenital abnormalities infection
-    infections neoplasm neoplasms tumor tumors tumour cancer disease susceptibility
-    susceptibility familial hereditary rare diseases genetic diseases inborn pain fever
-    weakness injury injuries wounds and injuries""".split()
+    [
+        "syndrome",
+        "syndromes",
+        "disease",
+        "diseases",
+        "disorder",
+        "disorders",
+        "deficiency",
+        "deficiencies",
+        "defect",
+        "defects",
+        "anomaly",
+        "anomalies",
+        "abnormality",
+        "abnormalities",
+        "congenital",
+        "abnormalities",
+        "infection",
+        "infections",
+        "neoplasm",
+        "neoplasms",
+        "tumor",
+        "tumors",
+        "tumour",
+        "cancer",
+        "disease",
+        "susceptibility",
+        "susceptibility",
+        "familial",
+        "hereditary",
+        "rare",
+        "diseases",
+        "genetic",
+        "diseases",
+        "inborn",
+        "pain",
+        "fever",
+        "weakness",
+        "injury",
+        "injuries",
+        "wounds",
+        "and",
+        "injuries",
+    ]
 )
-RESOLVER = SourceInfo(
-    name="medkg-resolve", version="1", license="CC0-1.0 (derived mappings)"
-)
+RESOLVER = SourceInfo(name="medkg-resolve", version="1", license="CC0-1.0 (derived mappings)")
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _POSSESSIVE = re.compile(r"(\w)'s\b")
@@ -185,10 +222,10 @@ def resolve(kg: KnowledgeGraph) -> KnowledgeGraph:
         report[method] += 1
 
     # 3. broader matches for diseases that reached no hierarchy source exactly.
-    reached = {
-        (r["src"]) for r in rows if prefix_of(r["dst"]) in HIERARCHY_PREFIXES
-    }
-    hier_names = table.filter(pl.col("prefix").is_in(HIERARCHY_PREFIXES) & (pl.col("kind") != CATEGORY))
+    reached = {(r["src"]) for r in rows if prefix_of(r["dst"]) in HIERARCHY_PREFIXES}
+    hier_names = table.filter(
+        pl.col("prefix").is_in(HIERARCHY_PREFIXES) & (pl.col("kind") != CATEGORY)
+    )
     hier_index: dict[str, list[str]] = defaultdict(list)
     for node_id, key in hier_names.select("id", "key").iter_rows():
         hier_index[key].append(node_id)
@@ -196,7 +233,8 @@ def resolve(kg: KnowledgeGraph) -> KnowledgeGraph:
         ids.sort(key=lambda i: (_rank(prefix_of(i)), i))
     max_words = max((k.count(" ") + 1 for k in hier_index), default=1)
     diseases = kg.nodes.filter(
-        (pl.col("kind") == DISEASE) & ~pl.col("id").str.extract(r"^([^:]+)").is_in(HIERARCHY_PREFIXES)
+        (pl.col("kind") == DISEASE)
+        & ~pl.col("id").str.extract(r"^([^:]+)").is_in(HIERARCHY_PREFIXES)
     )
     for node_id, name in diseases.select("id", "name").iter_rows():
         if node_id in reached or not name:
@@ -223,8 +261,13 @@ def resolve(kg: KnowledgeGraph) -> KnowledgeGraph:
                 target, method, conf = best[1], "name_contains", 0.4
         if target is not None and target != node_id:
             rows.append(
-                {"src": node_id, "dst": target, "method": method, "confidence": conf,
-                 "props": {"match": "broad"}}
+                {
+                    "src": node_id,
+                    "dst": target,
+                    "method": method,
+                    "confidence": conf,
+                    "props": {"match": "broad"},
+                }
             )
             report[method] += 1
 
@@ -245,8 +288,7 @@ def resolve(kg: KnowledgeGraph) -> KnowledgeGraph:
                 pl.when(pl.col("_n").is_not_null())
                 .then(
                     pl.concat_str(
-                        [pl.lit('{"ambiguous":'), pl.col("_n").cast(pl.String()),
-                         pl.lit("}")]
+                        [pl.lit('{"ambiguous":'), pl.col("_n").cast(pl.String()), pl.lit("}")]
                     )
                 )
                 .otherwise(pl.col("props"))
@@ -267,16 +309,17 @@ def resolve(kg: KnowledgeGraph) -> KnowledgeGraph:
     summary: dict[str, Any] = {
         "resolve.edges": edges.height,
         "resolve.by_method": dict(sorted(report.items())),
-        "resolve.by_prefix_pair": {
-            f"{f}->{t}:{m}": n for f, t, m, n in by_pair.iter_rows()
-        },
+        "resolve.by_prefix_pair": {f"{f}->{t}:{m}": n for f, t, m, n in by_pair.iter_rows()},
         "resolve.conflicts_ambiguous_sources": amb.select("src").n_unique() if amb.height else 0,
         "resolve.same_prefix_name_collisions": report.get("same_prefix_name_collision", 0),
     }
     merged = KnowledgeGraph(
         nodes=kg.nodes,
         edges=pl.concat([kg.edges, edges.select(kg.edges.columns)]),
-        sources=[*kg.sources, SourceInfo(**{**RESOLVER.to_dict(), "counts": {"MAPS_TO": edges.height}})],
+        sources=[
+            *kg.sources,
+            SourceInfo(**{**RESOLVER.to_dict(), "counts": {"MAPS_TO": edges.height}}),
+        ],
         report={**kg.report, **summary},
     )
     return merged

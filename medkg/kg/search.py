@@ -25,11 +25,17 @@ from medkg.kg.resolve import normalise_name
 
 
 def _norm(expr: pl.Expr) -> pl.Expr:
-    return expr.str.to_lowercase().str.replace_all(r"'s\b", "s").str.replace_all(r"[^a-z0-9]+", " ").str.strip_chars()
+    return (
+        expr.str.to_lowercase()
+        .str.replace_all(r"'s\b", "s")
+        .str.replace_all(r"[^a-z0-9]+", " ")
+        .str.strip_chars()
+    )
 
 
-def search_nodes(nodes: pl.LazyFrame | pl.DataFrame, text: str, limit: int = 20,
-                 kind: str | None = None) -> list[dict[str, Any]]:
+def search_nodes(
+    nodes: pl.LazyFrame | pl.DataFrame, text: str, limit: int = 20, kind: str | None = None
+) -> list[dict[str, Any]]:
     """Rank nodes whose name or synonyms match ``text``; return id, kind, name, score, matched."""
     query = normalise_name(text)
     if not query:
@@ -47,8 +53,12 @@ def search_nodes(nodes: pl.LazyFrame | pl.DataFrame, text: str, limit: int = 20,
     names = base.select(
         pl.exclude("synonyms"), pl.col("name").alias("text"), pl.lit(True).alias("is_name")
     )
-    syns = base.explode("synonyms").filter(pl.col("synonyms").is_not_null()).select(
-        pl.exclude("synonyms"), pl.col("synonyms").alias("text"), pl.lit(False).alias("is_name")
+    syns = (
+        base.explode("synonyms")
+        .filter(pl.col("synonyms").is_not_null())
+        .select(
+            pl.exclude("synonyms"), pl.col("synonyms").alias("text"), pl.lit(False).alias("is_name")
+        )
     )
     all_words = pl.all_horizontal([pl.col("key").str.contains(rf"\b{w}\b") for w in words])
     scored = (

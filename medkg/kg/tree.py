@@ -49,21 +49,24 @@ from medkg.kg.model import (
     KINDS,
     MAPS_TO,
     MET_PARENT,
+    NODE_SCHEMA,
     REPLACED_BY,
     KnowledgeGraph,
     SourceInfo,
     conform,
     nodes_frame,
     stamp,
-    NODE_SCHEMA,
 )
 from medkg.kg.resolve import PREFIX_RANK
 
 ROOT = "MET:root"
 OBSOLETE = "MET:obsolete"
 PHENOTYPIC_ABNORMALITY = "HP:0000118"
-RARE_PREFIXES = {"ORPHA": "orphanet", "OMIM": "hpo_rare_disease_annotation",
-                 "DECIPHER": "hpo_rare_disease_annotation"}
+RARE_PREFIXES = {
+    "ORPHA": "orphanet",
+    "OMIM": "hpo_rare_disease_annotation",
+    "DECIPHER": "hpo_rare_disease_annotation",
+}
 EXACT_METHODS = ("xref", "name_exact", "synonym_exact")
 NON_ANNOTATION_RELS = (IS_A, MAPS_TO, REPLACED_BY, MET_PARENT)
 MET_SOURCE = SourceInfo(name="medkg-MET", version="1", license="CC0-1.0 (tree scaffolding)")
@@ -106,7 +109,9 @@ def build_tree(kg: KnowledgeGraph) -> KnowledgeGraph:
         return node_id
 
     add_scaffold(ROOT, "Medical entity tree", None)
-    present_kinds = sorted(set(kind_of.values()), key=lambda k: (KINDS.index(k) if k in KINDS else len(KINDS), k))
+    present_kinds = sorted(
+        set(kind_of.values()), key=lambda k: (KINDS.index(k) if k in KINDS else len(KINDS), k)
+    )
     for k in present_kinds:
         add_scaffold(kind_node(k), f"{k} entities", ROOT)
 
@@ -157,7 +162,9 @@ def build_tree(kg: KnowledgeGraph) -> KnowledgeGraph:
                     seen.add(c)
                     stack.append(c)
         if counts:
-            dominant = min(counts, key=lambda k: (-counts[k], KINDS.index(k) if k in KINDS else 99, k))
+            dominant = min(
+                counts, key=lambda k: (-counts[k], KINDS.index(k) if k in KINDS else 99, k)
+            )
         else:
             dominant = kind_of.get(r, CATEGORY)
         parent_of[r] = add_scaffold(kind_node(dominant), f"{dominant} entities", ROOT)
@@ -167,7 +174,9 @@ def build_tree(kg: KnowledgeGraph) -> KnowledgeGraph:
     maps = edges.filter(pl.col("rel") == MAPS_TO).select("src", "dst", "method", "confidence")
     cands: dict[str, list[tuple[float, int, str, str]]] = defaultdict(list)
     for src, dst, method, conf in maps.iter_rows():
-        cands[src].append((-(conf or 0.0), PREFIX_RANK.get(prefix_of(dst), 99), dst, method or "unknown"))
+        cands[src].append(
+            (-(conf or 0.0), PREFIX_RANK.get(prefix_of(dst), 99), dst, method or "unknown")
+        )
     for lst in cands.values():
         lst.sort()
     unplaced = {n for n in ids if n not in parent_of}
@@ -178,8 +187,10 @@ def build_tree(kg: KnowledgeGraph) -> KnowledgeGraph:
         rounds += 1
         for n in sorted(unplaced):
             for _conf, _rank, dst, method in cands.get(n, ()):
-                if dst in parent_of and dst not in obsolete and (
-                    kind_of.get(dst) in (kind_of.get(n), CATEGORY)
+                if (
+                    dst in parent_of
+                    and dst not in obsolete
+                    and (kind_of.get(dst) in (kind_of.get(n), CATEGORY))
                 ):
                     parent_of[n] = dst
                     placement[n] = f"mapping:{method}"
@@ -193,7 +204,8 @@ def build_tree(kg: KnowledgeGraph) -> KnowledgeGraph:
     if unplaced_diseases:
         systems = _organ_systems(children, parents)
         ann = edges.filter(
-            (pl.col("rel") == HAS_PHENOTYPE) & ~pl.col("negated").fill_null(False)
+            (pl.col("rel") == HAS_PHENOTYPE)
+            & ~pl.col("negated").fill_null(False)
             & pl.col("src").is_in(unplaced_diseases)
         ).select("src", "dst")
         votes: dict[str, Counter[str]] = defaultdict(Counter)
@@ -206,8 +218,11 @@ def build_tree(kg: KnowledgeGraph) -> KnowledgeGraph:
                 group = add_scaffold(
                     f"MET:unmapped-{sys_id.replace(':', '_')}",
                     f"Diseases without a mapping: {name_of.get(sys_id, sys_id)}",
-                    add_scaffold("MET:unmapped-diseases", "Diseases placed by their phenotypes (no mapping)",
-                                 kind_node(DISEASE)),
+                    add_scaffold(
+                        "MET:unmapped-diseases",
+                        "Diseases placed by their phenotypes (no mapping)",
+                        kind_node(DISEASE),
+                    ),
                 )
                 parent_of[d] = group
                 placement[d] = "fallback:organ_system"
@@ -216,8 +231,11 @@ def build_tree(kg: KnowledgeGraph) -> KnowledgeGraph:
     # 6. everything else by kind.
     for n in sorted(unplaced):
         k = kind_of.get(n, CATEGORY)
-        group = add_scaffold(f"MET:{k}-unclassified", f"{k} entities without a source hierarchy",
-                             add_scaffold(kind_node(k), f"{k} entities", ROOT))
+        group = add_scaffold(
+            f"MET:{k}-unclassified",
+            f"{k} entities without a source hierarchy",
+            add_scaffold(kind_node(k), f"{k} entities", ROOT),
+        )
         parent_of[n] = group
         placement[n] = "fallback:unclassified"
 
@@ -241,8 +259,13 @@ def build_tree(kg: KnowledgeGraph) -> KnowledgeGraph:
             "depth": depth,
             "subtree_size": subtree,
         },
-        schema={"id": pl.String(), "met_parent": pl.String(), "met_placement": pl.String(),
-                "depth": pl.Int32(), "subtree_size": pl.Int64()},
+        schema={
+            "id": pl.String(),
+            "met_parent": pl.String(),
+            "met_placement": pl.String(),
+            "depth": pl.Int32(),
+            "subtree_size": pl.Int64(),
+        },
     )
     out = (
         all_nodes.join(tree_cols, on="id", how="left")
@@ -260,12 +283,17 @@ def build_tree(kg: KnowledgeGraph) -> KnowledgeGraph:
     return KnowledgeGraph(
         nodes=out,
         edges=edges,
-        sources=[*kg.sources, SourceInfo(**{**MET_SOURCE.to_dict(), "counts": {"scaffold_nodes": len(scaffold)}})],
+        sources=[
+            *kg.sources,
+            SourceInfo(**{**MET_SOURCE.to_dict(), "counts": {"scaffold_nodes": len(scaffold)}}),
+        ],
         report=report_out,
     )
 
 
-def _organ_systems(children: dict[str, list[str]], parents: dict[str, list[str]]) -> dict[str, set[str]]:
+def _organ_systems(
+    children: dict[str, list[str]], parents: dict[str, list[str]]
+) -> dict[str, set[str]]:
     """For each HPO term, the top-level organ systems (children of HP:0000118) above it."""
     out: dict[str, set[str]] = {}
     for system in children.get(PHENOTYPIC_ABNORMALITY, ()):
@@ -307,9 +335,11 @@ def _depth_and_size(parent_idx: np.ndarray, root: int) -> tuple[np.ndarray, np.n
 
 def _rarity(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     prefix = pl.col("id").str.extract(r"^([^:]+)")
-    direct = nodes.filter(pl.col("kind") == DISEASE).select(
-        "id", prefix.replace_strict(RARE_PREFIXES, default=None).alias("rare_reason")
-    ).filter(pl.col("rare_reason").is_not_null())
+    direct = (
+        nodes.filter(pl.col("kind") == DISEASE)
+        .select("id", prefix.replace_strict(RARE_PREFIXES, default=None).alias("rare_reason"))
+        .filter(pl.col("rare_reason").is_not_null())
+    )
     via_map = (
         edges.filter(
             (pl.col("rel") == MAPS_TO)
@@ -323,26 +353,30 @@ def _rarity(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
         .select("id", ("maps_to:" + pl.col("src")).alias("rare_reason"))
         .join(direct.select("id"), on="id", how="anti")
     )
-    return pl.concat([direct, via_map]).with_columns(pl.lit(True).alias("rare")).select(
-        "id", "rare", "rare_reason"
+    return (
+        pl.concat([direct, via_map])
+        .with_columns(pl.lit(True).alias("rare"))
+        .select("id", "rare", "rare_reason")
     )
 
 
 def _annotation_degree(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     ann = edges.filter(~pl.col("rel").is_in(NON_ANNOTATION_RELS))
     ends = pl.concat([ann.select(pl.col("src").alias("id")), ann.select(pl.col("dst").alias("id"))])
-    return ends.group_by("id").len().select("id", pl.col("len").cast(pl.Int64).alias("annotation_degree"))
+    return (
+        ends.group_by("id")
+        .len()
+        .select("id", pl.col("len").cast(pl.Int64).alias("annotation_degree"))
+    )
 
 
 def _placement_summary(nodes: pl.DataFrame) -> dict[str, Any]:
-    hpoa = nodes.filter(
-        (pl.col("kind") == DISEASE) & pl.col("source").eq("HPOA")
-    )
+    hpoa = nodes.filter((pl.col("kind") == DISEASE) & pl.col("source").eq("HPOA"))
     total = hpoa.height
     mapped = hpoa.filter(pl.col("met_placement").str.starts_with("mapping:")).height
     return {
         "tree.hpo_annotated_diseases": total,
         "tree.hpo_annotated_placed_by_mapping": mapped,
         "tree.hpo_annotated_placed_by_mapping_share": round(mapped / total, 4) if total else 0.0,
-        "tree.depth_max": int(nodes.get_column("depth").max() or 0),
+        "tree.depth_max": int(nodes.select(pl.col("depth").max()).item() or 0),
     }

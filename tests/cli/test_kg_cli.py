@@ -18,10 +18,21 @@ def store_path(tmp_path: Path) -> Path:
     path = tmp_path / "graph"
     res = runner.invoke(
         app,
-        ["kg", "build", "--path", str(path), "--sources", "hpo,hpoa,hpo_genes",
-         "--file", f"hpo={FIXTURES / 'hpo' / 'mini.obo'}",
-         "--file", f"hpoa={FIXTURES / 'hpo' / 'mini.hpoa'}",
-         "--file", f"hpo_genes={FIXTURES / 'hpo' / 'genes_to_phenotype.txt'}", "--json"],
+        [
+            "kg",
+            "build",
+            "--path",
+            str(path),
+            "--sources",
+            "hpo,hpoa,hpo_genes",
+            "--file",
+            f"hpo={FIXTURES / 'hpo' / 'mini.obo'}",
+            "--file",
+            f"hpoa={FIXTURES / 'hpo' / 'mini.hpoa'}",
+            "--file",
+            f"hpo_genes={FIXTURES / 'hpo' / 'genes_to_phenotype.txt'}",
+            "--json",
+        ],
     )
     assert res.exit_code == 0, res.output
     return path
@@ -46,7 +57,10 @@ def test_build_stats_show_search(store_path: Path):
     hits = _json(["kg", "search", "spider fingers", "--path", str(store_path), "--json"])
     assert hits[0]["id"] == "HP:0001166" and hits[0]["matched"] == "Spider fingers"
     # MIM: is normalised to OMIM:
-    assert _json(["kg", "show", "MIM:154700", "--path", str(store_path), "--json"])["node"]["id"] == "OMIM:154700"
+    assert (
+        _json(["kg", "show", "MIM:154700", "--path", str(store_path), "--json"])["node"]["id"]
+        == "OMIM:154700"
+    )
 
 
 def test_show_unknown_id_fails_clearly(store_path: Path):
@@ -65,7 +79,9 @@ def test_build_with_a_bad_file_writes_nothing(tmp_path: Path):
     bad = tmp_path / "bad.obo"
     bad.write_text("[Term]\nid: HP:1\nname: x\nnot a tag line\n")
     path = tmp_path / "graph"
-    res = runner.invoke(app, ["kg", "build", "--path", str(path), "--sources", "hpo", "--file", f"hpo={bad}"])
+    res = runner.invoke(
+        app, ["kg", "build", "--path", str(path), "--sources", "hpo", "--file", f"hpo={bad}"]
+    )
     assert res.exit_code == 2
     assert "bad.obo:4: malformed line" in res.output
     assert not path.exists()
@@ -83,14 +99,20 @@ def test_import_obo_extends_the_graph_and_rederives(store_path: Path, tmp_path: 
         "[Term]\nid: MONDO:0007947\nname: Marfan syndrome\nxref: OMIM:154700\nis_a: MONDO:0000001\n"
     )
     before = EmbeddedStore(store_path).load()
-    res = _json(["kg", "import", str(obo), "--kind", "Disease", "--path", str(store_path), "--json"])
+    res = _json(
+        ["kg", "import", str(obo), "--kind", "Disease", "--path", str(store_path), "--json"]
+    )
     assert res["nodes_added"] == 2
     after = EmbeddedStore(store_path).load()
     assert after.nodes.height == before.nodes.height + 2
-    maps = after.edges.filter((after.edges["rel"] == "MAPS_TO") & (after.edges["src"] == "MONDO:0007947"))
+    maps = after.edges.filter(
+        (after.edges["rel"] == "MAPS_TO") & (after.edges["src"] == "MONDO:0007947")
+    )
     assert set(maps.get_column("method")) >= {"xref"}
     # importing the same release again replaces it: same graph, same hash
-    res2 = _json(["kg", "import", str(obo), "--kind", "Disease", "--path", str(store_path), "--json"])
+    res2 = _json(
+        ["kg", "import", str(obo), "--kind", "Disease", "--path", str(store_path), "--json"]
+    )
     assert res2["nodes_added"] == 2 and res2["ids_in_other_sources_kept_existing"] == 0
     assert res2["content_hash"] == res["content_hash"]
     # a clash with another source's id keeps the existing entity and says so

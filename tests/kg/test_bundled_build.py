@@ -34,14 +34,21 @@ def test_counts_reflect_the_real_sources(full: KnowledgeGraph):
     assert full.edges.filter(pl.col("rel") == "HAS_PHENOTYPE").height >= 250_000
     assert _prefix_count(full, "NCBIGene", "Gene") >= 5_000
     assert _prefix_count(full, "ICD10") >= 12_000
-    assert full.nodes.filter(pl.col("id").str.starts_with("MESH:D") & (pl.col("kind") == "Disease")).height >= 5_600
+    assert (
+        full.nodes.filter(
+            pl.col("id").str.starts_with("MESH:D") & (pl.col("kind") == "Disease")
+        ).height
+        >= 5_600
+    )
     assert full.nodes.filter(pl.col("kind") == "Drug").height >= 20_000
 
 
 def test_every_node_is_in_one_rooted_tree(full: KnowledgeGraph):
     nodes = full.nodes
     assert nodes.filter(pl.col("met_parent").is_null()).get_column("id").to_list() == ["MET:root"]
-    assert nodes.filter(pl.col("id") == "MET:root").get_column("subtree_size").item() == nodes.height
+    assert (
+        nodes.filter(pl.col("id") == "MET:root").get_column("subtree_size").item() == nodes.height
+    )
     parents = nodes.select(pl.col("met_parent").alias("id")).drop_nulls().unique()
     assert parents.join(nodes.select("id"), on="id", how="anti").is_empty()
 

@@ -8,7 +8,6 @@ import rdflib
 
 from medkg.kg.export import export_graph, iri_for
 from medkg.kg.model import KnowledgeGraph
-
 from tests.graphs import small_graph
 
 
@@ -48,7 +47,12 @@ def test_turtle_export_parses_and_never_asserts_negated_annotations(tmp_path: Pa
     arach = rdflib.URIRef("http://purl.obolibrary.org/obo/HP_0001166")
     assert (omim, has_pheno, arach) in g
     assert (omim, has_pheno, myopia) not in g  # annotated NOT
-    negated = list(g.subjects(rdflib.URIRef("https://w3id.org/medkg/negated"), rdflib.Literal(True)))
+    negated = list(
+        g.subjects(rdflib.URIRef("https://w3id.org/medkg/negated"), rdflib.Literal(True))
+    )
     assert len(negated) == 1
     assert (negated[0], rdflib.RDF.object, myopia) in g
-    assert counts["nodes"] == kg.nodes.filter(pl.col("kind").is_in(["Disease", "Phenotype", "Modifier"])).height
+    assert (
+        counts["nodes"]
+        == kg.nodes.filter(pl.col("kind").is_in(["Disease", "Phenotype", "Modifier"])).height
+    )

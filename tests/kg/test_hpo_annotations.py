@@ -18,23 +18,36 @@ def test_hpoa_keeps_qualifiers_and_counts_duplicates():
     assert kg.report["HPOA.duplicate_rows_dropped"] == 1
     neg = e.filter(pl.col("negated"))
     assert neg.select("src", "dst").rows() == [("OMIM:154700", "HP:0000545")]
-    aorta = e.filter((pl.col("src") == "OMIM:154700") & (pl.col("dst") == "HP:0002616")).sort("onset")
+    aorta = e.filter((pl.col("src") == "OMIM:154700") & (pl.col("dst") == "HP:0002616")).sort(
+        "onset"
+    )
     assert aorta.get_column("onset").to_list() == ["HP:0003577", "HP:0011463"]
     assert aorta.get_column("frequency_value").to_list() == [0.875, 0.375]
     inh = e.filter(pl.col("rel") == "HAS_INHERITANCE")
     assert inh.select("src", "dst").rows() == [("OMIM:154700", "HP:0000006")]
     orpha = e.filter(pl.col("src") == "ORPHA:558").row(0, named=True)
     assert orpha["frequency_value"] == 0.5 and orpha["props"] == '{"sex":"female"}'
-    term = e.filter((pl.col("src") == "OMIM:154700") & (pl.col("dst") == "HP:0001166")).row(0, named=True)
+    term = e.filter((pl.col("src") == "OMIM:154700") & (pl.col("dst") == "HP:0001166")).row(
+        0, named=True
+    )
     assert term["frequency"] == "HP:0040281" and term["frequency_value"] == pytest.approx(0.895)
     assert kg.sources[0].version == "2025-01-16"
 
 
 def test_gene_annotations():
     kg = HpoGeneSource(FIXTURES / "genes_to_phenotype.txt").load()
-    assert dict(kg.nodes.select("id", "name").iter_rows()) == {"NCBIGene:2200": "FBN1", "NCBIGene:7042": "TGFB2"}
-    gd = set(kg.edges.filter(pl.col("rel") == "GENE_ASSOCIATED_WITH").select("src", "dst").iter_rows())
-    assert gd == {("NCBIGene:2200", "OMIM:154700"), ("NCBIGene:2200", "ORPHA:558"), ("NCBIGene:7042", "ORPHA:558")}
+    assert dict(kg.nodes.select("id", "name").iter_rows()) == {
+        "NCBIGene:2200": "FBN1",
+        "NCBIGene:7042": "TGFB2",
+    }
+    gd = set(
+        kg.edges.filter(pl.col("rel") == "GENE_ASSOCIATED_WITH").select("src", "dst").iter_rows()
+    )
+    assert gd == {
+        ("NCBIGene:2200", "OMIM:154700"),
+        ("NCBIGene:2200", "ORPHA:558"),
+        ("NCBIGene:7042", "ORPHA:558"),
+    }
     gp = kg.edges.filter((pl.col("rel") == "GENE_HAS_PHENOTYPE") & (pl.col("dst") == "HP:0001166"))
     assert gp.get_column("reference").to_list() == ["OMIM:154700;ORPHA:558"]
     # the sibling phenotype.hpoa is not next to this fixture name, so no version is known
@@ -54,8 +67,10 @@ def test_bundled_release_counts():
 def _hpoa(tmp_path: Path, rows: str) -> Path:
     head = (FIXTURES / "mini.hpoa").read_text().split("database_id")[0]
     p = tmp_path / "bad.hpoa"
-    p.write_text(head + "database_id\tdisease_name\tqualifier\thpo_id\treference\tevidence\tonset\t"
-                 "frequency\tsex\tmodifier\taspect\tbiocuration\n" + rows)
+    p.write_text(
+        head + "database_id\tdisease_name\tqualifier\thpo_id\treference\tevidence\tonset\t"
+        "frequency\tsex\tmodifier\taspect\tbiocuration\n" + rows
+    )
     return p
 
 
@@ -65,7 +80,9 @@ def test_hpoa_bad_rows_name_the_line(tmp_path):
     with pytest.raises(SourceError, match=r"bad\.hpoa:7: qualifier must be empty or NOT"):
         HpoAnnotationSource(p).load()
     p = _hpoa(tmp_path, ok + ok + "OMIM:1\tA\t\t0000001\tx\tTAS\t\t\t\t\tP\tb\n")
-    with pytest.raises(SourceError, match=r"bad\.hpoa:8: column 'hpo_id': '0000001' is not a CURIE"):
+    with pytest.raises(
+        SourceError, match=r"bad\.hpoa:8: column 'hpo_id': '0000001' is not a CURIE"
+    ):
         HpoAnnotationSource(p).load()
     p = _hpoa(tmp_path, "OMIM:1\tA\t\tHP:0000001\tx\tTAS\t\t\t\t\tZ\tb\n")
     with pytest.raises(SourceError, match=r"bad\.hpoa:6: unknown aspect 'Z'"):

@@ -53,14 +53,18 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_malformed_line_names_file_and_line(tmp_path):
-    p = _write(tmp_path, "format-version: 1.2\n\n[Term]\nid: X:1\nname: a\nthis line has no colon\n")
+    p = _write(
+        tmp_path, "format-version: 1.2\n\n[Term]\nid: X:1\nname: a\nthis line has no colon\n"
+    )
     with pytest.raises(SourceError, match=r"bad\.obo:6: malformed line"):
         parse_obo(p)
 
 
 def test_duplicate_id_names_both_lines(tmp_path):
     p = _write(tmp_path, "[Term]\nid: X:1\nname: a\n\n[Term]\nid: X:1\nname: b\n")
-    with pytest.raises(SourceError, match=r"bad\.obo:6: duplicate id X:1 \(first defined at line 2\)"):
+    with pytest.raises(
+        SourceError, match=r"bad\.obo:6: duplicate id X:1 \(first defined at line 2\)"
+    ):
         parse_obo(p)
 
 
@@ -79,9 +83,9 @@ def test_bad_synonym_scope(tmp_path):
 def test_empty_missing_and_non_utf8_files(tmp_path):
     empty = tmp_path / "empty.obo"
     empty.write_bytes(b"")
-    with pytest.raises(SourceError, match="empty.obo: file is empty"):
+    with pytest.raises(SourceError, match=r"empty\.obo: file is empty"):
         parse_obo(empty)
-    with pytest.raises(SourceError, match="nope.obo: file not found"):
+    with pytest.raises(SourceError, match=r"nope\.obo: file not found"):
         parse_obo(tmp_path / "nope.obo")
     latin = tmp_path / "latin.obo"
     latin.write_bytes(b"[Term]\nid: X:1\nname: caf\xe9\n")

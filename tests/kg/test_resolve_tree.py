@@ -11,6 +11,8 @@ from medkg.kg.sources.hpoa import HpoAnnotationSource
 from tests.graphs import small_graph
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "hpo"
+
+
 def test_normalise_and_stems():
     assert normalise_name("Marfan's  Syndrome") == "marfan syndrome"
     assert normalise_name("Sjögren syndrome") == "sjogren syndrome"
@@ -22,7 +24,10 @@ def test_normalise_and_stems():
 def test_mapping_edges_carry_method_and_confidence():
     kg = small_graph()
     maps = kg.edges.filter(pl.col("rel") == "MAPS_TO")
-    rows = {(s, d): (m, c) for s, d, m, c in maps.select("src", "dst", "method", "confidence").iter_rows()}
+    rows = {
+        (s, d): (m, c)
+        for s, d, m, c in maps.select("src", "dst", "method", "confidence").iter_rows()
+    }
     assert rows[("ORPHA:558", "MESH:D056846")] == ("name_exact", 0.95)
     assert rows[("OMIM:154700", "ORPHA:558")] == ("name_exact", 0.95)
     # a disease named like a phenotype maps to it, and to the MeSH disease

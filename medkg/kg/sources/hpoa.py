@@ -28,6 +28,7 @@ import polars as pl
 
 from medkg.kg.model import (
     DISEASE,
+    EDGE_SCHEMA,
     GENE,
     GENE_ASSOCIATED_WITH,
     GENE_HAS_PHENOTYPE,
@@ -36,15 +37,14 @@ from medkg.kg.model import (
     HAS_MEDICAL_HISTORY,
     HAS_MODIFIER,
     HAS_PHENOTYPE,
-    EDGE_SCHEMA,
-    KnowledgeGraph,
     NODE_SCHEMA,
+    KnowledgeGraph,
     SourceInfo,
     conform,
     props_json,
     stamp,
 )
-from medkg.kg.sources.base import SourceError, Source, bundled_file, check_readable, register_source
+from medkg.kg.sources.base import Source, SourceError, bundled_file, check_readable, register_source
 from medkg.kg.sources.hpo import HPO_CITATION, HPO_LICENSE
 
 ASPECT_REL = {
@@ -183,8 +183,12 @@ class HpoAnnotationSource(Source):
         bad_aspect = ~raw.get_column("aspect").is_in(list(ASPECT_REL))
         if bad_aspect.any():
             line = _first_bad_row(raw, bad_aspect, header_line)
-            raise SourceError(path, f"unknown aspect {raw['aspect'][int(bad_aspect.arg_true()[0])]!r}", line)
-        bad_qual = raw.get_column("qualifier").is_not_null() & (raw.get_column("qualifier") != "NOT")
+            raise SourceError(
+                path, f"unknown aspect {raw['aspect'][int(bad_aspect.arg_true()[0])]!r}", line
+            )
+        bad_qual = raw.get_column("qualifier").is_not_null() & (
+            raw.get_column("qualifier") != "NOT"
+        )
         if bad_qual.any():
             line = _first_bad_row(raw, bad_qual, header_line)
             raise SourceError(path, "qualifier must be empty or NOT", line)
@@ -201,7 +205,9 @@ class HpoAnnotationSource(Source):
         frame = raw.with_columns(_normalise_disease_ids("database_id"))
         n_rows = frame.height
         frame = frame.unique(
-            subset=[c for c in HPOA_COLUMNS if c != "biocuration"], keep="first", maintain_order=True
+            subset=[c for c in HPOA_COLUMNS if c != "biocuration"],
+            keep="first",
+            maintain_order=True,
         )
         duplicates = n_rows - frame.height
 
@@ -243,7 +249,10 @@ class HpoAnnotationSource(Source):
             "diseases": nodes.height,
             **{
                 f"diseases.{p}": n
-                for p, n in nodes.group_by(pl.col("id").str.extract(r"^([^:]+)")).len().sort("id").iter_rows()
+                for p, n in nodes.group_by(pl.col("id").str.extract(r"^([^:]+)"))
+                .len()
+                .sort("id")
+                .iter_rows()
             },
             **{f"edges.{k}": v for k, v in edges.group_by("rel").len().sort("rel").iter_rows()},
             "negated": int(edges.get_column("negated").sum()),
@@ -273,7 +282,11 @@ class HpoGeneSource(Source):
         bad = ~raw.get_column("ncbi_gene_id").fill_null("").str.contains(r"^\d+$")
         if bad.any():
             line = _first_bad_row(raw, bad, 1)
-            raise SourceError(path, f"ncbi_gene_id {raw['ncbi_gene_id'][int(bad.arg_true()[0])]!r} is not a number", line)
+            raise SourceError(
+                path,
+                f"ncbi_gene_id {raw['ncbi_gene_id'][int(bad.arg_true()[0])]!r} is not a number",
+                line,
+            )
         _check_curie_column(path, raw, "hpo_id", 1)
         _check_curie_column(path, raw, "disease_id", 1)
         version = _version_from_path(path)
@@ -286,7 +299,8 @@ class HpoGeneSource(Source):
             citation=HPO_CITATION,
         )
         frame = raw.with_columns(
-            ("NCBIGene:" + pl.col("ncbi_gene_id")).alias("gene"), _normalise_disease_ids("disease_id")
+            ("NCBIGene:" + pl.col("ncbi_gene_id")).alias("gene"),
+            _normalise_disease_ids("disease_id"),
         )
         symbols = frame.group_by("gene").agg(
             pl.col("gene_symbol").first(), pl.col("gene_symbol").n_unique().alias("n")
@@ -298,10 +312,12 @@ class HpoGeneSource(Source):
             pl.lit(False).alias("obsolete"),
         )
         nodes = stamp(conform(nodes, NODE_SCHEMA), info).with_columns(
-            pl.lit([], dtype=pl.List(pl.String())).alias(c) for c in ("synonyms", "synonym_scopes", "xrefs")
+            pl.lit([], dtype=pl.List(pl.String())).alias(c)
+            for c in ("synonyms", "synonym_scopes", "xrefs")
         )
         gene_disease = frame.select(
-            pl.col("gene").alias("src"), pl.lit(GENE_ASSOCIATED_WITH).alias("rel"),
+            pl.col("gene").alias("src"),
+            pl.lit(GENE_ASSOCIATED_WITH).alias("rel"),
             pl.col("disease_id").alias("dst"),
         ).unique(maintain_order=True)
         freq_known = pl.col("frequency").filter(pl.col("frequency") != "-")
@@ -312,8 +328,11 @@ class HpoGeneSource(Source):
                 freq_known.first().alias("frequency"),
             )
             .select(
-                pl.col("gene").alias("src"), pl.lit(GENE_HAS_PHENOTYPE).alias("rel"),
-                pl.col("hpo_id").alias("dst"), "reference", "frequency",
+                pl.col("gene").alias("src"),
+                pl.lit(GENE_HAS_PHENOTYPE).alias("rel"),
+                pl.col("hpo_id").alias("dst"),
+                "reference",
+                "frequency",
             )
             .with_columns(_frequency_value())
         )

@@ -75,7 +75,11 @@ class OboDocument:
     def license(self) -> str | None:
         for pv in self.header.get("property_value", []):
             parts = pv.split()
-            if len(parts) >= 2 and parts[0].lower() in {"terms:license", "dcterms:license", "dc:license"}:
+            if len(parts) >= 2 and parts[0].lower() in {
+                "terms:license",
+                "dcterms:license",
+                "dc:license",
+            }:
                 return parts[1].strip('"')
         return None
 
@@ -122,7 +126,9 @@ def parse_obo(path: Path, prefixes: Mapping[str, str] | None = None) -> OboDocum
             continue
         tag, sep, value = line.partition(":")
         if not sep:
-            raise SourceError(path, f"malformed line (expected 'tag: value'): {line[:80]!r}", lineno)
+            raise SourceError(
+                path, f"malformed line (expected 'tag: value'): {line[:80]!r}", lineno
+            )
         tag = tag.strip()
         value = value.strip()
         if stanza is None:
@@ -175,7 +181,9 @@ def parse_obo(path: Path, prefixes: Mapping[str, str] | None = None) -> OboDocum
             parts = _strip_comment(value).split()
             if len(parts) < 2:
                 raise SourceError(path, f"relationship needs 'type target': {value!r}", lineno)
-            current.relationships.append((parts[0], curie(parts[1], lineno, "relationship"), lineno))
+            current.relationships.append(
+                (parts[0], curie(parts[1], lineno, "relationship"), lineno)
+            )
         elif tag == "comment":
             current.comment = value
         else:

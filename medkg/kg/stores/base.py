@@ -53,7 +53,9 @@ def validate_graph(kg: KnowledgeGraph) -> None:
         raise GraphValidationError(f"{dup.height} duplicate node id(s), e.g. {sample}")
     known = kg.nodes.select("id")
     for end in ("src", "dst"):
-        dangling = kg.edges.select(pl.col(end).alias("id")).unique().join(known, on="id", how="anti")
+        dangling = (
+            kg.edges.select(pl.col(end).alias("id")).unique().join(known, on="id", how="anti")
+        )
         if dangling.height:
             sample = ", ".join(sorted(dangling.get_column("id").head(5).to_list()))
             raise GraphValidationError(
@@ -74,7 +76,9 @@ class GraphStore(ABC):
     def load(self) -> KnowledgeGraph:
         """Read the whole graph back."""
         if not self.exists():
-            raise StoreError(f"{self.describe_location()} holds no graph; run `medkg kg build` first")
+            raise StoreError(
+                f"{self.describe_location()} holds no graph; run `medkg kg build` first"
+            )
         return self._load()
 
     @abstractmethod

@@ -88,7 +88,9 @@ class EmbeddedStore(GraphStore):
 
     def manifest(self) -> dict[str, Any]:
         if not self.exists():
-            raise StoreError(f"{self.describe_location()} holds no graph; run `medkg kg build` first")
+            raise StoreError(
+                f"{self.describe_location()} holds no graph; run `medkg kg build` first"
+            )
         try:
             data: dict[str, Any] = json.loads((self.path / "manifest.json").read_text("utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
@@ -113,7 +115,9 @@ class EmbeddedStore(GraphStore):
 
     def _scan(self, table: str) -> pl.LazyFrame:
         if not self.exists():
-            raise StoreError(f"{self.describe_location()} holds no graph; run `medkg kg build` first")
+            raise StoreError(
+                f"{self.describe_location()} holds no graph; run `medkg kg build` first"
+            )
         return pl.scan_parquet(self.path / f"{table}.parquet")
 
     def get_node(self, node_id: str) -> dict[str, Any] | None:
@@ -138,8 +142,11 @@ class EmbeddedStore(GraphStore):
         )
         names = (
             self._scan("nodes")
-            .select(pl.col("id").alias("other"), pl.col("name").alias("other_name"),
-                    pl.col("kind").alias("other_kind"))
+            .select(
+                pl.col("id").alias("other"),
+                pl.col("name").alias("other_name"),
+                pl.col("kind").alias("other_kind"),
+            )
             .join(out.lazy().select("other").unique(), on="other", how="semi")
             .collect()
         )
