@@ -37,7 +37,8 @@ variants flagged ``is_brand``, ``RELATED`` otherwise. ``xrefs`` hold the other i
 Hierarchy: a drug with MeSH tree numbers gets ``IS_A`` to the drug owning the nearest
 ancestor tree number, else to the MeSH category (``MESH:D02`` "Organic Chemicals", kind
 ``Category``) under ``MESH:D`` "Chemicals and Drugs". Drugs without tree numbers get no
-``IS_A``; the tree builder places them.
+``IS_A``; the tree builder places them. Only Chemicals-and-Drugs (``D``) numbers
+make edges; any other branch is the ``mesh`` source's (kept in props, counted).
 """
 
 from __future__ import annotations
@@ -328,8 +329,10 @@ def build_drug_graph(
         trees = list(dict.fromkeys(t for e in group for t in e.tree_numbers))
         valid = [t for t in trees if is_tree_number(t)]
         counts["drugs.invalid_tree_numbers_ignored"] += len(trees) - len(valid)
-        if valid:
-            trees_by_node[node_id] = valid
+        in_branch = [t for t in valid if t.startswith("D")]
+        counts["drugs.non_d_tree_numbers_not_used_for_hierarchy"] += len(valid) - len(in_branch)
+        if in_branch:
+            trees_by_node[node_id] = in_branch
         props: dict[str, Any] = {}
         for e in reversed(group):  # the first entry's values win
             props.update(e.props)

@@ -51,8 +51,8 @@ def parse_xml(path: Path) -> ET.Element:
     try:
         return ET.parse(path).getroot()
     except ET.ParseError as exc:
-        line, column = exc.position
-        raise SourceError(path, f"malformed XML (column {column}): {exc.msg}", line) from exc
+        line, _column = exc.position
+        raise SourceError(path, f"malformed XML: {exc.msg}", line) from exc
 
 
 @register_source("icd10")

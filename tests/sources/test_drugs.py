@@ -1,0 +1,200 @@
+"""Drugs: the bundled dictionary, identity rules, the TSV format, the pickle rule, bad input."""
+
+from __future__ import annotations
+
+import bz2
+import json
+import pickle
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from medkg.kg.model import CATEGORY, DRUG, KnowledgeGraph
+from medkg.kg.sources.base import SOURCES, SourceError
+from medkg.kg.sources.drugs import DrugsSource
+from medkg.kg.sources.mesh import MeshSource
+from tests.sources import FIXTURES, assert_well_formed, node, parents
+
+TSV = FIXTURES / "drugs_excerpt.tsv"
+
+
+@pytest.fixture(scope="module")
+def bundled() -> KnowledgeGraph:
+    return DrugsSource().load()
+
+
+def test_registered():
+    assert SOURCES["drugs"] is DrugsSource
+
+
+def test_bundled_counts_and_provenance(bundled: KnowledgeGraph):
+    assert_well_formed(bundled, "drugs")
+    info = bundled.sources[0]
+    assert info.version.startswith("2.0.9")
+    assert "CC0" in info.license
+    drugs = bundled.nodes.filter(pl.col("kind") == DRUG)
+    assert drugs.height == 20_070  # one node per canonical drug: no id is shared
+    assert bundled.report["drugs.entries_merged_into_shared_id"] == 0
+    prefixes = drugs.get_column("id").str.extract(r"^([A-Z]+):").value_counts()
+    by_prefix = dict(prefixes.iter_rows())
+    assert by_prefix["DRUGBANK"] == 12_279
+    assert set(by_prefix) == {"DRUGBANK", "MESH", "MEDLINEPLUS", "DRUGNER"}
+    assert sum(by_prefix.values()) == drugs.height
+    assert by_prefix["DRUGNER"] == bundled.report["drugs.local_ids"]
+
+
+def test_bundled_abacavir(bundled: KnowledgeGraph):
+    abacavir = node(bundled, "DRUGBANK:DB01048")
+    assert abacavir["name"] == "Abacavir"
+    assert "ziagen" in abacavir["synonyms"]
+    assert abacavir["xrefs"] == ["MEDLINEPLUS:a699012"]
+    props = json.loads(abacavir["props"])
+    assert props["formula"] == "C28H38N12O6S"
+    assert props["smiles"].startswith("C1CC1NC2=C3C(=NC(=N2)N)")
+
+
+def test_bundled_brand_names_are_flagged(bundled: KnowledgeGraph):
+    adalimumab = node(bundled, "DRUGBANK:DB00051")
+    scopes = dict(zip(adalimumab["synonyms"], adalimumab["synonym_scopes"], strict=True))
+    assert scopes["humira"] == "BRAND"
+    assert scopes["d2e7 antibody"] == "RELATED"
+    assert (
+        bundled.nodes.select(pl.col("synonym_scopes").list.count_matches("BRAND").sum()).item()
+        > 100
+    )
+
+
+def test_bundled_unreliable_mesh_ids_are_not_identity(bundled: KnowledgeGraph):
+    # The package gives acetaminophen and aspirin the same MeSH id (D058633).
+    for drug in ("DRUGBANK:DB00316", "DRUGBANK:DB00945"):
+        row = node(bundled, drug)
+        assert "MESH:D058633" not in row["xrefs"]
+        assert json.loads(row["props"])["mesh_id_unreliable"] == ["D058633"]
+    assert bundled.node("MESH:D058633") is None
+    assert bundled.report["drugs.mesh_ids_shared_by_several_drugs"] > 1_000
+
+
+def test_bundled_never_reuses_a_disease_descriptor_id(bundled: KnowledgeGraph):
+    diseases = MeshSource().load().nodes.select("id")
+    assert bundled.nodes.select("id").join(diseases, on="id", how="semi").is_empty()
+    assert bundled.report["drugs.mesh_ids_colliding_with_disease_descriptors"] > 0
+
+
+def test_bundled_hierarchy(bundled: KnowledgeGraph):
+    categories = bundled.nodes.filter(pl.col("kind") == CATEGORY).get_column("id").to_list()
+    assert "MESH:D" in categories and "MESH:D02" in categories
+    assert all(c == "MESH:D" or (c.startswith("MESH:D") and len(c) == 8) for c in categories)
+    assert parents(bundled, "MESH:D02") == {"MESH:D"}
+    acetaminophen = parents(bundled, "DRUGBANK:DB00316")
+    assert acetaminophen and all(
+        p.startswith(("MESH:", "DRUGBANK:", "DRUGNER:", "MEDLINEPLUS:")) for p in acetaminophen
+    )
+    with_trees = bundled.nodes.filter(pl.col("props").str.contains('"tree_numbers"'))
+    children = set(bundled.edges.get_column("src").to_list())
+    assert set(with_trees.get_column("id").to_list()) <= children
+    # Drugs without tree numbers get no IS_A.
+    assert not parents(bundled, "DRUGBANK:DB01048")
+
+
+def test_tsv_identity_rules():
+    kg = DrugsSource(TSV, disease_mesh_ids=set()).load()
+    assert_well_formed(kg, "drugs")
+    ids = kg.nodes.filter(pl.col("kind") == DRUG).get_column("id").to_list()
+    assert ids == [
+        "DRUGBANK:DB01048",  # DrugBank first
+        "DRUGBANK:DB00051",
+        "MESH:D028581",  # MeSH id of its own
+        "MESH:D007811",
+        "DRUGNER:antibodies",  # D007155 is shared by two drugs: not an identity
+        "DRUGNER:antibodies-bacterial",
+        "MEDLINEPLUS:a617015",
+        "DRUGNER:aciclovir",  # no id at all
+    ]
+    assert node(kg, "DRUGBANK:DB00051")["xrefs"] == ["MESH:D000079424", "MEDLINEPLUS:a603010"]
+    assert node(kg, "MESH:D007811")["xrefs"] == ["MEDLINEPLUS:a605015"]
+    assert node(kg, "DRUGNER:antibodies")["xrefs"] == []
+    assert kg.report["drugs.mesh_ids_shared_by_several_drugs"] == 2
+    abacavir = node(kg, "DRUGBANK:DB01048")
+    assert (abacavir["synonyms"], abacavir["synonym_scopes"]) == (["Ziagen"], ["BRAND"])
+
+
+def test_tsv_hierarchy_uses_the_nearest_drug_ancestor():
+    kg = DrugsSource(TSV, disease_mesh_ids=set()).load()
+    assert parents(kg, "MESH:D007811") == {"MESH:D028581"}  # both placements, one edge
+    assert parents(kg, "MESH:D028581") == {"MESH:D01"}
+    assert parents(kg, "DRUGNER:antibodies-bacterial") == {"DRUGNER:antibodies"}
+    assert parents(kg, "DRUGBANK:DB00051") == {"DRUGNER:antibodies"}  # skips absent levels
+    assert parents(kg, "DRUGNER:antibodies") == {"MESH:D12"}
+    assert parents(kg, "MESH:D12") == {"MESH:D"}
+    assert node(kg, "MESH:D01")["name"] == "Inorganic Chemicals"
+    assert not parents(kg, "DRUGNER:aciclovir")
+
+
+def test_tsv_disease_descriptor_ids_are_avoided():
+    kg = DrugsSource(TSV, disease_mesh_ids={"D028581"}).load()
+    assert kg.node("MESH:D028581") is None
+    elements = node(kg, "DRUGNER:lanthanoid-series-elements")
+    assert json.loads(elements["props"])["mesh_id_unreliable"] == ["D028581"]
+    assert kg.report["drugs.mesh_ids_colliding_with_disease_descriptors"] == 1
+
+
+def test_tsv_same_id_merges_and_counts(tmp_path: Path):
+    path = tmp_path / "drugs.tsv"
+    path.write_text("Abacavir\tDB01048\nAbacavir Sulfate\tDB01048\t\t\t\tabc\n", encoding="utf-8")
+    kg = DrugsSource(path, disease_mesh_ids=set()).load()
+    assert_well_formed(kg, "drugs")
+    assert kg.nodes.height == 1
+    abacavir = node(kg, "DRUGBANK:DB01048")
+    assert abacavir["synonyms"] == ["Abacavir Sulfate", "abc"]
+    assert kg.report["drugs.entries_merged_into_shared_id"] == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("\tDB01048", "empty drug name"),
+        ("Abacavir\tDB1048", "malformed drugbank_id"),
+        ("Abacavir\t\tM056846", "malformed mesh_id"),
+        ("Abacavir\t\t\t699012", "malformed medline_plus_id"),
+        ("Abacavir\t\t\t\tD03.633.x", "malformed tree number"),
+        ("\t".join(["Abacavir"] + [""] * 9), "at most 9 columns"),
+    ],
+)
+def test_bad_tsv_line_names_file_and_line(tmp_path: Path, line: str, message: str):
+    path = tmp_path / "drugs.tsv"
+    path.write_text(f"# drugs\nname\tdrugbank_id\nAciclovir\n{line}\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=message) as err:
+        DrugsSource(path).load()
+    assert (err.value.path, err.value.line) == (str(path), 4)
+
+
+def test_non_utf8_tsv_names_the_line(tmp_path: Path):
+    path = tmp_path / "drugs.tsv"
+    path.write_bytes(b"Aciclovir\nParac\xe9tamol\n")
+    with pytest.raises(SourceError, match="not UTF-8") as err:
+        DrugsSource(path).load()
+    assert (err.value.path, err.value.line) == (str(path), 2)
+
+
+def test_missing_file(tmp_path: Path):
+    with pytest.raises(SourceError, match="file not found") as err:
+        DrugsSource(tmp_path / "nope.tsv").load()
+    assert err.value.path == str(tmp_path / "nope.tsv")
+
+
+def test_user_pickle_is_refused_unless_trusted(tmp_path: Path):
+    dictionary = {
+        "drug_canonical_to_data": {"abacavir": {"name": "Abacavir", "drugbank_id": "DB01048"}},
+        "drug_variant_to_canonical": {"abacavir": ["abacavir"], "ziagen": ["abacavir"]},
+        "drug_variant_to_variant_data": {"ziagen": {"is_brand": True}},
+    }
+    path = tmp_path / "drug_ner_dictionary.pkl.bz2"
+    path.write_bytes(bz2.compress(pickle.dumps(dictionary)))
+    with pytest.raises(SourceError, match="refusing to unpickle") as err:
+        DrugsSource(path).load()
+    assert err.value.path == str(path)
+    kg = DrugsSource(path, trust_pickle=True, disease_mesh_ids=set()).load()
+    assert_well_formed(kg, "drugs")
+    abacavir = node(kg, "DRUGBANK:DB01048")
+    assert (abacavir["synonyms"], abacavir["synonym_scopes"]) == (["ziagen"], ["BRAND"])
