@@ -226,7 +226,7 @@ class DrugsSource(Source):
         if is_pickle_file(self.path):
             obj = load_dictionary_pickle(
                 self.path,
-                bundled=is_bundled(self.path, self.default_path()),
+                bundled=is_bundled(self.path, self.default_path),
                 trust=bool(self.options.get("trust_pickle", False)),
                 required=("drug_canonical_to_data", "drug_variant_to_canonical"),
             )

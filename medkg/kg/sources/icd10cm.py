@@ -263,7 +263,7 @@ class ICD10CMSource(Source):
         option = self.options.get("code_list")
         if option is not None:
             path = Path(option)
-        elif is_bundled(self.path, self.default_path()):
+        elif is_bundled(self.path, self.default_path):
             path = bundled_file("simple_icd_10_cm", BUNDLED_CODE_LIST)
         else:
             return None

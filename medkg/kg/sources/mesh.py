@@ -29,12 +29,16 @@ entries' names become synonyms and are listed in ``props.merged_names``; the cou
 exact synonyms, plurals and word-order inversions, so ``EXACT`` would overclaim). Tree
 numbers go to ``props.tree_numbers``; malformed ones in the bundled file (a handful such
 as ``C23.`` or ``94.750``) are kept in ``props.invalid_tree_numbers``, counted, and not
-used for the hierarchy.
+used for the hierarchy. One bundled entry whose id is not a descriptor id (``'8'``,
+"Size Perception") is skipped and counted.
 
 Hierarchy (``IS_A`` child -> parent, see :mod:`mesh_categories`): the parent of each tree
 number is the descriptor owning its nearest ancestor tree number; with none in the data,
 the top-level category (``MESH:C04`` "Neoplasms", kind ``Category``) under its branch
-(``MESH:C`` "Diseases"). Descriptors in several places keep every parent (a DAG).
+(``MESH:C`` "Diseases"). A category node is synthesised only where no descriptor owns the
+top-level number: the bundled file has most of them as descriptors (its "Neoplasms" owns
+``C04`` and sits directly under ``MESH:C``). Descriptors in several places keep every
+parent (a DAG).
 Tree numbers in Chemicals and Drugs (``D``) stay in props but give no edge: that branch
 is the ``drugs`` source's, so only one source emits ``MESH:D`` categories.
 
@@ -43,6 +47,9 @@ Kinds: every descriptor is ``Disease``, read in the broad sense the dictionary u
 trees outside Diseases (C) and Mental Disorders (F03): behaviour, psychological
 phenomena, social sciences, health care. They carry ``props.disease_tree = false`` and
 are counted in ``kg.report`` so a caller can set them aside.
+
+The pickle reader, the TSV helpers and the column builders here are shared by the
+``drugs`` and ``icd10*`` loaders.
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ import io
 import pickle
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,10 +143,11 @@ def load_dictionary_pickle(
     return obj
 
 
-def is_bundled(path: Path, default: Path) -> bool:
+def is_bundled(path: Path, default: Callable[[], Path]) -> bool:
+    """Whether ``path`` is the package's own bundled file (False when it is not installed)."""
     try:
-        return path.resolve() == default.resolve()
-    except OSError:
+        return path.resolve() == default().resolve()
+    except (OSError, SourceError):
         return False
 
 
@@ -386,14 +394,15 @@ class MeshSource(Source):
     def _load_graph(self) -> KnowledgeGraph:
         skipped: dict[str, int] = {}
         if is_pickle_file(self.path):
+            bundled = is_bundled(self.path, self.default_path)
             obj = load_dictionary_pickle(
                 self.path,
-                bundled=is_bundled(self.path, self.default_path()),
+                bundled=bundled,
                 trust=bool(self.options.get("trust_pickle", False)),
                 required=("disease_canonical_to_data", "disease_variant_to_canonical"),
             )
             entries, skipped = read_disease_pickle(obj)
-            if is_bundled(self.path, self.default_path()):
+            if bundled:
                 _remember_disease_ids(self.default_path(), obj)
             version = f"{PACKAGE_VERSION} (MeSH {MESH_YEAR})"
         else:
