@@ -1,5 +1,114 @@
-"""`medkg neo4j start|stop|status` (placeholder until the Neo4j runner lands)."""
+"""`medkg neo4j start|stop|status`: a local Neo4j Community server without Docker."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
 
 import typer
+from rich.console import Console
 
 app = typer.Typer(no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+
+@app.command()
+def start(
+    port: int = typer.Option(7687, help="Bolt port on 127.0.0.1 (0 picks a free one)."),
+    data_dir: Path | None = typer.Option(
+        None,
+        help="Where the databases live (default $MEDKG_HOME/neo4j/default); kept across restarts.",
+    ),
+    user: str = typer.Option("neo4j", help="User name when --password is given."),
+    password_env: str | None = typer.Option(
+        None,
+        "--password-env",
+        help="Turn authentication on, with the password read from this environment variable "
+        "(e.g. NEO4J_PASSWORD); off by default.",
+    ),
+    heap: str = typer.Option("1g", help="Java heap (-Xmx)."),
+    pagecache: str = typer.Option("256m", help="Neo4j page cache size."),
+    timeout: float = typer.Option(120.0, help="Seconds to wait for the server."),
+    as_json: bool = typer.Option(False, "--json", help="Print the server record as JSON."),
+) -> None:
+    """Fetch Neo4j (first run), start it in the background and print NEO4J_URI."""
+    from medkg.kg import neo4j_server
+
+    auth: tuple[str, str] | None = None
+    if password_env:
+        secret = os.environ.get(password_env, "")
+        if not secret:
+            err.print(f"[red]environment variable {password_env} is empty or unset[/red]")
+            raise typer.Exit(2)
+        auth = (user, secret)
+    try:
+        with err.status("Preparing Neo4j ...") as spinner:
+            info = neo4j_server.start(
+                data_dir=data_dir,
+                port=port,
+                auth=auth,
+                heap=heap,
+                pagecache=pagecache,
+                timeout=timeout,
+                progress=lambda msg: spinner.update(f"{msg} ..."),
+            )
+    except neo4j_server.Neo4jServerError as exc:
+        err.print(f"[red]{exc}[/red]", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    if as_json:
+        out.print_json(json.dumps(info.to_dict()))
+        return
+    err.print(
+        f"[green]Neo4j {info.version} is up[/green] at {info.uri} (pid {info.pid}, "
+        f"{info.startup_seconds:.1f} s); data in {info.data_dir}"
+    )
+    err.print("Point medkg at it with:")
+    for line in info.export_lines():
+        out.print(line, markup=False, highlight=False)
+
+
+@app.command()
+def stop(
+    as_json: bool = typer.Option(False, "--json", help="Print what was stopped as JSON."),
+) -> None:
+    """Stop the server started by `medkg neo4j start`."""
+    from medkg.kg import neo4j_server
+
+    with err.status("Stopping Neo4j ..."):
+        info = neo4j_server.stop()
+    if as_json:
+        out.print_json(
+            json.dumps({"stopped": info is not None, **(info.to_dict() if info else {})})
+        )
+        return
+    if info is None:
+        err.print("No medkg Neo4j server is running.")
+    else:
+        err.print(f"Stopped Neo4j at {info.uri} (pid {info.pid}).")
+
+
+@app.command()
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print the state as JSON."),
+) -> None:
+    """Say whether the server is running and where; exit code 1 when it is not."""
+    from medkg.kg import neo4j_server
+
+    info = neo4j_server.status()
+    reachable = info is not None and neo4j_server.reachable(info)
+    if as_json:
+        payload = {"running": info is not None, "reachable": reachable}
+        if info is not None:
+            payload.update(info.to_dict())
+        out.print_json(json.dumps(payload))
+    elif info is None:
+        err.print("No medkg Neo4j server is running; start one with `medkg neo4j start`.")
+    else:
+        state = "accepting Bolt connections" if reachable else "not accepting connections yet"
+        err.print(f"Neo4j {info.version} at {info.uri} (pid {info.pid}) is {state}.")
+        for line in info.export_lines():
+            out.print(line, markup=False, highlight=False)
+    if info is None:
+        raise typer.Exit(1)

@@ -1,0 +1,255 @@
+"""All Cypher medkg sends to Neo4j, as pure functions returning query text.
+
+Values always travel as ``$parameters``. Labels and relationship types cannot be
+parameters in Cypher 5, so the few functions that take one validate it against
+:data:`NAME_RE` and backtick it; nothing else is ever formatted into a query.
+
+Graph layout in Neo4j:
+
+* every entity is ``(:Entity:<Kind> {id, kind, name, ...})`` - one property per column of
+  the node table (lists stay lists, nulls are absent, ``props`` stays a JSON string);
+* every edge-table row is one relationship ``-[:<REL> {key, ...}]->`` whose ``key`` is a
+  deterministic hash of the row; ``src``/``rel``/``dst`` are its ends and type;
+* the MET tree is also drawn as ``(child)-[:MET_PARENT]->(parent)`` relationships
+  marked ``met_tree: true`` and *without* a ``key``, derived from the ``met_parent`` column, for browsing only;
+* one ``(:MedkgMeta {id: "graph"})`` node records load state, hash, counts and sources.
+"""
+
+from __future__ import annotations
+
+import re
+
+ENTITY = "Entity"
+META = "MedkgMeta"
+META_ID = "graph"
+TREE_REL = "MET_PARENT"
+TREE_MARK = "met_tree"  # property marking a tree link drawn from met_parent (no `key`)
+FULLTEXT_INDEX = "medkg_entity_search"
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+# Lucene query syntax characters, escaped so user text is searched literally.
+_LUCENE_SPECIAL = re.compile(r'([+\-!(){}\[\]^"~*?:\\/]|&&|\|\|)')
+
+
+def validate_name(name: str) -> str:
+    """Return ``name`` when it is a safe label / relationship type; raise ValueError otherwise."""
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise ValueError(
+            f"{name!r} cannot be a Neo4j label or relationship type "
+            "(expected a letter, then letters, digits or underscores)"
+        )
+    return name
+
+
+def quote_name(name: str) -> str:
+    """Validated and backticked label or relationship type."""
+    return f"`{validate_name(name)}`"
+
+
+# --------------------------------------------------------------------------- schema
+def schema_statements() -> list[str]:
+    """Constraints and indexes medkg needs; each idempotent (IF NOT EXISTS)."""
+    return [
+        f"CREATE CONSTRAINT medkg_entity_id IF NOT EXISTS FOR (n:{ENTITY}) REQUIRE n.id IS UNIQUE",
+        f"CREATE CONSTRAINT medkg_meta_id IF NOT EXISTS FOR (m:{META}) REQUIRE m.id IS UNIQUE",
+        f"CREATE INDEX medkg_entity_name IF NOT EXISTS FOR (n:{ENTITY}) ON (n.name)",
+        f"CREATE INDEX medkg_entity_kind IF NOT EXISTS FOR (n:{ENTITY}) ON (n.kind)",
+        f"CREATE INDEX medkg_entity_met_parent IF NOT EXISTS FOR (n:{ENTITY}) ON (n.met_parent)",
+        # Neo4j 5 full-text indexes accept list-of-string properties, so synonyms need no
+        # denormalised copy.
+        f"CREATE FULLTEXT INDEX {FULLTEXT_INDEX} IF NOT EXISTS "
+        f"FOR (n:{ENTITY}) ON EACH [n.name, n.synonyms]",
+    ]
+
+
+def relationship_key_index(rel: str) -> str:
+    """Range index on ``key`` for one relationship type (MERGE and deletes seek through it)."""
+    q = quote_name(rel)
+    return f"CREATE INDEX `medkg_rel_key_{validate_name(rel)}` IF NOT EXISTS FOR ()-[r:{q}]-() ON (r.key)"
+
+
+def await_indexes() -> str:
+    return "CALL db.awaitIndexes($timeout_seconds)"
+
+
+# --------------------------------------------------------------------------- writes
+def merge_nodes(kind: str | None) -> str:
+    """Upsert entities of one kind from ``$rows`` (``{id, props}``); props replace all.
+
+    ``kind=None`` is for rows whose kind is null: they carry the ``Entity`` label only.
+    """
+    label = f" SET n:{quote_name(kind)}" if kind is not None else ""
+    return f"UNWIND $rows AS row MERGE (n:{ENTITY} {{id: row.id}}) SET n = row.props{label}"
+
+
+def remove_stale_kind_label(label: str) -> str:
+    """Drop a kind label from entities whose ``kind`` property no longer says so."""
+    q = quote_name(label)
+    return f"MATCH (n:{ENTITY}:{q}) WHERE n.kind IS NULL OR n.kind <> $label REMOVE n:{q}"
+
+
+def merge_edges(rel: str) -> str:
+    """Upsert relationships of one type from ``$rows`` (``{src, dst, key, props}``)."""
+    return (
+        "UNWIND $rows AS row "
+        f"MATCH (s:{ENTITY} {{id: row.src}}) "
+        f"MATCH (d:{ENTITY} {{id: row.dst}}) "
+        f"MERGE (s)-[r:{quote_name(rel)} {{key: row.key}}]->(d) "
+        "SET r = row.props"
+    )
+
+
+def merge_tree_links() -> str:
+    """Draw ``(child)-[:MET_PARENT]->(parent)`` for ``$rows`` of ``{id, parent}``; counts links."""
+    return (
+        "UNWIND $rows AS row "
+        f"MATCH (c:{ENTITY} {{id: row.id}}) "
+        f"MATCH (p:{ENTITY} {{id: row.parent}}) "
+        f"MERGE (c)-[:{TREE_REL} {{{TREE_MARK}: true}}]->(p) "
+        "RETURN count(*) AS linked"
+    )
+
+
+def delete_stale_tree_links() -> str:
+    """Remove tree links (``met_tree: true``) that no longer match the child's ``met_parent``."""
+    return (
+        f"MATCH (c:{ENTITY})-[r:{TREE_REL}]->(p:{ENTITY}) "
+        f"WHERE r.{TREE_MARK} AND (c.met_parent IS NULL OR c.met_parent <> p.id) "
+        "DELETE r RETURN count(*) AS deleted"
+    )
+
+
+def delete_entities() -> str:
+    """Delete entities whose id is in ``$ids``, with their relationships."""
+    return f"UNWIND $ids AS id MATCH (n:{ENTITY} {{id: id}}) DETACH DELETE n"
+
+
+def delete_edges(rel: str) -> str:
+    """Delete relationships of one type whose key is in ``$keys``."""
+    return f"UNWIND $keys AS k MATCH ()-[r:{quote_name(rel)} {{key: k}}]->() DELETE r"
+
+
+def clear_batch() -> str:
+    """Delete up to ``$limit`` medkg nodes (entities and meta) with their relationships."""
+    return (
+        f"MATCH (n) WHERE n:{ENTITY} OR n:{META} "
+        "WITH n LIMIT $limit DETACH DELETE n RETURN count(*) AS deleted"
+    )
+
+
+def set_meta() -> str:
+    """Replace the meta node's properties with ``$props``."""
+    return f"MERGE (m:{META} {{id: $meta_id}}) SET m = $props, m.id = $meta_id"
+
+
+# --------------------------------------------------------------------------- reads
+def read_meta() -> str:
+    return f"MATCH (m:{META} {{id: $meta_id}}) RETURN properties(m) AS meta"
+
+
+def read_nodes() -> str:
+    return f"MATCH (n:{ENTITY}) RETURN properties(n) AS props"
+
+
+def read_edges() -> str:
+    """Every keyed relationship (edge-table row); tree links have no key and are skipped."""
+    return (
+        f"MATCH (s:{ENTITY})-[r]->(d:{ENTITY}) WHERE r.key IS NOT NULL "
+        "RETURN s.id AS src, type(r) AS rel, d.id AS dst, properties(r) AS props"
+    )
+
+
+def read_edge_keys() -> str:
+    return "MATCH ()-[r]->() WHERE r.key IS NOT NULL RETURN type(r) AS rel, r.key AS key"
+
+
+def read_entity_ids() -> str:
+    return f"MATCH (n:{ENTITY}) RETURN n.id AS id"
+
+
+def read_labels() -> str:
+    return "CALL db.labels() YIELD label RETURN label"
+
+
+def get_node() -> str:
+    return f"MATCH (n:{ENTITY} {{id: $id}}) RETURN properties(n) AS props"
+
+
+def neighbours() -> str:
+    """Keyed relationships touching ``$id`` in either direction, with the other end."""
+    return (
+        f"MATCH (n:{ENTITY} {{id: $id}})-[r]-(o:{ENTITY}) WHERE r.key IS NOT NULL "
+        "RETURN startNode(r).id AS src, type(r) AS rel, endNode(r).id AS dst, "
+        "properties(r) AS props, o.id AS other, o.name AS other_name, o.kind AS other_kind"
+    )
+
+
+def met_children() -> str:
+    """Tree children of ``$id`` (by ``met_parent``): total count and the first ``$limit``."""
+    return (
+        f"MATCH (c:{ENTITY} {{met_parent: $id}}) "
+        "WITH c ORDER BY c.subtree_size DESC, c.id "
+        "WITH count(c) AS total, collect({id: c.id, kind: c.kind, name: c.name, "
+        "subtree_size: c.subtree_size})[..$limit] AS children "
+        "RETURN total, children"
+    )
+
+
+def search() -> str:
+    """Full-text candidates over names and synonyms: ``$query`` (Lucene), ``$kind``, ``$limit``."""
+    return (
+        f"CALL db.index.fulltext.queryNodes('{FULLTEXT_INDEX}', $query) "
+        "YIELD node, score "
+        "WHERE $kind IS NULL OR node.kind = $kind "
+        "RETURN node.id AS id, node.kind AS kind, node.name AS name, "
+        "node.synonyms AS synonyms, node.annotation_degree AS annotation_degree, score "
+        "ORDER BY score DESC, id LIMIT $limit"
+    )
+
+
+def lucene_query(text: str) -> str:
+    """Free text as a Lucene query: each word, literally or as a prefix, any word may match.
+
+    Special characters are escaped and upper-case operators lower-cased, so user text is
+    never read as query syntax. Callers re-rank the candidates (see ``Neo4jStore.search``).
+    """
+    words = [_LUCENE_SPECIAL.sub(r"\\\1", w) for w in text.split()]
+    # Upper-case AND/OR/NOT are operators; lower-cased they are plain words again.
+    words = [w.lower() if w in {"AND", "OR", "NOT"} else w for w in words]
+    return " OR ".join(f"{w} OR {w}*" for w in words)
+
+
+__all__ = [
+    "ENTITY",
+    "FULLTEXT_INDEX",
+    "META",
+    "META_ID",
+    "NAME_RE",
+    "TREE_MARK",
+    "TREE_REL",
+    "await_indexes",
+    "clear_batch",
+    "delete_edges",
+    "delete_entities",
+    "delete_stale_tree_links",
+    "get_node",
+    "lucene_query",
+    "merge_edges",
+    "merge_nodes",
+    "merge_tree_links",
+    "met_children",
+    "neighbours",
+    "quote_name",
+    "read_edge_keys",
+    "read_edges",
+    "read_entity_ids",
+    "read_labels",
+    "read_meta",
+    "read_nodes",
+    "relationship_key_index",
+    "remove_stale_kind_label",
+    "schema_statements",
+    "search",
+    "set_meta",
+    "validate_name",
+]

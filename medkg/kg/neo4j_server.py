@@ -1,0 +1,433 @@
+"""Run a local Neo4j Community server without Docker.
+
+The server is Neo4j's in-process test harness (``org.neo4j.test:neo4j-harness``) plus APOC,
+fetched from Maven Central by ``mvn dependency:copy-dependencies`` into a cache outside the
+project (:func:`medkg.config.cache_dir`), started by the small Java main in
+``medkg/neo4j_harness/MedkgNeo4j.java`` as a detached ``java`` process with Bolt on
+127.0.0.1. A state file under ``$MEDKG_HOME/neo4j/`` records where it listens so
+``medkg neo4j status|stop`` find it again.
+
+Typical use::
+
+    info = start()              # fetch + compile once (cached), then start; ~15-30 s
+    os.environ["NEO4J_URI"] = info.uri
+    ...
+    stop()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from medkg.config import cache_dir, medkg_home
+
+NEO4J_VERSION = "5.26.18"
+"""neo4j-harness and apoc-core version: the newest 5.26 LTS release of both on Maven Central."""
+
+HARNESS_DIR = Path(__file__).resolve().parent.parent / "neo4j_harness"
+MAIN_CLASS = "MedkgNeo4j"
+JAVA_OPENS = (
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+)
+DEFAULT_NAME = "default"
+READY_PREFIX = "READY "
+
+Progress = Callable[[str], None]
+
+
+class Neo4jServerError(RuntimeError):
+    """The local Neo4j server could not be prepared, started or stopped; says why."""
+
+
+@dataclass(frozen=True)
+class Neo4jRuntime:
+    """The compiled runner: dependency jars, the APOC plugin folder and the main class."""
+
+    root: Path
+    version: str
+
+    @property
+    def lib(self) -> Path:
+        return self.root / "lib"
+
+    @property
+    def plugins(self) -> Path:
+        return self.root / "plugins"
+
+    @property
+    def classes(self) -> Path:
+        return self.root / "classes"
+
+    def classpath(self) -> str:
+        return os.pathsep.join([str(self.lib / "*"), str(self.classes)])
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """A running server: its Bolt URI, process id and files. Never holds a password."""
+
+    uri: str
+    pid: int
+    port: int
+    name: str
+    data_dir: str
+    log_path: str
+    version: str
+    started_at: float
+    user: str | None = None  # set when authentication is on
+    startup_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ServerInfo:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+    def export_lines(self) -> list[str]:
+        """Shell lines that point medkg (and the Neo4j tools) at this server."""
+        lines = [f"export NEO4J_URI={self.uri}"]
+        if self.user:
+            lines.append(f"export NEO4J_USER={self.user}")
+            lines.append("export NEO4J_PASSWORD=...  # the password given to `medkg neo4j start`")
+        return lines
+
+
+# --------------------------------------------------------------------------- runtime
+def runtime_dir(version: str = NEO4J_VERSION) -> Path:
+    return cache_dir() / f"neo4j-{version}"
+
+
+def _source_fingerprint(version: str) -> str:
+    h = hashlib.sha256(version.encode())
+    for name in ("pom.xml", f"{MAIN_CLASS}.java"):
+        h.update((HARNESS_DIR / name).read_bytes())
+    return h.hexdigest()
+
+
+def _require_tool(tool: str, why: str) -> str:
+    path = shutil.which(tool)
+    if not path:
+        raise Neo4jServerError(f"`{tool}` not found on PATH; it is needed to {why} (Java 17+)")
+    return path
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive file lock, so two processes never build the runtime at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run_tool(cmd: list[str], what: str, cwd: Path | None = None) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise Neo4jServerError(f"{what} failed (exit {proc.returncode}):\n{tail}")
+
+
+def ensure_runtime(version: str = NEO4J_VERSION, progress: Progress | None = None) -> Neo4jRuntime:
+    """Fetch the Neo4j + APOC jars and compile the runner, once; later calls return at once.
+
+    The cache is keyed by the version and a hash of the pom and Java source, so editing
+    either rebuilds it.
+    """
+    runtime = Neo4jRuntime(root=runtime_dir(version), version=version)
+    stamp = runtime.root / "runtime.json"
+    fingerprint = _source_fingerprint(version)
+
+    def ready() -> bool:
+        try:
+            data = json.loads(stamp.read_text("utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return False
+        return bool(
+            data.get("fingerprint") == fingerprint
+            and (runtime.classes / f"{MAIN_CLASS}.class").is_file()
+        )
+
+    if ready():
+        return runtime
+    with _locked(runtime.root.with_name(runtime.root.name + ".lock")):
+        if ready():
+            return runtime
+        mvn = _require_tool("mvn", "fetch the Neo4j jars from Maven Central")
+        javac = _require_tool("javac", "compile the Neo4j runner")
+        runtime.root.mkdir(parents=True, exist_ok=True)
+        build = runtime.root / "build"
+        shutil.rmtree(build, ignore_errors=True)
+        build.mkdir()
+        shutil.copy2(HARNESS_DIR / "pom.xml", build / "pom.xml")
+        if progress:
+            progress(f"Fetching Neo4j {version} + APOC jars (first run only, ~140 MB)")
+        lib_tmp = build / "lib"
+        _run_tool(
+            [
+                mvn, "-B", "-q", "-f", str(build / "pom.xml"),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={lib_tmp}",
+                "-DincludeScope=runtime",
+                f"-Dneo4j.version={version}",
+            ],
+            f"mvn dependency:copy-dependencies (Neo4j {version})",
+            cwd=build,
+        )  # fmt: skip
+        if progress:
+            progress("Compiling the Neo4j runner")
+        classes_tmp = build / "classes"
+        classes_tmp.mkdir()
+        _run_tool(
+            [javac, "-nowarn", "-d", str(classes_tmp), "-cp", str(lib_tmp / "*"),
+             str(HARNESS_DIR / f"{MAIN_CLASS}.java")],
+            "javac MedkgNeo4j.java",
+        )  # fmt: skip
+        plugins_tmp = build / "plugins"
+        plugins_tmp.mkdir()
+        apoc = sorted(lib_tmp.glob("apoc-*.jar"))
+        if not apoc:
+            raise Neo4jServerError(f"no APOC jar among the fetched dependencies in {lib_tmp}")
+        for jar in apoc:
+            shutil.copy2(jar, plugins_tmp / jar.name)
+        for part in ("lib", "classes", "plugins"):
+            shutil.rmtree(runtime.root / part, ignore_errors=True)
+            (build / part).rename(runtime.root / part)
+        shutil.rmtree(build, ignore_errors=True)
+        stamp.write_text(json.dumps({"version": version, "fingerprint": fingerprint}), "utf-8")
+    return runtime
+
+
+# --------------------------------------------------------------------------- state
+def state_dir() -> Path:
+    return medkg_home() / "neo4j"
+
+
+def state_path(name: str = DEFAULT_NAME) -> Path:
+    return state_dir() / f"{name}.json"
+
+
+def default_data_dir(name: str = DEFAULT_NAME) -> Path:
+    return state_dir() / name
+
+
+# Processes started by this Python process, so stop() can reap them (no zombies).
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def _alive(pid: int) -> bool:
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        return child.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.is_file():  # a zombie is dead for our purposes
+        with contextlib.suppress(OSError, IndexError):
+            return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
+def _is_runner(pid: int) -> bool:
+    """True when pid is a medkg runner (guards against a recycled pid on Linux)."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not cmdline.is_file():
+        return _alive(pid)
+    try:
+        return MAIN_CLASS.encode() in cmdline.read_bytes()
+    except OSError:
+        return False
+
+
+def _bolt_reachable(port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _log_tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text("utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    kept = [ln for ln in text.splitlines() if not ln.lstrip().startswith("at ")]
+    return "\n".join(kept[-lines:])
+
+
+# --------------------------------------------------------------------------- lifecycle
+def status(name: str = DEFAULT_NAME) -> ServerInfo | None:
+    """The running server recorded under ``name``, or None (a stale state file is removed)."""
+    path = state_path(name)
+    try:
+        info = ServerInfo.from_dict(json.loads(path.read_text("utf-8")))
+    except (OSError, json.JSONDecodeError, TypeError):
+        return None
+    if _alive(info.pid) and _is_runner(info.pid):
+        return info
+    path.unlink(missing_ok=True)
+    return None
+
+
+def start(
+    data_dir: str | os.PathLike[str] | None = None,
+    port: int = 0,
+    auth: tuple[str, str] | None = None,
+    heap: str = "1g",
+    pagecache: str = "256m",
+    name: str = DEFAULT_NAME,
+    timeout: float = 120.0,
+    version: str = NEO4J_VERSION,
+    progress: Progress | None = None,
+) -> ServerInfo:
+    """Start a Neo4j server in the background and wait until Bolt accepts connections.
+
+    ``port=0`` lets the server pick a free port (the real one is in the returned URI).
+    ``auth=(user, password)`` turns authentication on and sets that user's password;
+    otherwise the server accepts any credentials. Data in ``data_dir`` (default
+    ``$MEDKG_HOME/neo4j/<name>``) survives restarts.
+    """
+    running = status(name)
+    if running is not None:
+        raise Neo4jServerError(
+            f"a Neo4j server named {name!r} is already running at {running.uri} "
+            f"(pid {running.pid}); stop it with `medkg neo4j stop`"
+        )
+    if auth is not None and (not auth[0] or not auth[1]):
+        raise Neo4jServerError("auth needs a non-empty user name and password")
+    runtime = ensure_runtime(version, progress=progress)
+    java = _require_tool("java", "run Neo4j")
+    work = Path(data_dir) if data_dir is not None else default_data_dir(name)
+    work = work.expanduser().resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    log_path = work / "server.log"
+    env = dict(os.environ)
+    env.pop("MEDKG_NEO4J_AUTH_USER", None)
+    env.pop("MEDKG_NEO4J_AUTH_PASSWORD", None)
+    if auth is not None:  # through the environment, so the password never shows in `ps`
+        env["MEDKG_NEO4J_AUTH_USER"], env["MEDKG_NEO4J_AUTH_PASSWORD"] = auth
+    cmd = [
+        java, f"-Xmx{heap}", *JAVA_OPENS, "-cp", runtime.classpath(), MAIN_CLASS,
+        str(work), str(port), str(runtime.plugins), pagecache,
+    ]  # fmt: skip
+    if progress:
+        progress(f"Starting Neo4j {version} (log: {log_path})")
+    began = time.monotonic()
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env=env, cwd=work, start_new_session=True,
+        )  # fmt: skip
+    _CHILDREN[proc.pid] = proc
+    uri = _wait_ready(proc, log_path, timeout)
+    info = ServerInfo(
+        uri=uri,
+        pid=proc.pid,
+        port=int(uri.rsplit(":", 1)[1]),
+        name=name,
+        data_dir=str(work),
+        log_path=str(log_path),
+        version=version,
+        started_at=time.time(),
+        user=auth[0] if auth else None,
+        startup_seconds=round(time.monotonic() - began, 2),
+    )
+    path = state_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(info.to_dict(), indent=2), "utf-8")
+    return info
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], log_path: Path, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(OSError):
+            for line in log_path.read_text("utf-8", errors="replace").splitlines():
+                if line.startswith(READY_PREFIX):
+                    return line[len(READY_PREFIX) :].strip()
+        code = proc.poll()
+        if code is not None:
+            _CHILDREN.pop(proc.pid, None)
+            raise Neo4jServerError(
+                f"Neo4j exited with code {code} before it was ready; log {log_path}:\n"
+                f"{_log_tail(log_path)}"
+            )
+        if time.monotonic() > deadline:
+            _terminate(proc.pid, grace=10.0)
+            raise Neo4jServerError(
+                f"Neo4j was not ready after {timeout:.0f} s; stopped it. Log {log_path}:\n"
+                f"{_log_tail(log_path)}"
+            )
+        time.sleep(0.25)
+
+
+def _terminate(pid: int, grace: float) -> None:
+    """SIGTERM (clean shutdown), then SIGKILL after ``grace`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        while _alive(pid) and time.monotonic() < deadline + 10:
+            time.sleep(0.1)
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=5)
+
+
+def stop(name: str = DEFAULT_NAME, timeout: float = 60.0) -> ServerInfo | None:
+    """Stop the server recorded under ``name``; returns what was stopped, or None."""
+    info = status(name)
+    if info is None:
+        return None
+    _terminate(info.pid, grace=timeout)
+    state_path(name).unlink(missing_ok=True)
+    return info
+
+
+def reachable(info: ServerInfo) -> bool:
+    """True when the server's Bolt port accepts TCP connections."""
+    return _bolt_reachable(info.port)
+
+
+__all__ = [
+    "NEO4J_VERSION",
+    "Neo4jRuntime",
+    "Neo4jServerError",
+    "ServerInfo",
+    "ensure_runtime",
+    "reachable",
+    "start",
+    "state_path",
+    "status",
+    "stop",
+]

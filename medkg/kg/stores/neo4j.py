@@ -1,0 +1,602 @@
+"""Neo4j store: the graph as ``(:Entity:<Kind>)`` nodes and typed relationships.
+
+Layout (see :mod:`medkg.kg.cypher` for the exact Cypher):
+
+* each node-table row is one ``(:Entity:<Kind>)`` node; each column is a property (lists
+  stay lists, nulls are absent, ``props`` stays its JSON string). Tree columns are stored
+  the same way and also drawn as ``(child)-[:MET_PARENT {met_tree: true}]->(parent)``
+  so curators can browse the MET in Neo4j Browser; those links are never read back as
+  edge rows;
+* each edge-table row is one relationship carrying a deterministic ``key`` (a hash over
+  all its columns; exact duplicate rows get ``-1``, ``-2``, ... so none collapse) that
+  writes MERGE on, so saving twice changes nothing;
+* ``(:MedkgMeta {id: "graph"})`` records the load state (``loading`` until the last batch
+  is in, then ``complete``), content hash, counts, sources, report and the column types
+  that let :meth:`Neo4jStore.load` rebuild the exact tables.
+
+A save writes in batches (one transaction each), replaces a previous graph (entities and
+relationships not in the new one are deleted) and is safe to re-run after a crash; a
+store whose last save did not finish says so instead of serving a partial graph.
+The ``neo4j`` driver is imported lazily, so ``medkg kg ...`` starts fast without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from medkg.config import Neo4jSettings
+from medkg.kg import cypher
+from medkg.kg.model import KnowledgeGraph, SourceInfo
+from medkg.kg.stores.base import GraphStore, SaveReport, StoreError, register_store
+
+if TYPE_CHECKING:
+    from neo4j import Driver, Session
+
+FORMAT = "medkg-neo4j/1"
+DEFAULT_BATCH_SIZE = 10_000
+# Relationship properties medkg itself uses; an edge column of that name would clash.
+RESERVED_EDGE_COLUMNS = frozenset({"key", cypher.TREE_MARK})
+_SCALAR_TYPES = {
+    t.__name__: t
+    for t in (
+        pl.String, pl.Boolean, pl.Float32, pl.Float64,
+        pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32,
+    )
+}  # fmt: skip
+START_HINT = "start one with `medkg neo4j start` (or `docker compose up -d`) and set NEO4J_URI"
+
+
+# --------------------------------------------------------------------------- column types
+def dtype_name(dtype: pl.DataType) -> str:
+    """Name of a column type Neo4j can hold (scalars and lists of them); StoreError otherwise."""
+    if isinstance(dtype, pl.List):
+        inner = dtype.inner
+        return f"List({dtype_name(inner() if isinstance(inner, type) else inner)})"
+    name = dtype.base_type().__name__
+    if name not in _SCALAR_TYPES:
+        raise StoreError(f"a {dtype} column cannot be stored as a Neo4j property")
+    return name
+
+
+def dtype_from_name(name: str) -> pl.DataType:
+    if name.startswith("List(") and name.endswith(")"):
+        return pl.List(dtype_from_name(name[5:-1]))
+    try:
+        return _SCALAR_TYPES[name]()
+    except KeyError:
+        raise StoreError(f"unknown column type {name!r} in the stored graph's metadata") from None
+
+
+def frame_schema(frame: pl.DataFrame, what: str) -> list[list[str]]:
+    """[[column, type name], ...] in column order; StoreError names a column Neo4j cannot hold."""
+    out: list[list[str]] = []
+    for col, dtype in frame.schema.items():
+        try:
+            out.append([col, dtype_name(dtype)])
+        except StoreError as exc:
+            raise StoreError(f"{what} column {col!r}: {exc}") from None
+    return out
+
+
+def schema_from(columns: Sequence[Sequence[str]]) -> dict[str, pl.DataType]:
+    return {col: dtype_from_name(name) for col, name in columns}
+
+
+def _list_columns_with_nulls(frame: pl.DataFrame) -> list[str]:
+    """List columns holding a null element (Neo4j arrays cannot)."""
+    bad = []
+    for col, dtype in frame.schema.items():
+        if isinstance(dtype, pl.List) and frame.height:
+            has_null = frame.select(
+                pl.col(col).list.eval(pl.element().is_null().any()).list.first()
+            )
+            if has_null.to_series().fill_null(False).any():
+                bad.append(col)
+    return bad
+
+
+# --------------------------------------------------------------------------- rows
+def edge_keys(edges: pl.DataFrame) -> list[str]:
+    """Deterministic key per edge row: a hash over all its columns, ``-n`` for repeats."""
+    seen: Counter[str] = Counter()
+    keys = []
+    for row in edges.iter_rows(named=True):
+        blob = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        key = hashlib.blake2b(blob.encode("utf-8"), digest_size=16).hexdigest()
+        n = seen[key]
+        seen[key] += 1
+        keys.append(key if n == 0 else f"{key}-{n}")
+    return keys
+
+
+def _present(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if v is not None}
+
+
+def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
+
+
+def _rows_frame(rows: Iterable[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    cols: dict[str, list[Any]] = {c: [] for c in schema}
+    for row in rows:
+        for c in schema:
+            cols[c].append(row.get(c))
+    return pl.DataFrame(cols, schema=schema)
+
+
+@register_store("neo4j")
+class Neo4jStore(GraphStore):
+    """A Neo4j database (5.x, Community is enough) reached over Bolt."""
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        settings: Neo4jSettings | None = None,
+    ) -> None:
+        env = settings or Neo4jSettings.from_env()
+        resolved_uri = uri or (env.uri if env else None)
+        if not resolved_uri:
+            raise StoreError(f"no Neo4j server configured: {START_HINT}")
+        self.settings = Neo4jSettings(
+            uri=resolved_uri,
+            user=user if user is not None else (env.user if env else "neo4j"),
+            password=password if password is not None else (env.password if env else ""),
+            database=database if database is not None else (env.database if env else None),
+        )
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.batch_size = batch_size
+        self._driver_obj: Driver | None = None
+
+    # ----------------------------------------------------------------- connection
+    @property
+    def uri(self) -> str:
+        return self.settings.uri
+
+    def describe_location(self) -> str:
+        db = f" database {self.settings.database!r}" if self.settings.database else ""
+        return f"Neo4j {self.settings.uri}{db}"
+
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn driver errors into StoreErrors that name the server and user, never the password."""
+        from neo4j import exceptions as ne
+
+        where = self.settings.uri
+        try:
+            yield
+        except StoreError:
+            raise
+        except ne.AuthError as exc:
+            raise StoreError(
+                f"Neo4j at {where} rejected user {self.settings.user!r} while {action}: wrong "
+                "user name or password (set NEO4J_USER and NEO4J_PASSWORD)"
+            ) from exc
+        except (ne.ServiceUnavailable, ne.SessionExpired) as exc:
+            raise StoreError(
+                f"cannot reach Neo4j at {where} while {action} ({exc}); is the server running? "
+                f"{START_HINT[0].upper()}{START_HINT[1:]}"
+            ) from exc
+        except ne.ClientError as exc:
+            if exc.code == "Neo.ClientError.Database.DatabaseNotFound":
+                raise StoreError(
+                    f"database {self.settings.database!r} does not exist on Neo4j at {where}; "
+                    "create it or unset NEO4J_DATABASE to use the default database"
+                ) from exc
+            raise StoreError(
+                f"Neo4j at {where} refused a query while {action}: {exc.code}: {exc.message}"
+            ) from exc
+        except ne.ConfigurationError as exc:
+            raise StoreError(f"invalid Neo4j settings for {where}: {exc}") from exc
+        except (ne.Neo4jError, ne.DriverError) as exc:
+            raise StoreError(f"Neo4j at {where} failed while {action}: {exc}") from exc
+
+    def _driver(self) -> Driver:
+        if self._driver_obj is None:
+            import neo4j
+
+            auth = (self.settings.user, self.settings.password) if self.settings.password else None
+            with self._errors("connecting"):
+                try:
+                    driver = neo4j.GraphDatabase.driver(
+                        self.settings.uri, auth=auth, connection_timeout=15.0
+                    )
+                except ValueError as exc:  # malformed URI
+                    raise StoreError(f"invalid NEO4J_URI {self.settings.uri!r}: {exc}") from exc
+                try:
+                    driver.verify_connectivity()
+                except BaseException:
+                    driver.close()
+                    raise
+            self._driver_obj = driver
+        return self._driver_obj
+
+    def _session(self) -> Session:
+        return self._driver().session(database=self.settings.database)
+
+    def close(self) -> None:
+        if self._driver_obj is not None:
+            self._driver_obj.close()
+            self._driver_obj = None
+
+    def _read(self, query: str, action: str, /, **params: Any) -> list[dict[str, Any]]:
+        with self._errors(action), self._session() as session:
+            return session.execute_read(lambda tx: [r.data() for r in tx.run(query, **params)])
+
+    def _run(self, query: str, action: str, /, **params: Any) -> dict[str, int]:
+        """One auto-commit query (schema changes); returns its counters."""
+        with self._errors(action), self._session() as session:
+            summary = session.run(query, **params).consume()
+            return _counters(summary)
+
+    def _write_batches(
+        self, query: str, rows: Sequence[Any], action: str, param: str = "rows"
+    ) -> dict[str, int]:
+        """Write ``rows`` in transactions of ``batch_size``; returns summed counters."""
+        total: Counter[str] = Counter()
+
+        def work(tx: Any, batch: Sequence[Any]) -> dict[str, int]:
+            return _counters(tx.run(query, **{param: list(batch)}).consume())
+
+        with self._errors(action), self._session() as session:
+            for batch in _chunks(rows, self.batch_size):
+                total.update(session.execute_write(functools.partial(work, batch=batch)))
+        return dict(total)
+
+    # ----------------------------------------------------------------- meta
+    def _meta(self) -> dict[str, Any] | None:
+        rows = self._read(cypher.read_meta(), "reading the graph metadata", meta_id=cypher.META_ID)
+        return rows[0]["meta"] if rows else None
+
+    def _set_meta(self, props: dict[str, Any]) -> None:
+        self._run(
+            cypher.set_meta(), "recording the load state", meta_id=cypher.META_ID, props=props
+        )
+
+    def _complete_meta(self) -> dict[str, Any]:
+        meta = self._meta()
+        if meta is None:
+            raise StoreError(
+                f"{self.describe_location()} holds no graph; run `medkg kg build` first"
+            )
+        if meta.get("state") != "complete":
+            raise StoreError(
+                f"{self.describe_location()} holds a half-loaded graph (a save started "
+                f"{meta.get('started_at', '?')} did not finish); re-run the build "
+                "(`medkg kg build`) to load it again"
+            )
+        if meta.get("format") != FORMAT:
+            raise StoreError(
+                f"{self.describe_location()}: graph format {meta.get('format')!r}, expected {FORMAT!r}"
+            )
+        return meta
+
+    def exists(self) -> bool:
+        meta = self._meta()
+        return meta is not None and meta.get("state") == "complete"
+
+    def load(self) -> KnowledgeGraph:
+        """Read the whole graph back; StoreError when empty or half-loaded."""
+        return self._load()
+
+    def manifest(self) -> dict[str, Any]:
+        meta = self._complete_meta()
+        return {
+            "format": meta["format"],
+            "content_hash": meta["content_hash"],
+            "counts": json.loads(meta["counts"]),
+            "sources": json.loads(meta["sources"]),
+            "report": json.loads(meta["report"]),
+            "state": meta["state"],
+            "saved_at": meta.get("saved_at"),
+            "seconds": meta.get("seconds"),
+            "location": self.describe_location(),
+        }
+
+    # ----------------------------------------------------------------- write
+    def _save(self, kg: KnowledgeGraph) -> SaveReport:
+        start = time.perf_counter()
+        nodes, edges = kg.nodes, kg.edges
+        # Everything that could refuse the graph is checked before the first write.
+        node_columns = frame_schema(nodes, "node")
+        edge_columns = frame_schema(edges, "edge")
+        clash = RESERVED_EDGE_COLUMNS & set(edges.columns)
+        if clash:
+            raise StoreError(f"edge column(s) {sorted(clash)} clash with Neo4j store properties")
+        for frame, what in ((nodes, "node"), (edges, "edge")):
+            bad = _list_columns_with_nulls(frame)
+            if bad:
+                raise StoreError(
+                    f"{what} list column(s) {bad} hold null elements; Neo4j cannot store them"
+                )
+        kinds = sorted({k for k in nodes.get_column("kind").unique().to_list() if k is not None})
+        rels = sorted(set(edges.get_column("rel").unique().to_list()))
+        try:
+            for name in (*kinds, *rels):
+                cypher.validate_name(name)
+        except ValueError as exc:
+            raise StoreError(f"cannot store the graph in Neo4j: {exc}") from None
+        if None in rels:
+            raise StoreError("edges with a null rel cannot be stored in Neo4j")
+
+        content_hash = kg.content_hash()
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        for statement in cypher.schema_statements():
+            self._run(statement, "creating constraints and indexes")
+        self._set_meta(
+            {
+                "format": FORMAT,
+                "state": "loading",
+                "content_hash": content_hash,
+                "started_at": started_at,
+            }
+        )
+        details: Counter[str] = Counter()
+
+        # Which relationships and entities the new graph no longer has.
+        keys = edge_keys(edges)
+        existing = self._read(cypher.read_edge_keys(), "reading existing relationships")
+        new_keys = set(keys)
+        stale: dict[str, list[str]] = defaultdict(list)
+        for row in existing:
+            if row["key"] not in new_keys:
+                stale[row["rel"]].append(row["key"])
+        for rel in sorted(set(rels) | set(stale)):
+            self._run(cypher.relationship_key_index(rel), "creating relationship indexes")
+        self._run(cypher.await_indexes(), "waiting for indexes", timeout_seconds=300)
+        for rel, rel_keys in sorted(stale.items()):
+            got = self._write_batches(
+                cypher.delete_edges(rel), rel_keys, "deleting old relationships", "keys"
+            )
+            details["relationships_deleted"] += got.get("relationships_deleted", 0)
+        ids = nodes.get_column("id").to_list()
+        new_ids = set(ids)
+        old_ids = [
+            r["id"] for r in self._read(cypher.read_entity_ids(), "reading existing entities")
+        ]
+        gone = [i for i in old_ids if i not in new_ids]
+        if gone:
+            got = self._write_batches(
+                cypher.delete_entities(), gone, "deleting old entities", "ids"
+            )
+            details["nodes_deleted"] += got.get("nodes_deleted", 0)
+            details["relationships_deleted"] += got.get("relationships_deleted", 0)
+
+        # Entities, grouped by kind label.
+        by_kind: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+        for row in nodes.iter_rows(named=True):
+            by_kind[row["kind"]].append({"id": row["id"], "props": _present(row)})
+        for kind, rows in sorted(by_kind.items(), key=lambda kv: kv[0] or ""):
+            got = self._write_batches(cypher.merge_nodes(kind), rows, f"writing {kind} entities")
+            details.update(
+                {k: v for k, v in got.items() if k in ("nodes_created", "properties_set")}
+            )
+        for label in self._read(cypher.read_labels(), "reading labels"):
+            name = label["label"]
+            if name in (cypher.ENTITY, cypher.META) or not cypher.NAME_RE.match(name):
+                continue
+            self._run(cypher.remove_stale_kind_label(name), "fixing kind labels", label=name)
+
+        # Edges, grouped by relationship type, each MERGEd on its key.
+        by_rel: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row, key in zip(edges.iter_rows(named=True), keys, strict=True):
+            props = _present(row)
+            src, rel, dst = props.pop("src"), props.pop("rel"), props.pop("dst")
+            props["key"] = key
+            by_rel[rel].append({"src": src, "dst": dst, "key": key, "props": props})
+        for rel, rows in sorted(by_rel.items()):
+            got = self._write_batches(cypher.merge_edges(rel), rows, f"writing {rel} relationships")
+            details["relationships_created"] += got.get("relationships_created", 0)
+
+        # The MET as browsable MET_PARENT links (derived; never read back as edge rows).
+        self._run(cypher.delete_stale_tree_links(), "updating tree links")
+        if "met_parent" in nodes.columns:
+            tree_rows = [
+                {"id": i, "parent": p}
+                for i, p in nodes.select("id", "met_parent").iter_rows()
+                if p is not None
+            ]
+            linked = self._tree_links(tree_rows)
+            details["met_parent_links"] = linked
+            details["met_parent_missing"] = len(tree_rows) - linked
+
+        seconds = time.perf_counter() - start
+        self._set_meta(
+            {
+                "format": FORMAT,
+                "state": "complete",
+                "content_hash": content_hash,
+                "counts": json.dumps(kg.counts(), sort_keys=True),
+                "sources": json.dumps([s.to_dict() for s in kg.sources], sort_keys=True),
+                "report": json.dumps(kg.report, sort_keys=True, default=str),
+                "node_columns": json.dumps(node_columns),
+                "edge_columns": json.dumps(edge_columns),
+                "started_at": started_at,
+                "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "seconds": round(seconds, 3),
+            }
+        )
+        return SaveReport(
+            store=self.key,
+            location=self.describe_location(),
+            nodes=nodes.height,
+            edges=edges.height,
+            content_hash=content_hash,
+            seconds=time.perf_counter() - start,
+            details=dict(details),
+        )
+
+    def _tree_links(self, rows: list[dict[str, str]]) -> int:
+        linked = 0
+
+        def work(tx: Any, batch: Sequence[Any]) -> int:
+            return sum(r["linked"] for r in tx.run(cypher.merge_tree_links(), rows=list(batch)))
+
+        with self._errors("writing tree links"), self._session() as session:
+            for batch in _chunks(rows, self.batch_size):
+                linked += session.execute_write(functools.partial(work, batch=batch))
+        return linked
+
+    def clear(self) -> int:
+        """Delete every medkg entity, relationship and the metadata; returns nodes deleted."""
+        deleted = 0
+        while True:
+            rows = self._read_write(
+                cypher.clear_batch(), "clearing the graph", limit=self.batch_size
+            )
+            n = rows[0]["deleted"] if rows else 0
+            deleted += n
+            if n == 0:
+                return deleted
+
+    def _read_write(self, query: str, action: str, /, **params: Any) -> list[dict[str, Any]]:
+        with self._errors(action), self._session() as session:
+            return session.execute_write(lambda tx: [r.data() for r in tx.run(query, **params)])
+
+    # ----------------------------------------------------------------- read
+    def _load(self) -> KnowledgeGraph:
+        meta = self._complete_meta()
+        node_schema = schema_from(json.loads(meta["node_columns"]))
+        edge_schema = schema_from(json.loads(meta["edge_columns"]))
+        node_rows = self._read(cypher.read_nodes(), "reading entities")
+        nodes = _rows_frame((r["props"] for r in node_rows), node_schema)
+        edge_rows = self._read(cypher.read_edges(), "reading relationships")
+        edges = _rows_frame(
+            ({**r["props"], "src": r["src"], "rel": r["rel"], "dst": r["dst"]} for r in edge_rows),
+            edge_schema,
+        )
+        if nodes.height != json.loads(meta["counts"]).get("nodes") or edges.height != json.loads(
+            meta["counts"]
+        ).get("edges"):
+            raise StoreError(
+                f"{self.describe_location()} holds {nodes.height} entities and {edges.height} "
+                f"relationships, but its last save recorded {meta['counts']}; the database was "
+                "changed outside medkg - re-run the build"
+            )
+        kg = KnowledgeGraph(
+            nodes=nodes,
+            edges=edges,
+            sources=[SourceInfo(**s) for s in json.loads(meta["sources"])],
+            report=json.loads(meta["report"]),
+        )
+        kg.nodes, kg.edges = kg.canonical()
+        return kg
+
+    def _node_schema(self) -> dict[str, pl.DataType]:
+        return schema_from(json.loads(self._complete_meta()["node_columns"]))
+
+    def get_node(self, node_id: str) -> dict[str, Any] | None:
+        schema = self._node_schema()
+        rows = self._read(cypher.get_node(), "reading an entity", id=node_id)
+        if not rows:
+            return None
+        return _rows_frame([rows[0]["props"]], schema).row(0, named=True)
+
+    def neighbours(self, node_id: str) -> list[dict[str, Any]]:
+        meta = self._complete_meta()
+        schema = {
+            **schema_from(json.loads(meta["edge_columns"])),
+            "direction": pl.String(),
+            "other": pl.String(),
+            "other_name": pl.String(),
+            "other_kind": pl.String(),
+        }
+        seen: set[str] = set()
+        rows = []
+        for r in self._read(cypher.neighbours(), "reading neighbours", id=node_id):
+            key = r["props"].get("key")
+            if key in seen:  # a self-loop matches once per direction
+                continue
+            seen.add(key)
+            rows.append(
+                {
+                    **r["props"],
+                    "src": r["src"],
+                    "rel": r["rel"],
+                    "dst": r["dst"],
+                    "direction": "out" if r["src"] == node_id else "in",
+                    "other": r["other"],
+                    "other_name": r["other_name"],
+                    "other_kind": r["other_kind"],
+                }
+            )
+        frame = _rows_frame(rows, schema)
+        order = [
+            "rel",
+            "direction",
+            "other",
+            *[c for c in schema if c not in ("rel", "direction", "other")],
+        ]
+        sortable = [c for c in order if not isinstance(schema[c], pl.List)]
+        return frame.sort(sortable, nulls_last=True).to_dicts()
+
+    def search(self, text: str, limit: int = 20, kind: str | None = None) -> list[dict[str, Any]]:
+        """Entities whose name or synonyms match ``text``, ranked like the embedded store.
+
+        The full-text index over name and synonyms finds candidates; they are re-ranked
+        with :func:`medkg.kg.search.search_nodes`, so both stores order results alike.
+        """
+        from medkg.kg.resolve import normalise_name
+        from medkg.kg.search import search_nodes
+
+        schema = self._node_schema()
+        words = normalise_name(text)
+        if not words:
+            return []
+        rows = self._read(
+            cypher.search(),
+            "searching entity names",
+            query=cypher.lucene_query(words),
+            kind=kind,
+            limit=max(200, 20 * limit),
+        )
+        cand_schema = {c: schema.get(c, pl.String()) for c in ("id", "kind", "name", "synonyms")}
+        cand_schema["synonyms"] = pl.List(pl.String())
+        if "annotation_degree" in schema:
+            cand_schema["annotation_degree"] = schema["annotation_degree"]
+        candidates = _rows_frame(rows, cand_schema)
+        return search_nodes(candidates, text, limit=limit, kind=kind)
+
+    def met_children(self, node_id: str, limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
+        self._complete_meta()
+        rows = self._read(cypher.met_children(), "reading tree children", id=node_id, limit=limit)
+        if not rows:
+            return 0, []
+        return int(rows[0]["total"]), list(rows[0]["children"])
+
+
+def _counters(summary: Any) -> dict[str, int]:
+    c = summary.counters
+    return {
+        "nodes_created": c.nodes_created,
+        "nodes_deleted": c.nodes_deleted,
+        "relationships_created": c.relationships_created,
+        "relationships_deleted": c.relationships_deleted,
+        "properties_set": c.properties_set,
+    }
+
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "FORMAT",
+    "Neo4jStore",
+    "dtype_from_name",
+    "dtype_name",
+    "edge_keys",
+]

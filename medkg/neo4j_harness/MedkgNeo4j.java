@@ -1,0 +1,99 @@
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+import org.neo4j.configuration.GraphDatabaseSettings;
+import org.neo4j.configuration.connectors.BoltConnector;
+import org.neo4j.configuration.helpers.SocketAddress;
+import org.neo4j.graphdb.GraphDatabaseService;
+import org.neo4j.harness.Neo4j;
+import org.neo4j.harness.Neo4jBuilders;
+import org.neo4j.io.ByteUnit;
+
+/**
+ * medkg's local Neo4j Community server: the in-process test harness with Bolt on 127.0.0.1
+ * and APOC, run as a plain java process (no Docker).
+ *
+ * <pre>
+ * java -cp lib/*:classes MedkgNeo4j WORK_DIR PORT PLUGIN_DIR PAGECACHE
+ * </pre>
+ *
+ * WORK_DIR holds the databases ({@code WORK_DIR/data}, kept across restarts) and the harness'
+ * per-run folder (logs, deleted on a clean stop). PORT 0 binds a free port. When the
+ * environment has MEDKG_NEO4J_AUTH_USER and MEDKG_NEO4J_AUTH_PASSWORD, authentication is on and
+ * that user gets that password (read from the environment so it never shows in `ps`).
+ * Prints {@code READY bolt://127.0.0.1:PORT} on stdout once Bolt accepts connections.
+ */
+public final class MedkgNeo4j {
+    private MedkgNeo4j() {}
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 3) {
+            System.err.println("usage: MedkgNeo4j WORK_DIR PORT PLUGIN_DIR [PAGECACHE]");
+            System.exit(2);
+        }
+        Path workDir = Path.of(args[0]).toAbsolutePath();
+        int port = Integer.parseInt(args[1]);
+        Path pluginDir = Path.of(args[2]).toAbsolutePath();
+        String pagecache = args.length > 3 ? args[3] : "256m";
+        String user = System.getenv("MEDKG_NEO4J_AUTH_USER");
+        String password = System.getenv("MEDKG_NEO4J_AUTH_PASSWORD");
+        boolean auth = user != null && !user.isEmpty() && password != null && !password.isEmpty();
+
+        Files.createDirectories(workDir);
+        Files.createDirectories(pluginDir);
+        Neo4j neo4j = Neo4jBuilders.newInProcessBuilder(workDir)
+                .withDisabledServer()
+                .withConfig(BoltConnector.enabled, true)
+                .withConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
+                .withConfig(GraphDatabaseSettings.auth_enabled, auth)
+                .withConfig(GraphDatabaseSettings.data_directory, workDir.resolve("data"))
+                .withConfig(GraphDatabaseSettings.pagecache_memory, parseBytes(pagecache))
+                .withConfig(GraphDatabaseSettings.plugin_dir, pluginDir)
+                .withConfig(GraphDatabaseSettings.procedure_unrestricted, List.of("apoc.*"))
+                .build();
+
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                neo4j.close();
+            } finally {
+                stopped.countDown();
+            }
+        }, "medkg-neo4j-shutdown"));
+
+        if (auth) {
+            setPassword(neo4j.databaseManagementService().database("system"), user, password);
+        }
+        URI bolt = neo4j.boltURI();
+        System.out.println("READY bolt://127.0.0.1:" + bolt.getPort());
+        System.out.flush();
+        stopped.await();
+    }
+
+    /** Give USER the password, with no forced change at first login (the harness default). */
+    private static void setPassword(GraphDatabaseService system, String user, String password) {
+        Map<String, Object> params = Map.of("user", user, "password", password);
+        if ("neo4j".equals(user)) {
+            system.executeTransactionally(
+                    "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED", params);
+        } else {
+            system.executeTransactionally(
+                    "CREATE OR REPLACE USER $user SET PASSWORD $password CHANGE NOT REQUIRED", params);
+        }
+    }
+
+    private static long parseBytes(String text) {
+        String t = text.trim().toLowerCase();
+        long unit = 1;
+        char last = t.charAt(t.length() - 1);
+        if (last == 'k' || last == 'm' || last == 'g') {
+            unit = last == 'k' ? ByteUnit.kibiBytes(1) : last == 'm' ? ByteUnit.mebiBytes(1) : ByteUnit.gibiBytes(1);
+            t = t.substring(0, t.length() - 1);
+        }
+        return Long.parseLong(t) * unit;
+    }
+}
