@@ -10,9 +10,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from medkg.kg.model import EDGE_SCHEMA, IS_A, NODE_SCHEMA, KnowledgeGraph
+from medkg.kg.model import IS_A, KnowledgeGraph
 from medkg.kg.sources.base import SOURCES, SourceError
-from medkg.kg.sources.tables import TablesSource, frame_from_rows
+from medkg.kg.sources.tables import TablesSource
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "generic"
 PROVENANCE = {"name": "clinic", "version": "2024-03", "license": "CC-BY-4.0"}
@@ -228,20 +228,6 @@ def test_is_a_cycle_broken_and_counted(tmp_path: Path) -> None:
     kg = TablesSource(nodes).load()
     assert kg.edges.height == 1
     assert kg.report["tables.tables.is_a_cycle_edges_removed"] == 1
-
-
-def test_frame_from_rows_matches_model_builders() -> None:
-    from medkg.kg.model import edges_frame, nodes_frame
-
-    rows = [
-        {"id": "A:1", "name": "a", "synonyms": ["x", "y"], "synonym_scopes": ["EXACT", "RELATED"]},
-        {"id": "A:2", "name": "b", "xrefs": ["B:1"], "obsolete": True, "props": {"k": 1}},
-        {"id": "A:3", "name": "c"},
-    ]
-    fast = frame_from_rows(rows, NODE_SCHEMA, ("synonyms", "synonym_scopes", "xrefs"))
-    assert fast.equals(nodes_frame(rows))
-    assert fast.schema == nodes_frame(rows).schema
-    assert frame_from_rows([], EDGE_SCHEMA).equals(edges_frame([]))
 
 
 # ------------------------------------------------------------------ bad input

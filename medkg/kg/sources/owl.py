@@ -53,17 +53,16 @@ from medkg.kg.hierarchy import break_cycles
 from medkg.kg.model import (
     CATEGORY,
     DISEASE,
-    EDGE_SCHEMA,
     IS_A,
-    NODE_SCHEMA,
     PHENOTYPE,
     REPLACED_BY,
     KnowledgeGraph,
     SourceInfo,
+    edges_frame,
+    nodes_frame,
     stamp,
 )
 from medkg.kg.sources.base import Source, SourceError, check_readable, register_source
-from medkg.kg.sources.tables import NODE_LIST_COLUMNS, frame_from_rows
 
 # Default kind by canonical prefix; everything else is CATEGORY unless `kind` says otherwise.
 DEFAULT_KIND_BY_PREFIX: dict[str, str] = {
@@ -551,8 +550,8 @@ class OwlSource(Source):
                     "props": {"iri": stubs[curie], "stub": True},
                 }
             )
-        nodes = stamp(frame_from_rows(node_rows, NODE_SCHEMA, NODE_LIST_COLUMNS), info)
-        edges, removed = break_cycles(frame_from_rows(edge_rows, EDGE_SCHEMA))
+        nodes = stamp(nodes_frame(node_rows), info)
+        edges, removed = break_cycles(edges_frame(edge_rows))
         if removed:
             report["owl.is_a_cycle_edges_removed"] = len(removed)
         edges = stamp(edges, info)

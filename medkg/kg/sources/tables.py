@@ -36,12 +36,11 @@ from medkg.kg.curie import (
 from medkg.kg.hierarchy import break_cycles
 from medkg.kg.model import (
     CATEGORY,
-    EDGE_SCHEMA,
     IS_A,
-    NODE_SCHEMA,
     KnowledgeGraph,
     SourceInfo,
-    props_json,
+    edges_frame,
+    nodes_frame,
     stamp,
 )
 from medkg.kg.sources.base import Source, SourceError, check_readable, register_source
@@ -70,53 +69,6 @@ _FALSE = {"false", "f", "no", "n", "0"}
 
 # --------------------------------------------------------------------------- frames
 NODE_LIST_COLUMNS = ("synonyms", "synonym_scopes", "xrefs")
-
-
-def frame_from_rows(
-    rows: Sequence[Mapping[str, Any]],
-    schema: Mapping[str, pl.DataType],
-    list_cols: Sequence[str] = (),
-) -> pl.DataFrame:
-    """Like :func:`medkg.kg.model.nodes_frame` / ``edges_frame``, fast for list columns.
-
-    polars converts a Python list of lists element by element (about 1 s per 20k rows
-    with three list columns); here list columns are built from one flat column and a
-    group-by, which is some 20 times faster. Missing values are null, missing lists [].
-    """
-    n = len(rows)
-    series: list[pl.Series] = []
-    for c, dtype in schema.items():
-        if c in list_cols:
-            series.append(_list_series(c, [r.get(c) or [] for r in rows], n))
-        elif c == "props":
-            values = [r.get(c) for r in rows]
-            series.append(
-                pl.Series(
-                    c, [props_json(v) if isinstance(v, Mapping) else v for v in values], dtype=dtype
-                )
-            )
-        else:
-            series.append(pl.Series(c, [r.get(c) for r in rows], dtype=dtype))
-    frame = pl.DataFrame(series)
-    if "obsolete" in schema:
-        frame = frame.with_columns(pl.col("obsolete").fill_null(False))
-    return frame
-
-
-def _list_series(name: str, lists: Sequence[Sequence[str]], n: int) -> pl.Series:
-    flat: list[str] = []
-    index: list[int] = []
-    for i, items in enumerate(lists):
-        flat.extend(items)
-        index.extend([i] * len(items))
-    long = (
-        pl.DataFrame({"row": index, name: flat}, schema={"row": pl.UInt32(), name: pl.String()})
-        .group_by("row", maintain_order=True)
-        .agg(pl.col(name))
-    )
-    rows = pl.DataFrame({"row": pl.arange(0, n, eager=True, dtype=pl.UInt32())})
-    joined = rows.join(long, on="row", how="left").sort("row")
-    return joined.get_column(name).fill_null([]).cast(pl.List(pl.String()))
 
 
 # --------------------------------------------------------------------------- reading
@@ -499,8 +451,8 @@ class TablesSource(Source):
         if spellings:
             report["tables.prefix_spellings_normalised"] = sum(spellings.values())
 
-        nodes = stamp(frame_from_rows(node_rows, NODE_SCHEMA, NODE_LIST_COLUMNS), info)
-        edges = frame_from_rows(edge_rows, EDGE_SCHEMA)
+        nodes = stamp(nodes_frame(node_rows), info)
+        edges = edges_frame(edge_rows)
         unique = edges.unique(maintain_order=True)  # exact repeats: endpoints, qualifiers, props
         if unique.height != edges.height:
             report["tables.duplicate_edges_dropped"] = edges.height - unique.height
@@ -704,7 +656,6 @@ __all__ = [
     "NODE_REQUIRED",
     "Table",
     "TablesSource",
-    "frame_from_rows",
     "read_table",
     "table_format",
 ]
