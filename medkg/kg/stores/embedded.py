@@ -48,8 +48,13 @@ class EmbeddedStore(GraphStore):
         tmp.mkdir()
         try:
             nodes, edges = kg.canonical()
-            nodes.write_parquet(tmp / "nodes.parquet", compression="zstd", statistics=True)
-            edges.write_parquet(tmp / "edges.parquet", compression="zstd", statistics=True)
+            # Small row groups over id-sorted rows let look-ups skip most of the file.
+            nodes.write_parquet(
+                tmp / "nodes.parquet", compression="zstd", statistics=True, row_group_size=4096
+            )
+            edges.write_parquet(
+                tmp / "edges.parquet", compression="zstd", statistics=True, row_group_size=16384
+            )
             content_hash = kg.content_hash()
             manifest = {
                 "format": FORMAT,
@@ -161,13 +166,17 @@ class EmbeddedStore(GraphStore):
 
     def met_path(self, node_id: str) -> list[dict[str, Any]]:
         table = self._tree_columns()
-        rows = {r[0]: r for r in table.iter_rows()}
+        ids = table.get_column("id").to_list()
+        index = dict(zip(ids, range(len(ids)), strict=True))
+        kinds, names, parents = (
+            table.get_column(c).to_list() for c in ("kind", "name", "met_parent")
+        )
         path: list[dict[str, Any]] = []
         current: str | None = node_id
-        while current in rows and len(path) <= len(rows):
-            nid, kind, name, parent = rows[current]
-            path.append({"id": nid, "kind": kind, "name": name})
-            current = parent
+        while current in index and len(path) <= len(ids):
+            i = index[current]
+            path.append({"id": current, "kind": kinds[i], "name": names[i]})
+            current = parents[i]
         return path
 
     def met_children(self, node_id: str, limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
