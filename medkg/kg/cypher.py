@@ -196,9 +196,9 @@ def met_children() -> str:
 
 
 def search() -> str:
-    """Full-text candidates over names and synonyms: ``$query`` (Lucene), ``$kind``, ``$limit``."""
+    """Full-text candidates over names and synonyms: ``$text`` (Lucene), ``$kind``, ``$limit``."""
     return (
-        f"CALL db.index.fulltext.queryNodes('{FULLTEXT_INDEX}', $query) "
+        f"CALL db.index.fulltext.queryNodes('{FULLTEXT_INDEX}', $text) "
         "YIELD node, score "
         "WHERE $kind IS NULL OR node.kind = $kind "
         "RETURN node.id AS id, node.kind AS kind, node.name AS name, "

@@ -215,7 +215,11 @@ class Neo4jStore(GraphStore):
             with self._errors("connecting"):
                 try:
                     driver = neo4j.GraphDatabase.driver(
-                        self.settings.uri, auth=auth, connection_timeout=15.0
+                        self.settings.uri,
+                        auth=auth,
+                        connection_timeout=15.0,
+                        # "property key does not exist" warnings on a fresh database are noise
+                        notifications_min_severity="OFF",
                     )
                 except ValueError as exc:  # malformed URI
                     raise StoreError(f"invalid NEO4J_URI {self.settings.uri!r}: {exc}") from exc
@@ -562,7 +566,7 @@ class Neo4jStore(GraphStore):
         rows = self._read(
             cypher.search(),
             "searching entity names",
-            query=cypher.lucene_query(words),
+            text=cypher.lucene_query(words),
             kind=kind,
             limit=max(200, 20 * limit),
         )

@@ -1,0 +1,125 @@
+"""The Cypher text medkg sends, checked without a server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from medkg.kg import cypher
+
+
+@pytest.mark.parametrize("name", ["Disease", "HAS_PHENOTYPE", "a1_b2", "X"])
+def test_valid_names_are_backticked(name: str) -> None:
+    assert cypher.quote_name(name) == f"`{name}`"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "1Disease",
+        "_x",
+        "Rare disease",
+        "A`B",
+        "IS-A",
+        "x) DETACH DELETE (n",
+        "Dis\u00e9ase",
+        None,
+    ],
+)
+def test_unsafe_names_are_refused(name: object) -> None:
+    with pytest.raises(ValueError, match="cannot be a Neo4j label"):
+        cypher.quote_name(name)  # type: ignore[arg-type]
+
+
+def test_injection_through_a_label_never_reaches_query_text() -> None:
+    with pytest.raises(ValueError):
+        cypher.merge_nodes("Disease` SET n.pwned = true //")
+    with pytest.raises(ValueError):
+        cypher.merge_edges("X]->() DETACH DELETE d //")
+    with pytest.raises(ValueError):
+        cypher.delete_edges("IS A")
+    with pytest.raises(ValueError):
+        cypher.relationship_key_index("a-b")
+
+
+def test_schema_has_unique_id_constraint_and_search_indexes() -> None:
+    text = "\n".join(cypher.schema_statements())
+    assert "FOR (n:Entity) REQUIRE n.id IS UNIQUE" in text
+    assert "FOR (n:Entity) ON (n.name)" in text
+    assert "CREATE FULLTEXT INDEX medkg_entity_search IF NOT EXISTS" in text
+    assert "ON EACH [n.name, n.synonyms]" in text
+    # Community Edition has uniqueness constraints only.
+    assert "IS NOT NULL" not in text and "IS NODE KEY" not in text
+    assert all("IF NOT EXISTS" in s for s in cypher.schema_statements())
+
+
+def test_merge_nodes_groups_by_kind_and_passes_values_as_parameters() -> None:
+    q = cypher.merge_nodes("Disease")
+    assert q.startswith("UNWIND $rows AS row ")
+    assert "MERGE (n:Entity {id: row.id})" in q
+    assert "SET n = row.props SET n:`Disease`" in q
+    assert "SET n:" not in cypher.merge_nodes(None)
+
+
+def test_merge_edges_merges_on_the_key_between_matched_ends() -> None:
+    q = cypher.merge_edges("HAS_PHENOTYPE")
+    assert q == (
+        "UNWIND $rows AS row "
+        "MATCH (s:Entity {id: row.src}) "
+        "MATCH (d:Entity {id: row.dst}) "
+        "MERGE (s)-[r:`HAS_PHENOTYPE` {key: row.key}]->(d) "
+        "SET r = row.props"
+    )
+
+
+def test_relationship_key_index_names_the_type() -> None:
+    q = cypher.relationship_key_index("IS_A")
+    assert q == ("CREATE INDEX `medkg_rel_key_IS_A` IF NOT EXISTS FOR ()-[r:`IS_A`]-() ON (r.key)")
+
+
+def test_tree_links_are_marked_and_reads_skip_them() -> None:
+    assert "MERGE (c)-[:MET_PARENT {met_tree: true}]->(p)" in cypher.merge_tree_links()
+    assert "r.met_tree" in cypher.delete_stale_tree_links()
+    for q in (cypher.read_edges(), cypher.read_edge_keys(), cypher.neighbours()):
+        assert "r.key IS NOT NULL" in q
+
+
+def test_no_query_embeds_a_literal_value() -> None:
+    queries = [
+        cypher.merge_nodes("Gene"),
+        cypher.merge_edges("IS_A"),
+        cypher.merge_tree_links(),
+        cypher.delete_entities(),
+        cypher.delete_edges("IS_A"),
+        cypher.get_node(),
+        cypher.neighbours(),
+        cypher.search(),
+        cypher.met_children(),
+        cypher.set_meta(),
+        cypher.read_meta(),
+        cypher.remove_stale_kind_label("Gene"),
+        cypher.clear_batch(),
+    ]
+    for q in queries:
+        # Only the fixed index name may appear quoted; every value is a $parameter.
+        quoted = re.findall(r"'([^']*)'|\"([^\"]*)\"", q)
+        assert all(cypher.FULLTEXT_INDEX in (a or b) for a, b in quoted), q
+
+
+def test_reads_return_named_columns() -> None:
+    assert "RETURN properties(n) AS props" in cypher.get_node()
+    q = cypher.neighbours()
+    for col in ("src", "rel", "dst", "props", "other", "other_name", "other_kind"):
+        assert f"AS {col}" in q
+    assert "$kind IS NULL OR node.kind = $kind" in cypher.search()
+    assert "LIMIT $limit" in cypher.search()
+
+
+def test_lucene_query_escapes_syntax_and_adds_prefixes() -> None:
+    assert cypher.lucene_query("marfan") == "marfan OR marfan*"
+    assert cypher.lucene_query("long fingers") == "long OR long* OR fingers OR fingers*"
+    q = cypher.lucene_query('a:b (c) "d" NOT x*')
+    assert r"a\:b" in q and r"\(c\)" in q and r"\"d\"" in q and r"x\*" in q
+    assert " not OR not* " in q  # an operator word becomes a plain word
