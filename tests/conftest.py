@@ -6,14 +6,15 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-# Two shared cores: keep numeric libraries (torch reads these at start-up) single-threaded.
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 import polars as pl
 import pytest
 
 from medkg.kg.model import TREE_SCHEMA, KnowledgeGraph, SourceInfo, edges_frame, nodes_frame
+
+# Two shared cores: numeric libraries read these when first imported (torch sizes its
+# intra-op pool from OMP_NUM_THREADS), and no test imports torch before conftest runs.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 HPO = SourceInfo(name="HPO", version="2025-05-06", license="HPO licence", counts={"terms": 7})
 ORPHA = SourceInfo(name="Orphanet", version="1.3.32", license="CC-BY-4.0")
@@ -94,7 +95,7 @@ def _small_nodes() -> pl.DataFrame:
             "synonyms": ["Nearsightedness"],
             "synonym_scopes": ["EXACT"],
             **p(HPO),
-        },  # fmt: skip
+        },
         {"id": "HP:0000001", "kind": "Phenotype", "name": "All", "obsolete": True, **p(HPO)},
         {"id": "HP:0003577", "kind": "Modifier", "name": "Congenital onset", **p(HPO)},
         {"id": "HP:0003593", "kind": "Modifier", "name": "Infantile onset", **p(HPO)},

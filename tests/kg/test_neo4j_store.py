@@ -184,7 +184,7 @@ def test_interrupted_save_is_reported_as_half_loaded(
     assert calls["n"] > 1
     assert not neo.exists()
     for read in (neo.load, neo.manifest):
-        with pytest.raises(StoreError, match="half-loaded.*re-run the build"):
+        with pytest.raises(StoreError, match=r"half-loaded.*re-run the build"):
             read()
     with pytest.raises(StoreError, match="half-loaded"):
         neo.get_node("ORPHA:558")
