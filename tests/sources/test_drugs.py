@@ -29,7 +29,7 @@ def test_registered():
 
 
 def test_bundled_counts_and_provenance(bundled: KnowledgeGraph):
-    assert_well_formed(bundled, "drugs")
+    assert_well_formed(bundled, "DrugNER")
     info = bundled.sources[0]
     assert info.version.startswith("2.0.9")
     assert "CC0" in info.license
@@ -99,7 +99,7 @@ def test_bundled_hierarchy(bundled: KnowledgeGraph):
 
 def test_tsv_identity_rules():
     kg = DrugsSource(TSV, disease_mesh_ids=set()).load()
-    assert_well_formed(kg, "drugs")
+    assert_well_formed(kg, "DrugNER")
     ids = kg.nodes.filter(pl.col("kind") == DRUG).get_column("id").to_list()
     assert ids == [
         "DRUGBANK:DB01048",  # DrugBank first
@@ -143,7 +143,7 @@ def test_tsv_same_id_merges_and_counts(tmp_path: Path):
     path = tmp_path / "drugs.tsv"
     path.write_text("Abacavir\tDB01048\nAbacavir Sulfate\tDB01048\t\t\t\tabc\n", encoding="utf-8")
     kg = DrugsSource(path, disease_mesh_ids=set()).load()
-    assert_well_formed(kg, "drugs")
+    assert_well_formed(kg, "DrugNER")
     assert kg.nodes.height == 1
     abacavir = node(kg, "DRUGBANK:DB01048")
     assert abacavir["synonyms"] == ["Abacavir Sulfate", "abc"]
@@ -195,6 +195,6 @@ def test_user_pickle_is_refused_unless_trusted(tmp_path: Path):
         DrugsSource(path).load()
     assert err.value.path == str(path)
     kg = DrugsSource(path, trust_pickle=True, disease_mesh_ids=set()).load()
-    assert_well_formed(kg, "drugs")
+    assert_well_formed(kg, "DrugNER")
     abacavir = node(kg, "DRUGBANK:DB01048")
     assert (abacavir["synonyms"], abacavir["synonym_scopes"]) == (["ziagen"], ["BRAND"])

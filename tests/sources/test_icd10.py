@@ -25,7 +25,7 @@ def test_registered_and_enabled_by_default():
 
 
 def test_bundled_counts_and_provenance(bundled: KnowledgeGraph):
-    assert_well_formed(bundled, "icd10")
+    assert_well_formed(bundled, "ICD-10")
     info = bundled.sources[0]
     assert info.version == "2019"
     assert "World Health Organization" in info.license
@@ -64,7 +64,7 @@ def test_bundled_names_kinds_and_props(bundled: KnowledgeGraph):
 
 def test_excerpt_exactly(tmp_path: Path):
     kg = ICD10Source(FIXTURES / "icd10_v2019_excerpt.xml").load()
-    assert_well_formed(kg, "icd10")
+    assert_well_formed(kg, "ICD-10")
     assert kg.nodes.get_column("id").to_list() == [
         "ICD10:I", "ICD10:A00-A09", "ICD10:A00", "ICD10:A00.0", "ICD10:A00.1", "ICD10:A00.9",
         "ICD10:B15-B19", "ICD10:B18", "ICD10:B18.0", "ICD10:B18.00", "ICD10:B18.09",
@@ -88,7 +88,7 @@ def test_duplicate_code_is_kept_once_and_counted(tmp_path: Path):
     dup = tmp_path / "dup.xml"
     dup.write_text(text.replace("<name>A00.9</name>", "<name>A00.1</name>"), encoding="utf-8")
     kg = ICD10Source(dup).load()
-    assert_well_formed(kg, "icd10")
+    assert_well_formed(kg, "ICD-10")
     assert kg.report == {"icd10.duplicate_codes_kept_first": 1}
     assert node(kg, "ICD10:A00.1")["name"] == "Cholera due to Vibrio cholerae 01, biovar eltor"
 

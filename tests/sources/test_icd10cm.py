@@ -38,7 +38,7 @@ def test_registered_but_optional():
 
 
 def test_bundled_matches_the_release_code_list(bundled: KnowledgeGraph):
-    assert_well_formed(bundled, "icd10cm")
+    assert_well_formed(bundled, "ICD-10-CM")
     listed = bundled_file("simple_icd_10_cm", "data/code-list-April-2026.txt")
     expected = {line.strip() for line in listed.read_text(encoding="utf-8").splitlines()}
     expected.discard("")
@@ -79,7 +79,7 @@ def test_bundled_version_licence_and_facts(bundled: KnowledgeGraph):
 
 def test_excerpt_with_its_code_list():
     kg = ICD10CMSource(EXCERPT, code_list=EXCERPT_CODES).load()
-    assert_well_formed(kg, "icd10cm")
+    assert_well_formed(kg, "ICD-10-CM")
     assert kg.sources[0].version == "2026 (2026-04-01)"  # <version> + date in the file name
     expected = {
         line.strip() for line in EXCERPT_CODES.read_text(encoding="utf-8").splitlines() if line
@@ -108,7 +108,7 @@ def test_excerpt_without_a_code_list_is_flagged_unchecked():
 
 def test_seventh_characters_can_be_left_out():
     kg = ICD10CMSource(EXCERPT, seventh_characters=False).load()
-    assert_well_formed(kg, "icd10cm")
+    assert_well_formed(kg, "ICD-10-CM")
     assert kg.nodes.filter(kg.nodes["props"].str.contains("seventh_character")).is_empty()
     assert kg.node("ICD10CM:S00.00") is not None
 

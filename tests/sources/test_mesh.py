@@ -14,11 +14,13 @@ import pytest
 
 from medkg.kg.model import CATEGORY, DISEASE, IS_A, KnowledgeGraph
 from medkg.kg.sources.base import SOURCES, SourceError
-from medkg.kg.sources.mesh import MeshSource
+from medkg.kg.sources.mesh import CONCEPT, MeshSource
 from medkg.kg.sources.mesh_categories import BRANCHES, TOP_LEVEL, link_tree_numbers
+from medkg.kg.tree import build_tree
 from tests.sources import FIXTURES, assert_well_formed, node, parents
 
 TSV = FIXTURES / "mesh_descriptors_excerpt.tsv"
+SHARED_TSV = FIXTURES / "mesh_shared_ids_excerpt.tsv"
 MARFAN = "MESH:D056846"
 MARFAN_TREES = [
     "C05.116.099.674",
@@ -57,21 +59,29 @@ def test_registered():
 
 
 def test_bundled_counts_and_provenance(bundled: KnowledgeGraph):
-    assert_well_formed(bundled, "mesh")
+    assert_well_formed(bundled, "MeSH")
     info = bundled.sources[0]
     assert info.version == "0.4 (MeSH 2025)"
     assert "public domain" in info.license and "MIT" in info.license
-    descriptors = bundled.nodes.filter(pl.col("id").str.contains(r"^MESH:D\d{6}"))
-    assert descriptors.height >= 5_600
-    assert set(descriptors.get_column("kind").unique()) == {DISEASE}
     assert set(bundled.nodes.filter(pl.col("kind") == CATEGORY).get_column("id")) <= {
         f"MESH:{c}" for c in (*BRANCHES, *TOP_LEVEL)
     }
-    # 6,083 canonical entries under 5,688 ids; one entry has the id '8' and is skipped.
-    assert bundled.report["mesh.entries_merged_into_shared_descriptor"] == 395
+    # 6,083 canonical entries; one has the id '8' and is skipped. The other 6,082 sit
+    # under 5,687 ids: 335 ids carry 730 entries, 395 of which get a local id.
+    descriptors = bundled.nodes.filter(pl.col("id").str.contains(r"^MESH:D\d{6}"))
+    local = bundled.nodes.filter(pl.col("id").str.starts_with("MESHX:"))
+    assert descriptors.height == 5_687
+    assert local.height == 395
     assert bundled.report["mesh.entries_without_valid_id_skipped"] == 1
+    assert bundled.report["mesh.shared_ids"] == 335
+    assert bundled.report["mesh.entries_under_shared_ids"] == 730
+    assert bundled.report["mesh.local_ids"] == 395
+    assert bundled.report["mesh.local_id_slug_clashes"] == 0
+    assert bundled.report["mesh.duplicate_tree_numbers_one_owner_kept"] == 0
     assert bundled.report["mesh.invalid_tree_numbers_ignored"] == 8
-    assert descriptors.height == 5_688 - 1
+    by_kind = dict(descriptors.group_by("kind").len().iter_rows())
+    assert by_kind == {DISEASE: 4_861, CONCEPT: 826}
+    assert info.counts["nodes.Disease"] + info.counts["nodes.Concept"] == 5_687 + 395
 
 
 def test_bundled_marfan(bundled: KnowledgeGraph):
@@ -88,13 +98,76 @@ def test_bundled_marfan(bundled: KnowledgeGraph):
     assert "MESH:D003095" in marfan_parents
 
 
-def test_bundled_merges_entries_sharing_an_id(bundled: KnowledgeGraph):
+def test_bundled_entries_sharing_an_id_stay_separate(bundled: KnowledgeGraph):
     multiple = node(bundled, "MESH:D008607")
-    assert multiple["name"] == "Abnormalities, Multiple"  # shallowest tree number wins
-    merged = json.loads(multiple["props"])["merged_names"]
-    assert "Cockayne Syndrome" in merged and "Prader-Willi Syndrome" in merged
-    assert "Cockayne Syndrome" in multiple["synonyms"]
-    assert bundled.nodes.filter(pl.col("name") == "Cockayne Syndrome").is_empty()
+    assert multiple["name"] == "Abnormalities, Multiple"  # its C16.131.077 is their parent
+    props = json.loads(multiple["props"])
+    assert props["tree_numbers"] == ["C16.131.077"]  # nobody else's tree numbers
+    assert len(props["mesh_id_shared_with"]) == 11
+    assert "Cockayne Syndrome" not in multiple["synonyms"]
+    assert parents(bundled, "MESH:D008607") == {"MESH:D000014"}  # Congenital Abnormalities
+    for slug, name, tree in [
+        ("cockayne-syndrome", "Cockayne Syndrome", "C16.131.077.250"),
+        ("prader-willi-syndrome", "Prader-Willi Syndrome", "C16.131.077.730"),
+        ("rett-syndrome", "Rett Syndrome", "C16.320.400.525.937"),
+    ]:
+        row = node(bundled, f"MESHX:{slug}")
+        assert f"MESHX:{slug}" in props["mesh_id_shared_with"]
+        assert (row["name"], row["kind"], row["xrefs"]) == (name, DISEASE, [])
+        own = json.loads(row["props"])
+        assert own["mesh_id_unreliable"] == "D008607"
+        assert tree in own["tree_numbers"]
+        assert row["synonyms"] and name.lower() not in row["synonyms"]
+    assert "MESH:D008607" in parents(bundled, "MESHX:cockayne-syndrome")
+    assert "MESH:D008607" not in parents(bundled, "MESHX:rett-syndrome")  # not filed under it
+
+
+def _is_a_ancestors(kg: KnowledgeGraph, node_id: str) -> set[str]:
+    isa = kg.edges.filter(pl.col("rel") == IS_A)
+    up: dict[str, list[str]] = {}
+    for child, parent in isa.select("src", "dst").iter_rows():
+        up.setdefault(child, []).append(parent)
+    seen: set[str] = set()
+    stack = [node_id]
+    while stack:
+        for parent in up.get(stack.pop(), ()):
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return seen
+
+
+def test_bundled_marfan_ancestors_stay_in_the_disease_tree(bundled: KnowledgeGraph):
+    ancestors = _is_a_ancestors(bundled, MARFAN)
+    rows = bundled.nodes.filter(pl.col("id").is_in(sorted(ancestors)))
+    assert rows.height == len(ancestors) >= 10
+    names = set(rows.get_column("name"))
+    assert not names & {"Obesity", "Overweight", "Behavior", "Psychiatry and Psychology"}
+    for row in rows.iter_rows(named=True):
+        trees = json.loads(row["props"]).get("tree_numbers") or [
+            json.loads(row["props"])["tree_number"]
+        ]
+        assert row["kind"] in (DISEASE, CATEGORY), row
+        assert all(t.startswith("C") for t in trees), row  # nothing from F, G, N, E ...
+    assert "MESH:C" in ancestors
+
+
+def test_bundled_marfan_primary_chain(bundled: KnowledgeGraph):
+    tree = build_tree(bundled)
+    parent_of = dict(tree.nodes.select("id", "met_parent").iter_rows())
+    chain = [MARFAN]
+    while parent_of.get(chain[-1]):
+        chain.append(parent_of[chain[-1]])
+    assert chain == [
+        MARFAN,
+        "MESHX:heart-defects-congenital",  # C14.240.400, shares D006330 with its parent
+        "MESH:D006330",  # Cardiovascular Abnormalities, C14.240 / C16.131.240
+        "MESH:D000014",  # Congenital Abnormalities, C16.131
+        "MESH:D009358",  # Congenital, Hereditary, and Neonatal Diseases and Abnormalities
+        "MESH:C",
+        "MET:Disease",
+        "MET:root",
+    ]
 
 
 def test_bundled_top_level_descriptors_sit_under_their_branch(bundled: KnowledgeGraph):
@@ -106,19 +179,29 @@ def test_bundled_top_level_descriptors_sit_under_their_branch(bundled: Knowledge
     assert bundled.node("MESH:C04") is None
 
 
-def test_bundled_non_disease_trees_are_flagged(bundled: KnowledgeGraph):
-    outside = bundled.nodes.filter(pl.col("props").str.contains('"disease_tree":false'))
-    assert outside.height == bundled.report["mesh.descriptors_outside_disease_trees"]
-    assert 500 < outside.height < 1_000
+def test_bundled_descriptors_outside_disease_trees_are_concepts(bundled: KnowledgeGraph):
+    concepts = bundled.nodes.filter(pl.col("kind") == CONCEPT)
+    assert concepts.height == bundled.report["mesh.concepts_outside_disease_trees"] == 905
+    for trees in concepts.get_column("props").map_elements(
+        lambda p: json.loads(p)["tree_numbers"], return_dtype=pl.List(pl.String())
+    ):
+        assert not any(t.startswith(("C", "F03")) for t in trees)
+    assert node(bundled, "MESH:D005824")["kind"] == CONCEPT  # Behavior, F01.145
     # Back Pain has only malformed numbers ("C23.") but still reads as a disease.
     back = node(bundled, "MESH:D017116")
-    assert "disease_tree" not in json.loads(back["props"])
+    assert back["kind"] == DISEASE
     assert parents(bundled, "MESH:D017116") == set()
+    # Diseases link through disease trees only; concepts never sit above a disease.
+    kind = dict(bundled.nodes.select("id", "kind").iter_rows())
+    isa = bundled.edges.filter(pl.col("rel") == IS_A).select("src", "dst").rows()
+    assert not [e for e in isa if kind[e[0]] == DISEASE and kind[e[1]] == CONCEPT]
+    assert bundled.report["mesh.non_disease_tree_numbers_of_diseases_not_linked"] > 300
+    assert parents(bundled, "MESH:D028642") == set()  # Mental Disorders (F03): a root
 
 
 def test_tsv_excerpt():
     kg = MeshSource(TSV).load()
-    assert_well_formed(kg, "mesh")
+    assert_well_formed(kg, "MeSH")
     assert kg.sources[0].version == "tsv"
     assert parents(kg, MARFAN) == {
         "MESH:D003095",  # C17.300.500 -> Connective Tissue Diseases
@@ -129,7 +212,8 @@ def test_tsv_excerpt():
     assert parents(kg, "MESH:D003095") == {"MESH:D017437"}  # C17.300 -> C17
     assert parents(kg, "MESH:D017437") == {"MESH:C"}  # owns C17 itself
     assert parents(kg, "MESH:D000066498") == {"MESH:F03"}  # Adjustment Disorders
-    assert parents(kg, "MESH:F03") == {"MESH:F"}
+    assert parents(kg, "MESH:F03") == set()  # Mental Disorders is a disease root of its own
+    assert kg.node("MESH:F") is None
     assert node(kg, "MESH:C16")["name"] == TOP_LEVEL["C16"]
     assert node(kg, "MESH:C16")["kind"] == CATEGORY
     assert node(kg, MARFAN)["synonyms"][:2] == ["marfan's syndrome", "marfans syndrome"]
@@ -143,7 +227,7 @@ def test_tsv_without_header_and_with_short_rows(tmp_path: Path):
         encoding="utf-8",
     )
     kg = MeshSource(path).load()
-    assert_well_formed(kg, "mesh")
+    assert_well_formed(kg, "MeSH")
     assert kg.nodes.get_column("id").to_list()[:2] == [MARFAN, "MESH:D003095"]
     assert parents(kg, MARFAN) == set()
 
@@ -193,7 +277,7 @@ def test_user_pickle_is_refused_unless_trusted(tmp_path: Path):
         MeshSource(path).load()
     assert err.value.path == str(path)
     kg = MeshSource(path, trust_pickle=True).load()
-    assert_well_formed(kg, "mesh")
+    assert_well_formed(kg, "MeSH")
     assert parents(kg, MARFAN) == {"MESH:D003095"}
     assert node(kg, MARFAN)["synonyms"] == ["marfans syndrome"]
 
@@ -237,3 +321,149 @@ def test_link_tree_numbers_rules():
         ("MESH:C", "Diseases", "C", None),
         ("MESH:C14", "Cardiovascular Diseases", "C14", "MESH:C"),
     ]
+
+
+def test_link_tree_numbers_linked_subset_and_preferred_owner():
+    links = link_tree_numbers(
+        {
+            "MESH:B": ["C04.588"],  # listed first, but the preferred owner is MESH:A
+            "MESH:A": ["C04.588", "G07.100"],
+            "MESH:C": ["C04.588.033", "G07.100.200"],
+        },
+        linked={"MESH:C": ["C04.588.033"]},  # C's G07 number owns but makes no edge
+        prefer=lambda node_id: node_id,
+    )
+    assert list(links.edges) == [("MESH:C", "MESH:A")]
+    assert links.duplicate_tree_numbers == 1
+
+
+# ----------------------------------------------------------------- shared ids, disease trees
+@pytest.fixture(scope="module")
+def shared() -> KnowledgeGraph:
+    return MeshSource(SHARED_TSV).load()
+
+
+def test_shared_ids_get_separate_nodes(shared: KnowledgeGraph):
+    assert_well_formed(shared, "MeSH")
+    local = {
+        "MESHX:cockayne-syndrome": ("Cockayne Syndrome", "D008607"),
+        "MESHX:prader-willi-syndrome": ("Prader-Willi Syndrome", "D008607"),
+        "MESHX:rett-syndrome": ("Rett Syndrome", "D008607"),
+        # neither of D064793's entries is the other's ancestor: the shallowest, then by name
+        "MESHX:abnormalities-radiation-induced": ("Abnormalities, Radiation-Induced", "D064793"),
+    }
+    assert set(shared.nodes.filter(pl.col("id").str.starts_with("MESHX:"))["id"]) == set(local)
+    for node_id, (name, mesh_id) in local.items():
+        row = node(shared, node_id)
+        assert (row["name"], row["kind"], row["xrefs"]) == (name, DISEASE, [])
+        assert json.loads(row["props"])["mesh_id_unreliable"] == mesh_id
+    assert node(shared, "MESH:D064793")["name"] == "Abnormalities, Drug-Induced"
+    multiple = node(shared, "MESH:D008607")
+    assert multiple["name"] == "Abnormalities, Multiple"
+    assert multiple["synonyms"] == ["multiple abnormalities"]
+    assert json.loads(multiple["props"]) == {
+        "mesh_id_shared_with": [
+            "MESHX:cockayne-syndrome",
+            "MESHX:prader-willi-syndrome",
+            "MESHX:rett-syndrome",
+        ],
+        "tree_numbers": ["C16.131.077"],
+    }
+    assert node(shared, "MESHX:rett-syndrome")["synonyms"][0] == (
+        "autism dementia ataxia loss of purposeful hand use syndrome"
+    )
+    assert {k: shared.report[k] for k in ("mesh.shared_ids", "mesh.entries_under_shared_ids")} == {
+        "mesh.shared_ids": 2,
+        "mesh.entries_under_shared_ids": 6,
+    }
+    assert shared.report["mesh.local_ids"] == 4
+
+
+def test_shared_id_entries_keep_their_own_tree_places(shared: KnowledgeGraph):
+    # Before the split all four syndromes' tree numbers hung on one D008607 node, which
+    # then sat under Obesity (Prader-Willi's C18 number) and Genetic Diseases.
+    assert parents(shared, "MESH:D008607") == {"MESH:D000014"}
+    assert parents(shared, "MESHX:prader-willi-syndrome") == {
+        "MESH:D008607",  # C16.131.077.730
+        "MESH:D000014",  # C16.131.260.700: C16.131.260 is not in the file
+        "MESH:D005826",  # C16.320.180.700 and C16.320.447.500
+        "MESH:D049088",  # C18.654.726.750.500.740 -> Obesity
+        "MESH:C10",
+    }
+    assert parents(shared, "MESHX:rett-syndrome") == {"MESH:D005826", "MESH:C10"}
+    assert parents(shared, "MESHX:cockayne-syndrome") == {
+        "MESH:D008607",
+        "MESH:D005826",
+        "MESH:C05",
+        "MESH:C10",
+        "MESH:C18",
+    }
+
+
+def test_diseases_link_through_disease_trees_only(shared: KnowledgeGraph):
+    # Radiation-Induced also has N06 and G01 numbers; Body Weight E01, E05 and G07 ones.
+    assert parents(shared, "MESHX:abnormalities-radiation-induced") == {
+        "MESH:D000014",
+        "MESH:C26",
+    }
+    body_weight = node(shared, "MESH:D009765")
+    assert body_weight["kind"] == DISEASE
+    assert len(json.loads(body_weight["props"])["tree_numbers"]) == 7
+    assert parents(shared, "MESH:D009765") == {"MESH:C23"}
+    assert parents(shared, "MESH:D050177") == {"MESH:C18", "MESH:D009765"}  # Overweight
+    assert parents(shared, "MESH:D049088") == {"MESH:D050177"}  # Obesity
+    assert shared.report["mesh.non_disease_tree_numbers_of_diseases_not_linked"] == 3 + 6 + 3
+    for category in ("MESH:N06", "MESH:G01", "MESH:E01", "MESH:E05", "MESH:N"):
+        assert shared.node(category) is None
+    # Mental Disorders owns F03 and is a root; the F branch keeps the concepts.
+    assert parents(shared, "MESH:D028642") == set()
+    assert shared.report["mesh.f03_detached_from_f_branch"] == 1
+
+
+def test_descriptors_without_disease_trees_are_concepts_with_every_edge(shared: KnowledgeGraph):
+    assert node(shared, "MESH:D005824")["kind"] == CONCEPT  # Behavior
+    assert node(shared, "MESH:D005247")["kind"] == CONCEPT  # Feeding Behavior
+    assert parents(shared, "MESH:D005247") == {"MESH:D005824", "MESH:G07"}
+    assert parents(shared, "MESH:D005824") == {"MESH:F01"}
+    assert parents(shared, "MESH:F01") == {"MESH:F"}
+    assert parents(shared, "MESH:G07") == {"MESH:G"}
+    assert shared.report["mesh.concepts_outside_disease_trees"] == 2
+    assert shared.sources[0].counts["nodes.Concept"] == 2
+
+
+def test_local_id_slugs_are_unique_and_independent_of_file_order(tmp_path: Path):
+    rows = [
+        "D008607\tAbnormalities, Multiple\tC16.131.077",
+        "D008607\tRett Syndrome\tC16.320.400.525.937",
+        "D008607\tRett syndrome!\tC10.597.606.360.455.937",  # same slug
+        "D020209\tVagus Nerve Diseases\tC10.292.887",
+        "D020209\tRett Syndrome\tC10.292.887.100",  # same slug under another shared id
+    ]
+    ids = []
+    for order in (rows, rows[::-1]):
+        path = tmp_path / "mesh.tsv"
+        path.write_text("\n".join(order) + "\n", encoding="utf-8")
+        kg = MeshSource(path).load()
+        assert_well_formed(kg, "MeSH")
+        ids.append(dict(kg.nodes.select("id", "props").iter_rows()))
+        assert kg.report["mesh.local_id_slug_clashes"] == 2
+    assert ids[0] == ids[1]
+    assert {i for i in ids[0] if i.startswith("MESHX:")} == {
+        "MESHX:rett-syndrome",
+        "MESHX:rett-syndrome-2",
+        "MESHX:rett-syndrome-3",
+    }
+    assert json.loads(ids[0]["MESHX:rett-syndrome-3"])["mesh_id_unreliable"] == "D020209"
+
+
+def test_a_tree_number_claimed_twice_has_one_owner(tmp_path: Path):
+    path = tmp_path / "mesh.tsv"
+    path.write_text(
+        "D000014\tCongenital Abnormalities\tC16.131\n"
+        "D000099\tCongenital Abnormalities (copy)\tC16.131\n"
+        "D008607\tAbnormalities, Multiple\tC16.131.077\n",
+        encoding="utf-8",
+    )
+    kg = MeshSource(path).load()
+    assert kg.report["mesh.duplicate_tree_numbers_one_owner_kept"] == 1
+    assert parents(kg, "MESH:D008607") == {"MESH:D000014"}  # the smaller id owns C16.131

@@ -29,7 +29,7 @@ source), is neither used as an id nor as an xref; it stays in
 ``props.mesh_id_unreliable``. Drugs whose ids coincide are merged (names become
 synonyms). Every such decision is counted in ``kg.report``.
 
-Nodes are kind ``Drug``. Synonyms are the dictionary's variants: scope ``BRAND`` for
+Nodes are kind ``Drug``; provenance ``source`` is ``"DrugNER"`` (registry key ``drugs``). Synonyms are the dictionary's variants: scope ``BRAND`` for
 variants flagged ``is_brand``, ``RELATED`` otherwise. ``xrefs`` hold the other ids.
 ``props``: ``smiles``, ``formula``, ``mass_lower``/``mass_upper``, ``tree_numbers`` (MeSH),
 ``wikipedia_url``. (The package's NHS URL fields are malformed in 2.0.9 and not kept.)
@@ -54,10 +54,7 @@ import polars as pl
 
 from medkg.kg.model import DRUG, IS_A, KnowledgeGraph, SourceInfo, props_json, stamp
 from medkg.kg.sources.base import Source, SourceError, bundled_file, read_text_utf8, register_source
-from medkg.kg.sources.mesh import (
-    MESH_ID,
-    bundled_disease_descriptor_ids,
-    category_table,
+from medkg.kg.sources.frames import (
     edge_table,
     grouped_synonyms,
     is_bundled,
@@ -68,8 +65,10 @@ from medkg.kg.sources.mesh import (
     paused_gc,
     split_multi,
 )
-from medkg.kg.sources.mesh_categories import is_tree_number, link_tree_numbers
+from medkg.kg.sources.mesh import MESH_ID, bundled_disease_descriptor_ids
+from medkg.kg.sources.mesh_categories import category_table, is_tree_number, link_tree_numbers
 
+SOURCE_NAME = "DrugNER"
 PACKAGE = "drug_named_entity_recognition"
 PACKAGE_VERSION = "2.0.9"
 RELATED, BRAND = "RELATED", "BRAND"
@@ -239,7 +238,7 @@ class DrugsSource(Source):
         disease_ids = self.options.get("disease_mesh_ids")
         if disease_ids is None:
             disease_ids = bundled_disease_descriptor_ids()
-        info = SourceInfo(self.key, version, LICENSE, str(self.path), URL, CITATION)
+        info = SourceInfo(SOURCE_NAME, version, LICENSE, str(self.path), URL, CITATION)
         return build_drug_graph(entries, info, frozenset(disease_ids), skipped)
 
 

@@ -17,7 +17,8 @@ Chapters and blocks are kind ``Category``; categories and subcategories are kind
 ``Disease``, reading "disease" as *condition in the broad sense*: chapters XIX-XXII
 (injuries, external causes, factors influencing health status, special purposes) are
 classified conditions too. ``props`` carries ``item_type`` and ``chapter`` so a caller
-can filter them. Hierarchy edges follow the XML nesting: ``IS_A`` from child to parent.
+can filter them. Hierarchy edges follow the XML nesting: ``IS_A`` from child to parent. Provenance
+``source`` is ``"ICD-10"`` (registry key ``icd10``).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from typing import Any
 
 from medkg.kg.model import CATEGORY, DISEASE, IS_A, KnowledgeGraph, SourceInfo, props_json, stamp
 from medkg.kg.sources.base import Source, SourceError, bundled_file, check_readable, register_source
-from medkg.kg.sources.mesh import edge_table, kind_rel_counts, node_table, paused_gc
+from medkg.kg.sources.frames import edge_table, kind_rel_counts, node_table, paused_gc
 
 PREFIX = "ICD10"
+SOURCE_NAME = "ICD-10"
 ITEM_KINDS = {"chapter": CATEGORY, "block": CATEGORY, "category": DISEASE, "subcategory": DISEASE}
 LICENSE = (
     "WHO ICD-10 (2019) © World Health Organization (classification content); "
@@ -73,7 +75,7 @@ class ICD10Source(Source):
         root = parse_xml(self.path)
         version = self._version(root)
         info = SourceInfo(
-            name=self.key,
+            name=SOURCE_NAME,
             version=version,
             license=LICENSE,
             path=str(self.path),

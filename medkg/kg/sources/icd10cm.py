@@ -23,7 +23,8 @@ Chapters and sections are kind ``Category``; codes kind ``Disease`` (conditions 
 broad sense, as for WHO ICD-10: injuries, external causes and Z codes included; filter on
 ``props.chapter``). Inclusion terms become synonyms with scope ``RELATED`` (they name
 conditions classified to the code: synonyms or narrower terms). The version joins the
-file's ``<version>`` and the release date in its name (``2026 (2026-04-01)``).
+file's ``<version>`` and the release date in its name (``2026 (2026-04-01)``). Provenance
+``source`` is ``"ICD-10-CM"`` (registry key ``icd10cm``).
 """
 
 from __future__ import annotations
@@ -38,10 +39,11 @@ import polars as pl
 
 from medkg.kg.model import CATEGORY, DISEASE, IS_A, KnowledgeGraph, SourceInfo, stamp
 from medkg.kg.sources.base import Source, SourceError, bundled_file, read_text_utf8, register_source
+from medkg.kg.sources.frames import is_bundled, kind_rel_counts, node_table, paused_gc
 from medkg.kg.sources.icd10 import parse_xml
-from medkg.kg.sources.mesh import is_bundled, kind_rel_counts, node_table, paused_gc
 
 PREFIX = "ICD10CM"
+SOURCE_NAME = "ICD-10-CM"
 BUNDLED = "data/icd10c-tabular-April-1-2026.xml"
 BUNDLED_CODE_LIST = "data/code-list-April-2026.txt"
 SYNONYM_SCOPE = "RELATED"
@@ -132,7 +134,7 @@ class ICD10CMSource(Source):
                 f"no <chapter> elements under <{root.tag}>: not an ICD-10-CM tabular file",
             )
         info = SourceInfo(
-            name=self.key,
+            name=SOURCE_NAME,
             version=self._version(root),
             license=LICENSE,
             path=str(self.path),

