@@ -27,7 +27,8 @@ GENE = "Gene"
 DRUG = "Drug"
 CATEGORY = "Category"
 MODIFIER = "Modifier"  # HPO terms outside Phenotypic abnormality (inheritance, onset, ...)
-KINDS = (DISEASE, PHENOTYPE, GENE, DRUG, MODIFIER, CATEGORY)
+CONCEPT = "Concept"  # other vocabulary concepts (e.g. MeSH behaviour or health-care descriptors)
+KINDS = (DISEASE, PHENOTYPE, GENE, DRUG, MODIFIER, CONCEPT, CATEGORY)
 
 # Relation types (Neo4j relationship types; upper snake case).
 IS_A = "IS_A"  # child -> parent within one source hierarchy (every DAG edge kept)
@@ -327,6 +328,7 @@ def stamp(frame: pl.DataFrame, info: SourceInfo) -> pl.DataFrame:
 
 __all__ = [
     "CATEGORY",
+    "CONCEPT",
     "DISEASE",
     "DRUG",
     "EDGE_SCHEMA",

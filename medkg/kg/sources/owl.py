@@ -388,7 +388,7 @@ class OwlSource(Source):
                 self.path, f"unknown RDF format {given!r} (known: {sorted(FORMAT_ALIASES)})"
             ) from None
 
-    def load(self) -> KnowledgeGraph:
+    def _load(self) -> KnowledgeGraph:
         return self.triples_to_kg(parse_triples(self.path, self.rdf_format()))
 
     # ----------------------------------------------------------------- conversion

@@ -420,7 +420,7 @@ class TablesSource(Source):
         return is_known_prefix(prefix) or prefix.upper() in self.known_declared
 
     # ----------------------------------------------------------------- load
-    def load(self) -> KnowledgeGraph:
+    def _load(self) -> KnowledgeGraph:
         nodes_path, edges_path = self.files()
         fmt = self.options.get("format")
         info = self.info(nodes_path)
