@@ -93,3 +93,16 @@ def test_content_hash_ignores_row_order():
     assert shuffled.content_hash() == kg.content_hash()
     other = _kg("A", ["X:1", "X:2"])
     assert other.content_hash() != kg.content_hash()
+
+
+def test_source_load_refuses_a_graph_without_provenance(tmp_path):
+    from medkg.kg.sources.base import Source, SourceError
+
+    class Careless(Source):
+        key = "careless"
+
+        def _load(self) -> KnowledgeGraph:
+            return KnowledgeGraph.from_frames(nodes_frame([{"id": "X:1", "name": "x"}]), edges_frame([]))
+
+    with pytest.raises(SourceError, match="loader bug: 1 node\\(s\\) without source"):
+        Careless(tmp_path / "f").load()
