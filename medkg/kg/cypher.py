@@ -68,33 +68,50 @@ def relationship_key_index(rel: str) -> str:
     return f"CREATE INDEX `medkg_rel_key_{validate_name(rel)}` IF NOT EXISTS FOR ()-[r:{q}]-() ON (r.key)"
 
 
+_SCHEMA_NAME = re.compile(r"^CREATE (?:CONSTRAINT|FULLTEXT INDEX|INDEX) `?([A-Za-z0-9_]+)`?")
+
+
+def statement_name(statement: str) -> str:
+    """The index or constraint name a schema statement creates."""
+    m = _SCHEMA_NAME.match(statement)
+    if not m:
+        raise ValueError(f"not a named schema statement: {statement!r}")
+    return m.group(1)
+
+
+def show_schema_names() -> list[str]:
+    """Queries listing existing index and constraint names (SHOW cannot be UNIONed)."""
+    return ["SHOW INDEXES YIELD name RETURN name", "SHOW CONSTRAINTS YIELD name RETURN name"]
+
+
 def await_indexes() -> str:
     return "CALL db.awaitIndexes($timeout_seconds)"
 
 
 # --------------------------------------------------------------------------- writes
 def merge_nodes(kind: str | None) -> str:
-    """Upsert entities of one kind from ``$rows`` (``{id, props}``); props replace all.
+    """Upsert entities of one kind from ``$rows``: each row is the node's property map
+    (``id`` included), which replaces all its properties.
 
     ``kind=None`` is for rows whose kind is null: they carry the ``Entity`` label only.
     """
     label = f" SET n:{quote_name(kind)}" if kind is not None else ""
-    return f"UNWIND $rows AS row MERGE (n:{ENTITY} {{id: row.id}}) SET n = row.props{label}"
+    return f"UNWIND $rows AS row MERGE (n:{ENTITY} {{id: row.id}}) SET n = row{label}"
 
 
-def remove_stale_kind_label(label: str) -> str:
-    """Drop a kind label from entities whose ``kind`` property no longer says so."""
-    q = quote_name(label)
-    return f"MATCH (n:{ENTITY}:{q}) WHERE n.kind IS NULL OR n.kind <> $label REMOVE n:{q}"
+def remove_kind_label(label: str) -> str:
+    """Drop an old kind label from the entities in ``$ids`` (their kind changed)."""
+    return f"UNWIND $ids AS id MATCH (n:{ENTITY} {{id: id}}) REMOVE n:{quote_name(label)}"
 
 
 def merge_edges(rel: str) -> str:
-    """Upsert relationships of one type from ``$rows`` (``{src, dst, key, props}``)."""
+    """Upsert relationships of one type from ``$rows`` of ``{src, dst, props}``; ``props``
+    (with the row's ``key``) replaces all the relationship's properties."""
     return (
         "UNWIND $rows AS row "
         f"MATCH (s:{ENTITY} {{id: row.src}}) "
         f"MATCH (d:{ENTITY} {{id: row.dst}}) "
-        f"MERGE (s)-[r:{quote_name(rel)} {{key: row.key}}]->(d) "
+        f"MERGE (s)-[r:{quote_name(rel)} {{key: row.props.key}}]->(d) "
         "SET r = row.props"
     )
 
@@ -164,11 +181,7 @@ def read_edge_keys() -> str:
 
 
 def read_entity_ids() -> str:
-    return f"MATCH (n:{ENTITY}) RETURN n.id AS id"
-
-
-def read_labels() -> str:
-    return "CALL db.labels() YIELD label RETURN label"
+    return f"MATCH (n:{ENTITY}) RETURN n.id AS id, n.kind AS kind"
 
 
 def get_node() -> str:
@@ -243,13 +256,14 @@ __all__ = [
     "read_edge_keys",
     "read_edges",
     "read_entity_ids",
-    "read_labels",
     "read_meta",
     "read_nodes",
     "relationship_key_index",
-    "remove_stale_kind_label",
+    "remove_kind_label",
     "schema_statements",
     "search",
     "set_meta",
+    "show_schema_names",
+    "statement_name",
     "validate_name",
 ]

@@ -59,7 +59,7 @@ def test_merge_nodes_groups_by_kind_and_passes_values_as_parameters() -> None:
     q = cypher.merge_nodes("Disease")
     assert q.startswith("UNWIND $rows AS row ")
     assert "MERGE (n:Entity {id: row.id})" in q
-    assert "SET n = row.props SET n:`Disease`" in q
+    assert "SET n = row SET n:`Disease`" in q
     assert "SET n:" not in cypher.merge_nodes(None)
 
 
@@ -69,9 +69,19 @@ def test_merge_edges_merges_on_the_key_between_matched_ends() -> None:
         "UNWIND $rows AS row "
         "MATCH (s:Entity {id: row.src}) "
         "MATCH (d:Entity {id: row.dst}) "
-        "MERGE (s)-[r:`HAS_PHENOTYPE` {key: row.key}]->(d) "
+        "MERGE (s)-[r:`HAS_PHENOTYPE` {key: row.props.key}]->(d) "
         "SET r = row.props"
     )
+
+
+def test_schema_statement_names_are_read_back() -> None:
+    names = [cypher.statement_name(s) for s in cypher.schema_statements()]
+    assert names[0] == "medkg_entity_id" and "medkg_entity_search" in names
+    assert cypher.statement_name(cypher.relationship_key_index("IS_A")) == "medkg_rel_key_IS_A"
+    with pytest.raises(ValueError):
+        cypher.statement_name("MATCH (n) RETURN n")
+    with pytest.raises(ValueError):
+        cypher.remove_kind_label("Old kind")
 
 
 def test_relationship_key_index_names_the_type() -> None:
@@ -99,7 +109,7 @@ def test_no_query_embeds_a_literal_value() -> None:
         cypher.met_children(),
         cypher.set_meta(),
         cypher.read_meta(),
-        cypher.remove_stale_kind_label("Gene"),
+        cypher.remove_kind_label("Gene"),
         cypher.clear_batch(),
     ]
     for q in queries:

@@ -341,8 +341,7 @@ class Neo4jStore(GraphStore):
 
         content_hash = kg.content_hash()
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        for statement in cypher.schema_statements():
-            self._run(statement, "creating constraints and indexes")
+        self._ensure_schema(cypher.schema_statements())
         self._set_meta(
             {
                 "format": FORMAT,
@@ -361,9 +360,9 @@ class Neo4jStore(GraphStore):
         for row in existing:
             if row["key"] not in new_keys:
                 stale[row["rel"]].append(row["key"])
-        for rel in sorted(set(rels) | set(stale)):
-            self._run(cypher.relationship_key_index(rel), "creating relationship indexes")
-        self._run(cypher.await_indexes(), "waiting for indexes", timeout_seconds=300)
+        self._ensure_schema(
+            [cypher.relationship_key_index(rel) for rel in sorted(set(rels) | set(stale))]
+        )
         for rel, rel_keys in sorted(stale.items()):
             got = self._write_batches(
                 cypher.delete_edges(rel), rel_keys, "deleting old relationships", "keys"
@@ -371,10 +370,11 @@ class Neo4jStore(GraphStore):
             details["relationships_deleted"] += got.get("relationships_deleted", 0)
         ids = nodes.get_column("id").to_list()
         new_ids = set(ids)
-        old_ids = [
-            r["id"] for r in self._read(cypher.read_entity_ids(), "reading existing entities")
-        ]
-        gone = [i for i in old_ids if i not in new_ids]
+        old_kinds = {
+            r["id"]: r["kind"]
+            for r in self._read(cypher.read_entity_ids(), "reading existing entities")
+        }
+        gone = [i for i in old_kinds if i not in new_ids]
         if gone:
             got = self._write_batches(
                 cypher.delete_entities(), gone, "deleting old entities", "ids"
@@ -384,18 +384,21 @@ class Neo4jStore(GraphStore):
 
         # Entities, grouped by kind label.
         by_kind: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+        relabel: dict[str, list[str]] = defaultdict(list)  # old kind label -> ids
         for row in nodes.iter_rows(named=True):
-            by_kind[row["kind"]].append({"id": row["id"], "props": _present(row)})
+            by_kind[row["kind"]].append(_present(row))
+            old = old_kinds.get(row["id"])
+            if old is not None and old != row["kind"] and cypher.NAME_RE.match(old):
+                relabel[old].append(row["id"])
+        for label, label_ids in sorted(relabel.items()):
+            self._write_batches(
+                cypher.remove_kind_label(label), label_ids, "fixing kind labels", "ids"
+            )
         for kind, rows in sorted(by_kind.items(), key=lambda kv: kv[0] or ""):
             got = self._write_batches(cypher.merge_nodes(kind), rows, f"writing {kind} entities")
             details.update(
                 {k: v for k, v in got.items() if k in ("nodes_created", "properties_set")}
             )
-        for label in self._read(cypher.read_labels(), "reading labels"):
-            name = label["label"]
-            if name in (cypher.ENTITY, cypher.META) or not cypher.NAME_RE.match(name):
-                continue
-            self._run(cypher.remove_stale_kind_label(name), "fixing kind labels", label=name)
 
         # Edges, grouped by relationship type, each MERGEd on its key.
         by_rel: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -403,13 +406,14 @@ class Neo4jStore(GraphStore):
             props = _present(row)
             src, rel, dst = props.pop("src"), props.pop("rel"), props.pop("dst")
             props["key"] = key
-            by_rel[rel].append({"src": src, "dst": dst, "key": key, "props": props})
+            by_rel[rel].append({"src": src, "dst": dst, "props": props})
         for rel, rows in sorted(by_rel.items()):
             got = self._write_batches(cypher.merge_edges(rel), rows, f"writing {rel} relationships")
             details["relationships_created"] += got.get("relationships_created", 0)
 
         # The MET as browsable MET_PARENT links (derived; never read back as edge rows).
-        self._run(cypher.delete_stale_tree_links(), "updating tree links")
+        if old_kinds:  # only a database that held a graph can have stale tree links
+            self._run(cypher.delete_stale_tree_links(), "updating tree links")
         if "met_parent" in nodes.columns:
             tree_rows = [
                 {"id": i, "parent": p}
@@ -445,6 +449,19 @@ class Neo4jStore(GraphStore):
             seconds=time.perf_counter() - start,
             details=dict(details),
         )
+
+    def _ensure_schema(self, statements: list[str]) -> None:
+        """Create the indexes/constraints not there yet, then wait until they are online."""
+        existing = {
+            r["name"]
+            for query in cypher.show_schema_names()
+            for r in self._read(query, "reading indexes")
+        }
+        missing = [s for s in statements if cypher.statement_name(s) not in existing]
+        for statement in missing:
+            self._run(statement, "creating constraints and indexes")
+        if missing:
+            self._run(cypher.await_indexes(), "waiting for indexes", timeout_seconds=300)
 
     def _tree_links(self, rows: list[dict[str, str]]) -> int:
         linked = 0
