@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from medkg.kg.curie import is_known_prefix
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.resolve import resolve
 from medkg.kg.sources.base import SOURCES, Source, SourceError
@@ -97,6 +98,21 @@ def drop_dangling_edges(kg: KnowledgeGraph) -> KnowledgeGraph:
     return KnowledgeGraph(nodes=kg.nodes, edges=ok, sources=kg.sources, report=report)
 
 
+def report_prefixes(kg: KnowledgeGraph) -> KnowledgeGraph:
+    """Count node ids per prefix, and name the prefixes medkg does not know (kept as written)."""
+    counts = dict(
+        kg.nodes.group_by(pl.col("id").str.extract(r"^([^:]+)").alias("prefix"))
+        .len()
+        .sort("prefix")
+        .iter_rows()
+    )
+    unknown = {p: n for p, n in counts.items() if not is_known_prefix(p)}
+    report = {**kg.report, "build.nodes_by_prefix": counts}
+    if unknown:
+        report["build.unknown_prefixes_kept"] = unknown
+    return KnowledgeGraph(nodes=kg.nodes, edges=kg.edges, sources=kg.sources, report=report)
+
+
 def load_sources(
     keys: Iterable[str],
     paths: Mapping[str, str | os.PathLike[str]] | None = None,
@@ -124,6 +140,7 @@ def assemble(
     t = time.perf_counter()
     kg = graphs[0].merge(*graphs[1:])
     kg = drop_dangling_edges(kg)
+    kg = report_prefixes(kg)
     t_merge = time.perf_counter()
     kg = resolve(kg)
     t_resolve = time.perf_counter()

@@ -34,6 +34,9 @@ CANONICAL_PREFIXES: dict[str, tuple[str, ...]] = {
     "EFO": ("EFO",),
     "MEDLINEPLUS": ("MEDLINEPLUS",),
     "MET": ("MET",),  # medkg's own tree scaffolding nodes
+    # medkg-local ids for entries whose source gives no usable id (see sources/mesh.py, drugs.py)
+    "MESHX": ("MESHX",),
+    "DRUGNER": ("DRUGNER",),
 }
 
 _ALIAS: dict[str, str] = {

@@ -94,3 +94,19 @@ def test_dangling_edges_are_dropped_and_counted():
 
 def test_build_is_deterministic():
     assert small_graph().content_hash() == small_graph().content_hash()
+
+
+def test_unknown_prefixes_are_kept_and_reported():
+    from medkg.kg.model import KnowledgeGraph, SourceInfo, edges_frame, nodes_frame, stamp
+
+    info = SourceInfo(name="clinic", version="1", license="x")
+    nodes = stamp(nodes_frame([{"id": "CLIN:1", "kind": "Disease", "name": "local thing"}]), info)
+    kg = assemble(
+        [
+            HpoOntologySource(FIXTURES / "mini.obo").load(),
+            KnowledgeGraph.from_frames(nodes, stamp(edges_frame([]), info), [info]),
+        ]
+    )
+    assert kg.report["build.unknown_prefixes_kept"] == {"CLIN": 1}
+    assert kg.report["build.nodes_by_prefix"]["HP"] == 11
+    assert kg.node("CLIN:1")["met_parent"] == "MET:Disease-unclassified"
