@@ -1,0 +1,54 @@
+"""Entity samplers over MET nodes: seeded, reproducible, vectorised, composable.
+
+    from medkg.synthesis.sampling import build_sampler
+    sampler = build_sampler("rare_mixture", kg.nodes, alpha=0.3, base="tree_balanced")
+    rows = sampler.sample(10_000, np.random.default_rng(7))    # int64 rows of kg.nodes
+
+One module per strategy; each registers itself in :data:`SAMPLERS` under its name.
+"""
+
+from medkg.synthesis.sampling.base import (
+    SAMPLERS,
+    MetArrays,
+    Sampler,
+    SamplingError,
+    build_sampler,
+    met_arrays,
+    register_sampler,
+)
+from medkg.synthesis.sampling.distribution import (
+    expected_distribution,
+    group_labels,
+    realised_distribution,
+    total_variation,
+)
+from medkg.synthesis.sampling.frequency import InverseFrequencySampler, load_counts
+from medkg.synthesis.sampling.gaps import CoverageGapSampler, load_gaps
+from medkg.synthesis.sampling.mixture import RareMixtureSampler
+from medkg.synthesis.sampling.target import TargetSampler, largest_remainder, parse_target
+from medkg.synthesis.sampling.tree_balanced import TreeBalancedSampler
+from medkg.synthesis.sampling.uniform import UniformSampler
+
+__all__ = [
+    "SAMPLERS",
+    "CoverageGapSampler",
+    "InverseFrequencySampler",
+    "MetArrays",
+    "RareMixtureSampler",
+    "Sampler",
+    "SamplingError",
+    "TargetSampler",
+    "TreeBalancedSampler",
+    "UniformSampler",
+    "build_sampler",
+    "expected_distribution",
+    "group_labels",
+    "largest_remainder",
+    "load_counts",
+    "load_gaps",
+    "met_arrays",
+    "parse_target",
+    "realised_distribution",
+    "register_sampler",
+    "total_variation",
+]
