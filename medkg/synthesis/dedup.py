@@ -1,0 +1,216 @@
+"""Exact and near-duplicate removal for synthetic QA items.
+
+Two kinds of duplicate, both counted and both resolved keep-first in item order:
+
+* **exact**: the same normalised question and the same set of normalised options
+  (option order does not matter: a reshuffled copy is the same item);
+* **near**: word-shingle Jaccard similarity of the normalised question + options at or
+  above a threshold. Candidates come from MinHash LSH (datasketch) so the pass stays
+  linear; the decision is then taken on the exact Jaccard of the two shingle sets, so it
+  does not depend on MinHash estimation noise.
+
+:class:`Deduplicator` is streaming (the pipeline feeds it one item at a time);
+:func:`deduplicate` runs it over a list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from medkg.synthesis.items import QAItem
+
+EXACT = "exact"
+NEAR = "near"
+
+_WORD = re.compile(r"[0-9a-z]+")
+
+
+def normalise_text(text: str) -> str:
+    """Lower-case, NFKC, punctuation dropped, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_WORD.findall(text))
+
+
+def words(text: str) -> list[str]:
+    """The normalised word tokens of ``text``."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def exact_key(item: QAItem) -> str:
+    """Digest of the normalised question and the sorted normalised options."""
+    options = sorted(normalise_text(o) for o in item.options)
+    body = normalise_text(item.question) + "\x1f" + "\x1e".join(options)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def shingles(item: QAItem, size: int) -> set[str]:
+    """Word ``size``-grams over the question followed by the sorted options."""
+    tokens = words(item.question)
+    for option in sorted(normalise_text(o) for o in item.options):
+        tokens.append("|")  # option boundary: shingles do not run across options blindly
+        tokens.extend(option.split())
+    if len(tokens) < size:
+        return {" ".join(tokens)}
+    return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    """How duplicates are found."""
+
+    enabled: bool = True
+    near: bool = True  # also remove near duplicates (else exact only)
+    threshold: float = 0.7  # shingle Jaccard at or above which two items are near duplicates
+    shingle_size: int = 3  # words per shingle
+    num_perm: int = 128  # MinHash permutations (candidate recall, not the decision)
+
+    def validate(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"dedup threshold must be in (0, 1], got {self.threshold}")
+        if self.shingle_size < 1:
+            raise ValueError(f"dedup shingle size must be >= 1, got {self.shingle_size}")
+        if self.num_perm < 16:
+            raise ValueError(f"dedup num_perm must be >= 16, got {self.num_perm}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "near": self.near,
+            "threshold": self.threshold,
+            "shingle_size": self.shingle_size,
+            "num_perm": self.num_perm,
+        }
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """An item dropped as a duplicate of an earlier, kept one."""
+
+    item_id: str
+    kind: str  # EXACT or NEAR
+    kept_id: str
+    similarity: float  # 1.0 for exact duplicates
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "kind": self.kind,
+            "kept_id": self.kept_id,
+            "similarity": round(self.similarity, 6),
+        }
+
+
+@dataclass
+class DedupResult:
+    kept: list[QAItem]
+    duplicates: list[Duplicate] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        exact = sum(1 for d in self.duplicates if d.kind == EXACT)
+        near = len(self.duplicates) - exact
+        return {
+            "input": len(self.kept) + len(self.duplicates),
+            "exact": exact,
+            "near": near,
+            "kept": len(self.kept),
+        }
+
+
+class Deduplicator:
+    """Streaming keep-first deduplication: :meth:`check` an item, then it is remembered."""
+
+    def __init__(self, config: DedupConfig | None = None) -> None:
+        self.config = config or DedupConfig()
+        self.config.validate()
+        self._exact: dict[str, str] = {}
+        self._shingles: dict[str, set[str]] = {}
+        self._order: dict[str, int] = {}
+        self._lsh: Any = None
+        if self.config.near:
+            from datasketch import MinHashLSH  # lazy: only near dedup needs it
+
+            # LSH only proposes candidates; a lower LSH threshold raises recall near the
+            # decision threshold (and datasketch cannot band thresholds close to 1).
+            lsh_threshold = max(0.05, min(0.9, self.config.threshold - 0.1))
+            self._lsh = MinHashLSH(threshold=lsh_threshold, num_perm=self.config.num_perm)
+        self.duplicates: list[Duplicate] = []
+        self.counts = {"input": 0, "exact": 0, "near": 0, "kept": 0}
+
+    def check(self, item: QAItem) -> Duplicate | None:
+        """None if ``item`` is new (it is then kept and remembered), else why it is not."""
+        if not item.id:
+            item.with_id()
+        self.counts["input"] += 1
+        if not self.config.enabled:
+            self.counts["kept"] += 1
+            return None
+        key = exact_key(item)
+        first = self._exact.get(key)
+        if first is not None:
+            return self._drop(Duplicate(item.id, EXACT, first, 1.0))
+        if self._lsh is not None:
+            grams = shingles(item, self.config.shingle_size)
+            minhash = self._minhash(grams)
+            best: tuple[int, str, float] | None = None
+            for other in self._lsh.query(minhash):
+                sim = _jaccard(grams, self._shingles[other])
+                if sim >= self.config.threshold:
+                    rank = self._order[other]
+                    if best is None or rank < best[0]:
+                        best = (rank, other, sim)
+            if best is not None:
+                return self._drop(Duplicate(item.id, NEAR, best[1], best[2]))
+            # Two distinct kept items may share a content id only if their text is
+            # identical, which the exact check has already ruled out.
+            if item.id not in self._shingles:
+                self._lsh.insert(item.id, minhash)
+                self._shingles[item.id] = grams
+        self._exact[key] = item.id
+        self._order.setdefault(item.id, len(self._order))
+        self.counts["kept"] += 1
+        return None
+
+    def _drop(self, dup: Duplicate) -> Duplicate:
+        self.duplicates.append(dup)
+        self.counts[dup.kind] += 1
+        return dup
+
+    def _minhash(self, grams: Iterable[str]) -> Any:
+        from datasketch import MinHash
+
+        minhash = MinHash(num_perm=self.config.num_perm, seed=1)
+        minhash.update_batch([g.encode("utf-8") for g in sorted(grams)])
+        return minhash
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+def deduplicate(items: Sequence[QAItem], config: DedupConfig | None = None) -> DedupResult:
+    """Drop exact and near duplicates, keeping the first of each group in item order."""
+    dedup = Deduplicator(config)
+    kept = [item for item in items if dedup.check(item) is None]
+    return DedupResult(kept=kept, duplicates=list(dedup.duplicates))
+
+
+__all__ = [
+    "EXACT",
+    "NEAR",
+    "DedupConfig",
+    "DedupResult",
+    "Deduplicator",
+    "Duplicate",
+    "deduplicate",
+    "exact_key",
+    "normalise_text",
+    "shingles",
+]

@@ -1,0 +1,134 @@
+"""Exact and near-duplicate removal: paraphrases go, different questions stay, counts add up."""
+
+from medkg.synthesis.dedup import (
+    EXACT,
+    NEAR,
+    DedupConfig,
+    Deduplicator,
+    deduplicate,
+    exact_key,
+    normalise_text,
+)
+from medkg.synthesis.items import QAItem
+
+RATIONALE = {
+    "understanding": "A vignette of connective-tissue findings.",
+    "recall": "Marfan syndrome has these phenotypes.",
+    "reasoning": "Only Marfan syndrome has all of them.",
+    "conclusion": "Marfan syndrome.",
+}
+OPTIONS = [
+    "Marfan syndrome",
+    "Loeys-Dietz syndrome",
+    "Homocystinuria",
+    "Ehlers-Danlos syndrome",
+    "Stickler syndrome",
+]
+IDS = ["ORPHA:558", "ORPHA:60030", "ORPHA:394", "ORPHA:98249", "ORPHA:828"]
+
+
+def item(question: str, options: list[str] = OPTIONS, answer: int = 0) -> QAItem:
+    ids = IDS[: len(options)]
+    return QAItem(
+        family="diagnosis",
+        question=question,
+        options=list(options),
+        option_ids=list(ids),
+        answer_index=answer,
+        answer_id=ids[answer],
+        entity_ids=list(ids),
+        path_nodes=[ids[answer]],
+        path_rels=[],
+        distractor_ids=[i for i in ids if i != ids[answer]],
+        hops=1,
+        rare=True,
+        difficulty=0.5,
+        rationale=RATIONALE,
+        template="test",
+    ).with_id()
+
+
+Q = (
+    "A 16-year-old boy presents with arachnodactyly, ectopia lentis, dilatation of the "
+    "aortic root, pectus excavatum and tall stature. Which is the most likely diagnosis?"
+)
+PARAPHRASE = (
+    "A 16-year-old boy presents with arachnodactyly, ectopia lentis, dilatation of the "
+    "aortic root, pectus excavatum and tall stature. What is the most likely diagnosis?"
+)
+REORDERED = (
+    "A 16-year-old boy presents with ectopia lentis, arachnodactyly, dilatation of the "
+    "aortic root, pectus excavatum and tall stature. Which is the most likely diagnosis?"
+)
+DIFFERENT = (
+    "A 3-year-old girl presents with hepatosplenomegaly, bone pain, anaemia, "
+    "thrombocytopenia and Erlenmeyer flask deformity. Which is the most likely diagnosis?"
+)
+
+
+def test_normalise_text_drops_case_punctuation_and_spacing():
+    assert normalise_text("  Which IS  the most-likely\tdiagnosis? ") == (
+        "which is the most likely diagnosis"
+    )
+
+
+def test_exact_duplicate_ignores_case_punctuation_and_option_order():
+    a = item(Q)
+    b = item(Q.upper().replace(",", " ;"), options=list(reversed(OPTIONS)), answer=4)
+    assert a.id != b.id
+    assert exact_key(a) == exact_key(b)
+    res = deduplicate([a, b])
+    assert [i.id for i in res.kept] == [a.id]
+    assert res.duplicates[0].kind == EXACT and res.duplicates[0].kept_id == a.id
+    assert res.counts == {"input": 2, "exact": 1, "near": 0, "kept": 1}
+
+
+def test_near_duplicate_paraphrase_dropped_different_question_kept():
+    a, b, c, d = item(Q), item(PARAPHRASE), item(REORDERED), item(DIFFERENT)
+    res = deduplicate([a, b, c, d])
+    assert [i.id for i in res.kept] == [a.id, d.id]
+    assert {(x.item_id, x.kind, x.kept_id) for x in res.duplicates} == {
+        (b.id, NEAR, a.id),
+        (c.id, NEAR, a.id),
+    }
+    assert all(0.7 <= x.similarity < 1.0 for x in res.duplicates)
+    assert res.counts == {"input": 4, "exact": 0, "near": 2, "kept": 2}
+
+
+def test_keep_first_in_item_order():
+    a, b = item(Q), item(PARAPHRASE)
+    assert [i.id for i in deduplicate([b, a]).kept] == [b.id]
+
+
+def test_threshold_is_configurable_and_exact_only_mode():
+    a, b = item(Q), item(PARAPHRASE)
+    assert len(deduplicate([a, b], DedupConfig(threshold=0.99)).kept) == 2
+    assert len(deduplicate([a, b], DedupConfig(near=False)).kept) == 2
+    assert len(deduplicate([a, item(Q)], DedupConfig(near=False)).kept) == 1
+
+
+def test_disabled_keeps_everything_and_counts_input():
+    dedup = Deduplicator(DedupConfig(enabled=False))
+    assert dedup.check(item(Q)) is None and dedup.check(item(Q)) is None
+    assert dedup.counts == {"input": 2, "exact": 0, "near": 0, "kept": 2}
+
+
+def test_same_template_different_entities_are_not_near_duplicates():
+    # Templated stems share their frame; different cue lists must not collapse.
+    template = "A patient presents with {}. Which is the most likely diagnosis?"
+    cues = [
+        "arachnodactyly, ectopia lentis and aortic root dilatation",
+        "hepatosplenomegaly, bone pain and thrombocytopenia",
+        "cafe-au-lait spots, axillary freckling and neurofibromas",
+        "intellectual disability, long face and macroorchidism",
+    ]
+    items = [item(template.format(c)) for c in cues]
+    res = deduplicate(items)
+    assert len(res.kept) == 4, res.duplicates
+
+
+def test_bad_config_is_an_error():
+    import pytest
+
+    with pytest.raises(ValueError, match="threshold"):
+        Deduplicator(DedupConfig(threshold=0))
