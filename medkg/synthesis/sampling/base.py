@@ -302,20 +302,28 @@ def register_sampler(key: str) -> Callable[[S], S]:
     return wrap
 
 
+def sampler_class(name: str) -> type[Sampler]:
+    """The class registered as ``name``; SamplingError listing the choices otherwise."""
+    cls = SAMPLERS.get(name)
+    if cls is None:
+        raise SamplingError(f"unknown sampling strategy {name!r}; choose from {sorted(SAMPLERS)}")
+    return cls
+
+
+def accepted_params(name: str) -> list[str]:
+    """The keyword parameters the sampler registered as ``name`` takes."""
+    init = sampler_class(name).__init__
+    return [p.name for p in inspect.signature(init).parameters.values() if p.kind is p.KEYWORD_ONLY]
+
+
 def build_sampler(name: str, nodes: pl.DataFrame, **params: Any) -> Sampler:
     """Build the sampler registered as ``name`` over ``nodes``.
 
     Unknown names and parameters the sampler does not take are a :class:`SamplingError`
     that lists the choices.
     """
-    cls = SAMPLERS.get(name)
-    if cls is None:
-        raise SamplingError(f"unknown sampling strategy {name!r}; choose from {sorted(SAMPLERS)}")
-    accepted = [
-        p.name
-        for p in inspect.signature(cls.__init__).parameters.values()
-        if p.kind is p.KEYWORD_ONLY
-    ]
+    cls = sampler_class(name)
+    accepted = accepted_params(name)
     unknown = sorted(set(params) - set(accepted))
     if unknown:
         raise SamplingError(
