@@ -1,0 +1,146 @@
+"""Hard negatives from the graph: never random filler.
+
+Each function returns candidate rows ranked hardest first, with a similarity in 0..1 that
+feeds the item's difficulty. Families filter the candidates with the same validity
+predicates the verifier uses (:mod:`medkg.synthesis.verify`) and reject the item with
+``not_enough_distractors`` when too few remain.
+
+* :func:`similar_diseases` — diseases sharing phenotypes, ranked by Jaccard over direct
+  annotations, computed through the phenotype → disease inverse index (only the diseases
+  that share at least one phenotype are touched, never all pairs);
+* :func:`genes_of_similar_diseases` — genes of those diseases;
+* :func:`hierarchy_neighbours` — IS_A siblings, then cousins (children of the parents'
+  siblings), then MET siblings, with the ancestor-set Jaccard as similarity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from medkg.synthesis.graphview import CSR, SynthesisGraph
+
+
+def similar_diseases(
+    g: SynthesisGraph, disease: int, limit: int = 50
+) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``limit`` diseases sharing phenotypes with ``disease``, Jaccard descending
+    (ties: row ascending, so the ranking is deterministic)."""
+    ph = g.dis_pheno.row(disease)
+    if ph.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    rows, inverse = _local_index(g)
+    # intersection sizes by counting, in the compact space of annotated diseases
+    hits = np.concatenate([inverse.row(int(p)) for p in ph])
+    inter_all = np.bincount(hits, minlength=rows.size)
+    local = np.flatnonzero(inter_all)
+    cand = rows[local]
+    inter = inter_all[local]
+    keep = cand != disease
+    cand, inter = cand[keep], inter[keep]
+    sizes = g.dis_pheno.degree()[cand]
+    jac = inter / (ph.size + sizes - inter)
+    if jac.size > limit:  # partial sort first: only the best ``limit`` are ranked
+        top = np.argpartition(-jac, limit)[:limit]
+        cand, jac = cand[top], jac[top]
+    order = np.lexsort((cand, -jac))[:limit]
+    return cand[order], jac[order]
+
+
+def _local_index(g: SynthesisGraph) -> tuple[np.ndarray, CSR]:
+    """Annotated disease rows, and phenotype → position in that array (built once)."""
+    if "similar.local" not in g._cache:
+        rows = np.flatnonzero(g.dis_pheno.degree() > 0)
+        local_of = np.full(g.n, -1, dtype=np.int64)
+        local_of[rows] = np.arange(rows.size)
+        inv = g.pheno_dis
+        g._cache["similar.local"] = (rows, CSR(inv.indptr, local_of[inv.indices]))
+    return g._cache["similar.local"]
+
+
+def genes_of_similar_diseases(
+    g: SynthesisGraph, dis: np.ndarray, jac: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Genes of the similar diseases ``dis`` (from :func:`similar_diseases`, hardest first);
+    a gene's similarity is that of the most similar disease it is associated with."""
+    genes: dict[int, float] = {}
+    for d, j in zip(dis.tolist(), jac.tolist(), strict=True):
+        for gene in g.dis_gene.row(d).tolist():
+            if gene not in genes:
+                genes[gene] = j
+    rows = np.fromiter(genes, dtype=np.int64, count=len(genes))
+    return rows, np.fromiter(genes.values(), dtype=float, count=len(genes))
+
+
+def ancestor_jaccard(g: SynthesisGraph, a: int, b: int) -> float:
+    """Jaccard of the IS_A ancestor sets (itself included): 1 for identical positions."""
+    ra, rb = g.anc.row(a), g.anc.row(b)
+    inter = np.intersect1d(ra, rb, assume_unique=True).size
+    return inter / (ra.size + rb.size - inter) if ra.size + rb.size else 0.0
+
+
+def hierarchy_neighbours(g: SynthesisGraph, row: int, limit: int = 40) -> np.ndarray:
+    """IS_A siblings of ``row``, then cousins, then MET siblings; same kind, not obsolete,
+    never ``row`` itself nor one of its ancestors or descendants. Hardest first."""
+    kind = g.kind[row]
+    seen = {row}
+    out: list[int] = []
+    parents = g.parents.row(row).tolist()
+    grand = [gp for p in parents for gp in g.parents.row(p).tolist()]
+    tiers = [
+        [c for p in parents for c in g.children.row(p).tolist()],
+        [
+            c
+            for gp in grand
+            for s in g.children.row(gp).tolist()
+            for c in g.children.row(s).tolist()
+        ],
+    ]
+    mp = int(g.met_parent[row])
+    if mp >= 0:
+        tiers.append(g.met_children.row(mp).tolist())
+    for tier in tiers:
+        for c in sorted(set(tier) - seen):
+            seen.add(c)
+            if g.kind[c] != kind or g.obsolete[c]:
+                continue
+            if g.anc.has(row, c) or g.anc.has(c, row):
+                continue
+            out.append(c)
+            if len(out) >= limit:
+                return np.asarray(out, dtype=np.int64)
+    return np.asarray(out, dtype=np.int64)
+
+
+def pick(
+    candidates: np.ndarray,
+    scores: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    ok: Callable[[int], bool],
+    shown: list[int],
+    g: SynthesisGraph,
+    pool_factor: int = 2,
+) -> tuple[list[int], list[float]]:
+    """Choose ``k`` candidates that pass ``ok`` and are not the same entity (id, MAPS_TO
+    link or name) as anything in ``shown``; sampled without replacement from the hardest
+    ``pool_factor * k`` valid ones, so items vary but stay hard. Fewer than ``k`` back
+    means there were not enough hard negatives."""
+    valid: list[int] = []
+    valid_scores: list[float] = []
+    taken = list(shown)
+    names = {g.names_lower[s] for s in shown}
+    for c, s in zip(candidates.tolist(), scores.tolist(), strict=True):
+        if len(valid) >= pool_factor * k:
+            break
+        if g.names_lower[c] in names or any(g.equivalent(c, t) for t in taken) or not ok(c):
+            continue
+        valid.append(c)
+        valid_scores.append(s)
+        taken.append(c)
+        names.add(g.names_lower[c])
+    if len(valid) <= k:
+        return valid, valid_scores
+    chosen = np.sort(rng.choice(len(valid), size=k, replace=False))
+    return [valid[i] for i in chosen], [valid_scores[i] for i in chosen]

@@ -1,0 +1,150 @@
+"""The question-family interface and the steps every family shares.
+
+A family implements two hooks: :meth:`QuestionFamily.eligible` (a bool mask over graph
+rows of valid seed entities) and :meth:`QuestionFamily.compose` (seed → :class:`Draft`, or
+a :class:`Reject`). :meth:`QuestionFamily.make` is the template method around them: it
+places the answer at a uniformly drawn letter (seeded), fills every :class:`QAItem` field,
+scores difficulty, runs the independent verifier and turns its first problem into a
+``Reject(reason)``, so an emitted item has passed the same check a consumer would run.
+
+Difficulty (0 easy .. 1 hard)::
+
+    difficulty = 0.5 * similarity + 0.3 * min(hops - 1, 3) / 3 + 0.2 * rare
+
+``similarity`` is the mean similarity of the distractors to the answer in 0..1 (phenotype
+Jaccard for diseases and genes, ancestor-set Jaccard for hierarchy terms), ``hops`` the
+reasoning hops from the cues to the answer, ``rare`` whether a rare disease is involved.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from medkg.synthesis.graphview import SynthesisGraph
+from medkg.synthesis.items import RATIONALE_STEPS, QAItem, Reject
+from medkg.synthesis.verify import reason_of, verify_item
+
+
+@dataclass
+class Draft:
+    """What a family decides; rows are graph rows."""
+
+    template: str
+    question: str
+    answer: int
+    distractors: list[int]  # hardest first; make() keeps n_options - 1 of them
+    entities: list[int]  # seed, cues, intermediates, answer
+    path: list[int]
+    rels: list[str]
+    hops: int
+    similarity: float
+    rationale: dict[str, str]
+    seed: int
+
+
+def difficulty(similarity: float, hops: int, rare: bool) -> float:
+    """The documented difficulty formula (see the module docstring)."""
+    sim = min(max(similarity, 0.0), 1.0)
+    return round(0.5 * sim + 0.3 * min(max(hops - 1, 0), 3) / 3 + 0.2 * float(rare), 4)
+
+
+def star_walk(cues: list[int], center: int) -> list[int]:
+    """A walk visiting each cue through ``center``: c1, center, c2, center, ..., ck, center."""
+    walk: list[int] = []
+    for c in cues:
+        walk += [c, center]
+    return walk
+
+
+def phrase(name: str) -> str:
+    """A term name as it reads mid-sentence (lower-cased first letter unless an acronym)."""
+    if len(name) > 1 and name[:2].isupper():
+        return name
+    return name[:1].lower() + name[1:]
+
+
+def join_names(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class QuestionFamily(ABC):
+    """One kind of question; subclasses register in :data:`medkg.synthesis.questions.FAMILIES`."""
+
+    name: ClassVar[str]
+
+    def __init__(self, graph: SynthesisGraph, n_options: int = 5, **params: Any) -> None:
+        if not 4 <= n_options <= 5:
+            raise ValueError(f"n_options must be 4 or 5, got {n_options}")
+        unknown = set(params) - set(self.defaults())
+        if unknown:
+            raise ValueError(f"{self.name}: unknown parameter(s) {sorted(unknown)}")
+        self.graph = graph
+        self.n_options = n_options
+        self.params: dict[str, Any] = {**self.defaults(), **params}
+        self._provenance = graph.provenance()
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Family parameters and their defaults (override to add some)."""
+        return {}
+
+    @abstractmethod
+    def eligible(self) -> np.ndarray:
+        """Bool mask over graph rows (= ``kg.nodes`` rows) of entities this family can seed."""
+
+    @abstractmethod
+    def compose(self, seed: int, rng: np.random.Generator) -> Draft | Reject:
+        """Pick cues, answer, path and ranked distractors for ``seed``."""
+
+    def make(self, seed: int, rng: np.random.Generator) -> QAItem | Reject:
+        """One verified item for seed row ``seed``, or why not."""
+        draft = self.compose(seed, rng)
+        if isinstance(draft, Reject):
+            return draft
+        k = self.n_options - 1
+        if len(draft.distractors) < k:
+            return Reject("not_enough_distractors", f"{len(draft.distractors)} of {k}")
+        g = self.graph
+        distractors = draft.distractors[:k]
+        order = rng.permutation(k)
+        pos = int(rng.integers(self.n_options))
+        shown = [distractors[i] for i in order]
+        shown.insert(pos, draft.answer)
+        for step in RATIONALE_STEPS:
+            if not draft.rationale.get(step):
+                raise ValueError(f"{self.name}: rationale step {step!r} is empty")
+        rare = bool(g.rare[[draft.seed, draft.answer, *draft.entities]].any())
+        item = QAItem(
+            family=self.name,
+            question=draft.question,
+            options=[g.names[r] for r in shown],
+            option_ids=[g.ids[r] for r in shown],
+            answer_index=pos,
+            answer_id=g.ids[draft.answer],
+            entity_ids=[g.ids[r] for r in draft.entities],
+            path_nodes=[g.ids[r] for r in draft.path],
+            path_rels=list(draft.rels),
+            distractor_ids=[g.ids[r] for r in distractors],
+            hops=draft.hops,
+            rare=rare,
+            difficulty=difficulty(draft.similarity, draft.hops, rare),
+            rationale=draft.rationale,
+            template=draft.template,
+            seed_entity=g.ids[draft.seed],
+        )
+        problems = verify_item(item, g)
+        if problems:
+            return Reject(reason_of(problems[0]), problems[0])
+        item.with_id()  # the id excludes provenance, so it is attached afterwards (cheaper)
+        item.provenance = {
+            **self._provenance,
+            "template": draft.template,
+            "generator": "template",
+        }
+        return item

@@ -1,0 +1,102 @@
+"""Multi-hop chain (3 hops): phenotypes → [disease] → [gene] → another disease of that gene.
+
+The disease and the gene are masked; the path is the reasoning trace. Valid when the answer
+is associated with a gene of some disease having every cue (and is not one of those
+diseases, nor the same entity under another id), and no distractor is reachable that way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from medkg.kg.model import DISEASE, GENE_ASSOCIATED_WITH, HAS_PHENOTYPE
+from medkg.synthesis.distractors import pick, similar_diseases
+from medkg.synthesis.items import Reject
+from medkg.synthesis.questions.base import Draft, QuestionFamily, join_names, phrase, star_walk
+from medkg.synthesis.questions.cues import select_cues
+from medkg.synthesis.questions.gene import fitting_genes
+
+
+class ChainFamily(QuestionFamily):
+    name = "chain"
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {"k_min": 2, "k_max": 3}
+
+    def eligible(self) -> np.ndarray:
+        g = self.graph
+        dis = g.is_kind(DISEASE) & (g.dis_pheno.degree() >= self.params["k_min"]) & ~g.obsolete
+        shared = g.gene_dis.degree() >= 2
+        src = np.repeat(np.arange(g.n), g.dis_gene.degree())
+        has_shared = np.zeros(g.n, dtype=bool)
+        has_shared[src[shared[g.dis_gene.indices]]] = True
+        return dis & has_shared
+
+    def compose(self, seed: int, rng: np.random.Generator) -> Draft | Reject:
+        g, p = self.graph, self.params
+        genes = [x for x in g.dis_gene.row(seed).tolist() if g.gene_dis.row(x).size >= 2]
+        if not genes:
+            return Reject("no_other_disease", f"{g.ids[seed]} shares no gene")
+        k = int(rng.integers(p["k_min"], p["k_max"] + 1))
+        c2, s2 = similar_diseases(g, seed, 30)
+        cues = select_cues(g, seed, k, rng, near=c2)
+        if len(cues) < p["k_min"]:
+            return Reject("too_few_phenotypes", f"{len(cues)} usable of {p['k_min']}")
+        gene = genes[int(rng.integers(len(genes)))]
+        dstar, gstar = fitting_genes(g, cues)
+        dset = set(dstar.tolist())
+        others = [
+            d
+            for d in g.gene_dis.row(gene).tolist()
+            if d not in dset
+            and not any(g.equivalent(d, x) for x in dstar.tolist()[:50])
+            and not np.isin(g.equiv.row(d), dstar).any()
+        ]
+        if not others:
+            return Reject("no_other_disease", f"{g.names[gene]} has no other disease")
+        answer = others[int(rng.integers(len(others)))]
+        reach: set[int] = set()
+        for x in gstar:
+            reach.update(g.gene_dis.row(x).tolist())
+        c1, s1 = similar_diseases(g, answer, 30)
+        cand, sim = np.concatenate([c1, c2]), np.concatenate([s1, s2])
+        dis_code = g.kind_codes[DISEASE]
+
+        def ok(c: int) -> bool:
+            return (
+                int(g.kind[c]) == dis_code
+                and c not in reach
+                and c not in dset
+                and not g.obsolete[c]
+            )
+
+        chosen, sims = pick(cand, sim, self.n_options - 1, rng, ok, [answer, seed], g)
+        if len(chosen) < self.n_options - 1:
+            return Reject("not_enough_distractors", f"{len(chosen)} hard negatives")
+        findings = join_names([phrase(g.names[c]) for c in cues])
+        d1, gn, d2 = g.names[seed], g.names[gene], g.names[answer]
+        return Draft(
+            template="chain.pheno_disease_gene_disease.v1",
+            question=f"A patient presents with {findings}. The gene most likely implicated "
+            "in this condition is also associated with which other disease?",
+            answer=answer,
+            distractors=chosen,
+            entities=[*cues, seed, gene, answer],
+            path=[*star_walk(cues, seed), gene, answer],
+            rels=[HAS_PHENOTYPE] * (2 * len(cues) - 1) + [GENE_ASSOCIATED_WITH] * 2,
+            hops=3,
+            similarity=float(np.mean(sims)),
+            rationale={
+                "understanding": f"Three steps: the findings ({findings}) identify a "
+                "disease, the disease a gene, the gene another disease.",
+                "recall": f"{d1} ({g.ids[seed]}) shows these findings; {gn} is associated "
+                f"with {d1} and with {d2}.",
+                "reasoning": f"Findings → {d1} → {gn} → {d2}; none of the other options is "
+                "associated with a gene of a disease showing all the findings.",
+                "conclusion": f"The other disease is {d2}.",
+            },
+            seed=seed,
+        )

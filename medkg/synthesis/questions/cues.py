@@ -1,0 +1,91 @@
+"""Choosing the phenotypes a vignette presents (shared by diagnosis, gene and chain).
+
+A cue is a phenotype annotated to the disease (never NOT/Excluded, nor under such a
+term), scored ``weight(frequency) * idf``: obligate and frequent findings first, and
+findings few diseases share (``idf = log(N / diseases having it)``, HPO closure applied)
+before common ones. Cues are drawn from the best-scored with seeded noise (so repeated
+seeds vary), and never include a term together with its own ancestor. If a close
+competitor (a top Jaccard neighbour) still has every cue, a cue it lacks is added: the
+vignette discriminates.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from medkg.synthesis.distractors import similar_diseases
+from medkg.synthesis.graphview import SynthesisGraph
+from medkg.synthesis.verify import negated_cue
+
+MIN_FREQUENCY = 0.1  # findings known to occur in fewer patients are not presented
+UNKNOWN_FREQUENCY_WEIGHT = 0.5
+
+
+def cue_scores(g: SynthesisGraph, disease: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Usable cue rows of ``disease``, their scores and frequencies (NaN = unknown)."""
+    rows = g.dis_pheno.row(disease).astype(np.int64)
+    freq = g.dis_pheno.values("freq", disease)
+    ok = ~(freq < MIN_FREQUENCY)
+    if g.dis_not.row(disease).size:
+        ok &= np.array([not negated_cue(g, disease, int(p)) for p in rows], dtype=bool)
+    rows, freq = rows[ok], freq[ok]
+    n_dis = max(g.annotated_diseases, 2)
+    df = np.maximum(g.closed_dis.degree()[rows], 1)
+    idf = np.log(n_dis / df) / math.log(n_dis)
+    weight = np.where(np.isnan(freq), UNKNOWN_FREQUENCY_WEIGHT, freq)
+    return rows, weight * idf + 1e-9, freq
+
+
+def _related(g: SynthesisGraph, a: int, chosen: list[int]) -> bool:
+    return any(g.anc.has(a, c) or g.anc.has(c, a) for c in chosen)
+
+
+def select_cues(
+    g: SynthesisGraph,
+    disease: int,
+    k: int,
+    rng: np.random.Generator,
+    noise: float = 0.3,
+    competitors: int = 8,
+    max_extra: int = 2,
+    near: np.ndarray | None = None,
+) -> list[int]:
+    """Up to ``k`` discriminative cues (plus at most ``max_extra`` to rule out close
+    competitors); fewer when the disease has fewer usable phenotypes."""
+    rows, score, _ = cue_scores(g, disease)
+    if rows.size == 0:
+        return []
+    key = np.log(score) + noise * rng.gumbel(size=score.size)
+    order = rows[np.argsort(-key, kind="stable")]
+    chosen: list[int] = []
+    for p in order.tolist():
+        if len(chosen) >= k:
+            break
+        if not _related(g, p, chosen):
+            chosen.append(p)
+    if len(chosen) < k or competitors <= 0:
+        return chosen
+    if near is None:
+        near, _ = similar_diseases(g, disease, competitors)
+    extra = 0
+    for c in near[:competitors].tolist():
+        if extra >= max_extra:
+            break
+        if not g.has_phenotype(c, np.asarray(chosen)).all():
+            continue
+        lacks = [p for p in order.tolist() if p not in chosen and not g.dis_closed.has(c, p)]
+        lacks = [p for p in lacks if not _related(g, p, chosen)]
+        if lacks:
+            chosen.append(lacks[0])
+            extra += 1
+    return chosen
+
+
+def frequency_note(freq: float) -> str:
+    if math.isnan(freq):
+        return "frequency not stated"
+    if freq >= 0.99:
+        return "obligate"
+    return f"in about {round(freq * 100)}% of patients"

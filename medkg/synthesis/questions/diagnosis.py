@@ -1,0 +1,117 @@
+"""Diagnosis: a vignette of discriminative phenotypes → "Which is the most likely diagnosis?"
+
+Seeds: diseases with at least ``k_min`` usable phenotype annotations. Cues: see
+:mod:`medkg.synthesis.questions.cues` (frequent/obligate and specific first, never NOT);
+the age of onset is added when the disease has exactly one onset term. Distractors: the
+diseases sharing most phenotypes (Jaccard), minus any that has every cue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from medkg.kg.model import DISEASE, HAS_CLINICAL_COURSE, HAS_PHENOTYPE
+from medkg.synthesis.distractors import pick, similar_diseases
+from medkg.synthesis.items import Reject
+from medkg.synthesis.questions.base import Draft, QuestionFamily, join_names, phrase, star_walk
+from medkg.synthesis.questions.cues import cue_scores, frequency_note, select_cues
+
+
+def onset_of(g: Any, disease: int) -> int:
+    """The disease's single onset term (row), or -1 if none or several."""
+    terms = [t for t in g.course.row(disease).tolist() if g.onset_term[t]]
+    return terms[0] if len(terms) == 1 else -1
+
+
+def onset_sentence(name: str) -> str:
+    label = name[: -len(" onset")] if name.lower().endswith(" onset") else name
+    return f" Onset: {label.lower()}."
+
+
+def missing_cue(g: Any, disease: int, cues: list[int]) -> int:
+    """The first cue ``disease`` does not have (-1 if it has them all)."""
+    have = g.has_phenotype(disease, np.asarray(cues))
+    miss = np.flatnonzero(~have)
+    return cues[int(miss[0])] if miss.size else -1
+
+
+def lacks_text(g: Any, distractors: list[int], cues: list[int]) -> str:
+    parts = []
+    for d in distractors:
+        m = missing_cue(g, d, cues)
+        parts.append(f"{g.names[d]} lacks {phrase(g.names[m])}")
+    return "; ".join(parts)
+
+
+class DiagnosisFamily(QuestionFamily):
+    name = "diagnosis"
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {"k_min": 3, "k_max": 5, "use_onset": True}
+
+    def eligible(self) -> np.ndarray:
+        g = self.graph
+        return g.is_kind(DISEASE) & (g.dis_pheno.degree() >= self.params["k_min"]) & ~g.obsolete
+
+    def compose(self, seed: int, rng: np.random.Generator) -> Draft | Reject:
+        g, p = self.graph, self.params
+        k = int(rng.integers(p["k_min"], p["k_max"] + 1))
+        cand, jac = similar_diseases(g, seed, 40)
+        cues = select_cues(g, seed, k, rng, near=cand)
+        if len(cues) < p["k_min"]:
+            return Reject("too_few_phenotypes", f"{len(cues)} usable of {p['k_min']}")
+        cue_arr = np.asarray(cues)
+        dis_code = g.kind_codes[DISEASE]
+
+        def ok(c: int) -> bool:
+            return (
+                int(g.kind[c]) == dis_code
+                and not g.obsolete[c]
+                and not g.has_phenotype(c, cue_arr).all()
+                and not (g.is_ancestor(c, seed) or g.is_ancestor(seed, c))
+            )
+
+        chosen, sims = pick(cand, jac, self.n_options - 1, rng, ok, [seed], g)
+        if len(chosen) < self.n_options - 1:
+            return Reject("not_enough_distractors", f"{len(chosen)} hard negatives")
+        onset = onset_of(g, seed) if p["use_onset"] else -1
+        findings = join_names([phrase(g.names[c]) for c in cues])
+        question = f"A patient presents with {findings}."
+        if onset >= 0:
+            question += onset_sentence(g.names[onset])
+        question += " Which is the most likely diagnosis?"
+        path = star_walk(cues, seed)
+        rels = [HAS_PHENOTYPE] * (len(path) - 1)
+        if onset >= 0:
+            path, rels = [onset, seed, *path], [HAS_CLINICAL_COURSE, HAS_PHENOTYPE, *rels]
+        rows, _, freq = cue_scores(g, seed)
+        fmap = dict(zip(rows.tolist(), freq.tolist(), strict=True))
+        recall = ", ".join(
+            f"{phrase(g.names[c])} ({frequency_note(fmap.get(c, float('nan')))})" for c in cues
+        )
+        answer = g.names[seed]
+        return Draft(
+            template="diagnosis.vignette.v1",
+            question=question,
+            answer=seed,
+            distractors=chosen,
+            entities=[*cues, *([onset] if onset >= 0 else []), seed],
+            path=path,
+            rels=rels,
+            hops=1,
+            similarity=float(np.mean(sims)),
+            rationale={
+                "understanding": f"The vignette gives {len(cues)} findings ({findings})"
+                + (f" and {phrase(g.names[onset])}" if onset >= 0 else "")
+                + "; the task is the one disease that shows all of them.",
+                "recall": f"{answer} ({g.ids[seed]}) is annotated with {recall}.",
+                "reasoning": "Every other option lacks at least one finding: "
+                + lacks_text(g, chosen, cues)
+                + ".",
+                "conclusion": f"The most likely diagnosis is {answer}.",
+            },
+            seed=seed,
+        )

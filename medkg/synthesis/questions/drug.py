@@ -1,0 +1,90 @@
+"""Drug classification: "Under which MeSH class is drug X listed?"
+
+What the drug data supports: the bundled drug dictionary gives drugs IS_A links into the
+MeSH D (Chemicals and Drugs) tree and nothing else — no indications, targets or adverse
+effects — so this family asks about classification only. The answer is a direct MeSH
+parent of the drug; distractors are sibling and cousin MeSH classes the drug is not under.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medkg.kg.model import DRUG, IS_A
+from medkg.synthesis.distractors import ancestor_jaccard, pick
+from medkg.synthesis.items import Reject
+from medkg.synthesis.questions.base import Draft, QuestionFamily
+
+CLASS_PREFIX = "MESH:"
+
+
+class DrugFamily(QuestionFamily):
+    name = "drug"
+
+    def _is_class(self) -> np.ndarray:
+        g = self.graph
+        if "is_class" not in g._cache:
+            pref = np.fromiter((i.startswith(CLASS_PREFIX) for i in g.ids), bool, g.n)
+            g._cache["is_class"] = pref & (g.children.degree() > 0) & ~g.obsolete
+        return g._cache["is_class"]
+
+    def eligible(self) -> np.ndarray:
+        g = self.graph
+        is_class = self._is_class()
+        src = np.repeat(np.arange(g.n), g.parents.degree())
+        mask = np.zeros(g.n, dtype=bool)
+        mask[src[is_class[g.parents.indices]]] = True
+        return mask & g.is_kind(DRUG) & ~g.obsolete
+
+    def compose(self, seed: int, rng: np.random.Generator) -> Draft | Reject:
+        g = self.graph
+        is_class = self._is_class()
+        classes = [p for p in g.parents.row(seed).tolist() if is_class[p]]
+        if not classes:
+            return Reject("no_category", f"{g.ids[seed]} has no MeSH class")
+        answer = classes[int(rng.integers(len(classes)))]
+        ups = g.parents.row(answer).tolist()
+        sibs = [c for p in ups for c in g.children.row(p).tolist()]
+        cousins = [
+            c
+            for p in ups
+            for gp in g.parents.row(p).tolist()
+            for s in g.children.row(gp).tolist()
+            for c in g.children.row(s).tolist()
+        ]
+        seen: set[int] = set()
+        cand_list = []
+        for c in [*sibs, *cousins]:
+            if c not in seen and c != answer and is_class[c]:
+                seen.add(c)
+                cand_list.append(c)
+        cand_list = cand_list[:60]  # siblings first, then cousins
+        cand = np.asarray(cand_list, dtype=np.int64)
+        sims = np.array([ancestor_jaccard(g, answer, c) for c in cand_list])
+
+        def ok(c: int) -> bool:
+            return not g.anc.has(seed, c)
+
+        chosen, s = pick(cand, sims, self.n_options - 1, rng, ok, [answer, seed], g)
+        if len(chosen) < self.n_options - 1:
+            return Reject("not_enough_distractors", f"{len(chosen)} sibling classes")
+        d, a = g.names[seed], g.names[answer]
+        return Draft(
+            template="drug.mesh_class.v1",
+            question=f"In the MeSH Chemicals and Drugs tree, {d} is listed under which class?",
+            answer=answer,
+            distractors=chosen,
+            entities=[seed, answer],
+            path=[seed, answer],
+            rels=[IS_A],
+            hops=1,
+            similarity=float(np.mean(s)) if s else 0.0,
+            rationale={
+                "understanding": f"The question asks for the MeSH class of the drug {d}.",
+                "recall": f"{d} ({g.ids[seed]}) IS_A {a} ({g.ids[answer]}).",
+                "reasoning": f"The other options are classes beside {a} in the MeSH tree "
+                f"that {d} is not under.",
+                "conclusion": f"{d} is listed under {a}.",
+            },
+            seed=seed,
+        )

@@ -1,0 +1,160 @@
+"""Phenotype: a disease's characteristic finding, and the negative "NOT a feature" form.
+
+* ``phenotype.positive.v1`` — "Which is a characteristic feature of D?": the answer is a
+  frequent, specific annotated phenotype; distractors are HPO siblings/cousins of it that D
+  neither has (HPO closure applied) nor refines.
+* ``phenotype.negative.v1`` — "Which is NOT a feature of D?": the answer is a phenotype
+  annotated NOT for D when there is one, else an absent IS_A sibling of one of D's
+  features; distractors are D's annotated features, most frequent first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from medkg.kg.model import DISEASE, HAS_PHENOTYPE, IS_A, PHENOTYPE
+from medkg.synthesis.distractors import ancestor_jaccard, hierarchy_neighbours, pick
+from medkg.synthesis.items import Reject
+from medkg.synthesis.questions.base import Draft, QuestionFamily, phrase
+from medkg.synthesis.questions.cues import cue_scores
+from medkg.synthesis.verify import absent_phenotype, negated_cue
+
+
+class PhenotypeFamily(QuestionFamily):
+    name = "phenotype"
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {"negative_share": 0.35}
+
+    def eligible(self) -> np.ndarray:
+        g = self.graph
+        return g.is_kind(DISEASE) & (g.dis_pheno.degree() >= 1) & ~g.obsolete
+
+    def compose(self, seed: int, rng: np.random.Generator) -> Draft | Reject:
+        rows, score, _ = cue_scores(self.graph, seed)
+        if rows.size == 0:
+            return Reject("too_few_phenotypes", "no usable phenotype")
+        negative = rows.size >= self.n_options - 1 and rng.random() < self.params["negative_share"]
+        if negative:
+            return self._negative(seed, rows, score, rng)
+        return self._positive(seed, rows, score, rng)
+
+    def _positive(
+        self, seed: int, rows: np.ndarray, score: np.ndarray, rng: np.random.Generator
+    ) -> Draft | Reject:
+        g = self.graph
+        key = np.log(score) + 0.3 * rng.gumbel(size=score.size)
+        answer = int(rows[int(np.argmax(key))])
+        cand = hierarchy_neighbours(g, answer)
+        sims = np.array([ancestor_jaccard(g, answer, c) for c in cand.tolist()])
+        code = g.kind_codes[PHENOTYPE]
+
+        def ok(c: int) -> bool:
+            return int(g.kind[c]) == code and absent_phenotype(g, seed, c)
+
+        chosen, s = pick(cand, sims, self.n_options - 1, rng, ok, [answer], g)
+        if len(chosen) < self.n_options - 1:
+            return Reject("not_enough_distractors", f"{len(chosen)} hard negatives")
+        d, a = g.names[seed], g.names[answer]
+        return Draft(
+            template="phenotype.positive.v1",
+            question=f"Which of the following is a characteristic feature of {d}?",
+            answer=answer,
+            distractors=chosen,
+            entities=[seed, answer],
+            path=[seed, answer],
+            rels=[HAS_PHENOTYPE],
+            hops=1,
+            similarity=float(np.mean(s)),
+            rationale={
+                "understanding": f"The question asks which finding belongs to {d}.",
+                "recall": f"{d} ({g.ids[seed]}) is annotated with {phrase(a)} ({g.ids[answer]}).",
+                "reasoning": "The other options are neighbouring HPO terms that are not "
+                f"annotated to {d}, nor under any of its annotated findings.",
+                "conclusion": f"{a} is a characteristic feature of {d}.",
+            },
+            seed=seed,
+        )
+
+    def _negative(
+        self, seed: int, rows: np.ndarray, score: np.ndarray, rng: np.random.Generator
+    ) -> Draft | Reject:
+        g = self.graph
+        code = g.kind_codes[PHENOTYPE]
+        explicit = [
+            p
+            for p in g.dis_not.row(seed).tolist()
+            if int(g.kind[p]) == code and absent_phenotype(g, seed, p)
+        ]
+        path_mid: list[int] = []
+        if explicit:
+            answer = explicit[int(rng.integers(len(explicit)))]
+            near = -1
+        else:
+            answer, near, parent = self._absent_sibling(seed, rows, score, rng)
+            if answer < 0:
+                return Reject("not_enough_distractors", "no absent sibling for a NOT answer")
+            path_mid = [near, parent]
+        order = np.argsort(-score, kind="stable")
+        feats = rows[order]
+        sims = np.array([ancestor_jaccard(g, answer, int(f)) for f in feats])
+
+        def ok(c: int) -> bool:
+            return c != near and not negated_cue(g, seed, c)
+
+        chosen, s = pick(feats, sims, self.n_options - 1, rng, ok, [answer], g, pool_factor=1)
+        if len(chosen) < self.n_options - 1:
+            return Reject("not_enough_distractors", f"{len(chosen)} distinct features")
+        d, a = g.names[seed], g.names[answer]
+        if explicit:
+            recall = f"{d} ({g.ids[seed]}) is annotated NOT {phrase(a)} ({g.ids[answer]})."
+            path, rels = [seed, answer], [HAS_PHENOTYPE]
+        else:
+            recall = (
+                f"{d} ({g.ids[seed]}) is annotated with {phrase(g.names[near])}, but not with "
+                f"its sibling term {phrase(a)} nor anything under it."
+            )
+            path, rels = [seed, *path_mid, answer], [HAS_PHENOTYPE, IS_A, IS_A]
+        return Draft(
+            template="phenotype.negative.v1",
+            question=f"Which of the following is NOT a feature of {d}?",
+            answer=answer,
+            distractors=chosen,
+            entities=[seed, answer],
+            path=path,
+            rels=rels,
+            hops=1,
+            similarity=float(np.mean(s)),
+            rationale={
+                "understanding": f"Four of the options are findings of {d}; one is not.",
+                "recall": recall,
+                "reasoning": "Every other option is an annotated feature of "
+                f"{d}: " + ", ".join(phrase(g.names[c]) for c in chosen) + ".",
+                "conclusion": f"{a} is not a feature of {d}.",
+            },
+            seed=seed,
+        )
+
+    def _absent_sibling(
+        self, seed: int, rows: np.ndarray, score: np.ndarray, rng: np.random.Generator
+    ) -> tuple[int, int, int]:
+        """An IS_A sibling of one of the disease's features that the disease lacks."""
+        g = self.graph
+        code = g.kind_codes[PHENOTYPE]
+        for i in rng.permutation(rows.size).tolist()[:8]:
+            f = int(rows[i])
+            for parent in g.parents.row(f).tolist():
+                sibs = [
+                    s
+                    for s in g.children.row(parent).tolist()
+                    if s != f
+                    and int(g.kind[s]) == code
+                    and not g.obsolete[s]
+                    and absent_phenotype(g, seed, s)
+                ]
+                if sibs:
+                    return sibs[int(rng.integers(len(sibs)))], f, parent
+        return -1, -1, -1
