@@ -178,6 +178,31 @@ def test_kinds_parameter(nodes):
     assert set(ids_of(nodes, draws)) == {"p1", "p2", "p3"}
 
 
+def test_guide_table_draws_equal_binary_search_inversion():
+    """The guide-table walk returns exactly what searchsorted would, even on weights so
+    skewed that long runs of tiny entries force the fallback."""
+    from medkg.synthesis.sampling.base import DrawTable
+
+    rng = np.random.default_rng(0)
+    for p in (
+        rng.random(5000),
+        np.concatenate([np.full(4000, 1e-12), [1.0], np.full(999, 1e-9), [0.0] * 10]),
+        np.array([0.0, 1.0, 0.0]),
+    ):
+        table = DrawTable.from_probabilities(p / p.sum())
+        got = table.draw(50_000, np.random.default_rng(9))
+        u = np.random.default_rng(9).random(50_000) * table.rows.size
+        want = table.rows[np.searchsorted(table.cdf, u, side="right")]
+        assert np.array_equal(got, want)
+        assert np.all(p[got] > 0)
+
+
+def test_sub_sampler_must_share_the_frame(nodes):
+    other = nodes.with_columns(pl.col("id") + "x")
+    with pytest.raises(SamplingError, match="different nodes frame"):
+        build_sampler("rare_mixture", nodes, base=build_sampler("uniform", other))
+
+
 # -- tree_balanced -------------------------------------------------------------------------
 
 

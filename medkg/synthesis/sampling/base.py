@@ -339,7 +339,9 @@ def resolve_sampler(
     if isinstance(spec, Sampler):
         if params:
             raise SamplingError(f"{role}_params apply only when {role} is a strategy name")
-        if spec.nodes is not nodes and spec.nodes.height != nodes.height:
+        if spec.nodes is not nodes and not spec.nodes.get_column("id").equals(
+            nodes.get_column("id")
+        ):
             raise SamplingError(f"the {role} sampler was built on a different nodes frame")
         return spec
     return build_sampler(spec, nodes, **(params or {}))
