@@ -13,17 +13,11 @@ row, so each error names the file and line (header = line 1). Parquet errors nam
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import polars as pl
 
 from medkg.kg.curie import (
     CurieError,
@@ -43,7 +37,18 @@ from medkg.kg.model import (
     nodes_frame,
     stamp,
 )
-from medkg.kg.sources.base import Source, SourceError, check_readable, register_source
+from medkg.kg.sources.base import Source, SourceError, register_source
+from medkg.kg.sources.table_io import (
+    FORMAT_BY_SUFFIX,
+    Table,
+    as_bool,
+    as_float,
+    as_list,
+    cell,
+    jsonable,
+    read_table,
+    table_format,
+)
 
 NODE_REQUIRED = ("id", "name")
 NODE_OPTIONAL = ("kind", "definition", "synonyms", "synonym_scopes", "xrefs", "obsolete", "parent")
@@ -55,241 +60,6 @@ EDGE_OPTIONAL = (*EDGE_BOOL_COLUMNS, *EDGE_STRING_COLUMNS, *EDGE_FLOAT_COLUMNS)
 SYNONYM_SCOPES = ("EXACT", "NARROW", "BROAD", "RELATED")
 DEFAULT_SYNONYM_SCOPE = "RELATED"  # as in OBO: a synonym without a scope is RELATED
 RELATION_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
-
-FORMAT_BY_SUFFIX = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
-_TRUE = {"true", "t", "yes", "y", "1"}
-_FALSE = {"false", "f", "no", "n", "0"}
-
-
-# --------------------------------------------------------------------------- frames
-NODE_LIST_COLUMNS = ("synonyms", "synonym_scopes", "xrefs")
-
-
-# --------------------------------------------------------------------------- reading
-@dataclass
-class Table:
-    """One table read into Python columns, with the file line of every data row."""
-
-    path: Path
-    header: list[str]
-    columns: dict[str, list[Any]]  # keyed by the header name as written (stripped)
-    lines: list[int] | None  # 1-based file line per row (CSV/TSV); None for Parquet
-
-    @property
-    def height(self) -> int:
-        return len(next(iter(self.columns.values()))) if self.columns else 0
-
-    def column(self, name: str) -> list[Any] | None:
-        """A column by case-insensitive name, or None."""
-        for h in self.header:
-            if h.lower() == name:
-                return self.columns[h]
-        return None
-
-    def error(self, row: int, message: str) -> SourceError:
-        if self.lines is not None:
-            return SourceError(self.path, message, self.lines[row])
-        return SourceError(self.path, f"row {row + 1}: {message}")
-
-    def where(self, row: int) -> str:
-        return f"line {self.lines[row]}" if self.lines is not None else f"row {row + 1}"
-
-
-def table_format(path: Path, given: str | None = None) -> str:
-    """``csv``, ``tsv`` or ``parquet``: the given one, else from the extension."""
-    if given:
-        fmt = given.lower()
-        if fmt not in ("csv", "tsv", "parquet"):
-            raise SourceError(path, f"unknown table format {given!r} (csv, tsv or parquet)")
-        return fmt
-    try:
-        return FORMAT_BY_SUFFIX[path.suffix.lower()]
-    except KeyError:
-        raise SourceError(
-            path,
-            f"cannot tell the table format from the extension {path.suffix!r}; use .csv, .tsv or .parquet",
-        ) from None
-
-
-def read_table(path: Path, fmt: str) -> Table:
-    """Read a CSV/TSV/Parquet table; structural problems raise SourceError with the line."""
-    check_readable(path)
-    if fmt == "parquet":
-        return _read_parquet(path)
-    return _read_delimited(path, "," if fmt == "csv" else "\t", quoted=fmt == "csv")
-
-
-def _read_parquet(path: Path) -> Table:
-    try:
-        frame = pl.read_parquet(path)
-    except Exception as exc:  # polars raises several error types for a corrupt file
-        raise SourceError(path, f"cannot read Parquet: {exc}") from exc
-    header = [c.strip() for c in frame.columns]
-    _check_header(path, header, None)
-    columns = {
-        h: [v.strip() if isinstance(v, str) else v for v in frame.get_column(c).to_list()]
-        for h, c in zip(header, frame.columns, strict=True)
-    }
-    return Table(path=path, header=header, columns=columns, lines=None)
-
-
-def _check_header(path: Path, header: list[str], line: int | None) -> None:
-    seen: set[str] = set()
-    for h in header:
-        if not h:
-            raise SourceError(path, "empty column name in the header", line)
-        if h.lower() in seen:
-            raise SourceError(path, f"duplicate column {h!r} in the header", line)
-        seen.add(h.lower())
-
-
-def _read_delimited(path: Path, sep: str, quoted: bool) -> Table:
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise SourceError(
-            path, f"not UTF-8 (byte {data[exc.start]:#x} at offset {exc.start})", line
-        ) from exc
-    if not text.strip():
-        raise SourceError(path, "file is empty")
-    header, records = _scan_records(path, text, sep, quoted and '"' in text)
-    _check_header(path, header, 1)
-    try:
-        frame = pl.read_csv(
-            io.BytesIO(data),
-            separator=sep,
-            quote_char='"' if quoted else None,
-            infer_schema=False,
-            empty_string_is_null=False,
-        )
-    except Exception as exc:  # the scan above catches ragged rows; this is a last resort
-        raise SourceError(path, f"cannot parse as {'CSV' if quoted else 'TSV'}: {exc}") from exc
-    raw_columns = [frame.get_column(c).to_list() for c in frame.columns]
-    lines = [line for line, _blank in records]
-    if frame.height != len(records):
-        # polars and the line scan disagree on record boundaries: keep going without lines.
-        return Table(
-            path=path,
-            header=header,
-            columns=dict(zip(header, raw_columns, strict=True)),
-            lines=None,
-        )
-    keep = [i for i, (_line, blank) in enumerate(records) if not blank]
-    if len(keep) != len(records):
-        raw_columns = [[col[i] for i in keep] for col in raw_columns]
-        lines = [lines[i] for i in keep]
-    columns = {
-        h: [v.strip() if isinstance(v, str) else v for v in col]
-        for h, col in zip(header, raw_columns, strict=True)
-    }
-    return Table(path=path, header=header, columns=columns, lines=lines)
-
-
-def _scan_records(
-    path: Path, text: str, sep: str, quoted: bool
-) -> tuple[list[str], list[tuple[int, bool]]]:
-    """Header names and, per data record, (first line, is blank); checks field counts."""
-    out: list[tuple[int, bool]] = []
-    if not quoted:  # no quote characters: one record per line
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        header = [h.strip() for h in lines[0].rstrip("\r").split(sep)]
-        width = len(header)
-        for number, raw in enumerate(lines[1:], start=2):
-            raw = raw.rstrip("\r")
-            if not raw.strip(sep + " "):
-                out.append((number, True))
-                continue
-            found = raw.count(sep) + 1
-            if found != width:
-                raise SourceError(
-                    path, f"expected {width} fields (as in the header), found {found}", number
-                )
-            out.append((number, False))
-        return header, out
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"', strict=False)
-    try:
-        header = [h.strip() for h in next(reader)]
-        width = len(header)
-        last = reader.line_num
-        for record in reader:
-            start = last + 1
-            last = reader.line_num
-            if not any(field.strip() for field in record):
-                out.append((start, True))
-                continue
-            if len(record) != width:
-                raise SourceError(
-                    path, f"expected {width} fields (as in the header), found {len(record)}", start
-                )
-            out.append((start, False))
-    except csv.Error as exc:
-        raise SourceError(path, f"CSV syntax error: {exc}", reader.line_num) from exc
-    return header, out
-
-
-# --------------------------------------------------------------------------- cell parsing
-def _cell(value: Any) -> Any:
-    """None for an empty cell (strings were stripped on reading); NaN is empty too."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
-def _as_list(value: Any, sep: str) -> list[str]:
-    value = _cell(value)
-    if value is None:
-        return []
-    if isinstance(value, list | tuple):
-        items = [str(v).strip() for v in value if v is not None]
-    else:
-        items = [part.strip() for part in str(value).split(sep)]
-    return [item for item in items if item]
-
-
-def _as_bool(table: Table, row: int, column: str, value: Any) -> bool | None:
-    value = _cell(value)
-    if value is None or isinstance(value, bool):
-        return value
-    text = str(value).lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise table.error(row, f"column {column!r}: {value!r} is not a boolean (true/false)")
-
-
-def _as_float(table: Table, row: int, column: str, value: Any) -> float | None:
-    value = _cell(value)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise table.error(row, f"column {column!r}: {value!r} is not a number") from None
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return str(value)
 
 
 def own_prefix_spellings(ids: Sequence[Any]) -> dict[str, str]:
@@ -402,7 +172,7 @@ class TablesSource(Source):
         self, table: Table, row: int, column: str, value: Any, spellings: Counter[str]
     ) -> str:
         """Normalised CURIE for an id cell (respellings counted); a bad cell raises with the line."""
-        raw = _cell(value)
+        raw = cell(value)
         if raw is None:
             raise table.error(row, f"empty {column}")
         raw = str(raw)
@@ -499,7 +269,7 @@ class TablesSource(Source):
 
         def get(name: str, i: int) -> Any:
             values = col[name]
-            return _cell(values[i]) if values is not None else None
+            return cell(values[i]) if values is not None else None
 
         for i in range(table.height):
             node_id = self._curie(table, i, "id", get("id", i), spellings)
@@ -510,8 +280,8 @@ class TablesSource(Source):
             name = get("name", i)
             if name is None:
                 raise table.error(i, f"empty name for {node_id}")
-            synonyms = _as_list(get("synonyms", i), self.sep)
-            scopes = _as_list(get("synonym_scopes", i), self.sep)
+            synonyms = as_list(get("synonyms", i), self.sep)
+            scopes = as_list(get("synonym_scopes", i), self.sep)
             if scopes:
                 scopes = [s.upper() for s in scopes]
                 bad = [s for s in scopes if s not in SYNONYM_SCOPES]
@@ -524,14 +294,12 @@ class TablesSource(Source):
             else:
                 scopes = [DEFAULT_SYNONYM_SCOPE] * len(synonyms)
             xrefs: list[str] = []
-            for x in _as_list(get("xrefs", i), self.sep):
+            for x in as_list(get("xrefs", i), self.sep):
                 norm = self._normalise(x) if "://" not in x else None
                 if norm is None:
                     report["tables.xrefs_not_curie_kept_as_written"] += 1
                 xrefs.append(norm or x)
-            props = {
-                h: _jsonable(v) for h in extra if (v := _cell(table.columns[h][i])) is not None
-            }
+            props = {h: jsonable(v) for h in extra if (v := cell(table.columns[h][i])) is not None}
             rows.append(
                 {
                     "id": node_id,
@@ -541,11 +309,11 @@ class TablesSource(Source):
                     "synonyms": synonyms,
                     "synonym_scopes": scopes,
                     "xrefs": sorted(set(xrefs)),
-                    "obsolete": bool(_as_bool(table, i, "obsolete", get("obsolete", i))),
+                    "obsolete": bool(as_bool(table, i, "obsolete", get("obsolete", i))),
                     "props": props,
                 }
             )
-            for parent in _as_list(get("parent", i), self.sep):
+            for parent in as_list(get("parent", i), self.sep):
                 dst = self._curie(table, i, "parent", parent, spellings)
                 pending.append((table, i, {"src": node_id, "rel": IS_A, "dst": dst}))
         return rows, pending
@@ -562,7 +330,7 @@ class TablesSource(Source):
             return values[i] if values is not None else None
 
         for i in range(table.height):
-            rel = _cell(get("rel", i))
+            rel = cell(get("rel", i))
             if rel is None:
                 raise table.error(i, "empty rel")
             rel = str(rel)
@@ -577,18 +345,16 @@ class TablesSource(Source):
                 "dst": self._curie(table, i, "dst", get("dst", i), spellings),
             }
             for c in EDGE_BOOL_COLUMNS:
-                edge[c] = _as_bool(table, i, c, get(c, i))
+                edge[c] = as_bool(table, i, c, get(c, i))
             for c in EDGE_FLOAT_COLUMNS:
-                edge[c] = _as_float(table, i, c, get(c, i))
+                edge[c] = as_float(table, i, c, get(c, i))
             for c in EDGE_STRING_COLUMNS:
-                v = _cell(get(c, i))
+                v = cell(get(c, i))
                 edge[c] = None if v is None else str(v)
             confidence = edge["confidence"]
             if confidence is not None and not 0.0 <= confidence <= 1.0:
                 raise table.error(i, f"confidence {confidence} is outside [0, 1]")
-            props = {
-                h: _jsonable(v) for h in extra if (v := _cell(table.columns[h][i])) is not None
-            }
+            props = {h: jsonable(v) for h in extra if (v := cell(table.columns[h][i])) is not None}
             edge["props"] = props
             out.append((i, edge))
         return out
