@@ -6,6 +6,7 @@ import typer
 
 from medkg.cli import kg, neo4j
 from medkg.cli.run import run
+from medkg.cli.sample import sample
 
 app = typer.Typer(
     name="medkg",
@@ -17,6 +18,7 @@ app.add_typer(kg.app, name="kg", help="Build, inspect, search and export the ent
 app.command("run", help="The main job: build the graph from the bundled sources and report it.")(
     run
 )
+app.command("sample", help="Draw entities from the tree with a seeded sampling strategy.")(sample)
 app.add_typer(neo4j.app, name="neo4j", help="Run a local Neo4j Community server (no Docker).")
 
 if __name__ == "__main__":
