@@ -4,10 +4,15 @@ Two kinds of duplicate, both counted and both resolved keep-first in item order:
 
 * **exact**: the same normalised question and the same set of normalised options
   (option order does not matter: a reshuffled copy is the same item);
-* **near**: word-shingle Jaccard similarity of the normalised question + options at or
-  above a threshold. Candidates come from MinHash LSH (datasketch) so the pass stays
-  linear; the decision is then taken on the exact Jaccard of the two shingle sets, so it
-  does not depend on MinHash estimation noise.
+* **near**: the same normalised answer and a word-shingle Jaccard similarity of the
+  normalised questions at or above a threshold (0.8 by default). Shingles are single words
+  by default: a vignette whose findings are listed in another order, or whose stem says
+  "What is" for "Which is", is the same question; a question from the same template about
+  other findings shares only the template's words and stays. The answer guard keeps apart
+  questions that differ only in which option is right (e.g. the same sibling diseases as
+  options, another disease's findings). Candidates come from MinHash LSH (datasketch) so
+  the pass stays linear; the decision is then taken on the exact Jaccard of the two shingle
+  sets, so it does not depend on MinHash estimation noise.
 
 :class:`Deduplicator` is streaming (the pipeline feeds it one item at a time);
 :func:`deduplicate` runs it over a list.
@@ -48,12 +53,9 @@ def exact_key(item: QAItem) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def shingles(item: QAItem, size: int) -> set[str]:
-    """Word ``size``-grams over the question followed by the sorted options."""
-    tokens = words(item.question)
-    for option in sorted(normalise_text(o) for o in item.options):
-        tokens.append("|")  # option boundary: shingles do not run across options blindly
-        tokens.extend(option.split())
+def shingles(text: str, size: int = 1) -> set[str]:
+    """Word ``size``-grams of the normalised ``text`` (the whole text if it is shorter)."""
+    tokens = words(text)
     if len(tokens) < size:
         return {" ".join(tokens)}
     return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
@@ -65,8 +67,10 @@ class DedupConfig:
 
     enabled: bool = True
     near: bool = True  # also remove near duplicates (else exact only)
-    threshold: float = 0.7  # shingle Jaccard at or above which two items are near duplicates
-    shingle_size: int = 3  # words per shingle
+    threshold: float = (
+        0.8  # question-shingle Jaccard at or above which (same answer) items are near duplicates
+    )
+    shingle_size: int = 1  # words per shingle
     num_perm: int = 128  # MinHash permutations (candidate recall, not the decision)
 
     def validate(self) -> None:
@@ -130,8 +134,10 @@ class Deduplicator:
         self.config.validate()
         self._exact: dict[str, str] = {}
         self._shingles: dict[str, set[str]] = {}
+        self._answer: dict[str, str] = {}
         self._order: dict[str, int] = {}
         self._lsh: Any = None
+        self._template: Any = None
         if self.config.near:
             from datasketch import MinHashLSH  # lazy: only near dedup needs it
 
@@ -155,10 +161,13 @@ class Deduplicator:
         if first is not None:
             return self._drop(Duplicate(item.id, EXACT, first, 1.0))
         if self._lsh is not None:
-            grams = shingles(item, self.config.shingle_size)
+            grams = shingles(item.question, self.config.shingle_size)
+            answer = normalise_text(item.answer)
             minhash = self._minhash(grams)
             best: tuple[int, str, float] | None = None
             for other in self._lsh.query(minhash):
+                if self._answer[other] != answer:
+                    continue
                 sim = _jaccard(grams, self._shingles[other])
                 if sim >= self.config.threshold:
                     rank = self._order[other]
@@ -171,6 +180,7 @@ class Deduplicator:
             if item.id not in self._shingles:
                 self._lsh.insert(item.id, minhash)
                 self._shingles[item.id] = grams
+                self._answer[item.id] = answer
         self._exact[key] = item.id
         self._order.setdefault(item.id, len(self._order))
         self.counts["kept"] += 1
@@ -184,7 +194,12 @@ class Deduplicator:
     def _minhash(self, grams: Iterable[str]) -> Any:
         from datasketch import MinHash
 
-        minhash = MinHash(num_perm=self.config.num_perm, seed=1)
+        if self._template is None:  # drawing permutations is most of a MinHash's cost: once
+            self._template = MinHash(num_perm=self.config.num_perm, seed=1)
+        t = self._template
+        minhash = MinHash(
+            num_perm=self.config.num_perm, seed=1, permutations=t.permutations, scheme=t.scheme
+        )
         minhash.update_batch([g.encode("utf-8") for g in sorted(grams)])
         return minhash
 

@@ -86,7 +86,8 @@ def dumps_line(value: Any) -> str:
 def item_row(item: QAItem) -> dict[str, Any]:
     if not item.id:
         item.with_id()
-    return canonical(item.to_dict())  # type: ignore[no-any-return]
+    row: dict[str, Any] = canonical(item.to_dict())
+    return row
 
 
 def sft_completion(item: QAItem) -> str:

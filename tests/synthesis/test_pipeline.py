@@ -1,0 +1,367 @@
+"""The synthesis pipeline's orchestration, on a generated graph with small stand-in families.
+
+The samplers are the real ones (medkg.synthesis.sampling); the question families, the
+graph view and the verifier are small stand-ins defined here, so these tests pin the
+pipeline's own behaviour: validation before work, quotas, the rare share, the funnel
+counts, dedup, decontamination, shortfalls and determinism.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from medkg.kg.model import KnowledgeGraph, SourceInfo, edges_frame, nodes_frame
+from medkg.synthesis.items import QAItem, Reject
+from medkg.synthesis.pipeline import (
+    RARE_TOLERANCE,
+    SynthBackends,
+    SynthConfig,
+    SynthesisError,
+    SynthesisShortfall,
+    largest_remainder,
+    synthesize,
+)
+from medkg.synthesis.sampling import build_sampler
+
+BENCH = Path(__file__).parent.parent / "fixtures" / "benchmarks"
+SRC = SourceInfo(name="Gen", version="1", license="CC0-1.0")
+RATIONALE = {
+    "understanding": "u",
+    "recall": "r",
+    "reasoning": "x",
+    "conclusion": "c",
+}
+# MMLU anatomy (fixture line 4): a family copies it for one seed to test decontamination.
+MMLU_STEM = (
+    "A lesion causing compression of the facial nerve at the stylomastoid foramen will "
+    "cause ipsilateral"
+)
+
+
+def generated_graph(n_diseases: int = 120, n_genes: int = 60) -> KnowledgeGraph:
+    """A MET with two disease branches (every third disease rare) and a gene branch."""
+    rows: list[dict[str, Any]] = [
+        {"id": "MET:root", "kind": "Category", "name": "root"},
+        {"id": "MET:Disease", "kind": "Category", "name": "Diseases", "met_parent": "MET:root"},
+        {"id": "MET:Gene", "kind": "Category", "name": "Genes", "met_parent": "MET:root"},
+        {"id": "GEN:A", "kind": "Category", "name": "Branch A", "met_parent": "MET:Disease"},
+        {"id": "GEN:B", "kind": "Category", "name": "Branch B", "met_parent": "MET:Disease"},
+    ]
+    for i in range(n_diseases):
+        rows.append(
+            {
+                "id": f"DIS:{i:03d}",
+                "kind": "Disease",
+                "name": f"disorder{i}",
+                "met_parent": "GEN:A" if i % 2 else "GEN:B",
+                "rare": i % 3 == 0,
+            }
+        )
+    for i in range(n_genes):
+        rows.append(
+            {"id": f"GENE:{i:03d}", "kind": "Gene", "name": f"GENE{i}", "met_parent": "MET:Gene"}
+        )
+    nodes = nodes_frame(rows).with_columns(
+        pl.Series("met_parent", [r.get("met_parent") for r in rows], dtype=pl.String()),
+        pl.Series("rare", [bool(r.get("rare")) for r in rows], dtype=pl.Boolean()),
+    )
+    nodes = nodes.with_columns(
+        pl.lit(SRC.name).alias("source"), pl.lit(SRC.version).alias("source_version")
+    )
+    return KnowledgeGraph.from_frames(nodes, edges_frame([]), [SRC])
+
+
+class FakeGraph:
+    def __init__(self, kg: KnowledgeGraph) -> None:
+        self.nodes = kg.nodes
+        self.ids = kg.nodes.get_column("id").to_list()
+        self.names = kg.nodes.get_column("name").to_list()
+        self.rare = kg.nodes.get_column("rare").to_numpy().astype(bool)
+        self.content_hash = "fakehash"
+        self.source_versions = {"Gen": "1"}
+
+
+class FakeFamily:
+    """Vignettes of 4 of a seed's 6 made-up cue words; distractors of the same kind."""
+
+    name = "fake_dx"
+    kind = "Disease"
+    n_cues = 6
+
+    def __init__(self, graph: FakeGraph, n_options: int = 5) -> None:
+        self.g = graph
+        self.n_options = n_options
+        self.rows = np.flatnonzero((graph.nodes.get_column("kind") == self.kind).to_numpy())
+
+    def eligible(self) -> np.ndarray:
+        mask = np.zeros(len(self.g.ids), dtype=bool)
+        mask[self.rows] = True
+        return mask
+
+    def stem(self, row: int, rng: np.random.Generator) -> str:
+        cues = [f"sign{row}x{j}" for j in rng.choice(self.n_cues, 4, replace=False)]
+        if self.g.ids[row] == "DIS:010":
+            return MMLU_STEM
+        return f"A patient presents with {', '.join(cues)}. Which is the most likely diagnosis?"
+
+    def make(self, row: int, rng: np.random.Generator) -> QAItem | Reject:
+        if self.g.ids[row].endswith("3"):
+            return Reject("no_cues", self.g.ids[row])
+        others = rng.choice(self.rows[self.rows != row], self.n_options - 1, replace=False)
+        answer = int(rng.integers(self.n_options))
+        option_rows = [int(r) for r in others]
+        option_rows.insert(answer, row)
+        ids = [self.g.ids[r] for r in option_rows]
+        return QAItem(
+            family=self.name,
+            question=self.stem(row, rng),
+            options=[self.g.names[r] for r in option_rows],
+            option_ids=ids,
+            answer_index=answer,
+            answer_id=self.g.ids[row],
+            entity_ids=[self.g.ids[row]],
+            path_nodes=[self.g.ids[row]],
+            path_rels=[],
+            distractor_ids=[i for i in ids if i != self.g.ids[row]],
+            hops=1 if self.kind == "Disease" else 2,
+            rare=bool(self.g.rare[row]),
+            difficulty=0.5,
+            rationale=RATIONALE,
+            template=self.name,
+            seed_entity=self.g.ids[row],
+        )
+
+
+class FewFamily(FakeFamily):
+    """Always the same four cues (shuffled) and the same distractors: few distinct items."""
+
+    name = "fake_dx"
+    n_cues = 4
+
+    def stem(self, row: int, rng: np.random.Generator) -> str:
+        cues = [f"sign{row}x{j}" for j in rng.permutation(self.n_cues)]
+        return f"A patient presents with {', '.join(cues)}. Which is the most likely diagnosis?"
+
+    def make(self, row: int, rng: np.random.Generator) -> QAItem | Reject:
+        item = super().make(row, rng)
+        if isinstance(item, QAItem):
+            others = [int(r) for r in self.rows if r != row][: self.n_options - 1]
+            rows = [*others[: item.answer_index], row, *others[item.answer_index :]]
+            item.options = [self.g.names[r] for r in rows]
+            item.option_ids = [self.g.ids[r] for r in rows]
+            item.distractor_ids = [self.g.ids[r] for r in others]
+        return item
+
+
+class FakeGeneFamily(FakeFamily):
+    name = "fake_gene"
+    kind = "Gene"
+
+    def stem(self, row: int, rng: np.random.Generator) -> str:
+        cues = [f"marker{row}y{j}" for j in rng.choice(self.n_cues, 3, replace=False)]
+        return f"Variants in which gene explain {', '.join(cues)}?"
+
+
+def fake_verify(item: QAItem, graph: FakeGraph) -> list[str]:
+    if item.answer_id.endswith("7"):
+        return [f"distractor_fits: {item.distractor_ids[0]} also fits"]
+    return []
+
+
+def fake_backends(**families: Any) -> SynthBackends:
+    return SynthBackends(
+        families=families or {"fake_dx": FakeFamily, "fake_gene": FakeGeneFamily},
+        build_sampler=build_sampler,
+        graph_from_kg=FakeGraph,
+        verify_item=fake_verify,
+    )
+
+
+@pytest.fixture(scope="module")
+def kg() -> KnowledgeGraph:
+    return generated_graph()
+
+
+def run(kg: KnowledgeGraph, **cfg: Any):
+    return synthesize(kg, SynthConfig(**{"strategy": "uniform", **cfg}), backends=fake_backends())
+
+
+def test_counts_add_up_and_rare_share_is_exact(kg):
+    res = run(kg, n=100, seed=3, rare_share=0.3)
+    assert len(res.items) == 100 and not res.partial
+    assert res.counts["by_family"] == {"fake_dx": 50, "fake_gene": 50}
+    # Genes are never rare: the 30 rare items all come from the disease family.
+    assert res.counts["rare"] == {"rare": 30, "common": 70}
+    assert res.counts["by_family_rare"]["fake_dx"]["rare"] == 30
+    rare = res.distribution["rare"]
+    assert rare["realised"] == pytest.approx(0.3) and rare["within_tolerance"]
+    assert rare["tolerance"] == RARE_TOLERANCE
+    # Every draw lands in exactly one funnel bucket.
+    for name, f in res.counts["funnel"].items():
+        buckets = ("rejected", "invalid", "surplus", "duplicate", "contaminated", "accepted")
+        assert f["draws"] == sum(f[b] for b in buckets), name
+        assert f["accepted"] == res.counts["by_family"][name]
+    funnel = res.counts["funnel"]
+    assert res.rejects["no_cues"] == sum(f["rejected"] for f in funnel.values()) > 0
+    assert res.rejects["verify:distractor_fits"] == sum(f["invalid"] for f in funnel.values()) > 0
+    assert not any(i.answer_id.endswith(("3", "7")) for i in res.items)
+    dedup = res.counts["dedup"]
+    assert dedup["exact"] + dedup["near"] == sum(f["duplicate"] for f in funnel.values())
+    assert dedup["kept"] == 100
+    assert res.counts["by_hops"] == {"1": 50, "2": 50}
+    assert res.distribution["seed_kind"] == {"Disease": 50, "Gene": 50}
+    assert sum(res.distribution["seed_branch"].values()) == 100
+    assert set(res.distribution["seed_branch"]) <= {"GEN:A", "GEN:B", "GENE:" + "x"} | {
+        i.seed_entity for i in res.items if i.family == "fake_gene"
+    }
+    assert res.graph_hash == "fakehash" and res.source_versions == {"Gen": "1"}
+    assert len({i.id for i in res.items}) == 100
+
+
+def test_weights_and_rare_share_allocation(kg):
+    res = run(kg, n=60, seed=1, family_weights={"fake_dx": 0.75, "fake_gene": 0.25}, rare_share=0.5)
+    assert res.counts["by_family"] == {"fake_dx": 45, "fake_gene": 15}
+    assert res.counts["rare"]["rare"] == 30
+    fams = res.distribution["families"]
+    assert fams["fake_dx"]["requested_share"] == 0.75 and fams["fake_dx"]["realised_share"] == 0.75
+    assert res.distribution["family_tv_distance"] == pytest.approx(0.0)
+
+
+def test_same_config_same_items(kg):
+    a = run(kg, n=40, seed=9, rare_share=0.25)
+    b = run(kg, n=40, seed=9, rare_share=0.25)
+    c = run(kg, n=40, seed=10, rare_share=0.25)
+    assert [i.id for i in a.items] == [i.id for i in b.items]
+    assert a.manifest() == b.manifest()
+    assert [i.id for i in a.items] != [i.id for i in c.items]
+
+
+def test_near_duplicates_from_repeated_seeds_are_counted(kg):
+    # Eight eligible diseases, one of them rejected and one failing verification: repeated
+    # seeds give paraphrase-level vignettes (3 of 4 cues shared) that dedup removes.
+    small = generated_graph(n_diseases=8, n_genes=6)
+    res = synthesize(
+        small,
+        SynthConfig(n=12, seed=2, strategy="uniform", families=["fake_dx"], allow_partial=True),
+        backends=fake_backends(fake_dx=FewFamily),
+    )
+    dedup = res.counts["dedup"]
+    assert dedup["near"] + dedup["exact"] > 0
+    assert res.partial and res.shortfall == {"fake_dx": 12 - len(res.items)}
+    assert res.counts["funnel"]["fake_dx"]["accepted"] == len(res.items) < 12
+    assert res.warnings and "asked for 12 items" in res.warnings[0]
+
+
+def test_shortfall_is_an_error_unless_partial_allowed(kg):
+    small = generated_graph(n_diseases=8, n_genes=6)
+    with pytest.raises(SynthesisShortfall, match=r"asked for 50 items, could make \d+") as err:
+        synthesize(
+            small,
+            SynthConfig(n=50, strategy="uniform", families=["fake_dx"], max_draws_factor=5),
+            backends=fake_backends(fake_dx=FewFamily),
+        )
+    assert err.value.result.partial and len(err.value.result.items) < 50
+
+
+def test_decontamination_flags_or_drops_the_copied_mmlu_question(kg):
+    bench = str(BENCH / "mmlu_excerpt.jsonl")
+    flagged = run(kg, n=120, seed=4, families=["fake_dx"], decontam_files=[bench])
+    copied = [i for i in flagged.items if i.seed_entity == "DIS:010"]
+    assert copied, "the seed that copies the MMLU stem was drawn"
+    assert flagged.contamination == {i.id: ["mmlu_excerpt:3"] for i in copied}
+    assert all(i.provenance["contamination"] == ["mmlu_excerpt:3"] for i in copied)
+    assert not any("contamination" in i.provenance for i in flagged.items if i not in copied)
+    assert flagged.counts["decontam"]["flagged"] == len(copied)
+    assert flagged.counts["decontam"]["file_sha256"]["mmlu_excerpt.jsonl"]
+    dropped = run(
+        kg, n=120, seed=4, families=["fake_dx"], decontam_files=[bench], decontam_mode="drop"
+    )
+    assert len(dropped.items) == 120
+    assert not any(i.seed_entity == "DIS:010" for i in dropped.items)
+    assert (
+        dropped.counts["decontam"]["dropped"]
+        == dropped.counts["funnel"]["fake_dx"]["contaminated"]
+        >= 1
+    )
+
+
+class ExplodingBackends:
+    """Backends whose graph view and families must never be reached."""
+
+
+def no_work_backends() -> SynthBackends:
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("work started before the config was validated")
+
+    class NeverMake(FakeFamily):
+        def make(self, row, rng):
+            raise AssertionError("an item was made before the targets were checked")
+
+    return SynthBackends(
+        families={"fake_dx": NeverMake, "fake_gene": FakeGeneFamily},
+        build_sampler=build_sampler,
+        graph_from_kg=boom,
+        verify_item=boom,
+    )
+
+
+@pytest.mark.parametrize(
+    ("cfg", "message"),
+    [
+        ({"families": ["fake_dx", "vibes"]}, r"unknown question famil.*vibes.*fake_dx"),
+        ({"strategy": "astrology"}, r"unknown sampling strategy 'astrology'"),
+        ({"strategy": "uniform", "strategy_params": {"temperature": 2}}, r"does not take"),
+        ({"family_weights": {"fake_dx": 0.5, "fake_gene": 0.4}}, r"sum to 1, they sum to 0\.9"),
+        ({"family_weights": {"fake_dx": 1.0}}, r"missing \['fake_gene'\]"),
+        ({"rare_share": 1.5}, r"rare share must be in \[0, 1\]"),
+        ({"n": 0}, r"n must be a positive integer"),
+        ({"n_options": 7}, r"n_options must be 4 or 5"),
+        ({"decontam_files": ["/nope/bench.jsonl"]}, r"benchmark file /nope/bench\.jsonl not found"),
+        ({"decontam_mode": "erase"}, r"decontam mode"),
+        ({"near_dup_threshold": 0.0}, r"dedup threshold"),
+        ({"strategy": "rare_mixture", "rare_share": 0.2}, r"not both"),
+    ],
+)
+def test_bad_config_errors_before_any_work(kg, cfg, message):
+    with pytest.raises(SynthesisError, match=message):
+        synthesize(kg, SynthConfig(**{"strategy": "uniform", **cfg}), backends=no_work_backends())
+
+
+def test_bad_benchmark_file_errors_before_any_work(kg, tmp_path):
+    bad = tmp_path / "bench.jsonl"
+    bad.write_text('{"prompt": "no question field"}\n', encoding="utf-8")
+    with pytest.raises(
+        SynthesisError, match=r"bench\.jsonl: record 0 has no string field 'question'"
+    ):
+        synthesize(
+            kg,
+            SynthConfig(strategy="uniform", decontam_files=[str(bad)]),
+            backends=no_work_backends(),
+        )
+
+
+def test_impossible_targets_error_before_any_item_is_made(kg):
+    backends = no_work_backends()
+    backends = SynthBackends(backends.families, build_sampler, FakeGraph, backends.verify_item)
+    # All items from the gene family, which has no rare seed: a rare share cannot be met.
+    with pytest.raises(SynthesisError, match=r"needs 10 rare items.*make only 0"):
+        synthesize(
+            kg,
+            SynthConfig(n=20, strategy="uniform", families=["fake_gene"], rare_share=0.5),
+            backends=backends,
+        )
+    # A family with nothing eligible in this graph.
+    no_genes = generated_graph(n_genes=0)
+    with pytest.raises(SynthesisError, match=r"'fake_gene' has no eligible seed"):
+        synthesize(no_genes, SynthConfig(n=20, strategy="uniform"), backends=backends)
+
+
+def test_largest_remainder_sums_and_breaks_ties_in_order():
+    assert largest_remainder(10, [1 / 3, 1 / 3, 1 / 3]) == [4, 3, 3]
+    assert largest_remainder(7, [0.5, 0.25, 0.25]) == [3, 2, 2]
+    assert sum(largest_remainder(10_001, [0.1] * 10)) == 10_001
