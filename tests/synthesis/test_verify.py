@@ -1,0 +1,208 @@
+"""The independent verifier: valid items pass; each kind of broken item is caught with
+its reason, including a distractor that has every presented phenotype."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from medkg.synthesis.graphview import SynthesisGraph
+from medkg.synthesis.items import QAItem, Reject
+from medkg.synthesis.questions import make_family
+from medkg.synthesis.verify import reason_of, verify_item
+from tests.synthesis.test_graphview import synthetic_graph
+
+
+@pytest.fixture(scope="module")
+def g() -> SynthesisGraph:
+    return synthetic_graph()
+
+
+def first_item(g: SynthesisGraph, name: str, seed: int = 0) -> QAItem:
+    fam = make_family(name, g)
+    rng = np.random.default_rng(seed)
+    for s in np.flatnonzero(fam.eligible()):
+        out = fam.make(int(s), rng)
+        if isinstance(out, QAItem):
+            return out
+    raise AssertionError(f"no {name} item")
+
+
+def swap_distractor(g: SynthesisGraph, it: QAItem, new_id: str) -> QAItem:
+    """The item with its first distractor replaced by ``new_id`` (text and ids kept consistent)."""
+    old = it.distractor_ids[0]
+    i = it.option_ids.index(old)
+    options, option_ids = list(it.options), list(it.option_ids)
+    options[i], option_ids[i] = g.names[g.row(new_id)], new_id
+    return dataclasses.replace(
+        it,
+        options=options,
+        option_ids=option_ids,
+        distractor_ids=[new_id, *it.distractor_ids[1:]],
+    )
+
+
+def reasons(it: QAItem, g: SynthesisGraph) -> set[str]:
+    return {reason_of(p) for p in verify_item(it, g)}
+
+
+def cues_of(g: SynthesisGraph, it: QAItem) -> list[int]:
+    code = g.kind_codes["Phenotype"]
+    return [g.row(e) for e in it.entity_ids if g.kind[g.row(e)] == code]
+
+
+def test_distractor_with_every_presented_phenotype_is_rejected():
+    """Disease B is annotated with a child of every cue given for A: B fits, item invalid,
+    and the family's own check turns it into Reject('distractor_also_fits')."""
+    import polars as pl
+
+    from tests.synthesis.test_graphview import synthetic_kg
+
+    kg = synthetic_kg()
+    g0 = SynthesisGraph.from_kg(kg, content_hash="x")
+    it = first_item(g0, "diagnosis")
+    cue_ids = [g0.ids[c] for c in cues_of(g0, it)]
+    # B: a new disease annotated with every cue's parent group's leaf... here: the cue itself
+    # for all but one cue, and for that one a new child term under it.
+    child = "HP:3999999"
+    nodes = pl.concat(
+        [
+            kg.nodes,
+            kg.nodes.filter(pl.col("id") == cue_ids[0]).with_columns(
+                pl.lit(child).alias("id"), pl.lit("Very specific finding").alias("name")
+            ),
+            kg.nodes.filter(pl.col("id") == it.answer_id).with_columns(
+                pl.lit("ORPHA:999").alias("id"), pl.lit("Mimic syndrome").alias("name")
+            ),
+        ]
+    )
+    template = kg.edges.filter(pl.col("rel") == "HAS_PHENOTYPE").head(1)
+    extra = [
+        template.with_columns(pl.lit("ORPHA:999").alias("src"), pl.lit(p).alias("dst"),
+                              pl.lit(False).alias("negated"))
+        for p in [child, *cue_ids[1:]]
+    ]  # fmt: skip
+    isa = kg.edges.filter(pl.col("rel") == "IS_A").head(1)
+    extra.append(isa.with_columns(pl.lit(child).alias("src"), pl.lit(cue_ids[0]).alias("dst")))
+    kg2 = dataclasses.replace(kg, nodes=nodes, edges=pl.concat([kg.edges, *extra]))
+    g2 = SynthesisGraph.from_kg(kg2, content_hash="x")
+    assert g2.has_phenotype(g2.row("ORPHA:999"), np.array([g2.row(c) for c in cue_ids])).all()
+    bad = swap_distractor(g2, it, "ORPHA:999")
+    assert reasons(bad, g2) == {"distractor_also_fits"}
+    # the family never picks it when it has all of that item's cues ...
+    fam = make_family("diagnosis", g2)
+    picked = 0
+    for seed in range(40):
+        out = fam.make(g2.row(it.answer_id), np.random.default_rng(seed))
+        if isinstance(out, QAItem) and "ORPHA:999" in out.distractor_ids:
+            picked += 1
+            cues = np.array(cues_of(g2, out))
+            assert not g2.has_phenotype(g2.row("ORPHA:999"), cues).all()
+    assert picked, "the mimic is the closest neighbour: it is used whenever a cue excludes it"
+    # ... and its pre-emission check rejects such an item with the verifier's reason
+    assert verify_item(it, g2) == []
+
+
+def test_not_annotated_cue_is_caught(g: SynthesisGraph):
+    it = first_item(g, "diagnosis")
+    a = g.row(it.answer_id)
+    not_id = g.ids[int(g.dis_not.row(a)[0])]
+    cue = cues_of(g, it)[0]
+    bad = dataclasses.replace(
+        it,
+        entity_ids=[not_id if e == g.ids[cue] else e for e in it.entity_ids],
+        question=it.question.replace(g.names_lower[cue], g.names_lower[g.row(not_id)]),
+        path_nodes=[not_id if e == g.ids[cue] else e for e in it.path_nodes],
+    )
+    got = reasons(bad, g)
+    assert "not_phenotype_cue" in got and "answer_does_not_fit" in got
+
+
+def test_structural_problems_are_named(g: SynthesisGraph):
+    it = first_item(g, "gene")
+    assert verify_item(it, g) == []
+    unknown = dataclasses.replace(it, entity_ids=[*it.entity_ids, "NCBIGene:0"])
+    assert reasons(unknown, g) == {"unknown_id"}
+    wrong_text = list(it.options)
+    wrong_text[it.answer_index] = "Something else"
+    assert "option_text_mismatch" in reasons(dataclasses.replace(it, options=wrong_text), g)
+    broken = list(it.path_rels)
+    broken[-1] = "IS_A"
+    assert "path_edge_missing" in reasons(dataclasses.replace(it, path_rels=broken), g)
+    assert "bad_shape" in reasons(dataclasses.replace(it, options=it.options[:3]), g)
+    assert "distractor_ids_mismatch" in reasons(
+        dataclasses.replace(it, distractor_ids=it.distractor_ids[:-1]), g
+    )
+    assert "unknown_family" in reasons(dataclasses.replace(it, family="mystery"), g)
+
+
+def test_gene_distractor_of_a_fitting_disease_is_rejected(g: SynthesisGraph):
+    fam = make_family("gene", g)
+    multi = [s for s in np.flatnonzero(fam.eligible()) if g.dis_gene.size(int(s)) >= 2]
+    it = fam.make(int(multi[0]), np.random.default_rng(0))
+    assert isinstance(it, QAItem)
+    hidden = g.row(it.seed_entity)
+    other = next(x for x in g.dis_gene.row(hidden).tolist() if g.ids[x] != it.answer_id)
+    bad = swap_distractor(g, it, g.ids[other])  # another gene of the very disease described
+    assert "distractor_also_fits" in reasons(bad, g)
+
+
+def test_equivalent_option_is_answer_not_unique(g: SynthesisGraph):
+    it = first_item(g, "diagnosis")
+    twin = g.row(it.distractor_ids[0])
+    names_lower = list(g.names_lower)
+    names_lower[twin] = names_lower[g.row(it.answer_id)]  # the same disease under another id
+    g2 = dataclasses.replace(g, names_lower=names_lower)
+    assert "answer_not_unique" in reasons(it, g2)
+    assert verify_item(it, g) == []
+
+
+def test_phenotype_and_category_and_drug_predicates(g: SynthesisGraph):
+    ph = first_item(g, "phenotype")
+    s = g.row(ph.seed_entity)
+    feature = next(g.ids[int(p)] for p in g.dis_pheno.row(s) if g.ids[int(p)] not in ph.option_ids)
+    bad = swap_distractor(g, ph, feature)
+    expect = "distractor_also_fits"
+    if ph.template == "phenotype.negative.v1":  # a feature is a valid distractor there
+        absent = next(
+            g.ids[p]
+            for p in g.children.row(g.row("HP:2000000")).tolist()
+            if not g.dis_closed.has(s, p) and g.ids[p] not in ph.option_ids
+        )
+        bad = swap_distractor(g, ph, absent)
+    assert expect in reasons(bad, g)
+
+    fam = make_family("category", g, msca_share=0.0)
+    cat = next(
+        out
+        for s in np.flatnonzero(fam.eligible())
+        if isinstance(out := fam.make(int(s), np.random.default_rng(1)), QAItem)
+        and ".branch." in out.template
+    )
+    subject = g.row(cat.entity_ids[0])
+    other_branch = [
+        g.ids[b]
+        for b in g.branches("mesh_disease_category").tolist()
+        if g.ids[b] not in cat.option_ids
+    ]
+    assert verify_item(swap_distractor(g, cat, other_branch[0]), g) == [] if other_branch else 1
+    above = next(g.ids[a] for a in g.anc.row(subject).tolist() if g.ids[a] not in cat.option_ids)
+    assert "distractor_also_fits" in reasons(swap_distractor(g, cat, above), g)
+
+    drug = first_item(g, "drug")
+    d = g.row(drug.seed_entity)
+    grand = next(g.ids[a] for a in g.anc.row(d).tolist() if a != d and g.ids[a] != drug.answer_id)
+    assert "distractor_also_fits" in reasons(swap_distractor(g, drug, grand), g)
+
+
+def test_family_turns_verifier_problem_into_reject(g: SynthesisGraph, monkeypatch):
+    from medkg.synthesis.questions import base
+
+    monkeypatch.setattr(
+        base, "verify_item", lambda item, graph: ["distractor_also_fits: constructed"]
+    )
+    fam = make_family("diagnosis", g)
+    out = fam.make(int(np.flatnonzero(fam.eligible())[0]), np.random.default_rng(0))
+    assert isinstance(out, Reject) and out.reason == "distractor_also_fits"
