@@ -58,7 +58,7 @@ class DrugFamily(QuestionFamily):
             if c not in seen and c != answer and is_class[c]:
                 seen.add(c)
                 cand_list.append(c)
-        cand_list = cand_list[:60]  # siblings first, then cousins
+        cand_list = cand_list[:24]  # siblings first, then cousins
         cand = np.asarray(cand_list, dtype=np.int64)
         sims = np.array([ancestor_jaccard(g, answer, c) for c in cand_list])
 
