@@ -4,15 +4,16 @@ Two kinds of duplicate, both counted and both resolved keep-first in item order:
 
 * **exact**: the same normalised question and the same set of normalised options
   (option order does not matter: a reshuffled copy is the same item);
-* **near**: the same normalised answer and a word-shingle Jaccard similarity of the
-  normalised questions at or above a threshold (0.8 by default). Shingles are single words
-  by default: a vignette whose findings are listed in another order, or whose stem says
-  "What is" for "Which is", is the same question; a question from the same template about
-  other findings shares only the template's words and stays. The answer guard keeps apart
-  questions that differ only in which option is right (e.g. the same sibling diseases as
-  options, another disease's findings). Candidates come from MinHash LSH (datasketch) so
-  the pass stays linear; the decision is then taken on the exact Jaccard of the two shingle
-  sets, so it does not depend on MinHash estimation noise.
+* **near**: the same question asked in other words: the same normalised answer, the same
+  seed entity (when both items name one) and a word-shingle Jaccard similarity of the
+  normalised questions at or above a threshold (0.8 by default). Shingles are single
+  words by default, so a vignette whose findings come in another order, or whose stem
+  says "What is" for "Which is", is caught. The guards keep templated questions apart:
+  "In the MeSH tree, Secretin is listed under which class?" and the same about Insulin
+  share 13 of 15 words and their answer, but not their seed; two vignettes that differ
+  only in which option is right differ in their answer. Candidates come from MinHash LSH
+  (datasketch) so the pass stays linear; the decision is taken on the exact Jaccard of
+  the two shingle sets, so it does not depend on MinHash estimation noise.
 
 :class:`Deduplicator` is streaming (the pipeline feeds it one item at a time);
 :func:`deduplicate` runs it over a list.
@@ -126,25 +127,36 @@ class DedupResult:
         }
 
 
+SCAN_LIMIT = 64  # candidate lists longer than this go through MinHash LSH instead of a scan
+
+
+@dataclass
+class _Block:
+    """Kept items with one normalised answer: by seed entity, and an LSH once it is big."""
+
+    by_seed: dict[str, list[str]] = field(default_factory=dict)
+    members: list[str] = field(default_factory=list)
+    lsh: Any = None
+
+
 class Deduplicator:
-    """Streaming keep-first deduplication: :meth:`check` an item, then it is remembered."""
+    """Streaming keep-first deduplication: :meth:`check` an item, then it is remembered.
+
+    Near-duplicate candidates are blocked by answer (and seed), which the decision needs
+    anyway; inside a block that has grown past :data:`SCAN_LIMIT` (e.g. many items without
+    a seed entity sharing an answer) MinHash LSH proposes the candidates.
+    """
 
     def __init__(self, config: DedupConfig | None = None) -> None:
         self.config = config or DedupConfig()
         self.config.validate()
         self._exact: dict[str, str] = {}
         self._shingles: dict[str, set[str]] = {}
-        self._answer: dict[str, str] = {}
+        self._minhashes: dict[str, Any] = {}
+        self._seed: dict[str, str] = {}
         self._order: dict[str, int] = {}
-        self._lsh: Any = None
+        self._blocks: dict[str, _Block] = {}
         self._template: Any = None
-        if self.config.near:
-            from datasketch import MinHashLSH  # lazy: only near dedup needs it
-
-            # LSH only proposes candidates; a lower LSH threshold raises recall near the
-            # decision threshold (and datasketch cannot band thresholds close to 1).
-            lsh_threshold = max(0.05, min(0.9, self.config.threshold - 0.1))
-            self._lsh = MinHashLSH(threshold=lsh_threshold, num_perm=self.config.num_perm)
         self.duplicates: list[Duplicate] = []
         self.counts = {"input": 0, "exact": 0, "near": 0, "kept": 0}
 
@@ -160,14 +172,11 @@ class Deduplicator:
         first = self._exact.get(key)
         if first is not None:
             return self._drop(Duplicate(item.id, EXACT, first, 1.0))
-        if self._lsh is not None:
+        if self.config.near and item.id not in self._shingles:
             grams = shingles(item.question, self.config.shingle_size)
-            answer = normalise_text(item.answer)
-            minhash = self._minhash(grams)
+            block = self._blocks.setdefault(normalise_text(item.answer), _Block())
             best: tuple[int, str, float] | None = None
-            for other in self._lsh.query(minhash):
-                if self._answer[other] != answer:
-                    continue
+            for other in self._candidates(block, item.seed_entity, grams):
                 sim = _jaccard(grams, self._shingles[other])
                 if sim >= self.config.threshold:
                     rank = self._order[other]
@@ -175,23 +184,57 @@ class Deduplicator:
                         best = (rank, other, sim)
             if best is not None:
                 return self._drop(Duplicate(item.id, NEAR, best[1], best[2]))
-            # Two distinct kept items may share a content id only if their text is
-            # identical, which the exact check has already ruled out.
-            if item.id not in self._shingles:
-                self._lsh.insert(item.id, minhash)
-                self._shingles[item.id] = grams
-                self._answer[item.id] = answer
+            self._remember(block, item, grams)
         self._exact[key] = item.id
         self._order.setdefault(item.id, len(self._order))
         self.counts["kept"] += 1
         return None
+
+    def _candidates(self, block: _Block, seed: str, grams: set[str]) -> list[str]:
+        """Kept items of the block whose seed is compatible (same seed, or one has none)."""
+        if seed:
+            own = block.by_seed.get(seed, [])
+            seedless = block.by_seed.get("", [])
+            if len(seedless) > SCAN_LIMIT:
+                seedless = [o for o in self._lsh_query(block, grams) if not self._seed[o]]
+            return [*own, *seedless]
+        if len(block.members) > SCAN_LIMIT:
+            return self._lsh_query(block, grams)
+        return block.members
+
+    def _remember(self, block: _Block, item: QAItem, grams: set[str]) -> None:
+        self._shingles[item.id] = grams
+        self._seed[item.id] = item.seed_entity
+        block.by_seed.setdefault(item.seed_entity, []).append(item.id)
+        block.members.append(item.id)
+        if block.lsh is not None:
+            block.lsh.insert(item.id, self._minhash(item.id))
+
+    def _lsh_query(self, block: _Block, grams: set[str]) -> list[str]:
+        if block.lsh is None:
+            from datasketch import MinHashLSH  # lazy: only big blocks need it
+
+            # LSH only proposes candidates; a lower LSH threshold raises recall near the
+            # decision threshold (and datasketch cannot band thresholds close to 1).
+            threshold = max(0.05, min(0.9, self.config.threshold - 0.1))
+            block.lsh = MinHashLSH(threshold=threshold, num_perm=self.config.num_perm)
+            for member in block.members:
+                block.lsh.insert(member, self._minhash(member))
+        query = self._make_minhash(grams)
+        return sorted(block.lsh.query(query), key=self._order.__getitem__)
+
+    def _minhash(self, item_id: str) -> Any:
+        minhash = self._minhashes.get(item_id)
+        if minhash is None:
+            minhash = self._minhashes[item_id] = self._make_minhash(self._shingles[item_id])
+        return minhash
 
     def _drop(self, dup: Duplicate) -> Duplicate:
         self.duplicates.append(dup)
         self.counts[dup.kind] += 1
         return dup
 
-    def _minhash(self, grams: Iterable[str]) -> Any:
+    def _make_minhash(self, grams: Iterable[str]) -> Any:
         from datasketch import MinHash
 
         if self._template is None:  # drawing permutations is most of a MinHash's cost: once

@@ -342,43 +342,79 @@ def plan_families(
                 f"(it was asked for {quota} items)"
             )
     rare_quotas: list[int | None] = [None] * len(families)
+    mixed = [False] * len(families)
     if config.rare_share is not None:
-        rare_total = round(config.rare_share * config.n)
-        rare_pool = _rare_disease_mask(kg)
-        capable = [bool((eligible[f] & rare_pool).any()) for f in families]
-        capacity = sum(q for q, c in zip(quotas, capable, strict=True) if c)
-        if rare_total > capacity:
-            able = [f for f, c in zip(families, capable, strict=True) if c]
-            raise SynthesisError(
-                f"rare share {config.rare_share} needs {rare_total} rare items, but the families "
-                f"with rare diseases among their seeds ({able or 'none'}) make only {capacity} "
-                f"of the {config.n} items"
-            )
-        shares = [q if c else 0 for q, c in zip(quotas, capable, strict=True)]
-        rare_quotas = list(_capped_allocation(rare_total, shares, quotas))
+        rare_quotas, mixed = _rare_quotas(kg, config, families, quotas, eligible)
     plans = []
     for i, name in enumerate(families):
         quota, rare_quota = quotas[i], rare_quotas[i]
         alpha = None if rare_quota is None or quota == 0 else rare_quota / quota
+        params = dict(config.strategy_params)
         try:
-            if alpha is not None and alpha > 0:
+            if mixed[i] and alpha is not None and 0 < alpha < 1:
+                # The strategy draws within both pools: rare diseases α of the time.
                 sampler = backends.build_sampler(
                     "rare_mixture",
                     kg.nodes,
                     alpha=alpha,
                     base=config.strategy,
-                    base_params=dict(config.strategy_params) or None,
+                    base_params=params or None,
+                    rare=config.strategy,
+                    rare_params=params or None,
                 )
-            else:
-                sampler = backends.build_sampler(
-                    config.strategy, kg.nodes, **dict(config.strategy_params)
-                )
+            else:  # the family's seeds are all rare, or none are, or its α is 0 or 1
+                pool = _rare_disease_mask(kg) if alpha == 1 else ~_rare_disease_mask(kg)
+                if alpha is not None and mixed[i]:
+                    eligible[name] = eligible[name] & pool
+                sampler = backends.build_sampler(config.strategy, kg.nodes, **params)
         except ValueError as exc:
             raise SynthesisError(f"family {name!r}: {exc}") from None
         plans.append(
             FamilyPlan(name, built[name], eligible[name], quota, rare_quota, sampler, alpha)
         )
     return plans
+
+
+def _rare_quotas(
+    kg: KnowledgeGraph,
+    config: SynthConfig,
+    families: list[str],
+    quotas: list[int],
+    eligible: Mapping[str, np.ndarray],
+) -> tuple[list[int | None], list[bool]]:
+    """Rare items per family: all of a family seeded only by rare diseases, none of one
+    with no rare disease among its seeds, the rest split over the mixed families."""
+    assert config.rare_share is not None
+    rare_total = round(config.rare_share * config.n)
+    rare_pool = _rare_disease_mask(kg)
+    has_rare = [bool((eligible[f] & rare_pool).any()) for f in families]
+    has_common = [bool((eligible[f] & ~rare_pool).any()) for f in families]
+    mixed = [r and c for r, c in zip(has_rare, has_common, strict=True)]
+    only_rare = [r and not c for r, c in zip(has_rare, has_common, strict=True)]
+    fixed = sum(q for q, o in zip(quotas, only_rare, strict=True) if o)
+    capacity = sum(q for q, r in zip(quotas, has_rare, strict=True) if r)
+    if rare_total > capacity:
+        able = [f for f, r in zip(families, has_rare, strict=True) if r]
+        raise SynthesisError(
+            f"rare share {config.rare_share} needs {rare_total} rare items, but the families "
+            f"with rare diseases among their seeds ({able or 'none'}) make only {capacity} "
+            f"of the {config.n} items"
+        )
+    if rare_total < fixed:
+        rare_only = [f for f, o in zip(families, only_rare, strict=True) if o]
+        raise SynthesisError(
+            f"rare share {config.rare_share} allows {rare_total} rare items, but the families "
+            f"{rare_only} draw only rare diseases and make {fixed} of the {config.n} items: "
+            "raise the rare share or lower their weights"
+        )
+    split = _capped_allocation(
+        rare_total - fixed, [q if m else 0 for q, m in zip(quotas, mixed, strict=True)], quotas
+    )
+    rare_quotas: list[int | None] = [
+        q if o else (s if m else 0)
+        for q, o, m, s in zip(quotas, only_rare, mixed, split, strict=True)
+    ]
+    return rare_quotas, mixed
 
 
 def _capped_allocation(total: int, weights: Sequence[int], caps: Sequence[int]) -> list[int]:

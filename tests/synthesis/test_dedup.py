@@ -166,3 +166,15 @@ def test_lsh_finds_the_paraphrase_among_many_items():
     res = deduplicate([*items, paraphrase])
     assert res.counts == {"input": 2001, "exact": 0, "near": 1, "kept": 2000}
     assert res.duplicates[0].kept_id == items[1234].id
+
+
+def test_templated_questions_about_other_seeds_are_kept():
+    # 13 of 15 words and the answer shared, but another seed entity: a different question.
+    stem = "In the MeSH Chemicals and Drugs tree, {} is listed under which class?"
+    a, b = item(stem.format("Secretin")), item(stem.format("Insulin"))
+    a.seed_entity, b.seed_entity = "DRUGNER:secretin", "DRUGNER:insulin"
+    c = item(stem.format("Secretin").replace("which class", "what class"))
+    c.seed_entity = "DRUGNER:secretin"
+    res = deduplicate([a.with_id(), b.with_id(), c.with_id()])
+    assert [i.id for i in res.kept] == [a.id, b.id]
+    assert [(d.item_id, d.kept_id) for d in res.duplicates] == [(c.id, a.id)]

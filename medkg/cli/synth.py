@@ -1,0 +1,204 @@
+"""`medkg synth`: sample entities, make verified QA items, dedup, decontaminate, export."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from medkg.cli.common import (
+    JsonOption,
+    PathOption,
+    StoreOption,
+    console,
+    handle_errors,
+    out,
+    print_json,
+    store_from_options,
+)
+from medkg.synthesis.pipeline import SynthConfig
+
+_h = SynthConfig.help_text
+
+
+def _split(values: list[str] | None) -> list[str]:
+    """Comma-separated and/or repeated option values, in order."""
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def _parse_weights(values: list[str] | None) -> dict[str, float] | None:
+    pairs = _split(values)
+    if not pairs:
+        return None
+    weights: dict[str, float] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        try:
+            weights[key.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--family-weights needs FAMILY=SHARE, got {pair!r}") from None
+        if not sep or not key.strip():
+            raise ValueError(f"--family-weights needs FAMILY=SHARE, got {pair!r}")
+    return weights
+
+
+def _parse_params(values: list[str] | None) -> dict[str, Any]:
+    """KEY=VALUE pairs; a VALUE that parses as JSON (numbers, lists, objects) is used as such."""
+    params: dict[str, Any] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--strategy-param needs KEY=VALUE, got {item!r}")
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value
+    return params
+
+
+@handle_errors
+def synth(
+    n: int = typer.Option(1000, "--n", "-n", help=_h("n")),
+    seed: int = typer.Option(0, "--seed", help=_h("seed")),
+    families: list[str] = typer.Option(
+        None, "--families", "-F", help=_h("families") + " Comma-separated or repeated."
+    ),
+    family_weights: list[str] = typer.Option(
+        None, "--family-weights", help=_h("family_weights") + " FAMILY=SHARE, comma-separated."
+    ),
+    rare_share: float = typer.Option(None, "--rare-share", help=_h("rare_share")),
+    strategy: str = typer.Option("tree_balanced", "--strategy", help=_h("strategy")),
+    strategy_param: list[str] = typer.Option(
+        None, "--strategy-param", help=_h("strategy_params") + " KEY=VALUE (repeatable)."
+    ),
+    n_options: int = typer.Option(5, "--n-options", help=_h("n_options")),
+    out_dir: Path = typer.Option(
+        ..., "--out", "-o", help="Folder to write the dataset into (replaced atomically)."
+    ),
+    formats: list[str] = typer.Option(
+        None, "--formats", help="Export formats: jsonl,parquet,hf,trl (default: all)."
+    ),
+    decontam: list[str] = typer.Option(None, "--decontam", help=_h("decontam_files")),
+    decontam_mmlu: bool = typer.Option(False, "--decontam-mmlu", help=_h("decontam_mmlu")),
+    decontam_field: str = typer.Option("question", "--decontam-field", help=_h("decontam_field")),
+    decontam_id_field: str = typer.Option(
+        None, "--decontam-id-field", help=_h("decontam_id_field")
+    ),
+    decontam_mode: str = typer.Option("flag", "--decontam-mode", help=_h("decontam_mode")),
+    decontam_ngram: int = typer.Option(13, "--decontam-ngram", help=_h("decontam_ngram")),
+    no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep duplicates (not advised)."),
+    near_dup_threshold: float = typer.Option(
+        0.8, "--near-dup-threshold", help=_h("near_dup_threshold")
+    ),
+    allow_partial: bool = typer.Option(False, "--allow-partial", help=_h("allow_partial")),
+    store: str = StoreOption,
+    path: Path = PathOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Synthesise N verified multiple-choice items from the graph and export them to --out."""
+    from medkg.synthesis.export import FORMATS
+    from medkg.synthesis.pipeline import synthesize
+
+    config = SynthConfig(
+        n=n,
+        seed=seed,
+        families=_split(families),
+        family_weights=_parse_weights(family_weights),
+        rare_share=rare_share,
+        strategy=strategy,
+        strategy_params=_parse_params(strategy_param),
+        n_options=n_options,
+        dedup=not no_dedup,
+        near_dup_threshold=near_dup_threshold,
+        decontam_files=list(decontam or []),
+        decontam_mmlu=decontam_mmlu,
+        decontam_field=decontam_field,
+        decontam_id_field=decontam_id_field,
+        decontam_mode=decontam_mode,
+        decontam_ngram=decontam_ngram,
+        allow_partial=allow_partial,
+    )
+    chosen = _split(formats) or list(FORMATS)
+    unknown = sorted(set(chosen) - set(FORMATS))
+    if unknown:
+        raise ValueError(f"unknown export format(s) {unknown}; choose from {list(FORMATS)}")
+    start = time.perf_counter()
+    with store_from_options(store, path) as source:
+        if not source.exists():
+            raise ValueError(
+                f"no graph in {source.describe_location()}: run `medkg kg build` first"
+            )
+        console.print(f"loading the graph from {source.describe_location()} ...")
+        kg = source.load()
+    loaded = time.perf_counter() - start
+    result = synthesize(kg, config, show_progress=not as_json, console=console)
+    made = time.perf_counter() - start - loaded
+    report = result.export(out_dir, chosen)
+    summary = {
+        "out": str(report.path),
+        "items": len(result.items),
+        "requested": config.n,
+        "partial": result.partial,
+        "shortfall": result.shortfall,
+        "counts": result.counts,
+        "distribution": result.distribution,
+        "rejects": result.rejects,
+        "warnings": result.warnings,
+        "files": sorted(report.files),
+        "seconds": {"load": round(loaded, 2), "synthesis": round(made, 2)},
+    }
+    if as_json:
+        print_json(summary)
+        return
+    _print_summary(result)
+    out.print(
+        f"[green]wrote[/] {len(result.items):,} items to {report.path} "
+        f"({', '.join(chosen)} + manifest.json) in {made:.1f}s"
+    )
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+
+
+def _print_summary(result: Any) -> None:
+    dist = result.distribution
+    table = Table(title="items by family")
+    for col in ("family", "items", "share", "requested", "rare", "draws", "rejected", "dupes"):
+        table.add_column(col, justify="left" if col == "family" else "right")
+    for name, fam in dist["families"].items():
+        funnel = result.counts["funnel"][name]
+        table.add_row(
+            name,
+            f"{fam['count']:,}",
+            f"{fam['realised_share']:.3f}",
+            f"{fam['requested_share']:.3f}",
+            f"{result.counts['by_family_rare'][name]['rare']:,}",
+            f"{funnel['draws']:,}",
+            f"{funnel['rejected'] + funnel['invalid']:,}",
+            f"{funnel['duplicate']:,}",
+        )
+    out.print(table)
+    rare = dist["rare"]
+    line = f"rare share {rare['realised']:.3f}"
+    if "requested" in rare:
+        ok = "[green]ok[/]" if rare["within_tolerance"] else "[red]outside tolerance[/]"
+        line += f" (requested {rare['requested']:.3f}, ±{rare['tolerance']}: {ok})"
+    out.print(line)
+    if result.rejects:
+        rejects = Table(title="rejects by reason")
+        rejects.add_column("reason")
+        rejects.add_column("count", justify="right")
+        for reason, count in sorted(result.rejects.items(), key=lambda kv: (-kv[1], kv[0])):
+            rejects.add_row(reason, f"{count:,}")
+        out.print(rejects)
+    dedup = result.counts["dedup"]
+    out.print(f"duplicates removed: {dedup['exact']:,} exact, {dedup['near']:,} near")
+    decontam = result.counts["decontam"]
+    if decontam.get("enabled", True):
+        out.print(
+            f"decontamination ({decontam['mode']}): {decontam['matched']:,} item(s) matched "
+            f"{decontam['benchmark_questions']}"
+        )
