@@ -7,6 +7,7 @@ import typer
 from medkg.cli import kg, neo4j
 from medkg.cli.run import run
 from medkg.cli.sample import sample
+from medkg.cli.synth import synth
 
 app = typer.Typer(
     name="medkg",
@@ -19,6 +20,9 @@ app.command("run", help="The main job: build the graph from the bundled sources 
     run
 )
 app.command("sample", help="Draw entities from the tree with a seeded sampling strategy.")(sample)
+app.command(
+    "synth", help="Synthesise verified multiple-choice QA items from the graph and export them."
+)(synth)
 app.add_typer(neo4j.app, name="neo4j", help="Run a local Neo4j Community server (no Docker).")
 
 if __name__ == "__main__":

