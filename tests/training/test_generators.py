@@ -236,9 +236,7 @@ def test_local_stop_strings_cut_completions(tiny: LocalGenerator) -> None:
     assert cut == full[: full.find(stop)]
 
 
-def test_local_refuses_a_tokenizer_without_chat_template(
-    tiny_model: Path, tmp_path: Path
-) -> None:
+def test_local_refuses_a_tokenizer_without_chat_template(tiny_model: Path, tmp_path: Path) -> None:
     import shutil
 
     folder = tmp_path / "no-template"
@@ -338,9 +336,11 @@ def test_openai_500_error_names_status_body_and_attempts() -> None:
 
 
 def test_openai_4xx_is_not_retried() -> None:
-    with ChatServer(fail_first=10, fail_status=400) as server:
-        with pytest.raises(GeneratorError, match="HTTP 400"):
-            remote(server, retries=3, backoff_s=0.01).generate([user("q")])
+    with (
+        ChatServer(fail_first=10, fail_status=400) as server,
+        pytest.raises(GeneratorError, match="HTTP 400"),
+    ):
+        remote(server, retries=3, backoff_s=0.01).generate([user("q")])
     assert len(server.requests) == 1
 
 
@@ -360,11 +360,13 @@ def test_openai_endpoint_down_is_a_clear_error() -> None:
     gen = build_generator(
         "openai", base_url=f"http://127.0.0.1:{port}/v1", model="m", retries=1, backoff_s=0.01
     )
-    with pytest.raises(GeneratorError, match="endpoint unreachable.*is the server running"):
+    with pytest.raises(GeneratorError, match=r"endpoint unreachable.*is the server running"):
         gen.generate([user("q")])
 
 
 def test_openai_reply_with_too_few_choices_is_an_error() -> None:
-    with ChatServer(reply=lambda body: ["only one"]) as server:
-        with pytest.raises(GeneratorError, match="asked for n=3 choices, got 1"):
-            remote(server).generate([user("q")], GenParams(n=3, temperature=0.8))
+    with (
+        ChatServer(reply=lambda body: ["only one"]) as server,
+        pytest.raises(GeneratorError, match="asked for n=3 choices, got 1"),
+    ):
+        remote(server).generate([user("q")], GenParams(n=3, temperature=0.8))
