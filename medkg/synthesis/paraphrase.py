@@ -12,7 +12,12 @@ its reason counted, when it:
 - ``empty``: has no text once labels, quotes and any option/answer lines are stripped;
 - ``too_short`` / ``too_long``: falls outside ``min_chars``..``max_chars``;
 - ``no_question``: no longer asks anything (no ``?``; only when the original had one);
+- ``several_questions``: asks more questions (``?``) than the original;
 - ``unchanged``: is the original stem again;
+- ``prompt_echo``: repeats the prompt's own wording ("question to rewrite", ...), as small
+  models do;
+- ``repetitive``: repeats itself (a run of ``repeat_ngram`` words occurs twice), the usual
+  failure of degenerate sampling;
 - ``answer_leak``: names the answer (its option text or any graph name or synonym) where the
   original did not;
 - ``hidden_entity_leak``: names another item entity the original kept hidden (a masked
@@ -57,6 +62,17 @@ MMLU_MEDICAL_SUBJECTS = (
     "college biology",
 )
 NEGATIONS = frozenset({"not", "except", "least"})
+# Wording of our own prompt that a faithful stem never contains (normalised, see normalise()).
+PROMPT_PHRASES = (
+    " question to rewrite ",
+    " rewrite only ",
+    " rewritten question ",
+    " which stay exactly as they are ",
+    " example exam question",
+    " knowledge from the medical knowledge graph ",
+    " the correct answer ",
+    " the answer is ",
+)
 MIN_NAME_CHARS = 3  # shorter names/synonyms ("A", "CF"?) are too ambiguous to match in text
 
 SYSTEM_PROMPT = (
@@ -89,6 +105,7 @@ class ParaphraseConfig:
     max_chars: int = 1200
     max_facts: int = 12  # graph facts injected per prompt
     max_synonyms: int = 3  # synonyms shown per entity in the prompt (all are accepted in checks)
+    repeat_ngram: int = 6  # a run of this many words seen twice makes a stem repetitive
 
     def validate(self) -> None:
         if self.n_shots < 0:
@@ -224,6 +241,11 @@ def entity_names(item: QAItem, graph_names: Mapping[str, Sequence[str]]) -> Item
     return ItemNames(answer=answer, cues=cues, hidden=hidden)
 
 
+def _repeats(words: list[str], k: int) -> bool:
+    grams = [tuple(words[i : i + k]) for i in range(len(words) - k + 1)]
+    return len(set(grams)) < len(grams)
+
+
 def _has_negation(text_norm: str) -> bool:
     return any(f" {w} " in text_norm for w in NEGATIONS)
 
@@ -241,9 +263,15 @@ def check_rewrite(
         return "too_long"
     if "?" in item.question and "?" not in stem:
         return "no_question"
+    if stem.count("?") > max(1, item.question.count("?")):
+        return "several_questions"
     new, old = normalise(stem), normalise(item.question)
     if new == old:
         return "unchanged"
+    if any(p in new for p in PROMPT_PHRASES):
+        return "prompt_echo"
+    if _repeats(new.split(), cfg.repeat_ngram):
+        return "repetitive"
     if names_in(new, names.answer) and not names_in(old, names.answer):
         return "answer_leak"
     if any(names_in(new, ns) for ns in names.hidden.values()):

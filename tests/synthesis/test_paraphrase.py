@@ -272,6 +272,19 @@ def test_entity_roles_cues_hidden_and_answer() -> None:
         ),
         (MARFAN.question.upper(), "unchanged"),
         (
+            "A man has arachnodactyly, ectopia lentis and aortic root aneurysm. Diagnosis? Gene?",
+            "several_questions",
+        ),
+        (
+            "Question to rewrite: A man has arachnodactyly, ectopia lentis and aortic root aneurysm?",
+            "prompt_echo",
+        ),
+        (
+            "A man has arachnodactyly, ectopia lentis and aortic root aneurysm. A man has "
+            "arachnodactyly, ectopia lentis and aortic root aneurysm. What is it?",
+            "repetitive",
+        ),
+        (
             "Spider fingers, a dislocated lens and aortic root aneurysm: Marfan's syndrome or not?",
             "answer_leak",
         ),
