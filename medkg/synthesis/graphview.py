@@ -154,6 +154,9 @@ class SynthesisGraph:
     pheno_dis: CSR
     dis_closed: CSR
     closed_dis: CSR
+    dis_maybe: CSR  # direct annotations incl. those seen in 0 of n patients (not explicit NOT)
+    dis_maybe_closed: CSR  # ... with the HPO closure: for distractor safety
+    maybe_closed_dis: CSR
     gene_dis: CSR
     dis_gene: CSR
     equiv: CSR
@@ -248,6 +251,18 @@ class SynthesisGraph:
         pheno_dis = dis_pheno.transpose(n)
         dis_closed = _closed_annotations(dis_pheno, anc, n)
         closed_dis = dis_closed.transpose(n)
+        # "May have": positives plus annotations seen in 0 of n patients of one cohort (not an
+        # explicit NOT). Never enough to make a cue, but enough to make a distractor unsafe.
+        zero = (fv == 0.0) & ~neg
+        maybe = CSR.unique_pairs(
+            np.concatenate([hs[~excluded], hs[zero]]), np.concatenate([hd[~excluded], hd[zero]]), n
+        )
+        explicit_not = CSR.unique_pairs(hs[neg], hd[neg], n)
+        clash = _sorted_isin(maybe.pair_keys(), explicit_not.pair_keys())
+        if clash.any():
+            maybe = maybe.drop_entries(clash)
+        dis_maybe_closed = _closed_annotations(maybe, anc, n)
+        maybe_closed_dis = dis_maybe_closed.transpose(n)
         timings["annotations"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -288,6 +303,9 @@ class SynthesisGraph:
             pheno_dis=pheno_dis,
             dis_closed=dis_closed,
             closed_dis=closed_dis,
+            dis_maybe=maybe,
+            dis_maybe_closed=dis_maybe_closed,
+            maybe_closed_dis=maybe_closed_dis,
             gene_dis=gene_dis,
             dis_gene=dis_gene,
             equiv=equiv,
@@ -336,9 +354,18 @@ class SynthesisGraph:
         """Which ``phenotypes`` the disease has, directly or through an annotated descendant."""
         return self.dis_closed.contains(disease, np.asarray(phenotypes))
 
-    def diseases_with_all(self, phenotypes: Sequence[int]) -> np.ndarray:
-        """Rows of every disease that has all ``phenotypes`` (HPO closure applied), sorted."""
-        rows = [self.closed_dis.row(p) for p in phenotypes]
+    def may_have_phenotype(self, disease: int, phenotypes: np.ndarray) -> np.ndarray:
+        """Like :meth:`has_phenotype`, also counting annotations seen in 0 of n patients
+        (conservative: what a distractor must not have)."""
+        return self.dis_maybe_closed.contains(disease, np.asarray(phenotypes))
+
+    def diseases_with_all(self, phenotypes: Sequence[int], *, maybe: bool = False) -> np.ndarray:
+        """Rows of every disease that has all ``phenotypes`` (HPO closure applied), sorted.
+
+        ``maybe=True`` also counts annotations seen in 0 of n patients: the conservative
+        set a distractor must stay out of."""
+        index = self.maybe_closed_dis if maybe else self.closed_dis
+        rows = [index.row(p) for p in phenotypes]
         if not rows:
             return np.zeros(0, dtype=np.int32)
         rows.sort(key=len)

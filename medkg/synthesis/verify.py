@@ -107,9 +107,9 @@ def _check_path(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
 def absent_phenotype(g: SynthesisGraph, disease: int, p: int) -> bool:
     """``p`` is safely not a feature of ``disease``: neither annotated (nor implied by an
     annotated descendant), nor a refinement of an annotated phenotype."""
-    if g.dis_closed.has(disease, p):
+    if g.dis_maybe_closed.has(disease, p):
         return False
-    return not bool(g.dis_pheno.contains(disease, g.anc.row(p)).any())
+    return not bool(g.dis_maybe.contains(disease, g.anc.row(p)).any())
 
 
 def negated_cue(g: SynthesisGraph, disease: int, p: int) -> bool:
@@ -137,8 +137,8 @@ def _check_diagnosis(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     cue_arr = np.asarray(cues, dtype=np.int64)
     if not g.has_phenotype(rows.answer, cue_arr).all():
         out.append(f"answer_does_not_fit: {item.answer_id} lacks a presented phenotype")
-    for d in rows.distractors:
-        if cues and g.has_phenotype(d, cue_arr).all():
+    for d in rows.distractors:  # conservative: 0-of-n cohort annotations count here
+        if cues and g.may_have_phenotype(d, cue_arr).all():
             out.append(f"distractor_also_fits: {g.ids[d]} has every presented phenotype")
     for m in rows.of_kind(MODIFIER):  # an onset cue must be the answer's clinical course
         if not g.course.has(rows.answer, m):
@@ -146,9 +146,12 @@ def _check_diagnosis(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     return out
 
 
-def _fitting_genes(g: SynthesisGraph, cues: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Diseases with every cue, and the genes associated with any of them."""
-    dstar = g.diseases_with_all(cues)
+def _fitting_genes(
+    g: SynthesisGraph, cues: list[int], maybe: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Diseases with every cue, and the genes associated with any of them (``maybe``: the
+    conservative set, counting 0-of-n cohort annotations, that distractors must avoid)."""
+    dstar = g.diseases_with_all(cues, maybe=maybe)
     genes = [g.dis_gene.row(int(d)) for d in dstar]
     gstar = np.unique(np.concatenate(genes)) if genes else np.zeros(0, dtype=np.int32)
     return dstar, gstar
@@ -163,11 +166,18 @@ def _check_gene(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     _, gstar = _fitting_genes(g, cues)
     if rows.answer not in set(gstar.tolist()):
         out.append(f"answer_does_not_fit: {item.answer_id} is not a gene of a fitting disease")
-    fits = set(gstar.tolist())
+    fits = set(_fitting_genes(g, cues, maybe=True)[1].tolist())
     for d in rows.distractors:
         if d in fits:
             out.append(f"distractor_also_fits: {g.ids[d]} is a gene of a fitting disease")
     return out
+
+
+def _reach(g: SynthesisGraph, genes: np.ndarray) -> set[int]:
+    """Diseases associated with any of ``genes``."""
+    if not genes.size:
+        return set()
+    return set(np.unique(np.concatenate([g.gene_dis.row(int(x)) for x in genes])).tolist())
 
 
 def _check_chain(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
@@ -177,12 +187,9 @@ def _check_chain(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     for d in first:
         out += _cue_checks(item, g, cues, d)
     dstar, gstar = _fitting_genes(g, cues)
-    reach = (
-        np.unique(np.concatenate([g.gene_dis.row(int(x)) for x in gstar]))
-        if gstar.size
-        else np.zeros(0, dtype=np.int32)
-    )
-    reach_set, dstar_set = set(reach.tolist()), set(dstar.tolist())
+    reach_set, dstar_set = _reach(g, gstar), set(dstar.tolist())
+    maybe_d, maybe_g = _fitting_genes(g, cues, maybe=True)
+    unsafe = _reach(g, maybe_g) | set(maybe_d.tolist())
     a = rows.answer
     if a not in reach_set or a in dstar_set:
         out.append(f"answer_does_not_fit: {item.answer_id} is not another disease of the gene")
@@ -191,7 +198,7 @@ def _check_chain(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     ):
         out.append(f"answer_not_unique: {item.answer_id} is the presented disease itself")
     for d in rows.distractors:
-        if d in reach_set or d in dstar_set:
+        if d in unsafe:
             out.append(f"distractor_also_fits: {g.ids[d]} is reachable through a fitting gene")
     return out
 

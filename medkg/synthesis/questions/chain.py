@@ -46,7 +46,8 @@ class ChainFamily(QuestionFamily):
         if len(cues) < p["k_min"]:
             return Reject("too_few_phenotypes", f"{len(cues)} usable of {p['k_min']}")
         gene = genes[int(rng.integers(len(genes)))]
-        dstar, gstar = fitting_genes(g, cues)
+        # conservative sets (0-of-n cohort annotations count): nothing that may fit is offered
+        dstar, gstar = fitting_genes(g, cues, maybe=True)
         dset = set(dstar.tolist())
         others = [
             d

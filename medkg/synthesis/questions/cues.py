@@ -75,7 +75,7 @@ def select_cues(
             break
         if not g.has_phenotype(c, np.asarray(chosen)).all():
             continue
-        lacks = [p for p in order.tolist() if p not in chosen and not g.dis_closed.has(c, p)]
+        lacks = [p for p in order.tolist() if p not in chosen and not g.dis_maybe_closed.has(c, p)]
         lacks = [p for p in lacks if not _related(g, p, chosen)]
         if lacks:
             chosen.append(lacks[0])

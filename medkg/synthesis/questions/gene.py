@@ -18,9 +18,10 @@ from medkg.synthesis.questions.base import Draft, QuestionFamily, join_names, ph
 from medkg.synthesis.questions.cues import select_cues
 
 
-def fitting_genes(g: Any, cues: list[int]) -> tuple[np.ndarray, set[int]]:
-    """Diseases having every cue, and the set of their genes."""
-    dstar = g.diseases_with_all(cues)
+def fitting_genes(g: Any, cues: list[int], maybe: bool = False) -> tuple[np.ndarray, set[int]]:
+    """Diseases having every cue, and the set of their genes (``maybe``: also counting
+    0-of-n cohort annotations, the conservative set distractors must avoid)."""
+    dstar = g.diseases_with_all(cues, maybe=maybe)
     genes: set[int] = set()
     for d in dstar.tolist():
         genes.update(g.dis_gene.row(d).tolist())
@@ -54,7 +55,8 @@ class GeneFamily(QuestionFamily):
         if len(cues) < p["k_min"]:
             return Reject("too_few_phenotypes", f"{len(cues)} usable of {p['k_min']}")
         answer = int(genes[rng.integers(genes.size)])
-        dstar, fits = fitting_genes(g, cues)
+        dstar, _ = fitting_genes(g, cues)
+        _, fits = fitting_genes(g, cues, maybe=True)
         cand, sim = genes_of_similar_diseases(g, near, near_sim)
         gene_code = g.kind_codes[GENE]
 
