@@ -52,7 +52,7 @@ def _parse_params(values: list[str] | None) -> dict[str, Any]:
     for item in values or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--strategy-param needs KEY=VALUE, got {item!r}")
+            raise ValueError(f"expected KEY=VALUE, got {item!r}")
         try:
             params[key.strip()] = json.loads(value)
         except json.JSONDecodeError:
@@ -95,6 +95,20 @@ def synth(
         0.8, "--near-dup-threshold", help=_h("near_dup_threshold")
     ),
     allow_partial: bool = typer.Option(False, "--allow-partial", help=_h("allow_partial")),
+    paraphrase: str = typer.Option(
+        None,
+        "--paraphrase",
+        help="LLM path: rewrite stems with this generator (local or openai); rewrites that fail "
+        "the re-check against the graph are dropped and the template stem kept.",
+    ),
+    paraphrase_share: float = typer.Option(
+        1.0, "--paraphrase-share", help="Share of items to paraphrase (seeded choice)."
+    ),
+    generator_option: list[str] = typer.Option(
+        None,
+        "--generator-option",
+        help="Generator option KEY=VALUE (e.g. model=/path, base_url=http://host:8000/v1).",
+    ),
     store: str = StoreOption,
     path: Path = PathOption,
     as_json: bool = JsonOption,
@@ -135,7 +149,17 @@ def synth(
         console.print(f"loading the graph from {source.describe_location()} ...")
         kg = source.load()
     loaded = time.perf_counter() - start
+    generator = None
+    if paraphrase:  # build (no I/O yet) before the synthesis work, so bad options fail first
+        from medkg.training.generators import build_generator
+
+        generator = build_generator(paraphrase, **_parse_params(generator_option))
     result = synthesize(kg, config, show_progress=not as_json, console=console)
+    if generator is not None:
+        from medkg.synthesis.pipeline import apply_paraphrase
+
+        console.print(f"paraphrasing with {generator.name} ...")
+        apply_paraphrase(result, kg, generator, share=paraphrase_share)
     made = time.perf_counter() - start - loaded
     report = result.export(out_dir, chosen)
     summary = {

@@ -1,0 +1,50 @@
+"""The LLM path inside the pipeline: rewrites that pass the re-check replace the stem, the
+rest keep their template stem, and the dataset keeps its size. Completions come from
+tests.training.ChatServer, a real local HTTP server standing in for a vLLM endpoint."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from medkg.synthesis.pipeline import SynthConfig, apply_paraphrase, synthesize
+from medkg.training.generators import build_generator
+from tests.synthesis.test_graphview import synthetic_kg
+from tests.training import ChatServer
+
+
+def _stem(body: dict[str, Any]) -> str:
+    prompt = body["messages"][-1]["content"]
+    return re.search(r"Question to rewrite:\n(.*)\n", prompt).group(1)
+
+
+def rewrite_half(body: dict[str, Any]) -> list[str]:
+    """Faithful rewrite for diagnosis stems; an empty reply (rejected) for the others."""
+    stem = _stem(body)
+    if stem.startswith("A patient presents with"):
+        return ["In the clinic, a child is seen: " + stem[0].lower() + stem[1:]] * body["n"]
+    return [""] * body["n"]
+
+
+def test_paraphrase_keeps_size_replaces_accepted_and_counts_rejects():
+    kg = synthetic_kg()
+    result = synthesize(
+        kg, SynthConfig(n=40, seed=3, families=["diagnosis", "category"], rare_share=None)
+    )
+    before = {it.id: it for it in result.items}
+    with ChatServer(rewrite_half) as server:
+        gen = build_generator("openai", base_url=server.base_url, model="stand-in", timeout_s=5)
+        summary = apply_paraphrase(result, kg, gen, share=1.0)
+    assert len(result.items) == 40
+    assert summary["attempted"] == 40
+    assert summary["accepted"] + summary["kept_template_after_reject"] == 40
+    assert summary["rejects"].get("empty", 0) == summary["kept_template_after_reject"]
+    rewritten = [it for it in result.items if it.id not in before]
+    assert len(rewritten) == summary["accepted"] > 0
+    for it in rewritten:
+        src = before[it.provenance["paraphrase"]["source_id"]]
+        assert it.question.startswith("In the clinic")
+        assert it.options == src.options and it.answer_id == src.answer_id  # never from the model
+        assert it.template == gen.name
+    assert all(it.template.startswith("category") for it in result.items if it.family == "category")
+    assert result.counts["paraphrase"] == summary
