@@ -169,3 +169,19 @@ def test_mmlu_medical_end_to_end(full_linker: Linker) -> None:
     assert linked >= 800  # 918 at the defaults when written (725 by exact + abbreviation alone)
     assert set(by_method) == {"exact", "abbreviation", "tfidf"}
     assert mentions.filter(pl.col("method") == "tfidf").get_column("score").min() >= 0.85
+
+
+def test_scispacy_backend_agrees_with_schwartz_hearst(small: KnowledgeGraph) -> None:
+    pytest.importorskip("scispacy", reason="optional: pip install scispacy==0.6.2")
+    from medkg.coverage.linking import ScispacyDetector
+
+    text = "Patients with hypertrophic cardiomyopathy (HCM); Marfan syndrome (MFS) and MFS."
+    sci = ScispacyDetector().find(text)
+    ours = SchwartzHearstDetector().find(text)
+    assert set(ours) <= set(sci)  # scispaCy also lists the later occurrences of each SF
+    assert {long for _, long in sci} == {long for _, long in ours}
+    both = [
+        Linker.from_graph(small, LinkerConfig(abbreviations=name, tfidf=False)).link_text(text)
+        for name in ("schwartz_hearst", "scispacy")
+    ]
+    assert both[0].equals(both[1])
