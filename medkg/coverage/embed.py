@@ -211,7 +211,7 @@ class SentenceTransformerEmbedder(Embedder):
             except ImportError as exc:
                 raise EmbeddingError(
                     "the sentence-transformers embedder needs sentence-transformers and torch: "
-                    "pip install 'medkg[embed]' (or use the 'hashing' embedder)"
+                    "pip install 'medkg[ml]' (or use the 'hashing' embedder)"
                 ) from exc
             try:
                 self._model = SentenceTransformer(
