@@ -18,6 +18,7 @@ Graph layout in Neo4j:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 ENTITY = "Entity"
 META = "MedkgMeta"
@@ -62,10 +63,34 @@ def schema_statements() -> list[str]:
     ]
 
 
-def relationship_key_index(rel: str) -> str:
-    """Range index on ``key`` for one relationship type (MERGE and deletes seek through it)."""
+def relationship_key_constraint(rel: str) -> str:
+    """Uniqueness constraint on ``key`` for one relationship type (Community Edition has it).
+
+    Its index is what MERGE and deletes seek through: a unique index is always planned as
+    a seek, where a plain range index may be planned as a scan while the type is still
+    empty, and a scan per MERGE makes a batch quadratic. Keys are unique by construction
+    (repeats get ``-n``), so the constraint only states what the store guarantees.
+    """
     q = quote_name(rel)
-    return f"CREATE INDEX `medkg_rel_key_{validate_name(rel)}` IF NOT EXISTS FOR ()-[r:{q}]-() ON (r.key)"
+    return (
+        f"CREATE CONSTRAINT `{relationship_key_constraint_name(rel)}` IF NOT EXISTS "
+        f"FOR ()-[r:{q}]-() REQUIRE r.key IS UNIQUE"
+    )
+
+
+def relationship_key_constraint_name(rel: str) -> str:
+    return f"medkg_rel_key_unique_{validate_name(rel)}"
+
+
+def legacy_relationship_key_index_name(rel: str) -> str:
+    """Name of the plain range index on ``key`` earlier saves created (same schema as the
+    constraint's own index, so it must be dropped before the constraint can be made)."""
+    return f"medkg_rel_key_{validate_name(rel)}"
+
+
+def drop_index(name: str) -> str:
+    """Drop one index by name (names come from the functions above, validated)."""
+    return f"DROP INDEX `{validate_name(name)}` IF EXISTS"
 
 
 _SCHEMA_NAME = re.compile(r"^CREATE (?:CONSTRAINT|FULLTEXT INDEX|INDEX) `?([A-Za-z0-9_]+)`?")
@@ -89,14 +114,58 @@ def await_indexes() -> str:
 
 
 # --------------------------------------------------------------------------- writes
-def merge_nodes(kind: str | None) -> str:
-    """Upsert entities of one kind from ``$rows``: each row is the node's property map
-    (``id`` included), which replaces all its properties.
+# Batched writes take their rows as columns: one list per column, aligned by position, and
+# ``UNWIND range(0, size($ids) - 1) AS i`` walks them. A list of strings packs and unpacks
+# far faster than a list of one map per row (no per-row map keys), and a batch sends only
+# the columns that hold a value in it.
+COLUMNS = "cols"  # parameter holding one list per property column, in the order given
+
+
+def property_key(name: str) -> str:
+    """Backticked property key for a column name; ValueError for names Cypher could misread.
+
+    Backticks and backslashes (Cypher reads ``\\uXXXX`` escapes in names) are refused, so a
+    column name can never end the quoted name early.
+    """
+    if not isinstance(name, str) or not name or not name.isprintable() or set(name) & {"`", "\\"}:
+        raise ValueError(f"{name!r} cannot be a Neo4j property key")
+    return f"`{name}`"
+
+
+def _property_map(columns: Sequence[str]) -> str:
+    """``{col: $cols[0][i], ...}``: one row's properties, built server-side from the columns."""
+    entries = [f"{property_key(c)}: ${COLUMNS}[{j}][i]" for j, c in enumerate(columns)]
+    return "{" + ", ".join(entries) + "}"
+
+
+def _merge_set(var: str, merge_key: str, value: str, columns: Sequence[str]) -> str:
+    """``ON CREATE`` / ``ON MATCH`` clauses giving ``var`` exactly its merge key and columns.
+
+    A new element gets the columns added (``+=``; null values are not stored). A matched one
+    has its properties replaced (``=``), then its merge key put back. Neither branch reads
+    or writes the merge key outside MERGE, so the planner needs no Eager between rows and
+    seeks the merge key through its index (see ``test_neo4j_store.py``'s plan checks).
+    """
+    if merge_key in columns:
+        raise ValueError(f"{merge_key!r} is the merge key; it cannot also be a column")
+    props = _property_map(columns)
+    on_create = f"ON CREATE SET {var} += {props} " if columns else ""
+    return f"{on_create}ON MATCH SET {var} = {props}, {var}.{property_key(merge_key)} = {value}"
+
+
+def merge_nodes(kind: str | None, columns: Sequence[str] = ()) -> str:
+    """Upsert entities of one kind from ``$ids`` and ``$cols`` (one list per name in
+    ``columns``, ``id`` excluded, aligned with ``$ids``): each entity's properties become
+    its id and its non-null values (nulls leave the property absent), replacing what it had.
 
     ``kind=None`` is for rows whose kind is null: they carry the ``Entity`` label only.
     """
     label = f" SET n:{quote_name(kind)}" if kind is not None else ""
-    return f"UNWIND $rows AS row MERGE (n:{ENTITY} {{id: row.id}}) SET n = row{label}"
+    return (
+        "UNWIND range(0, size($ids) - 1) AS i "
+        f"MERGE (n:{ENTITY} {{id: $ids[i]}}) "
+        f"{_merge_set('n', 'id', '$ids[i]', columns)}{label}"
+    )
 
 
 def remove_kind_label(label: str) -> str:
@@ -104,24 +173,25 @@ def remove_kind_label(label: str) -> str:
     return f"UNWIND $ids AS id MATCH (n:{ENTITY} {{id: id}}) REMOVE n:{quote_name(label)}"
 
 
-def merge_edges(rel: str) -> str:
-    """Upsert relationships of one type from ``$rows`` of ``{src, dst, props}``; ``props``
-    (with the row's ``key``) replaces all the relationship's properties."""
+def merge_edges(rel: str, columns: Sequence[str] = ()) -> str:
+    """Upsert relationships of one type from ``$keys``, ``$src``, ``$dst`` and ``$cols`` (one
+    list per name in ``columns``, ``key`` excluded): MERGE on the row's ``key`` between its two entities, then
+    its properties become the key and its non-null values, replacing what it had."""
     return (
-        "UNWIND $rows AS row "
-        f"MATCH (s:{ENTITY} {{id: row.src}}) "
-        f"MATCH (d:{ENTITY} {{id: row.dst}}) "
-        f"MERGE (s)-[r:{quote_name(rel)} {{key: row.props.key}}]->(d) "
-        "SET r = row.props"
+        "UNWIND range(0, size($keys) - 1) AS i "
+        f"MATCH (s:{ENTITY} {{id: $src[i]}}) "
+        f"MATCH (d:{ENTITY} {{id: $dst[i]}}) "
+        f"MERGE (s)-[r:{quote_name(rel)} {{key: $keys[i]}}]->(d) "
+        f"{_merge_set('r', 'key', '$keys[i]', columns)}"
     )
 
 
 def merge_tree_links() -> str:
-    """Draw ``(child)-[:MET_PARENT]->(parent)`` for ``$rows`` of ``{id, parent}``; counts links."""
+    """Draw ``(child)-[:MET_PARENT]->(parent)`` for aligned ``$ids`` and ``$parents``; counts links."""
     return (
-        "UNWIND $rows AS row "
-        f"MATCH (c:{ENTITY} {{id: row.id}}) "
-        f"MATCH (p:{ENTITY} {{id: row.parent}}) "
+        "UNWIND range(0, size($ids) - 1) AS i "
+        f"MATCH (c:{ENTITY} {{id: $ids[i]}}) "
+        f"MATCH (p:{ENTITY} {{id: $parents[i]}}) "
         f"MERGE (c)-[:{TREE_REL} {{{TREE_MARK}: true}}]->(p) "
         "RETURN count(*) AS linked"
     )
@@ -144,6 +214,15 @@ def delete_entities() -> str:
 def delete_edges(rel: str) -> str:
     """Delete relationships of one type whose key is in ``$keys``."""
     return f"UNWIND $keys AS k MATCH ()-[r:{quote_name(rel)} {{key: k}}]->() DELETE r"
+
+
+def clear_relationships_batch() -> str:
+    """Delete up to ``$limit`` relationships touching medkg nodes (bounded per transaction,
+    where one DETACH DELETE of a hub entity could hold thousands)."""
+    return (
+        f"MATCH (n)-[r]-() WHERE n:{ENTITY} OR n:{META} "
+        "WITH DISTINCT r LIMIT $limit DELETE r RETURN count(*) AS deleted"
+    )
 
 
 def clear_batch() -> str:
@@ -177,7 +256,11 @@ def read_edges() -> str:
 
 
 def read_edge_keys() -> str:
-    return "MATCH ()-[r]->() WHERE r.key IS NOT NULL RETURN type(r) AS rel, r.key AS key"
+    """Type and key of every keyed relationship between entities (medkg's edge rows)."""
+    return (
+        f"MATCH (:{ENTITY})-[r]->(:{ENTITY}) WHERE r.key IS NOT NULL "
+        "RETURN type(r) AS rel, r.key AS key"
+    )
 
 
 def read_entity_ids() -> str:
@@ -233,6 +316,7 @@ def lucene_query(text: str) -> str:
 
 
 __all__ = [
+    "COLUMNS",
     "ENTITY",
     "FULLTEXT_INDEX",
     "META",
@@ -242,23 +326,28 @@ __all__ = [
     "TREE_REL",
     "await_indexes",
     "clear_batch",
+    "clear_relationships_batch",
     "delete_edges",
     "delete_entities",
     "delete_stale_tree_links",
+    "drop_index",
     "get_node",
+    "legacy_relationship_key_index_name",
     "lucene_query",
     "merge_edges",
     "merge_nodes",
     "merge_tree_links",
     "met_children",
     "neighbours",
+    "property_key",
     "quote_name",
     "read_edge_keys",
     "read_edges",
     "read_entity_ids",
     "read_meta",
     "read_nodes",
-    "relationship_key_index",
+    "relationship_key_constraint",
+    "relationship_key_constraint_name",
     "remove_kind_label",
     "schema_statements",
     "search",

@@ -41,7 +41,9 @@ def test_injection_through_a_label_never_reaches_query_text() -> None:
     with pytest.raises(ValueError):
         cypher.delete_edges("IS A")
     with pytest.raises(ValueError):
-        cypher.relationship_key_index("a-b")
+        cypher.relationship_key_constraint("a-b")
+    with pytest.raises(ValueError):
+        cypher.drop_index("x` IF EXISTS DROP INDEX `y")
 
 
 def test_schema_has_unique_id_constraint_and_search_indexes() -> None:
@@ -55,42 +57,83 @@ def test_schema_has_unique_id_constraint_and_search_indexes() -> None:
     assert all("IF NOT EXISTS" in s for s in cypher.schema_statements())
 
 
-def test_merge_nodes_groups_by_kind_and_passes_values_as_parameters() -> None:
-    q = cypher.merge_nodes("Disease")
-    assert q.startswith("UNWIND $rows AS row ")
-    assert "MERGE (n:Entity {id: row.id})" in q
-    assert "SET n = row SET n:`Disease`" in q
-    assert "SET n:" not in cypher.merge_nodes(None)
+def test_merge_nodes_walks_column_lists_and_replaces_properties() -> None:
+    q = cypher.merge_nodes("Disease", ["kind", "name", "synonyms"])
+    props = "{`kind`: $cols[0][i], `name`: $cols[1][i], `synonyms`: $cols[2][i]}"
+    assert q == (
+        "UNWIND range(0, size($ids) - 1) AS i "
+        "MERGE (n:Entity {id: $ids[i]}) "
+        f"ON CREATE SET n += {props} "
+        f"ON MATCH SET n = {props}, n.`id` = $ids[i] "
+        "SET n:`Disease`"
+    )
+    # A null kind gets no kind label; no columns: a matched entity keeps its id only.
+    assert "SET n:" not in cypher.merge_nodes(None, ["name"])
+    assert cypher.merge_nodes(None).endswith(
+        "MERGE (n:Entity {id: $ids[i]}) ON MATCH SET n = {}, n.`id` = $ids[i]"
+    )
+    with pytest.raises(ValueError, match="merge key"):
+        cypher.merge_nodes("Gene", ["id", "name"])
 
 
 def test_merge_edges_merges_on_the_key_between_matched_ends() -> None:
-    q = cypher.merge_edges("HAS_PHENOTYPE")
+    q = cypher.merge_edges("HAS_PHENOTYPE", ["negated", "onset"])
+    props = "{`negated`: $cols[0][i], `onset`: $cols[1][i]}"
     assert q == (
-        "UNWIND $rows AS row "
-        "MATCH (s:Entity {id: row.src}) "
-        "MATCH (d:Entity {id: row.dst}) "
-        "MERGE (s)-[r:`HAS_PHENOTYPE` {key: row.props.key}]->(d) "
-        "SET r = row.props"
+        "UNWIND range(0, size($keys) - 1) AS i "
+        "MATCH (s:Entity {id: $src[i]}) "
+        "MATCH (d:Entity {id: $dst[i]}) "
+        "MERGE (s)-[r:`HAS_PHENOTYPE` {key: $keys[i]}]->(d) "
+        f"ON CREATE SET r += {props} "
+        f"ON MATCH SET r = {props}, r.`key` = $keys[i]"
     )
+    with pytest.raises(ValueError, match="merge key"):
+        cypher.merge_edges("IS_A", ["key"])
+
+
+@pytest.mark.parametrize("column", ["a`b", "x`}) DETACH DELETE n //", "a\\u0060b", "", "tab\there"])
+def test_unsafe_column_names_never_reach_query_text(column: str) -> None:
+    with pytest.raises(ValueError, match="cannot be a Neo4j property key"):
+        cypher.property_key(column)
+    with pytest.raises(ValueError):
+        cypher.merge_nodes("Gene", ["name", column])
+    with pytest.raises(ValueError):
+        cypher.merge_edges("IS_A", [column])
+
+
+def test_odd_but_safe_column_names_are_backticked() -> None:
+    assert cypher.property_key("frequency value") == "`frequency value`"
+    assert cypher.property_key("x-ref") == "`x-ref`"
 
 
 def test_schema_statement_names_are_read_back() -> None:
     names = [cypher.statement_name(s) for s in cypher.schema_statements()]
     assert names[0] == "medkg_entity_id" and "medkg_entity_search" in names
-    assert cypher.statement_name(cypher.relationship_key_index("IS_A")) == "medkg_rel_key_IS_A"
+    assert (
+        cypher.statement_name(cypher.relationship_key_constraint("IS_A"))
+        == cypher.relationship_key_constraint_name("IS_A")
+        == "medkg_rel_key_unique_IS_A"
+    )
     with pytest.raises(ValueError):
         cypher.statement_name("MATCH (n) RETURN n")
     with pytest.raises(ValueError):
         cypher.remove_kind_label("Old kind")
 
 
-def test_relationship_key_index_names_the_type() -> None:
-    q = cypher.relationship_key_index("IS_A")
-    assert q == ("CREATE INDEX `medkg_rel_key_IS_A` IF NOT EXISTS FOR ()-[r:`IS_A`]-() ON (r.key)")
+def test_relationship_key_constraint_names_the_type() -> None:
+    assert cypher.relationship_key_constraint("IS_A") == (
+        "CREATE CONSTRAINT `medkg_rel_key_unique_IS_A` IF NOT EXISTS "
+        "FOR ()-[r:`IS_A`]-() REQUIRE r.key IS UNIQUE"
+    )
+    # The plain index earlier saves made is dropped by name before the constraint is made.
+    assert cypher.legacy_relationship_key_index_name("IS_A") == "medkg_rel_key_IS_A"
+    assert cypher.drop_index("medkg_rel_key_IS_A") == "DROP INDEX `medkg_rel_key_IS_A` IF EXISTS"
 
 
 def test_tree_links_are_marked_and_reads_skip_them() -> None:
-    assert "MERGE (c)-[:MET_PARENT {met_tree: true}]->(p)" in cypher.merge_tree_links()
+    q = cypher.merge_tree_links()
+    assert "MERGE (c)-[:MET_PARENT {met_tree: true}]->(p)" in q
+    assert "$ids[i]" in q and "$parents[i]" in q
     assert "r.met_tree" in cypher.delete_stale_tree_links()
     for q in (cypher.read_edges(), cypher.read_edge_keys(), cypher.neighbours()):
         assert "r.key IS NOT NULL" in q
@@ -98,8 +141,8 @@ def test_tree_links_are_marked_and_reads_skip_them() -> None:
 
 def test_no_query_embeds_a_literal_value() -> None:
     queries = [
-        cypher.merge_nodes("Gene"),
-        cypher.merge_edges("IS_A"),
+        cypher.merge_nodes("Gene", ["name", "synonyms"]),
+        cypher.merge_edges("IS_A", ["source"]),
         cypher.merge_tree_links(),
         cypher.delete_entities(),
         cypher.delete_edges("IS_A"),
@@ -111,6 +154,7 @@ def test_no_query_embeds_a_literal_value() -> None:
         cypher.read_meta(),
         cypher.remove_kind_label("Gene"),
         cypher.clear_batch(),
+        cypher.clear_relationships_batch(),
     ]
     for q in queries:
         # Only the fixed index name may appear quoted; every value is a $parameter.

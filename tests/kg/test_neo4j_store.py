@@ -130,6 +130,91 @@ def test_search_uses_the_fulltext_index(neo: Neo4jStore, small_kg: KnowledgeGrap
     assert neo.search("arachnodactyly")[0]["id"] == "HP:0001166"
 
 
+def _operators(plan: Any) -> list[str]:
+    out = [f"{plan['operatorType'].split('@')[0]} {plan.get('args', {}).get('Details', '')}"]
+    for child in plan.get("children", []):
+        out += _operators(child)
+    return out
+
+
+@pytest.mark.parametrize("state", ["empty", "holding the graph"])
+def test_write_plans_seek_indexes_and_have_no_eager(
+    neo: Neo4jStore, small_kg: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch, state: str
+) -> None:
+    """Every MERGE the save sends, planned against the database as it is at that moment:
+    entities seek the id constraint, relationships seek their ``key`` uniqueness constraint
+    (a plain index was planned as a scan while its type was empty), no Eager buffers a batch."""
+    if state != "empty":
+        neo.save(small_kg)
+    real = Neo4jStore._write_batches
+    plans: dict[str, list[str]] = {}
+
+    def explaining(self: Neo4jStore, batches: Any, action: str) -> Any:
+        batches = list(batches)
+        for query, params in batches:
+            if "MERGE" in query and query not in plans:
+                with self._session() as session:
+                    plans[query] = _operators(
+                        session.run("EXPLAIN " + query, params).consume().plan
+                    )
+        return real(self, batches, action)
+
+    monkeypatch.setattr(Neo4jStore, "_write_batches", explaining)
+    neo.save(small_kg)
+    rels = set(small_kg.edges.get_column("rel").to_list())
+    merged_rels = {q.split("[r:`")[1].split("`")[0] for q in plans if "[r:`" in q}
+    assert merged_rels == rels
+    for query, ops in plans.items():
+        shown = f"{query}\n" + "\n".join(ops)
+        assert not any(op.startswith("Eager ") for op in ops), shown
+        if "[r:`" in query:
+            seek = "DirectedRelationshipUniqueIndexSeek(Locking)"
+            assert any(op.startswith(seek) and "(key)" in op for op in ops), shown
+            assert not any("IndexScan" in op or "Expand" in op for op in ops), shown
+        else:
+            seek = "NodeUniqueIndexSeek(Locking)"
+            assert any(op.startswith(seek) and "Entity(id)" in op for op in ops), shown
+
+
+def test_plain_key_indexes_of_older_saves_become_constraints(
+    neo: Neo4jStore, small_kg: KnowledgeGraph
+) -> None:
+    for name in _db(neo, "SHOW CONSTRAINTS YIELD name RETURN name"):
+        if name["name"].startswith("medkg_rel_key_"):
+            neo._run(f"DROP CONSTRAINT `{name['name']}`", "test")
+    neo._run("CREATE INDEX medkg_rel_key_IS_A FOR ()-[r:IS_A]-() ON (r.key)", "test")
+    neo.save(small_kg)
+    indexes = {r["name"] for r in _db(neo, "SHOW INDEXES YIELD name RETURN name")}
+    assert "medkg_rel_key_IS_A" not in indexes
+    constraints = {
+        r["name"]: r["type"] for r in _db(neo, "SHOW CONSTRAINTS YIELD name, type RETURN *")
+    }
+    for rel in set(small_kg.edges.get_column("rel").to_list()):
+        assert constraints[f"medkg_rel_key_unique_{rel}"] == "RELATIONSHIP_UNIQUENESS"
+    assert neo.load().content_hash() == small_kg.content_hash()
+
+
+def test_resave_drops_properties_that_became_null(
+    neo: Neo4jStore, small_kg: KnowledgeGraph
+) -> None:
+    neo.save(small_kg)
+    nulled = small_kg.nodes.with_columns(
+        pl.lit(None, dtype=pl.String()).alias("definition"),  # null in every batch
+        pl.when(pl.col("id") == "ORPHA:558").then(None).otherwise("name").alias("name"),
+    )
+    edges = small_kg.edges.with_columns(pl.lit(None, dtype=pl.String()).alias("evidence"))
+    kg = KnowledgeGraph.from_frames(nulled, edges, small_kg.sources)
+    neo.save(kg)
+    props = _db(neo, "MATCH (n:Entity {id: 'ORPHA:558'}) RETURN properties(n) AS p")[0]["p"]
+    assert "name" not in props and "definition" not in props and props["kind"] == "Disease"
+    left = _db(neo, "MATCH (n:Entity) WHERE n.definition IS NOT NULL RETURN count(n) AS n")
+    assert left[0]["n"] == 0
+    keyed = _db(neo, "MATCH ()-[r]->() WHERE r.evidence IS NOT NULL RETURN count(r) AS n")
+    assert keyed[0]["n"] == 0
+    back = neo.load()
+    assert back.content_hash() == kg.content_hash()
+
+
 # --------------------------------------------------------------------------- refusals
 def test_unstorable_graphs_are_refused_before_any_write(
     neo: Neo4jStore, small_kg: KnowledgeGraph
@@ -171,11 +256,11 @@ def test_interrupted_save_is_reported_as_half_loaded(
     real = Neo4jStore._write_batches
     calls = {"n": 0}
 
-    def failing(self: Neo4jStore, query: str, rows: Any, action: str, param: str = "rows") -> Any:
+    def failing(self: Neo4jStore, batches: Any, action: str) -> Any:
         calls["n"] += 1
-        if "MERGE (s)-[r:" in query:  # crash while writing edges, after entities are in
+        if action == "writing relationships":  # crash on edges, after entities are in
             raise KeyboardInterrupt("simulated crash")
-        return real(self, query, rows, action, param)
+        return real(self, batches, action)
 
     monkeypatch.setattr(Neo4jStore, "_write_batches", failing)
     with pytest.raises(KeyboardInterrupt):

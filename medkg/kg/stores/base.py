@@ -74,12 +74,16 @@ class GraphStore(ABC):
         return self._save(kg)
 
     def load(self) -> KnowledgeGraph:
-        """Read the whole graph back."""
+        """Read the whole graph back; StoreError (from :meth:`_check_loadable`) when it cannot."""
+        self._check_loadable()
+        return self._load()
+
+    def _check_loadable(self) -> None:
+        """Raise StoreError when there is no complete graph to load; backends may say more."""
         if not self.exists():
             raise StoreError(
                 f"{self.describe_location()} holds no graph; run `medkg kg build` first"
             )
-        return self._load()
 
     @abstractmethod
     def _save(self, kg: KnowledgeGraph) -> SaveReport: ...

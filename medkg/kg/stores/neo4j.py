@@ -9,12 +9,14 @@ Layout (see :mod:`medkg.kg.cypher` for the exact Cypher):
   edge rows;
 * each edge-table row is one relationship carrying a deterministic ``key`` (a hash over
   all its columns; exact duplicate rows get ``-1``, ``-2``, ... so none collapse) that
-  writes MERGE on, so saving twice changes nothing;
+  writes MERGE on, so saving twice changes nothing; a uniqueness constraint per type on
+  ``key`` gives MERGE a unique index to seek;
 * ``(:MedkgMeta {id: "graph"})`` records the load state (``loading`` until the last batch
   is in, then ``complete``), content hash, counts, sources, report and the column types
   that let :meth:`Neo4jStore.load` rebuild the exact tables.
 
-A save writes in batches (one transaction each), replaces a previous graph (entities and
+A save writes in transactions of at most ``batch_size`` rows (a batch travels as one list
+per column, not one map per row, see :func:`column_batches`), replaces a previous graph (entities and
 relationships not in the new one are deleted) and is safe to re-run after a crash; a
 store whose last save did not finish says so instead of serving a partial graph.
 The ``neo4j`` driver is imported lazily, so ``medkg kg ...`` starts fast without it.
@@ -28,7 +30,7 @@ import hashlib
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -119,13 +121,46 @@ def edge_keys(edges: pl.DataFrame) -> list[str]:
     return keys
 
 
-def _present(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if v is not None}
+Batch = tuple[str, dict[str, Any]]
+"""One write transaction: query text and its parameters."""
 
 
 def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(rows), size):
         yield rows[i : i + size]
+
+
+def column_batches(
+    frame: pl.DataFrame,
+    size: int,
+    aligned: dict[str, str],
+    columns: Sequence[str],
+    query: Callable[[list[str]], str],
+) -> Iterator[Batch]:
+    """Cut ``frame`` into batches of ``size`` rows sent as columns, not as one map per row.
+
+    Each batch carries ``aligned`` (parameter name -> column, e.g. ``{"ids": "id"}``) as
+    lists and :data:`medkg.kg.cypher.COLUMNS` as one list per property column that holds a
+    value in the batch; ``query(present columns)`` gives the Cypher for that batch. A
+    column that is null throughout a batch is not sent: the property stays absent either way.
+    """
+    for start in range(0, frame.height, size):
+        part = frame.slice(start, size)
+        nulls = part.select(pl.col(c).null_count() for c in columns).row(0) if columns else ()
+        present = [c for c, n in zip(columns, nulls, strict=True) if n < part.height]
+        params: dict[str, Any] = {p: part.get_column(c).to_list() for p, c in aligned.items()}
+        params[cypher.COLUMNS] = [part.get_column(c).to_list() for c in present]
+        yield query(present), params
+
+
+def _batch_rows(batch: Batch) -> int:
+    """Rows in a batch: the length of its first parameter (ids or keys)."""
+    return len(next(iter(batch[1].values())))
+
+
+def _key_batches(query: str, param: str, values: Sequence[Any], size: int) -> Iterator[Batch]:
+    for chunk in _chunks(values, size):
+        yield query, {param: list(chunk)}
 
 
 def _rows_frame(rows: Iterable[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -249,18 +284,32 @@ class Neo4jStore(GraphStore):
             summary = session.run(query, **params).consume()
             return _counters(summary)
 
-    def _write_batches(
-        self, query: str, rows: Sequence[Any], action: str, param: str = "rows"
-    ) -> dict[str, int]:
-        """Write ``rows`` in transactions of ``batch_size``; returns summed counters."""
+    def _write_batches(self, batches: Iterable[Batch], action: str) -> dict[str, int]:
+        """Run the batches in write transactions of at most ``batch_size`` rows; summed counters.
+
+        Consecutive small batches (a rare kind, a small relationship type) share one
+        transaction, so a save commits about once per ``batch_size`` rows, not once per group.
+        """
         total: Counter[str] = Counter()
 
-        def work(tx: Any, batch: Sequence[Any]) -> dict[str, int]:
-            return _counters(tx.run(query, **{param: list(batch)}).consume())
+        def work(tx: Any, group: list[Batch]) -> Counter[str]:
+            got: Counter[str] = Counter()
+            for query, params in group:
+                got.update(_counters(tx.run(query, params).consume()))
+            return got
 
         with self._errors(action), self._session() as session:
-            for batch in _chunks(rows, self.batch_size):
-                total.update(session.execute_write(functools.partial(work, batch=batch)))
+            group: list[Batch] = []
+            rows = 0
+            for batch in batches:
+                n = _batch_rows(batch)
+                if group and rows + n > self.batch_size:
+                    total.update(session.execute_write(work, group))
+                    group, rows = [], 0
+                group.append(batch)
+                rows += n
+            if group:
+                total.update(session.execute_write(work, group))
         return dict(total)
 
     # ----------------------------------------------------------------- meta
@@ -295,9 +344,9 @@ class Neo4jStore(GraphStore):
         meta = self._meta()
         return meta is not None and meta.get("state") == "complete"
 
-    def load(self) -> KnowledgeGraph:
-        """Read the whole graph back; StoreError when empty or half-loaded."""
-        return self._load()
+    def _check_loadable(self) -> None:
+        """StoreError when the database holds no graph, a half-loaded one or another format."""
+        self._complete_meta()
 
     def manifest(self) -> dict[str, Any]:
         meta = self._complete_meta()
@@ -329,19 +378,24 @@ class Neo4jStore(GraphStore):
                 raise StoreError(
                     f"{what} list column(s) {bad} hold null elements; Neo4j cannot store them"
                 )
+        rel_values = edges.get_column("rel").unique().to_list()
+        if None in rel_values:
+            raise StoreError("edges with a null rel cannot be stored in Neo4j")
         kinds = sorted({k for k in nodes.get_column("kind").unique().to_list() if k is not None})
-        rels = sorted(set(edges.get_column("rel").unique().to_list()))
+        rels = sorted(rel_values)
         try:
             for name in (*kinds, *rels):
                 cypher.validate_name(name)
+            for col in (*nodes.columns, *edges.columns):
+                cypher.property_key(col)
         except ValueError as exc:
             raise StoreError(f"cannot store the graph in Neo4j: {exc}") from None
-        if None in rels:
-            raise StoreError("edges with a null rel cannot be stored in Neo4j")
 
         content_hash = kg.content_hash()
+        keys = edge_keys(edges)
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        self._ensure_schema(cypher.schema_statements())
+        schema_names = self._schema_names()
+        self._ensure_schema(cypher.schema_statements(), schema_names)
         self._set_meta(
             {
                 "format": FORMAT,
@@ -352,77 +406,107 @@ class Neo4jStore(GraphStore):
         )
         details: Counter[str] = Counter()
 
-        # Which relationships and entities the new graph no longer has.
-        keys = edge_keys(edges)
-        existing = self._read(cypher.read_edge_keys(), "reading existing relationships")
-        new_keys = set(keys)
-        stale: dict[str, list[str]] = defaultdict(list)
-        for row in existing:
-            if row["key"] not in new_keys:
-                stale[row["rel"]].append(row["key"])
-        self._ensure_schema(
-            [cypher.relationship_key_index(rel) for rel in sorted(set(rels) | set(stale))]
-        )
-        for rel, rel_keys in sorted(stale.items()):
-            got = self._write_batches(
-                cypher.delete_edges(rel), rel_keys, "deleting old relationships", "keys"
-            )
-            details["relationships_deleted"] += got.get("relationships_deleted", 0)
-        ids = nodes.get_column("id").to_list()
-        new_ids = set(ids)
+        # Which entities and relationships the new graph no longer has. An empty database
+        # (no entities) has no medkg relationships either: nothing to read back.
         old_kinds = {
             r["id"]: r["kind"]
             for r in self._read(cypher.read_entity_ids(), "reading existing entities")
         }
+        stale: dict[str, list[str]] = defaultdict(list)
+        if old_kinds:
+            new_keys = set(keys)
+            for row in self._read(cypher.read_edge_keys(), "reading existing relationships"):
+                if row["key"] not in new_keys:
+                    stale[row["rel"]].append(row["key"])
+        rel_types = sorted(set(rels) | set(stale))
+        for rel in rel_types:  # a store saved before the key constraints has plain indexes
+            legacy = cypher.legacy_relationship_key_index_name(rel)
+            if legacy in schema_names:
+                self._run(cypher.drop_index(legacy), "replacing a relationship key index")
+                schema_names.discard(legacy)
+        self._ensure_schema(
+            [cypher.relationship_key_constraint(rel) for rel in rel_types], schema_names
+        )
+        for rel, rel_keys in sorted(stale.items()):
+            got = self._write_batches(
+                _key_batches(cypher.delete_edges(rel), "keys", rel_keys, self.batch_size),
+                "deleting old relationships",
+            )
+            details["relationships_deleted"] += got.get("relationships_deleted", 0)
+        ids = nodes.get_column("id").to_list()
+        new_ids = set(ids)
         gone = [i for i in old_kinds if i not in new_ids]
         if gone:
             got = self._write_batches(
-                cypher.delete_entities(), gone, "deleting old entities", "ids"
+                _key_batches(cypher.delete_entities(), "ids", gone, self.batch_size),
+                "deleting old entities",
             )
             details["nodes_deleted"] += got.get("nodes_deleted", 0)
             details["relationships_deleted"] += got.get("relationships_deleted", 0)
 
-        # Entities, grouped by kind label.
-        by_kind: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+        # Entities whose kind changed lose their old kind label.
         relabel: dict[str, list[str]] = defaultdict(list)  # old kind label -> ids
-        for row in nodes.iter_rows(named=True):
-            by_kind[row["kind"]].append(_present(row))
-            old = old_kinds.get(row["id"])
-            if old is not None and old != row["kind"] and cypher.NAME_RE.match(old):
-                relabel[old].append(row["id"])
+        if old_kinds:
+            for node_id, kind in zip(ids, nodes.get_column("kind").to_list(), strict=True):
+                old = old_kinds.get(node_id)
+                if old is not None and old != kind and cypher.NAME_RE.match(old):
+                    relabel[old].append(node_id)
         for label, label_ids in sorted(relabel.items()):
             self._write_batches(
-                cypher.remove_kind_label(label), label_ids, "fixing kind labels", "ids"
-            )
-        for kind, rows in sorted(by_kind.items(), key=lambda kv: kv[0] or ""):
-            got = self._write_batches(cypher.merge_nodes(kind), rows, f"writing {kind} entities")
-            details.update(
-                {k: v for k, v in got.items() if k in ("nodes_created", "properties_set")}
+                _key_batches(cypher.remove_kind_label(label), "ids", label_ids, self.batch_size),
+                "fixing kind labels",
             )
 
+        # Entities, grouped by kind label, sent as columns.
+        node_props = [c for c in nodes.columns if c != "id"]
+        by_kind = sorted(
+            nodes.partition_by("kind", as_dict=True, maintain_order=True).items(),
+            key=lambda kv: kv[0][0] or "",
+        )
+        got = self._write_batches(
+            (
+                batch
+                for (kind,), part in by_kind
+                for batch in column_batches(
+                    part,
+                    self.batch_size,
+                    {"ids": "id"},
+                    node_props,
+                    functools.partial(cypher.merge_nodes, kind),
+                )
+            ),
+            "writing entities",
+        )
+        details.update({k: v for k, v in got.items() if k in ("nodes_created", "properties_set")})
+
         # Edges, grouped by relationship type, each MERGEd on its key.
-        by_rel: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for row, key in zip(edges.iter_rows(named=True), keys, strict=True):
-            props = _present(row)
-            src, rel, dst = props.pop("src"), props.pop("rel"), props.pop("dst")
-            props["key"] = key
-            by_rel[rel].append({"src": src, "dst": dst, "props": props})
-        for rel, rows in sorted(by_rel.items()):
-            got = self._write_batches(cypher.merge_edges(rel), rows, f"writing {rel} relationships")
-            details["relationships_created"] += got.get("relationships_created", 0)
+        edge_props = [c for c in edges.columns if c not in ("src", "rel", "dst")]
+        keyed = edges.with_columns(pl.Series("key", keys, dtype=pl.String()))
+        by_rel = sorted(keyed.partition_by("rel", as_dict=True, maintain_order=True).items())
+        got = self._write_batches(
+            (
+                batch
+                for (rel,), part in by_rel
+                for batch in column_batches(
+                    part,
+                    self.batch_size,
+                    {"keys": "key", "src": "src", "dst": "dst"},
+                    edge_props,
+                    functools.partial(cypher.merge_edges, rel),
+                )
+            ),
+            "writing relationships",
+        )
+        details["relationships_created"] += got.get("relationships_created", 0)
 
         # The MET as browsable MET_PARENT links (derived; never read back as edge rows).
         if old_kinds:  # only a database that held a graph can have stale tree links
             self._run(cypher.delete_stale_tree_links(), "updating tree links")
         if "met_parent" in nodes.columns:
-            tree_rows = [
-                {"id": i, "parent": p}
-                for i, p in nodes.select("id", "met_parent").iter_rows()
-                if p is not None
-            ]
-            linked = self._tree_links(tree_rows)
+            tree = nodes.select("id", "met_parent").filter(pl.col("met_parent").is_not_null())
+            linked = self._tree_links(tree)
             details["met_parent_links"] = linked
-            details["met_parent_missing"] = len(tree_rows) - linked
+            details["met_parent_missing"] = tree.height - linked
 
         seconds = time.perf_counter() - start
         self._set_meta(
@@ -450,41 +534,50 @@ class Neo4jStore(GraphStore):
             details=dict(details),
         )
 
-    def _ensure_schema(self, statements: list[str]) -> None:
-        """Create the indexes/constraints not there yet, then wait until they are online."""
-        existing = {
+    def _schema_names(self) -> set[str]:
+        """Names of the indexes and constraints the database has."""
+        return {
             r["name"]
             for query in cypher.show_schema_names()
             for r in self._read(query, "reading indexes")
         }
+
+    def _ensure_schema(self, statements: list[str], existing: set[str]) -> None:
+        """Create the indexes/constraints not in ``existing`` (updated), then wait for them."""
         missing = [s for s in statements if cypher.statement_name(s) not in existing]
         for statement in missing:
             self._run(statement, "creating constraints and indexes")
+            existing.add(cypher.statement_name(statement))
         if missing:
             self._run(cypher.await_indexes(), "waiting for indexes", timeout_seconds=300)
 
-    def _tree_links(self, rows: list[dict[str, str]]) -> int:
+    def _tree_links(self, tree: pl.DataFrame) -> int:
+        """Draw the MET links for ``tree`` rows (id, met_parent); returns how many were drawn."""
         linked = 0
 
-        def work(tx: Any, batch: Sequence[Any]) -> int:
-            return sum(r["linked"] for r in tx.run(cypher.merge_tree_links(), rows=list(batch)))
+        def work(tx: Any, params: dict[str, Any]) -> int:
+            return sum(r["linked"] for r in tx.run(cypher.merge_tree_links(), params))
 
         with self._errors("writing tree links"), self._session() as session:
-            for batch in _chunks(rows, self.batch_size):
-                linked += session.execute_write(functools.partial(work, batch=batch))
+            for start in range(0, tree.height, self.batch_size):
+                part = tree.slice(start, self.batch_size)
+                params = {"ids": part.get_column("id").to_list()}
+                params["parents"] = part.get_column("met_parent").to_list()
+                linked += session.execute_write(work, params)
         return linked
 
     def clear(self) -> int:
         """Delete every medkg entity, relationship and the metadata; returns nodes deleted."""
-        deleted = 0
-        while True:
-            rows = self._read_write(
-                cypher.clear_batch(), "clearing the graph", limit=self.batch_size
-            )
-            n = rows[0]["deleted"] if rows else 0
-            deleted += n
-            if n == 0:
-                return deleted
+        # Relationships first, so no node batch drags a hub's thousands of them along.
+        for query in (cypher.clear_relationships_batch(), cypher.clear_batch()):
+            deleted = 0
+            while True:
+                rows = self._read_write(query, "clearing the graph", limit=self.batch_size)
+                n = rows[0]["deleted"] if rows else 0
+                deleted += n
+                if n == 0:
+                    break
+        return deleted
 
     def _read_write(self, query: str, action: str, /, **params: Any) -> list[dict[str, Any]]:
         with self._errors(action), self._session() as session:
