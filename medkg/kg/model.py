@@ -284,9 +284,10 @@ class KnowledgeGraph:
     def canonical(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Node and edge tables in a canonical row order (for hashing and comparisons)."""
         nodes = self.nodes.sort("id")
-        edges = self.edges.sort(
-            [*EDGE_KEY, "onset", "frequency", "reference", "method"], nulls_last=True
-        )
+        # Every column takes part: two rows may differ only in evidence or props.
+        sortable = [c for c, t in self.edges.schema.items() if not isinstance(t, pl.List)]
+        keys = [*EDGE_KEY, *(c for c in sortable if c not in EDGE_KEY)]
+        edges = self.edges.sort(keys, nulls_last=True)
         return nodes, edges
 
     def content_hash(self) -> str:

@@ -102,7 +102,38 @@ def test_source_load_refuses_a_graph_without_provenance(tmp_path):
         key = "careless"
 
         def _load(self) -> KnowledgeGraph:
-            return KnowledgeGraph.from_frames(nodes_frame([{"id": "X:1", "name": "x"}]), edges_frame([]))
+            return KnowledgeGraph.from_frames(
+                nodes_frame([{"id": "X:1", "name": "x"}]), edges_frame([])
+            )
 
     with pytest.raises(SourceError, match="loader bug: 1 node\\(s\\) without source"):
         Careless(tmp_path / "f").load()
+
+
+def test_content_hash_is_independent_of_edge_order_when_rows_differ_only_in_evidence():
+    # Real case: two HPO annotations sharing src, rel, dst, onset, frequency and reference.
+    nodes = nodes_frame(
+        [{"id": "D:1", "name": "d", "source": "s"}, {"id": "P:1", "name": "p", "source": "s"}]
+    )
+    rows = [
+        {
+            "src": "D:1",
+            "rel": "HAS_PHENOTYPE",
+            "dst": "P:1",
+            "reference": "PMID:1",
+            "evidence": "PCS",
+            "source": "s",
+        },
+        {
+            "src": "D:1",
+            "rel": "HAS_PHENOTYPE",
+            "dst": "P:1",
+            "reference": "PMID:1",
+            "evidence": "TAS",
+            "props": {"sex": "female"},
+            "source": "s",
+        },
+    ]
+    a = KnowledgeGraph.from_frames(nodes, edges_frame(rows))
+    b = KnowledgeGraph.from_frames(nodes, edges_frame(rows[::-1]))
+    assert a.content_hash() == b.content_hash()
