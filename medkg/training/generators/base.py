@@ -14,12 +14,13 @@ on first use, so building a generator is free and cannot fail on I/O.
 
 from __future__ import annotations
 
-import inspect
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar, TypeVar
+
+from medkg.registry import build_registered
 
 Message = dict[str, str]
 Messages = list[Message]
@@ -183,23 +184,7 @@ def register_generator(key: str) -> Callable[[G], G]:
 
 def build_generator(key: str, **options: Any) -> Generator:
     """Build the backend registered as ``key`` with its own options (checked by name)."""
-    cls = GENERATORS.get(key)
-    if cls is None:
-        raise ValueError(f"unknown generator {key!r}; known: {sorted(GENERATORS)}")
-    accepted: set[str] = set()
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if klass is object or init is None:
-            continue
-        accepted |= {
-            name
-            for name, p in inspect.signature(init).parameters.items()
-            if name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-        }
-    unknown = sorted(set(options) - accepted)
-    if unknown:
-        raise ValueError(f"generator {key!r} does not take {unknown}; it takes {sorted(accepted)}")
-    return cls(**options)
+    return build_registered(GENERATORS, key, "generator", options, ValueError)
 
 
 def params_dict(params: GenParams) -> dict[str, Any]:

@@ -1,0 +1,43 @@
+"""Shared registry plumbing: build a registered backend from its key and its own options."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def accepted_options(cls: type) -> set[str]:
+    """Keyword options a class's ``__init__`` chain accepts (for clear errors on typos)."""
+    accepted: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if klass is object or init is None:
+            continue
+        accepted |= {
+            name
+            for name, p in inspect.signature(init).parameters.items()
+            if name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        }
+    return accepted
+
+
+def build_registered(
+    registry: Mapping[str, type[T]],
+    key: str,
+    what: str,
+    options: Mapping[str, Any],
+    error: type[Exception] = ValueError,
+) -> T:
+    """Instantiate ``registry[key]`` with ``options``; unknown keys or options raise ``error``
+    (unknown keys always ValueError) naming what is known."""
+    cls = registry.get(key)
+    if cls is None:
+        raise ValueError(f"unknown {what} {key!r}; known: {sorted(registry)}")
+    accepted = accepted_options(cls)
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise error(f"{what} {key!r} does not take {unknown}; it takes {sorted(accepted)}")
+    return cls(**options)
