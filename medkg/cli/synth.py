@@ -156,7 +156,7 @@ def synth(
         generator = build_generator(paraphrase, **_parse_params(generator_option))
     result = synthesize(kg, config, show_progress=not as_json, console=console)
     if generator is not None:
-        from medkg.synthesis.pipeline import apply_paraphrase
+        from medkg.synthesis.paraphrase import apply_paraphrase
 
         console.print(f"paraphrasing with {generator.name} ...")
         apply_paraphrase(result, kg, generator, share=paraphrase_share)

@@ -44,10 +44,18 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import polars as pl
+
+from medkg.kg.model import KnowledgeGraph
+from medkg.synthesis.config import SynthesisError
 from medkg.synthesis.decontam import MMLU_MEDICAL_SUBJECTS, mmlu_path
 from medkg.synthesis.items import LETTERS, QAItem
+
+if TYPE_CHECKING:
+    from medkg.synthesis.pipeline import SynthResult
+
 from medkg.training.generators.base import Generator, GenParams, Messages, params_dict
 
 PROMPT_VERSION = "paraphrase.v1"
@@ -417,16 +425,68 @@ def paraphrase_items(
     return accepted, rejects
 
 
+# ----------------------------------------------------------------------------- pipeline step
+def graph_names_for(kg: KnowledgeGraph, ids: set[str]) -> dict[str, list[str]]:
+    """id -> [name, *synonyms] for the given entities (what the paraphrase re-check needs)."""
+    rows = kg.nodes.filter(pl.col("id").is_in(sorted(ids))).select("id", "name", "synonyms")
+    return {i: [n, *(s or [])] for i, n, s in rows.iter_rows()}
+
+
+def apply_paraphrase(
+    result: SynthResult,
+    kg: KnowledgeGraph,
+    generator: Any,
+    *,
+    share: float = 1.0,
+    seed: int | None = None,
+    params: Any = None,
+) -> dict[str, Any]:
+    """Rewrite the stems of a seeded ``share`` of the items with ``generator`` (LLM path).
+
+    A rewrite that fails the re-check against the graph item is dropped and counted, and
+    the item keeps its template stem: the dataset never shrinks silently. Counts go to
+    ``result.counts["paraphrase"]`` (and so to the manifest).
+    """
+    import random
+
+    if not 0.0 < share <= 1.0:
+        raise SynthesisError(f"paraphrase share must be in (0, 1], got {share}")
+    seed = result.config.seed if seed is None else seed
+    n_pick = round(share * len(result.items))
+    picked = sorted(random.Random(seed).sample(range(len(result.items)), n_pick))
+    chosen = [result.items[i] for i in picked]
+    ids = {e for it in chosen for e in (*it.entity_ids, *it.option_ids, it.answer_id)}
+    accepted, rejects = paraphrase_items(
+        chosen, generator, graph_names_for(kg, ids), params, seed=seed
+    )
+    by_source = {it.provenance["paraphrase"]["source_id"]: it for it in accepted}
+    for i in picked:
+        original = result.items[i]
+        if original.id in by_source:
+            result.items[i] = by_source[original.id]
+    summary = {
+        "generator": getattr(generator, "name", str(generator)),
+        "attempted": len(chosen),
+        "accepted": len(accepted),
+        "kept_template_after_reject": len(chosen) - len(accepted),
+        "rejects": dict(sorted(rejects.items())),
+    }
+    result.counts["paraphrase"] = summary
+    return summary
+
+
 __all__ = [
     "PROMPT_VERSION",
     "ItemNames",
     "ParaphraseConfig",
     "SeedQuestion",
+    "apply_paraphrase",
     "build_prompt",
     "check_rewrite",
     "clean_completion",
     "entity_names",
     "graph_facts",
+    "graph_names_for",
     "load_seed_questions",
     "mmlu_path",
     "paraphrase_items",

