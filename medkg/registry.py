@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+C = TypeVar("C", bound=type)
 
 
 def accepted_options(cls: type) -> set[str]:
@@ -41,3 +42,20 @@ def build_registered(
     if unknown:
         raise error(f"{what} {key!r} does not take {unknown}; it takes {sorted(accepted)}")
     return cls(**options)
+
+
+def registrar(registry: dict[str, Any], what: str) -> Callable[[str], Callable[[C], C]]:
+    """A class decorator factory: ``@register(key)`` adds a backend to ``registry`` and sets
+    ``cls.key``; a key taken by another class is an error."""
+
+    def register(key: str) -> Callable[[C], C]:
+        def deco(cls: C) -> C:
+            if key in registry and registry[key] is not cls:
+                raise ValueError(f"{what} key {key!r} is already taken by {registry[key]}")
+            cls.key = key  # type: ignore[attr-defined]
+            registry[key] = cls
+            return cls
+
+        return deco
+
+    return register

