@@ -1,0 +1,220 @@
+"""Multiple-choice answers: read the option a completion chose, and the options of a prompt.
+
+Rewards, pseudo-labels and evaluation share one extractor, :func:`extract_choice`, so a
+completion scores the same everywhere. It looks for the answer in tiers; the first tier
+with a match decides, and inside a tier the **last** statement wins ("The answer is A.
+On reflection, the answer is C." reads C):
+
+1. ``stated`` - an explicit statement: "The answer is C", "Answer: (B)", "final answer
+   is **D**", "correct option: c", "I choose B".
+2. ``marked`` - a line that starts with a marked letter: "**C.** Marfan syndrome",
+   "C) Marfan syndrome", "(C) ...", "C. ...", "C: ...".
+3. ``bare`` - the whole completion is one letter ("C", "(C)", "C.") or one option's text.
+4. ``named`` - the completion names option texts; if it names one, that option; if it
+   names several, the last line that names exactly one decides.
+
+Letters are constrained to the item's options: with 4 options "The answer is E" is no
+answer, not a wrong one. Lower-case letters count only where they cannot be an English
+word ("answer: (c)", "answer is c."), and "A" followed by a lower-case word ("the answer
+is a rare disease") is an article, not option A.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from medkg.coverage.linking import surface_key
+from medkg.synthesis.items import LETTERS
+
+TIERS = ("stated", "marked", "bare", "named")
+
+# A letter as an answer: upper case, or lower case when wrapped or followed by punctuation.
+_LETTER = (
+    r"(?:\*\*|__|\*)?[\(\[]?(?:(?P<up>[A-H])|(?P<low>[a-h])(?=[\)\]\.:,;!*]|\s*$))"
+    r"(?![A-Za-z0-9'\-])(?:[\)\]])?(?:\*\*|__|\*)?"
+)
+_STATED = re.compile(
+    r"(?i:\banswer\b(?:\s+(?:is|would\s+be|should\s+be|must\s+be|=))?|\banswer\s*(?:is)?\s*:"
+    r"|\b(?:correct|best|right|final)\s+(?:answer|option|choice)(?:\s+(?:is|would\s+be))?"
+    r"|\b(?:option|choice)\s+(?=[\(\[]?[A-Ha-h]\b)|\bI\s+(?:choose|pick|select|go\s+with))"
+    r"\s*[:=\-]?\s*(?i:is\s+)?(?i:option\s+|choice\s+|letter\s+)?" + _LETTER
+)
+_MARKED = re.compile(
+    r"^[ \t>#\-]*(?:\*\*|__)?[\(\[]?(?P<up>[A-H])(?:[\)\]]|\.|:)(?:\*\*|__)?(?=\s|$)",
+    re.MULTILINE,
+)
+_BARE = re.compile(r"^\W*(?P<up>[A-Ha-h])\W*$")
+# Option lines in a prompt: "A. text", "A) text", "(A) text", "A: text".
+_OPTION_LINE = re.compile(r"^\s*[\(\[]?(?P<letter>[A-H])[\)\]\.:]\s+(?P<text>\S.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The option a completion chose: its index, letter and the tier that decided."""
+
+    index: int
+    tier: str
+
+    @property
+    def letter(self) -> str:
+        return LETTERS[self.index]
+
+
+def option_count(options: Sequence[str] | int | None) -> int:
+    """How many options an item has (a list of texts or a count; None: every letter)."""
+    if options is None:
+        return len(LETTERS)
+    n = options if isinstance(options, int) else len(options)
+    if not 1 <= n <= len(LETTERS):
+        raise ValueError(f"an item needs 1-{len(LETTERS)} options, got {n}")
+    return n
+
+
+def _letter_of(match: re.Match[str]) -> str:
+    up = match.groupdict().get("up")
+    return (up or match.groupdict().get("low") or "").upper()
+
+
+def _article(text: str, match: re.Match[str]) -> bool:
+    """True for "A" used as the English article ("answer is a rare ..." / "is A rare")."""
+    if _letter_of(match) != "A":
+        return False
+    rest = text[match.end() :]
+    return bool(re.match(r"\s+[a-z]", rest)) and not match.group(0).rstrip().endswith(
+        (")", "]", ".", ":", "*")
+    )
+
+
+def _last_letter(
+    text: str, pattern: re.Pattern[str], n: int, check_article: bool = True
+) -> int | None:
+    found = None
+    for m in pattern.finditer(text):
+        letter = _letter_of(m)
+        idx = LETTERS.find(letter)
+        if 0 <= idx < n and not (check_article and _article(text, m)):
+            found = idx
+    return found
+
+
+def _named(text: str, options: Sequence[str]) -> tuple[int | None, bool]:
+    """(option index named by ``text``, whole text is exactly that option)."""
+    keys = [surface_key(o) for o in options]
+    whole = surface_key(text)
+    for i, key in enumerate(keys):
+        if key.strip() and whole == key:
+            return i, True
+
+    def named_in(chunk: str) -> set[int]:
+        norm = surface_key(chunk)
+        hits = {i for i, k in enumerate(keys) if k.strip() and k in norm}
+        # "Marfan syndrome" inside a named "Marfan syndrome type 1" is not a mention of its own
+        return {i for i in hits if not any(j != i and keys[i] in keys[j] for j in hits)}
+
+    everywhere = named_in(text)
+    if len(everywhere) == 1:
+        return next(iter(everywhere)), False
+    if not everywhere:
+        return None, False
+    for line in reversed([ln for ln in text.splitlines() if ln.strip()]):
+        hits = named_in(line)
+        if len(hits) == 1:
+            return next(iter(hits)), False
+        if hits:
+            return None, False  # the deciding line names several options
+    return None, False
+
+
+def extract_choice(text: str, options: Sequence[str] | int | None = None) -> Choice | None:
+    """The option ``text`` chose, or None (see the module docstring for the rules).
+
+    ``options``: the option texts (enables the ``bare`` text and ``named`` tiers), or just
+    their count; None allows every letter A-H.
+    """
+    if not isinstance(text, str) or not text.strip():
+        return None
+    n = option_count(options)
+    idx = _last_letter(text, _STATED, n)
+    if idx is not None:
+        return Choice(idx, "stated")
+    idx = _last_letter(text, _MARKED, n, check_article=False)
+    if idx is not None:
+        return Choice(idx, "marked")
+    bare = _BARE.match(text.strip())
+    if bare is not None:
+        idx = LETTERS.find(_letter_of(bare))
+        return Choice(idx, "bare") if 0 <= idx < n else None
+    if isinstance(options, Sequence) and not isinstance(options, str):
+        idx, whole = _named(text, options)
+        if idx is not None:
+            return Choice(idx, "bare" if whole else "named")
+    return None
+
+
+def extract_letter(text: str, options: Sequence[str] | int | None = None) -> str | None:
+    """The letter ``text`` chose, or None."""
+    choice = extract_choice(text, options)
+    return choice.letter if choice is not None else None
+
+
+def parse_options(prompt: str) -> list[str]:
+    """The lettered options of a question text (A, B, C, ... on consecutive lines).
+
+    The last run starting at A wins, so a question that quotes a letter earlier is fine.
+    Returns [] when the text lists no options.
+    """
+    best: list[str] = []
+    current: list[str] = []
+    for line in prompt.splitlines():
+        m = _OPTION_LINE.match(line)
+        if m is None:
+            if current and line.strip():
+                best, current = (current if len(current) >= 2 else best), []
+            continue
+        letter = m.group("letter")
+        if letter == "A":
+            if len(current) >= 2:
+                best = current
+            current = [m.group("text")]
+        elif current and letter == LETTERS[len(current)]:
+            current.append(m.group("text"))
+        elif current:
+            best, current = (current if len(current) >= 2 else best), []
+    if len(current) >= 2:
+        best = current
+    return best
+
+
+def label_index(label: object, options: Sequence[str] | int | None = None) -> int | None:
+    """A label column value as an option index: a letter ("C", "(c)"), an int index, or an
+    option's text. None when it names no option of this item."""
+    n = option_count(options)
+    if isinstance(label, bool) or label is None:
+        return None
+    if isinstance(label, int):
+        return label if 0 <= label < n else None
+    if not isinstance(label, str):
+        return None
+    bare = _BARE.match(label.strip())
+    if bare is not None:
+        idx = LETTERS.find(_letter_of(bare))
+        return idx if 0 <= idx < n else None
+    if isinstance(options, Sequence) and not isinstance(options, str):
+        key = surface_key(label)
+        for i, o in enumerate(options):
+            if surface_key(o) == key:
+                return i
+    return None
+
+
+__all__ = [
+    "TIERS",
+    "Choice",
+    "extract_choice",
+    "extract_letter",
+    "label_index",
+    "option_count",
+    "parse_options",
+]
