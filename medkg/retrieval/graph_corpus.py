@@ -1,0 +1,553 @@
+"""The graph corpus: one text card per entity of the knowledge graph, and a retriever that
+answers HeteroRAG-style ``"term, relation"`` look-ups on those cards.
+
+A card (a :class:`~medkg.retrieval.base.Document`: id = entity id, title = name) holds the
+entity's name, kind, synonyms, definition, its parent in the medical entity tree and its
+one-hop relations rendered as sentences in both directions, e.g. ``"Marfan syndrome has
+phenotype Arachnodactyly (very frequent)."`` on the cards of both ends. At most
+``per_relation`` sentences are kept per relation type and direction (the most frequent
+phenotypes first, then by name), the rest counted; a card stops adding sentences at
+``max_chars`` and says how many it left out. Structural MET categories (``MET:*``) and
+obsolete terms get no card. Cards come in entity id order, so the corpus is deterministic.
+
+The card's metadata keeps the rendered relations as records (``rel``, ``dir``, ``other``,
+``other_kind``, ``text``), which is all :class:`GraphRetriever` needs: it indexes card
+chunks, resolves a term by its name (score 1.0) or a synonym (0.9), case- and
+punctuation-insensitive (falling back to :func:`medkg.kg.search.search_nodes` prefix and
+word matches, 0.8 to 0.5), and answers with the entity's definition plus its relations of
+the asked type, or the whole card for a plain term.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from medkg.kg import model as m
+from medkg.kg.resolve import normalise_name
+from medkg.kg.search import search_nodes
+from medkg.retrieval.base import Chunk, Document, Hit, RetrievalError, Retriever, register_retriever
+from medkg.retrieval.readers import ReadReport, reader
+
+CARD_MAX_CHARS = 2000
+PER_RELATION = 8
+MAX_SYNONYMS = 10
+MAX_DEFINITION_CHARS = 600
+EXACT_SCORE = 1.0
+SYNONYM_SCORE = 0.9
+INDEX_KEY = "graph"
+INDEX_VERSION = 1
+
+# How each relation reads as "<src> <phrase> <dst>."; the order is the order on a card.
+REL_PHRASES = {
+    m.IS_A: "is a subtype of",
+    m.HAS_INHERITANCE: "has mode of inheritance",
+    m.HAS_PHENOTYPE: "has phenotype",
+    m.GENE_ASSOCIATED_WITH: "is a gene associated with",
+    m.GENE_HAS_PHENOTYPE: "is a gene associated with phenotype",
+    m.HAS_CLINICAL_COURSE: "has clinical course",
+    m.HAS_MODIFIER: "has clinical modifier",
+    m.HAS_MEDICAL_HISTORY: "has medical history",
+    m.MAPS_TO: "maps to",
+    m.REPLACED_BY: "is replaced by",
+}
+NEGATED_PHRASES = {m.HAS_PHENOTYPE: "does not have phenotype"}
+# HPO frequency classes, for graphs that do not hold the HP:0040279 subtree
+FREQUENCY_LABELS = {
+    "HP:0040280": "obligate",
+    "HP:0040281": "very frequent",
+    "HP:0040282": "frequent",
+    "HP:0040283": "occasional",
+    "HP:0040284": "very rare",
+    "HP:0040285": "excluded",
+}
+
+
+# ----------------------------------------------------------------------------- cards
+def graph_documents(
+    kg: m.KnowledgeGraph, max_chars: int = CARD_MAX_CHARS, per_relation: int = PER_RELATION
+) -> list[Document]:
+    """One card per entity (MET categories and obsolete terms excepted), by entity id."""
+    if max_chars < 200 or per_relation < 1:
+        raise RetrievalError(
+            f"graph cards: max_chars >= 200 and per_relation >= 1 needed, "
+            f"got {max_chars}, {per_relation}"
+        )
+    names = dict(zip(kg.nodes.get_column("id"), kg.nodes.get_column("name"), strict=True))
+    kinds = dict(zip(kg.nodes.get_column("id"), kg.nodes.get_column("kind"), strict=True))
+    cols = ["id", "kind", "name", "definition", "synonyms"]
+    if kg.has_tree:
+        cols.append("met_parent")
+    entities = (
+        kg.nodes.filter(
+            ~pl.col("obsolete").fill_null(False) & ~pl.col("id").str.starts_with("MET:")
+        )
+        .select(cols)
+        .sort("id")
+    )
+    relations = _relations(kg, entities.get_column("id"), names, kinds, per_relation)
+    docs = []
+    for node in entities.iter_rows(named=True):
+        rels, omitted = relations.get(node["id"], ([], 0))
+        parent = node.get("met_parent")
+        docs.append(_card(node, names.get(parent) if parent else None, rels, omitted, max_chars))
+    return docs
+
+
+def graph_chunks(
+    kg: m.KnowledgeGraph,
+    corpus: str = "graph",
+    max_chars: int = CARD_MAX_CHARS,
+    per_relation: int = PER_RELATION,
+) -> list[Chunk]:
+    """The graph corpus as chunks, one per card (``"<corpus>:<entity id>:0"``)."""
+    return [card_chunk(d, corpus) for d in graph_documents(kg, max_chars, per_relation)]
+
+
+def card_chunk(doc: Document, corpus: str) -> Chunk:
+    return Chunk(
+        f"{corpus}:{doc.doc_id}:0",
+        corpus,
+        doc.doc_id,
+        doc.title,
+        doc.text,
+        0,
+        len(doc.text),
+        dict(doc.metadata),
+    )
+
+
+@reader("graph")
+def read_graph_store(
+    path: Path,
+    problems: Any,
+    report: ReadReport,
+    max_chars: int = CARD_MAX_CHARS,
+    per_relation: int = PER_RELATION,
+) -> Iterator[Document]:
+    """Cards of the graph held by an embedded store folder (``medkg kg build`` output)."""
+    from medkg.kg.stores.base import StoreError
+    from medkg.kg.stores.embedded import EmbeddedStore
+
+    try:
+        kg = EmbeddedStore(path).load()
+    except StoreError as exc:
+        raise RetrievalError(f"{path}: cannot read the graph store: {exc}") from None
+    report.bytes_read = sum(p.stat().st_size for p in path.glob("*.parquet"))
+    yield from graph_documents(kg, max_chars, per_relation)
+
+
+def _relations(
+    kg: m.KnowledgeGraph,
+    ids: pl.Series,
+    names: dict[str, str],
+    kinds: dict[str, str],
+    cap: int,
+) -> dict[str, tuple[list[dict[str, Any]], int]]:
+    """Per entity: its capped relation records in card order, and how many were left out."""
+    order = {rel: i for i, rel in enumerate(REL_PHRASES)}
+    edges = kg.edges.select(
+        "src",
+        "rel",
+        "dst",
+        pl.col("negated").fill_null(False),
+        "frequency",
+        "frequency_value",
+        "onset",
+    ).unique()
+    # a total order first, so the qualifier lists gathered below do not depend on input order
+    edges = edges.sort(
+        ["frequency_value", "frequency", "onset", "src", "dst", "rel", "negated"],
+        descending=[True, False, False, False, False, False, False],
+        nulls_last=True,
+    )
+    both = pl.concat(
+        [
+            edges.with_columns(entity=pl.col("src"), other=pl.col("dst"), dir=pl.lit("out")),
+            edges.with_columns(entity=pl.col("dst"), other=pl.col("src"), dir=pl.lit("in")),
+        ]
+    ).filter(pl.col("entity").is_in(ids.implode()))
+    other_name = pl.col("other").replace_strict(names, default=pl.col("other"))
+    pairs = (
+        both.with_columns(
+            rel_order=pl.col("rel").replace_strict(
+                order, default=len(order), return_dtype=pl.Int32
+            ),
+            other_name=other_name,
+        )
+        .group_by(["entity", "rel_order", "rel", "dir", "other", "negated"], maintain_order=True)
+        .agg(
+            "other_name",
+            "src",
+            "dst",
+            pl.col("frequency"),
+            pl.col("onset"),
+            pl.col("frequency_value").max().alias("best"),
+        )
+        .sort(
+            ["entity", "rel_order", "rel", "dir", "best", "other_name", "other", "negated"],
+            descending=[False, False, False, True, True, False, False, False],
+            nulls_last=True,
+        )
+        .with_columns(
+            pl.int_range(pl.len()).over(["entity", "rel", "dir"]).alias("pos"),
+            pl.len().over(["entity", "rel", "dir"]).alias("n"),
+        )
+    )
+    omitted = dict(
+        pairs.filter(pl.col("pos") == 0)
+        .group_by("entity")
+        .agg((pl.col("n") - pl.col("n").clip(upper_bound=cap)).sum())
+        .iter_rows()
+    )
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for row in pairs.filter(pl.col("pos") < cap).iter_rows(named=True):
+        rows.setdefault(row["entity"], []).append(row)
+    out: dict[str, tuple[list[dict[str, Any]], int]] = {}
+    for entity, entity_rows in rows.items():
+        texts = [_sentence(row, names) for row in entity_rows]
+        seen = {t: texts.count(t) for t in texts}
+        records = []
+        for row, text in zip(entity_rows, texts, strict=True):
+            if seen[text] > 1:  # e.g. two diseases of the same name: say which is which
+                text = _sentence(row, names, with_ids=True)
+            records.append(
+                {
+                    "rel": row["rel"],
+                    "dir": row["dir"],
+                    "other": row["other"],
+                    "other_kind": kinds.get(row["other"]),
+                    "text": text,
+                }
+            )
+        out[entity] = (records, omitted.get(entity, 0))
+    return out
+
+
+def _sentence(row: dict[str, Any], names: dict[str, str], with_ids: bool = False) -> str:
+    rel, src, dst = row["rel"], row["src"][0], row["dst"][0]
+    if row["negated"] and rel in NEGATED_PHRASES:
+        phrase = NEGATED_PHRASES[rel]
+    else:
+        phrase = REL_PHRASES.get(rel, rel.lower().replace("_", " "))
+    subj, obj = names.get(src) or src, names.get(dst) or dst
+    if with_ids:
+        subj = f"{subj} ({src})"
+    if with_ids or rel in (m.MAPS_TO, m.REPLACED_BY):
+        obj = f"{obj} ({dst})"  # mapped names are often the same; the id tells them apart
+    quals = []
+    for freq, onset in zip(row["frequency"], row["onset"], strict=True):
+        parts = [_frequency(freq, names)] if freq else []
+        if onset:
+            parts.append(f"onset {names[onset].lower() if names.get(onset) else onset}")
+        if parts and ", ".join(parts) not in quals:
+            quals.append(", ".join(parts))
+    qual = f" ({'; '.join(quals)})" if quals else ""
+    return f"{subj} {phrase} {obj}{qual}."
+
+
+def _frequency(freq: str, names: dict[str, str]) -> str:
+    if names.get(freq):
+        return names[freq].lower()
+    return FREQUENCY_LABELS.get(freq, freq)
+
+
+def _card(
+    node: dict[str, Any],
+    parent_name: str | None,
+    relations: list[dict[str, Any]],
+    omitted: int,
+    max_chars: int,
+) -> Document:
+    name = node["name"] or node["id"]
+    synonyms = [s for s in (node["synonyms"] or []) if s and s != name]
+    definition = _clip(node["definition"] or "", MAX_DEFINITION_CHARS)
+    lines = [name, f"{node['kind']} {node['id']}."]
+    if synonyms:
+        more = len(synonyms) - MAX_SYNONYMS
+        tail = f" (and {more} more)" if more > 0 else ""
+        lines.append(f"Also known as: {'; '.join(synonyms[:MAX_SYNONYMS])}{tail}.")
+    if definition:
+        lines.append(f"Definition: {definition}")
+    if parent_name:
+        lines.append(f"Parent in the medical entity tree: {parent_name}.")
+    used = sum(len(x) + 1 for x in lines)
+    reserve = 60  # room for the closing count line
+    shown = 0
+    for rel in relations:
+        if used + len(rel["text"]) + 1 > max_chars - reserve:
+            break
+        lines.append(rel["text"])
+        used += len(rel["text"]) + 1
+        shown += 1
+    left = omitted + len(relations) - shown
+    if left:
+        lines.append(f"({left} more relations of {name} not listed.)")
+    meta = {
+        "kind": node["kind"],
+        "name": name,
+        "synonyms": synonyms,
+        "definition": definition,
+        "met_parent": node.get("met_parent"),
+        "met_parent_name": parent_name,
+        "relations": relations,
+        "relations_not_listed": left,
+    }
+    return Document(node["id"], name, "\n".join(lines), meta)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > 0 else limit] + " …"
+
+
+# ----------------------------------------------------------------------------- look-ups
+@dataclass(frozen=True)
+class RelationLookup:
+    """What a relation word asks for: relation types, a direction, the other end's kind."""
+
+    label: str
+    rels: frozenset[str] = frozenset()
+    direction: str | None = None  # "out", "in", or None for both
+    other_kind: str | None = None
+
+
+_PHENOTYPE, _GENE, _DISEASE = (
+    RelationLookup(word, frozenset(rels), None, kind)
+    for word, rels, kind in (
+        ("phenotype", {m.HAS_PHENOTYPE, m.GENE_HAS_PHENOTYPE}, m.PHENOTYPE),
+        ("gene", {m.GENE_ASSOCIATED_WITH, m.GENE_HAS_PHENOTYPE}, m.GENE),
+        ("disease", {m.HAS_PHENOTYPE, m.GENE_ASSOCIATED_WITH}, m.DISEASE),
+    )
+)
+# relation words of "term, relation" queries, "|"-separated (matched after normalise_name)
+_WORDS: dict[RelationLookup, str] = {
+    _PHENOTYPE: "phenotype|phenotypes|symptom|symptoms|sign|signs|feature|features|"
+    "clinical features|manifestations|findings",
+    _GENE: "gene|genes|associated gene|associated genes|causal gene|genetics",
+    _DISEASE: "disease|diseases|disorder|disorders|associated diseases",
+    RelationLookup("parent", frozenset({m.IS_A}), "out"): "parent|parents|hypernym|hypernyms|"
+    "broader|is a|subtype of|category",
+    RelationLookup("child", frozenset({m.IS_A}), "in"): "child|children|subtype|subtypes|"
+    "subclass|subclasses|narrower",
+    RelationLookup("inheritance", frozenset({m.HAS_INHERITANCE})): "inheritance|"
+    "mode of inheritance|inheritance pattern|inheritance mode",
+    RelationLookup("clinical course", frozenset({m.HAS_CLINICAL_COURSE})): "onset|"
+    "clinical course|course",
+    RelationLookup("modifier", frozenset({m.HAS_MODIFIER})): "modifier|modifiers",
+    RelationLookup("medical history", frozenset({m.HAS_MEDICAL_HISTORY})): "medical history|"
+    "history",
+    RelationLookup("mapping", frozenset({m.MAPS_TO})): "mapping|mappings|maps to|xref|xrefs|"
+    "equivalent|same as",
+    RelationLookup("replaced by", frozenset({m.REPLACED_BY})): "replaced by|replacement",
+    RelationLookup("definition"): "definition|define|meaning|what is",
+    RelationLookup("synonym"): "synonym|synonyms|alias|aliases|other names",
+}
+RELATION_WORDS: dict[str, RelationLookup] = {
+    normalise_name(rel): RelationLookup(rel.lower().replace("_", " "), frozenset({rel}))
+    for rel in REL_PHRASES
+}
+RELATION_WORDS.update({w: look for look, words in _WORDS.items() for w in words.split("|")})
+
+
+def parse_lookup(query: str) -> tuple[str, RelationLookup | None]:
+    """Split ``"term, relation"``; a query whose last comma part is not a relation word
+    (e.g. ``"Diseases, Hereditary"``) is a plain term."""
+    if "," in query:
+        term, word = query.rsplit(",", 1)
+        look = RELATION_WORDS.get(normalise_name(word))
+        if look is not None and term.strip():
+            return term.strip(), look
+    return query.strip(), None
+
+
+@register_retriever("graph")
+class GraphRetriever(Retriever):
+    """``"term, relation"`` look-ups over graph-corpus cards (see the module docstring)."""
+
+    def __init__(self, corpus: str = "graph") -> None:
+        self.corpus = corpus
+        self._chunks: dict[str, Chunk] = {}  # by chunk id, in insertion order
+        self._cards: dict[str, Chunk] = {}  # by entity id: its first chunk
+        self._names: dict[str, dict[str, float]] = {}  # normalised name -> entity id -> score
+        self._frame: pl.DataFrame | None = None  # for partial matches, built on demand
+
+    @property
+    def size(self) -> int:
+        return len(self._chunks)
+
+    def add(self, chunks: Sequence[Chunk]) -> None:
+        for chunk in chunks:
+            self._chunks[chunk.chunk_id] = chunk
+            card = self._cards.get(chunk.doc_id)
+            if card is not None and _ordinal(card) < _ordinal(chunk):
+                continue
+            self._cards[chunk.doc_id] = chunk
+            meta = chunk.metadata
+            keys = [(meta.get("name") or chunk.title, EXACT_SCORE)]
+            keys += [(s, SYNONYM_SCORE) for s in meta.get("synonyms") or []]
+            for text, score in keys:
+                entry = self._names.setdefault(normalise_name(text), {})
+                entry[chunk.doc_id] = max(entry.get(chunk.doc_id, 0.0), score)
+        self._frame = None
+
+    def search(self, queries: Sequence[str], k: int = 10) -> list[list[Hit]]:
+        if isinstance(queries, str):
+            raise RetrievalError("search takes a list of queries, not one string")
+        out = []
+        for query in queries:
+            term, look = parse_lookup(query)
+            matches = self.resolve(term)[:k]
+            hits = []
+            for rank, (entity, score) in enumerate(matches, 1):
+                card = self._cards[entity]
+                chunk = card if look is None else _lookup_chunk(card, look)
+                hits.append(Hit(chunk, score, rank))
+            out.append(hits)
+        return out
+
+    def resolve(self, term: str) -> list[tuple[str, float]]:
+        """Entities named ``term``: exact name 1.0, synonym 0.9, else partial matches
+        (0.8 to 0.5); better-connected entities first among equals, then by id."""
+        key = normalise_name(term)
+        if not key:
+            return []
+        found = dict(self._names.get(key, {}))
+        if not found:
+            found = {r["id"]: r["score"] for r in search_nodes(self._name_frame(), term, 50)}
+
+        def order(item: tuple[str, float]) -> tuple[float, int, str]:
+            rels = self._cards[item[0]].metadata.get("relations") or []
+            return (-item[1], -len(rels), item[0])
+
+        return sorted(found.items(), key=order)
+
+    def _name_frame(self) -> pl.DataFrame:
+        if self._frame is None:
+            rows = [
+                {
+                    "id": c.doc_id,
+                    "kind": c.metadata.get("kind", ""),
+                    "name": c.metadata.get("name") or c.title,
+                    "synonyms": list(c.metadata.get("synonyms") or []),
+                }
+                for c in self._cards.values()
+            ]
+            schema: dict[str, pl.DataType] = {
+                "id": pl.String(),
+                "kind": pl.String(),
+                "name": pl.String(),
+                "synonyms": pl.List(pl.String),
+            }
+            self._frame = pl.DataFrame(rows, schema=schema)
+        return self._frame
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+                for chunk in self._chunks.values():
+                    fh.write(json.dumps(asdict(chunk), ensure_ascii=False, sort_keys=True) + "\n")
+            meta = {
+                "key": INDEX_KEY,
+                "version": INDEX_VERSION,
+                "corpus": self.corpus,
+                "size": self.size,
+            }
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+            if folder.exists():
+                folder.rename(old)
+            tmp.rename(folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if old.exists() and not folder.exists():
+                old.rename(folder)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> GraphRetriever:
+        folder = Path(folder)
+        meta_path = folder / "meta.json"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RetrievalError(f"{meta_path}: no saved index here") from None
+        except (OSError, ValueError) as exc:
+            raise RetrievalError(f"{meta_path}: unreadable index metadata ({exc})") from None
+        if not isinstance(meta, dict) or meta.get("key") != INDEX_KEY:
+            found = meta.get("key") if isinstance(meta, dict) else None
+            raise RetrievalError(f"{meta_path}: index of {found!r}, not a {INDEX_KEY!r} index")
+        retriever = cls(corpus=meta.get("corpus", "graph"))
+        chunks = []
+        path = folder / "chunks.jsonl"
+        try:
+            with path.open(encoding="utf-8") as fh:
+                for line, text in enumerate(fh, 1):
+                    try:
+                        chunks.append(Chunk(**json.loads(text)))
+                    except (ValueError, TypeError) as exc:
+                        raise RetrievalError(f"{path}:{line}: bad chunk record ({exc})") from None
+        except OSError as exc:
+            raise RetrievalError(f"{path}: cannot read the index ({exc})") from None
+        retriever.add(chunks)
+        if retriever.size != meta.get("size"):
+            raise RetrievalError(
+                f"{path}: {retriever.size} chunks, but {meta_path} says {meta.get('size')}"
+            )
+        return retriever
+
+
+def _ordinal(chunk: Chunk) -> int:
+    tail = chunk.chunk_id.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def _lookup_chunk(card: Chunk, look: RelationLookup) -> Chunk:
+    """The answer to ``"<entity>, <relation>"``: the definition plus matching relations."""
+    meta = card.metadata
+    name = meta.get("name") or card.title
+    lines = [f"{name} ({meta.get('kind', 'entity')} {card.doc_id})."]
+    if meta.get("definition"):
+        lines.append(f"Definition: {meta['definition']}")
+    if look.label == "synonym":
+        syns = meta.get("synonyms") or []
+        lines.append(f"Also known as: {'; '.join(syns)}." if syns else f"{name} has no synonyms.")
+    if look.label == "parent" and meta.get("met_parent_name"):
+        lines.append(f"Parent in the medical entity tree: {meta['met_parent_name']}.")
+    rels = [
+        r
+        for r in meta.get("relations") or []
+        if r["rel"] in look.rels
+        and (look.direction is None or r["dir"] == look.direction)
+        and (look.other_kind is None or r.get("other_kind") == look.other_kind)
+    ]
+    lines.extend(r["text"] for r in rels)
+    if look.rels and not rels:
+        lines.append(f"No {look.label} relations are recorded for {name}.")
+    facts = [
+        f"{card.doc_id} {r['rel']} {r['other']}"
+        if r["dir"] == "out"
+        else f"{r['other']} {r['rel']} {card.doc_id}"
+        for r in rels
+    ]
+    text = "\n".join(lines)
+    view = {"lookup": look.label, "facts": facts, "kind": meta.get("kind"), "name": name}
+    return Chunk(card.chunk_id, card.corpus, card.doc_id, card.title, text, 0, 0, view)
