@@ -183,6 +183,8 @@ def _next_start(text: str, start: int, cut: int, overlap: int) -> int:
         m = _SPACE.search(text, s, cut)  # move to the next word start (within the chunk)
         if m is not None:
             s = m.end()
+        elif text[cut - 1].isspace() or text[cut].isspace():
+            s = cut  # no word starts in the overlap: no overlap rather than half a word
     return s
 
 
