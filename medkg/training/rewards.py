@@ -353,6 +353,32 @@ def build_reward(
     return WeightedReward(parts, gate)
 
 
+def gated(fn: RewardFn, gate: SafetyGate) -> RewardFn:
+    """``fn`` with completions that fail ``gate`` scored 0 (same name and columns)."""
+
+    def reward(prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any) -> list[float]:
+        values = fn(prompts, completions, **kwargs)
+        ok = gate.passes(prompts, completions, **kwargs)
+        return [v if p else 0.0 for v, p in zip(values, ok, strict=True)]
+
+    reward.__name__ = getattr(fn, "__name__", "reward")
+    reward.columns = tuple(getattr(fn, "columns", ()))  # type: ignore[attr-defined]
+    return reward
+
+
+def build_reward_funcs(
+    config: Mapping[str, Any], gate: SafetyGate | Mapping[str, Any] | None = None
+) -> tuple[list[RewardFn], list[float]]:
+    """The same rewards as :func:`build_reward`, as separate functions and weights for
+    TRL's ``reward_funcs`` and ``GRPOConfig.reward_weights`` (TRL then logs each reward).
+    The gate zeroes every part of a failing completion, so the weighted sum is the same."""
+    combined = build_reward(config, gate)
+    funcs = [
+        fn if combined.gate is None else gated(fn, combined.gate) for _, _, fn in combined.parts
+    ]
+    return funcs, [w for _, w, _ in combined.parts]
+
+
 def required_columns(config: Mapping[str, Any] | Sequence[str]) -> dict[str, tuple[str, ...]]:
     """Reward name → dataset columns it needs, for a reward config or a list of names."""
     items = config.items() if isinstance(config, Mapping) else ((n, 1.0) for n in config)
@@ -387,9 +413,11 @@ __all__ = [
     "WeightedReward",
     "accuracy_reward_fn",
     "build_reward",
+    "build_reward_funcs",
     "completion_text",
     "format_reward_fn",
     "format_score",
+    "gated",
     "get_reward",
     "graph_consistency",
     "graph_reward_fn",

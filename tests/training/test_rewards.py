@@ -13,6 +13,7 @@ from medkg.training.rewards import (
     RewardConfigError,
     SafetyGate,
     build_reward,
+    build_reward_funcs,
     format_score,
     get_reward,
     graph_consistency,
@@ -138,3 +139,21 @@ def test_registry_and_bad_configs() -> None:
         build_reward({"accuracy": {"weight": "high"}})
     with pytest.raises(RewardConfigError, match="at least one reward"):
         build_reward({})
+
+
+def test_separate_gated_functions_sum_to_the_weighted_reward() -> None:
+    config = {"accuracy": 1.0, "format": 0.2, "graph": 0.5}
+    gate = {"require_answer": True}
+    funcs, weights = build_reward_funcs(config, gate)
+    assert [f.__name__ for f in funcs] == ["accuracy", "format", "graph"] and weights == [
+        1.0,
+        0.2,
+        0.5,
+    ]
+    completions = [STRUCTURED, TERSE_WRONG, MARKDOWN, REFUSAL]
+    parts = [call(f, completions, answer="B", path_names=PATH) for f in funcs]
+    summed = [sum(w * p[i] for w, p in zip(weights, parts, strict=True)) for i in range(4)]
+    combined = call(build_reward(config, gate), completions, answer="B", path_names=PATH)
+    assert summed == pytest.approx(combined)
+    assert parts[1][3] == 0.0 and format_score(REFUSAL) == 0.0
+    assert call(funcs[2], [REFUSAL + " Marfan syndrome, MFS"], path_names=PATH) == [0.0]
