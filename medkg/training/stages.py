@@ -1,0 +1,277 @@
+"""Run a staged-training recipe with TRL's trainers (see :mod:`medkg.training.recipe`).
+
+Every stage writes into its own folder::
+
+    <output_dir>/
+      checkpoint-<step>/   TRL/transformers checkpoints (model, optimizer, scheduler, RNG)
+      metrics.jsonl        one line per trainer log: {"stage", "step", "epoch", ...logs}
+      final/               the stage's final model and tokenizer (LoRA merged into it)
+      DONE                 JSON written last, atomically: the stage is finished
+
+A stage starts from its ``model`` folder or from the ``final/`` folder of the stage named
+by ``init_from``, with a fresh optimizer and learning-rate schedule (a new trainer). If the
+stage was interrupted, it resumes from its last checkpoint (``resume_from_checkpoint``),
+and the metric lines logged after that checkpoint are dropped so none is counted twice. A
+folder without ``DONE`` is never taken for a finished stage: ``final/`` is written to a
+temporary sibling and renamed, and only then is ``DONE`` written; a rerun skips finished
+stages. No training loop is written here: the trainers are TRL's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from medkg.training.recipe import Recipe, StageSpec
+from medkg.training.trainers import build_config, load_dataset
+
+DONE = "DONE"
+METRICS = "metrics.jsonl"
+STATUSES = ("trained", "resumed", "skipped")
+
+
+class StageError(RuntimeError):
+    """A stage could not run (names the stage)."""
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What happened to one stage in a run."""
+
+    name: str
+    status: str  # trained | resumed | skipped
+    output_dir: Path
+    final_dir: Path
+    global_step: int
+    seconds: float
+    resumed_from: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["output_dir"], d["final_dir"] = str(self.output_dir), str(self.final_dir)
+        return d
+
+
+def read_done(output_dir: str | Path) -> dict[str, Any] | None:
+    """The ``DONE`` record of a finished stage folder, or None."""
+    marker = Path(output_dir) / DONE
+    if not marker.is_file():
+        return None
+    try:
+        record = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary sibling, fsync it and rename it onto ``path``."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def last_checkpoint(output_dir: Path) -> Path | None:
+    """The highest-numbered ``checkpoint-<step>`` folder with a trainer state, or None."""
+    best: tuple[int, Path] | None = None
+    if not output_dir.is_dir():
+        return None
+    for p in output_dir.iterdir():
+        step = p.name.removeprefix("checkpoint-")
+        finished = p.is_dir() and step.isdigit() and (p / "trainer_state.json").is_file()
+        if finished and (best is None or int(step) > best[0]):
+            best = (int(step), p)
+    return best[1] if best else None
+
+
+def trim_metrics(path: Path, max_step: int) -> int:
+    """Drop metric lines logged after step ``max_step`` (kept atomically); lines dropped."""
+    if not path.is_file():
+        return 0
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [ln for ln in lines if ln.strip() and json.loads(ln).get("step", 0) <= max_step]
+    write_atomic(path, "".join(f"{ln}\n" for ln in kept))
+    return len(lines) - len(kept)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float | int | str | bool) or value is None:
+        return value
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def metrics_callback(stage: str, path: Path) -> Any:
+    """A TrainerCallback appending every ``on_log`` to ``path`` as one JSON line."""
+    from transformers import TrainerCallback
+
+    class JsonlMetrics(TrainerCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+            if not state.is_world_process_zero or not logs:
+                return
+            row = {"stage": stage, "step": state.global_step, "epoch": state.epoch}
+            row.update({k: _jsonable(v) for k, v in logs.items()})
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row, sort_keys=True) + "\n")
+
+    return JsonlMetrics()
+
+
+def stage_model(recipe: Recipe, stage: StageSpec) -> Path:
+    """The folder a stage starts from: its ``model``, or its ``init_from`` stage's final."""
+    if stage.init_from is None:
+        assert stage.model is not None  # load_recipe guarantees model or init_from
+        return stage.model
+    source = recipe.stage(stage.init_from)
+    if read_done(source.output_dir) is None:
+        raise StageError(
+            f"stage {stage.name!r}: init_from stage {source.name!r} is not finished "
+            f"(no {DONE} in {source.output_dir})"
+        )
+    return source.final_dir
+
+
+def build_trainer(
+    stage: StageSpec, model: Path, callbacks: Sequence[Any] = (), dataset: Any = None
+) -> Any:
+    """TRL's trainer for ``stage``, starting from ``model`` (a new optimizer and schedule)."""
+    kind = stage.kind
+    args = dict(stage.args)
+    kwargs: dict[str, Any] = {"callbacks": list(callbacks)}
+    if kind.takes_rewards:
+        from medkg.training.rewards import build_reward_funcs
+
+        # separate functions and weights: TRL logs each reward under its own name
+        kwargs["reward_funcs"], args["reward_weights"] = build_reward_funcs(
+            stage.rewards, gate=stage.gate
+        )
+    kwargs.update(
+        model=str(model),
+        args=build_config(kind, args, stage.output_dir),
+        train_dataset=dataset if dataset is not None else load_dataset(stage.dataset, kind),
+    )
+    if stage.lora is not None:
+        from peft import LoraConfig
+
+        kwargs["peft_config"] = LoraConfig(**stage.lora)
+    return kind.trainer_type()(**kwargs)
+
+
+def save_final(trainer: Any, stage: StageSpec) -> None:
+    """Write the final model (LoRA merged in) and tokenizer to ``final/`` atomically."""
+    final = stage.final_dir
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model = trainer.model
+    if stage.lora is not None:
+        model = model.merge_and_unload()
+    try:
+        model.save_pretrained(tmp)
+        trainer.processing_class.save_pretrained(tmp)
+        if final.exists():  # a final/ without DONE: an earlier run died after writing it
+            shutil.rmtree(final)
+        tmp.rename(final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_stage(
+    recipe: Recipe,
+    stage: StageSpec,
+    callbacks: Sequence[Any] = (),
+    log: Callable[[str], None] = print,
+) -> StageResult:
+    """Train one stage (or skip it when finished); see the module docstring."""
+    done = read_done(stage.output_dir)
+    if done is not None:
+        log(f"stage {stage.name}: finished earlier ({DONE} present), skipped")
+        return StageResult(
+            stage.name,
+            "skipped",
+            stage.output_dir,
+            stage.final_dir,
+            int(done.get("global_step", 0)),
+            0.0,
+        )
+    t0 = time.perf_counter()
+    model = stage_model(recipe, stage)
+    stage.output_dir.mkdir(parents=True, exist_ok=True)
+    metrics = stage.output_dir / METRICS
+    checkpoint = last_checkpoint(stage.output_dir)
+    if checkpoint is not None:
+        state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+        dropped = trim_metrics(metrics, int(state.get("global_step", 0)))
+        log(f"stage {stage.name}: resuming from {checkpoint.name} ({dropped} metric lines redone)")
+    else:
+        metrics.unlink(missing_ok=True)  # a run that died before its first checkpoint
+        log(f"stage {stage.name}: {stage.trainer} from {model}")
+    trainer = build_trainer(stage, model, [metrics_callback(stage.name, metrics), *callbacks])
+    output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    save_final(trainer, stage)
+    seconds = time.perf_counter() - t0
+    record = {
+        "stage": stage.name,
+        "trainer": stage.trainer,
+        "model": str(model),
+        "init_from": stage.init_from,
+        "lora": stage.lora is not None,
+        "dataset": str(stage.dataset),
+        "global_step": int(trainer.state.global_step),
+        "train_loss": _jsonable(getattr(output, "training_loss", None)),
+        "resumed_from": checkpoint.name if checkpoint else None,
+        "seconds": round(seconds, 2),
+        "final": stage.final_dir.name,
+        "metrics": METRICS,
+    }
+    write_atomic(stage.output_dir / DONE, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    log(f"stage {stage.name}: done at step {record['global_step']} in {seconds:.1f} s")
+    return StageResult(
+        stage.name,
+        "resumed" if checkpoint else "trained",
+        stage.output_dir,
+        stage.final_dir,
+        record["global_step"],
+        seconds,
+        record["resumed_from"],
+    )
+
+
+def run_recipe(
+    recipe: Recipe,
+    *,
+    callbacks: Sequence[Any] = (),
+    log: Callable[[str], None] = print,
+) -> list[StageResult]:
+    """Run every stage in order; finished stages are skipped, an interrupted one resumes.
+
+    ``callbacks``: extra ``TrainerCallback`` s given to every stage's trainer.
+    """
+    return [run_stage(recipe, stage, callbacks, log) for stage in recipe.stages]
+
+
+__all__ = [
+    "DONE",
+    "METRICS",
+    "STATUSES",
+    "StageError",
+    "StageResult",
+    "build_trainer",
+    "last_checkpoint",
+    "metrics_callback",
+    "read_done",
+    "run_recipe",
+    "run_stage",
+    "save_final",
+    "trim_metrics",
+    "write_atomic",
+]

@@ -1,0 +1,384 @@
+"""Staged training: whole-recipe validation, a 2-stage GRPO run on a tiny model with
+init_from and LoRA, DONE markers, resume after an interrupted stage, JSONL metrics, and a
+smoke stage on the packaged SmolLM2."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medkg.synthesis.export import SYSTEM_PROMPT
+from medkg.training.recipe import RecipeError, load_recipe
+from medkg.training.rewards import REWARDS, completion_text
+from medkg.training.stages import DONE, METRICS, last_checkpoint, read_done, run_recipe
+from medkg.training.trainers import load_dataset
+from tests.training.tiny import build_tiny_model
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+RECIPES = Path(__file__).resolve().parents[2] / "medkg" / "training" / "recipes"
+QUESTIONS = [
+    ("A patient presents with arachnodactyly and ectopia lentis.", "Marfan syndrome", "FBN1"),
+    ("A child has chronic cough and pancreatic insufficiency.", "cystic fibrosis", "CFTR"),
+    ("An adult has chorea and cognitive decline.", "Huntington disease", "HTT"),
+    ("A boy has calf pseudohypertrophy and a Gowers sign.", "Duchenne muscular dystrophy", "DMD"),
+]
+OPTIONS = [disease for _, disease, _ in QUESTIONS]
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def length_reward_fn(scale: float = 40.0) -> Any:
+    """A reward that varies between completions of a random model (unlike accuracy, which
+    is 0 for all of them, so GRPO's advantages and gradients would be 0)."""
+
+    def length(prompts: Any, completions: Any, **kwargs: Any) -> list[float]:
+        return [min(len(completion_text(c)) / scale, 1.0) for c in completions]
+
+    length.columns = ()  # type: ignore[attr-defined]
+    return length
+
+
+@pytest.fixture(autouse=True)
+def length_reward(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(REWARDS, "length", length_reward_fn)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+def grpo_rows() -> list[dict[str, Any]]:
+    """Rows in the shape ``medkg synth`` writes to trl_grpo.jsonl."""
+    rows = []
+    for i, (stem, answer, _) in enumerate(QUESTIONS):
+        opts = "\n".join(f"{'ABCD'[k]}. {o}" for k, o in enumerate(OPTIONS))
+        rows.append(
+            {
+                "id": f"q{i}",
+                "family": "phenotype_to_disease",
+                "prompt": [
+                    {"role": "system", "content": SYSTEM_PROMPT},
+                    {"role": "user", "content": f"{stem} Which is the diagnosis?\n{opts}"},
+                ],
+                "answer": "ABCD"[OPTIONS.index(answer)],
+                "letters": list("ABCD"),
+            }
+        )
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def write_recipe(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+FAST_ARGS = (
+    "{max_steps: 2, per_device_train_batch_size: 4, num_generations: 4, "
+    "max_completion_length: 6, save_steps: 1, learning_rate: 1e-3, seed: 0}"
+)
+
+
+def one_stage_recipe(
+    path: Path, output_dir: object, model: object, data: Path, args: str, rewards: str
+) -> Path:
+    """A recipe of one GRPO stage called ``only``."""
+    return write_recipe(
+        path,
+        f"""\
+output_dir: {output_dir}
+model: {model}
+stages:
+  - name: only
+    trainer: grpo
+    dataset: {data}
+    rewards: {rewards}
+    args: {args}
+""",
+    )
+
+
+def two_stage_recipe(tmp_path: Path, model: Path, data: Path) -> Path:
+    return write_recipe(
+        tmp_path / "stages.yaml",
+        f"""\
+description: two GRPO stages on the tiny model
+output_dir: {tmp_path / "runs"}
+model: {model}
+stages:
+  - name: self_supervised
+    trainer: grpo
+    dataset: {data}
+    rewards: {{accuracy: 1.0, format: {{weight: 0.2}}, length: 0.5}}
+    gate: {{max_chars: 2000}}
+    lora: {{r: 4, lora_alpha: 8}}
+    args: {FAST_ARGS}
+  - name: supervised
+    trainer: grpo
+    init_from: self_supervised
+    dataset: {data}
+    rewards: {{accuracy: 1.0, length: 1.0}}
+    args: {FAST_ARGS}
+""",
+    )
+
+
+def metric_steps(folder: Path) -> list[int]:
+    lines = (folder / METRICS).read_text(encoding="utf-8").splitlines()
+    return [json.loads(ln)["step"] for ln in lines if "reward" in json.loads(ln)]
+
+
+# -- validation -------------------------------------------------------------------------
+
+
+def test_whole_recipe_is_validated_and_every_problem_named(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    data = write_jsonl(tmp_path / "grpo.jsonl", grpo_rows())
+    no_prompt = write_jsonl(tmp_path / "bad.jsonl", [{"question": "q", "answer": "A"}])
+    bad_model = tmp_path / "not-a-model"
+    bad_model.mkdir()
+    (bad_model / "config.json").write_text("{not json", encoding="utf-8")
+    path = write_recipe(
+        tmp_path / "bad.yaml",
+        f"""\
+output_dir: {tmp_path / "runs"}
+model: {tiny_model}
+stages:
+  - name: one
+    trainer: ppo
+    dataset: {data}
+  - name: two
+    trainer: grpo
+    dataset: {tmp_path / "missing.jsonl"}
+    rewards: {{accuracy: 1.0}}
+  - name: three
+    trainer: grpo
+    init_from: four
+    dataset: {data}
+    rewards: {{graph: 1.0}}
+    args: {{learning_rat: 0.1}}
+  - name: four
+    trainer: dpo
+    model: {bad_model}
+    dataset: {no_prompt}
+    rewards: {{accuracy: 1.0}}
+    colour: blue
+  - name: five
+    trainer: sft
+    dataset: {data}
+    lora: {{r: 4, rank_pattern_typo: 3}}
+""",
+    )
+    with pytest.raises(RecipeError) as err:
+        load_recipe(path)
+    problems = err.value.problems
+    text = str(err.value)
+    assert str(path) in text
+
+    def one(*parts: str) -> str:
+        hits = [p for p in problems if all(x in p for x in parts)]
+        assert hits, f"no problem with {parts} in:\n{text}"
+        return hits[0]
+
+    assert "line 4" in one("stage 'one'", "key 'trainer'", "unknown trainer 'ppo'")
+    one("stage 'two' (line 7)", "key 'dataset'", "missing.jsonl does not exist")
+    one("stage 'three' (line 11)", "key 'init_from'", "'four' names no earlier stage")
+    one("stage 'three'", "key 'dataset'", "reward 'graph' needs column 'path_names'")
+    one("stage 'three'", "key 'args'", "['learning_rat']")
+    one("stage 'four'", "key 'model'", "not-a-model does not load")
+    one("stage 'four'", "key 'dataset'", "needs columns ['prompt', 'chosen', 'rejected']")
+    one("stage 'four'", "key 'rewards'", "takes no rewards")
+    one("stage 'four'", "key 'colour'", "unknown (line 22)")
+    one("stage 'five'", "key 'lora'", "rank_pattern_typo")
+    one("stage 'five'", "key 'dataset'", "trainer 'sft' needs columns")
+    assert not (tmp_path / "runs").exists()  # nothing trained, nothing written
+
+
+def test_config_values_the_trainer_refuses_and_variables(tmp_path: Path, tiny_model: Path) -> None:
+    data = write_jsonl(tmp_path / "grpo.jsonl", grpo_rows())
+    args = '{per_device_train_batch_size: "${BATCH:-4}", num_generations: 3}'
+    path = one_stage_recipe(
+        tmp_path / "vars.yaml", "${OUT}", tiny_model, data, args, "{accuracy: 1}"
+    )
+    with pytest.raises(RecipeError, match=r"no value for variable\(s\) \['OUT'\]"):
+        load_recipe(path)
+    with pytest.raises(
+        RecipeError, match=r"stage 'only' \(line 4\) key 'args': trl.GRPOConfig refuses"
+    ):
+        load_recipe(path, {"OUT": str(tmp_path / "runs")})
+    recipe = load_recipe(path, {"OUT": str(tmp_path / "runs"), "BATCH": "3"})
+    stage = recipe.stages[0]
+    assert stage.args["per_device_train_batch_size"] == 3  # "${BATCH}" read as a number
+    assert stage.output_dir == tmp_path / "runs" / "only" and stage.args["use_cpu"] is True
+
+
+def test_dataset_formats_and_export_folders(tmp_path: Path) -> None:
+    rows = grpo_rows()
+    export = tmp_path / "export"
+    write_jsonl(export / "trl_grpo.jsonl", rows)
+    from_folder = load_dataset(export, "grpo")
+    assert from_folder["id"] == [r["id"] for r in rows]
+    (tmp_path / "rows.json").write_text(json.dumps(rows), encoding="utf-8")
+    assert len(load_dataset(tmp_path / "rows.json", "grpo")) == len(rows)
+    from_folder.save_to_disk(str(tmp_path / "hf"))
+    assert load_dataset(tmp_path / "hf", "grpo")["answer"] == from_folder["answer"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(rows[0]) + "\n{oops\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad\.jsonl:2: malformed JSON"):
+        load_dataset(bad, "grpo")
+    with pytest.raises(FileNotFoundError, match=r"nor trl_sft\.jsonl"):
+        load_dataset(export, "sft")
+
+
+def test_shipped_medssr_recipe_validates(tmp_path: Path, tiny_model: Path) -> None:
+    pseudo = tmp_path / "pseudo"
+    write_jsonl(pseudo / "trl_grpo.jsonl", grpo_rows())
+    human = write_jsonl(tmp_path / "human.jsonl", grpo_rows())
+    recipe = load_recipe(
+        RECIPES / "medssr.yaml",
+        {"MODEL": str(tiny_model), "PSEUDO_DATA": str(pseudo), "HUMAN_DATA": str(human)},
+        base_dir=tmp_path,
+    )
+    first, second = recipe.stages
+    assert (first.trainer, second.trainer) == ("grpo", "grpo")
+    assert second.init_from == first.name and first.model == tiny_model
+    assert first.output_dir.parent == tmp_path / "runs" / "medssr"
+
+
+# -- running ----------------------------------------------------------------------------
+
+
+def test_two_stage_grpo_with_init_from_done_and_skip(tmp_path: Path, tiny_model: Path) -> None:
+    from safetensors.torch import load_file
+
+    data = write_jsonl(tmp_path / "grpo.jsonl", grpo_rows())
+    recipe = load_recipe(two_stage_recipe(tmp_path, tiny_model, data))
+    t0 = time.perf_counter()
+    results = run_recipe(recipe, log=lambda _: None)
+    assert time.perf_counter() - t0 < 60
+    assert [(r.name, r.status, r.global_step) for r in results] == [
+        ("self_supervised", "trained", 2),
+        ("supervised", "trained", 2),
+    ]
+    first, second = recipe.stages
+    done1, done2 = read_done(first.output_dir), read_done(second.output_dir)
+    assert done1 is not None and done2 is not None
+    assert done1["lora"] is True and done2["model"] == str(first.final_dir)
+    for stage in recipe.stages:
+        assert metric_steps(stage.output_dir) == [1, 2]
+        assert (stage.final_dir / "config.json").is_file()
+        assert (stage.final_dir / "tokenizer.json").is_file()
+    # LoRA was merged before handing on: plain weight names, and weights that moved
+    base = load_file(tiny_model / "model.safetensors")
+    merged = load_file(first.final_dir / "model.safetensors")
+    assert set(merged) == set(base)
+    assert any(not (merged[k] == base[k]).all() for k in base)
+    line = json.loads((first.output_dir / METRICS).read_text().splitlines()[0])
+    assert line["stage"] == "self_supervised"
+    assert {"rewards/accuracy/mean", "rewards/format/mean", "rewards/length/mean"} <= set(line)
+    # a rerun skips finished stages and logs nothing new
+    size = (second.output_dir / METRICS).stat().st_size
+    again = run_recipe(load_recipe(recipe.path), log=lambda _: None)
+    assert [r.status for r in again] == ["skipped", "skipped"]
+    assert (second.output_dir / METRICS).stat().st_size == size
+
+
+class Interrupt(Exception):
+    pass
+
+
+def interrupt_at(step: int) -> Any:
+    """A callback that raises after the metrics of ``step`` are logged, before its save."""
+    from transformers import TrainerCallback
+
+    class Stop(TrainerCallback):  # type: ignore[misc]
+        def on_log(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if state.global_step == step and "reward" in (kw.get("logs") or {}):
+                raise Interrupt(f"stopped at step {step}")
+
+    return Stop()
+
+
+def test_interrupted_stage_resumes_from_its_last_checkpoint(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    data = write_jsonl(tmp_path / "grpo.jsonl", grpo_rows())
+    args = FAST_ARGS.replace("max_steps: 2", "max_steps: 4")
+    path = one_stage_recipe(
+        tmp_path / "one.yaml", tmp_path / "runs", tiny_model, data, args, "{accuracy: 1.0}"
+    )
+    recipe = load_recipe(path)
+    stage = recipe.stages[0]
+    with pytest.raises(Interrupt):
+        run_recipe(recipe, callbacks=[interrupt_at(3)], log=lambda _: None)
+    assert read_done(stage.output_dir) is None and not stage.final_dir.exists()
+    assert metric_steps(stage.output_dir) == [1, 2, 3]
+    checkpoint = last_checkpoint(stage.output_dir)
+    assert checkpoint is not None and checkpoint.name == "checkpoint-2"
+    # an interrupted stage is not finished: a later stage may not start from it
+    messages: list[str] = []
+    [result] = run_recipe(load_recipe(path), log=messages.append)
+    assert result.status == "resumed" and result.resumed_from == "checkpoint-2"
+    assert result.global_step == 4 and "1 metric lines redone" in messages[0]
+    assert metric_steps(stage.output_dir) == [1, 2, 3, 4]  # step 3 once, not twice
+    done = read_done(stage.output_dir)
+    assert done is not None and done["resumed_from"] == "checkpoint-2"
+
+
+def test_done_marker_is_the_only_sign_of_a_finished_stage(tmp_path: Path) -> None:
+    folder = tmp_path / "stage"
+    (folder / "final").mkdir(parents=True)
+    (folder / "final" / "config.json").write_text("{}", encoding="utf-8")
+    assert read_done(folder) is None  # a final/ folder alone is not a finished stage
+    (folder / DONE).write_text("{trunc", encoding="utf-8")
+    assert read_done(folder) is None
+
+
+# -- the packaged SmolLM2 ----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_smollm2_grpo_stage_smoke(tmp_path: Path) -> None:
+    """One GRPO stage of 2 steps on SmolLM2-135M (LoRA) on CPU, ~35 s with the export
+    cached (imports ~15 s, training ~10 s, saving the merged model ~5 s); the first export
+    of the packaged GGUF adds ~55 s once per machine."""
+    from medkg.training.generators.local import ensure_smollm2
+
+    ensure_smollm2()
+    short = [  # short prompts: a step's cost on CPU grows with the tokens it trains on
+        {"prompt": [{"role": "user", "content": f"{q} A. {d}\nB. {other}"}], "answer": "A"}
+        for (q, d, _), (_, other, _) in pairwise(QUESTIONS[:3])
+    ]
+    data = write_jsonl(tmp_path / "grpo.jsonl", short)
+    args = (
+        "{max_steps: 2, per_device_train_batch_size: 2, num_generations: 2, "
+        'max_completion_length: 8, save_strategy: "no", learning_rate: 1e-4, '
+        "gradient_checkpointing: false}"
+    )
+    rewards = "{accuracy: 1.0, format: 0.2}"
+    path = one_stage_recipe(
+        tmp_path / "smol.yaml", tmp_path / "runs", "smollm2", data, args, rewards
+    )
+    t0 = time.perf_counter()
+    [result] = run_recipe(load_recipe(path), log=lambda _: None)
+    assert result.global_step == 2 and time.perf_counter() - t0 < 90
+    assert metric_steps(result.output_dir) == [1, 2]
+    assert (result.final_dir / "model.safetensors").is_file()
