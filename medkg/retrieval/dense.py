@@ -138,6 +138,14 @@ class DenseRetriever(IndexedRetriever):
         self.model_id, self.dim = self.embedder.model_id, int(vectors.shape[1])
         self._parts.append(vectors)
 
+    def set_index(self, index: str) -> None:
+        """Switch between ``exact`` and ``hnsw`` search without embedding again (the HNSW
+        graph is built from the stored vectors on the next search)."""
+        if index not in INDEX_KINDS:
+            raise RetrievalError(f"dense index must be one of {INDEX_KINDS}, not {index!r}")
+        if index != self.index_kind:
+            self.index_kind, self._hnsw = index, None
+
     def _hnsw_index(self, dim: int, extra: npt.NDArray[np.float32] | None = None) -> Any:
         faiss = _faiss()
         if self._hnsw is None:

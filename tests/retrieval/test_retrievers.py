@@ -213,6 +213,10 @@ def test_dense_hnsw_agrees_with_exact_and_round_trips(tmp_path: Path) -> None:
     loaded = load_retriever(hnsw.save(tmp_path / "hnsw"))
     assert flat(loaded.search(queries)) == flat(hnsw.search(queries))
     assert (tmp_path / "hnsw" / "hnsw.faiss").is_file()
+    exact.set_index("hnsw")  # graph built from the stored vectors, no embedding
+    assert flat(exact.search(queries)) == flat(hnsw.search(queries))
+    exact.set_index("exact")
+    assert exact.meta()["index"] == "exact" and exact._hnsw is None
 
 
 def test_dense_refuses_another_model(tmp_path: Path) -> None:
