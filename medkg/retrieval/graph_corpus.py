@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ EXACT_SCORE = 1.0
 SYNONYM_SCORE = 0.9
 INDEX_KEY = "graph"
 INDEX_VERSION = 1
+CHUNK_FIELDS = tuple(f.name for f in fields(Chunk))
 
 # How each relation reads as "<src> <phrase> <dst>."; the order is the order on a card.
 REL_PHRASES = {
@@ -145,60 +146,64 @@ def read_graph_store(
 
 
 def _relations(
-    kg: m.KnowledgeGraph,
-    ids: pl.Series,
-    names: dict[str, str],
-    kinds: dict[str, str],
-    cap: int,
+    kg: m.KnowledgeGraph, ids: pl.Series, names: dict[str, str], kinds: dict[str, str], cap: int
 ) -> dict[str, tuple[list[dict[str, Any]], int]]:
-    """Per entity: its capped relation records in card order, and how many were left out."""
-    order = {rel: i for i, rel in enumerate(REL_PHRASES)}
+    """Per entity: its capped relation records in card order, and how many were left out.
+
+    Sentences are rendered column-wise: one per (entity, relation, direction, other end,
+    negation), the qualifiers of its annotations (frequency, onset) joined.
+    """
     edges = kg.edges.select(
-        "src",
-        "rel",
-        "dst",
-        pl.col("negated").fill_null(False),
-        "frequency",
-        "frequency_value",
-        "onset",
-    ).unique()
-    # a total order first, so the qualifier lists gathered below do not depend on input order
-    edges = edges.sort(
-        ["frequency_value", "frequency", "onset", "src", "dst", "rel", "negated"],
-        descending=[True, False, False, False, False, False, False],
-        nulls_last=True,
+        "src", "rel", "dst", pl.col("negated").fill_null(False), "frequency",
+        "frequency_value", "onset",
+    ).unique()  # fmt: skip
+    terms = set(edges.get_column("frequency").drop_nulls()) | set(
+        edges.get_column("onset").drop_nulls()
     )
-    both = pl.concat(
-        [
-            edges.with_columns(entity=pl.col("src"), other=pl.col("dst"), dir=pl.lit("out")),
-            edges.with_columns(entity=pl.col("dst"), other=pl.col("src"), dir=pl.lit("in")),
-        ]
-    ).filter(pl.col("entity").is_in(ids.implode()))
-    other_name = pl.col("other").replace_strict(names, default=pl.col("other"))
+    labels = {t: names[t].lower() if names.get(t) else FREQUENCY_LABELS.get(t, t) for t in terms}
+    qual = pl.concat_str(
+        pl.col("frequency").replace_strict(labels, default=None, return_dtype=pl.String),
+        "onset " + pl.col("onset").replace_strict(labels, default=None, return_dtype=pl.String),
+        separator=", ",
+        ignore_nulls=True,
+    )
+    order = {rel: i for i, rel in enumerate(REL_PHRASES)}
+    group = ["entity", "rel_order", "rel", "dir", "other", "negated"]
     pairs = (
-        both.with_columns(
+        pl.concat(
+            [
+                edges.with_columns(entity=pl.col("src"), other=pl.col("dst"), dir=pl.lit("out")),
+                edges.with_columns(entity=pl.col("dst"), other=pl.col("src"), dir=pl.lit("in")),
+            ]
+        )
+        .filter(pl.col("entity").is_in(ids.implode()))
+        .with_columns(
             rel_order=pl.col("rel").replace_strict(
                 order, default=len(order), return_dtype=pl.Int32
             ),
-            other_name=other_name,
+            qual=pl.when(qual != "").then(qual),
         )
-        .group_by(["entity", "rel_order", "rel", "dir", "other", "negated"], maintain_order=True)
+        .group_by(group)
         .agg(
-            "other_name",
-            "src",
-            "dst",
-            pl.col("frequency"),
-            pl.col("onset"),
+            pl.col("src").first(),
+            pl.col("dst").first(),
+            # the most frequent annotation's qualifiers first; ties by text (deterministic)
+            pl.col("qual")
+            .sort_by(["frequency_value", "qual"], descending=[True, False], nulls_last=True)
+            .drop_nulls()
+            .unique(maintain_order=True)
+            .str.join("; "),
             pl.col("frequency_value").max().alias("best"),
         )
+        .with_columns(_name("other", names))
         .sort(
-            ["entity", "rel_order", "rel", "dir", "best", "other_name", "other", "negated"],
-            descending=[False, False, False, True, True, False, False, False],
+            [*group[:4], "best", "other_name", "other", "negated"],
+            descending=[False, False, False, False, True, False, False, False],
             nulls_last=True,
         )
         .with_columns(
-            pl.int_range(pl.len()).over(["entity", "rel", "dir"]).alias("pos"),
-            pl.len().over(["entity", "rel", "dir"]).alias("n"),
+            pos=pl.int_range(pl.len()).over(["entity", "rel", "dir"]),
+            n=pl.len().over(["entity", "rel", "dir"]),
         )
     )
     omitted = dict(
@@ -207,56 +212,44 @@ def _relations(
         .agg((pl.col("n") - pl.col("n").clip(upper_bound=cap)).sum())
         .iter_rows()
     )
-    rows: dict[str, list[dict[str, Any]]] = {}
-    for row in pairs.filter(pl.col("pos") < cap).iter_rows(named=True):
-        rows.setdefault(row["entity"], []).append(row)
-    out: dict[str, tuple[list[dict[str, Any]], int]] = {}
-    for entity, entity_rows in rows.items():
-        texts = [_sentence(row, names) for row in entity_rows]
-        seen = {t: texts.count(t) for t in texts}
-        records = []
-        for row, text in zip(entity_rows, texts, strict=True):
-            if seen[text] > 1:  # e.g. two diseases of the same name: say which is which
-                text = _sentence(row, names, with_ids=True)
-            records.append(
-                {
-                    "rel": row["rel"],
-                    "dir": row["dir"],
-                    "other": row["other"],
-                    "other_kind": kinds.get(row["other"]),
-                    "text": text,
-                }
+    shown = pairs.filter(pl.col("pos") < cap).with_columns(
+        _name("src", names), _name("dst", names), pl.col("other").replace_strict(kinds, default=None)
+        .alias("other_kind"),
+    )  # fmt: skip
+    phrase = (
+        pl.when(pl.col("negated") & pl.col("rel").is_in(list(NEGATED_PHRASES)))
+        .then(pl.col("rel").replace_strict(NEGATED_PHRASES, default=None))
+        .otherwise(
+            pl.col("rel").replace_strict(
+                REL_PHRASES, default=pl.col("rel").str.to_lowercase().str.replace_all("_", " ")
             )
-        out[entity] = (records, omitted.get(entity, 0))
+        )
+    )
+    tail = pl.when(pl.col("qual") != "").then(" (" + pl.col("qual") + ").").otherwise(pl.lit("."))
+    with_id = {c: pl.col(f"{c}_name") + " (" + pl.col(c) + ")" for c in ("src", "dst")}
+    # mapped names are often the same: the id tells them apart
+    obj = pl.when(pl.col("rel").is_in([m.MAPS_TO, m.REPLACED_BY])).then(with_id["dst"])
+    plain = pl.concat_str(
+        pl.col("src_name"), phrase, obj.otherwise(pl.col("dst_name")), separator=" "
+    )
+    ids_text = pl.concat_str(with_id["src"], phrase, with_id["dst"], separator=" ")
+    shown = shown.with_columns(text=plain + tail, ids_text=ids_text + tail).with_columns(
+        # e.g. a gene associated with two diseases of the same name: say which is which
+        text=pl.when(pl.len().over(["entity", "text"]) > 1).then("ids_text").otherwise("text")
+    )
+    out: dict[str, tuple[list[dict[str, Any]], int]] = {}
+    cols = ("rel", "dir", "other", "other_kind", "text")
+    for entity, *values in shown.select("entity", *cols).iter_rows():
+        if entity not in out:
+            out[entity] = ([], omitted.get(entity, 0))
+        out[entity][0].append(dict(zip(cols, values, strict=True)))
     return out
 
 
-def _sentence(row: dict[str, Any], names: dict[str, str], with_ids: bool = False) -> str:
-    rel, src, dst = row["rel"], row["src"][0], row["dst"][0]
-    if row["negated"] and rel in NEGATED_PHRASES:
-        phrase = NEGATED_PHRASES[rel]
-    else:
-        phrase = REL_PHRASES.get(rel, rel.lower().replace("_", " "))
-    subj, obj = names.get(src) or src, names.get(dst) or dst
-    if with_ids:
-        subj = f"{subj} ({src})"
-    if with_ids or rel in (m.MAPS_TO, m.REPLACED_BY):
-        obj = f"{obj} ({dst})"  # mapped names are often the same; the id tells them apart
-    quals = []
-    for freq, onset in zip(row["frequency"], row["onset"], strict=True):
-        parts = [_frequency(freq, names)] if freq else []
-        if onset:
-            parts.append(f"onset {names[onset].lower() if names.get(onset) else onset}")
-        if parts and ", ".join(parts) not in quals:
-            quals.append(", ".join(parts))
-    qual = f" ({'; '.join(quals)})" if quals else ""
-    return f"{subj} {phrase} {obj}{qual}."
-
-
-def _frequency(freq: str, names: dict[str, str]) -> str:
-    if names.get(freq):
-        return names[freq].lower()
-    return FREQUENCY_LABELS.get(freq, freq)
+def _name(column: str, names: dict[str, str]) -> pl.Expr:
+    """``<column>_name``: the node name of the id in ``column`` (the id when it has none)."""
+    named = pl.col(column).replace_strict(names, default=None, return_dtype=pl.String)
+    return named.fill_null(pl.col(column)).alias(f"{column}_name")
 
 
 def _card(
@@ -273,13 +266,16 @@ def _card(
     if synonyms:
         more = len(synonyms) - MAX_SYNONYMS
         tail = f" (and {more} more)" if more > 0 else ""
-        lines.append(f"Also known as: {'; '.join(synonyms[:MAX_SYNONYMS])}{tail}.")
+        lines.append(_clip(f"Also known as: {'; '.join(synonyms[:MAX_SYNONYMS])}{tail}.", 400))
     if definition:
         lines.append(f"Definition: {definition}")
     if parent_name:
         lines.append(f"Parent in the medical entity tree: {parent_name}.")
-    used = sum(len(x) + 1 for x in lines)
-    reserve = 60  # room for the closing count line
+    used = sum(len(x) + 1 for x in lines) - 1
+    texts = sum(len(r["text"]) + 1 for r in relations)
+    # room for the closing count line, unless every relation fits
+    closing = f"({omitted + len(relations)} more relations of {name} not listed.)"
+    reserve = 0 if not omitted and used + texts <= max_chars else len(closing) + 1
     shown = 0
     for rel in relations:
         if used + len(rel["text"]) + 1 > max_chars - reserve:
@@ -463,7 +459,9 @@ class GraphRetriever(Retriever):
         try:
             with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as fh:
                 for chunk in self._chunks.values():
-                    fh.write(json.dumps(asdict(chunk), ensure_ascii=False, sort_keys=True) + "\n")
+                    # field by field: dataclasses.asdict deep-copies every metadata record
+                    record = {f: getattr(chunk, f) for f in CHUNK_FIELDS}
+                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             meta = {
                 "key": INDEX_KEY,
                 "version": INDEX_VERSION,

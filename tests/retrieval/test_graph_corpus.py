@@ -101,7 +101,8 @@ def test_relation_cap_is_counted(kg: KnowledgeGraph) -> None:
 
 
 def test_card_length_budget() -> None:
-    nodes = [{"id": "D:1", "kind": "Disease", "name": "Big disease"}]
+    name = "Big disease " + "with a very long name " * 6
+    nodes = [{"id": "D:1", "kind": "Disease", "name": name}]
     nodes += [
         {"id": f"P:{i:03d}", "kind": "Phenotype", "name": f"Finding number {i} " + "x" * 40}
         for i in range(100)
@@ -110,11 +111,14 @@ def test_card_length_budget() -> None:
     kg = KnowledgeGraph.from_frames(nodes_frame(nodes), edges_frame(edges))
     card = graph_documents(kg, max_chars=1000, per_relation=100)[0]
     assert card.doc_id == "D:1" and len(card.text) <= 1000
-    listed = card.text.count("Big disease has phenotype")
-    assert 5 < listed < 100
-    assert card.text.endswith(f"({100 - listed} more relations of Big disease not listed.)")
+    listed = card.text.count(f"{name} has phenotype")
+    assert 0 < listed < 100
+    assert card.text.endswith(f"({100 - listed} more relations of {name} not listed.)")
     # the look-up records keep every capped relation, not only those that fit the text
     assert len(card.metadata["relations"]) == 100
+    # a card whose relations all fit lists them all, with no closing line
+    small = graph_documents(kg, max_chars=100_000, per_relation=100)[0]
+    assert small.text.count("has phenotype") == 100 and "not listed" not in small.text
 
 
 # ----------------------------------------------------------------------------- look-ups
