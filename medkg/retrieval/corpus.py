@@ -65,6 +65,9 @@ class CorpusSpec:
     ``format`` names a reader (``jsonl``, ``parquet``, ``text``, ``pubmed``, ``graph``)
     or is ``None`` to tell it from the source; ``options`` go to the reader (e.g.
     ``{"text_field": "abstract"}``). The name may not contain ``:`` (chunk ids use it).
+    A ``graph`` corpus (entity cards of an embedded store folder) wants ``chunk_size``
+    at least the card budget (``graph_corpus.CARD_MAX_CHARS``) and ``overlap=0``, so that
+    each card is one chunk.
     """
 
     name: str
@@ -207,9 +210,11 @@ def iter_chunks(
     show = progress if progress is not None else total >= PROGRESS_MIN_BYTES
     with _progress_bar(spec.name, total, show) as advance:
         for doc in docs:
-            for chunk in chunk_document(doc, spec.name, spec.chunk_size, spec.overlap):
-                report.chunks += 1
-                yield chunk
+            chunks = chunk_document(doc, spec.name, spec.chunk_size, spec.overlap)
+            if not chunks:
+                report.empty += 1  # e.g. a JSONL record whose text is ""
+            report.chunks += len(chunks)
+            yield from chunks
             advance(report)
 
 

@@ -67,7 +67,8 @@ class ReadReport:
     """What reading (and chunking) one corpus did; nothing is dropped without a count.
 
     ``title_only``: documents whose text is only their title (PubMed citations without an
-    abstract); ``empty``: records with neither title nor text, left out; ``skipped``: bad
+    abstract); ``empty``: records with no text, left out (or read but giving no chunk);
+    ``skipped``: bad
     records left out with ``on_error="skip"``; ``bytes_read``: position in the source
     (compressed bytes for ``.gz``), for progress bars.
     """
@@ -165,12 +166,15 @@ def read_documents(
         docs = read(path, problems, report, **options)
     except TypeError as exc:  # an option the reader does not take
         raise RetrievalError(f"{path}: format {fmt!r}: {exc}") from None
-    n = 0
+    seen: set[str] = set()  # one id twice would give two chunks the same id
     for doc in docs:
-        n += 1
+        if doc.doc_id in seen:
+            problems(path, None, f"duplicate document id {doc.doc_id!r}")
+            continue
+        seen.add(doc.doc_id)
         report.docs += 1
         yield doc
-    if n == 0:
+    if not seen:
         raise RetrievalError(f"{path}: corpus is empty (no documents); {_skip_note(report)}")
 
 

@@ -188,7 +188,9 @@ def test_iter_chunks_pubmed_with_report() -> None:
 
 def test_iter_chunks_skip_reports_lines(tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl"
-    path.write_text('{"id": "1", "text": "one"}\n{"id": 2\n{"id": "3", "text": "three"}\n')
+    path.write_text(
+        '{"id": "1", "text": "one"}\n{"id": 2\n{"id": "3", "text": "three"}\n{"id": "4", "text": ""}\n'
+    )
     spec = CorpusSpec("c", "guideline", str(path))
     with pytest.raises(RetrievalError, match=r"c\.jsonl:2: malformed JSON"):
         read_corpus(spec)
@@ -198,6 +200,7 @@ def test_iter_chunks_skip_reports_lines(tmp_path: Path) -> None:
         {"file": str(path), "line": 2, "reason": report.skipped[0].reason}
     ]
     assert report.skipped_lines == [2] and report.chunks == 2
+    assert report.docs == 3 and report.empty == 1  # record 4 has no text to chunk
 
 
 def test_graph_corpus_from_an_embedded_store(tmp_path: Path) -> None:

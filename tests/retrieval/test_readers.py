@@ -217,6 +217,17 @@ def test_jsonl_skip_counts_lines(tmp_path: Path) -> None:
     assert report.to_dict()["skipped_count"] == 4
 
 
+def test_duplicate_ids_fail_or_are_skipped(tmp_path: Path) -> None:
+    rec = json.dumps({"id": "a", "text": "alpha"}).encode()
+    path = write_jsonl(
+        tmp_path / "dup.jsonl", [rec, json.dumps({"id": "b", "text": "b"}).encode(), rec]
+    )
+    with pytest.raises(RetrievalError, match=r"dup\.jsonl: duplicate document id 'a'"):
+        read(path)
+    docs, report = read(path, on_error="skip")
+    assert [d.doc_id for d in docs] == ["a", "b"] and report.skipped_count == 1
+
+
 def test_jsonl_missing_text_fails(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "m.jsonl", [b'{"id": "x", "body": "t"}'])
     with pytest.raises(RetrievalError, match=r"m\.jsonl:1: text field 'text' missing"):
