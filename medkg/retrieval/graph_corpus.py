@@ -212,10 +212,24 @@ def _relations(
         .agg((pl.col("n") - pl.col("n").clip(upper_bound=cap)).sum())
         .iter_rows()
     )
-    shown = pairs.filter(pl.col("pos") < cap).with_columns(
-        _name("src", names), _name("dst", names), pl.col("other").replace_strict(kinds, default=None)
-        .alias("other_kind"),
-    )  # fmt: skip
+    shown = _sentences(
+        pairs.filter(pl.col("pos") < cap).with_columns(
+            _name("src", names),
+            _name("dst", names),
+            other_kind=pl.col("other").replace_strict(kinds, default=None),
+        )
+    )
+    out: dict[str, tuple[list[dict[str, Any]], int]] = {}
+    cols = ("rel", "dir", "other", "other_kind", "text")
+    for entity, *values in shown.select("entity", *cols).iter_rows():
+        if entity not in out:
+            out[entity] = ([], omitted.get(entity, 0))
+        out[entity][0].append(dict(zip(cols, values, strict=True)))
+    return out
+
+
+def _sentences(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Add ``text``: ``"<src name> <phrase> <dst name> (<qualifiers>)."`` per relation row."""
     phrase = (
         pl.when(pl.col("negated") & pl.col("rel").is_in(list(NEGATED_PHRASES)))
         .then(pl.col("rel").replace_strict(NEGATED_PHRASES, default=None))
@@ -233,17 +247,10 @@ def _relations(
         pl.col("src_name"), phrase, obj.otherwise(pl.col("dst_name")), separator=" "
     )
     ids_text = pl.concat_str(with_id["src"], phrase, with_id["dst"], separator=" ")
-    shown = shown.with_columns(text=plain + tail, ids_text=ids_text + tail).with_columns(
+    return pairs.with_columns(text=plain + tail, ids_text=ids_text + tail).with_columns(
         # e.g. a gene associated with two diseases of the same name: say which is which
         text=pl.when(pl.len().over(["entity", "text"]) > 1).then("ids_text").otherwise("text")
     )
-    out: dict[str, tuple[list[dict[str, Any]], int]] = {}
-    cols = ("rel", "dir", "other", "other_kind", "text")
-    for entity, *values in shown.select("entity", *cols).iter_rows():
-        if entity not in out:
-            out[entity] = ([], omitted.get(entity, 0))
-        out[entity][0].append(dict(zip(cols, values, strict=True)))
-    return out
 
 
 def _name(column: str, names: dict[str, str]) -> pl.Expr:
