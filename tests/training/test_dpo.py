@@ -230,3 +230,26 @@ stages:
     assert [r["step"] for r in logged if "loss" in r] == [1, 2]
     assert all("rewards/margins" in r for r in logged if "loss" in r)
     assert (result.final_dir / "model.safetensors").is_file()
+
+
+def test_cli_dpo_pairs_with_a_local_model(tmp_path: Path) -> None:
+    """The command end to end with a real (tiny, random) local model: it answers nonsense,
+    so every candidate is counted and no pair is made, and the folder is still complete."""
+    from typer.testing import CliRunner
+
+    from medkg.cli.train import app
+
+    model = build_tiny_model(tmp_path / "tiny")
+    items = tmp_path / "items.jsonl"
+    items.write_text("".join(json.dumps(r) + "\n" for r in ITEMS), encoding="utf-8")
+    out = tmp_path / "pairs"
+    args = ["dpo-pairs", str(items), "--out", str(out), "--generator", str(model)]
+    result = CliRunner().invoke(app, [*args, "--max-new-tokens", "4", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["n_generations"] == 14 and report["generator"]["generator"] == "local"
+    assert sum(report["outcomes"]["knowledge"].values()) == 4  # one candidate per evidence item
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["items"] == str(items) and (out / PAIRS_FILE).is_file()
+    bad = CliRunner().invoke(app, [*args[:4], "--pair-type", "cross_modal"])
+    assert bad.exit_code == 2 and "register_variant('image')" in bad.output

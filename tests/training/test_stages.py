@@ -352,6 +352,32 @@ def test_done_marker_is_the_only_sign_of_a_finished_stage(tmp_path: Path) -> Non
     assert read_done(folder) is None
 
 
+# -- the command line ---------------------------------------------------------------------
+
+
+def test_cli_check_run_and_bad_recipe(tmp_path: Path, tiny_model: Path) -> None:
+    from typer.testing import CliRunner
+
+    from medkg.cli.train import app
+
+    data = write_jsonl(tmp_path / "grpo.jsonl", grpo_rows())
+    path = one_stage_recipe(
+        tmp_path / "cli.yaml", "${OUT}", tiny_model, data, FAST_ARGS, "{accuracy: 1, length: 1}"
+    )
+    runner = CliRunner()
+    out = str(tmp_path / "runs")
+    checked = runner.invoke(app, ["run", str(path), "--var", f"OUT={out}", "--check", "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.stdout)["stages"][0]["done"] == "false"
+    assert not Path(out).exists()  # --check trains nothing
+    ran = runner.invoke(app, ["run", str(path), "--var", f"OUT={out}", "--json"])
+    assert ran.exit_code == 0, ran.output
+    [stage] = json.loads(ran.stdout)["stages"]
+    assert (stage["status"], stage["global_step"]) == ("trained", 2)
+    bad = runner.invoke(app, ["run", str(path)])  # ${OUT} has no value
+    assert bad.exit_code == 2 and "no value for variable(s) ['OUT']" in bad.output
+
+
 # -- the packaged SmolLM2 ----------------------------------------------------------------
 
 
