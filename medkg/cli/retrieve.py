@@ -50,6 +50,12 @@ IncludeHiddenOption = typer.Option(
     False, "--include-hidden", help="Also query hidden path intermediates (an oracle)."
 )
 MaxCuesOption = typer.Option(4, "--max-cues", help="Question entities used per query.")
+GeneratorOption = typer.Option(
+    None, "--generator", help="LLM path: also rewrite queries with this generator (openai, local)."
+)
+GeneratorOptOption = typer.Option(
+    None, "--generator-option", help="Generator option KEY=VALUE (repeatable)."
+)
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, Any]:
@@ -326,12 +332,8 @@ def attach(
     include_hidden: bool = IncludeHiddenOption,
     max_cues: int = MaxCuesOption,
     max_pairs: int = typer.Option(4, "--max-pairs", help="DPO pairs per item and corpus kind."),
-    generator: str = typer.Option(
-        None, "--generator", help="LLM path: also rewrite queries with this generator."
-    ),
-    generator_option: list[str] = typer.Option(
-        None, "--generator-option", help="Generator option KEY=VALUE (repeatable)."
-    ),
+    generator: str = GeneratorOption,
+    generator_option: list[str] = GeneratorOptOption,
     store: str = StoreOption,
     path: Path = PathOption,
     indexes: Path = IndexesOption,
@@ -389,6 +391,14 @@ def eval_(
     ks: str = typer.Option("1,5,10", "-k", help="Cut-offs, comma-separated."),
     include_hidden: bool = IncludeHiddenOption,
     max_cues: int = MaxCuesOption,
+    support_only: bool = typer.Option(
+        False,
+        "--support-only",
+        help="Graph corpus: count a card as relevant only when it supports the answer, not "
+        "merely for being on the item's path.",
+    ),
+    generator: str = GeneratorOption,
+    generator_option: list[str] = GeneratorOptOption,
     report_path: Path = typer.Option(None, "--report", help="Also write the JSON report here."),
     store: str = StoreOption,
     path: Path = PathOption,
@@ -407,10 +417,19 @@ def eval_(
         raise ValueError(f"-k needs comma-separated integers, got {ks!r}") from None
     rows = read_item_rows(dataset)
     targets = _open_corpora(_split(corpora), indexes, embedder, embedder_option)
+    gen = _generator(generator, generator_option)
     kg, _ = _load_graph(store, path)
     qgen = _query_generator(kg, include_hidden, max_cues)
     with _progress(not as_json) as advance:
-        report = evaluate(rows, targets, qgen, ks=cutoffs, progress=advance)
+        report = evaluate(
+            rows,
+            targets,
+            qgen,
+            ks=cutoffs,
+            generator=gen,
+            path_relevance=not support_only,
+            progress=advance,
+        )
     data = report.to_dict()
     if report_path is not None:
         report_path.parent.mkdir(parents=True, exist_ok=True)

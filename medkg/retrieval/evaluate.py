@@ -6,7 +6,9 @@ of that source are run and, when there are several, fused by reciprocal-rank fus
 evidence packs are (:func:`medkg.retrieval.evidence.fuse`). A chunk is *relevant* when it
 supports the gold answer (:func:`medkg.retrieval.evidence.supports`: an answer name with a
 question-entity name) or, in a corpus of kind ``graph``, when its document id is an entity
-on the item's path (its card holds the path's facts).
+on the item's path (its card holds the path's facts; ``path_relevance=False`` drops this
+rule, leaving support alone, which is stricter: a cue's card counts only when it names the
+answer too).
 
 ``recall@k`` is the share of (item, corpus) pairs with at least one relevant chunk in the
 top ``k`` (answer recall, as DPR reports top-k retrieval accuracy: the full set of relevant
@@ -129,13 +131,16 @@ def _style(kind: str, source: str) -> str:
 
 
 def relevant_runs(
-    runs: Sequence[QueryRun], rows: Sequence[Mapping[str, Any]], kinds: Mapping[str, str]
+    runs: Sequence[QueryRun],
+    rows: Sequence[Mapping[str, Any]],
+    kinds: Mapping[str, str],
+    path_relevance: bool = True,
 ) -> list[QueryRun]:
     """The runs with each hit's label set to its relevance (support, or for the graph
     corpus a document on the item's path)."""
     out = []
     for run in runs:
-        if kinds[run.corpus] != "graph":
+        if not path_relevance or kinds[run.corpus] != "graph":
             out.append(run)
             continue
         path = set(rows[run.item].get("path_nodes", ()))
@@ -158,13 +163,14 @@ def score_runs(
     corpora: Sequence[CorpusIndex],
     ks: Sequence[int] = DEFAULT_KS,
     sources: Sequence[str] = ("graph", "raw"),
+    path_relevance: bool = True,
 ) -> EvalReport:
     """Score labelled runs (see the module doc); ``sources`` are always reported, a
     generator's source when it has runs."""
     ks = check_ks(ks)
     kinds = {c.name: c.kind for c in corpora}
     grouped: dict[tuple[int, str, str], list[QueryRun]] = {}
-    for run in relevant_runs(runs, rows, kinds):
+    for run in relevant_runs(runs, rows, kinds, path_relevance):
         grouped.setdefault((run.item, run.corpus, run.query.source), []).append(run)
     all_sources = list(dict.fromkeys([*sources, *(s for _, _, s in grouped)]))
     by_corpus: dict[tuple[str, str], Score] = {}
@@ -181,7 +187,8 @@ def score_runs(
                 rank = first_relevant_rank(group, max(ks)) if group else None
                 for table, key in ((by_corpus, (corpus, source)), (by_style, (style, source))):
                     table.setdefault(key, Score()).add(rank, ks, queried=bool(group))
-    return EvalReport(ks, by_corpus, by_style, kinds, {"items": len(rows), "runs": len(runs)})
+    counts = {"items": len(rows), "runs": len(runs), "path_relevance": path_relevance}
+    return EvalReport(ks, by_corpus, by_style, kinds, counts)
 
 
 def evaluate(
@@ -191,6 +198,7 @@ def evaluate(
     *,
     ks: Sequence[int] = DEFAULT_KS,
     generator: Any = None,
+    path_relevance: bool = True,
     progress: Progress | None = None,
 ) -> EvalReport:
     """Generate queries for ``rows``, retrieve the top max(``ks``) per corpus, and score."""
@@ -202,7 +210,7 @@ def evaluate(
     queries = item_queries(rows, qgen, corpora, generator=generator, progress=progress)
     names = [support_names(r, qgen) for r in rows]
     runs = run_queries(rows, queries, corpora, max(ks), names=names, progress=progress)
-    report = score_runs(runs, rows, corpora, ks)
+    report = score_runs(runs, rows, corpora, ks, path_relevance=path_relevance)
     report.counts["generator"] = dict(sorted(qgen.stats.items()))
     return report
 

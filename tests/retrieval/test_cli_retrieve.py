@@ -97,6 +97,9 @@ def test_eval_reports_graph_vs_raw(world: dict[str, Path]):
     assert kg_row["graph_recall@10"] > kg_row["raw_recall@10"]  # "term, relation" look-ups
     table = invoke([*args, "--indexes", world["indexes"], "--corpus", "tb"]).stdout
     assert "graph-expanded queries vs the raw question" in table
+    strict = [*args, "--indexes", world["indexes"], "--corpus", "kg", "--support-only", "--json"]
+    strict_row = json.loads(invoke(strict).stdout)["graph_vs_raw"][0]
+    assert strict_row["graph_recall@10"] <= kg_row["graph_recall@10"]
 
 
 def test_clear_errors(world: dict[str, Path], tmp_path: Path):

@@ -12,7 +12,9 @@ from medkg.retrieval.base import Chunk, Hit, RetrievalError, Retriever
 from medkg.retrieval.evaluate import evaluate, tables
 from medkg.retrieval.evidence import CorpusIndex
 from medkg.retrieval.queries import QueryGenerator
+from medkg.training.generators import build_generator
 from tests.retrieval.test_queries import GENE_ITEM, PHENOTYPE_ITEM, small
+from tests.training import ChatServer
 
 
 class FixedRetriever(Retriever):
@@ -114,6 +116,30 @@ def test_recall_and_mrr_match_the_hand_computed_case():
         "retrieval",
         "graph-expanded",
     ]
+
+
+def test_support_only_drops_the_path_rule():
+    qgen, corpora = hand_case()
+    report = evaluate([GENE_ITEM, PHENOTYPE_ITEM], corpora, qgen, ks=(2,), path_relevance=False)
+    rows = {(r["corpus"], r["source"]): r for r in report.to_dict()["by_corpus"]}
+    assert rows[("kg", "graph")]["recall@2"] == 0.0  # the Marfan card names no gene
+    assert rows[("tb", "graph")]["recall@2"] == 1.0  # text corpora are judged the same way
+    assert report.counts["path_relevance"] is False
+
+
+def test_llm_rewrites_are_scored_as_their_own_source():
+    qgen, corpora = hand_case()
+    with ChatServer(lambda body: ["Marfan syndrome FBN1 review"] * body["n"]) as server:
+        gen = build_generator("openai", base_url=server.base_url, model="m", timeout_s=5)
+        report = evaluate([GENE_ITEM], corpora, qgen, ks=(1,), generator=gen)
+    sources = {(r["corpus"], r["source"]) for r in report.to_dict()["by_corpus"]}
+    assert sources == {(c, s) for c in ("tb", "kg") for s in ("graph", "raw")}  # leaks dropped
+    assert report.counts["generator"]["llm_answer_leak"] > 0
+    with ChatServer(lambda body: ["Marfan syndrome review"] * body["n"]) as server:
+        gen = build_generator("openai", base_url=server.base_url, model="m", timeout_s=5)
+        report = evaluate([GENE_ITEM], corpora, qgen, ks=(1,), generator=gen)
+    rows = {(r["corpus"], r["source"]): r for r in report.to_dict()["by_corpus"]}
+    assert rows[("tb", gen.name)]["n"] == 1 and rows[("tb", gen.name)]["recall@1"] == 0.0
 
 
 def test_items_without_queries_count_as_misses():
