@@ -349,11 +349,14 @@ class QueryGenerator:
         out: list[Query] = []
         for kind in kinds or self.config.kinds:
             style = style_for(kind)
+            seen: set[str] = set()  # two cues may share a hypernym: one title query
             for q in BUILDERS[style](ctx.cues, kind):
                 if self.leaks(q.text, ctx):
                     self.stats["dropped_answer_leak"] += 1
                     continue
-                out.append(q)
+                if q.text.lower() not in seen:
+                    seen.add(q.text.lower())
+                    out.append(q)
             if self.config.raw if raw is None else raw:
                 out.append(Query(ctx.question, "raw", kind, (), "raw"))
         self.stats["queries"] += len(out)

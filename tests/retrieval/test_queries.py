@@ -131,6 +131,23 @@ def test_no_query_of_any_family_leaks_the_answer():
     assert {"diagnosis", "phenotype", "gene", "chain", "category"} <= families
 
 
+def test_a_shared_hypernym_gives_one_title_query():
+    item = {
+        "id": "diagnosis-x",
+        "question": "A patient presents with arachnodactyly and slender finger. Diagnosis?",
+        "answer": "Myopia",
+        "answer_id": "OMIM:999999",
+        "entity_ids": ["HP:0001166", "HP:0001238", "OMIM:999999"],
+        "option_ids": ["OMIM:999999"],
+        "path_nodes": ["HP:0001166", "OMIM:999999"],
+        "path_rels": ["HAS_PHENOTYPE"],
+    }
+    qgen = QueryGenerator(small(), QueryConfig(hypernyms=2))
+    titles = by_kind(qgen.for_item(item, ["encyclopedia"]))["encyclopedia"]
+    # Arachnodactyly -> Slender finger -> Abnormality of limbs; Slender finger -> Abnormality of limbs
+    assert titles == ["Arachnodactyly", "Slender finger", "Abnormality of limbs"]
+
+
 def test_cues_follow_the_path_and_term_relation_queries_parse():
     kg, items = synthetic()
     qgen = QueryGenerator(kg)
