@@ -19,6 +19,7 @@ stages. No training loop is written here: the trainers are TRL's.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -127,6 +128,22 @@ def metrics_callback(stage: str, path: Path) -> Any:
     return JsonlMetrics()
 
 
+def stage_fingerprint(stage: StageSpec) -> str:
+    """A hash of what the stage trains (trainer, data, start, rewards, LoRA, arguments)."""
+    spec = {
+        "trainer": stage.trainer,
+        "dataset": str(stage.dataset),
+        "model": str(stage.model) if stage.model else None,
+        "init_from": stage.init_from,
+        "rewards": stage.rewards,
+        "gate": stage.gate,
+        "lora": stage.lora,
+        "args": stage.args,
+    }
+    text = json.dumps(spec, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def stage_model(recipe: Recipe, stage: StageSpec) -> Path:
     """The folder a stage starts from: its ``model``, or its ``init_from`` stage's final."""
     if stage.init_from is None:
@@ -195,6 +212,11 @@ def run_stage(
     done = read_done(stage.output_dir)
     if done is not None:
         log(f"stage {stage.name}: finished earlier ({DONE} present), skipped")
+        if done.get("fingerprint") != stage_fingerprint(stage):
+            log(
+                f"stage {stage.name}: warning: it finished with another configuration; "
+                f"delete {stage.output_dir} to train it again"
+            )
         return StageResult(
             stage.name,
             "skipped",
@@ -231,6 +253,7 @@ def run_stage(
         "resumed_from": checkpoint.name if checkpoint else None,
         "seconds": round(seconds, 2),
         "final": stage.final_dir.name,
+        "fingerprint": stage_fingerprint(stage),
         "metrics": METRICS,
     }
     write_atomic(stage.output_dir / DONE, json.dumps(record, indent=2, sort_keys=True) + "\n")
@@ -272,6 +295,7 @@ __all__ = [
     "run_recipe",
     "run_stage",
     "save_final",
+    "stage_fingerprint",
     "trim_metrics",
     "write_atomic",
 ]

@@ -248,19 +248,23 @@ def test_dataset_formats_and_export_folders(tmp_path: Path) -> None:
         load_dataset(export, "sft")
 
 
-def test_shipped_medssr_recipe_validates(tmp_path: Path, tiny_model: Path) -> None:
+def test_shipped_medssr_recipe_runs_on_the_tiny_model(tmp_path: Path, tiny_model: Path) -> None:
     pseudo = tmp_path / "pseudo"
     write_jsonl(pseudo / "trl_grpo.jsonl", grpo_rows())
     human = write_jsonl(tmp_path / "human.jsonl", grpo_rows())
-    recipe = load_recipe(
-        RECIPES / "medssr.yaml",
-        {"MODEL": str(tiny_model), "PSEUDO_DATA": str(pseudo), "HUMAN_DATA": str(human)},
-        base_dir=tmp_path,
-    )
+    variables = {"MODEL": str(tiny_model), "PSEUDO_DATA": str(pseudo), "HUMAN_DATA": str(human)}
+    recipe = load_recipe(RECIPES / "medssr.yaml", variables, base_dir=tmp_path)
     first, second = recipe.stages
     assert (first.trainer, second.trainer) == ("grpo", "grpo")
     assert second.init_from == first.name and first.model == tiny_model
     assert first.output_dir.parent == tmp_path / "runs" / "medssr"
+    assert (first.args["max_steps"], first.args["learning_rate"]) == (20, 1e-5)
+    sizes = {"STEPS": "2", "LR": "1e-4", "COMPLETION_TOKENS": "6"}
+    recipe = load_recipe(RECIPES / "medssr.yaml", {**variables, **sizes}, base_dir=tmp_path)
+    assert recipe.stages[1].args["max_completion_length"] == 6
+    results = run_recipe(recipe, log=lambda _: None)
+    assert [(r.status, r.global_step) for r in results] == [("trained", 2), ("trained", 2)]
+    assert read_done(recipe.stages[1].output_dir)["model"] == str(first.final_dir)  # type: ignore[index]
 
 
 # -- running ----------------------------------------------------------------------------
@@ -299,6 +303,11 @@ def test_two_stage_grpo_with_init_from_done_and_skip(tmp_path: Path, tiny_model:
     again = run_recipe(load_recipe(recipe.path), log=lambda _: None)
     assert [r.status for r in again] == ["skipped", "skipped"]
     assert (second.output_dir / METRICS).stat().st_size == size
+    # a finished stage whose recipe changed is still skipped, with a warning
+    changed = recipe.path.read_text().replace("learning_rate: 1e-3", "learning_rate: 2e-3")
+    messages: list[str] = []
+    run_recipe(load_recipe(write_recipe(recipe.path, changed)), log=messages.append)
+    assert sum("finished with another configuration" in m for m in messages) == 2
 
 
 class Interrupt(Exception):
