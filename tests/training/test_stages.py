@@ -310,6 +310,36 @@ def test_two_stage_grpo_with_init_from_done_and_skip(tmp_path: Path, tiny_model:
     assert sum("finished with another configuration" in m for m in messages) == 2
 
 
+def test_sft_stage_reads_a_synth_export_folder(tmp_path: Path, tiny_model: Path) -> None:
+    export = tmp_path / "synth"
+    rows = [
+        {
+            "id": r["id"],
+            "prompt": r["prompt"],
+            "completion": [{"role": "assistant", "content": f"Answer: {r['answer']}"}],
+        }
+        for r in grpo_rows()
+    ]
+    write_jsonl(export / "trl_sft.jsonl", rows)
+    recipe = write_recipe(
+        tmp_path / "sft.yaml",
+        f"""\
+output_dir: {tmp_path / "runs"}
+stages:
+  - name: warmup
+    trainer: sft
+    model: {tiny_model}
+    dataset: {export}
+    args: {{max_steps: 2, max_length: 256, learning_rate: 1e-3, save_strategy: "no"}}
+""",
+    )
+    [result] = run_recipe(load_recipe(recipe), log=lambda _: None)
+    assert (result.status, result.global_step) == ("trained", 2)
+    assert [
+        r["step"] for r in map(json.loads, (result.output_dir / METRICS).open()) if "loss" in r
+    ] == [1, 2]
+
+
 class Interrupt(Exception):
     pass
 
