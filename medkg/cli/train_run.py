@@ -60,15 +60,15 @@ def run(
 
     recipe = load_recipe(stages_yaml, parse_vars(var))
     if check:
-        rows: list[dict[str, str]] = [
+        rows: list[dict[str, Any]] = [
             {
                 "stage": s.name,
                 "trainer": s.trainer,
                 "from": s.init_from or str(s.model),
                 "dataset": str(s.dataset),
-                "lora": str(s.lora is not None).lower(),
+                "lora": s.lora is not None,
                 "output_dir": str(s.output_dir),
-                "done": str(read_done(s.output_dir) is not None).lower(),
+                "done": read_done(s.output_dir) is not None,
             }
             for s in recipe.stages
         ]
@@ -77,7 +77,7 @@ def run(
             return
         table = Table("stage", "trainer", "from", "lora", "done", "output")
         for row in rows:
-            table.add_row(*(row[k] for k in ("stage", "trainer", "from", "lora", "done")),
+            table.add_row(*(str(row[k]) for k in ("stage", "trainer", "from", "lora", "done")),
                           row["output_dir"])  # fmt: skip
         out.print(table)
         out.print(f"[green]{recipe.path}: {len(rows)} stage(s) valid[/]")

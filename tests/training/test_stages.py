@@ -407,7 +407,7 @@ def test_cli_check_run_and_bad_recipe(tmp_path: Path, tiny_model: Path) -> None:
     out = str(tmp_path / "runs")
     checked = runner.invoke(app, ["run", str(path), "--var", f"OUT={out}", "--check", "--json"])
     assert checked.exit_code == 0, checked.output
-    assert json.loads(checked.stdout)["stages"][0]["done"] == "false"
+    assert json.loads(checked.stdout)["stages"][0]["done"] is False
     assert not Path(out).exists()  # --check trains nothing
     ran = runner.invoke(app, ["run", str(path), "--var", f"OUT={out}", "--json"])
     assert ran.exit_code == 0, ran.output
