@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from medkg.cli import kg, neo4j
+from medkg.cli import coverage, kg, neo4j, retrieve, train
 from medkg.cli.run import run
 from medkg.cli.sample import sample
 from medkg.cli.synth import synth
@@ -23,6 +23,21 @@ app.command("sample", help="Draw entities from the tree with a seeded sampling s
 app.command(
     "synth", help="Synthesise verified multiple-choice QA items from the graph and export them."
 )(synth)
+app.add_typer(
+    coverage.app,
+    name="coverage",
+    help="AMCS, entity linking and the long-tail audit of datasets against the entity tree.",
+)
+app.add_typer(
+    retrieve.app,
+    name="retrieve",
+    help="Corpora, retrievers, multi-corpora queries and evidence packs for synthetic items.",
+)
+app.add_typer(
+    train.app,
+    name="train",
+    help="Pseudo-labels, rewards, staged GRPO/DPO/SFT with TRL, and benchmark evaluation.",
+)
 app.add_typer(neo4j.app, name="neo4j", help="Run a local Neo4j Community server (no Docker).")
 
 if __name__ == "__main__":

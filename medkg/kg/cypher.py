@@ -356,3 +356,9 @@ __all__ = [
     "statement_name",
     "validate_name",
 ]
+
+
+def set_entity_properties() -> str:
+    """Set extra properties on entities: ``$rows`` is a list of ``{id, props}`` maps
+    (used by the coverage write-back; property names travel inside the map)."""
+    return f"UNWIND $rows AS row MATCH (n:{ENTITY} {{id: row.id}}) SET n += row.props"

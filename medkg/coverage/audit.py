@@ -1,0 +1,462 @@
+"""Long-tail audit of a dataset against the medical entity tree.
+
+Input: the graph's node table (with the MET columns ``met_parent``, ``depth``,
+``subtree_size``, ``rare``; see :mod:`medkg.kg.tree`) and a dataset's mention table from
+:class:`medkg.coverage.linking.Linker` (``item_id``, ``entity_id``, ...). Output, per node:
+
+* ``items`` — items that mention the node itself; ``mentions`` — its mentions;
+* ``rollup_items`` — distinct items that mention the node or any node below it in the MET
+  (an item mentioning two siblings counts once at their parent);
+* ``covered_below`` — nodes of its subtree (itself included) with ``items >= 1``, so
+  ``covered_below / subtree_size`` is the share of the branch the dataset touches.
+
+From that: coverage per level (share of nodes at each depth with ≥ 1 item) and per branch
+(the subtrees rooted at ``branch_depth``), the rare-disease share of mentions and of
+covered diseases, concentration of the item counts over the audited universe (Gini,
+normalised entropy, the share held by the top 1 % of entities, the rank–frequency curve),
+and the top uncovered branches: maximal subtrees no item reaches (their parent is reached),
+largest first. The *universe* is the set of nodes an audit counts — by default every
+non-scaffold, non-obsolete node of the linked kinds.
+
+:func:`write_audit` writes ``coverage.json``, ``gaps.json`` (the format
+``medkg sample --strategy coverage_gap --gaps`` reads: ``[{"id", "count"}]`` for every
+universe node, zero counts included), ``nodes.parquet`` and CSVs (``nodes.csv``,
+``branches.csv``, ``levels.csv``, ``uncovered.csv``); every file is written to a temporary
+name and renamed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from medkg.kg.model import CATEGORY, DISEASE, DRUG, GENE, PHENOTYPE
+
+AUDIT_KINDS = (DISEASE, PHENOTYPE, GENE, DRUG)
+NODE_COLUMNS = (
+    "id",
+    "name",
+    "kind",
+    "met_parent",
+    "met_placement",
+    "depth",
+    "subtree_size",
+    "rare",
+)
+FORMAT = "medkg-coverage-audit/1"
+
+
+class AuditError(ValueError):
+    """The inputs cannot be audited (no tree columns, an empty mention table and no items)."""
+
+
+@dataclass
+class Audit:
+    """One dataset's audit: the per-node table and the summaries derived from it."""
+
+    name: str
+    n_items: int
+    nodes: pl.DataFrame  # NODE_COLUMNS + in_universe, items, mentions, rollup_items, covered_below
+    summary: dict[str, Any]
+    levels: pl.DataFrame
+    branches: pl.DataFrame
+    uncovered: pl.DataFrame
+    rank_frequency: list[int]
+    amcs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, top: int = 25) -> dict[str, Any]:
+        """The JSON form (``coverage.json`` holds one per dataset)."""
+        return {
+            "name": self.name,
+            "summary": self.summary,
+            "levels": self.levels.to_dicts(),
+            "branches": self.branches.head(top * 4).to_dicts(),
+            "top_uncovered": self.uncovered.head(top).to_dicts(),
+            "rank_frequency": self.rank_frequency,
+            "amcs": self.amcs,
+        }
+
+
+# ----------------------------------------------------------------------------- tree helpers
+def _tree(nodes: pl.DataFrame) -> pl.DataFrame:
+    missing = [c for c in NODE_COLUMNS if c not in nodes.columns]
+    if missing:
+        raise AuditError(
+            f"the node table has no MET columns {missing}; audit a graph built by `medkg kg build`"
+        )
+    return nodes.select(NODE_COLUMNS)
+
+
+def ancestor_counts(pairs: pl.DataFrame, parents: pl.DataFrame, max_depth: int) -> pl.DataFrame:
+    """Distinct ``key`` per node over each node and all its MET ancestors.
+
+    ``pairs`` has columns ``key`` and ``id``; ``parents`` has ``id`` and ``met_parent``.
+    Returns ``id``, ``n``: how many distinct keys sit at or below each node.
+    """
+    frontier = pairs.select("key", "id").unique()
+    levels = [frontier]
+    for _ in range(max_depth + 1):
+        frontier = (
+            frontier.join(parents, on="id", how="inner")
+            .select("key", pl.col("met_parent").alias("id"))
+            .drop_nulls("id")
+            .unique()
+        )
+        if frontier.is_empty():
+            break
+        levels.append(frontier)
+    return pl.concat(levels).unique().group_by("id").agg(pl.len().cast(pl.Int64).alias("n"))
+
+
+def gini(counts: np.ndarray) -> float:
+    """Gini coefficient of non-negative counts (0 = even, → 1 = all on one entity)."""
+    x = np.sort(np.asarray(counts, dtype=np.float64))
+    n = x.size
+    total = x.sum()
+    if n == 0 or total == 0:
+        return 0.0
+    ranks = np.arange(1, n + 1, dtype=np.float64)
+    return float((2.0 * (ranks * x).sum()) / (n * total) - (n + 1.0) / n)
+
+
+def normalised_entropy(counts: np.ndarray) -> float:
+    """Shannon entropy of the count distribution over its non-zero entities, divided by
+    its maximum (1 = every mentioned entity equally often)."""
+    x = np.asarray(counts, dtype=np.float64)
+    x = x[x > 0]
+    if x.size <= 1:
+        return 0.0
+    p = x / x.sum()
+    return float(-(p * np.log(p)).sum() / math.log(x.size))
+
+
+# ----------------------------------------------------------------------------- audit
+def audit(
+    nodes: pl.DataFrame,
+    mentions: pl.DataFrame,
+    *,
+    name: str = "dataset",
+    n_items: int | None = None,
+    kinds: Sequence[str] = AUDIT_KINDS,
+    branch_depth: int = 2,
+    min_branch_size: int = 5,
+) -> Audit:
+    """Audit one dataset's ``mentions`` against the MET in ``nodes`` (see the module doc).
+
+    ``n_items`` is the number of items linked (items without a mention count here; the
+    default is the number of distinct item ids in ``mentions``).
+    """
+    tree = _tree(nodes)
+    if "item_id" not in mentions.columns or "entity_id" not in mentions.columns:
+        raise AuditError("the mention table needs item_id and entity_id columns")
+    n_items = mentions.get_column("item_id").n_unique() if n_items is None else n_items
+    if n_items == 0:
+        raise AuditError(f"dataset {name!r} has no items")
+    known = mentions.filter(pl.col("entity_id").is_in(tree.get_column("id").implode()))
+    unknown = mentions.height - known.height
+    pairs = known.select(pl.col("item_id").alias("key"), pl.col("entity_id").alias("id"))
+
+    direct = known.group_by("entity_id").agg(
+        pl.col("item_id").n_unique().cast(pl.Int64).alias("items"),
+        pl.len().cast(pl.Int64).alias("mentions"),
+    )
+    parents = tree.select("id", "met_parent").drop_nulls("met_parent")
+    max_depth = int(tree.get_column("depth").max() or 0)
+    rollup = ancestor_counts(pairs, parents, max_depth).rename({"n": "rollup_items"})
+    covered_ids = direct.select(pl.col("entity_id").alias("id"), pl.col("entity_id").alias("key"))
+    below = ancestor_counts(covered_ids, parents, max_depth).rename({"n": "covered_below"})
+
+    universe = pl.col("kind").is_in(list(kinds)) & ~pl.col("met_placement").is_in(
+        ["scaffold", "obsolete"]
+    )
+    table = (
+        tree.with_columns(universe.alias("in_universe"))
+        .join(direct.rename({"entity_id": "id"}), on="id", how="left")
+        .join(rollup, on="id", how="left")
+        .join(below, on="id", how="left")
+        .with_columns(
+            pl.col("items", "mentions", "rollup_items", "covered_below").fill_null(0),
+            pl.col("rare").fill_null(False),
+        )
+        .sort("id")
+    )
+    uni = table.filter(pl.col("in_universe"))
+    counts = uni.get_column("items").to_numpy()
+    mentioned = np.sort(counts[counts > 0])[::-1]
+    top_k = max(1, math.ceil(0.01 * uni.height))
+    linked_items = pairs.get_column("key").n_unique()
+
+    rare_d = uni.filter(pl.col("kind") == DISEASE)
+    rare_mentions = known.join(
+        table.select("id", "rare", "kind"), left_on="entity_id", right_on="id"
+    )
+    disease_mentions = rare_mentions.filter(pl.col("kind") == DISEASE)
+    rare_items = disease_mentions.filter(pl.col("rare")).get_column("item_id").n_unique()
+    summary: dict[str, Any] = {
+        "n_items": n_items,
+        "linked_items": linked_items,
+        "linked_item_share": linked_items / n_items,
+        "mentions": known.height,
+        "mentions_unknown_ids": unknown,
+        "distinct_entities": int((counts > 0).sum()),
+        "universe_kinds": list(kinds),
+        "universe_nodes": uni.height,
+        "coverage": float((counts > 0).mean()) if counts.size else 0.0,
+        "coverage_by_kind": {
+            k: {
+                "nodes": g.height,
+                "covered": int((g.get_column("items") > 0).sum()),
+                "share": float((g.get_column("items") > 0).mean()),
+            }
+            for (k,), g in uni.group_by("kind", maintain_order=True)
+        },
+        "rare_diseases": {
+            "nodes": int(rare_d.get_column("rare").sum()),
+            "covered": int(rare_d.filter(pl.col("rare") & (pl.col("items") > 0)).height),
+            "coverage": _share(rare_d.filter(pl.col("rare")).get_column("items") > 0),
+            "share_of_disease_mentions": _share(disease_mentions.get_column("rare")),
+            "items_mentioning_rare_disease": rare_items,
+            "share_of_items": rare_items / n_items,
+        },
+        "concentration": {
+            "gini": gini(counts),
+            "gini_mentioned": gini(mentioned),
+            "entropy": normalised_entropy(counts),
+            "top1pct_entities": top_k,
+            "top1pct_share": float(mentioned[:top_k].sum() / mentioned.sum())
+            if mentioned.size
+            else 0.0,
+            "singletons": int((mentioned == 1).sum()),
+        },
+        "by_method": dict(
+            sorted(known.group_by("method").len().iter_rows()) if "method" in known.columns else []
+        ),
+    }
+
+    levels = (
+        uni.group_by("depth")
+        .agg(
+            pl.len().alias("nodes"),
+            (pl.col("items") > 0).sum().alias("covered"),
+            (pl.col("rollup_items") > 0).sum().alias("reached"),
+        )
+        .with_columns(
+            (pl.col("covered") / pl.col("nodes")).alias("coverage"),
+            (pl.col("reached") / pl.col("nodes")).alias("reached_share"),
+        )
+        .sort("depth")
+    )
+    branches = (
+        table.filter(
+            (pl.col("depth") == branch_depth) & (pl.col("subtree_size") >= min_branch_size)
+        )
+        .with_columns((pl.col("covered_below") / pl.col("subtree_size")).alias("coverage"))
+        .select(
+            "id",
+            "name",
+            "kind",
+            "met_parent",
+            "subtree_size",
+            "covered_below",
+            "coverage",
+            "rollup_items",
+        )
+        .sort(["subtree_size", "id"], descending=[True, False])
+    )
+    reached = table.filter(pl.col("rollup_items") > 0).select(pl.col("id").alias("met_parent"))
+    uncovered = (
+        table.filter(
+            (pl.col("rollup_items") == 0)
+            & pl.col("kind").is_in([*kinds, CATEGORY])
+            & ~pl.col("met_placement").is_in(["scaffold", "obsolete"])
+            & (pl.col("subtree_size") >= min_branch_size)
+        )
+        .join(reached, on="met_parent", how="semi")
+        .join(
+            table.select(pl.col("id").alias("met_parent"), pl.col("name").alias("parent_name")),
+            on="met_parent",
+            how="left",
+        )
+        .select("id", "name", "kind", "met_parent", "parent_name", "depth", "subtree_size")
+        .sort(["subtree_size", "id"], descending=[True, False])
+    )
+    return Audit(
+        name=name,
+        n_items=n_items,
+        nodes=table,
+        summary=summary,
+        levels=levels,
+        branches=branches,
+        uncovered=uncovered,
+        rank_frequency=[int(c) for c in mentioned],
+    )
+
+
+def _share(mask: pl.Series) -> float:
+    return float(mask.mean()) if mask.len() else 0.0  # type: ignore[arg-type]
+
+
+def compare(audits: Sequence[Audit]) -> dict[str, Any]:
+    """Side-by-side summary rows and per-branch coverage of several audits."""
+    keys = [
+        ("items", ("n_items",)),
+        ("linked item share", ("linked_item_share",)),
+        ("mentions", ("mentions",)),
+        ("distinct entities", ("distinct_entities",)),
+        ("coverage of the universe", ("coverage",)),
+        ("rare-disease coverage", ("rare_diseases", "coverage")),
+        ("rare share of disease mentions", ("rare_diseases", "share_of_disease_mentions")),
+        ("items naming a rare disease", ("rare_diseases", "share_of_items")),
+        ("Gini (universe)", ("concentration", "gini")),
+        ("Gini (mentioned)", ("concentration", "gini_mentioned")),
+        ("normalised entropy", ("concentration", "entropy")),
+        ("top-1% entity share", ("concentration", "top1pct_share")),
+    ]
+    rows = []
+    for label, path in keys:
+        row: dict[str, Any] = {"metric": label}
+        for a in audits:
+            value: Any = a.summary
+            for p in path:
+                value = value[p]
+            row[a.name] = value
+        rows.append(row)
+    for direction in ("forward", "backward"):
+        if all(direction in a.amcs for a in audits):
+            rows.append(
+                {"metric": f"AMCS {direction}", **{a.name: a.amcs[direction] for a in audits}}
+            )
+    branch = None
+    for a in audits:
+        part = a.branches.select("id", "name", "subtree_size", pl.col("coverage").alias(a.name))
+        branch = (
+            part
+            if branch is None
+            else branch.join(part.select("id", a.name), on="id", how="full", coalesce=True)
+        )
+    return {"datasets": [a.name for a in audits], "summary": rows,
+            "branches": branch.to_dicts() if branch is not None else []}  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- output
+def _atomic_write(path: Path, write: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: Path, data: Any) -> None:
+    _atomic_write(
+        path,
+        lambda p: p.write_text(json.dumps(data, indent=1, default=_json_default), "utf-8"),
+    )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def gaps_entries(a: Audit) -> list[dict[str, Any]]:
+    """The ``gaps.json`` entries: every universe node with its direct item count."""
+    uni = a.nodes.filter(pl.col("in_universe")).select("id", "items")
+    return [{"id": i, "count": c} for i, c in uni.iter_rows()]
+
+
+def write_audit(
+    audits: Sequence[Audit], out: str | Path, *, extra: dict[str, Any] | None = None
+) -> dict[str, Path]:
+    """Write the audit files of one or more datasets into ``out``.
+
+    With one dataset the files are ``coverage.json``, ``gaps.json``, ``nodes.parquet``
+    and ``nodes.csv``/``branches.csv``/``levels.csv``/``uncovered.csv``; with several,
+    per-dataset files carry the dataset name (``gaps.<name>.json``, ``nodes.<name>.csv``
+    ...) and ``coverage.json`` holds all of them plus the comparison.
+    """
+    if not audits:
+        raise AuditError("nothing to write: no audits")
+    names = [a.name for a in audits]
+    if len(set(names)) != len(names):
+        raise AuditError(f"dataset names must differ, got {names}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    single = len(audits) == 1
+    for a in audits:
+        tag = "" if single else f".{_safe(a.name)}"
+        files = {
+            f"gaps{tag}.json": lambda p, a=a: p.write_text(json.dumps(gaps_entries(a)), "utf-8"),
+            f"nodes{tag}.parquet": lambda p, a=a: a.nodes.write_parquet(p),
+            f"nodes{tag}.csv": lambda p, a=a: a.nodes.filter(pl.col("in_universe")).write_csv(p),
+            f"branches{tag}.csv": lambda p, a=a: a.branches.write_csv(p),
+            f"levels{tag}.csv": lambda p, a=a: a.levels.write_csv(p),
+            f"uncovered{tag}.csv": lambda p, a=a: a.uncovered.write_csv(p),
+        }
+        for fname, writer in files.items():
+            # suffix ".tmp-<pid>" keeps parquet/csv writers happy with the tmp name
+            _atomic_write(out / fname, writer)
+            written[fname] = out / fname
+    data: dict[str, Any] = {
+        "format": FORMAT,
+        **(extra or {}),
+        "datasets": [a.to_dict() for a in audits],
+    }
+    if not single:
+        data["comparison"] = compare(audits)
+    write_json(out / "coverage.json", data)
+    written["coverage.json"] = out / "coverage.json"
+    return written
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+def read_audit_folder(folder: str | Path) -> tuple[dict[str, Any], dict[str, pl.DataFrame]]:
+    """``coverage.json`` and each dataset's node table from a folder :func:`write_audit` wrote."""
+    folder = Path(folder)
+    path = folder / "coverage.json"
+    if not path.is_file():
+        raise AuditError(f"{path} not found; run `medkg coverage audit` first")
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AuditError(f"{path}: not valid JSON: {exc}") from None
+    if data.get("format") != FORMAT:
+        raise AuditError(f"{path}: format {data.get('format')!r}, expected {FORMAT!r}")
+    datasets = data["datasets"]
+    tables = {}
+    for d in datasets:
+        tag = "" if len(datasets) == 1 else f".{_safe(d['name'])}"
+        nodes_path = folder / f"nodes{tag}.parquet"
+        if not nodes_path.is_file():
+            raise AuditError(f"{nodes_path} not found (written by `medkg coverage audit`)")
+        tables[d["name"]] = pl.read_parquet(nodes_path)
+    return data, tables
+
+
+__all__ = [
+    "AUDIT_KINDS",
+    "Audit",
+    "AuditError",
+    "ancestor_counts",
+    "audit",
+    "compare",
+    "gaps_entries",
+    "gini",
+    "normalised_entropy",
+    "read_audit_folder",
+    "write_audit",
+]

@@ -1,0 +1,230 @@
+"""The coverage job end to end: link datasets, audit them, AMCS against a MET slice, report.
+
+Used by ``medkg coverage audit`` and by the audit step of ``medkg run``::
+
+    from medkg.coverage.pipeline import DatasetSpec, run_audit
+    result = run_audit(kg, [DatasetSpec("mmlu", "mmlu"),
+                            DatasetSpec("synthetic", "out/dataset/items.jsonl",
+                                        fields=("question", "options"))],
+                       out="coverage/")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from medkg.coverage.amcs import compute_amcs
+from medkg.coverage.audit import AUDIT_KINDS, Audit, audit, write_audit
+from medkg.coverage.datasets import Item, iter_items, mmlu_medical_items
+from medkg.coverage.embed import DEFAULT_EMBEDDER, Embedder, build_embedder
+from medkg.coverage.linking import MENTION_SCHEMA, Linker
+from medkg.coverage.sets import TextSet, embed_set, met_slice
+from medkg.kg.model import KnowledgeGraph
+
+Progress = Callable[[str, int, int], None]  # (task, done, total)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset to audit: a name, a file (or ``mmlu``), its text fields and id field."""
+
+    name: str
+    path: str
+    fields: tuple[str, ...] = ("question", "options")
+    id_field: str | None = None
+
+    def items(self) -> list[Item]:
+        if self.path == "mmlu":
+            return mmlu_medical_items()
+        return list(iter_items(self.path, self.fields, self.id_field))
+
+
+@dataclass
+class CoverageResult:
+    audits: list[Audit]
+    mentions: dict[str, pl.DataFrame]
+    files: dict[str, Path] = field(default_factory=dict)
+    amcs_reference: str = ""
+    model: str = ""
+
+
+def link_items(
+    linker: Linker, items: Sequence[Item], batch_size: int = 500, progress: Progress | None = None
+) -> pl.DataFrame:
+    """Mention table of ``items``, linked in batches with a progress callback."""
+    frames = []
+    done = 0
+
+    def batches() -> Iterator[Sequence[Item]]:
+        for start in range(0, len(items), batch_size):
+            yield items[start : start + batch_size]
+
+    for batch in batches():
+        frames.append(linker.link_texts([(i.id, i.text) for i in batch]))
+        done += len(batch)
+        if progress is not None:
+            progress("link", done, len(items))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=MENTION_SCHEMA)
+
+
+def amcs_summary(
+    reference: TextSet,
+    linked: TextSet,
+    embedder: Embedder,
+    *,
+    graph_hash: str,
+    recipe: str = "name",
+    mode: str = "exact",
+    bins: int = 40,
+    drill: int = 15,
+) -> dict[str, Any]:
+    """AMCS between a reference set (A, e.g. the MET's diseases) and a dataset's linked
+    entities (B): both directions, histograms of the per-item best cosines, and the
+    reference entities the dataset covers least with their best match (drill-down)."""
+    a = embed_set(reference, embedder, graph_hash=graph_hash, recipe=recipe)
+    b = _reuse(reference, a, linked, embedder, graph_hash=graph_hash, recipe=recipe)
+    res = compute_amcs(a, b, mode=mode)
+    edges = np.linspace(-1.0, 1.0, 2 * bins + 1)[bins:]  # [0, 1] in `bins` steps
+    low = np.clip(res.best_score_a_to_b, 0.0, 1.0)
+    back = np.clip(res.best_score_b_to_a, 0.0, 1.0)
+    order = np.lexsort((np.arange(len(low)), res.best_score_a_to_b))[:drill]
+    return {
+        **res.to_dict(),
+        "reference": reference.spec,
+        "model": embedder.model_id,
+        "recipe": recipe,
+        "seconds": res.seconds,
+        "bin_edges": [round(float(x), 6) for x in edges],
+        "forward_hist": np.histogram(low, bins=edges)[0].tolist(),
+        "backward_hist": np.histogram(back, bins=edges)[0].tolist(),
+        "least_covered": [
+            {
+                "id": reference.ids[i],
+                "name": reference.texts[i],
+                "best_match": linked.ids[int(res.best_index_a_to_b[i])],
+                "best_match_name": linked.texts[int(res.best_index_a_to_b[i])],
+                "cosine": float(res.best_score_a_to_b[i]),
+            }
+            for i in order
+        ],
+    }
+
+
+def _reuse(
+    reference: TextSet, ref_vectors: np.ndarray, ts: TextSet, embedder: Embedder, **kw: Any
+) -> np.ndarray:
+    """Vectors of ``ts``: rows of the reference's vectors for shared entities, the rest
+    embedded (through the cache) — linked entities are mostly in the reference slice."""
+    if ts.graph_nodes is None or reference.graph_nodes is None:
+        return embed_set(ts, embedder, **kw)
+    pos = {i: n for n, i in enumerate(reference.ids)}
+    rest = [i for i in ts.ids if i not in pos]
+    out = np.empty((len(ts.ids), ref_vectors.shape[1]), dtype=np.float32)
+    if rest:
+        frame = ts.graph_nodes.filter(pl.col("id").is_in(rest)).sort("id")
+        sub = TextSet(
+            ts.spec, frame.get_column("id").to_list(), frame.get_column("name").to_list(), frame
+        )
+        extra = embed_set(sub, embedder, **kw)
+        pos_rest = {i: n for n, i in enumerate(sub.ids)}
+    for row, i in enumerate(ts.ids):
+        out[row] = ref_vectors[pos[i]] if i in pos else extra[pos_rest[i]]
+    return out
+
+
+def run_audit(
+    kg: KnowledgeGraph,
+    datasets: Sequence[DatasetSpec],
+    *,
+    out: str | Path | None = None,
+    linker: Linker | None = None,
+    kinds: Sequence[str] = AUDIT_KINDS,
+    amcs_reference: str | None = "kind=Disease",
+    embedder: Embedder | str = DEFAULT_EMBEDDER,
+    recipe: str = "name",
+    amcs_mode: str = "exact",
+    branch_depth: int = 2,
+    report: bool = True,
+    progress: Progress | None = None,
+) -> CoverageResult:
+    """Link, audit and (optionally) AMCS each dataset; write the files and the report to
+    ``out`` when given. ``amcs_reference`` is a MET filter (see
+    :func:`medkg.coverage.sets.met_slice`), ``None`` to skip AMCS."""
+    if not datasets:
+        raise ValueError("no datasets to audit")
+    names = [d.name for d in datasets]
+    if len(set(names)) != len(names):
+        raise ValueError(f"dataset names must differ, got {names}")
+    loaded = [(d, d.items()) for d in datasets]  # read everything first: bad input fails early
+    if linker is None:
+        if progress:
+            progress("linker", 0, 1)
+        linker = Linker.from_graph(kg)
+    graph_hash = kg.content_hash()
+    emb = build_embedder(embedder) if isinstance(embedder, str) else embedder
+    reference = None
+    if amcs_reference is not None:
+        frame = met_slice(kg.nodes, amcs_reference)
+        if frame.is_empty():
+            raise ValueError(f"AMCS reference met:{amcs_reference} matches no entity")
+        frame = frame.sort("id")
+        reference = TextSet(
+            f"met:{amcs_reference}",
+            frame.get_column("id").to_list(),
+            frame.get_column("name").to_list(),
+            frame,
+        )
+    audits: list[Audit] = []
+    mentions: dict[str, pl.DataFrame] = {}
+    for spec, items in loaded:
+        m = link_items(linker, items, progress=progress)
+        mentions[spec.name] = m
+        a = audit(kg.nodes, m, name=spec.name, n_items=len(items), kinds=kinds,
+                  branch_depth=branch_depth)  # fmt: skip
+        if reference is not None:
+            ids = sorted(set(m.get_column("entity_id").to_list()))
+            frame = kg.nodes.filter(pl.col("id").is_in(ids)).sort("id")
+            if not frame.is_empty():
+                if progress:
+                    progress("amcs", 0, 1)
+                linked = TextSet(
+                    f"linked:{spec.name}",
+                    frame.get_column("id").to_list(),
+                    frame.get_column("name").to_list(),
+                    frame,
+                )
+                a.amcs = amcs_summary(
+                    reference, linked, emb, graph_hash=graph_hash, recipe=recipe, mode=amcs_mode
+                )
+        audits.append(a)
+    result = CoverageResult(audits, mentions, amcs_reference=amcs_reference or "",
+                            model=emb.model_id if reference is not None else "")  # fmt: skip
+    if out is not None:
+        out = Path(out)
+        extra = {
+            "graph_hash": graph_hash,
+            "linker": linker.config.to_dict(),
+            "amcs_reference": f"met:{amcs_reference}" if amcs_reference else None,
+            "model": result.model or None,
+        }
+        result.files = write_audit(audits, out, extra=extra)
+        for name, m in mentions.items():
+            path = out / (f"mentions.{name}.parquet" if len(mentions) > 1 else "mentions.parquet")
+            tmp = path.with_name(f".{path.name}.tmp")
+            m.write_parquet(tmp)
+            tmp.replace(path)
+            result.files[path.name] = path
+        if report:
+            from medkg.coverage.report import write_report
+
+            result.files["report.html"] = write_report(out)
+    return result
+
+
+__all__ = ["CoverageResult", "DatasetSpec", "amcs_summary", "link_items", "run_audit"]

@@ -1,0 +1,74 @@
+"""Write an audit's per-node counts back to the store, so curators can query the gaps.
+
+Neo4j: every audited entity gets ``coverage_<name>_items`` (items mentioning it) and
+``coverage_<name>_rollup`` (items reaching its subtree), set in batched write transactions
+(idempotent: the same audit writes the same values). Then, in Neo4j Browser::
+
+    MATCH (n:Entity:Disease) WHERE n.rare AND n.coverage_mmlu_items = 0
+    RETURN n.id, n.name, n.subtree_size ORDER BY n.subtree_size DESC LIMIT 25
+
+Embedded store: the same columns go to ``coverage.<name>.parquet`` next to the graph's
+tables (the graph files, and so its content hash, are left untouched).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import polars as pl
+
+from medkg.coverage.audit import Audit
+from medkg.kg import cypher
+from medkg.kg.stores.base import GraphStore
+from medkg.kg.stores.embedded import EmbeddedStore
+
+_NAME = re.compile(r"[^a-z0-9_]+")
+
+
+def property_prefix(name: str) -> str:
+    """``coverage_<name>_`` with the dataset name folded to ``[a-z0-9_]``."""
+    folded = _NAME.sub("_", name.lower()).strip("_")
+    if not folded:
+        raise ValueError(f"dataset name {name!r} gives no usable property name")
+    return f"coverage_{folded}_"
+
+
+def write_back(store: GraphStore, a: Audit) -> int:
+    """Write ``a``'s counts for every audited node to ``store``; returns the rows written."""
+    prefix = property_prefix(a.name)
+    rows = a.nodes.filter(pl.col("in_universe")).select(
+        "id",
+        pl.col("items").alias(f"{prefix}items"),
+        pl.col("rollup_items").alias(f"{prefix}rollup"),
+    )
+    if isinstance(store, EmbeddedStore):
+        store.manifest()  # raises when the store holds no graph
+        path = store.path / f"coverage.{prefix[len('coverage_') : -1]}.parquet"
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        rows.write_parquet(tmp)
+        tmp.replace(path)
+        return rows.height
+    write_batches = getattr(store, "_write_batches", None)
+    if write_batches is None:
+        raise ValueError(f"{store.describe_location()} does not support coverage write-back")
+    size = getattr(store, "batch_size", 10_000)
+    query = cypher.set_entity_properties()
+    cols = rows.columns[1:]
+    batches = (
+        (
+            query,
+            {
+                "rows": [
+                    {"id": r[0], "props": dict(zip(cols, r[1:], strict=True))}
+                    for r in part.iter_rows()
+                ]
+            },
+        )
+        for part in rows.iter_slices(size)
+    )
+    write_batches(batches, f"writing coverage counts of {a.name!r}")
+    return rows.height
+
+
+__all__ = ["property_prefix", "write_back"]
