@@ -1,6 +1,7 @@
 """Name and synonym search over a node table (the embedded store's `kg search`).
 
-Vectorised with polars: names and synonyms are normalised once per call (lower case,
+Vectorised with polars: names and synonyms are normalised once per call (or once for
+many calls, with :func:`search_keys`) (lower case,
 punctuation to spaces) and scored:
 
 ====  ==========================================================
@@ -33,21 +34,11 @@ def _norm(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def search_nodes(
-    nodes: pl.LazyFrame | pl.DataFrame, text: str, limit: int = 20, kind: str | None = None
-) -> list[dict[str, Any]]:
-    """Rank nodes whose name or synonyms match ``text``; return id, kind, name, score, matched."""
-    query = normalise_name(text)
-    if not query:
-        return []
-    words = query.split()
+def _keyed(nodes: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
+    """One row per name and per synonym, with its normalised ``key``."""
     lf = nodes.lazy()
-    if kind:
-        lf = lf.filter(pl.col("kind") == kind)
     cols = ["id", "kind", "name", "synonyms"]
-    schema_names = lf.collect_schema().names()
-    degree = "annotation_degree" in schema_names
-    if degree:
+    if "annotation_degree" in lf.collect_schema().names():
         cols.append("annotation_degree")
     base = lf.select(cols)
     names = base.select(
@@ -60,11 +51,38 @@ def search_nodes(
             pl.exclude("synonyms"), pl.col("synonyms").alias("text"), pl.lit(False).alias("is_name")
         )
     )
+    return pl.concat([names, syns]).with_columns(_norm(pl.col("text")).alias("key"))
+
+
+def search_keys(nodes: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """The normalised names and synonyms of ``nodes``, computed once for many searches
+    (pass as ``keys=`` to :func:`search_nodes`)."""
+    return _keyed(nodes).collect()
+
+
+def search_nodes(
+    nodes: pl.LazyFrame | pl.DataFrame,
+    text: str,
+    limit: int = 20,
+    kind: str | None = None,
+    *,
+    keys: pl.DataFrame | None = None,
+) -> list[dict[str, Any]]:
+    """Rank nodes whose name or synonyms match ``text``; return id, kind, name, score, matched.
+
+    ``keys`` (from :func:`search_keys` over the same nodes) skips re-normalising every
+    name on each call."""
+    query = normalise_name(text)
+    if not query:
+        return []
+    words = query.split()
+    keyed = keys.lazy() if keys is not None else _keyed(nodes)
+    if kind:
+        keyed = keyed.filter(pl.col("kind") == kind)
+    degree = "annotation_degree" in keyed.collect_schema().names()
     all_words = pl.all_horizontal([pl.col("key").str.contains(rf"\b{w}\b") for w in words])
     scored = (
-        pl.concat([names, syns])
-        .with_columns(_norm(pl.col("text")).alias("key"))
-        .filter(pl.col("key").str.contains(words[0], literal=True))
+        keyed.filter(pl.col("key").str.contains(words[0], literal=True))
         .with_columns(
             pl.when(pl.col("key") == query)
             .then(1.0)

@@ -32,7 +32,7 @@ import polars as pl
 
 from medkg.kg import model as m
 from medkg.kg.resolve import normalise_name
-from medkg.kg.search import search_nodes
+from medkg.kg.search import search_keys, search_nodes
 from medkg.retrieval.base import Chunk, Document, Hit, RetrievalError, Retriever, register_retriever
 from medkg.retrieval.readers import ReadReport, reader
 
@@ -384,6 +384,7 @@ class GraphRetriever(Retriever):
         self._cards: dict[str, Chunk] = {}  # by entity id: its first chunk
         self._names: dict[str, dict[str, float]] = {}  # normalised name -> entity id -> score
         self._frame: pl.DataFrame | None = None  # for partial matches, built on demand
+        self._keys: pl.DataFrame | None = None  # its normalised names (search_keys)
 
     @property
     def size(self) -> int:
@@ -403,6 +404,7 @@ class GraphRetriever(Retriever):
                 entry = self._names.setdefault(normalise_name(text), {})
                 entry[chunk.doc_id] = max(entry.get(chunk.doc_id, 0.0), score)
         self._frame = None
+        self._keys = None
 
     def search(self, queries: Sequence[str], k: int = 10) -> list[list[Hit]]:
         if isinstance(queries, str):
@@ -427,7 +429,11 @@ class GraphRetriever(Retriever):
             return []
         found = dict(self._names.get(key, {}))
         if not found:
-            found = {r["id"]: r["score"] for r in search_nodes(self._name_frame(), term, 50)}
+            frame = self._name_frame()
+            if self._keys is None:
+                self._keys = search_keys(frame)
+            hits = search_nodes(frame, term, 50, keys=self._keys)
+            found = {r["id"]: r["score"] for r in hits}
 
         def order(item: tuple[str, float]) -> tuple[float, int, str]:
             rels = self._cards[item[0]].metadata.get("relations") or []
@@ -470,6 +476,7 @@ class GraphRetriever(Retriever):
                     record = {f: getattr(chunk, f) for f in CHUNK_FIELDS}
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             meta = {
+                "backend": INDEX_KEY,  # as the other retrievers write it (load_retriever)
                 "key": INDEX_KEY,
                 "version": INDEX_VERSION,
                 "corpus": self.corpus,
@@ -497,8 +504,8 @@ class GraphRetriever(Retriever):
             raise RetrievalError(f"{meta_path}: no saved index here") from None
         except (OSError, ValueError) as exc:
             raise RetrievalError(f"{meta_path}: unreadable index metadata ({exc})") from None
-        if not isinstance(meta, dict) or meta.get("key") != INDEX_KEY:
-            found = meta.get("key") if isinstance(meta, dict) else None
+        found = meta.get("backend", meta.get("key")) if isinstance(meta, dict) else None
+        if found != INDEX_KEY:
             raise RetrievalError(f"{meta_path}: index of {found!r}, not a {INDEX_KEY!r} index")
         retriever = cls(corpus=meta.get("corpus", "graph"))
         chunks = []
