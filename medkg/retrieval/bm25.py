@@ -9,7 +9,8 @@ bm25s indexes are static (idf and average length change with every document), so
 :class:`BM25Retriever` keeps the tokenized corpus as token ids over its own vocabulary:
 ``add`` tokenizes only the new chunks and marks the index stale; the next search (or save)
 rebuilds the bm25s score matrix from the ids, which skips tokenizing again. Many adds in a
-row cost one rebuild. Scores are bm25s's; the top-k selection is ours, so ties go to the
+row cost one rebuild (30,000 PubMed abstracts: ~2.3 s on 2 shared cores, while tokenizing
+100 new ones takes ~30 ms; see ``bench/bench_bm25.py``). Scores are bm25s's; the top-k selection is ours, so ties go to the
 earlier chunk and chunks sharing no term with the query are not returned.
 """
 

@@ -108,10 +108,10 @@ class DenseRetriever(IndexedRetriever):
     @property
     def vectors(self) -> npt.NDArray[np.float32]:
         """The ``(size, dim)`` unit rows, row ``i`` for chunk position ``i``."""
-        if len(self._parts) != 1:
-            width = self.dim or 0
-            joined = np.concatenate(self._parts) if self._parts else np.empty((0, width))
-            self._parts = [joined.astype(np.float32, copy=False)]
+        if not self._parts:
+            return np.empty((0, self.dim or 0), dtype=np.float32)
+        if len(self._parts) > 1:
+            self._parts = [np.concatenate(self._parts)]
         return self._parts[0]
 
     def _embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
@@ -255,7 +255,7 @@ class DenseRetriever(IndexedRetriever):
                 f"{folder / VECTORS_FILE} has shape {vectors.shape}, not ({n}, {meta.get('dim')})"
             )
         self.model_id, self.dim = meta.get("model"), meta.get("dim")
-        self._parts = [vectors.astype(np.float32, copy=False)]
+        self._parts = [vectors.astype(np.float32, copy=False)] if n else []
         if self.index_kind == "hnsw" and n:
             path = folder / HNSW_FILE
             if not path.is_file():

@@ -297,6 +297,14 @@ def test_save_load_round_trip_gives_identical_results(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]
 
 
+@pytest.mark.parametrize(("key", "options"), KEYS)
+def test_an_empty_index_saves_and_loads(tmp_path: Path, key: str, options: dict[str, Any]) -> None:
+    loaded = load_retriever(build_retriever(key, **options).save(tmp_path / key))
+    assert loaded.size == 0 and loaded.search(["FBN1"]) == [[]]
+    loaded.add(make_chunks())
+    assert ids(loaded.search(["FBN1 fibrillin"], k=1)[0]) == ["pubmed:0:0"]
+
+
 def test_interrupted_save_leaves_the_previous_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
