@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from medkg.coverage.embed import DEFAULT_EMBEDDER, Embedder, EmbeddingError, build_embedder
-from medkg.retrieval.base import Chunk, RetrievalError, register_retriever
+from medkg.retrieval.base import Chunk, Hit, RetrievalError, register_retriever
 from medkg.retrieval.retrievers import (
     IndexedRetriever,
     Ranked,
@@ -162,14 +162,20 @@ class DenseRetriever(IndexedRetriever):
 
     # --------------------------------------------------------- search
     def _search(self, queries: list[str], k: int) -> list[Ranked]:
-        return self.search_vectors(self._embed(queries), k, model_id=self.embedder.model_id)
+        return self._search_vectors(self._embed(queries), k, self.embedder.model_id)
 
     def search_vectors(
-        self, queries: npt.ArrayLike, k: int = 10, *, model_id: str | None = None
+        self, vectors: npt.ArrayLike, k: int = 10, *, model_id: str | None = None
+    ) -> list[list[Hit]]:
+        """The top ``k`` hits for each row of ``vectors`` (unit query embeddings made by
+        ``model_id``; vectors of another model than the index's are an error)."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        return [self._hits(r) for r in self._search_vectors(vectors, k, model_id)]
+
+    def _search_vectors(
+        self, queries: npt.ArrayLike, k: int, model_id: str | None = None
     ) -> list[Ranked]:
-        """(positions, scores) of the ``k`` nearest chunks for each row of ``queries``
-        (unit vectors). ``model_id`` names the model that made them; vectors of another
-        model than the index's are an error."""
         if model_id is not None and self.model_id is not None and model_id != self.model_id:
             raise RetrievalError(
                 f"query vectors come from {model_id}; this index was built with {self.model_id}"

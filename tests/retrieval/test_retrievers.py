@@ -199,6 +199,12 @@ def test_dense_with_the_hashing_embedder() -> None:
     assert hits[0][0].score > hits[0][1].score and len(hits[0]) == 2
     meta = r.meta()
     assert meta["model"] == "hashing:crc32-char3-5:512" and meta["dim"] == 512
+    blocked = DenseRetriever(embedder="hashing", block=2)  # merges top-k across 3 blocks
+    blocked.add(make_chunks())
+    queries = ["Cystic fibrosis: chloride transport", "syndrome", "dry eyes"]
+    for a, b in zip(blocked.search(queries, k=4), r.search(queries, k=4), strict=True):
+        assert ids(a) == ids(b)
+        assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-6)
 
 
 def test_dense_hnsw_agrees_with_exact_and_round_trips(tmp_path: Path) -> None:
@@ -233,6 +239,8 @@ def test_dense_refuses_another_model(tmp_path: Path) -> None:
     vectors = other.embed(["FBN1"])
     with pytest.raises(RetrievalError, match=r"from hashing:crc32-char3-5:256; .*:512"):
         r.search_vectors(vectors, model_id=other.model_id)
+    own = r.search_vectors(build_embedder("hashing").embed(["FBN1"]), k=3, model_id=r.model_id)
+    assert flat(own) == flat(r.search(["FBN1"], k=3))
     same = DenseRetriever.load(folder, embedder=build_embedder("hashing"))
     assert flat(same.search(["FBN1"])) == flat(r.search(["FBN1"]))
 
