@@ -285,8 +285,9 @@ def eval_(
 
 __all__ = ["app", "build_from_spec", "eval_", "parse_generator_spec", "pseudo_label"]
 
-# `medkg train run` and `medkg train dpo-pairs` live in their own module.
-from medkg.cli.train_run import dpo_pairs, run  # noqa: E402
+# `medkg train run`, `dpo-pairs` and `tiny-model` live in their own module.
+from medkg.cli.train_run import dpo_pairs, run, tiny_model  # noqa: E402
 
 app.command("run")(run)
 app.command("dpo-pairs")(dpo_pairs)
+app.command("tiny-model")(tiny_model)

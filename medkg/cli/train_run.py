@@ -1,5 +1,6 @@
-"""`medkg train run STAGES.yaml` and `medkg train dpo-pairs`: staged training with TRL and
-HeteroRAG preference pairs. Registered on the `medkg train` app by medkg/cli/train.py."""
+"""`medkg train run STAGES.yaml`, `medkg train dpo-pairs` and `medkg train tiny-model`:
+staged training with TRL, HeteroRAG preference pairs, and a tiny random-init model for demos
+and tests. Registered on the `medkg train` app by medkg/cli/train.py."""
 
 from __future__ import annotations
 
@@ -143,4 +144,38 @@ def dpo_pairs(
     out.print(f"[green]wrote[/] {out_dir}")
 
 
-__all__ = ["dpo_pairs", "parse_vars", "run", "training_errors"]
+@handle_errors
+def tiny_model(
+    out_dir: Path = typer.Argument(..., help="Model folder to write (config, weights, tokenizer)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random weights."),
+    vocab_size: int = typer.Option(400, "--vocab-size", help="BPE vocabulary size."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Write a tiny RANDOM-INIT model (2-layer Llama, local BPE tokenizer) for demos and tests.
+
+    It loads like any model folder (`--generator OUT_DIR`, `model: OUT_DIR` in a recipe) and
+    trains in milliseconds per step on CPU, but its answers are noise: use it to run the
+    pipeline end to end, never to report results.
+    """
+    from medkg.training.tiny import build_tiny_model
+
+    folder = build_tiny_model(out_dir, seed=seed, vocab_size=vocab_size)
+    n_params = _count_parameters(folder)
+    if as_json:
+        print_json({"model": str(folder), "seed": seed, "parameters": n_params,
+                    "random_init": True})  # fmt: skip
+        return
+    out.print(f"[green]wrote[/] a random-init tiny model ({n_params:,} parameters) to {folder}")
+
+
+def _count_parameters(folder: Path) -> int:
+    """Parameters in the folder's safetensors weights (read from the header, no tensors)."""
+    import math
+
+    from safetensors import safe_open
+
+    with safe_open(str(folder / "model.safetensors"), framework="pt") as f:
+        return sum(math.prod(f.get_slice(name).get_shape()) for name in f)
+
+
+__all__ = ["dpo_pairs", "parse_vars", "run", "tiny_model", "training_errors"]
