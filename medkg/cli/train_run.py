@@ -175,7 +175,8 @@ def _count_parameters(folder: Path) -> int:
     from safetensors import safe_open
 
     with safe_open(str(folder / "model.safetensors"), framework="pt") as f:
-        return sum(math.prod(f.get_slice(name).get_shape()) for name in f)
+        names = f.keys()  # a safe_open is not iterable itself
+        return sum(math.prod(f.get_slice(name).get_shape()) for name in names)
 
 
 __all__ = ["dpo_pairs", "parse_vars", "run", "tiny_model", "training_errors"]
