@@ -13,7 +13,8 @@ Formats (:data:`READERS`, chosen by :func:`detect_format` unless named):
 ``pubmed``
     PubMed/MEDLINE baseline XML (``.xml`` or ``.xml.gz``), streamed with
     ``xml.etree.ElementTree.iterparse`` and cleared record by record, so memory stays flat
-    on a 40 MB baseline file. PMID is the id, ArticleTitle the title, the AbstractText
+    on a 40 MB baseline file. PMID is the id (``PMID.vN`` for version N > 1 of a versioned
+    citation), ArticleTitle the title, the AbstractText
     sections (with their Label) the text; MeSH headings and the publication year go to
     the metadata. A citation without an abstract gives a title-only document (its text is
     the title) and is counted.
@@ -366,10 +367,17 @@ def _citation(
     path: Path, ordinal: int, article: ET.Element, problems: _Problems, report: ReadReport
 ) -> Document | None:
     citation = article.find("MedlineCitation")
-    pmid = _text(citation.find("PMID")) if citation is not None else ""
-    if citation is None or not pmid:
+    pmid_elem = citation.find("PMID") if citation is not None else None
+    pmid = _text(pmid_elem)
+    if citation is None or pmid_elem is None or not pmid:
         problems(path, None, f"PubmedArticle number {ordinal} has no MedlineCitation/PMID")
         return None
+    # A revised article (Wellcome Open Research, F1000Research...) has one citation per
+    # version under the same PMID, often in the same file: versions after the first get
+    # their own id so that none is lost as a duplicate.
+    version_text = pmid_elem.get("Version", "1")
+    version = int(version_text) if version_text.isdigit() else 1
+    doc_id = pmid if version == 1 else f"{pmid}.v{version}"
     art = citation.find("Article")
     title = _text(art.find("ArticleTitle")) if art is not None else ""
     if not title and art is not None:
@@ -386,6 +394,7 @@ def _citation(
         return None
     meta: dict[str, Any] = {
         "pmid": pmid,
+        "version": version,
         "year": _pub_year(art),
         "journal": _text(art.find("Journal/Title")) if art is not None else "",
         "mesh": [_heading(h) for h in citation.iterfind("MeshHeadingList/MeshHeading")],
@@ -393,7 +402,7 @@ def _citation(
     }
     if not abstract:
         report.title_only += 1
-    return Document(pmid, title, abstract or title, meta)
+    return Document(doc_id, title, abstract or title, meta)
 
 
 def _pub_year(art: ET.Element | None) -> int | None:

@@ -83,6 +83,21 @@ def test_pubmed_gz_baseline_excerpt() -> None:
     assert [d.metadata["year"] for d in docs][:4] == [2000, 1993, 2004, 2002]
 
 
+PUBMED_VERSIONS = FIXTURES / "pubmed21n1298-versions.xml.gz"  # PMID 30271887, versions 1 and 2
+
+
+def test_pubmed_versioned_citations_are_distinct_documents() -> None:
+    # pubmed21n1298 holds versions 1-4 of PMID 30271887 (a revised Wellcome Open Research article):
+    # one PMID, several citations. Each version is its own document; version 1 keeps the bare
+    # PMID as its id, so the ids of unversioned citations do not change.
+    docs, report = read(PUBMED_VERSIONS)
+    assert [d.doc_id for d in docs] == ["30271887", "30271887.v2"]
+    assert [d.metadata["pmid"] for d in docs] == ["30271887", "30271887"]
+    assert [d.metadata["version"] for d in docs] == [1, 2]
+    assert all(d.title.startswith("Stage 2 Registered Report: Variation in") for d in docs)
+    assert report.docs == 2 and report.skipped == []
+
+
 def test_pubmed_medline_date_year(tmp_path: Path) -> None:
     text = PUBMED_XML.read_text(encoding="utf-8")
     text = re.sub(
