@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -225,6 +227,26 @@ def test_save_load_round_trip(retriever: GraphRetriever, tmp_path: Path) -> None
     queries = ["Marfan syndrome, phenotype", "Spider fingers, disease", "FBN1"]
     assert loaded.size == retriever.size and loaded.corpus == "graph"
     assert loaded.search(queries) == retriever.search(queries)
+
+
+def test_load_retriever_reads_a_graph_index_in_a_fresh_process(
+    retriever: GraphRetriever, tmp_path: Path
+) -> None:
+    # "graph" registers when graph_corpus is imported; a process that only imports the
+    # retrievers module (as a user script loading a saved index does) must still load it.
+    folder = retriever.save(tmp_path / "idx")
+    script = (
+        "import sys\n"
+        "from medkg.retrieval.retrievers import load_retriever\n"
+        "assert 'medkg.retrieval.graph_corpus' not in sys.modules\n"
+        "r = load_retriever(sys.argv[1])\n"
+        "print(type(r).__name__, r.size, r.search(['FBN1'])[0][0].chunk.doc_id)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(folder)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["GraphRetriever", str(retriever.size), "NCBIGene:2200"]
 
 
 def test_load_errors(tmp_path: Path) -> None:
