@@ -81,8 +81,11 @@ def search_nodes(
         keyed = keyed.filter(pl.col("kind") == kind)
     degree = "annotation_degree" in keyed.collect_schema().names()
     all_words = pl.all_horizontal([pl.col("key").str.contains(rf"\b{w}\b") for w in words])
+    # Every match (equal, prefix, all words) contains every query word: prefilter on the
+    # longest, the most selective (a question's first word, "in", is in most names).
+    anchor = max(words, key=len)
     scored = (
-        keyed.filter(pl.col("key").str.contains(words[0], literal=True))
+        keyed.filter(pl.col("key").str.contains(anchor, literal=True))
         .with_columns(
             pl.when(pl.col("key") == query)
             .then(1.0)
