@@ -124,9 +124,12 @@ def _open_corpora(
                 raise ValueError(
                     f"{folder / name} is a {meta['backend']!r} index: it uses no embedder"
                 )
-            options["embedder"] = build_embedder(
-                embedder, **_pairs(embedder_option, "--embedder-option")
-            )
+            try:
+                options["embedder"] = build_embedder(
+                    embedder, **_pairs(embedder_option, "--embedder-option")
+                )
+            except TypeError as exc:  # an option the embedder does not take
+                raise ValueError(f"--embedder-option: {exc}") from None
         corpora.append(
             open_corpus(name, indexes=folder, registry_dir=_registry_dir(indexes), **options)
         )

@@ -95,7 +95,10 @@ class DenseRetriever(IndexedRetriever):
             self.embedder_options = {
                 k: str(v) if isinstance(v, Path) else v for k, v in (embedder_options or {}).items()
             }
-            self.embedder = build_embedder(embedder, **self.embedder_options)
+            try:
+                self.embedder = build_embedder(embedder, **self.embedder_options)
+            except TypeError as exc:  # an option the embedder does not take
+                raise RetrievalError(f"dense retriever: {exc}") from None
         self.index_kind = index
         self.block = block
         self.hnsw = {"m": hnsw_m, "ef_construction": ef_construction, "ef_search": ef_search}

@@ -461,6 +461,18 @@ class GraphRetriever(Retriever):
             self._frame = pl.DataFrame(rows, schema=schema)
         return self._frame
 
+    def meta(self) -> dict[str, Any]:
+        """What an evidence manifest records about this index (as the other backends'
+        ``meta()``): backend, version, corpus and number of chunks; no model."""
+        return {
+            "backend": INDEX_KEY,
+            "version": INDEX_VERSION,
+            "corpus": self.corpus,
+            "n_chunks": self.size,
+            "model": None,
+            "dim": None,
+        }
+
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)

@@ -145,3 +145,21 @@ def test_query_against_an_index_built_with_another_model(tmp_path: Path):
     res = invoke(other, code=2)
     assert "was built with hashing:crc32-char3-5:64" in res.output
     assert "hashing:crc32-char3-5:32" in res.output
+
+
+def test_unknown_embedder_option_is_a_clear_error(tmp_path: Path):
+    """A misspelt embedder option (at index or query time) exits 2 naming the option, not
+    with a TypeError traceback; nothing is indexed."""
+    idx = tmp_path / "indexes"
+    (tmp_path / "c.jsonl").write_text(
+        '{"id": "1", "title": "Marfan syndrome", "text": "FBN1 variants."}\n', "utf-8"
+    )
+    args = ["index", "d", tmp_path / "c.jsonl", "--kind", "research", "--backend", "dense"]
+    opts = ["--backend-option", "embedder=hashing", "--backend-option"]
+    res = invoke([*args, *opts, 'embedder_options={"dim": 64}', "--indexes", idx], code=2)
+    assert "does not take ['dim']" in res.output and "n_features" in res.output
+    assert not (idx / "d").exists()
+    invoke([*args, "--backend-option", "embedder=hashing", "--indexes", idx])
+    query = ["query", "d", "Marfan", "--indexes", idx, "--embedder", "hashing"]
+    res = invoke([*query, "--embedder-option", "dim=64"], code=2)
+    assert "--embedder-option" in res.output and "does not take ['dim']" in res.output

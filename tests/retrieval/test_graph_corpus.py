@@ -282,3 +282,13 @@ def test_graph_without_tree_columns() -> None:
     (doc,) = graph_documents(kg)
     assert doc.text == "Alpha\nDisease D:1.\nAlso known as: A1."
     assert doc.metadata["met_parent"] is None
+
+
+def test_describe_records_the_graph_index_size(retriever: GraphRetriever) -> None:
+    """The evidence manifest's corpus entry names the graph index's chunk count (it read
+    ``null``: the graph retriever has no ``meta()``)."""
+    from medkg.retrieval.evidence import CorpusIndex
+
+    info = CorpusIndex("graph", "graph", retriever).describe()
+    assert info["backend"] == "graph" and info["n_chunks"] == retriever.size > 0
+    assert info["version"] == 1
