@@ -18,7 +18,13 @@ reject reasons families count (:func:`reason_of`):
   common ancestor);
 * ``not_phenotype_cue`` — a cue is annotated NOT (or "Excluded") for the disease, or
   under such a term; ``cue_not_in_question`` — a cue's name is missing from the stem;
-  ``too_few_phenotypes``.
+  ``too_few_phenotypes``;
+* ``answer_in_question`` — in the families whose answer is not the subject of the stem
+  (:data:`ANSWER_HIDDEN_FAMILIES`), the answer's name appears in the stem as a whole phrase:
+  a phenotype cue that shares the answer disease's name ("congenital diaphragmatic hernia"
+  for the disease of that name), or a feature named inside the disease's own name ("Solar
+  urticaria" → urticaria). Category and drug stems name a subject whose class names often
+  share words with it, so they are not checked.
 
 What "satisfies" means is one predicate per family, in :data:`FAMILY_CHECKS` (a registry
 keyed by family name, so a new family adds its check beside it).
@@ -26,6 +32,7 @@ keyed by family name, so a new family adds its check beside it).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -85,12 +92,25 @@ def verify_item(item: QAItem, graph: SynthesisGraph) -> list[str]:
         if graph.equivalent(d, rows.answer):
             problems.append(f"answer_not_unique: {graph.ids[d]} is the answer under another id")
     problems += _check_path(item, graph, rows)
+    problems += _check_answer_hidden(item, graph, rows)
     check = FAMILY_CHECKS.get(item.family)
     if check is None:
         problems.append(f"unknown_family: {item.family}")
     else:
         problems += check(item, graph, rows)
     return problems
+
+
+ANSWER_HIDDEN_FAMILIES = frozenset({"diagnosis", "gene", "chain", "phenotype"})
+
+
+def _check_answer_hidden(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
+    if item.family not in ANSWER_HIDDEN_FAMILIES:
+        return []
+    name = g.names_lower[rows.answer]
+    if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", item.question.lower()):
+        return [f"answer_in_question: the stem names the answer {item.answer_id} ({name!r})"]
+    return []
 
 
 def _check_path(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
@@ -289,6 +309,7 @@ FAMILY_CHECKS: dict[str, Check] = {
 }
 
 __all__ = [
+    "ANSWER_HIDDEN_FAMILIES",
     "FAMILY_CHECKS",
     "absent_phenotype",
     "most_specific_common_ancestors",

@@ -63,6 +63,24 @@ def test_ten_thousand_items_over_all_families(real):
     assert abs(rare - ALPHA) <= 0.02
 
 
+def test_no_item_names_its_answer_in_the_stem(real):
+    """Independent of the verifier: in the families whose answer is hidden, the answer's
+    option text never appears in the stem as a whole phrase (it did for cue phenotypes
+    sharing the answer disease's name, and for features named inside a disease's name)."""
+    import re
+
+    _, result = real
+    leaks = [
+        (i.id, i.options[i.answer_index])
+        for i in result.items
+        if i.family in {"diagnosis", "gene", "chain", "phenotype"}
+        and re.search(
+            rf"(?<!\w){re.escape(i.options[i.answer_index].lower())}(?!\w)", i.question.lower()
+        )
+    ]
+    assert leaks == []
+
+
 def test_every_diagnosis_and_gene_item_checks_out_independently(real):
     kg, result = real
     anc = _hpo_ancestors(kg)

@@ -138,6 +138,24 @@ def test_structural_problems_are_named(g: SynthesisGraph):
     assert "unknown_family" in reasons(dataclasses.replace(it, family="mystery"), g)
 
 
+def test_answer_named_in_the_stem_is_rejected(g: SynthesisGraph):
+    """A cue phenotype that shares the answer disease's name gives the answer away (seen on
+    the real graph: "congenital diaphragmatic hernia" among the cues of the disease of that
+    name); a category stem may share words with its answer and is not checked."""
+    it = first_item(g, "diagnosis")
+    assert verify_item(it, g) == []
+    answer = g.names[g.row(it.answer_id)]
+    leaky = dataclasses.replace(it, question=it.question.replace("?", f" ({answer})?", 1))
+    assert reasons(leaky, g) == {"answer_in_question"}
+    inside_a_word = dataclasses.replace(it, question=it.question + f" x{answer.lower()}y")
+    assert "answer_in_question" not in reasons(inside_a_word, g)
+    cat = first_item(g, "category")
+    cat_answer = g.names[g.row(cat.answer_id)]
+    assert "answer_in_question" not in reasons(
+        dataclasses.replace(cat, question=f"{cat.question} {cat_answer}"), g
+    )
+
+
 def test_gene_distractor_of_a_fitting_disease_is_rejected(g: SynthesisGraph):
     fam = make_family("gene", g)
     multi = [s for s in np.flatnonzero(fam.eligible()) if g.dis_gene.size(int(s)) >= 2]
