@@ -43,6 +43,12 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except (SourceError, StoreError, FileNotFoundError, ValueError) as exc:
             raise fail(str(exc)) from None
+        except RuntimeError as exc:  # an embedder that cannot load (imported only if used)
+            from medkg.coverage.embed import EmbeddingError
+
+            if isinstance(exc, EmbeddingError):
+                raise fail(str(exc)) from None
+            raise
 
     return wrapper  # type: ignore[return-value]
 

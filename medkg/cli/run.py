@@ -49,6 +49,12 @@ def run(
         "--amcs-ref",
         help="MET slice the audit's AMCS compares against (met filters), or 'none'.",
     ),
+    embedder: str = typer.Option(
+        "auto",
+        "--embedder",
+        help="Embedder of the audit's AMCS: 'auto' (the bundled MiniLM when sentence-"
+        "transformers is installed, else 'hashing'), or a registered key.",
+    ),
     store: str = StoreOption,
     path: Path = PathOption,
 ) -> None:
@@ -89,7 +95,14 @@ def run(
 
     console.rule("3/3  audit coverage of the entity tree")
     from medkg.cli.coverage import _progress, print_audit_table
+    from medkg.coverage.embed import resolve_embedder
     from medkg.coverage.pipeline import DatasetSpec, run_audit
+
+    embedder_key, missing = resolve_embedder(embedder)
+    if missing and amcs_ref != "none":
+        console.print(
+            f"[yellow]note:[/] AMCS uses the 'hashing' embedder (character n-grams): {missing}"
+        )
 
     specs = [DatasetSpec("synthetic", str(written.path / "items.jsonl"), id_field="id")]
     if mmlu:
@@ -100,6 +113,7 @@ def run(
             specs,
             out=out_dir / "coverage",
             amcs_reference=None if amcs_ref == "none" else amcs_ref,
+            embedder=embedder_key,
             progress=update,  # type: ignore[arg-type]
         )
     print_audit_table(cov.audits)

