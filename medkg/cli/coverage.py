@@ -6,9 +6,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from medkg.cli.common import (
@@ -68,7 +76,7 @@ def _progress() -> Iterator[object]:
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=True,
     ) as bar:  # fmt: skip
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
         labels = {"link": "linking items", "linker": "building the linker", "amcs": "AMCS"}
 
         def update(task: str, done: int, total: int) -> None:
@@ -81,7 +89,7 @@ def _progress() -> Iterator[object]:
         yield update
 
 
-def _load_graph(store: str | None, path: Path | None):  # type: ignore[no-untyped-def]
+def _load_graph(store: str | None, path: Path | None) -> Any:
     with store_from_options(store, path) as s:
         return s.load()
 
@@ -112,7 +120,7 @@ def amcs_cmd(
     kg = _load_graph(store, path)
     linker: list[Linker] = []
 
-    def link(items):  # type: ignore[no-untyped-def]
+    def link(items: Any) -> Any:
         if not linker:
             linker.append(Linker.from_graph(kg))
         return link_items(linker[0], items)
@@ -250,7 +258,7 @@ def audit_cmd(
     out.print(f"audit files in {output}/ (report: {output / 'report.html'})")
 
 
-def print_audit_table(audits) -> None:  # type: ignore[no-untyped-def]
+def print_audit_table(audits: Any) -> None:
     from medkg.coverage.audit import compare
 
     rows = compare(audits)["summary"]

@@ -169,7 +169,7 @@ def audit(
         pl.len().cast(pl.Int64).alias("mentions"),
     )
     parents = tree.select("id", "met_parent").drop_nulls("met_parent")
-    max_depth = int(tree.get_column("depth").max() or 0)
+    max_depth = int(tree.get_column("depth").cast(pl.Int64).max() or 0)  # type: ignore[arg-type]
     rollup = ancestor_counts(pairs, parents, max_depth).rename({"n": "rollup_items"})
     covered_ids = direct.select(pl.col("entity_id").alias("id"), pl.col("entity_id").alias("key"))
     below = ancestor_counts(covered_ids, parents, max_depth).rename({"n": "covered_below"})
@@ -214,7 +214,7 @@ def audit(
             k: {
                 "nodes": g.height,
                 "covered": int((g.get_column("items") > 0).sum()),
-                "share": float((g.get_column("items") > 0).mean()),
+                "share": float((g.get_column("items") > 0).mean() or 0.0),  # type: ignore[arg-type]
             }
             for (k,), g in uni.group_by("kind", maintain_order=True)
         },

@@ -80,7 +80,8 @@ class Query:
     style: str
     corpus_kind: str
     facts: tuple[str, ...] = ()
-    source: str = "graph"  # "graph" (template + graph expansion), "raw" (the question), or a generator name
+    # "graph" (template + graph expansion), "raw" (the question), or a generator name
+    source: str = "graph"
 
 
 class Retriever(ABC):
