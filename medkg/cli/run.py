@@ -94,6 +94,8 @@ def run(
     _print_summary(result)
 
     console.rule("3/3  audit coverage of the entity tree")
+    from rich.markup import escape
+
     from medkg.cli.coverage import _progress, print_audit_table
     from medkg.coverage.embed import resolve_embedder
     from medkg.coverage.pipeline import DatasetSpec, run_audit
@@ -101,7 +103,8 @@ def run(
     embedder_key, missing = resolve_embedder(embedder)
     if missing and amcs_ref != "none":
         console.print(
-            f"[yellow]note:[/] AMCS uses the 'hashing' embedder (character n-grams): {missing}"
+            "[yellow]note:[/] AMCS uses the 'hashing' embedder (character n-grams): "
+            + escape(missing)
         )
 
     specs = [DatasetSpec("synthetic", str(written.path / "items.jsonl"), id_field="id")]

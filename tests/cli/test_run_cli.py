@@ -72,6 +72,7 @@ def test_main_job_end_to_end_without_the_model_stack(
     r = runner.invoke(app, ["run", "--out", str(out), "--n", "120"])
     assert r.exit_code == 0, r.output
     assert "AMCS uses the 'hashing' embedder" in r.output
+    assert "pip install 'medkg[ml]'" in r.output  # the extra survives rich markup
     stats = json.loads((out / "graph_stats.json").read_text(encoding="utf-8"))
     assert stats["stats"]["nodes"] > 70_000 and stats["content_hash"]
     items = (out / "dataset" / "items.jsonl").read_text(encoding="utf-8").splitlines()
