@@ -141,3 +141,22 @@ def test_eval_table_without_a_graph_and_errors(tmp_path: Path) -> None:
     assert invoke("eval", "-b", str(bench)).exit_code == 2
     result = invoke("eval", "-m", "local", "-b", str(tmp_path / "missing.json"))
     assert result.exit_code == 2 and "missing.json" in result.output
+
+
+@pytest.mark.slow
+def test_pseudo_label_with_the_packaged_smollm2(dataset: Path, tmp_path: Path) -> None:
+    """The README's `pseudo-label ... --generator local`: SmolLM2-135M-Instruct on CPU (the
+    GGUF exported once to the cache) samples k answers per question and votes."""
+    import torch
+
+    torch.set_num_threads(1)
+    out = tmp_path / "pseudo"
+    args = ["pseudo-label", str(dataset), "--out", str(out), "--generator", "local"]
+    result = invoke(*args, "--k", "2", "--limit", "2", "--max-new-tokens", "8", "--no-graph",
+                    "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["items"] == 2 and report["generator"]["model"] == "smollm2-135m-instruct"
+    assert report["kept"] + sum(report["dropped"].values()) == 2
+    votes = [json.loads(x) for x in (out / "votes.jsonl").read_text().splitlines()]
+    assert len(votes) == 2 and all(len(v["votes"]) == 2 for v in votes)
