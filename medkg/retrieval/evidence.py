@@ -55,7 +55,7 @@ from medkg.synthesis.export import (
     file_digest,
     write_jsonl,
 )
-from medkg.synthesis.paraphrase import names_in, normalise
+from medkg.synthesis.text import names_in, normalise
 
 RRF_K = 60
 SEARCH_BATCH = 256  # queries per retriever call (bounds memory, drives the progress bar)

@@ -43,7 +43,8 @@ import numpy as np
 from medkg.kg.model import GENE_ASSOCIATED_WITH, HAS_PHENOTYPE, IS_A, KnowledgeGraph
 from medkg.retrieval.base import CORPUS_KINDS, STYLE_FOR_KIND, Query, RetrievalError
 from medkg.synthesis.graphview import SynthesisGraph
-from medkg.synthesis.paraphrase import clean_completion, names_in, normalise
+from medkg.synthesis.paraphrase import clean_completion
+from medkg.synthesis.text import names_in, normalise
 from medkg.training.generators.base import Generator, GenParams, Messages
 
 PROMPT_VERSION = "queries.v1"

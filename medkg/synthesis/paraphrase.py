@@ -41,7 +41,7 @@ import json
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +52,7 @@ from medkg.kg.model import KnowledgeGraph
 from medkg.synthesis.config import SynthesisError
 from medkg.synthesis.decontam import MMLU_MEDICAL_SUBJECTS, mmlu_path
 from medkg.synthesis.items import LETTERS, QAItem
+from medkg.synthesis.text import names_in, normalise
 
 if TYPE_CHECKING:
     from medkg.synthesis.pipeline import SynthResult
@@ -71,7 +72,6 @@ PROMPT_PHRASES = (
     " the correct answer ",
     " the answer is ",
 )
-MIN_NAME_CHARS = 3  # shorter names/synonyms ("A", "CF"?) are too ambiguous to match in text
 
 SYSTEM_PROMPT = (
     "You write board-exam style medical questions. You rewrite question stems as short "
@@ -162,20 +162,6 @@ def load_seed_questions(
         recs = _records(src)
         stem = src.stem
     return [_seed_from_record(r, f"{stem}:{i}") for i, r in enumerate(recs)]
-
-
-def normalise(text: str) -> str:
-    """Lower case, punctuation to spaces, padded with spaces for whole-word containment."""
-    return " " + " ".join(re.sub(r"[\W_]+", " ", text.lower()).split()) + " "
-
-
-def names_in(text_norm: str, names: Iterable[str]) -> bool:
-    """True if any name (whole words, case and punctuation ignored) occurs in the text."""
-    for name in names:
-        n = normalise(name)
-        if len(n.strip()) >= MIN_NAME_CHARS and n in text_norm:
-            return True
-    return False
 
 
 _LABEL = re.compile(

@@ -32,7 +32,6 @@ keyed by family name, so a new family adds its check beside it).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import numpy as np
@@ -40,6 +39,7 @@ import numpy as np
 from medkg.kg.model import DISEASE, MODIFIER, PHENOTYPE
 from medkg.synthesis.graphview import BRANCH_SCHEMES, SynthesisGraph
 from medkg.synthesis.items import QAItem
+from medkg.synthesis.text import names_in, normalise
 
 Check = Callable[[QAItem, SynthesisGraph, "Rows"], list[str]]
 
@@ -108,7 +108,7 @@ def _check_answer_hidden(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[st
     if item.family not in ANSWER_HIDDEN_FAMILIES:
         return []
     name = g.names_lower[rows.answer]
-    if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", item.question.lower()):
+    if names_in(normalise(item.question), [name], min_chars=1):
         return [f"answer_in_question: the stem names the answer {item.answer_id} ({name!r})"]
     return []
 

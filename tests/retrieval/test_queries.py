@@ -12,8 +12,8 @@ from medkg.kg.model import KnowledgeGraph
 from medkg.retrieval.base import RetrievalError
 from medkg.retrieval.graph_corpus import parse_lookup
 from medkg.retrieval.queries import QueryConfig, QueryGenerator, rewrite_prompt
-from medkg.synthesis.paraphrase import names_in, normalise
 from medkg.synthesis.pipeline import SynthConfig, synthesize
+from medkg.synthesis.text import names_in, normalise
 from medkg.training.generators import build_generator
 from tests.graphs import small_graph
 from tests.synthesis.test_graphview import synthetic_kg
