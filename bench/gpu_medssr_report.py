@@ -16,9 +16,15 @@ import json
 import sys
 from pathlib import Path
 from statistics import mean
-from typing import Any
 
-from medkg.training.evaluate import EvalResult, GraphTagger, compare, load_benchmark
+from medkg.training.evaluate import (
+    EvalResult,
+    GraphTagger,
+    compare,
+    load_benchmark,
+    score,
+    score_cell,
+)
 
 
 def _results(out: Path) -> list[EvalResult]:
@@ -50,12 +56,6 @@ def _tag(results: list[EvalResult], data: Path) -> None:
             rec["rarity"], rec["branch"] = tags.get(rec["id"], ("unlinked", "unlinked"))
 
 
-def _cell(c: dict[str, Any] | None) -> str:
-    if not c or not c["n"]:
-        return "-"
-    return f"{c['accuracy']:.3f} [{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]"
-
-
 def _markdown(results: list[EvalResult], min_n: int = 20) -> str:
     names = [r.model for r in results]
     lines = [
@@ -67,12 +67,9 @@ def _markdown(results: list[EvalResult], min_n: int = 20) -> str:
         if row["breakdown"] == "branch" and n < min_n:
             continue  # small branches: in eval.json, not in the table
         delta = f"{row['delta']:+.3f}" if row["delta"] is not None else "-"
-        cells = " | ".join(_cell(c) for c in row["models"])
+        cells = " | ".join(score_cell(c) for c in row["models"])
         lines.append(f"| {row['breakdown']} | {row['group']} | {n} | {cells} | {delta} |")
-    answered = " · ".join(
-        f"{r.model} {sum(x['predicted'] is not None for x in r.records) / len(r.records):.2f}"
-        for r in results
-    )
+    answered = " · ".join(f"{r.model} {score(r.records)['answered']:.2f}" for r in results)
     return "\n".join(lines) + f"\n\nAnswered (an option letter extracted): {answered}\n"
 
 

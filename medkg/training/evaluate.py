@@ -368,6 +368,13 @@ def compare(results: Sequence[EvalResult]) -> list[dict[str, Any]]:
     return rows
 
 
+def score_cell(sc: Mapping[str, Any] | None) -> str:
+    """One score as ``accuracy [low, high]`` (``-`` for a group a model has no questions in)."""
+    if not sc or not sc["n"]:
+        return "-"
+    return f"{sc['accuracy']:.3f} [{sc['ci95'][0]:.3f}, {sc['ci95'][1]:.3f}]"
+
+
 def comparison_table(results: Sequence[EvalResult], title: str = "accuracy (95% CI)") -> Any:
     """A rich table of :func:`compare`'s rows."""
     from rich.table import Table
@@ -382,10 +389,7 @@ def comparison_table(results: Sequence[EvalResult], title: str = "accuracy (95% 
         table.add_column("Δ last-first", justify="right")
     for row in compare(results):
         n = next((c["n"] for c in row["models"] if c), 0)
-        cells = [
-            f"{c['accuracy']:.3f} [{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]" if c and c["n"] else "-"
-            for c in row["models"]
-        ]
+        cells = [score_cell(c) for c in row["models"]]
         extra = []
         if len(results) > 1:
             extra = [f"{row['delta']:+.3f}" if row["delta"] is not None else "-"]
@@ -421,6 +425,7 @@ __all__ = [
     "mmlu_questions",
     "question_messages",
     "score",
+    "score_cell",
     "wilson",
     "write_results",
 ]
