@@ -46,19 +46,24 @@ the config as JSON; :meth:`Linker.load` rebuilds the automaton from them.
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
-import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import polars as pl
 
+from medkg.coverage.abbreviations import (
+    ABBREVIATION_DETECTORS,
+    AbbreviationDetector,
+    SchwartzHearstDetector,
+    ScispacyDetector,
+)
 from medkg.coverage.datasets import Item
+from medkg.coverage.textnorm import Normalised, fold, surface_key
 from medkg.kg.model import DISEASE, DRUG, GENE, PHENOTYPE, KnowledgeGraph
 
 EXACT = "exact"
@@ -130,193 +135,7 @@ class LinkerConfig:
         return cls(**data)
 
 
-# ----------------------------------------------------------------------------- normalise
-class _FoldTable(dict[int, int]):
-    """``str.translate`` table: one character in, one out (offsets are preserved).
-
-    Alphanumerics are lower-cased with accents stripped; everything else becomes a
-    space. Filled lazily for non-ASCII code points."""
-
-    def __missing__(self, code: int) -> int:
-        ch = chr(code)
-        if ch.isalnum():
-            low = ch.lower()
-            if len(low) != 1:
-                low = ch
-            base = "".join(
-                c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c)
-            )
-            out = base if len(base) == 1 else low
-        else:
-            out = " "
-        self[code] = ord(out)
-        return ord(out)
-
-
-_FOLD = _FoldTable()
-for _code in range(128):
-    _FOLD[_code]
-_SPACE_RUN = re.compile(" {2,}")
 _TOKEN = re.compile(r"[^\W_]+")
-
-
-def fold(text: str) -> str:
-    """Length-preserving normalisation: lower case, no accents, non-alphanumerics spaces."""
-    return text.translate(_FOLD)
-
-
-def surface_key(text: str) -> str:
-    """The dictionary key of a surface form: folded, single-spaced, padded with spaces."""
-    return " " + " ".join(fold(text).split()) + " "
-
-
-class _Normalised:
-    """A text folded, padded and collapsed, with the map back to original offsets."""
-
-    __slots__ = ("_breaks", "_shifts", "text")
-
-    def __init__(self, original: str) -> None:
-        padded = " " + fold(original) + " "
-        breaks: list[int] = []
-        shifts: list[int] = []
-        if "  " in padded:
-            removed = 0
-            pieces: list[str] = []
-            last = 0
-            for m in _SPACE_RUN.finditer(padded):
-                pieces.append(padded[last : m.start() + 1])
-                last = m.end()
-                removed += m.end() - m.start() - 1
-                # collapsed positions from here on sit `removed` characters earlier
-                breaks.append(m.start() + 1 - (removed - (m.end() - m.start() - 1)))
-                shifts.append(removed)
-            pieces.append(padded[last:])
-            padded = "".join(pieces)
-        self.text = padded
-        self._breaks = breaks
-        self._shifts = shifts
-
-    def original(self, pos: int) -> int:
-        """Offset in the original text of collapsed position ``pos`` (a non-space char or
-        the position just after one)."""
-        i = bisect.bisect_right(self._breaks, pos) - 1
-        return pos + (self._shifts[i] if i >= 0 else 0) - 1
-
-
-# ----------------------------------------------------------------------------- abbreviations
-class AbbreviationDetector(Protocol):
-    """Finds (short form span, long form span) pairs in a text, offsets end-exclusive."""
-
-    def find(self, text: str) -> list[tuple[tuple[int, int], tuple[int, int]]]: ...
-
-
-def _best_long_form(short: str, long: str) -> int | None:
-    """Schwartz & Hearst (2003): start of the shortest suffix of ``long`` whose characters
-    cover ``short`` right to left, the first character starting a word; None if none."""
-    s = len(short) - 1
-    ll = len(long) - 1
-    while s >= 0:
-        c = short[s].lower()
-        if not c.isalnum():
-            s -= 1
-            continue
-        while (ll >= 0 and long[ll].lower() != c) or (s == 0 and ll > 0 and long[ll - 1].isalnum()):
-            ll -= 1
-        if ll < 0:
-            return None
-        ll -= 1
-        s -= 1
-    return long.rfind(" ", 0, ll + 1) + 1
-
-
-def _is_short_form(candidate: str) -> bool:
-    return (
-        2 <= len(candidate) <= 10
-        and len(candidate.split()) <= 2
-        and any(c.isalpha() for c in candidate)
-        and candidate[0].isalnum()
-    )
-
-
-_PAREN = re.compile(r"\(([^()]{1,120})\)")
-
-
-class SchwartzHearstDetector:
-    """The Schwartz-Hearst abbreviation algorithm (as in scispaCy), without spaCy."""
-
-    def find(self, text: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-        out: list[tuple[tuple[int, int], tuple[int, int]]] = []
-        if "(" not in text:
-            return out
-        for m in _PAREN.finditer(text):
-            inner = m.group(1).strip()
-            inner_start = m.start(1) + (len(m.group(1)) - len(m.group(1).lstrip()))
-            before = text[: m.start()].rstrip()
-            if _is_short_form(inner):
-                # "long form (SF)": the long form is among the preceding min(|SF|+5, 2|SF|)
-                # words, within the sentence/clause.
-                n_words = min(len(inner) + 5, len(inner) * 2)
-                window_start = max(before.rfind(c) for c in ".;:\n") + 1
-                words = list(re.finditer(r"\S+", before[window_start:]))[-n_words:]
-                if not words:
-                    continue
-                cand_start = window_start + words[0].start()
-                candidate = before[cand_start:]
-                start = _best_long_form(inner, candidate)
-                if start is None or len(candidate) - start <= len(inner):
-                    continue
-                out.append(
-                    ((inner_start, inner_start + len(inner)), (cand_start + start, len(before)))
-                )
-            else:
-                # "SF (long form)": the word before the parenthesis is the short form.
-                word = re.search(r"(\S+)$", before)
-                if word is None or not _is_short_form(word.group(1)) or len(inner.split()) < 2:
-                    continue
-                short = word.group(1)
-                if not short.isupper():
-                    continue
-                start = _best_long_form(short, inner)
-                if start is None:
-                    continue
-                out.append(
-                    (
-                        (word.start(1), word.end(1)),
-                        (inner_start + start, inner_start + len(inner)),
-                    )
-                )
-        return out
-
-
-class ScispacyDetector:
-    """scispaCy's AbbreviationDetector on a blank English pipeline (needs ``scispacy``)."""
-
-    def __init__(self) -> None:
-        try:
-            import spacy
-            from scispacy.abbreviation import AbbreviationDetector as _Sci  # noqa: F401
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "abbreviations='scispacy' needs scispaCy: pip install scispacy==0.6.2"
-            ) from exc
-        self._nlp = spacy.blank("en")
-        self._nlp.add_pipe("abbreviation_detector")
-
-    def find(self, text: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-        if "(" not in text:
-            return []
-        doc = self._nlp(text)
-        out = []
-        for abrv in doc._.abbreviations:
-            lf = abrv._.long_form
-            out.append(((abrv.start_char, abrv.end_char), (lf.start_char, lf.end_char)))
-        return out
-
-
-ABBREVIATION_DETECTORS: dict[str, Callable[[], AbbreviationDetector]] = {
-    "schwartz_hearst": SchwartzHearstDetector,
-    "scispacy": ScispacyDetector,
-}
 
 
 # ----------------------------------------------------------------------------- surfaces
@@ -463,7 +282,7 @@ class Linker:
         return cls(surfaces, LinkerConfig.from_dict(meta["config"]), meta["stats"])
 
     # ------------------------------------------------------------------ exact pass
-    def _exact(self, text: str, norm: _Normalised) -> list[tuple[int, int, int]]:
+    def _exact(self, text: str, norm: Normalised) -> list[tuple[int, int, int]]:
         """(start, end, surface index) of the chosen exact matches, in original offsets."""
         hits = []
         for end, (idx, length) in self._automaton.iter(norm.text):
@@ -625,7 +444,7 @@ class Linker:
             cols["score"].append(sc)
 
         for item_id, text in items:
-            norm = _Normalised(text)
+            norm = Normalised(text)
             exact = self._exact(text, norm)
             abbr = self._abbreviations(text, exact) if "(" in text else []
             covered = bytearray(len(text))  # original offsets already in a mention

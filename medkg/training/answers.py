@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from medkg.coverage.linking import surface_key
+from medkg.coverage.textnorm import surface_key
 from medkg.synthesis.items import LETTERS
 
 TIERS = ("stated", "marked", "bare", "named")

@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from medkg.coverage.linking import surface_key
+from medkg.coverage.textnorm import surface_key
 from medkg.synthesis.items import RATIONALE_STEPS
 from medkg.training.answers import extract_choice, label_index, parse_options
 
