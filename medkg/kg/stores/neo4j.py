@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,135 +39,25 @@ from medkg.config import Neo4jSettings
 from medkg.kg import cypher
 from medkg.kg.model import KnowledgeGraph, SourceInfo
 from medkg.kg.stores.base import GraphStore, SaveReport, StoreError, register_store
+from medkg.kg.stores.neo4j_tables import (
+    Batch,
+    batch_rows,
+    column_batches,
+    dtype_from_name,
+    dtype_name,
+    edge_keys,
+    key_batches,
+    rows_frame,
+    schema_from,
+    storable_tables,
+)
 
 if TYPE_CHECKING:
     from neo4j import Driver, Session
 
 FORMAT = "medkg-neo4j/1"
 DEFAULT_BATCH_SIZE = 10_000
-# Relationship properties medkg itself uses; an edge column of that name would clash.
-RESERVED_EDGE_COLUMNS = frozenset({"key", cypher.TREE_MARK})
-_SCALAR_TYPES = {
-    t.__name__: t
-    for t in (
-        pl.String, pl.Boolean, pl.Float32, pl.Float64,
-        pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32,
-    )
-}  # fmt: skip
 START_HINT = "start one with `medkg neo4j start` (or `docker compose up -d`) and set NEO4J_URI"
-
-
-# --------------------------------------------------------------------------- column types
-def dtype_name(dtype: pl.DataType) -> str:
-    """Name of a column type Neo4j can hold (scalars and lists of them); StoreError otherwise."""
-    if isinstance(dtype, pl.List):
-        inner = dtype.inner
-        return f"List({dtype_name(inner() if isinstance(inner, type) else inner)})"
-    name = dtype.base_type().__name__
-    if name not in _SCALAR_TYPES:
-        raise StoreError(f"a {dtype} column cannot be stored as a Neo4j property")
-    return name
-
-
-def dtype_from_name(name: str) -> pl.DataType:
-    if name.startswith("List(") and name.endswith(")"):
-        return pl.List(dtype_from_name(name[5:-1]))
-    try:
-        return _SCALAR_TYPES[name]()
-    except KeyError:
-        raise StoreError(f"unknown column type {name!r} in the stored graph's metadata") from None
-
-
-def frame_schema(frame: pl.DataFrame, what: str) -> list[list[str]]:
-    """[[column, type name], ...] in column order; StoreError names a column Neo4j cannot hold."""
-    out: list[list[str]] = []
-    for col, dtype in frame.schema.items():
-        try:
-            out.append([col, dtype_name(dtype)])
-        except StoreError as exc:
-            raise StoreError(f"{what} column {col!r}: {exc}") from None
-    return out
-
-
-def schema_from(columns: Sequence[Sequence[str]]) -> dict[str, pl.DataType]:
-    return {col: dtype_from_name(name) for col, name in columns}
-
-
-def _list_columns_with_nulls(frame: pl.DataFrame) -> list[str]:
-    """List columns holding a null element (Neo4j arrays cannot)."""
-    bad = []
-    for col, dtype in frame.schema.items():
-        if isinstance(dtype, pl.List) and frame.height:
-            has_null = frame.select(
-                pl.col(col).list.eval(pl.element().is_null().any()).list.first()
-            )
-            if has_null.to_series().fill_null(False).any():
-                bad.append(col)
-    return bad
-
-
-# --------------------------------------------------------------------------- rows
-def edge_keys(edges: pl.DataFrame) -> list[str]:
-    """Deterministic key per edge row: a hash over all its columns, ``-n`` for repeats."""
-    seen: Counter[str] = Counter()
-    keys = []
-    for row in edges.iter_rows(named=True):
-        blob = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        key = hashlib.blake2b(blob.encode("utf-8"), digest_size=16).hexdigest()
-        n = seen[key]
-        seen[key] += 1
-        keys.append(key if n == 0 else f"{key}-{n}")
-    return keys
-
-
-Batch = tuple[str, dict[str, Any]]
-"""One write transaction: query text and its parameters."""
-
-
-def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]
-
-
-def column_batches(
-    frame: pl.DataFrame,
-    size: int,
-    aligned: dict[str, str],
-    columns: Sequence[str],
-    query: Callable[[list[str]], str],
-) -> Iterator[Batch]:
-    """Cut ``frame`` into batches of ``size`` rows sent as columns, not as one map per row.
-
-    Each batch carries ``aligned`` (parameter name -> column, e.g. ``{"ids": "id"}``) as
-    lists and :data:`medkg.kg.cypher.COLUMNS` as one list per property column that holds a
-    value in the batch; ``query(present columns)`` gives the Cypher for that batch. A
-    column that is null throughout a batch is not sent: the property stays absent either way.
-    """
-    for start in range(0, frame.height, size):
-        part = frame.slice(start, size)
-        nulls = part.select(pl.col(c).null_count() for c in columns).row(0) if columns else ()
-        present = [c for c, n in zip(columns, nulls, strict=True) if n < part.height]
-        params: dict[str, Any] = {p: part.get_column(c).to_list() for p, c in aligned.items()}
-        params[cypher.COLUMNS] = [part.get_column(c).to_list() for c in present]
-        yield query(present), params
-
-
-def _batch_rows(batch: Batch) -> int:
-    """Rows in a batch: the length of its first parameter (ids or keys)."""
-    return len(next(iter(batch[1].values())))
-
-
-def _key_batches(query: str, param: str, values: Sequence[Any], size: int) -> Iterator[Batch]:
-    for chunk in _chunks(values, size):
-        yield query, {param: list(chunk)}
-
-
-def _rows_frame(rows: Iterable[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    cols: dict[str, list[Any]] = {c: [] for c in schema}
-    for row in rows:
-        for c in schema:
-            cols[c].append(row.get(c))
-    return pl.DataFrame(cols, schema=schema)
 
 
 @register_store("neo4j")
@@ -302,7 +191,7 @@ class Neo4jStore(GraphStore):
             group: list[Batch] = []
             rows = 0
             for batch in batches:
-                n = _batch_rows(batch)
+                n = batch_rows(batch)
                 if group and rows + n > self.batch_size:
                     total.update(session.execute_write(work, group))
                     group, rows = [], 0
@@ -367,30 +256,7 @@ class Neo4jStore(GraphStore):
         start = time.perf_counter()
         nodes, edges = kg.nodes, kg.edges
         # Everything that could refuse the graph is checked before the first write.
-        node_columns = frame_schema(nodes, "node")
-        edge_columns = frame_schema(edges, "edge")
-        clash = RESERVED_EDGE_COLUMNS & set(edges.columns)
-        if clash:
-            raise StoreError(f"edge column(s) {sorted(clash)} clash with Neo4j store properties")
-        for frame, what in ((nodes, "node"), (edges, "edge")):
-            bad = _list_columns_with_nulls(frame)
-            if bad:
-                raise StoreError(
-                    f"{what} list column(s) {bad} hold null elements; Neo4j cannot store them"
-                )
-        rel_values = edges.get_column("rel").unique().to_list()
-        if None in rel_values:
-            raise StoreError("edges with a null rel cannot be stored in Neo4j")
-        kinds = sorted({k for k in nodes.get_column("kind").unique().to_list() if k is not None})
-        rels = sorted(rel_values)
-        try:
-            for name in (*kinds, *rels):
-                cypher.validate_name(name)
-            for col in (*nodes.columns, *edges.columns):
-                cypher.property_key(col)
-        except ValueError as exc:
-            raise StoreError(f"cannot store the graph in Neo4j: {exc}") from None
-
+        node_columns, edge_columns, rels = storable_tables(nodes, edges)
         content_hash = kg.content_hash()
         keys = edge_keys(edges)
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -429,7 +295,7 @@ class Neo4jStore(GraphStore):
         )
         for rel, rel_keys in sorted(stale.items()):
             got = self._write_batches(
-                _key_batches(cypher.delete_edges(rel), "keys", rel_keys, self.batch_size),
+                key_batches(cypher.delete_edges(rel), "keys", rel_keys, self.batch_size),
                 "deleting old relationships",
             )
             details["relationships_deleted"] += got.get("relationships_deleted", 0)
@@ -438,7 +304,7 @@ class Neo4jStore(GraphStore):
         gone = [i for i in old_kinds if i not in new_ids]
         if gone:
             got = self._write_batches(
-                _key_batches(cypher.delete_entities(), "ids", gone, self.batch_size),
+                key_batches(cypher.delete_entities(), "ids", gone, self.batch_size),
                 "deleting old entities",
             )
             details["nodes_deleted"] += got.get("nodes_deleted", 0)
@@ -453,7 +319,7 @@ class Neo4jStore(GraphStore):
                     relabel[old].append(node_id)
         for label, label_ids in sorted(relabel.items()):
             self._write_batches(
-                _key_batches(cypher.remove_kind_label(label), "ids", label_ids, self.batch_size),
+                key_batches(cypher.remove_kind_label(label), "ids", label_ids, self.batch_size),
                 "fixing kind labels",
             )
 
@@ -589,9 +455,9 @@ class Neo4jStore(GraphStore):
         node_schema = schema_from(json.loads(meta["node_columns"]))
         edge_schema = schema_from(json.loads(meta["edge_columns"]))
         node_rows = self._read(cypher.read_nodes(), "reading entities")
-        nodes = _rows_frame((r["props"] for r in node_rows), node_schema)
+        nodes = rows_frame((r["props"] for r in node_rows), node_schema)
         edge_rows = self._read(cypher.read_edges(), "reading relationships")
-        edges = _rows_frame(
+        edges = rows_frame(
             ({**r["props"], "src": r["src"], "rel": r["rel"], "dst": r["dst"]} for r in edge_rows),
             edge_schema,
         )
@@ -620,7 +486,7 @@ class Neo4jStore(GraphStore):
         rows = self._read(cypher.get_node(), "reading an entity", id=node_id)
         if not rows:
             return None
-        return _rows_frame([rows[0]["props"]], schema).row(0, named=True)
+        return rows_frame([rows[0]["props"]], schema).row(0, named=True)
 
     def neighbours(self, node_id: str) -> list[dict[str, Any]]:
         meta = self._complete_meta()
@@ -650,7 +516,7 @@ class Neo4jStore(GraphStore):
                     "other_kind": r["other_kind"],
                 }
             )
-        frame = _rows_frame(rows, schema)
+        frame = rows_frame(rows, schema)
         order = [
             "rel",
             "direction",
@@ -684,7 +550,7 @@ class Neo4jStore(GraphStore):
         cand_schema["synonyms"] = pl.List(pl.String())
         if "annotation_degree" in schema:
             cand_schema["annotation_degree"] = schema["annotation_degree"]
-        candidates = _rows_frame(rows, cand_schema)
+        candidates = rows_frame(rows, cand_schema)
         return search_nodes(candidates, text, limit=limit, kind=kind)
 
     def met_children(self, node_id: str, limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
