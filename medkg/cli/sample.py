@@ -28,7 +28,7 @@ def sample(
     strategy: str = typer.Option(
         "uniform",
         "--strategy",
-        help="uniform, tree_balanced, inverse_frequency, rare_mixture, target or coverage_gap.",
+        help="spread, uniform, tree_balanced, inverse_frequency, rare_mixture, target or coverage_gap.",
     ),
     n: int = typer.Option(10, "--n", "-n", min=0, help="How many entities to draw."),
     seed: int = typer.Option(

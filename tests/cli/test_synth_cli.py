@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from medkg.cli.synth import synth
+from medkg.cli.synth import app as synth_group
 from medkg.kg.stores import open_store
 from medkg.synthesis.pipeline import SynthBackends
 from tests.synthesis.test_pipeline import fake_backends, generated_graph
@@ -22,7 +22,7 @@ def synth_app() -> typer.Typer:
     """`synth` mounted as in medkg.cli.main (a callback keeps it a subcommand)."""
     app = typer.Typer(pretty_exceptions_enable=False)
     app.callback()(lambda: None)
-    app.command("synth")(synth)
+    app.add_typer(synth_group, name="synth")
     return app
 
 
