@@ -42,7 +42,10 @@ class SynthConfig:
     )
     families: list[str] = field(
         default_factory=list,
-        metadata=_help("Question families to use (default: every registered family)."),
+        metadata=_help(
+            "Question families to use (default: every registered family but drug, which "
+            "is made only when named)."
+        ),
     )
     family_weights: dict[str, float] | None = field(
         default=None,

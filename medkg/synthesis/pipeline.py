@@ -65,7 +65,12 @@ from medkg.synthesis.report import realised_distribution, run_counts
 STALL_DRAWS = 2_000  # a family stops after this many draws in a row with nothing accepted
 SEED_RETRIES = 1  # a seed is drawn at most 2 * cap + this many times, then set aside
 SPREAD_MARGIN = 2.0  # auto cap: eligible seeds x cap >= this x the stratum's quota
-SHUFFLE_SALT = 0x5EED  # the final order is a seeded permutation of the generation order
+SHUFFLE_SALT = 0x5EED
+# Families made only when named: the drug family asks for MeSH chemical classes, which
+# tests taxonomy rather than pharmacology (see README, "Question families").
+OPT_IN_FAMILIES = frozenset(
+    {"drug"}
+)  # the final order is a seeded permutation of the generation order
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,7 @@ def validate_config(config: SynthConfig, backends: SynthBackends) -> list[str]:
     if isinstance(config.n, bool) or not isinstance(config.n, int) or config.n < 1:
         raise SynthesisError(f"n must be a positive integer, got {config.n!r}")
     known = sorted(backends.families)
-    families = list(config.families) or known
+    families = list(config.families) or [f for f in known if f not in OPT_IN_FAMILIES]
     unknown = sorted(set(families) - set(known))
     if unknown:
         raise SynthesisError(f"unknown question famil(y/ies) {unknown}; choose from {known}")

@@ -37,6 +37,7 @@ from collections.abc import Callable
 import numpy as np
 
 from medkg.kg.model import DISEASE, MODIFIER, PHENOTYPE
+from medkg.synthesis.clinical import related
 from medkg.synthesis.graphview import BRANCH_SCHEMES, SynthesisGraph
 from medkg.synthesis.items import QAItem
 from medkg.synthesis.text import names_in, normalise
@@ -91,6 +92,13 @@ def verify_item(item: QAItem, graph: SynthesisGraph) -> list[str]:
     for d in rows.distractors:
         if graph.equivalent(d, rows.answer):
             problems.append(f"answer_not_unique: {graph.ids[d]} is the answer under another id")
+        elif item.family not in HIERARCHY_OPTION_TEMPLATES.get(item.template, ()) and related(
+            graph, d, rows.answer
+        ):
+            problems.append(
+                f"distractor_related: {graph.ids[d]} is a subtype, supertype or numbered "
+                f"sibling of the answer {item.answer_id}"
+            )
     problems += _check_path(item, graph, rows)
     problems += _check_answer_hidden(item, graph, rows)
     check = FAMILY_CHECKS.get(item.family)
@@ -100,6 +108,10 @@ def verify_item(item: QAItem, graph: SynthesisGraph) -> list[str]:
         problems += check(item, graph, rows)
     return problems
 
+
+# Templates whose distractors are ancestors of the key by design (the most specific common
+# category: the more general classes are the wrong answers).
+HIERARCHY_OPTION_TEMPLATES: dict[str, tuple[str, ...]] = {"category.msca.v1": ("category",)}
 
 ANSWER_HIDDEN_FAMILIES = frozenset({"diagnosis", "gene", "chain", "phenotype"})
 
