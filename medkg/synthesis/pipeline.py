@@ -370,6 +370,7 @@ def synthesize(
     """Make ``config.n`` verified, deduplicated, decontaminated items from ``kg``."""
     backends = backends or SynthBackends.default()
     families = validate_config(config, backends)
+    kg = canonical_graph(kg)
     # Static checks done: read the benchmarks (their errors come before any item work).
     decontam_cfg = config.decontam_config()
     checker = None
@@ -442,6 +443,14 @@ def synthesize(
     elif result.warnings and not config.allow_partial:
         raise SynthesisError("; ".join(result.warnings))
     return result
+
+
+def canonical_graph(kg: KnowledgeGraph) -> KnowledgeGraph:
+    """``kg`` with its rows in the canonical order of its content hash: rows are what the
+    samplers draw, so a graph built in memory (``medkg run``) and the same graph loaded
+    from a store (``medkg synth``) give the same dataset."""
+    nodes, edges = kg.canonical()
+    return KnowledgeGraph(nodes=nodes, edges=edges, sources=list(kg.sources), report=kg.report)
 
 
 def _progress(show: bool, console: Any, total: int) -> Any:
