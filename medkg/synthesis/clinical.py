@@ -15,8 +15,9 @@
   not a gene that is a susceptibility locus elsewhere where the disease has another gene
   that is not (CJD: PRNP causal, HLA-DQB1 not).
 * :func:`clinical_terms` - HPO terms that may be a cue or a key: under *Phenotypic
-  abnormality*, below the organ-system level (depth >= 3), not held by more than
-  :data:`GENERAL_SHARE` of the annotated diseases, and not about the delivery itself
+  abnormality*, two levels below the organ systems or deeper (depth >= 3: not
+  "Abnormality of the nervous system" nor "Abnormal nervous system physiology"), and
+  not about the delivery itself
   (*Abnormal delivery*, e.g. "Vaginal birth after Caesarian").
 * :func:`disease_like` - disease rows whose name reads as a disease, not as a trait, a
   lab level or a susceptibility ("Immunoglobulin D level in plasma, low"), so "a
@@ -34,7 +35,6 @@ from medkg.synthesis.graphview import CSR, PHENOTYPIC_ABNORMALITY, SynthesisGrap
 
 ABNORMAL_DELIVERY = "HP:0001787"
 MULTIFACTORIAL = "HP:0001426"
-GENERAL_SHARE = 0.10  # a term held by more annotated diseases than this is too general
 MIN_TERM_DEPTH = 3  # Phenotypic abnormality = 0, organ systems = 1
 
 ASSOCIATION_NAME = re.compile(
@@ -125,7 +125,8 @@ def names_related(g: SynthesisGraph, a: int, b: int) -> bool:
     ca, cb = _cores(g, a), _cores(g, b)
     for x in ca:
         for y in cb:
-            if x == y or (len(x) >= 2 and x <= y) or (len(y) >= 2 and y <= x):
+            # one-word cores ("syndrome", "hemophilia") are too weak to call two names one
+            if len(x) >= 2 and len(y) >= 2 and (x <= y or y <= x):
                 return True
     for x in ca:
         if len(x) == 1 and next(iter(x)) in _acronyms(g, b):
@@ -191,8 +192,6 @@ def clinical_terms(g: SynthesisGraph) -> np.ndarray:
         delivery = _row(g, ABNORMAL_DELIVERY)
         if delivery >= 0:
             mask[src[g.anc.indices == delivery]] = False
-        annotated = max(g.annotated_diseases, 1)
-        mask &= g.closed_dis.degree() <= GENERAL_SHARE * annotated
     g._cache["clinical.terms"] = mask
     return mask
 

@@ -92,9 +92,7 @@ def verify_item(item: QAItem, graph: SynthesisGraph) -> list[str]:
     for d in rows.distractors:
         if graph.equivalent(d, rows.answer):
             problems.append(f"answer_not_unique: {graph.ids[d]} is the answer under another id")
-        elif item.family not in HIERARCHY_OPTION_TEMPLATES.get(item.template, ()) and related(
-            graph, d, rows.answer
-        ):
+        elif item.family not in CLASS_OPTION_FAMILIES and related(graph, d, rows.answer):
             problems.append(
                 f"distractor_related: {graph.ids[d]} is a subtype, supertype or numbered "
                 f"sibling of the answer {item.answer_id}"
@@ -109,9 +107,10 @@ def verify_item(item: QAItem, graph: SynthesisGraph) -> list[str]:
     return problems
 
 
-# Templates whose distractors are ancestors of the key by design (the most specific common
-# category: the more general classes are the wrong answers).
-HIERARCHY_OPTION_TEMPLATES: dict[str, tuple[str, ...]] = {"category.msca.v1": ("category",)}
+# Families whose options are classes placed against each other by design: sibling top-level
+# branches (named alike: "Abnormality of the eye" / "... of the ear") or, for the most
+# specific common category, the more general classes above the key.
+CLASS_OPTION_FAMILIES = frozenset({"category"})
 
 ANSWER_HIDDEN_FAMILIES = frozenset({"diagnosis", "gene", "chain", "phenotype"})
 

@@ -96,7 +96,7 @@ class CategoryFamily(QuestionFamily):
         sims = np.full(cand.size, SIBLING_BRANCH_SIMILARITY)
         chosen, s = pick(
             cand, sims, self.n_options - 1, rng, lambda c: True, [answer], g, cand.size,
-            balance=self.balance,
+            balance=self.balance, strict=False,
         )  # fmt: skip
         if len(chosen) < self.n_options - 1:
             return Reject("not_enough_distractors", f"{len(chosen)} sibling branches")

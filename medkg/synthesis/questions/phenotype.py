@@ -96,10 +96,12 @@ class PhenotypeFamily(QuestionFamily):
         clinical = clinical_terms(g)
         systems = {int(f): self.organ_systems(int(f)) for f in rows.tolist()}
 
+        k = self.n_options - 1
+        need = (k + 1) // 2  # features that must share an organ system with the odd option
+
         def shares_system(p: int) -> bool:
-            """At least n_options - 1 features from the answer's organ systems."""
             mine = self.organ_systems(p)
-            return sum(1 for s in systems.values() if s & mine) >= self.n_options - 1
+            return sum(1 for s in systems.values() if s & mine) >= need
 
         explicit = [
             p
@@ -118,18 +120,16 @@ class PhenotypeFamily(QuestionFamily):
             if answer < 0:
                 return Reject("not_enough_distractors", "no absent sibling for a NOT answer")
             path_mid = [near, parent]
-        order = np.argsort(-score, kind="stable")
+        # the odd option must not stand out by organ system: features from its systems
+        # first (most frequent first within each group), and at least half of them
+        answer_systems = self.organ_systems(answer)
+        same = np.array([bool(systems.get(int(f), set()) & answer_systems) for f in rows])
+        order = np.lexsort((-score, ~same))
         feats = rows[order]
         sims = np.array([ancestor_jaccard(g, answer, int(f)) for f in feats])
-        # the odd option must not stand out by organ system: features from its systems only
-        answer_systems = self.organ_systems(answer)
 
         def ok(c: int) -> bool:
-            return (
-                c != near
-                and not negated_cue(g, seed, c)
-                and bool(systems.get(c, set()) & answer_systems)
-            )
+            return c != near and not negated_cue(g, seed, c)
 
         chosen, s = pick(
             feats,
@@ -142,8 +142,10 @@ class PhenotypeFamily(QuestionFamily):
             pool_factor=1,
             balance=self.balance,
         )
-        if len(chosen) < self.n_options - 1:
+        if len(chosen) < k:
             return Reject("not_enough_distractors", f"{len(chosen)} distinct features")
+        if sum(1 for c in chosen if systems.get(c, set()) & answer_systems) < need:
+            return Reject("not_enough_distractors", "too few features in the odd one's systems")
         d, a = g.names[seed], g.names[answer]
         if explicit:
             recall = f"{d} ({g.ids[seed]}) is annotated NOT {phrase(a)} ({g.ids[answer]})."
