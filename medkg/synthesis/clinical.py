@@ -48,6 +48,7 @@ NOT_A_DISEASE_NAME = re.compile(
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[0-9a-z]+")
+_NUMBERED = re.compile(r"[0-9]+[a-z]")
 _ROMAN = re.compile(r"^(?=[ivx]+$)x{0,3}(ix|iv|v?i{0,3})$")
 DESIGNATORS = frozenset(
     [
@@ -91,7 +92,7 @@ def name_core(name: str) -> frozenset[str]:
     for w in words:
         if w in DESIGNATORS or w.isdigit() or _ROMAN.match(w):
             continue
-        if len(w) <= 3 and any(ch.isdigit() for ch in w):  # 1a, 5c, 2b, 13q
+        if _NUMBERED.fullmatch(w):  # 1a, 5c, 13q (but "3mc" of "3MC syndrome" is a word)
             continue
         if len(w) == 1:
             continue
@@ -119,22 +120,26 @@ def _acronyms(g: SynthesisGraph, row: int) -> set[str]:
     return {acronym(" ".join(sorted(name_core(x), key=x.lower().find))) for x in names} - {""}
 
 
+TYPED = re.compile(r"\b(type|subtype|susceptibility|group|form)\b", re.IGNORECASE)
+
+
 def names_related(g: SynthesisGraph, a: int, b: int) -> bool:
     """Same name core, one core inside the other, or a one-word core that is the other's
-    acronym (names and synonyms of both)."""
+    acronym (names and synonyms of both). A one-word core ("hemophilia", "syndrome") is
+    too weak to call two names one, unless both names are typed members of one series
+    ("Type D brachydactyly", "Type E brachydactyly")."""
     ca, cb = _cores(g, a), _cores(g, b)
+    typed = bool(TYPED.search(g.names[a])) and bool(TYPED.search(g.names[b]))
     for x in ca:
         for y in cb:
-            # one-word cores ("syndrome", "hemophilia") are too weak to call two names one
             if len(x) >= 2 and len(y) >= 2 and (x <= y or y <= x):
+                return True
+            if typed and x == y:
                 return True
     for x in ca:
         if len(x) == 1 and next(iter(x)) in _acronyms(g, b):
             return True
-    for y in cb:
-        if len(y) == 1 and next(iter(y)) in _acronyms(g, a):
-            return True
-    return False
+    return any(len(y) == 1 and next(iter(y)) in _acronyms(g, a) for y in cb)
 
 
 def _with_equivalents(g: SynthesisGraph, row: int) -> list[int]:

@@ -274,7 +274,7 @@ def inspect_items(items: Sequence[QAItem]) -> dict[str, Any]:
     by_family: dict[str, list[QAItem]] = defaultdict(list)
     for item in items:
         by_family[item.family].append(item)
-    families = {}
+    families: dict[str, dict[str, Any]] = {}
     for name in sorted(by_family):
         fam = by_family[name]
         families[name] = {

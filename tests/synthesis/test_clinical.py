@@ -36,6 +36,7 @@ DISEASES = {
     "OMIM:242890": "Immunoglobulin D level in plasma, low",
     "ORPHA:3": "Hemophilia A",
     "ORPHA:4": "Glanzmann thrombasthenia",
+    "ORPHA:5": "Hemophilia B",
 }
 PHENOTYPES = {
     "HP:0000118": ("Phenotypic abnormality", None),
@@ -48,6 +49,8 @@ PHENOTYPES = {
     "HP:0001787": ("Abnormal delivery", "HP:0001197"),
     "HP:0011410": ("Caesarian section", "HP:0001787"),
     "HP:0030365": ("Vaginal birth after Caesarian", "HP:0011410"),
+    "HP:0005627": ("Type D brachydactyly", "HP:0001892"),
+    "HP:0005863": ("Type E brachydactyly", "HP:0001892"),
 }
 
 
@@ -103,6 +106,7 @@ def test_name_cores_drop_numbering_and_designators():
     )
     assert name_core("Nemaline myopathy 5C, autosomal dominant") == {"nemaline", "myopathy"}
     assert name_core("Hemophilia A") != name_core("Glanzmann thrombasthenia")
+    assert name_core("3MC syndrome 1") == name_core("3MC syndrome") == {"3mc", "syndrome"}
 
 
 @pytest.mark.parametrize(
@@ -113,6 +117,7 @@ def test_name_cores_drop_numbering_and_designators():
         ("OMIM:145600", "OMIM:601887"),  # numbered siblings
         ("OMIM:601410", "ORPHA:99885"),  # the same disease, words reordered
         ("HP:0001892", "HP:0000978"),  # IS_A parent and child
+        ("HP:0005627", "HP:0005863"),  # lettered members of one typed series
     ],
 )
 def test_related_pairs(g: SynthesisGraph, a: str, b: str):
@@ -121,7 +126,9 @@ def test_related_pairs(g: SynthesisGraph, a: str, b: str):
 
 
 def test_unrelated_pairs(g: SynthesisGraph):
-    for a, b in [("ORPHA:903", "ORPHA:3"), ("ORPHA:3", "ORPHA:4"), ("HP:0000978", "HP:0000421")]:
+    pairs = [("ORPHA:903", "ORPHA:3"), ("ORPHA:3", "ORPHA:4"), ("HP:0000978", "HP:0000421"),
+             ("ORPHA:3", "ORPHA:5")]  # fmt: skip
+    for a, b in pairs:
         ra, rb = rows(g, a, b)
         assert not related(g, ra, rb), (a, b)
 
@@ -215,8 +222,13 @@ def test_baselines_catch_each_giveaway():
 def test_odd_one_out_on_not_items():
     stem = "Which of the following is NOT a feature of X?"
     items = [
-        item(i, ["cardiac murmur", "cardiac arrest", "cardiac hypertrophy", "renal cyst"], 3,
-             stem, "phenotype.negative.v1")  # fmt: skip
+        item(
+            i,
+            ["cardiac murmur", "cardiac arrest", "cardiac hypertrophy", "renal cyst"],
+            3,
+            stem,
+            "phenotype.negative.v1",
+        )
         for i in range(50)
     ]
     assert baselines(items)["odd_one_out"]["accuracy"] == 1.0
