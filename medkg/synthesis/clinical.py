@@ -116,8 +116,13 @@ def _cores(g: SynthesisGraph, row: int) -> list[frozenset[str]]:
 
 
 def _acronyms(g: SynthesisGraph, row: int) -> set[str]:
-    names = [g.names[row], *(g.synonyms[row] if row < len(g.synonyms) else [])]
-    return {acronym(" ".join(sorted(name_core(x), key=x.lower().find))) for x in names} - {""}
+    cache = g._cache.setdefault("clinical.acronyms", {})
+    hit = cache.get(row)
+    if hit is None:
+        names = [g.names[row], *(g.synonyms[row] if row < len(g.synonyms) else [])]
+        hit = {acronym(" ".join(sorted(name_core(x), key=x.lower().find))) for x in names} - {""}
+        cache[row] = hit
+    return hit
 
 
 TYPED = re.compile(r"\b(type|subtype|susceptibility|group|form)\b", re.IGNORECASE)
@@ -128,6 +133,8 @@ def names_related(g: SynthesisGraph, a: int, b: int) -> bool:
     acronym (names and synonyms of both). A one-word core ("hemophilia", "syndrome") is
     too weak to call two names one, unless both names are typed members of one series
     ("Type D brachydactyly", "Type E brachydactyly")."""
+    if set(_TOKEN.findall(g.names_lower[a])) == set(_TOKEN.findall(g.names_lower[b])):
+        return True  # the same words reordered: "Hemihyperplasia, isolated"
     ca, cb = _cores(g, a), _cores(g, b)
     typed = bool(TYPED.search(g.names[a])) and bool(TYPED.search(g.names[b]))
     for x in ca:

@@ -26,7 +26,8 @@ needed), never silently dropped.
 Spread. A seed makes at most ``cap`` items of a family and is drawn at most ``2 cap +
 SEED_RETRIES`` times; then it leaves the pool (the sampler renormalises over the rest).
 ``cap`` is ``max_per_seed``, by default 1 - sampling without replacement - while the
-stratum's pool holds ``SPREAD_MARGIN`` times its quota, else the smallest cap that does.
+stratum's pool holds ``SPREAD_MARGIN`` times its quota, else the smallest cap that does,
+at most ``MAX_AUTO_CAP``.
 A pool that cannot hold its quota at its cap is an error before any item is made. So no
 seed holds more than ``cap`` items, near duplicates (same answer, similar stem) are rare,
 and a run ends when its pools are used up instead of spinning on duplicates.
@@ -65,6 +66,7 @@ from medkg.synthesis.report import realised_distribution, run_counts
 STALL_DRAWS = 2_000  # a family stops after this many draws in a row with nothing accepted
 SEED_RETRIES = 1  # a seed is drawn at most 2 * cap + this many times, then set aside
 SPREAD_MARGIN = 2.0  # auto cap: eligible seeds x cap >= this x the stratum's quota
+MAX_AUTO_CAP = 10  # a seed makes few distinct items (its cue sets): no larger automatic cap
 SHUFFLE_SALT = 0x5EED
 # Families made only when named: the drug family asks for MeSH chemical classes, which
 # tests taxonomy rather than pharmacology (see README, "Question families").
@@ -288,7 +290,7 @@ def _seed_cap(config: SynthConfig, family: str, stratum: str, quota: int, pool: 
     if config.max_per_seed is not None:
         cap = int(config.max_per_seed)
     else:
-        cap = max(1, math.ceil(SPREAD_MARGIN * quota / max(seeds, 1)))
+        cap = min(MAX_AUTO_CAP, max(1, math.ceil(SPREAD_MARGIN * quota / max(seeds, 1))))
     if seeds * cap < quota and not config.allow_partial:
         where = "" if stratum == "all" else f" ({stratum} stratum)"
         raise SynthesisError(

@@ -37,6 +37,8 @@ DISEASES = {
     "ORPHA:3": "Hemophilia A",
     "ORPHA:4": "Glanzmann thrombasthenia",
     "ORPHA:5": "Hemophilia B",
+    "ORPHA:2128": "Isolated hemihyperplasia",
+    "OMIM:235000": "Hemihyperplasia, isolated",
 }
 PHENOTYPES = {
     "HP:0000118": ("Phenotypic abnormality", None),
@@ -118,6 +120,7 @@ def test_name_cores_drop_numbering_and_designators():
         ("OMIM:601410", "ORPHA:99885"),  # the same disease, words reordered
         ("HP:0001892", "HP:0000978"),  # IS_A parent and child
         ("HP:0005627", "HP:0005863"),  # lettered members of one typed series
+        ("ORPHA:2128", "OMIM:235000"),  # the same words reordered
     ],
 )
 def test_related_pairs(g: SynthesisGraph, a: str, b: str):
