@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -115,6 +116,14 @@ def _cores(g: SynthesisGraph, row: int) -> list[frozenset[str]]:
     return hit
 
 
+def _words(g: SynthesisGraph, row: int) -> frozenset[str]:
+    cache = g._cache.setdefault("clinical.words", {})
+    hit = cache.get(row)
+    if hit is None:
+        hit = cache[row] = frozenset(_TOKEN.findall(g.names_lower[row]))
+    return hit
+
+
 def _acronyms(g: SynthesisGraph, row: int) -> set[str]:
     cache = g._cache.setdefault("clinical.acronyms", {})
     hit = cache.get(row)
@@ -133,7 +142,7 @@ def names_related(g: SynthesisGraph, a: int, b: int) -> bool:
     acronym (names and synonyms of both). A one-word core ("hemophilia", "syndrome") is
     too weak to call two names one, unless both names are typed members of one series
     ("Type D brachydactyly", "Type E brachydactyly")."""
-    if set(_TOKEN.findall(g.names_lower[a])) == set(_TOKEN.findall(g.names_lower[b])):
+    if _words(g, a) == _words(g, b):
         return True  # the same words reordered: "Hemihyperplasia, isolated"
     ca, cb = _cores(g, a), _cores(g, b)
     typed = bool(TYPED.search(g.names[a])) and bool(TYPED.search(g.names[b]))
@@ -153,18 +162,37 @@ def _with_equivalents(g: SynthesisGraph, row: int) -> list[int]:
     return [row, *g.equiv.row(row).tolist()]
 
 
+def _up(g: SynthesisGraph, side: list[int]) -> set[int]:
+    """IS_A ancestors (self included) of every row of ``side``."""
+    if len(side) == 1:
+        return set(g.anc.row(side[0]).tolist())
+    return set(np.concatenate([g.anc.row(x) for x in side]).tolist())
+
+
 def hierarchy_related(g: SynthesisGraph, a: int, b: int) -> bool:
     """One is an IS_A ancestor of the other, directly or through MAPS_TO equivalents."""
-    for x in _with_equivalents(g, a):
-        for y in _with_equivalents(g, b):
-            if g.anc.has(x, y) or g.anc.has(y, x):
-                return True
-    return False
+    return related_to(g, a, names=False)(b)
+
+
+def related_to(g: SynthesisGraph, key: int, *, names: bool = True) -> Callable[[int], bool]:
+    """A predicate ``c -> related(g, c, key)`` with the key's side worked out once."""
+    key_side = _with_equivalents(g, key)
+    key_up = _up(g, key_side)
+
+    def check(c: int) -> bool:
+        if g.equivalent(c, key):
+            return True
+        side = _with_equivalents(g, c)
+        if key_up.intersection(side) or _up(g, side).intersection(key_side):
+            return True
+        return names and names_related(g, key, c)
+
+    return check
 
 
 def related(g: SynthesisGraph, a: int, b: int) -> bool:
     """``a`` and ``b`` cannot be told apart as key and wrong option (see the module doc)."""
-    return g.equivalent(a, b) or hierarchy_related(g, a, b) or names_related(g, a, b)
+    return related_to(g, a)(b)
 
 
 def siblings(g: SynthesisGraph, a: int, b: int) -> bool:

@@ -165,8 +165,9 @@ def pick(
     hardest ``pool_factor * k`` valid ones, so items vary but stay hard; with ``balance``,
     in proportion to :meth:`OptionBalance.weight`. Fewer than ``k`` back means there were
     not enough hard negatives."""
-    from medkg.synthesis.clinical import related
+    from medkg.synthesis.clinical import related_to
 
+    checks = [related_to(g, t) for t in shown] if strict else []
     valid: list[int] = []
     valid_scores: list[float] = []
     taken = list(shown)
@@ -176,7 +177,7 @@ def pick(
             break
         if g.names_lower[c] in names or any(g.equivalent(c, t) for t in taken) or not ok(c):
             continue
-        if strict and any(related(g, c, t) for t in taken):
+        if strict and any(check(c) for check in checks):
             continue
         valid.append(c)
         valid_scores.append(s)

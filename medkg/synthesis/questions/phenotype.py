@@ -36,9 +36,16 @@ class PhenotypeFamily(QuestionFamily):
 
     def organ_systems(self, row: int) -> set[int]:
         """The HPO organ systems (children of Phenotypic abnormality) above ``row``."""
-        systems = self.graph.branches("hpo_organ_system")
-        anc = self.graph.anc.row(row)
-        return set(systems[np.isin(systems, anc)].tolist())
+        g = self.graph
+        cache = g._cache.setdefault("phenotype.systems", {})
+        hit = cache.get(row)
+        if hit is None:
+            if "phenotype.system_set" not in g._cache:
+                g._cache["phenotype.system_set"] = set(g.branches("hpo_organ_system").tolist())
+            hit = cache[row] = g._cache["phenotype.system_set"].intersection(
+                g.anc.row(row).tolist()
+            )
+        return hit
 
     def compose(self, seed: int, rng: np.random.Generator) -> Draft | Reject:
         rows, score, _ = cue_scores(self.graph, seed)
