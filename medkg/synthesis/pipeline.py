@@ -570,7 +570,8 @@ def _run_family(
                 funnel["invalid"] += 1
                 rejects[f"verify:{problems[0].split(':', 1)[0].strip()}"] += 1
                 continue
-            made.with_id()
+            if not made.id:  # families set it already (it excludes provenance)
+                made.with_id()
             if dedup.check(made) is not None:
                 funnel["duplicate"] += 1
                 continue
