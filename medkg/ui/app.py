@@ -124,7 +124,9 @@ class TokenMiddleware(BaseHTTPMiddleware):
 
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.globals.update(colour=colour, legend=legend)
+templates.env.globals.update(
+    colour=colour, legend=legend, past={"accept": "accepted", "reject": "rejected", "flag": "flagged"}
+)
 templates.env.filters["pct"] = lambda v: "" if v is None else f"{v:.1%}"
 templates.env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else v
 
