@@ -125,7 +125,9 @@ class TokenMiddleware(BaseHTTPMiddleware):
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(
-    colour=colour, legend=legend, past={"accept": "accepted", "reject": "rejected", "flag": "flagged"}
+    colour=colour,
+    legend=legend,
+    past={"accept": "accepted", "reject": "rejected", "flag": "flagged"},
 )
 templates.env.filters["pct"] = lambda v: "" if v is None else f"{v:.1%}"
 templates.env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else v
@@ -173,8 +175,15 @@ def expected_errors() -> tuple[type[Exception], ...]:
     from medkg.ui.datasets import DatasetError
     from medkg.ui.mappings import MappingReviewError
 
-    return (UserError, DatasetError, ReviewError, MappingReviewError, AuditError, StoreError,
-            ValueError)  # fmt: skip
+    return (
+        UserError,
+        DatasetError,
+        ReviewError,
+        MappingReviewError,
+        AuditError,
+        StoreError,
+        ValueError,
+    )
 
 
 def create_app(state: UIState) -> Starlette:
@@ -185,7 +194,10 @@ def create_app(state: UIState) -> Starlette:
     handlers[HTTPException] = _http_error
     handlers[Exception] = _server_error
     app = Starlette(
-        routes=[*ROUTES, Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")],
+        routes=[
+            *ROUTES,
+            Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+        ],
         middleware=[Middleware(TokenMiddleware)],
         exception_handlers=handlers,
     )

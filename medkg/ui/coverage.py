@@ -100,8 +100,13 @@ def compare_metrics(audit: AuditView) -> list[dict[str, Any]]:
     for key in keys:
         if key.startswith("coverage_by_kind.") and not key.endswith(".share"):
             continue
-        rows.append({"key": key, "explanation": _explanation(key),
-                     "values": [flat[n].get(key) for n in flat]})  # fmt: skip
+        rows.append(
+            {
+                "key": key,
+                "explanation": _explanation(key),
+                "values": [flat[n].get(key) for n in flat],
+            }
+        )
     return rows
 
 
@@ -138,17 +143,21 @@ class AuditView:
                 (pl.col("covered_below") / pl.col("subtree_size").clip(lower_bound=1)).alias("s"),
                 "rollup_items",
             )
-            self._shares[name] = {
-                i: (float(s), int(n)) for i, s, n in t.iter_rows()
-            }
+            self._shares[name] = {i: (float(s), int(n)) for i, s, n in t.iter_rows()}
         return self._shares[name]
 
-    def branch(self, name: str, node_id: str, index: GraphIndex, limit: int = 200) -> dict[str, Any]:
+    def branch(
+        self, name: str, node_id: str, index: GraphIndex, limit: int = 200
+    ) -> dict[str, Any]:
         """A branch's uncovered entities (in the universe, no item) and its covered ones."""
         below = index.subtree_ids(node_id)
-        t = self.tables[name].filter(pl.col("id").is_in(pl.Series(below, dtype=pl.String()).implode()))
+        t = self.tables[name].filter(
+            pl.col("id").is_in(pl.Series(below, dtype=pl.String()).implode())
+        )
         uni = t.filter(pl.col("in_universe"))
-        uncovered = uni.filter(pl.col("items") == 0).sort(["subtree_size", "id"], descending=[True, False])
+        uncovered = uni.filter(pl.col("items") == 0).sort(
+            ["subtree_size", "id"], descending=[True, False]
+        )
         covered = uni.filter(pl.col("items") > 0).sort(["items", "id"], descending=[True, False])
         return {
             "items": self.branch_items(name, below, limit),
@@ -159,7 +168,6 @@ class AuditView:
             "covered_top": covered.head(limit).select("id", "name", "kind", "items").to_dicts(),
             "gaps": [{"id": i, "count": int(c)} for i, c in uni.select("id", "items").iter_rows()],
         }
-
 
     def branch_items(self, name: str, below: list[str], limit: int) -> list[dict[str, Any]]:
         """Items whose mentions fall in the branch (from the audit's mention table), most
@@ -173,8 +181,11 @@ class AuditView:
             pl.scan_parquet(path)
             .filter(pl.col("entity_id").is_in(ids))
             .group_by("item_id")
-            .agg(pl.col("text").unique().sort().alias("texts"),
-                 pl.col("entity_id").unique().sort().alias("entities"), pl.len().alias("n"))  # fmt: skip
+            .agg(
+                pl.col("text").unique().sort().alias("texts"),
+                pl.col("entity_id").unique().sort().alias("entities"),
+                pl.len().alias("n"),
+            )
             .sort(["n", "item_id"], descending=[True, False])
             .head(limit)
             .collect()
@@ -204,9 +215,14 @@ def families_for(kg: Any, backends: Any, ids: list[str]) -> list[str]:
 
 
 def generate_for_gap(
-    kg: Any, gaps: list[dict[str, Any]], branch: str, n: int, seed: int,
-    out_root: Path | None = None, backends: Any = None,
-) -> tuple[Path, dict[str, Any]]:  # fmt: skip
+    kg: Any,
+    gaps: list[dict[str, Any]],
+    branch: str,
+    n: int,
+    seed: int,
+    out_root: Path | None = None,
+    backends: Any = None,
+) -> tuple[Path, dict[str, Any]]:
     """Run the coverage-gap sampler + synthesis over one branch's gap entries (weight
     1/(items+1), so uncovered entities first) with the families that can start from the
     branch, and export the items to ``$MEDKG_HOME/ui/generated/<branch>-n<N>-s<seed>``."""
@@ -223,8 +239,14 @@ def generate_for_gap(
             f"no question family can start from an entity of branch {branch} "
             f"(families start from diseases, genes, phenotypes, drugs or categories)"
         )
-    config = SynthConfig(n=n, seed=seed, families=families, strategy="coverage_gap",
-                         strategy_params={"gaps": gaps}, allow_partial=True)  # fmt: skip
+    config = SynthConfig(
+        n=n,
+        seed=seed,
+        families=families,
+        strategy="coverage_gap",
+        strategy_params={"gaps": gaps},
+        allow_partial=True,
+    )
     result = synthesize(kg, config, backends=backends)
     if not result.items:
         raise ValueError(
@@ -233,8 +255,20 @@ def generate_for_gap(
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", branch)
     out = (out_root or medkg_home() / "ui" / "generated") / f"{safe}-n{n}-s{seed}"
     report = result.export(out, ["jsonl", "parquet"])
-    return report.path, {"items": len(result.items), "families": families,
-                         "warnings": result.warnings, "rejects": result.rejects}  # fmt: skip
+    return report.path, {
+        "items": len(result.items),
+        "families": families,
+        "warnings": result.warnings,
+        "rejects": result.rejects,
+    }
 
 
-__all__ = ["METRICS", "SCALE", "AuditView", "colour", "compare_metrics", "generate_for_gap", "legend"]
+__all__ = [
+    "METRICS",
+    "SCALE",
+    "AuditView",
+    "colour",
+    "compare_metrics",
+    "generate_for_gap",
+    "legend",
+]

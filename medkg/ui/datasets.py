@@ -8,6 +8,7 @@ branch (the item's answer or seed entity lies in a tree branch), difficulty, rev
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,17 @@ from medkg.synthesis.review import DECISIONS, read_review
 from medkg.ui.graph import GraphIndex
 
 PAGE_SIZE = 50
-TABLE_COLUMNS = ("id", "family", "question", "answer", "answer_id", "rare", "difficulty",
-                 "template", "seed_entity")  # fmt: skip
+TABLE_COLUMNS = (
+    "id",
+    "family",
+    "question",
+    "answer",
+    "answer_id",
+    "rare",
+    "difficulty",
+    "template",
+    "seed_entity",
+)
 
 
 class DatasetError(ValueError):
@@ -116,7 +126,9 @@ class Dataset:
         if f.review:
             decisions = self.decisions()
             if f.review == "unreviewed":
-                lf = lf.filter(~pl.col("id").is_in(pl.Series(list(decisions), dtype=pl.String()).implode()))
+                lf = lf.filter(
+                    ~pl.col("id").is_in(pl.Series(list(decisions), dtype=pl.String()).implode())
+                )
             elif f.review in DECISIONS:
                 chosen = [i for i, d in decisions.items() if d["decision"] == f.review]
                 lf = lf.filter(pl.col("id").is_in(pl.Series(chosen, dtype=pl.String()).implode()))
@@ -141,10 +153,8 @@ class Dataset:
             return None
         row = hit.row(0, named=True)
         if isinstance(row.get("provenance"), str):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 row["provenance"] = json.loads(row["provenance"])
-            except json.JSONDecodeError:
-                pass
         return row
 
     def has_item(self, item_id: str) -> bool:
@@ -157,7 +167,8 @@ class Dataset:
 def distractor_reasons(item: dict[str, Any], index: GraphIndex | None) -> list[dict[str, Any]]:
     """Each option with its entity and why it is wrong, when the item records a reason
     (``provenance.distractor_reasons`` keyed by entity id); otherwise the reason is blank."""
-    prov = item.get("provenance") if isinstance(item.get("provenance"), dict) else {}
+    raw = item.get("provenance")
+    prov: dict[str, Any] = raw if isinstance(raw, dict) else {}
     reasons = prov.get("distractor_reasons") or prov.get("distractors") or {}
     if not isinstance(reasons, dict):
         reasons = {}
@@ -184,8 +195,13 @@ def graph_path(item: dict[str, Any], index: GraphIndex | None) -> list[dict[str,
     rels = item.get("path_rels") or []
     steps: list[dict[str, Any]] = []
     for i, nid in enumerate(nodes):
-        steps.append({"node": nid, "name": index.name_of(nid) if index else "",
-                      "rel": rels[i] if i < len(rels) else ""})  # fmt: skip
+        steps.append(
+            {
+                "node": nid,
+                "name": index.name_of(nid) if index else "",
+                "rel": rels[i] if i < len(rels) else "",
+            }
+        )
     return steps
 
 

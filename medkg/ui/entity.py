@@ -77,7 +77,9 @@ def _id_entry(index: GraphIndex, node_id: str, via: str) -> dict[str, Any]:
     }
 
 
-def phenotypes(index: GraphIndex, node_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def phenotypes(
+    index: GraphIndex, node_id: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(present phenotypes most frequent first, excluded "NOT" phenotypes)."""
     edges = index.edges_out(node_id, "HAS_PHENOTYPE")
     if edges.is_empty():
@@ -88,7 +90,8 @@ def phenotypes(index: GraphIndex, node_id: str) -> tuple[list[dict[str, Any]], l
         .sort(["frequency_value", "dst"], descending=[True, False], nulls_last=True)
         .unique(subset=["dst", "negated"], keep="first", maintain_order=True)
     )
-    present, excluded = [], []
+    present: list[dict[str, Any]] = []
+    excluded: list[dict[str, Any]] = []
     for r in rows.iter_rows(named=True):
         entry = {
             "id": r["dst"],
@@ -104,7 +107,9 @@ def phenotypes(index: GraphIndex, node_id: str) -> tuple[list[dict[str, Any]], l
     return present, excluded
 
 
-def _facts(index: GraphIndex, node_id: str, held_by: str, via: str) -> dict[str, list[dict[str, Any]]]:
+def _facts(
+    index: GraphIndex, node_id: str, held_by: str, via: str
+) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for key, (rel, direction) in FACT_RELS.items():
         edges = index.edges_in(node_id, rel) if direction == "in" else index.edges_out(node_id, rel)
@@ -126,8 +131,10 @@ def _facts(index: GraphIndex, node_id: str, held_by: str, via: str) -> dict[str,
 def mappings(index: GraphIndex, node_id: str) -> list[dict[str, Any]]:
     """MAPS_TO edges in both directions with method and confidence (a measured precision)."""
     rows = []
-    for direction, edges in (("out", index.edges_out(node_id, "MAPS_TO")),
-                             ("in", index.edges_in(node_id, "MAPS_TO"))):  # fmt: skip
+    for direction, edges in (
+        ("out", index.edges_out(node_id, "MAPS_TO")),
+        ("in", index.edges_in(node_id, "MAPS_TO")),
+    ):
         for r in edges.iter_rows(named=True):
             other = r["dst"] if direction == "out" else r["src"]
             ref = index.ref(other)
@@ -153,8 +160,10 @@ def other_relations(index: GraphIndex, node_id: str, limit: int = 25) -> list[di
         edges = edges.filter(~pl.col("rel").is_in(list(SHOWN_ELSEWHERE)))
         for r in edges.iter_rows(named=True):
             other = r["dst"] if direction == "out" else r["src"]
-            g = groups.setdefault((r["rel"], direction), {"rel": r["rel"], "direction": direction,
-                                                         "count": 0, "items": []})  # fmt: skip
+            g = groups.setdefault(
+                (r["rel"], direction),
+                {"rel": r["rel"], "direction": direction, "count": 0, "items": []},
+            )
             g["count"] += 1
             if len(g["items"]) < limit:
                 g["items"].append({"id": other, "name": index.name_of(other)})
@@ -240,13 +249,29 @@ def neighbourhood(index: GraphIndex, node_id: str, per_rel: int = 12) -> dict[st
             other = r["dst"] if direction == "out" else r["src"]
             add(other, "neighbour")
             if other in nodes:
-                edges.append({"data": {"id": f"{r['src']}|{r['rel']}|{r['dst']}",
-                                       "source": r["src"], "target": r["dst"], "rel": r["rel"]}})  # fmt: skip
+                edges.append(
+                    {
+                        "data": {
+                            "id": f"{r['src']}|{r['rel']}|{r['dst']}",
+                            "source": r["src"],
+                            "target": r["dst"],
+                            "rel": r["rel"],
+                        }
+                    }
+                )
     parent = index.parents[index.row[node_id]]
     if parent:
         add(parent, "parent")
-        edges.append({"data": {"id": f"{node_id}|MET|{parent}", "source": node_id,
-                               "target": parent, "rel": "tree parent"}})  # fmt: skip
+        edges.append(
+            {
+                "data": {
+                    "id": f"{node_id}|MET|{parent}",
+                    "source": node_id,
+                    "target": parent,
+                    "rel": "tree parent",
+                }
+            }
+        )
     unique = {e["data"]["id"]: e for e in edges}
     return {"nodes": list(nodes.values()), "edges": list(unique.values())}
 

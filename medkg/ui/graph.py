@@ -60,8 +60,14 @@ class GraphIndex:
                 self.children.setdefault(parent, []).append(i)
         for kids in self.children.values():
             kids.sort(key=lambda i: (-self.sizes[i], ids[i]))
-        self.root = next((ids[i] for i, p in enumerate(self.parents) if p is None and has_tree
-                          and ids[i] in self.children), None)  # fmt: skip
+        self.root = next(
+            (
+                ids[i]
+                for i, p in enumerate(self.parents)
+                if p is None and has_tree and ids[i] in self.children
+            ),
+            None,
+        )
         self._search_keys = search_keys(nodes)
         self._by_src, self._src_ptr = self._sorted_edges(kg.edges, "src")
         self._by_dst, self._dst_ptr = self._sorted_edges(kg.edges, "dst")
@@ -71,9 +77,8 @@ class GraphIndex:
             {"_end": self.ids, "_row": np.arange(len(self.ids), dtype=np.int64)},
             schema={"_end": pl.String(), "_row": pl.Int64()},
         )
-        ordered = (
-            edges.join(lookup, left_on=end, right_on="_end", how="inner")
-            .sort(["_row", "rel", "src", "dst"])
+        ordered = edges.join(lookup, left_on=end, right_on="_end", how="inner").sort(
+            ["_row", "rel", "src", "dst"]
         )
         rows = ordered.get_column("_row").to_numpy()
         ptr = np.searchsorted(rows, np.arange(len(self.ids) + 1), side="left")
@@ -115,6 +120,10 @@ class GraphIndex:
         part = table.slice(int(ptr[i]), int(ptr[i + 1] - ptr[i]))
         return part.filter(pl.col("rel") == rel) if rel else part
 
+    def edges_of(self, rel: str) -> pl.DataFrame:
+        """Every edge of one relation type (sorted by source)."""
+        return self._by_src.filter(pl.col("rel") == rel)
+
     def met_path(self, node_id: str) -> list[NodeRef]:
         """The node, then its tree ancestors up to the root."""
         path: list[NodeRef] = []
@@ -126,7 +135,9 @@ class GraphIndex:
             current = self.parents[self.row[current]]
         return path
 
-    def met_children(self, node_id: str, offset: int = 0, limit: int = 200) -> tuple[int, list[NodeRef]]:
+    def met_children(
+        self, node_id: str, offset: int = 0, limit: int = 200
+    ) -> tuple[int, list[NodeRef]]:
         """(number of tree children, children ``offset .. offset+limit`` largest first)."""
         kids = self.children.get(node_id, [])
         out = [
@@ -157,8 +168,16 @@ class GraphIndex:
         i = self.row.get(query) if ":" in query else None
         if i is not None and (kind is None or self.kinds[i] == kind):
             hits = [h for h in hits if h["id"] != query]
-            hits.insert(0, {"id": query, "kind": self.kinds[i], "name": self.names[i],
-                            "score": 1.0, "matched": query})  # fmt: skip
+            hits.insert(
+                0,
+                {
+                    "id": query,
+                    "kind": self.kinds[i],
+                    "name": self.names[i],
+                    "score": 1.0,
+                    "matched": query,
+                },
+            )
         return hits[:limit]
 
     def kind_counts(self) -> dict[str, int]:

@@ -27,9 +27,19 @@ from medkg.config import medkg_home
 from medkg.ui.graph import GraphIndex
 
 SSSOM_FILE = "curated.sssom.tsv"
-SSSOM_COLUMNS = ("subject_id", "subject_label", "predicate_id", "predicate_modifier",
-                 "object_id", "object_label", "mapping_justification", "confidence",
-                 "author_label", "mapping_date", "comment")  # fmt: skip
+SSSOM_COLUMNS = (
+    "subject_id",
+    "subject_label",
+    "predicate_id",
+    "predicate_modifier",
+    "object_id",
+    "object_label",
+    "mapping_justification",
+    "confidence",
+    "author_label",
+    "mapping_date",
+    "comment",
+)
 CURIE_MAP = {
     "HP": "http://purl.obolibrary.org/obo/HP_",
     "OMIM": "https://omim.org/entry/",
@@ -53,9 +63,7 @@ def sssom_path() -> Path:
 
 def review_queue(index: GraphIndex, threshold: float = 0.7) -> pl.DataFrame:
     """Low-confidence or conflicting MAPS_TO edges: src, dst, method, confidence, why."""
-    edges = index._by_src.filter(pl.col("rel") == "MAPS_TO").select(
-        "src", "dst", "method", "confidence"
-    )
+    edges = index.edges_of("MAPS_TO").select("src", "dst", "method", "confidence")
     if edges.is_empty():
         return edges.with_columns(pl.lit("").alias("why"))
     prefix = pl.col("dst").str.split(":").list.first()
@@ -71,8 +79,11 @@ def review_queue(index: GraphIndex, threshold: float = 0.7) -> pl.DataFrame:
         .otherwise(pl.lit("low confidence"))
         .alias("why")
     )
-    return queue.sort(["conflict", "confidence", "src", "dst"], descending=[True, False, False, False],
-                      nulls_last=False).drop("conflict", "low")  # fmt: skip
+    return queue.sort(
+        ["conflict", "confidence", "src", "dst"],
+        descending=[True, False, False, False],
+        nulls_last=False,
+    ).drop("conflict", "low")
 
 
 def evidence(index: GraphIndex, node_id: str) -> dict[str, Any]:
@@ -89,8 +100,10 @@ def evidence(index: GraphIndex, node_id: str) -> dict[str, Any]:
         "xrefs": list(node.get("xrefs") or [])[:10],
         "parent": {"id": parent, "name": index.name_of(parent)} if parent else None,
         "phenotypes": index.edges_out(node_id, "HAS_PHENOTYPE").height,
-        "genes": [index.name_of(g) for g in
-                  index.edges_in(node_id, "GENE_ASSOCIATED_WITH").get_column("src").to_list()[:8]],  # fmt: skip
+        "genes": [
+            index.name_of(g)
+            for g in index.edges_in(node_id, "GENE_ASSOCIATED_WITH").get_column("src").to_list()[:8]
+        ],
     }
 
 
@@ -105,7 +118,9 @@ def read_decisions(path: Path | None = None) -> dict[tuple[str, str], dict[str, 
         raise MappingReviewError(f"{path}: not UTF-8 text") from None
     body = [line for line in text.splitlines() if not line.startswith("#")]
     reader = csv.DictReader(io.StringIO("\n".join(body)), delimiter="\t")
-    missing = [c for c in ("subject_id", "object_id", "predicate_id") if c not in (reader.fieldnames or [])]
+    missing = [
+        c for c in ("subject_id", "object_id", "predicate_id") if c not in (reader.fieldnames or [])
+    ]
     if missing:
         raise MappingReviewError(f"{path}: not an SSSOM table (missing column(s) {missing})")
     out = {}
@@ -117,9 +132,13 @@ def read_decisions(path: Path | None = None) -> dict[tuple[str, str], dict[str, 
 
 
 def record_decision(
-    index: GraphIndex, subject: str, obj: str, decision: str, comment: str = "",
+    index: GraphIndex,
+    subject: str,
+    obj: str,
+    decision: str,
+    comment: str = "",
     path: Path | None = None,
-) -> Path:  # fmt: skip
+) -> Path:
     """Write one curator decision (``accept`` or ``reject``) on a MAPS_TO edge."""
     if decision not in ("accept", "reject"):
         raise MappingReviewError(f"decision {decision!r} must be accept or reject")
@@ -142,8 +161,10 @@ def record_decision(
         "comment": " ".join(f"{comment} (resolver: {edge.row(0, named=True)['method']})".split()),
     }
     header = ["#curie_map:"] + [f"#  {k}: {v}" for k, v in sorted(CURIE_MAP.items())]
-    header += ["#mapping_set_id: https://w3id.org/medkg/curated-mappings",
-               "#license: https://creativecommons.org/publicdomain/zero/1.0/"]  # fmt: skip
+    header += [
+        "#mapping_set_id: https://w3id.org/medkg/curated-mappings",
+        "#license: https://creativecommons.org/publicdomain/zero/1.0/",
+    ]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=SSSOM_COLUMNS, delimiter="\t", lineterminator="\n")
     writer.writeheader()
@@ -159,5 +180,11 @@ def record_decision(
     return path
 
 
-__all__ = ["MappingReviewError", "evidence", "read_decisions", "record_decision", "review_queue",
-           "sssom_path"]  # fmt: skip
+__all__ = [
+    "MappingReviewError",
+    "evidence",
+    "read_decisions",
+    "record_decision",
+    "review_queue",
+    "sssom_path",
+]

@@ -94,8 +94,16 @@ async def tree(request: Request) -> Response:
     path_ids = [r.id for r in index.met_path(_known_id(request, opened))][::-1] if opened else []
     view, names = _overlay(request)
     total, kids = index.met_children(root)
-    return render(request, "tree.html", root=index.ref(root), children=kids, total=total,
-                  open_path=path_ids, audit=view, names=names)  # fmt: skip
+    return render(
+        request,
+        "tree.html",
+        root=index.ref(root),
+        children=kids,
+        total=total,
+        open_path=path_ids,
+        audit=view,
+        names=names,
+    )
 
 
 async def tree_children(request: Request) -> Response:
@@ -105,8 +113,17 @@ async def tree_children(request: Request) -> Response:
     total, kids = ui.index.met_children(node_id, offset=offset)
     view, names = _overlay(request)
     open_path = [p for p in request.query_params.get("path", "").split(",") if p]
-    return render(request, "_tree_children.html", parent=node_id, children=kids, total=total,
-                  offset=offset, audit=view, names=names, open_path=open_path)  # fmt: skip
+    return render(
+        request,
+        "_tree_children.html",
+        parent=node_id,
+        children=kids,
+        total=total,
+        offset=offset,
+        audit=view,
+        names=names,
+        open_path=open_path,
+    )
 
 
 # ----------------------------------------------------------------------------- datasets
@@ -119,12 +136,15 @@ def _dataset(request: Request, path: str | None) -> Dataset:
 def _filters(request: Request) -> ItemFilter:
     q = request.query_params
     return ItemFilter(
-        family=q.get("family", ""), rare=q.get("rare", ""), template=q.get("template", ""),
+        family=q.get("family", ""),
+        rare=q.get("rare", ""),
+        template=q.get("template", ""),
         branch=normalise_curie(q.get("branch", "").strip()) if q.get("branch") else "",
         min_difficulty=_float(q.get("min_difficulty"), "min_difficulty"),
         max_difficulty=_float(q.get("max_difficulty"), "max_difficulty"),
-        review=q.get("review", ""), text=q.get("text", "").strip(),
-    )  # fmt: skip
+        review=q.get("review", ""),
+        text=q.get("text", "").strip(),
+    )
 
 
 async def datasets(request: Request) -> Response:
@@ -138,7 +158,9 @@ async def datasets(request: Request) -> Response:
     known = []
     for p in ui.datasets:
         try:
-            known.append({"path": p, "n_items": Dataset.open(p).manifest.get("n_items"), "error": ""})
+            known.append(
+                {"path": p, "n_items": Dataset.open(p).manifest.get("n_items"), "error": ""}
+            )
         except ValueError as exc:
             known.append({"path": p, "n_items": None, "error": str(exc)})
     return render(request, "datasets.html", known=known)
@@ -154,8 +176,18 @@ async def dataset(request: Request) -> Response:
     decisions = ds.decisions()  # a malformed review file stops here, with its line
     total, rows = ds.page(f, offset=offset, size=PAGE_SIZE, index=ui.index)
     counts = {d: sum(1 for e in decisions.values() if e["decision"] == d) for d in DECISIONS}
-    return render(request, "dataset.html", ds=ds, rows=rows, total=total, offset=offset,
-                  size=PAGE_SIZE, f=f, facets=ds.facets(), counts=counts)  # fmt: skip
+    return render(
+        request,
+        "dataset.html",
+        ds=ds,
+        rows=rows,
+        total=total,
+        offset=offset,
+        size=PAGE_SIZE,
+        f=f,
+        facets=ds.facets(),
+        counts=counts,
+    )
 
 
 async def item(request: Request) -> Response:
@@ -166,8 +198,15 @@ async def item(request: Request) -> Response:
     if row is None:
         raise UserError(f"{ds.path} has no item {item_id!r}", status=404)
     decision = ds.decisions().get(item_id)
-    return render(request, "item.html", ds=ds, item=row, decision=decision,
-                  options=distractor_reasons(row, ui.index), path=graph_path(row, ui.index))  # fmt: skip
+    return render(
+        request,
+        "item.html",
+        ds=ds,
+        item=row,
+        decision=decision,
+        options=distractor_reasons(row, ui.index),
+        path=graph_path(row, ui.index),
+    )
 
 
 async def review(request: Request) -> Response:
@@ -181,7 +220,9 @@ async def review(request: Request) -> Response:
         raise UserError(f"{ds.path} has no item {item_id!r}", status=404)
     if decision != "accept" and not reason.strip():
         raise UserError(f"say why you {decision} this item (a reason is required)")
-    written = record_decisions(ds.path, [{"item_id": item_id, "decision": decision, "reason": reason}])
+    written = record_decisions(
+        ds.path, [{"item_id": item_id, "decision": decision, "reason": reason}]
+    )
     entry = ds.decisions()[item_id]
     return render(request, "_review_status.html", decision=entry, written=written)
 
@@ -199,13 +240,28 @@ async def mappings(request: Request) -> Response:
         d = decided.get((r["src"], r["dst"]))
         if show == "open" and d is not None:
             continue
-        rows.append({**r, "decision": ("reject" if d and d["predicate_modifier"] == "Not"
-                                        else "accept") if d else ""})  # fmt: skip
+        rows.append(
+            {
+                **r,
+                "decision": ("reject" if d and d["predicate_modifier"] == "Not" else "accept")
+                if d
+                else "",
+            }
+        )
     page = rows[offset : offset + 20]
     for r in page:
         r["subject"], r["object"] = evidence(ui.index, r["src"]), evidence(ui.index, r["dst"])
-    return render(request, "mappings.html", rows=page, total=len(rows), offset=offset,
-                  threshold=threshold, show=show, decided=len(decided), sssom=sssom_path())  # fmt: skip
+    return render(
+        request,
+        "mappings.html",
+        rows=page,
+        total=len(rows),
+        offset=offset,
+        threshold=threshold,
+        show=show,
+        decided=len(decided),
+        sssom=sssom_path(),
+    )
 
 
 async def mapping_decide(request: Request) -> Response:
@@ -230,8 +286,14 @@ async def coverage(request: Request) -> Response:
     view = ui.audit(folder)
     uncovered = {d["name"]: d.get("top_uncovered", []) for d in view.data["datasets"]}
     branches = {d["name"]: d.get("branches", [])[:40] for d in view.data["datasets"]}
-    return render(request, "coverage.html", audit=view, metrics=compare_metrics(view),
-                  uncovered=uncovered, branches=branches)  # fmt: skip
+    return render(
+        request,
+        "coverage.html",
+        audit=view,
+        metrics=compare_metrics(view),
+        uncovered=uncovered,
+        branches=branches,
+    )
 
 
 async def coverage_branch(request: Request) -> Response:
@@ -241,8 +303,15 @@ async def coverage_branch(request: Request) -> Response:
     view.dataset(name)
     node_id = _known_id(request, request.query_params.get("id", ""))
     info = view.branch(name, node_id, ui.index)
-    return render(request, "branch.html", audit=view, name=name, node=ui.index.ref(node_id),
-                  info=info, path=ui.index.met_path(node_id)[::-1])  # fmt: skip
+    return render(
+        request,
+        "branch.html",
+        audit=view,
+        name=name,
+        node=ui.index.ref(node_id),
+        info=info,
+        path=ui.index.met_path(node_id)[::-1],
+    )
 
 
 async def coverage_generate(request: Request) -> Response:

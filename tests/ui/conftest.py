@@ -61,10 +61,37 @@ def bundled(tmp_path_factory: pytest.TempPathFactory, medkg_home: Path) -> Bundl
     root = tmp_path_factory.mktemp("ui_bundled")
     graph, dataset, audit = root / "graph", root / "synth120", root / "coverage"
     _invoke(["kg", "build", "--path", str(graph)])
-    _invoke(["synth", "--n", "120", "--seed", "0", "--out", str(dataset),
-             "--formats", "jsonl,parquet", "--path", str(graph)])  # fmt: skip
-    _invoke(["coverage", "audit", str(dataset), "--name", "synth120", "--out", str(audit),
-             "--embedder", "hashing", "--no-report", "--path", str(graph)])  # fmt: skip
+    _invoke(
+        [
+            "synth",
+            "--n",
+            "120",
+            "--seed",
+            "0",
+            "--out",
+            str(dataset),
+            "--formats",
+            "jsonl,parquet",
+            "--path",
+            str(graph),
+        ]
+    )
+    _invoke(
+        [
+            "coverage",
+            "audit",
+            str(dataset),
+            "--name",
+            "synth120",
+            "--out",
+            str(audit),
+            "--embedder",
+            "hashing",
+            "--no-report",
+            "--path",
+            str(graph),
+        ]
+    )
     return Bundled(graph=graph, dataset=dataset, audit=audit, home=medkg_home)
 
 
@@ -81,8 +108,11 @@ def server(bundled: Bundled) -> Iterator[str]:
 
     from medkg.ui.app import UIState, create_app
 
-    state = UIState(store=open_store("embedded", path=bundled.graph),
-                    datasets=[bundled.dataset.resolve()], audits=[bundled.audit.resolve()])  # fmt: skip
+    state = UIState(
+        store=open_store("embedded", path=bundled.graph),
+        datasets=[bundled.dataset.resolve()],
+        audits=[bundled.audit.resolve()],
+    )
     state.index  # noqa: B018 - load before serving
     port = free_port()
     config = uvicorn.Config(create_app(state), host="127.0.0.1", port=port, log_level="warning")
@@ -105,8 +135,11 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])  # fmt: skip
+        b = p.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
         yield b
         b.close()
 

@@ -58,47 +58,71 @@ def client(state: UIState) -> TestClient:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def test_unknown_id_is_a_message_not_a_trace(client: TestClient) -> None:
-    for url in ("/entity/ORPHA:999999", "/tree/children/NOPE:1", "/api/neighbourhood/X:1",
-                "/tree?open=ORPHA:0"):  # fmt: skip
+    for url in (
+        "/entity/ORPHA:999999",
+        "/tree/children/NOPE:1",
+        "/api/neighbourhood/X:1",
+        "/tree?open=ORPHA:0",
+    ):
         r = client.get(url)
         assert r.status_code == 404, url
         assert "no entity" in r.text and "Traceback" not in r.text
     assert client.get("/no/such/page").status_code == 404
 
 
-def test_a_folder_that_is_not_a_dataset_is_refused_and_untouched(client: TestClient, tmp_path: Path) -> None:
+def test_a_folder_that_is_not_a_dataset_is_refused_and_untouched(
+    client: TestClient, tmp_path: Path
+) -> None:
     folder = tmp_path / "notes"
     folder.mkdir()
     (folder / "items.jsonl").write_text('{"question": "q"}\n', encoding="utf-8")
     before = snapshot(folder)
-    for url in (f"/datasets?path={folder}", f"/dataset?path={folder}",
-                f"/dataset?path={tmp_path / 'missing'}"):  # fmt: skip
+    for url in (
+        f"/datasets?path={folder}",
+        f"/dataset?path={folder}",
+        f"/dataset?path={tmp_path / 'missing'}",
+    ):
         r = client.get(url)
         assert r.status_code == 400 and "Traceback" not in r.text
     assert "has no manifest.json" in client.get(f"/dataset?path={folder}").text
-    r = client.post("/dataset/review", data={"path": str(folder), "item_id": "x", "decision": "reject", "reason": "r"})
+    r = client.post(
+        "/dataset/review",
+        data={"path": str(folder), "item_id": "x", "decision": "reject", "reason": "r"},
+    )
     assert r.status_code == 400
     assert snapshot(folder) == before
 
 
-def test_malformed_review_file_is_named_and_never_extended(client: TestClient, tmp_path: Path) -> None:
+def test_malformed_review_file_is_named_and_never_extended(
+    client: TestClient, tmp_path: Path
+) -> None:
     ds = write_dataset(tmp_path / "ds", 10)
     bad = '{"item_id": "item000001", "decision": "reject", "reason": "x"}\n{"item_id": "item000002", "decision": "maybe"}\n'
     (ds / "review.jsonl").write_text(bad, encoding="utf-8")
     r = client.get(f"/dataset?path={ds}")
     assert r.status_code == 400 and "review.jsonl line 2" in r.text and "maybe" in r.text
-    r = client.post("/dataset/review", data={"path": str(ds), "item_id": "item000003",
-                                             "decision": "accept", "reason": ""})  # fmt: skip
+    r = client.post(
+        "/dataset/review",
+        data={"path": str(ds), "item_id": "item000003", "decision": "accept", "reason": ""},
+    )
     assert r.status_code == 400 and "line 2" in r.text
     assert (ds / "review.jsonl").read_text(encoding="utf-8") == bad
-    assert sorted(p.name for p in ds.iterdir()) == ["items.parquet", "manifest.json", "review.jsonl"]
+    assert sorted(p.name for p in ds.iterdir()) == [
+        "items.parquet",
+        "manifest.json",
+        "review.jsonl",
+    ]
 
 
-def test_review_needs_a_known_item_a_decision_and_a_reason(client: TestClient, tmp_path: Path) -> None:
+def test_review_needs_a_known_item_a_decision_and_a_reason(
+    client: TestClient, tmp_path: Path
+) -> None:
     ds = write_dataset(tmp_path / "ds", 5)
     post = lambda **kw: client.post("/dataset/review", data={"path": str(ds), **kw})  # noqa: E731
     assert post(item_id="nope", decision="reject", reason="r").status_code == 404
@@ -156,7 +180,9 @@ def test_frequency_in_plain_words(small_kg: KnowledgeGraph) -> None:
 def test_hundred_thousand_items_page_lazily(tmp_path: Path, small_kg: KnowledgeGraph) -> None:
     ds = Dataset.open(write_dataset(tmp_path / "big", 100_000))
     total, rows = ds.page(ItemFilter(), offset=99_980, size=50)
-    assert total == 100_000 and [r["id"] for r in rows] == [f"item{i:06d}" for i in range(99_980, 100_000)]
+    assert total == 100_000 and [r["id"] for r in rows] == [
+        f"item{i:06d}" for i in range(99_980, 100_000)
+    ]
     total, rows = ds.page(ItemFilter(family="gene", rare="yes"), offset=0, size=3)
     assert total == 50_000 and [r["id"] for r in rows] == ["item000000", "item000002", "item000004"]
     index = GraphIndex(small_kg)

@@ -68,7 +68,9 @@ def test_search_marfan_and_open_its_page(page: Any, shots: Path) -> None:
 
 
 def test_tree_expands_three_levels(page: Any, shots: Path, bundled: Bundled) -> None:
-    nodes = pl.read_parquet(bundled.graph / "nodes.parquet", columns=["id", "met_parent", "subtree_size"])
+    nodes = pl.read_parquet(
+        bundled.graph / "nodes.parquet", columns=["id", "met_parent", "subtree_size"]
+    )
     page.goto("/tree")
     current = page.locator("#tree-root > li.node[data-id='MET:Disease']")
     opened = []
@@ -80,7 +82,9 @@ def test_tree_expands_three_levels(page: Any, shots: Path, bundled: Bundled) -> 
         expected = nodes.filter(pl.col("met_parent") == node_id)
         # As many children as the graph gives (first page of 200), largest subtree first.
         assert kids.count() == min(expected.height, 200), (level, node_id)
-        sizes = [int(s.replace(",", "")) for s in kids.locator(":scope > span.size").all_inner_texts()]
+        sizes = [
+            int(s.replace(",", "")) for s in kids.locator(":scope > span.size").all_inner_texts()
+        ]
         assert sizes == sorted(sizes, reverse=True)
         assert sizes[0] == expected.get_column("subtree_size").max()
         opened.append(node_id)
@@ -141,13 +145,20 @@ def test_accept_a_mapping_writes_sssom(page: Any, shots: Path, bundled: Bundled)
     assert row["mapping_justification"] == "semapv:ManualMappingCuration"
     assert row["comment"].startswith("same disease, checked the definitions")
     edges = pl.read_parquet(bundled.graph / "edges.parquet")
-    assert edges.filter((pl.col("rel") == "MAPS_TO") & (pl.col("src") == src) & (pl.col("dst") == dst)).height == 1
+    assert (
+        edges.filter(
+            (pl.col("rel") == "MAPS_TO") & (pl.col("src") == src) & (pl.col("dst") == dst)
+        ).height
+        == 1
+    )
 
 
 def test_open_a_coverage_gap_and_generate_items(page: Any, shots: Path, bundled: Bundled) -> None:
     page.goto("/coverage")
     page.wait_for_selector("#metrics")
-    assert "Share of the audited nodes that at least one item mentions." in page.inner_text("#metrics")
+    assert "Share of the audited nodes that at least one item mentions." in page.inner_text(
+        "#metrics"
+    )
     page.screenshot(path=str(shots / "coverage.png"))
     gap = page.locator("table.uncovered a.gap").first
     gap.click()
@@ -164,7 +175,9 @@ def test_open_a_coverage_gap_and_generate_items(page: Any, shots: Path, bundled:
     assert len(items) == rows
     # Every new item starts from an entity of the chosen branch.
     nodes = pl.read_parquet(bundled.graph / "nodes.parquet", columns=["id", "met_parent"])
-    parent = dict(zip(nodes.get_column("id").to_list(), nodes.get_column("met_parent").to_list(), strict=True))
+    parent = dict(
+        zip(nodes.get_column("id").to_list(), nodes.get_column("met_parent").to_list(), strict=True)
+    )
 
     def in_branch(node: str) -> bool:
         while node is not None:

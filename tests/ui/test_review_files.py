@@ -17,11 +17,19 @@ from medkg.ui.mappings import MappingReviewError, read_decisions, record_decisio
 
 def test_review_file_round_trip_latest_wins(tmp_path: Path) -> None:
     record_decisions(tmp_path, [{"item_id": "a", "decision": "reject", "reason": "bad key"}])
-    record_decisions(tmp_path, [{"item_id": "b", "decision": "flag", "reason": "odd"},
-                                {"item_id": "a", "decision": "accept", "reason": ""}])  # fmt: skip
+    record_decisions(
+        tmp_path,
+        [
+            {"item_id": "b", "decision": "flag", "reason": "odd"},
+            {"item_id": "a", "decision": "accept", "reason": ""},
+        ],
+    )
     lines = (tmp_path / "review.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(x)["item_id"] for x in lines] == ["a", "b", "a"]
-    assert {k: v["decision"] for k, v in read_review(tmp_path).items()} == {"a": "accept", "b": "flag"}
+    assert {k: v["decision"] for k, v in read_review(tmp_path).items()} == {
+        "a": "accept",
+        "b": "flag",
+    }
     assert rejected_ids(tmp_path) == set()
     (tmp_path / "other").mkdir()
     assert read_review(tmp_path / "other") == {}
@@ -32,9 +40,15 @@ def test_review_file_round_trip_latest_wins(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("not json\n", "line 1: not valid JSON"),
-        ('{"item_id": "a", "decision": "reject"}\n[1]\n', "line 2: a review line must be a JSON object"),
+        (
+            '{"item_id": "a", "decision": "reject"}\n[1]\n',
+            "line 2: a review line must be a JSON object",
+        ),
         ('{"decision": "reject"}\n', "line 1: item_id must be a non-empty string"),
-        ('{"item_id": "a", "decision": "reject", "reason": 3}\n', "line 1: reason must be a string"),
+        (
+            '{"item_id": "a", "decision": "reject", "reason": 3}\n',
+            "line 1: reason must be a string",
+        ),
     ],
 )
 def test_malformed_review_file_names_the_line(tmp_path: Path, text: str, message: str) -> None:
@@ -55,12 +69,23 @@ def test_non_utf8_review_file(tmp_path: Path) -> None:
 def test_training_loader_drops_rejected_items(tmp_path: Path) -> None:
     from medkg.training.trainers import load_dataset
 
-    rows = [{"id": f"i{k}", "prompt": [{"role": "user", "content": f"q{k}"}],
-             "completion": [{"role": "assistant", "content": "Answer: A"}]} for k in range(4)]  # fmt: skip
+    rows = [
+        {
+            "id": f"i{k}",
+            "prompt": [{"role": "user", "content": f"q{k}"}],
+            "completion": [{"role": "assistant", "content": "Answer: A"}],
+        }
+        for k in range(4)
+    ]
     (tmp_path / "trl_sft.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
     assert len(load_dataset(tmp_path, "sft")) == 4
-    record_decisions(tmp_path, [{"item_id": "i2", "decision": "reject", "reason": "wrong key"},
-                                {"item_id": "i3", "decision": "flag", "reason": "check"}])  # fmt: skip
+    record_decisions(
+        tmp_path,
+        [
+            {"item_id": "i2", "decision": "reject", "reason": "wrong key"},
+            {"item_id": "i3", "decision": "flag", "reason": "check"},
+        ],
+    )
     assert load_dataset(tmp_path, "sft")["id"] == ["i0", "i1", "i3"]
 
 
@@ -68,13 +93,19 @@ def test_mapping_queue_and_curated_sssom(tmp_path: Path, small_kg: KnowledgeGrap
     index = GraphIndex(small_kg)
     assert review_queue(index, threshold=0.7).is_empty()  # the one mapping has confidence 0.95
     queue = review_queue(index, threshold=0.99)
-    assert queue.select("src", "dst", "why").rows() == [("OMIM:154700", "ORPHA:558", "low confidence")]
+    assert queue.select("src", "dst", "why").rows() == [
+        ("OMIM:154700", "ORPHA:558", "low confidence")
+    ]
     path = tmp_path / "curated.sssom.tsv"
     record_decision(index, "OMIM:154700", "ORPHA:558", "reject", "different disease", path=path)
     record_decision(index, "OMIM:154700", "ORPHA:558", "accept", "on second look", path=path)
     body = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
     rows = list(csv.DictReader(body, delimiter="\t"))
-    assert len(rows) == 1 and rows[0]["predicate_modifier"] == "" and rows[0]["object_label"] == "Marfan syndrome"
+    assert (
+        len(rows) == 1
+        and rows[0]["predicate_modifier"] == ""
+        and rows[0]["object_label"] == "Marfan syndrome"
+    )
     assert rows[0]["comment"] == "on second look (resolver: xref)"
     assert list(read_decisions(path)) == [("OMIM:154700", "ORPHA:558")]
     with pytest.raises(MappingReviewError, match="no MAPS_TO edge"):
