@@ -162,11 +162,11 @@ def other_relations(index: GraphIndex, node_id: str, limit: int = 25) -> list[di
             other = r["dst"] if direction == "out" else r["src"]
             g = groups.setdefault(
                 (r["rel"], direction),
-                {"rel": r["rel"], "direction": direction, "count": 0, "items": []},
+                {"rel": r["rel"], "direction": direction, "count": 0, "entries": []},
             )
             g["count"] += 1
-            if len(g["items"]) < limit:
-                g["items"].append({"id": other, "name": index.name_of(other)})
+            if len(g["entries"]) < limit:
+                g["entries"].append({"id": other, "name": index.name_of(other)})
     return [groups[k] for k in sorted(groups)]
 
 

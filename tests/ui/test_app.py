@@ -189,3 +189,14 @@ def test_hundred_thousand_items_page_lazily(tmp_path: Path, small_kg: KnowledgeG
     total, _ = ds.page(ItemFilter(branch="MET:Phenotype"), index=index)  # answer HP:0000545
     assert total == 33_334
     assert ds.page(ItemFilter(min_difficulty=0.85), size=1)[0] == 10_000
+
+
+def test_entity_pages_render_every_relation_group(client: TestClient) -> None:
+    # HP:0001166 has IS_A and GENE_HAS_PHENOTYPE edges, listed under "other relations"
+    # (a group's list was once named like a dict method and broke the template).
+    r = client.get("/entity/HP:0001166")
+    assert r.status_code == 200
+    assert "IS_A (outgoing, 1)" in r.text and "Phenotypic abnormality" in r.text
+    assert "GENE_HAS_PHENOTYPE (incoming, 1)" in r.text and ">FBN1<" in r.text
+    for node_id in ("MET:root", "ORPHA:558", "OMIM:154700", "NCBIGene:2200", "HP:0000001"):
+        assert client.get(f"/entity/{node_id}").status_code == 200, node_id
