@@ -190,18 +190,25 @@ def distractor_reasons(item: dict[str, Any], index: GraphIndex | None) -> list[d
 
 
 def graph_path(item: dict[str, Any], index: GraphIndex | None) -> list[dict[str, Any]]:
-    """The item's justifying path as alternating node/relation steps, with names."""
+    """The item's justifying path as node steps with names, each with the relation to the
+    next node and its direction in the graph (``→`` src to dst, ``←`` the edge points back,
+    ``?`` no such edge in the graph)."""
     nodes = item.get("path_nodes") or []
     rels = item.get("path_rels") or []
     steps: list[dict[str, Any]] = []
     for i, nid in enumerate(nodes):
-        steps.append(
-            {
-                "node": nid,
-                "name": index.name_of(nid) if index else "",
-                "rel": rels[i] if i < len(rels) else "",
-            }
-        )
+        rel = rels[i] if i < len(rels) and i + 1 < len(nodes) else ""
+        arrow = ""
+        if rel and index is not None:
+            nxt = nodes[i + 1]
+            if not index.edges_out(nid, rel).filter(pl.col("dst") == nxt).is_empty():
+                arrow = "→"
+            elif not index.edges_out(nxt, rel).filter(pl.col("dst") == nid).is_empty():
+                arrow = "←"
+            else:
+                arrow = "?"
+        name = index.name_of(nid) if index else ""
+        steps.append({"node": nid, "name": name, "rel": rel, "arrow": arrow})
     return steps
 
 

@@ -200,3 +200,23 @@ def test_entity_pages_render_every_relation_group(client: TestClient) -> None:
     assert "GENE_HAS_PHENOTYPE (incoming, 1)" in r.text and ">FBN1<" in r.text
     for node_id in ("MET:root", "ORPHA:558", "OMIM:154700", "NCBIGene:2200", "HP:0000001"):
         assert client.get(f"/entity/{node_id}").status_code == 200, node_id
+
+
+def test_item_path_shows_each_edge_direction(small_kg: KnowledgeGraph) -> None:
+    from medkg.ui.datasets import graph_path
+
+    index = GraphIndex(small_kg)
+    item = {
+        "path_nodes": ["HP:0001166", "ORPHA:558", "NCBIGene:2200", "HP:0000118"],
+        "path_rels": ["HAS_PHENOTYPE", "GENE_ASSOCIATED_WITH", "IS_A"],
+    }
+    steps = graph_path(item, index)
+    # ORPHA:558 HAS_PHENOTYPE HP:0001166 (points back), FBN1 GENE_ASSOCIATED_WITH ORPHA:558
+    # (points back), and no IS_A edge between FBN1 and HP:0000118.
+    assert [(s["node"], s["rel"], s["arrow"]) for s in steps] == [
+        ("HP:0001166", "HAS_PHENOTYPE", "←"),
+        ("ORPHA:558", "GENE_ASSOCIATED_WITH", "←"),
+        ("NCBIGene:2200", "IS_A", "?"),
+        ("HP:0000118", "", ""),
+    ]
+    assert steps[0]["name"] == "Arachnodactyly"

@@ -97,6 +97,20 @@ def test_tree_expands_three_levels(page: Any, shots: Path, bundled: Bundled) -> 
     assert top.locator(":scope > ul.kids").is_hidden()
 
 
+def test_tree_coverage_overlay_uses_one_scale(page: Any, shots: Path, bundled: Bundled) -> None:
+    from medkg.ui.coverage import colour
+
+    audit = pl.read_parquet(bundled.audit / "nodes.parquet")
+    page.goto(f"/tree?audit={bundled.audit}&open=ORPHA:558")
+    page.wait_for_selector("li.node[data-id='ORPHA:558']")  # its path opened level by level
+    for node_id in ("MET:Disease", "MET:Phenotype", "MESH:C"):
+        row = audit.filter(pl.col("id") == node_id).row(0, named=True)
+        chip = page.locator(f"li.node[data-id='{node_id}'] > a.chip").first
+        expected = colour(row["covered_below"] / row["subtree_size"])
+        assert expected in (chip.get_attribute("style") or ""), node_id
+    page.screenshot(path=str(shots / "tree_coverage.png"))
+
+
 def test_dataset_reject_item_writes_review(page: Any, shots: Path, bundled: Bundled) -> None:
     review = bundled.dataset / "review.jsonl"
     review.unlink(missing_ok=True)
