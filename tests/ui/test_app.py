@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -220,3 +221,21 @@ def test_item_path_shows_each_edge_direction(small_kg: KnowledgeGraph) -> None:
         ("HP:0000118", "", ""),
     ]
     assert steps[0]["name"] == "Arachnodactyly"
+
+
+@pytest.mark.neo4j
+def test_workbench_over_a_neo4j_store(neo4j_server: Any, small_kg: KnowledgeGraph) -> None:
+    from medkg.kg.stores.neo4j import Neo4jStore
+
+    store = Neo4jStore(uri=neo4j_server.uri)
+    try:
+        store.save(small_kg)
+        client = TestClient(create_app(UIState(store=store)))
+        page = client.get("/entity/OMIM:154700")
+        assert page.status_code == 200
+        assert "Marfan syndrome type 1" in page.text and "equivalent entity" in page.text
+        assert "Arachnodactyly" in client.get("/tree/children/HP:0000118").text
+        assert "ORPHA:558" in client.get("/search?q=marfan").text
+        assert client.get("/entity/ORPHA:1").status_code == 404
+    finally:
+        store.close()
