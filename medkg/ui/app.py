@@ -27,6 +27,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from medkg.config import medkg_home
 from medkg.kg.stores.base import GraphStore, StoreError
 from medkg.ui.coverage import AuditView, colour, legend
 from medkg.ui.graph import GraphIndex
@@ -50,6 +51,8 @@ class UIState:
     """What every request reads: the graph index, known datasets and audits."""
 
     store: GraphStore
+    # Where decisions and generated items go: mappings/curated.sssom.tsv, ui/generated/.
+    home: Path = field(default_factory=medkg_home)
     datasets: list[Path] = field(default_factory=list)
     audits: list[Path] = field(default_factory=list)
     token: str | None = None
@@ -169,21 +172,9 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def expected_errors() -> tuple[type[Exception], ...]:
-    """Errors that are the user's input, not a bug: shown as a 4xx message."""
-    from medkg.coverage.audit import AuditError
-    from medkg.synthesis.review import ReviewError
-    from medkg.ui.datasets import DatasetError
-    from medkg.ui.mappings import MappingReviewError
-
-    return (
-        UserError,
-        DatasetError,
-        ReviewError,
-        MappingReviewError,
-        AuditError,
-        StoreError,
-        ValueError,
-    )
+    """Errors that are the user's input, not a bug: shown as a 4xx message. Review, dataset,
+    audit, curated-mapping and synthesis errors are ValueErrors; the store's are not."""
+    return (UserError, StoreError, ValueError)
 
 
 def create_app(state: UIState) -> Starlette:

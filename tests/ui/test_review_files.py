@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from medkg.kg.curated import CuratedMappingError, read_curated
 from medkg.kg.model import KnowledgeGraph
 from medkg.synthesis.review import ReviewError, read_review, record_decisions, rejected_ids
 from medkg.ui.graph import GraphIndex
-from medkg.ui.mappings import MappingReviewError, read_decisions, record_decision, review_queue
+from medkg.ui.mappings import MappingReviewError, record_decision, review_queue
 
 
 def test_review_file_round_trip_latest_wins(tmp_path: Path) -> None:
@@ -97,8 +98,8 @@ def test_mapping_queue_and_curated_sssom(tmp_path: Path, small_kg: KnowledgeGrap
         ("OMIM:154700", "ORPHA:558", "low confidence")
     ]
     path = tmp_path / "curated.sssom.tsv"
-    record_decision(index, "OMIM:154700", "ORPHA:558", "reject", "different disease", path=path)
-    record_decision(index, "OMIM:154700", "ORPHA:558", "accept", "on second look", path=path)
+    record_decision(index, "OMIM:154700", "ORPHA:558", "reject", "different disease", path)
+    record_decision(index, "OMIM:154700", "ORPHA:558", "accept", "on second look", path)
     body = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
     rows = list(csv.DictReader(body, delimiter="\t"))
     assert (
@@ -107,11 +108,11 @@ def test_mapping_queue_and_curated_sssom(tmp_path: Path, small_kg: KnowledgeGrap
         and rows[0]["object_label"] == "Marfan syndrome"
     )
     assert rows[0]["comment"] == "on second look (resolver: xref)"
-    assert list(read_decisions(path)) == [("OMIM:154700", "ORPHA:558")]
+    assert list(read_curated(path)) == [("OMIM:154700", "ORPHA:558")]
     with pytest.raises(MappingReviewError, match="no MAPS_TO edge"):
-        record_decision(index, "ORPHA:558", "HP:0000118", "accept", path=path)
+        record_decision(index, "ORPHA:558", "HP:0000118", "accept", "", path)
     with pytest.raises(MappingReviewError, match="accept or reject"):
-        record_decision(index, "OMIM:154700", "ORPHA:558", "maybe", path=path)
+        record_decision(index, "OMIM:154700", "ORPHA:558", "maybe", "", path)
     path.write_text("a\tb\n1\t2\n", encoding="utf-8")
-    with pytest.raises(MappingReviewError, match="not an SSSOM table"):
-        read_decisions(path)
+    with pytest.raises(CuratedMappingError, match="not an SSSOM table"):
+        read_curated(path)
