@@ -209,6 +209,14 @@ def entity_page(index: GraphIndex, node_id: str, children_limit: int = 50) -> di
         }
     ]
     ids += [_id_entry(index, x, "cross-reference") for x in node.get("xrefs") or []]
+    listed = {i["id"]: i for i in ids}
+    for m in maps:
+        via = f"equivalent ({m['method']}, {m['confidence'] or 0:.2f})"
+        if m["id"] in listed:
+            listed[m["id"]]["via"] += f"; {via}"
+        else:
+            listed[m["id"]] = _id_entry(index, m["id"], via)
+            ids.append(listed[m["id"]])
     return {
         "node": node,
         "props": _props(node.get("props")),

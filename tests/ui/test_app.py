@@ -239,3 +239,15 @@ def test_workbench_over_a_neo4j_store(neo4j_server: Any, small_kg: KnowledgeGrap
         assert client.get("/entity/ORPHA:1").status_code == 404
     finally:
         store.close()
+
+
+def test_identifiers_list_equivalents_with_source_and_licence(small_kg: KnowledgeGraph) -> None:
+    page = entity_page(GraphIndex(small_kg), "ORPHA:558")
+    assert page is not None
+    rows = {i["id"]: i for i in page["ids"]}
+    assert rows["ORPHA:558"]["license"] == "CC-BY-4.0"
+    assert rows["OMIM:154700"]["via"] == "cross-reference; equivalent (xref, 0.95)"
+    assert rows["OMIM:154700"]["source"] == "HPO 2025-05-06"
+    assert rows["ICD10:Q87.4"] == {"id": "ICD10:Q87.4", "via": "cross-reference", "in_graph": False}
+    omim = {i["id"]: i for i in entity_page(GraphIndex(small_kg), "OMIM:154700")["ids"]}
+    assert omim["ORPHA:558"]["via"] == "cross-reference; equivalent (xref, 0.95)"
