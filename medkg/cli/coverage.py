@@ -308,7 +308,9 @@ def eval_linking_cmd(
         None, "--kinds", help="Graph kinds linked and scored (default: the corpus's types)."
     ),
     prefer: str = typer.Option(
-        None, "--prefer", help="Preferred id prefixes for a name several sources share, e.g. MESH,OMIM."
+        None,
+        "--prefer",
+        help="Preferred id prefixes for a name several sources share, e.g. MESH,OMIM.",
     ),
     tfidf: bool = typer.Option(False, "--tfidf/--no-tfidf", help="Also run the TF-IDF fallback."),
     mentions_out: Path = typer.Option(

@@ -126,13 +126,13 @@ def detect_corpus_format(path: str | Path) -> str:
         return "bioc-json"
     if name.endswith((".txt", ".pubtator")):
         return "pubtator"
-    raise CorpusError(path, f"cannot tell the corpus format from the name; give one of {CORPUS_FORMATS}")
+    raise CorpusError(
+        path, f"cannot tell the corpus format from the name; give one of {CORPUS_FORMATS}"
+    )
 
 
 # ----------------------------------------------------------------------------- PubTator
-def _pubtator_block(
-    path: Path, lines: list[tuple[int, str]]
-) -> AnnotatedDocument:
+def _pubtator_block(path: Path, lines: list[tuple[int, str]]) -> AnnotatedDocument:
     pmid: str | None = None
     title: str | None = None
     abstract: str | None = None
@@ -167,7 +167,9 @@ def _pubtator_block(
     mentions = []
     for no, cols in raw:
         if cols[0] != pmid:
-            raise CorpusError(path, f"mention of document {cols[0]} inside document {pmid}", line=no)
+            raise CorpusError(
+                path, f"mention of document {cols[0]} inside document {pmid}", line=no
+            )
         try:
             start, end = int(cols[1]), int(cols[2])
         except ValueError:
@@ -224,7 +226,9 @@ def read_jsonl(path: str | Path) -> Iterator[AnnotatedDocument]:
                 raw_ids = m.get("ids", m.get("id", []))
                 raw_ids = [raw_ids] if isinstance(raw_ids, str) else list(raw_ids or [])
                 ids = tuple(
-                    dict.fromkeys(normalise_id(i, path, no) for i in raw_ids if i not in _NO_CONCEPT)
+                    dict.fromkeys(
+                        normalise_id(i, path, no) for i in raw_ids if i not in _NO_CONCEPT
+                    )
                 )
                 g = GoldMention(start, end, str(m.get("text", "")), str(m.get("type", "")), ids, no)
                 _check_span(path, doc_id, text, g, no, f" (number {k})")

@@ -35,8 +35,10 @@ def exact_mapping_pairs(kg: KnowledgeGraph) -> pl.DataFrame:
     """``src``, ``dst`` of the graph's MAPS_TO edges that are not broad matches."""
     edges = kg.edges.filter(pl.col("rel") == MAPS_TO).select("src", "dst", "props")
     broad = [_is_broad(p) for p in edges.get_column("props").to_list()]
-    return edges.filter(~pl.Series(broad, dtype=pl.Boolean())).select("src", "dst").unique(
-        maintain_order=True
+    return (
+        edges.filter(~pl.Series(broad, dtype=pl.Boolean()))
+        .select("src", "dst")
+        .unique(maintain_order=True)
     )
 
 

@@ -144,7 +144,9 @@ def score_linking(
             found = by_span.get((m.start, m.end), [])
             levels: dict[str, list[str]] = {"span": [meth for _, meth in found]}
             for mode, eq in modes.items():
-                levels[f"mention {mode}"] = [meth for ent, meth in found if m.ids and _ok(ent, m.ids, eq)]
+                levels[f"mention {mode}"] = [
+                    meth for ent, meth in found if m.ids and _ok(ent, m.ids, eq)
+                ]
             for lv, methods in levels.items():
                 if lv != "span" and not m.ids:
                     continue
@@ -155,8 +157,8 @@ def score_linking(
                 t.tp_gold += bool(methods)
                 for meth in set(methods):
                     groups["method"][meth][lv].tp_gold += 1
-                for ent, meth in found:
-                    if (lv == "span" or _ok(ent, m.ids, modes[lv[8:]])):
+                for ent, _meth in found:
+                    if lv == "span" or _ok(ent, m.ids, modes[lv[8:]]):
                         groups["kind"][kind_of[ent]][lv].tp_gold += 1
                         break
         # documents
