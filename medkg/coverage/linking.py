@@ -165,6 +165,7 @@ class LinkerConfig:
         return cls(**data)
 
 
+_INITIALS_SKIP = frozenset({"of", "the", "and", "in", "with", "to", "type", "a"})
 _CAPS = re.compile(r"(?<![^\W_])[A-Z][A-Z0-9]{1,5}(?![^\W_])")
 
 
@@ -325,6 +326,13 @@ class Linker:
                     if idx is not None:
                         self._clinical[abbr] = idx
                         break
+        # word initials of multi-word forms ("dystrophia myotonica" -> DM): a short form
+        # used without definition links to a co-mentioned entity with those initials
+        self._initials: dict[str, list[int]] = {}
+        for key, i in self._index.items():
+            words = [w for w in key.split() if w not in _INITIALS_SKIP]
+            if 2 <= len(words) <= 6 and not self._acronym[i]:
+                self._initials.setdefault("".join(w[0] for w in words).upper(), []).append(i)
         self._fallback = TfidfFallback(keys, self.config) if self.config.tfidf else None
 
     @classmethod
@@ -448,13 +456,28 @@ class Linker:
                 out.append((m.start(), m.end(), idx))
         return out
 
-    def _clinical_abbreviations(self, text: str, covered: bytearray) -> list[tuple[int, int, int]]:
-        """Whole-word, all-capitals occurrences of the curated clinical abbreviations."""
+    def _undefined_abbreviations(
+        self, text: str, covered: bytearray, mentioned: set[str]
+    ) -> list[tuple[int, int, int, str]]:
+        """Whole-word, all-capitals short forms the text does not define: the initials of
+        a form of an entity the text mentions, else a curated clinical abbreviation."""
         out = []
         for m in _CAPS.finditer(text):
-            idx = self._clinical.get(m.group())
-            if idx is not None and covered.find(1, m.start(), m.end()) == -1:
-                out.append((m.start(), m.end(), idx))
+            if covered.find(1, m.start(), m.end()) != -1:
+                continue
+            short = m.group()
+            hit = next(
+                (
+                    i
+                    for i in self._initials.get(short, ())
+                    if mentioned.intersection(self._candidates[i])
+                ),
+                None,
+            )
+            if hit is not None:
+                out.append((m.start(), m.end(), hit, ABBREVIATION))
+            elif short in self._clinical:
+                out.append((m.start(), m.end(), self._clinical[short], ABBREVIATION_LIST))
         return out
 
     # ------------------------------------------------------------------ public
@@ -499,9 +522,8 @@ class Linker:
                 found.append((s, e, idx, method))
             for s, e, _, _ in found:
                 covered[s:e] = b"\x01" * (e - s)
-            if self._clinical:
-                for s, e, idx in self._clinical_abbreviations(text, covered):
-                    found.append((s, e, idx, ABBREVIATION_LIST))
+            mentioned = {c for _, _, idx, _ in found for c in self._candidates[idx]}
+            found.extend(self._undefined_abbreviations(text, covered, mentioned))
             # senses: entities named unambiguously are the context of the ambiguous ones
             context = {
                 self._entity[idx] for _, _, idx, _ in found if len(self._candidates[idx]) == 1
