@@ -49,7 +49,9 @@ class TfidfFallback:
             keys = [k.strip() for k in self._keys]
             full = vec.fit_transform(keys).tocsr()
             df = np.bincount(full.indices, minlength=full.shape[1])
-            rare = np.flatnonzero(df <= max(2, self.config.tfidf_candidate_df * full.shape[0]))
+            # a floor of 16: in a small dictionary a form's grams are shared by its own
+            # plural/spelling variants, and none would be rare enough to search on
+            rare = np.flatnonzero(df <= max(16, self.config.tfidf_candidate_df * full.shape[0]))
             candidates = full[:, rare].T.tocsr()
             self._tfidf = (vec, full, rare, candidates)
         return self._tfidf

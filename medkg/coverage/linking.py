@@ -342,7 +342,7 @@ class Linker:
         config = config or LinkerConfig()
         surfaces, stats = surface_table(kg, config)
         shared = surfaces.filter(pl.col("senses") > 1).get_column("candidates").explode()
-        senses = SenseContext.from_graph(kg, shared.to_list(), config.prefix_priority)
+        senses = SenseContext.from_graph(kg, shared.to_list(), config.prefix_priority, config.kinds)
         return cls(surfaces, config, stats, senses)
 
     # ------------------------------------------------------------------ persistence
@@ -466,13 +466,17 @@ class Linker:
             if covered.find(1, m.start(), m.end()) != -1:
                 continue
             short = m.group()
-            hit = next(
-                (
-                    i
-                    for i in self._initials.get(short, ())
-                    if mentioned.intersection(self._candidates[i])
-                ),
-                None,
+            hit = (
+                None
+                if self._detector is None
+                else next(
+                    (
+                        i
+                        for i in self._initials.get(short, ())
+                        if mentioned.intersection(self._candidates[i])
+                    ),
+                    None,
+                )
             )
             if hit is not None:
                 out.append((m.start(), m.end(), hit, ABBREVIATION))

@@ -39,19 +39,34 @@ class SenseContext:
         equivalence: Equivalence,
         prefix_priority: Sequence[str],
         mapping_pairs: pl.DataFrame | None = None,
+        kind_rank: dict[str, int] | None = None,
     ) -> None:
         self.neighbours = neighbours
         self.equivalence = equivalence
         self._prefix_rank = {p: i for i, p in enumerate(prefix_priority)}
         self._pairs = mapping_pairs
+        # position of each ambiguous candidate's kind in LinkerConfig.kinds: within one
+        # concept the kind order comes before the source order
+        self.kind_rank = kind_rank or {}
 
     @classmethod
     def from_graph(
-        cls, kg: KnowledgeGraph, ambiguous: Iterable[str], prefix_priority: Sequence[str]
+        cls,
+        kg: KnowledgeGraph,
+        ambiguous: Iterable[str],
+        prefix_priority: Sequence[str],
+        kinds: Sequence[str] = (),
     ) -> SenseContext:
         """Neighbourhoods (edges of any relation, both directions) of the ``ambiguous``
-        candidates, and the graph's exact mappings."""
+        candidates, their kinds' positions in ``kinds``, and the graph's exact mappings."""
         wanted = pl.Series("id", sorted(set(ambiguous)), dtype=pl.String())
+        position = {k: i for i, k in enumerate(kinds)}
+        kind_rank = {
+            i: position.get(k, len(position))
+            for i, k in kg.nodes.filter(pl.col("id").is_in(wanted.implode()))
+            .select("id", "kind")
+            .iter_rows()
+        }
         edges = kg.edges.select("src", "dst")
         both = pl.concat([
             edges.filter(pl.col("src").is_in(wanted.implode())).rename({"src": "id", "dst": "nbr"}),
@@ -63,14 +78,19 @@ class SenseContext:
             i: frozenset(n) for i, n in both.group_by("id").agg(pl.col("nbr")).iter_rows()
         }
         pairs = exact_mapping_pairs(kg)
-        return cls(neighbours, Equivalence(pairs.iter_rows()), prefix_priority, pairs)
+        return cls(neighbours, Equivalence(pairs.iter_rows()), prefix_priority, pairs, kind_rank)
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: Path) -> None:
         """``neighbours.parquet`` and ``mappings.parquet`` beside the surface table."""
+        ids = sorted(set(self.neighbours) | set(self.kind_rank))
         pl.DataFrame(
-            {"id": list(self.neighbours), "nbrs": [sorted(v) for v in self.neighbours.values()]},
-            schema={"id": pl.String(), "nbrs": pl.List(pl.String())},
+            {
+                "id": ids,
+                "kind_rank": [self.kind_rank.get(i) for i in ids],
+                "nbrs": [sorted(self.neighbours.get(i, ())) for i in ids],
+            },
+            schema={"id": pl.String(), "kind_rank": pl.Int64(), "nbrs": pl.List(pl.String())},
         ).write_parquet(folder / "neighbours.parquet")
         pairs = (
             self._pairs
@@ -83,8 +103,9 @@ class SenseContext:
     def load(cls, folder: Path, prefix_priority: Sequence[str]) -> SenseContext:
         nb = pl.read_parquet(folder / "neighbours.parquet")
         pairs = pl.read_parquet(folder / "mappings.parquet")
-        neighbours = {i: frozenset(n) for i, n in nb.iter_rows()}
-        return cls(neighbours, Equivalence(pairs.iter_rows()), prefix_priority, pairs)
+        neighbours = {i: frozenset(n) for i, _, n in nb.iter_rows() if n}
+        kind_rank = {i: k for i, k, _ in nb.iter_rows() if k is not None}
+        return cls(neighbours, Equivalence(pairs.iter_rows()), prefix_priority, pairs, kind_rank)
 
     # ------------------------------------------------------------------ choice
     def support(self, candidate: str, context: set[str]) -> int:
@@ -120,9 +141,15 @@ class SenseContext:
         if len(best) == 1:
             return best[0]
         n = len(self._prefix_rank)
-        # within one concept the preferred source decides, then the dictionary order
+        # within one concept: the kind order, then the preferred source, then the
+        # dictionary order
         return min(
-            best, key=lambda c: (self._prefix_rank.get(c.split(":", 1)[0], n), best.index(c))
+            best,
+            key=lambda c: (
+                self.kind_rank.get(c, n),
+                self._prefix_rank.get(c.split(":", 1)[0], n),
+                best.index(c),
+            ),
         )
 
 
