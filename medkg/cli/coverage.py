@@ -357,14 +357,15 @@ def print_linking_scores(data: dict[str, Any]) -> None:
         f"{', '.join(data['kinds'])})"
     )
     for col in ("level", "precision", "recall", "F1", "predicted", "gold"):
-        table.add_column(col, justify="left" if col == "level" else "right")
+        table.add_column(col, justify="left" if col == "level" else "right", no_wrap=col == "level")
     for level, c in data["overall"].items():
         table.add_row(level, f"{c['precision']:.3f}", f"{c['recall']:.3f}", f"{c['f1']:.3f}",
                       f"{c['predicted']:,}", f"{c['gold']:,}")  # fmt: skip
     out.print(table)
     sub = Table(title="mention level per method, entity kind and gold type (recall over all gold)")
-    for col in ("group", "level", "precision", "recall", "F1", "predicted"):
-        sub.add_column(col, justify="left" if col in ("group", "level") else "right")
+    for col in ("group", "level", "P", "R", "F1", "predicted"):
+        left = col in ("group", "level")
+        sub.add_column(col, justify="left" if left else "right", no_wrap=left)
     for group, label in (("by_method", "method"), ("by_kind", "kind"), ("by_type", "type")):
         for key, levels in data[group].items():
             for level in ("span", "mention strict", "mention via MAPS_TO"):

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,7 @@ class GoldMention:
     text: str
     type: str
     ids: tuple[str, ...]
-    line: int | None = None
+    line: int | None = field(default=None, compare=False)  # where it was read, for errors
 
 
 @dataclass(frozen=True)
@@ -258,7 +258,7 @@ def read_bioc(path: str | Path, fmt: str = "bioc-xml") -> Iterator[AnnotatedDocu
     try:
         with path.open(encoding="utf-8") as fh:
             collection = bioc.load(fh) if fmt == "bioc-xml" else biocjson.load(fh)
-    except (ValueError, KeyError, TypeError) as exc:  # lxml's XMLSyntaxError is a ValueError
+    except (ValueError, KeyError, TypeError, SyntaxError) as exc:  # XMLSyntaxError: a SyntaxError
         raise CorpusError(path, f"not a BioC {fmt[5:].upper()} collection: {exc}") from None
     for doc in collection.documents:
         pieces: list[str] = []

@@ -179,13 +179,19 @@ def score_linking(
         for c in counts.values():
             c.n_pred = 0
 
-    def render(g: dict[str, dict[str, Counts]]) -> dict[str, dict[str, dict[str, float | int]]]:
-        return {k: {lv: c.scores() for lv, c in v.items()} for k, v in sorted(g.items())}
+    def render(
+        g: dict[str, dict[str, Counts]], recall_only: bool = False
+    ) -> dict[str, dict[str, dict[str, float | int]]]:
+        drop = ("precision", "f1", "predicted", "tp_predicted") if recall_only else ()
+        return {
+            k: {lv: {m: x for m, x in c.scores().items() if m not in drop} for lv, c in v.items()}
+            for k, v in sorted(g.items())
+        }
 
     return LinkingScores(
         documents=len(docs), kinds=kinds,
         overall={lv: c.scores() for lv, c in overall.items()},
-        by_type=render(groups["type"]), by_kind=render(groups["kind"]),
+        by_type=render(groups["type"], recall_only=True), by_kind=render(groups["kind"]),
         by_method=render(groups["method"]),
     )  # fmt: skip
 
