@@ -14,8 +14,10 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     TaskID,
+    TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 
@@ -73,18 +75,20 @@ def _dataset_path(arg: str) -> str:
 @contextmanager
 def _progress() -> Iterator[object]:
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TaskProgressColumn(show_speed=True), TimeElapsedColumn(), TimeRemainingColumn(),
         console=console, transient=True,
     ) as bar:  # fmt: skip
         tasks: dict[str, TaskID] = {}
-        labels = {"link": "linking items", "linker": "building the linker", "amcs": "AMCS"}
+        labels = {"link": "linking items", "linker": "building the linker", "amcs": "AMCS",
+                  "embed": "embedding names (cached after)"}  # fmt: skip
 
         def update(task: str, done: int, total: int) -> None:
             if task not in tasks or (task == "link" and done <= total and done == min(total, 500)):
                 if task in tasks:
                     bar.remove_task(tasks[task])
                 tasks[task] = bar.add_task(labels.get(task, task), total=total)
-            bar.update(tasks[task], completed=done)
+            bar.update(tasks[task], completed=done, total=total)
 
         yield update
 

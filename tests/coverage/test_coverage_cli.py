@@ -249,3 +249,19 @@ def test_hist_edges_cover_zero_to_one(kg: KnowledgeGraph, dataset: Path) -> None
                        embedder=build_embedder("hashing"))  # fmt: skip
     edges = np.array(result.audits[0].amcs["bin_edges"])
     assert edges[0] == 0.0 and edges[-1] == 1.0 and np.all(np.diff(edges) > 0)
+
+
+def test_run_audit_reports_embedding_progress(
+    kg: KnowledgeGraph, dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh cache, so the reference slice is embedded (a cache hit reports nothing).
+    monkeypatch.setenv("MEDKG_CACHE", str(tmp_path / "cache"))
+    events: list[tuple[str, int, int]] = []
+    run_audit(
+        kg, [DatasetSpec("toy", str(dataset), id_field="id")], embedder=build_embedder("hashing"),
+        amcs_reference="kind=Disease", progress=lambda task, d, t: events.append((task, d, t)),
+    )  # fmt: skip
+    embeds = [(d, t) for task, d, t in events if task == "embed"]
+    n_ref = met_slice(kg.nodes, "kind=Disease").height
+    assert embeds and embeds[0][1] == n_ref and (n_ref, n_ref) in embeds
+    assert all(d <= t for d, t in embeds)

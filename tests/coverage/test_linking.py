@@ -92,7 +92,7 @@ def test_longest_match_wins(full_linker: Linker) -> None:
     spans = [(r[0], r[1], r[2]) for r in rows(got)]
     assert spans[0] == (0, 22, "Marfan syndrome type 1")  # not the contained "Marfan syndrome"
     assert spans[1:] == [(36, 51, "Marfan syndrome"), (53, 69, "marfans syndrome")]
-    assert set(got.get_column("entity_id")) == {"MESH:D056846"}
+    assert set(got.get_column("entity_id")) == {"MESH:D008382"}
 
 
 def test_abbreviation_resolution(linker: Linker) -> None:
