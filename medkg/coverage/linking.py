@@ -457,27 +457,27 @@ class Linker:
         return out
 
     def _undefined_abbreviations(
-        self, text: str, covered: bytearray, mentioned: set[str]
+        self, text: str, covered: bytearray, first_seen: dict[str, int]
     ) -> list[tuple[int, int, int, str]]:
         """Whole-word, all-capitals short forms the text does not define: the initials of
-        a form of an entity the text mentions, else a curated clinical abbreviation."""
+        a form of an entity the text mentioned before, else a
+        curated clinical abbreviation. A short form that is a gene symbol of the graph
+        is left alone (kind compatibility: "WT1", "DCC" name genes first)."""
+        symbols = self.senses.symbols if self.senses is not None else frozenset()
         out = []
         for m in _CAPS.finditer(text):
             if covered.find(1, m.start(), m.end()) != -1:
                 continue
             short = m.group()
-            hit = (
-                None
-                if self._detector is None
-                else next(
-                    (
-                        i
-                        for i in self._initials.get(short, ())
-                        if mentioned.intersection(self._candidates[i])
-                    ),
-                    None,
-                )
-            )
+            if short in symbols:
+                continue
+            hit = None
+            if self._detector is not None:
+                for i in self._initials.get(short, ()):
+                    seen = [first_seen[c] for c in self._candidates[i] if c in first_seen]
+                    if seen and min(seen) < m.start():
+                        hit = i
+                        break
             if hit is not None:
                 out.append((m.start(), m.end(), hit, ABBREVIATION))
             elif short in self._clinical:
@@ -526,8 +526,11 @@ class Linker:
                 found.append((s, e, idx, method))
             for s, e, _, _ in found:
                 covered[s:e] = b"\x01" * (e - s)
-            mentioned = {c for _, _, idx, _ in found for c in self._candidates[idx]}
-            found.extend(self._undefined_abbreviations(text, covered, mentioned))
+            first_seen: dict[str, int] = {}
+            for s, _, idx, _ in found:
+                for c in self._candidates[idx]:
+                    first_seen[c] = min(s, first_seen.get(c, s))
+            found.extend(self._undefined_abbreviations(text, covered, first_seen))
             # senses: entities named unambiguously are the context of the ambiguous ones
             context = {
                 self._entity[idx] for _, _, idx, _ in found if len(self._candidates[idx]) == 1

@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from medkg.coverage.equivalence import Equivalence, exact_mapping_pairs
-from medkg.kg.model import KnowledgeGraph
+from medkg.kg.model import GENE, KnowledgeGraph
 
 
 class SenseContext:
@@ -40,6 +40,7 @@ class SenseContext:
         prefix_priority: Sequence[str],
         mapping_pairs: pl.DataFrame | None = None,
         kind_rank: dict[str, int] | None = None,
+        symbols: Iterable[str] = (),
     ) -> None:
         self.neighbours = neighbours
         self.equivalence = equivalence
@@ -48,6 +49,9 @@ class SenseContext:
         # position of each ambiguous candidate's kind in LinkerConfig.kinds: within one
         # concept the kind order comes before the source order
         self.kind_rank = kind_rank or {}
+        # gene symbols of the graph (names and synonyms in capitals): short forms that
+        # are not linked as undefined abbreviations of other kinds
+        self.symbols = frozenset(symbols)
 
     @classmethod
     def from_graph(
@@ -78,7 +82,14 @@ class SenseContext:
             i: frozenset(n) for i, n in both.group_by("id").agg(pl.col("nbr")).iter_rows()
         }
         pairs = exact_mapping_pairs(kg)
-        return cls(neighbours, Equivalence(pairs.iter_rows()), prefix_priority, pairs, kind_rank)
+        genes = kg.nodes.filter(pl.col("kind") == GENE)
+        forms = genes.get_column("name").drop_nulls().to_list() + (
+            genes.get_column("synonyms").explode().drop_nulls().to_list()
+        )
+        symbols = {f for f in forms if f.isupper() and f.isalnum() and len(f) <= 8}
+        return cls(
+            neighbours, Equivalence(pairs.iter_rows()), prefix_priority, pairs, kind_rank, symbols
+        )
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: Path) -> None:
@@ -98,6 +109,9 @@ class SenseContext:
             else pl.DataFrame(schema={"src": pl.String(), "dst": pl.String()})
         )
         pairs.write_parquet(folder / "mappings.parquet")
+        pl.DataFrame(
+            {"symbol": sorted(self.symbols)}, schema={"symbol": pl.String()}
+        ).write_parquet(folder / "symbols.parquet")
 
     @classmethod
     def load(cls, folder: Path, prefix_priority: Sequence[str]) -> SenseContext:
@@ -105,7 +119,10 @@ class SenseContext:
         pairs = pl.read_parquet(folder / "mappings.parquet")
         neighbours = {i: frozenset(n) for i, _, n in nb.iter_rows() if n}
         kind_rank = {i: k for i, k, _ in nb.iter_rows() if k is not None}
-        return cls(neighbours, Equivalence(pairs.iter_rows()), prefix_priority, pairs, kind_rank)
+        symbols = pl.read_parquet(folder / "symbols.parquet").get_column("symbol").to_list()
+        return cls(
+            neighbours, Equivalence(pairs.iter_rows()), prefix_priority, pairs, kind_rank, symbols
+        )
 
     # ------------------------------------------------------------------ choice
     def support(self, candidate: str, context: set[str]) -> int:

@@ -190,3 +190,18 @@ def test_scispacy_backend_agrees_with_schwartz_hearst(small: KnowledgeGraph) -> 
         for name in ("schwartz_hearst", "scispacy")
     ]
     assert both[0].equals(both[1])
+
+
+def test_shard_task_carries_the_sense_context(small: KnowledgeGraph) -> None:
+    # a worker rebuilds the linker from the task: it must keep the senses and mappings,
+    # or sharded runs would lose the equivalents and the context choice
+    import pickle
+
+    from medkg.coverage.sharded import LinkShard
+
+    lk = Linker.from_graph(small, LinkerConfig())
+    task = pickle.loads(pickle.dumps(LinkShard(lk)))
+    pairs = [("a", "Marfan syndrome with myopia."), ("b", "MFS")]
+    local = lk.link_texts(pairs)
+    assert local.filter(pl.col("equivalents").list.len() > 0).height == 2
+    assert task.run(pairs).equals(local)
