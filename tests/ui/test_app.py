@@ -251,3 +251,20 @@ def test_identifiers_list_equivalents_with_source_and_licence(small_kg: Knowledg
     assert rows["ICD10:Q87.4"] == {"id": "ICD10:Q87.4", "via": "cross-reference", "in_graph": False}
     omim = {i["id"]: i for i in entity_page(GraphIndex(small_kg), "OMIM:154700")["ids"]}
     assert omim["ORPHA:558"]["via"] == "cross-reference; equivalent (xref, 0.95)"
+
+
+def test_an_unexpected_error_shows_a_message_without_the_trace(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import medkg.ui.routes as routes
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise KeyError("secret internals")
+
+    monkeypatch.setattr(routes, "entity_page", broken)
+    r = client.get("/entity/ORPHA:558")
+    assert r.status_code == 500
+    assert "internal error (KeyError)" in r.text
+    assert "secret internals" not in r.text and "Traceback" not in r.text
+    r = client.get("/entity/ORPHA:558", headers={"HX-Request": "true"})
+    assert r.status_code == 500 and r.text.startswith('<div class="error"')
