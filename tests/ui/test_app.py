@@ -268,3 +268,12 @@ def test_an_unexpected_error_shows_a_message_without_the_trace(
     assert "secret internals" not in r.text and "Traceback" not in r.text
     r = client.get("/entity/ORPHA:558", headers={"HX-Request": "true"})
     assert r.status_code == 500 and r.text.startswith('<div class="error"')
+
+
+def test_writes_from_another_origin_are_refused(client: TestClient, tmp_path: Path) -> None:
+    ds = write_dataset(tmp_path / "ds", 3)
+    form = {"path": str(ds), "item_id": "item000001", "decision": "reject", "reason": "spam"}
+    r = client.post("/dataset/review", data=form, headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403 and not (ds / "review.jsonl").exists()
+    r = client.post("/dataset/review", data=form, headers={"Origin": "http://testserver"})
+    assert r.status_code == 200 and (ds / "review.jsonl").is_file()
