@@ -187,6 +187,9 @@ def _print_stats(s: dict[str, Any]) -> None:
                 ),
             )
         out.print(lt)
+    for name, source in s["sources"].items():
+        if "identity" in source:  # ids checked against independent evidence (mesh, drugs)
+            out.print(f"{name} identifiers checked: {source['identity']}")
 
 
 @app.command()

@@ -34,6 +34,7 @@ class LinkShard(ShardTask[Pairs, pl.DataFrame]):
         self.surfaces = linker.surfaces
         self.config = linker.config.to_dict()
         self.stats = dict(linker.stats)
+        self.senses = linker.senses  # plain dicts and frames: travels to the worker
         self._linker: Linker | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -43,7 +44,9 @@ class LinkShard(ShardTask[Pairs, pl.DataFrame]):
 
     def setup(self) -> None:
         if self._linker is None:
-            self._linker = Linker(self.surfaces, LinkerConfig.from_dict(self.config), self.stats)
+            self._linker = Linker(
+                self.surfaces, LinkerConfig.from_dict(self.config), self.stats, self.senses
+            )
 
     def run(self, shard: Pairs) -> pl.DataFrame:
         self.setup()

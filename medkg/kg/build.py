@@ -183,7 +183,10 @@ def stats(kg: KnowledgeGraph) -> dict[str, Any]:
     """Counts by kind, source and relation, tree depth, rare share and long-tail summary."""
     out: dict[str, Any] = kg.counts()
     nodes = kg.nodes
-    out["sources"] = {s.name: {"version": s.version, "license": s.license} for s in kg.sources}
+    out["sources"] = {
+        s.name: {"version": s.version, "license": s.license, **_identity(s.counts)}
+        for s in kg.sources
+    }
     if kg.has_tree:
         out["tree_depth"] = dict(nodes.group_by("depth").len().sort("depth").iter_rows())
         diseases = nodes.filter(pl.col("kind") == "Disease")
@@ -210,6 +213,13 @@ def stats(kg: KnowledgeGraph) -> dict[str, Any]:
         out["long_tail"] = long_tail_summary(nodes)
     out["report"] = kg.report
     return out
+
+
+def _identity(counts: dict[str, int]) -> dict[str, Any]:
+    """A source's identifier check verdicts (``ids_confirmed``, ``mesh_ids_repaired`` ...),
+    as its loader recorded them in the manifest counts; empty for unchecked sources."""
+    ids = {k: v for k, v in counts.items() if k.startswith(("ids_", "mesh_ids_"))}
+    return {"identity": ids} if ids else {}
 
 
 def long_tail_summary(nodes: pl.DataFrame) -> dict[str, Any]:
