@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -141,6 +141,8 @@ templates.env.globals.update(
     legend=legend,
     past={"accept": "accepted", "reject": "rejected", "flag": "flagged"},
 )
+# An id as one URL path segment (user-imported ids may hold "/", "#", "?" or spaces).
+templates.env.filters["idurl"] = lambda v: quote(str(v or ""), safe=":")
 templates.env.filters["pct"] = lambda v: "" if v is None else f"{v:.1%}"
 templates.env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else v
 

@@ -4,6 +4,7 @@ mappings and coverage. Handlers parse input, call the modules beside them and re
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -155,7 +156,7 @@ async def datasets(request: Request) -> Response:
         ds = Dataset.open(opened)  # a message page when it is not a dataset
         if ds.path.resolve() not in ui.datasets:
             ui.datasets.append(ds.path.resolve())
-        return RedirectResponse(f"/dataset?path={ds.path.resolve()}", status_code=303)
+        return RedirectResponse("/dataset?" + urlencode({"path": str(ds.path.resolve())}), 303)
     known = []
     for p in ui.datasets:
         try:
@@ -285,7 +286,7 @@ async def coverage(request: Request) -> Response:
     folder = request.query_params.get("audit", "").strip()
     if not folder:
         if len(ui.audits) == 1:
-            return RedirectResponse(f"/coverage?audit={ui.audits[0]}", status_code=303)
+            return RedirectResponse("/coverage?" + urlencode({"audit": str(ui.audits[0])}), 303)
         return render(request, "coverage_pick.html", audits=ui.audits)
     view = ui.audit(folder)
     uncovered = {d["name"]: d.get("top_uncovered", []) for d in view.data["datasets"]}

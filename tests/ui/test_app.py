@@ -277,3 +277,21 @@ def test_writes_from_another_origin_are_refused(client: TestClient, tmp_path: Pa
     assert r.status_code == 403 and not (ds / "review.jsonl").exists()
     r = client.post("/dataset/review", data=form, headers={"Origin": "http://testserver"})
     assert r.status_code == 200 and (ds / "review.jsonl").is_file()
+
+
+def test_ids_with_url_characters_link_and_open(tmp_path: Path, small_kg: KnowledgeGraph) -> None:
+    odd = "LOCAL:a/b c#1?x"
+    nodes = pl.concat([
+        small_kg.nodes,
+        small_kg.nodes.filter(pl.col("id") == "HP:0000545").with_columns(
+            pl.lit(odd).alias("id"), pl.lit("Odd term").alias("name")
+        ),
+    ])  # fmt: skip
+    kg = KnowledgeGraph(nodes=nodes, edges=small_kg.edges, sources=small_kg.sources)
+    with open_store("embedded", path=tmp_path / "graph") as store:
+        store.save(kg)
+    client = TestClient(create_app(UIState(store=open_store("embedded", path=tmp_path / "graph"))))
+    listing = client.get("/tree/children/HP:0000118").text
+    assert "/entity/LOCAL:a%2Fb%20c%231%3Fx" in listing
+    page = client.get("/entity/LOCAL:a%2Fb%20c%231%3Fx")
+    assert page.status_code == 200 and "Odd term" in page.text
