@@ -143,7 +143,9 @@ class AuditView:
                 (pl.col("covered_below") / pl.col("subtree_size").clip(lower_bound=1)).alias("s"),
                 "rollup_items",
             )
-            self._shares[name] = {i: (float(s), int(n)) for i, s, n in t.iter_rows()}
+            self._shares[name] = {
+                i: (float(s), int(n or 0)) for i, s, n in t.iter_rows() if s is not None
+            }
         return self._shares[name]
 
     def branch(
@@ -191,6 +193,19 @@ class AuditView:
             .collect()
         )
         return hits.to_dicts()
+
+
+def branches_side_by_side(audit: AuditView, limit: int = 60) -> list[dict[str, Any]]:
+    """The audit's branches, one row each, with every dataset's covered share and items
+    (largest branches first), so datasets compare on one scale."""
+    rows: dict[str, dict[str, Any]] = {}
+    for d in audit.data["datasets"]:
+        for b in d.get("branches", []):
+            row = rows.setdefault(b["id"], {"id": b["id"], "name": b.get("name", ""),
+                                            "subtree_size": b.get("subtree_size", 0), "by": {}})  # fmt: skip
+            row["by"][d["name"]] = {"share": b.get("coverage"), "items": b.get("rollup_items", 0)}
+    ordered = sorted(rows.values(), key=lambda r: (-(r["subtree_size"] or 0), r["id"]))
+    return ordered[:limit]
 
 
 def synthesis_backends(kg: Any) -> Any:

@@ -14,7 +14,7 @@ from medkg.kg.curated import curated_path, read_curated
 from medkg.kg.curie import normalise_curie
 from medkg.synthesis.review import DECISIONS, record_decisions
 from medkg.ui.app import UIState, UserError, render
-from medkg.ui.coverage import compare_metrics, generate_for_gap
+from medkg.ui.coverage import branches_side_by_side, compare_metrics, generate_for_gap
 from medkg.ui.datasets import PAGE_SIZE, Dataset, ItemFilter, distractor_reasons, graph_path
 from medkg.ui.entity import entity_page, neighbourhood
 from medkg.ui.mappings import evidence, record_decision, review_queue
@@ -290,7 +290,7 @@ async def coverage(request: Request) -> Response:
         return render(request, "coverage_pick.html", audits=ui.audits)
     view = ui.audit(folder)
     uncovered = {d["name"]: d.get("top_uncovered", []) for d in view.data["datasets"]}
-    branches = {d["name"]: d.get("branches", [])[:40] for d in view.data["datasets"]}
+    branches = branches_side_by_side(view)
     return render(
         request,
         "coverage.html",

@@ -295,3 +295,34 @@ def test_ids_with_url_characters_link_and_open(tmp_path: Path, small_kg: Knowled
     assert "/entity/LOCAL:a%2Fb%20c%231%3Fx" in listing
     page = client.get("/entity/LOCAL:a%2Fb%20c%231%3Fx")
     assert page.status_code == 200 and "Odd term" in page.text
+
+
+def test_two_datasets_side_by_side_on_one_scale(tmp_path: Path, state: UIState) -> None:
+    from medkg.coverage.audit import audit, write_audit
+    from medkg.ui.coverage import colour
+
+    nodes = state.index.nodes
+    a = audit(nodes, pl.DataFrame({"item_id": ["1", "2"], "entity_id": ["ORPHA:558", "HP:0001166"]}),
+              name="alpha", min_branch_size=1)  # fmt: skip
+    b = audit(nodes, pl.DataFrame({"item_id": ["1"], "entity_id": ["HP:0000545"]}),
+              name="beta", min_branch_size=1)  # fmt: skip
+    write_audit([a, b], tmp_path / "cov")
+    client = TestClient(create_app(state))
+    page = client.get("/coverage", params={"audit": str(tmp_path / "cov")})
+    assert page.status_code == 200
+    table = page.text[page.text.index('id="branches"') :]
+    assert "<th>alpha</th><th>beta</th>" in table.replace("\n", "")
+    # MET:Phenotype (depth 1 scaffold) holds HP:0000118's subtree: alpha covers 1 of its
+    # nodes, beta 1; the chip colours come from the one scale.
+    for d in (a, b):
+        row = d.nodes.filter(pl.col("id") == "HP:0000118").row(0, named=True)
+        share = row["covered_below"] / row["subtree_size"]
+        assert colour(share) in page.text
+    tree = client.get("/tree/children/MET:Phenotype", params={"audit": str(tmp_path / "cov")}).text
+    assert tree.count('class="chip"') == 2  # HP:0000118: one chip per dataset
+    branch = client.get("/coverage/branch", params={"audit": str(tmp_path / "cov"),
+                                                    "dataset": "beta", "id": "HP:0000118"})  # fmt: skip
+    assert branch.status_code == 200 and "Arachnodactyly" in branch.text  # uncovered for beta
+    missing = client.get("/coverage/branch", params={"audit": str(tmp_path / "cov"),
+                                                     "dataset": "gamma", "id": "HP:0000118"})  # fmt: skip
+    assert missing.status_code == 400 and "no dataset &#39;gamma&#39;" in missing.text
