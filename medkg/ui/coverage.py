@@ -36,6 +36,9 @@ METRICS = {
     "distinct_entities": "Different graph entities mentioned at least once.",
     "universe_nodes": "Nodes the audit counts: diseases, phenotypes, genes and drugs of the tree, no scaffolding or obsolete terms.",
     "coverage": "Share of the audited nodes that at least one item mentions.",
+    "coverage_rollup": "What a mention covers: the entity named and, as stated, its equivalents.",
+    "covered_via_equivalents_only": "Audited nodes counted as covered only because an equivalent entity was mentioned.",
+    "rare_diseases.covered_via_equivalents_only": "Rare diseases covered only through a mentioned equivalent.",
     "rare_diseases.nodes": "Diseases the graph flags as rare.",
     "rare_diseases.covered": "Rare diseases mentioned by at least one item.",
     "rare_diseases.coverage": "Share of the rare diseases that at least one item mentions.",
@@ -84,6 +87,8 @@ def _explanation(key: str) -> str:
     parts = key.split(".")
     if parts[0] == "coverage_by_kind" and parts[-1] == "share":
         return KIND_SHARE.format(kind=parts[1])
+    if parts[0] == "coverage_by_kind" and parts[-1] == "covered_via_equivalents_only":
+        return f"Audited {parts[1]} nodes covered only through a mentioned equivalent."
     if parts[0] == "by_method" and len(parts) == 2:
         return METHOD_COUNT.format(method=parts[1])
     return ""

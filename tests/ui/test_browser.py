@@ -174,6 +174,13 @@ def test_open_a_coverage_gap_and_generate_items(page: Any, shots: Path, bundled:
     assert "Share of the audited nodes that at least one item mentions." in page.inner_text(
         "#metrics"
     )
+    # Every metric the audit reports is explained in a sentence.
+    unexplained = [
+        row.locator("td").first.inner_text()
+        for row in page.locator("#metrics tr").all()[1:]
+        if not row.locator("td").last.inner_text().strip()
+    ]
+    assert unexplained == []
     page.screenshot(path=str(shots / "coverage.png"))
     gap = page.locator("table.uncovered a.gap").first
     gap.click()
