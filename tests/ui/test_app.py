@@ -326,3 +326,19 @@ def test_two_datasets_side_by_side_on_one_scale(tmp_path: Path, state: UIState) 
     missing = client.get("/coverage/branch", params={"audit": str(tmp_path / "cov"),
                                                      "dataset": "gamma", "id": "HP:0000118"})  # fmt: skip
     assert missing.status_code == 400 and "no dataset &#39;gamma&#39;" in missing.text
+
+
+def test_export_without_rejected_items(client: TestClient, tmp_path: Path) -> None:
+    from medkg.synthesis.export import export_items, read_items
+    from tests.synthesis.test_export import items as make_items
+
+    items = make_items()
+    export_items(items, tmp_path / "ds", {"seed": 7}, ["jsonl", "parquet"])
+    client.post("/dataset/review", data={"path": str(tmp_path / "ds"), "item_id": items[0].id,
+                                         "decision": "reject", "reason": "wrong key"})  # fmt: skip
+    r = client.post("/dataset/export", data={"path": str(tmp_path / "ds")})
+    assert r.status_code == 200 and "1 rejected left out" in r.text
+    assert [i.id for i in read_items(tmp_path / "ds-reviewed")] == [items[1].id]
+    (tmp_path / "notes").mkdir()
+    r = client.post("/dataset/export", data={"path": str(tmp_path / "notes")})
+    assert r.status_code == 400 and not (tmp_path / "notes-reviewed").exists()
