@@ -30,6 +30,8 @@ from medkg.cli.common import (
     print_json,
     store_from_options,
 )
+from medkg.errors import InputError, UsageError
+from medkg.outputs import check_folder_target, staged_file
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -50,7 +52,7 @@ RecipeOption = typer.Option(
 def _fields(spec: str) -> tuple[str, ...]:
     fields = tuple(f.strip() for f in spec.split(",") if f.strip())
     if not fields:
-        raise ValueError("--fields names no field")
+        raise UsageError("--fields names no field")
     return fields
 
 
@@ -61,12 +63,10 @@ def _dataset_path(arg: str) -> str:
     path = Path(arg)
     if path.is_dir():
         if not (path / "items.jsonl").is_file():
-            raise FileNotFoundError(
-                f"{path} is a folder without items.jsonl (a `medkg synth` output?)"
-            )
+            raise InputError(f"{path} is a folder without items.jsonl (a `medkg synth` output?)")
         return str(path / "items.jsonl")
     if not path.is_file():
-        raise FileNotFoundError(f"dataset {path} not found")
+        raise InputError(f"dataset {path} not found")
     return arg
 
 
@@ -168,10 +168,8 @@ def link_cmd(
         update("linker", 0, 1)  # type: ignore[operator]
         linker = Linker.from_graph(kg)
         mentions = link_items(linker, items, progress=update)  # type: ignore[arg-type]
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    mentions.write_parquet(tmp)
-    tmp.replace(output)
+    with staged_file(output) as tmp:
+        mentions.write_parquet(tmp)
     chars = sum(len(i.text) for i in items)
     data = {
         "items": len(items),
@@ -225,15 +223,17 @@ def audit_cmd(
 ) -> None:
     """Long-tail audit: counts per MET node rolled up, coverage per level/branch, rare share,
     concentration, top uncovered branches, AMCS; writes coverage.json, gaps.json, CSVs, report.html."""
-    from medkg.coverage.pipeline import DatasetSpec, run_audit
+    from medkg.coverage.audit import check_name
+    from medkg.coverage.pipeline import AUDIT_KIND, AUDIT_LEGACY, DatasetSpec, run_audit
 
     if names and len(names) != len(datasets):
-        raise ValueError(f"give one --name per dataset ({len(datasets)}), got {len(names)}")
+        raise UsageError(f"give one --name per dataset ({len(datasets)}), got {len(names)}")
     specs = []
     for i, d in enumerate(datasets):
         p = _dataset_path(d)
         name = names[i] if names else ("mmlu" if p == "mmlu" else Path(d).stem)
-        specs.append(DatasetSpec(name, p, _fields(fields), id_field))
+        specs.append(DatasetSpec(check_name(name), p, _fields(fields), id_field))
+    check_folder_target(output, AUDIT_KIND, AUDIT_LEGACY)  # before any work
     with store_from_options(store, path) as s:
         kg = s.load()
         with _progress() as update:

@@ -20,6 +20,7 @@ from medkg.cli.common import (
     print_json,
     store_from_options,
 )
+from medkg.errors import UsageError
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -29,7 +30,7 @@ def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
     for item in values or []:
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
-            raise ValueError(f"{what} must look like KEY=VALUE, got {item!r}")
+            raise UsageError(f"{what} must look like KEY=VALUE, got {item!r}")
         pairs[key.strip()] = value.strip()
     return pairs
 
@@ -43,7 +44,7 @@ def build_with_progress(
     keys = resolve_source_keys(sources)
     unknown = sorted(set(files) - set(available_sources()))
     if unknown:
-        raise ValueError(f"--file names unknown source(s) {unknown}")
+        raise UsageError(f"--file names unknown source(s) {unknown}")
     timings: dict[str, float] = {}
     with Progress(
         SpinnerColumn(),
@@ -193,7 +194,7 @@ def show(
         if node is None:
             hits = s.search(node_id.partition(":")[2], limit=3)
             hint = f"; did you mean {', '.join(h['id'] for h in hits)}?" if hits else ""
-            raise ValueError(f"no entity {node_id} in {s.describe_location()}{hint}")
+            raise UsageError(f"no entity {node_id} in {s.describe_location()}{hint}")
         ancestors = s.met_path(node_id)[1:]
         n_children, children = s.met_children(node_id, limit=limit)
         relations = s.neighbours(node_id)
@@ -330,7 +331,7 @@ def import_cmd(
 
     chosen = loader or FORMATS.get(file.suffix.lower())
     if chosen is None:
-        raise ValueError(
+        raise UsageError(
             f"{file}: cannot tell the format from the extension; pass --format obo|owl|tables"
         )
     options: dict[str, Any] = {
@@ -342,7 +343,7 @@ def import_cmd(
         options["prefixes"] = _parse_pairs(prefix, "--prefix")
     if edges is not None:
         if chosen != "tables":
-            raise ValueError("--edges applies to --format tables only")
+            raise UsageError("--edges applies to --format tables only")
         options["edges"] = edges
     new = available_sources()[chosen](file, **options).load()
     src = new.sources[0]
@@ -392,11 +393,12 @@ def export_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Export the stored graph to Parquet, GraphML or RDF Turtle."""
-    from medkg.kg.export import EXPORTERS, export_graph
+    from medkg.kg.export import EXPORTERS, check_export_target, export_graph
 
     fmt = fmt or {".graphml": "graphml", ".ttl": "ttl"}.get(dest.suffix.lower(), "parquet")
     if fmt not in EXPORTERS:
-        raise ValueError(f"unknown export format {fmt!r}; choose from {sorted(EXPORTERS)}")
+        raise UsageError(f"unknown export format {fmt!r}; choose from {sorted(EXPORTERS)}")
+    check_export_target(dest, fmt)
     with store_from_options(store, path) as s:
         kg = s.load()
     with Progress(

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
@@ -27,12 +25,11 @@ from medkg.cli.common import (
     store_from_options,
 )
 from medkg.cli.kg import _print_stats, build_with_progress
+from medkg.outputs import write_json
 
 
 def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
+    write_json(path, data, indent=2, default=str)
 
 
 @handle_errors

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import html
 import itertools
-import os
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from medkg.coverage.audit import read_audit_folder
+from medkg.outputs import write_text
 
 MAX_SUNBURST_NODES = 1500
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
@@ -239,9 +239,7 @@ def write_report(folder: str | Path) -> Path:
     data, tables = read_audit_folder(folder)
     page = render(data, tables)
     path = folder / "report.html"
-    tmp = path.with_name(f".report.html.tmp-{os.getpid()}")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, page)
     return path
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from medkg.errors import UsageError
+
 ENTITY = "Entity"
 META = "MedkgMeta"
 META_ID = "graph"
@@ -35,7 +37,7 @@ _LUCENE_SPECIAL = re.compile(r'([+\-!(){}\[\]^"~*?:\\/]|&&|\|\|)')
 def validate_name(name: str) -> str:
     """Return ``name`` when it is a safe label / relationship type; raise ValueError otherwise."""
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise ValueError(
+        raise UsageError(
             f"{name!r} cannot be a Neo4j label or relationship type "
             "(expected a letter, then letters, digits or underscores)"
         )
@@ -100,7 +102,7 @@ def statement_name(statement: str) -> str:
     """The index or constraint name a schema statement creates."""
     m = _SCHEMA_NAME.match(statement)
     if not m:
-        raise ValueError(f"not a named schema statement: {statement!r}")
+        raise UsageError(f"not a named schema statement: {statement!r}")
     return m.group(1)
 
 
@@ -128,7 +130,7 @@ def property_key(name: str) -> str:
     column name can never end the quoted name early.
     """
     if not isinstance(name, str) or not name or not name.isprintable() or set(name) & {"`", "\\"}:
-        raise ValueError(f"{name!r} cannot be a Neo4j property key")
+        raise UsageError(f"{name!r} cannot be a Neo4j property key")
     return f"`{name}`"
 
 
@@ -147,7 +149,7 @@ def _merge_set(var: str, merge_key: str, value: str, columns: Sequence[str]) -> 
     seeks the merge key through its index (see ``test_neo4j_store.py``'s plan checks).
     """
     if merge_key in columns:
-        raise ValueError(f"{merge_key!r} is the merge key; it cannot also be a column")
+        raise UsageError(f"{merge_key!r} is the merge key; it cannot also be a column")
     props = _property_map(columns)
     on_create = f"ON CREATE SET {var} += {props} " if columns else ""
     return f"{on_create}ON MATCH SET {var} = {props}, {var}.{property_key(merge_key)} = {value}"

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from medkg.config import cache_dir, medkg_home
+from medkg.errors import MedkgError
 
 NEO4J_VERSION = "5.26.18"
 """neo4j-harness and apoc-core version: the newest 5.26 LTS release of both on Maven Central."""
@@ -51,7 +52,7 @@ READY_PREFIX = "READY "
 Progress = Callable[[str], None]
 
 
-class Neo4jServerError(RuntimeError):
+class Neo4jServerError(MedkgError, RuntimeError):
     """The local Neo4j server could not be prepared, started or stopped; says why."""
 
 

@@ -18,10 +18,11 @@ from typing import Any, ClassVar
 
 import polars as pl
 
+from medkg.errors import MedkgError
 from medkg.kg.model import KnowledgeGraph
 
 
-class StoreError(RuntimeError):
+class StoreError(MedkgError, RuntimeError):
     """A store could not be read or written; the message says which and why."""
 
 

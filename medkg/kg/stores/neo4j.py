@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from medkg.config import Neo4jSettings
+from medkg.errors import UsageError
 from medkg.kg import cypher
 from medkg.kg.model import KnowledgeGraph, SourceInfo
 from medkg.kg.stores.base import GraphStore, SaveReport, StoreError, register_store
@@ -84,7 +85,7 @@ class Neo4jStore(GraphStore):
             database=database if database is not None else (env.database if env else None),
         )
         if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+            raise UsageError("batch_size must be at least 1")
         self.batch_size = batch_size
         self._driver_obj: Driver | None = None
 

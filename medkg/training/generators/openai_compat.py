@@ -26,6 +26,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from medkg.errors import UsageError
 from medkg.training.generators.base import (
     Generator,
     GeneratorError,
@@ -62,11 +63,11 @@ class OpenAIGenerator(Generator):
     ) -> None:
         super().__init__(batch_size=batch_size)
         if timeout_s <= 0:
-            raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
+            raise UsageError(f"timeout_s must be > 0, got {timeout_s}")
         if retries < 0:
-            raise ValueError(f"retries must be >= 0, got {retries}")
+            raise UsageError(f"retries must be >= 0, got {retries}")
         if concurrency < 1:
-            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+            raise UsageError(f"concurrency must be >= 1, got {concurrency}")
         self.base_url = base_url
         self.model = model
         self.api_key_env = api_key_env
