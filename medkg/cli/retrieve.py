@@ -346,13 +346,17 @@ def attach(
     as_json: bool = JsonOption,
 ) -> None:
     """Attach evidence packs to a synthetic dataset and write query sets (SFT/DPO)."""
+    from medkg.outputs import check_folder_target
     from medkg.retrieval.evidence import (
+        KIND,
+        LEGACY,
         attach_evidence,
         read_item_rows,
         source_manifest,
         write_evidence_dataset,
     )
 
+    check_folder_target(out_dir, KIND, LEGACY)
     rows = read_item_rows(dataset)
     targets = _open_corpora(_split(corpora), indexes, embedder, embedder_option)
     gen = _generator(generator, generator_option)

@@ -115,8 +115,9 @@ def synth(
     as_json: bool = JsonOption,
 ) -> None:
     """Synthesise N verified multiple-choice items from the graph and export them to --out."""
-    from medkg.synthesis.export import FORMATS
-    from medkg.synthesis.pipeline import synthesize
+    from medkg.outputs import check_folder_target
+    from medkg.synthesis.export import FORMATS, KIND, LEGACY
+    from medkg.synthesis.pipeline import SynthBackends, synthesize, validate_config
 
     config = SynthConfig(
         n=n,
@@ -141,6 +142,9 @@ def synth(
     unknown = sorted(set(chosen) - set(FORMATS))
     if unknown:
         raise UsageError(f"unknown export format(s) {unknown}; choose from {list(FORMATS)}")
+    # Options and the output folder are checked before anything is loaded or generated.
+    validate_config(config, SynthBackends.default())
+    check_folder_target(out_dir, KIND, LEGACY)
     start = time.perf_counter()
     with store_from_options(store, path) as source:
         if not source.exists():

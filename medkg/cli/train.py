@@ -135,8 +135,11 @@ def pseudo_label(
     as_json: bool = JsonOption,
 ) -> None:
     """Pseudo-label DATASET by self-consistency (or reject sampling with --expert)."""
+    from medkg.outputs import check_folder_target
     from medkg.synthesis.export import read_items
     from medkg.training.pseudolabel import (
+        KIND,
+        LEGACY,
         names_from_graph,
         option_path_names,
         reject_sample,
@@ -144,6 +147,9 @@ def pseudo_label(
         write_labelled,
     )
 
+    if k is not None and k < 1:
+        raise UsageError(f"--k must be at least 1, got {k}")
+    check_folder_target(out_dir, KIND, LEGACY)
     source = dataset / "items.jsonl" if dataset.is_dir() else dataset
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such items file (give a `medkg synth` folder)")

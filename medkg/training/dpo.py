@@ -65,6 +65,10 @@ OUTCOMES = ("pair", "both_right", "both_wrong", "reversed")
 Row = Mapping[str, Any]
 Variant = tuple[str, Messages]  # (variant id "<kind>[:<detail>]", prompt messages)
 
+# The output kind (medkg.outputs) and how a folder from before the output marker looks.
+KIND = "dpo-pairs"
+LEGACY = legacy_manifest(files=..., pairs=...)
+
 
 @dataclass(frozen=True)
 class PairConfig:
@@ -376,9 +380,8 @@ def write_pairs(
     """Write ``trl_dpo.jsonl`` and ``manifest.json`` (counts, config, checksums) into
     ``out_dir`` atomically; a non-empty folder without a manifest is refused."""
     out = Path(out_dir)
-    legacy = legacy_manifest(files=..., pairs=...)
-    check_folder_target(out, "dpo-pairs", legacy)
-    with staged_folder(out, "dpo-pairs", legacy=legacy) as tmp:
+    check_folder_target(out, KIND, LEGACY)
+    with staged_folder(out, KIND, legacy=LEGACY) as tmp:
         write_jsonl(tmp / PAIRS_FILE, [p.row() for p in result.pairs])
         manifest = canonical({**dict(extra or {}), **result.report, "files": digests(tmp)})
         (tmp / MANIFEST).write_text(

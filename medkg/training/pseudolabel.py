@@ -46,6 +46,9 @@ from medkg.training.answers import extract_choice
 from medkg.training.generators.base import Generator, GenParams, params_dict
 
 REPORT = "report.json"
+# The output kind (medkg.outputs) and how a folder from before the output marker looks.
+KIND = "pseudo-label"
+LEGACY = legacy_files("items.jsonl", "votes.jsonl", "trl_grpo.jsonl", REPORT)
 DROP_REASONS = ("no_answer", "tie", "below_tau", "no_agreement", "disagrees_with_graph")
 
 
@@ -384,8 +387,7 @@ def write_labelled(
     ``pseudo_label``/``pseudo_confidence``/``votes``), ``votes.jsonl`` (every item and why it
     was dropped), ``trl_grpo.jsonl`` (see :func:`grpo_row`) and ``report.json``."""
     out = Path(out_dir)
-    legacy = legacy_files("items.jsonl", "votes.jsonl", "trl_grpo.jsonl", REPORT)
-    check_folder_target(out, "pseudo-label", legacy)
+    check_folder_target(out, KIND, LEGACY)
     kept = result.kept
     rows = []
     for lab in kept:
@@ -396,7 +398,7 @@ def write_labelled(
             votes=lab.votes,
         )
         rows.append(row)
-    with staged_folder(out, "pseudo-label", legacy=legacy) as tmp:
+    with staged_folder(out, KIND, legacy=LEGACY) as tmp:
         write_jsonl(tmp / "items.jsonl", rows)
         write_jsonl(tmp / "votes.jsonl", [lab.record() for lab in result.labelled])
         write_jsonl(tmp / "trl_grpo.jsonl", [grpo_row(lab, path_names) for lab in kept])
