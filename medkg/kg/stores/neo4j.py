@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from medkg.config import Neo4jSettings
+from medkg.config import Neo4jSettings, check_bolt_uri, local_neo4j_credentials
 from medkg.errors import UsageError
 from medkg.kg import cypher
 from medkg.kg.model import KnowledgeGraph, SourceInfo
@@ -78,10 +78,17 @@ class Neo4jStore(GraphStore):
         resolved_uri = uri or (env.uri if env else None)
         if not resolved_uri:
             raise StoreError(f"no Neo4j server configured: {START_HINT}")
+        check_bolt_uri(resolved_uri)
+        resolved_user = user if user is not None else (env.user if env else "neo4j")
+        resolved_password = password if password is not None else (env.password if env else "")
+        if not resolved_password:  # a server `medkg neo4j start` runs: its generated password
+            local = local_neo4j_credentials(resolved_uri)
+            if local is not None and resolved_user == local[0]:
+                resolved_password = local[1]
         self.settings = Neo4jSettings(
             uri=resolved_uri,
-            user=user if user is not None else (env.user if env else "neo4j"),
-            password=password if password is not None else (env.password if env else ""),
+            user=resolved_user,
+            password=resolved_password,
             database=database if database is not None else (env.database if env else None),
         )
         if batch_size < 1:
