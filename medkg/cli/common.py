@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
-from medkg.errors import MedkgError
+from medkg.errors import MedkgError, UsageError
 from medkg.kg.stores.base import GraphStore, StoreError, open_store
 from medkg.redact import redact
 
@@ -27,6 +27,11 @@ StoreOption = typer.Option(
 )
 PathOption = typer.Option(
     None, "--path", help="Embedded store folder (default: $MEDKG_HOME/graph, i.e. ./.medkg/graph)."
+)
+WaitOption = typer.Option(
+    0.0,
+    "--wait",
+    help="Seconds to wait for another process writing the same store (default: fail at once).",
 )
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 
@@ -78,12 +83,18 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def store_from_options(store: str | None, path: Path | None) -> GraphStore:
+def store_from_options(store: str | None, path: Path | None, wait: float = 0.0) -> GraphStore:
+    """The store the options name; a writer waits up to ``wait`` s for another's lock."""
+    if wait < 0:
+        raise UsageError(f"--wait must be >= 0, got {wait}")
     if path is not None:
         if store not in (None, "embedded"):
             raise StoreError("--path applies to the embedded store only")
-        return open_store("embedded", path=path)
-    return open_store(store)
+        opened = open_store("embedded", path=path)
+    else:
+        opened = open_store(store)
+    opened.lock_wait = wait
+    return opened
 
 
 def print_json(data: Any) -> None:

@@ -14,6 +14,7 @@ from medkg.cli.common import (
     JsonOption,
     PathOption,
     StoreOption,
+    WaitOption,
     console,
     handle_errors,
     out,
@@ -86,16 +87,20 @@ def build(
     ),
     store: str = StoreOption,
     path: Path = PathOption,
+    wait: float = WaitOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Build the entity graph and its tree from the bundled (or given) sources and save it."""
     from medkg.kg.build import stats
 
-    start = time.perf_counter()
-    kg, timings = build_with_progress(sources, _parse_pairs(file, "--file"))
-    built = time.perf_counter() - start
-    target = store_from_options(store, path)
-    with target:
+    files = _parse_pairs(file, "--file")
+    target = store_from_options(store, path, wait)
+    # The writer lock is taken before the sources load, so a second build of the same
+    # store is refused at once instead of after minutes of work.
+    with target, target.writing():
+        start = time.perf_counter()
+        kg, timings = build_with_progress(sources, files)
+        built = time.perf_counter() - start
         console.print(f"saving to {target.describe_location()} ...")
         report = target.save(kg)
     summary = stats(kg)
@@ -323,6 +328,7 @@ def import_cmd(
     ),
     store: str = StoreOption,
     path: Path = PathOption,
+    wait: float = WaitOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Add a user's ontology or tables to the stored graph, then re-resolve and rebuild the tree."""
@@ -347,7 +353,7 @@ def import_cmd(
         options["edges"] = edges
     new = available_sources()[chosen](file, **options).load()
     src = new.sources[0]
-    with store_from_options(store, path) as s:
+    with store_from_options(store, path, wait) as s, s.writing():  # read-modify-write: locked
         # Re-importing a source replaces its earlier release instead of stacking on it.
         base = [without_source(source_layer(s.load()), src.name)] if s.exists() else []
         clashes = 0

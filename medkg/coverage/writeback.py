@@ -36,7 +36,13 @@ def property_prefix(name: str) -> str:
 
 
 def write_back(store: GraphStore, a: Audit) -> int:
-    """Write ``a``'s counts for every audited node to ``store``; returns the rows written."""
+    """Write ``a``'s counts for every audited node to ``store``; returns the rows written.
+    Holds the store's single-writer lock, so it never interleaves with a build."""
+    with store.writing():
+        return _write_back(store, a)
+
+
+def _write_back(store: GraphStore, a: Audit) -> int:
     prefix = property_prefix(a.name)
     rows = a.nodes.filter(pl.col("in_universe")).select(
         "id",

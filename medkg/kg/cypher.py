@@ -241,6 +241,43 @@ def set_meta() -> str:
 
 
 # --------------------------------------------------------------------------- reads
+LOCK = "MedkgLock"
+LOCK_ID = "writer"
+
+
+def lock_constraint() -> str:
+    """One writer lock node per database: MERGE on a unique id cannot create two."""
+    return f"CREATE CONSTRAINT medkg_lock_id IF NOT EXISTS FOR (l:{LOCK}) REQUIRE l.id IS UNIQUE"
+
+
+def acquire_lock() -> str:
+    """Create the lock for ``$owner`` unless one exists; returns the holder and server time."""
+    return (
+        f"MERGE (l:{LOCK} {{id: $lock_id}}) "
+        "ON CREATE SET l += $owner, l.heartbeat = timestamp() "
+        "RETURN properties(l) AS lock, timestamp() AS now"
+    )
+
+
+def take_over_lock() -> str:
+    """Give an abandoned lock (still held by ``$old_token``) to ``$owner``."""
+    return (
+        f"MATCH (l:{LOCK} {{id: $lock_id}}) WHERE l.token = $old_token "
+        "SET l += $owner, l.heartbeat = timestamp() RETURN l.token AS token"
+    )
+
+
+def heartbeat_lock() -> str:
+    return (
+        f"MATCH (l:{LOCK} {{id: $lock_id, token: $token}}) "
+        "SET l.heartbeat = timestamp() RETURN count(l) AS n"
+    )
+
+
+def release_lock() -> str:
+    return f"MATCH (l:{LOCK} {{id: $lock_id, token: $token}}) DELETE l"
+
+
 def read_meta() -> str:
     return f"MATCH (m:{META} {{id: $meta_id}}) RETURN properties(m) AS meta"
 
@@ -321,11 +358,14 @@ __all__ = [
     "COLUMNS",
     "ENTITY",
     "FULLTEXT_INDEX",
+    "LOCK",
+    "LOCK_ID",
     "META",
     "META_ID",
     "NAME_RE",
     "TREE_MARK",
     "TREE_REL",
+    "acquire_lock",
     "await_indexes",
     "clear_batch",
     "clear_relationships_batch",
@@ -334,7 +374,9 @@ __all__ = [
     "delete_stale_tree_links",
     "drop_index",
     "get_node",
+    "heartbeat_lock",
     "legacy_relationship_key_index_name",
+    "lock_constraint",
     "lucene_query",
     "merge_edges",
     "merge_nodes",
@@ -350,12 +392,14 @@ __all__ = [
     "read_nodes",
     "relationship_key_constraint",
     "relationship_key_constraint_name",
+    "release_lock",
     "remove_kind_label",
     "schema_statements",
     "search",
     "set_meta",
     "show_schema_names",
     "statement_name",
+    "take_over_lock",
     "validate_name",
 ]
 

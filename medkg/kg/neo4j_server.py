@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import secrets
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket

@@ -15,6 +15,7 @@ half-written one, and a folder medkg did not write is never replaced;
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -27,6 +28,7 @@ from medkg.config import default_graph_dir
 from medkg.kg.model import KnowledgeGraph, SourceInfo
 from medkg.kg.search import search_nodes
 from medkg.kg.stores.base import GraphStore, SaveReport, StoreError, register_store
+from medkg.kg.stores.locks import file_lock
 from medkg.outputs import legacy_manifest, recover, staged_folder
 
 FORMAT = "medkg-embedded/1"
@@ -42,6 +44,10 @@ class EmbeddedStore(GraphStore):
         self.path = Path(path) if path is not None else default_graph_dir()
 
     # ----------------------------------------------------------------- write
+    def _writer_lock(self) -> contextlib.AbstractContextManager[Any]:
+        lock = self.path.with_name(f".{self.path.name}.lock")
+        return file_lock(lock, self.describe_location(), wait=self.lock_wait)
+
     def _save(self, kg: KnowledgeGraph) -> SaveReport:
         start = time.perf_counter()
         with staged_folder(self.path, KIND, legacy=LEGACY) as tmp:

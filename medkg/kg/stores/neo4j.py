@@ -40,6 +40,7 @@ from medkg.errors import UsageError
 from medkg.kg import cypher
 from medkg.kg.model import KnowledgeGraph, SourceInfo
 from medkg.kg.stores.base import GraphStore, SaveReport, StoreError, register_store
+from medkg.kg.stores.locks import neo4j_lock
 from medkg.kg.stores.neo4j_tables import (
     Batch,
     batch_rows,
@@ -81,7 +82,7 @@ class Neo4jStore(GraphStore):
         check_bolt_uri(resolved_uri)
         resolved_user = user if user is not None else (env.user if env else "neo4j")
         resolved_password = password if password is not None else (env.password if env else "")
-        if not resolved_password:  # a server `medkg neo4j start` runs: its generated password
+        if password is None and not resolved_password:  # a `medkg neo4j start` server
             local = local_neo4j_credentials(resolved_uri)
             if local is not None and resolved_user == local[0]:
                 resolved_password = local[1]
@@ -176,10 +177,26 @@ class Neo4jStore(GraphStore):
             return session.execute_read(lambda tx: [r.data() for r in tx.run(query, **params)])
 
     def _run(self, query: str, action: str, /, **params: Any) -> dict[str, int]:
-        """One auto-commit query (schema changes); returns its counters."""
+        """One query (meta, schema changes) in a managed write transaction, retried on
+        transient errors (deadlocks) like the data writes; returns its counters."""
         with self._errors(action), self._session() as session:
-            summary = session.run(query, **params).consume()
-            return _counters(summary)
+            return session.execute_write(lambda tx: _counters(tx.run(query, **params).consume()))
+
+    def _writer_lock(self) -> contextlib.AbstractContextManager[Any]:
+        @contextlib.contextmanager
+        def held() -> Iterator[None]:
+            with self._errors("taking the writer lock"):
+                lock = neo4j_lock(
+                    self._driver(), self.settings.database, self.describe_location(),
+                    wait=self.lock_wait,
+                )  # fmt: skip
+                lock.__enter__()
+            try:
+                yield
+            finally:
+                lock.__exit__(None, None, None)
+
+        return held()
 
     def _write_batches(self, batches: Iterable[Batch], action: str) -> dict[str, int]:
         """Run the batches in write transactions of at most ``batch_size`` rows; summed counters.
