@@ -228,12 +228,12 @@ def audit_cmd(
 
     if names and len(names) != len(datasets):
         raise UsageError(f"give one --name per dataset ({len(datasets)}), got {len(names)}")
+    check_folder_target(output, AUDIT_KIND, AUDIT_LEGACY)  # before any work
     specs = []
     for i, d in enumerate(datasets):
         p = _dataset_path(d)
         name = names[i] if names else ("mmlu" if p == "mmlu" else Path(d).stem)
         specs.append(DatasetSpec(check_name(name), p, _fields(fields), id_field))
-    check_folder_target(output, AUDIT_KIND, AUDIT_LEGACY)  # before any work
     with store_from_options(store, path) as s:
         kg = s.load()
         with _progress() as update:
