@@ -208,7 +208,9 @@ def render(data: dict[str, Any], tables: dict[str, pl.DataFrame]) -> str:
         figures.append(("AMCS", amcs))
     for i, (title, fig) in enumerate(figures):
         parts.append(f"<h2>{html.escape(title)}</h2>")
+        # a fixed div id (plotly draws a random one) keeps the report byte-identical per input
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0),
+                                 div_id=f"medkg-figure-{i}",
                                  config={"displaylogo": False}))  # fmt: skip
     for d in datasets:
         parts.append(f"<h2>Top uncovered branches: {html.escape(d['name'])}</h2>")

@@ -36,7 +36,9 @@ def test_rdfxml_entity_declarations_are_refused_in_under_a_second(name: str) -> 
 
 def test_kg_import_of_the_entity_bomb_is_a_one_line_error(tmp_path: Path) -> None:
     began = time.perf_counter()
-    res = run_medkg("kg", "import", str(FIXTURES / "entity_bomb.owl"), "--path", str(tmp_path / "g"))
+    res = run_medkg(
+        "kg", "import", str(FIXTURES / "entity_bomb.owl"), "--path", str(tmp_path / "g")
+    )
     assert res.returncode == 2, res.stderr
     assert "refusing to read XML" in res.stderr and "Traceback" not in res.stderr
     assert time.perf_counter() - began < 30  # interpreter start-up included; was minutes
@@ -81,7 +83,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
                           "auth": self.headers.get("Authorization"), "body": body})  # fmt: skip
         return body
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._record()
         if self.path.startswith("/v1/") and self.target:
             self.send_response(self.code)
@@ -96,7 +98,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST  # noqa: N815
+    do_GET = do_POST
 
     def log_message(self, *args: Any) -> None:
         pass

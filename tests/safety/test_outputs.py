@@ -204,3 +204,14 @@ def test_a_real_bug_keeps_its_traceback(store: Path, monkeypatch):
     monkeypatch.setattr(export, "export_graph", bug)
     res = runner.invoke(app, ["kg", "export", "x.graphml", "--path", str(store)])
     assert res.exit_code == 1 and isinstance(res.exception, ValueError)
+
+
+def test_an_audit_folder_is_byte_identical_for_the_same_inputs(store: Path, tmp_path: Path):
+    data = tmp_path / "items.jsonl"
+    data.write_text('{"id": "1", "question": "Marfan syndrome?", "options": ["a", "b"]}\n')
+    for out in ("a", "b"):
+        res = runner.invoke(app, ["coverage", "audit", str(data), "--out", str(tmp_path / out),
+                                  "--path", str(store), "--amcs-ref", "none"])  # fmt: skip
+        assert res.exit_code == 0, res.output
+    # report.html had plotly's random div ids: a kill test could not tell old from new
+    assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
