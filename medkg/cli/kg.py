@@ -37,10 +37,19 @@ def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
 
 
 def build_with_progress(
-    sources: list[str] | None, files: dict[str, str]
+    sources: list[str] | None, files: dict[str, str], force: bool = False
 ) -> tuple[Any, dict[str, float]]:
-    """Load sources with a progress bar, then resolve and build the tree."""
-    from medkg.kg.build import assemble, available_sources, load_sources, resolve_source_keys
+    """Load sources with a progress bar, then resolve and build the tree. A replacement
+    release file (``files``) is compared with the bundled release first: the change in
+    counts is printed and a drop over the limit needs ``force``."""
+    from medkg.kg.build import (
+        assemble,
+        available_sources,
+        check_release,
+        load_sources,
+        release_diff,
+        resolve_source_keys,
+    )
 
     keys = resolve_source_keys(sources)
     unknown = sorted(set(files) - set(available_sources()))
@@ -62,11 +71,27 @@ def build_with_progress(
             start = time.perf_counter()
             graphs.extend(load_sources([key], {key: files[key]} if key in files else None))
             timings[f"load.{key}"] = time.perf_counter() - start
+            if key in files:
+                progress.update(task, description=f"comparing {key} with the bundled release")
+                diff = release_diff(load_sources([key])[0], graphs[-1])
+                _print_release_diff(key, files[key], diff)
+                check_release(key, files[key], diff, force)
             progress.advance(task)
         progress.update(task, description="resolving identities and building the tree")
         kg = assemble(graphs, timings)
         progress.advance(task)
     return kg, timings
+
+
+def _print_release_diff(key: str, path: str, diff: dict[str, Any]) -> None:
+    table = Table(title=f"{key}: {path} against the bundled release")
+    for col in ("count", "bundled", "replacement", "change"):
+        table.add_column(col, justify="left" if col == "count" else "right")
+    for name, c in diff["counts"].items():
+        style = "bold red" if name in diff["drops"] else None
+        table.add_row(name, f"{c['bundled']:,}", f"{c['replacement']:,}",
+                      f"{c['change']:+,}", style=style)  # fmt: skip
+    console.print(table)
 
 
 @app.command()
@@ -88,6 +113,9 @@ def build(
     store: str = StoreOption,
     path: Path = PathOption,
     wait: float = WaitOption,
+    force: bool = typer.Option(
+        False, "--force", help="Use a --file release even if it lost over 10% of the rows."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Build the entity graph and its tree from the bundled (or given) sources and save it."""
@@ -99,7 +127,7 @@ def build(
     # store is refused at once instead of after minutes of work.
     with target, target.writing():
         start = time.perf_counter()
-        kg, timings = build_with_progress(sources, files)
+        kg, timings = build_with_progress(sources, files, force)
         built = time.perf_counter() - start
         console.print(f"saving to {target.describe_location()} ...")
         report = target.save(kg)

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -72,9 +72,9 @@ def test_every_xml_reader_refuses_entities(tmp_path: Path) -> None:
 class _Recorder(http.server.BaseHTTPRequestHandler):
     """Records every request; /v1/chat/completions redirects to ``target`` with ``code``."""
 
-    seen: list[dict[str, Any]] = []
-    target = ""
-    code = 307
+    seen: ClassVar[list[dict[str, Any]]] = []
+    target: ClassVar[str] = ""
+    code: ClassVar[int] = 307
 
     def _record(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)

@@ -41,11 +41,11 @@ def test_a_store_finds_the_generated_password_by_itself(neo4j_server: Any) -> No
 
 def test_load_csv_cannot_read_files_or_the_network(neo4j_server: Any) -> None:
     with _driver(neo4j_server, runner.credentials("pytest")) as driver:
-        with pytest.raises(neo4j.exceptions.ClientError, match="(?i)file"):
+        with pytest.raises(neo4j.exceptions.ClientError, match=r"(?i)file"):
             driver.execute_query("LOAD CSV FROM 'file:///etc/hostname' AS row RETURN row")
         # the Bolt port of this very server stands for any address: all are blocked
         url = f"http://127.0.0.1:{neo4j_server.port}/x.csv"
-        with pytest.raises(neo4j.exceptions.ClientError, match="(?i)blocked"):
+        with pytest.raises(neo4j.exceptions.ClientError, match=r"(?i)blocked"):
             driver.execute_query("LOAD CSV FROM $url AS row RETURN row", url=url)
 
 
@@ -58,7 +58,7 @@ def test_only_pure_apoc_functions_are_loaded(neo4j_server: Any) -> None:
             "CALL apoc.import.csv([], [], {})",
             "CALL apoc.cypher.runFile('x')",
         ):
-            with pytest.raises(neo4j.exceptions.ClientError, match="(?i)not found|no procedure"):
+            with pytest.raises(neo4j.exceptions.ClientError, match=r"(?i)not found|no procedure"):
                 driver.execute_query(call)
 
 

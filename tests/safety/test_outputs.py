@@ -127,9 +127,9 @@ def test_only_the_same_kind_is_replaced(tmp_path: Path):
         (stage / "a.txt").write_text("2")
     assert (target / "a.txt").read_text() == "2"
     assert json.loads((target / outputs.MARKER).read_text())["kind"] == "synth"
-    with pytest.raises(OutputError, match="holds a medkg 'synth' output, not a 'kg-export'"):
-        with outputs.staged_folder(target, "kg-export"):
-            pass
+    refused = "holds a medkg 'synth' output, not a 'kg-export'"
+    with pytest.raises(OutputError, match=refused), outputs.staged_folder(target, "kg-export"):
+        pass
     assert (target / "a.txt").read_text() == "2"
 
 
