@@ -22,6 +22,7 @@ from medkg.cli.common import (
     store_from_options,
 )
 from medkg.errors import UsageError
+from medkg.kg.stores.base import GraphStore
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -36,8 +37,29 @@ def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
     return pairs
 
 
+def kept_imports(target: GraphStore, drop: list[str] | None) -> tuple[list[Any], list[str]]:
+    """The ontologies `kg import` added to ``target``'s graph, as graph layers to rebuild
+    with (all but those named in ``drop``), and their names. Empty for a new store."""
+    from medkg.kg.derive import imported_layer, imported_names
+
+    if not target.exists():
+        return [], []
+    names = imported_names(target.manifest().get("report", {}))
+    unknown = sorted(set(drop or []) - set(names))
+    if unknown:
+        raise UsageError(f"--drop-import {unknown}: not imported into this store (it has {names})")
+    keep = [n for n in names if n not in set(drop or [])]
+    if not keep:
+        return [], []
+    console.print(f"keeping the imported {', '.join(keep)} (remove with --drop-import NAME)")
+    return [imported_layer(target.load(), keep)], keep
+
+
 def build_with_progress(
-    sources: list[str] | None, files: dict[str, str], force: bool = False
+    sources: list[str] | None,
+    files: dict[str, str],
+    force: bool = False,
+    extra: list[Any] | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """Load sources with a progress bar, then resolve and build the tree. A replacement
     release file (``files``) is compared with the bundled release first: the change in
@@ -78,7 +100,7 @@ def build_with_progress(
                 check_release(key, files[key], diff, force)
             progress.advance(task)
         progress.update(task, description="resolving identities and building the tree")
-        kg = assemble(graphs, timings)
+        kg = assemble([*graphs, *(extra or [])], timings)
         progress.advance(task)
     return kg, timings
 
@@ -116,10 +138,15 @@ def build(
     force: bool = typer.Option(
         False, "--force", help="Use a --file release even if it lost over 10% of the rows."
     ),
+    drop_import: list[str] = typer.Option(
+        None, "--drop-import", help="Leave out an ontology added with `kg import` (repeatable)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Build the entity graph and its tree from the bundled (or given) sources and save it."""
+    """Build the entity graph and its tree from the bundled (or given) sources and save it;
+    ontologies added with `kg import` are kept unless dropped."""
     from medkg.kg.build import stats
+    from medkg.kg.derive import with_imports
 
     files = _parse_pairs(file, "--file")
     target = store_from_options(store, path, wait)
@@ -127,7 +154,9 @@ def build(
     # store is refused at once instead of after minutes of work.
     with target, target.writing():
         start = time.perf_counter()
-        kg, timings = build_with_progress(sources, files, force)
+        extra, imports = kept_imports(target, drop_import)
+        kg, timings = build_with_progress(sources, files, force, extra)
+        kg = with_imports(kg, imports)
         built = time.perf_counter() - start
         console.print(f"saving to {target.describe_location()} ...")
         report = target.save(kg)
@@ -361,7 +390,7 @@ def import_cmd(
 ) -> None:
     """Add a user's ontology or tables to the stored graph, then re-resolve and rebuild the tree."""
     from medkg.kg.build import assemble, available_sources
-    from medkg.kg.derive import source_layer, without_source
+    from medkg.kg.derive import imported_names, source_layer, with_imports, without_source
 
     chosen = loader or FORMATS.get(file.suffix.lower())
     if chosen is None:
@@ -383,11 +412,12 @@ def import_cmd(
     src = new.sources[0]
     with store_from_options(store, path, wait) as s, s.writing():  # read-modify-write: locked
         # Re-importing a source replaces its earlier release instead of stacking on it.
+        before = imported_names(s.manifest().get("report", {})) if s.exists() else []
         base = [without_source(source_layer(s.load()), src.name)] if s.exists() else []
         clashes = 0
         if base:
             clashes = new.nodes.join(base[0].nodes.select("id"), on="id", how="semi").height
-        kg = assemble([*base, new])
+        kg = with_imports(assemble([*base, new]), [*before, src.name])
         report = s.save(kg)
     result = {
         "source": src.to_dict(),

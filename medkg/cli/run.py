@@ -24,7 +24,7 @@ from medkg.cli.common import (
     out,
     store_from_options,
 )
-from medkg.cli.kg import _print_stats, build_with_progress
+from medkg.cli.kg import _print_stats, build_with_progress, kept_imports
 from medkg.errors import UsageError
 from medkg.outputs import write_json
 
@@ -60,6 +60,7 @@ def run(
     from medkg.cli.synth import _print_summary
     from medkg.coverage.pipeline import AUDIT_KIND, AUDIT_LEGACY
     from medkg.kg.build import stats
+    from medkg.kg.derive import with_imports
     from medkg.outputs import check_folder_target
     from medkg.synthesis.decontam import BenchmarkError, mmlu_path
     from medkg.synthesis.export import KIND, LEGACY
@@ -74,8 +75,10 @@ def run(
     check_folder_target(out_dir / "coverage", AUDIT_KIND, AUDIT_LEGACY)
     start = time.perf_counter()
     console.rule("1/3  build the entity graph")
-    kg, timings = build_with_progress(sources, {})
-    with store_from_options(store, path) as target:
+    with store_from_options(store, path) as target, target.writing():
+        extra, imports = kept_imports(target, None)  # ontologies added with `kg import`
+        kg, timings = build_with_progress(sources, {}, extra=extra)
+        kg = with_imports(kg, imports)
         console.print(f"saving to {target.describe_location()} ...")
         report = target.save(kg)
     summary = stats(kg)

@@ -62,3 +62,28 @@ def test_options_are_checked_before_any_step_runs(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "--k must be at least 1, got 0" in res.output
     res = runner.invoke(app, ["kg", "build", "--wait", "-1", "--path", str(tmp_path / "g")])
     assert res.exit_code == 2 and "--wait must be >= 0" in res.output
+
+
+@pytest.mark.slow
+def test_imported_ontologies_are_recorded_and_kept_by_later_builds(tmp_path: Path) -> None:
+    from medkg.kg.stores.embedded import EmbeddedStore
+    from tests.graphs import small_graph
+
+    store = tmp_path / "graph"
+    EmbeddedStore(store).save(small_graph())
+    owl = Path(__file__).parent / "fixtures" / "namespace_entities.owl"
+    res = runner.invoke(app, ["kg", "import", str(owl), "--name", "MYONTO", "--path", str(store)])
+    assert res.exit_code == 0, res.output
+    assert EmbeddedStore(store).manifest()["report"]["store.imported_sources"] == ["MYONTO"]
+    res = runner.invoke(app, ["kg", "build", "-s", "hpo", "--path", str(store)])
+    assert res.exit_code == 0, res.output
+    assert "keeping the imported MYONTO" in res.output
+    rebuilt = EmbeddedStore(store)
+    assert rebuilt.get_node("DOID:7") is not None and rebuilt.get_node("HP:0000118") is not None
+    assert rebuilt.manifest()["report"]["store.imported_sources"] == ["MYONTO"]
+    res = runner.invoke(app, ["kg", "build", "-s", "hpo", "--drop-import", "MYONTO", "--path",
+                              str(store)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    dropped = EmbeddedStore(store)
+    assert dropped.get_node("DOID:7") is None
+    assert "store.imported_sources" not in dropped.manifest()["report"]
