@@ -1,7 +1,9 @@
 """Single-writer locks for the stores: one build or write-back at a time.
 
-The embedded store locks a file beside its folder (``.<name>.lock``) with ``flock``: the
-kernel drops the lock when the holder dies, even by ``kill -9``, so a lock is never stale.
+The embedded store locks a file beside its folder (``.<name>.lock``, removed on release)
+with ``flock``: the kernel drops the lock when the holder dies, even by ``kill -9``, so a
+lock is never stale (a killed holder leaves only the empty file, which the next writer
+reuses).
 The Neo4j store keeps a ``(:MedkgLock {id: "writer"})`` node (unique by a constraint) with
 the owner's pid, host, start time and a heartbeat a background thread refreshes; a lock
 whose heartbeat is older than :data:`STALE_AFTER` seconds, or whose owner is a dead
@@ -84,32 +86,40 @@ def refusal(where: str, owner: LockOwner | None, waited: float) -> LockedError:
 
 @contextlib.contextmanager
 def file_lock(path: Path, where: str, wait: float = 0.0) -> Iterator[LockOwner]:
-    """Hold an exclusive ``flock`` on ``path`` (created if needed) for the block."""
+    """Hold an exclusive ``flock`` on ``path`` for the block; the file holds the owner and
+    is removed on release. (After locking, the path must still name the locked file:
+    otherwise a releasing holder unlinked it meanwhile, and the lock is taken again.)"""
     path.parent.mkdir(parents=True, exist_ok=True)
     owner = LockOwner()
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     began = time.monotonic()
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            waited = time.monotonic() - began
+            if waited >= wait:
+                raise refusal(where, _read_owner(path), waited) from None
+            time.sleep(POLL_EVERY)
+            continue
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                waited = time.monotonic() - began
-                if waited >= wait:
-                    raise refusal(where, _read_owner(path), waited) from None
-                time.sleep(POLL_EVERY)
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(owner.to_dict()).encode("utf-8"), 0)
-        try:
-            yield owner
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        yield owner
     finally:
-        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        os.close(fd)  # drops the flock
 
 
 @contextlib.contextmanager
