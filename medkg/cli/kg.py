@@ -60,6 +60,7 @@ def build_with_progress(
     files: dict[str, str],
     force: bool = False,
     extra: list[Any] | None = None,
+    curated: Path | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """Load sources with a progress bar, then resolve and build the tree. A replacement
     release file (``files``) is compared with the bundled release first: the change in
@@ -100,7 +101,7 @@ def build_with_progress(
                 check_release(key, files[key], diff, force)
             progress.advance(task)
         progress.update(task, description="resolving identities and building the tree")
-        kg = assemble([*graphs, *(extra or [])], timings)
+        kg = assemble([*graphs, *(extra or [])], timings, curated)
         progress.advance(task)
     return kg, timings
 
@@ -132,6 +133,12 @@ def build(
         "-f",
         help="Use a newer release file for a source: SOURCE=PATH (repeatable).",
     ),
+    curated: str = typer.Option(
+        None,
+        "--curated",
+        help="Curator mapping decisions (SSSOM, written by `medkg ui`) to apply: a file, or "
+        "'none'. Default: $MEDKG_HOME/mappings/curated.sssom.tsv when it exists.",
+    ),
     store: str = StoreOption,
     path: Path = PathOption,
     wait: float = WaitOption,
@@ -146,8 +153,12 @@ def build(
     """Build the entity graph and its tree from the bundled (or given) sources and save it;
     ontologies added with `kg import` are kept unless dropped."""
     from medkg.kg.build import stats
+    from medkg.kg.curated import curated_path
     from medkg.kg.derive import with_imports
 
+    decisions = None if curated == "none" else Path(curated) if curated else curated_path()
+    if curated not in (None, "none") and not Path(curated).is_file():
+        raise FileNotFoundError(f"--curated {curated}: no such file")
     files = _parse_pairs(file, "--file")
     target = store_from_options(store, path, wait)
     # The writer lock is taken before the sources load, so a second build of the same
@@ -155,7 +166,7 @@ def build(
     with target, target.writing():
         start = time.perf_counter()
         extra, imports = kept_imports(target, drop_import)
-        kg, timings = build_with_progress(sources, files, force, extra)
+        kg, timings = build_with_progress(sources, files, force, extra, decisions)
         kg = with_imports(kg, imports)
         built = time.perf_counter() - start
         console.print(f"saving to {target.describe_location()} ...")
@@ -172,10 +183,14 @@ def build(
         },
         "stats": summary,
     }
+    if "curated_mappings" in kg.report:
+        result["curated_mappings"] = kg.report["curated_mappings"]
     if as_json:
         print_json(result)
     else:
         _print_stats(summary)
+        if "curated_mappings" in result:
+            out.print(f"curator mapping decisions applied: {result['curated_mappings']}")
         out.print(
             f"[green]built[/] {report.nodes:,} nodes, {report.edges:,} edges in {built:.1f}s "
             f"(+{report.seconds:.1f}s save) → {report.location}  hash {report.content_hash[:12]}"
@@ -236,6 +251,9 @@ def _print_stats(s: dict[str, Any]) -> None:
                 ),
             )
         out.print(lt)
+    for name, source in s["sources"].items():
+        if "identity" in source:  # ids checked against independent evidence (mesh, drugs)
+            out.print(f"{name} identifiers checked: {source['identity']}")
 
 
 @app.command()

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from medkg.errors import OutputError
 from medkg.coverage.embed import build_embedder
+from medkg.errors import OutputError
 from medkg.retrieval.base import Chunk, Hit, RetrievalError, build_retriever
 from medkg.retrieval.bm25 import BM25Retriever, MedicalTokenizer
 from medkg.retrieval.dense import DenseRetriever
