@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from medkg.config import medkg_home
+from medkg.errors import MedkgError
 from medkg.kg.model import MAPS_TO, KnowledgeGraph, edges_frame
 from medkg.outputs import write_text
 
@@ -47,7 +48,7 @@ CURATED = {
 }
 
 
-class CuratedMappingError(ValueError):
+class CuratedMappingError(MedkgError, ValueError):
     """The curated SSSOM file is malformed (names the file and row)."""
 
 

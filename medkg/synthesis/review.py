@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from medkg.errors import MedkgError
 from medkg.outputs import write_text
 
 REVIEW_FILE = "review.jsonl"
@@ -26,7 +27,7 @@ DECISIONS = ("accept", "reject", "flag")
 MAX_REASON = 2000
 
 
-class ReviewError(ValueError):
+class ReviewError(MedkgError, ValueError):
     """A review file or decision is malformed; the message names the file and line."""
 
 

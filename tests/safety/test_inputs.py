@@ -171,3 +171,14 @@ def test_credentials_in_a_base_url_are_masked_in_manifests_and_errors() -> None:
     assert redact("neo4j://u:p@h:1 and https://h/x?api_key=abc") == (
         "neo4j://u:***@h:1 and https://h/x?api_key=***"
     )
+
+
+def test_bioc_xml_with_entity_declarations_is_refused(tmp_path: Path) -> None:
+    from medkg.coverage.annotated import read_bioc
+
+    bomb = tmp_path / "corpus.xml"
+    bomb.write_bytes((FIXTURES / "entity_bomb.owl").read_bytes())
+    began = time.perf_counter()
+    with pytest.raises(Exception, match=r"corpus\.xml: .*declares the DTD entity 'a'"):
+        list(read_bioc(bomb))
+    assert time.perf_counter() - began < 1.0
