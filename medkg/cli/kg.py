@@ -206,7 +206,7 @@ def stats_cmd(
     from medkg.kg.build import stats
 
     with store_from_options(store, path) as s:
-        summary = stats(s.load())
+        summary = stats(s.stats_view())  # Neo4j: aggregated in the database
     if as_json:
         print_json(summary)
     else:

@@ -255,6 +255,22 @@ def set_meta() -> str:
 
 
 # --------------------------------------------------------------------------- reads
+def stats_node_groups() -> str:
+    """Entities grouped by the columns `kg stats` summarises, with a count per group
+    (aggregated in the database: a few thousand rows instead of every entity)."""
+    return (
+        f"MATCH (n:{ENTITY}) "
+        "RETURN n.kind AS kind, n.source AS source, n.depth AS depth, n.rare AS rare, "
+        "split(n.rare_reason, ':')[0] AS rare_reason, n.met_placement AS met_placement, "
+        "n.annotation_degree AS annotation_degree, count(*) AS n"
+    )
+
+
+def stats_edge_groups() -> str:
+    """Keyed relationships (edge-table rows) counted by type, in the database."""
+    return f"MATCH (:{ENTITY})-[r]->(:{ENTITY}) WHERE r.key IS NOT NULL RETURN type(r) AS rel, count(*) AS n"
+
+
 LOCK = "MedkgLock"
 LOCK_ID = "writer"
 
@@ -413,6 +429,8 @@ __all__ = [
     "set_meta",
     "show_schema_names",
     "statement_name",
+    "stats_edge_groups",
+    "stats_node_groups",
     "take_over_lock",
     "validate_name",
 ]

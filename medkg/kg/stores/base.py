@@ -107,6 +107,11 @@ class GraphStore(ABC):
         self._check_loadable()
         return self._load()
 
+    def stats_view(self) -> KnowledgeGraph:
+        """A graph with at least the columns :func:`medkg.kg.build.stats` reads; backends
+        that can aggregate in place (Neo4j) avoid loading the whole graph."""
+        return self.load()
+
     def _check_loadable(self) -> None:
         """Raise StoreError when there is no complete graph to load; backends may say more."""
         if not self.exists():

@@ -569,6 +569,11 @@ class Neo4jStore(GraphStore):
         kg.nodes, kg.edges = kg.canonical()
         return kg
 
+    def stats_view(self) -> KnowledgeGraph:
+        from medkg.kg.stores.neo4j_stats import stats_view
+
+        return stats_view(self)
+
     def _node_schema(self) -> dict[str, pl.DataType]:
         return schema_from(json.loads(self._complete_meta()["node_columns"]))
 
