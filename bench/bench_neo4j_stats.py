@@ -50,7 +50,7 @@ def main() -> None:
         uri = server.uri
     try:
         with Neo4jStore(uri=uri) as neo:
-            seconds, report = timed(lambda: neo.save(kg))
+            seconds, _saved = timed(lambda: neo.save(kg))
             print(f"saved to Neo4j in {seconds:.1f} s")
             emb_times, neo_times = [], []
             for _ in range(args.runs):
