@@ -14,18 +14,20 @@ it is never half-applied. Writes replace the file atomically (temporary file + r
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from medkg.errors import MedkgError
+from medkg.outputs import write_text
 
 REVIEW_FILE = "review.jsonl"
 DECISIONS = ("accept", "reject", "flag")
 MAX_REASON = 2000
 
 
-class ReviewError(ValueError):
+class ReviewError(MedkgError, ValueError):
     """A review file or decision is malformed; the message names the file and line."""
 
 
@@ -96,12 +98,7 @@ def record_decisions(dataset: str | Path, entries: Iterable[dict[str, Any]]) -> 
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
     if old and not old.endswith("\n"):
         old += "\n"
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(old + "".join(line + "\n" for line in lines), encoding="utf-8")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text(path, old + "".join(line + "\n" for line in lines))
     return path
 
 

@@ -29,6 +29,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from medkg.config import medkg_home
+from medkg.errors import MedkgError
 from medkg.kg.stores.base import GraphStore, StoreError
 from medkg.ui.coverage import AuditView, colour, legend
 from medkg.ui.graph import GraphIndex
@@ -39,7 +40,7 @@ TOKEN_COOKIE = "medkg_ui_token"
 log = logging.getLogger("medkg.ui")
 
 
-class UserError(ValueError):
+class UserError(MedkgError, ValueError):
     """Bad input from the browser: shown as a message with ``status``."""
 
     def __init__(self, message: str, status: int = 400) -> None:
