@@ -153,7 +153,8 @@ def _print_stats(s: dict[str, Any]) -> None:
         rare = s["rare"]
         out.print(
             f"rare diseases: {rare['rare_diseases']:,} of {rare['diseases']:,} "
-            f"({rare['rare_share']:.1%}) by reason {rare['by_reason']}"
+            f"({rare['rare_share']:.1%}) by reason {rare['by_reason']}; "
+            f"not rare by reason {rare.get('not_rare_by_reason', {})} (rules: medkg/kg/rarity.py)"
         )
         m = s["hpo_annotated_diseases_placed_by_mapping"]
         if m.get("of"):

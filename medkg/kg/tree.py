@@ -24,11 +24,8 @@ source's hierarchy. IS_A edges stay in the graph as a DAG; the tree adds, per no
 Each node also gets ``depth`` (root = 0), ``subtree_size`` (itself included), ``rare`` with
 ``rare_reason``, and ``annotation_degree`` (edges other than IS_A/MAPS_TO/REPLACED_BY).
 
-Rarity: diseases from the HPO annotations (OMIM, Orphanet, DECIPHER: ``phenotype.hpoa`` is
-the HPO's rare-disease annotation set) are rare, with reason ``orphanet`` for ORPHA
-and ``hpo_rare_disease_annotation`` for the others; a MeSH/ICD disease that an Orphanet
-disease maps to exactly (``name_exact``/``synonym_exact``/``xref``) is rare with reason
-``maps_to:<ORPHA id>``.
+Rarity (``rare``, ``rare_reason`` on every node) follows the evidence rules of
+:mod:`medkg.kg.rarity`.
 """
 
 from __future__ import annotations
@@ -57,17 +54,12 @@ from medkg.kg.model import (
     nodes_frame,
     stamp,
 )
+from medkg.kg.rarity import rarity
 from medkg.kg.resolve import PREFIX_RANK
 
 ROOT = "MET:root"
 OBSOLETE = "MET:obsolete"
 PHENOTYPIC_ABNORMALITY = "HP:0000118"
-RARE_PREFIXES = {
-    "ORPHA": "orphanet",
-    "OMIM": "hpo_rare_disease_annotation",
-    "DECIPHER": "hpo_rare_disease_annotation",
-}
-EXACT_METHODS = ("xref", "name_exact", "synonym_exact")
 NON_ANNOTATION_RELS = (IS_A, MAPS_TO, REPLACED_BY, MET_PARENT)
 MET_SOURCE = SourceInfo(name="medkg-MET", version="1", license="CC0-1.0 (tree scaffolding)")
 
@@ -249,7 +241,7 @@ def build_tree(kg: KnowledgeGraph) -> KnowledgeGraph:
         parent_idx[index[n]] = index[p]
     depth, subtree = _depth_and_size(parent_idx, index[ROOT])
 
-    rare = _rarity(all_nodes, edges)
+    rare = rarity(all_nodes, edges)
     degree = _annotation_degree(all_nodes, edges)
     tree_cols = pl.DataFrame(
         {
@@ -331,33 +323,6 @@ def _depth_and_size(parent_idx: np.ndarray, root: int) -> tuple[np.ndarray, np.n
         if p >= 0:
             size[p] += size[i]
     return depth, size
-
-
-def _rarity(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
-    prefix = pl.col("id").str.extract(r"^([^:]+)")
-    direct = (
-        nodes.filter(pl.col("kind") == DISEASE)
-        .select("id", prefix.replace_strict(RARE_PREFIXES, default=None).alias("rare_reason"))
-        .filter(pl.col("rare_reason").is_not_null())
-    )
-    via_map = (
-        edges.filter(
-            (pl.col("rel") == MAPS_TO)
-            & pl.col("method").is_in(EXACT_METHODS)
-            & pl.col("src").str.starts_with("ORPHA:")
-        )
-        .select(pl.col("dst").alias("id"), pl.col("src"))
-        .join(nodes.filter(pl.col("kind") == DISEASE).select("id"), on="id", how="semi")
-        .group_by("id")
-        .agg(pl.col("src").min())
-        .select("id", ("maps_to:" + pl.col("src")).alias("rare_reason"))
-        .join(direct.select("id"), on="id", how="anti")
-    )
-    return (
-        pl.concat([direct, via_map])
-        .with_columns(pl.lit(True).alias("rare"))
-        .select("id", "rare", "rare_reason")
-    )
 
 
 def _annotation_degree(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:

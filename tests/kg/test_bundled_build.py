@@ -3,11 +3,18 @@
 This is the graph `medkg run` builds; ~10-20 s on two cores.
 """
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
 from medkg.kg.build import build_graph, default_source_keys, stats
 from medkg.kg.model import KnowledgeGraph
+from medkg.kg.resolve import normalise_name
+
+RARITY_FIXTURES = Path(__file__).parent.parent / "fixtures" / "rarity"
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +73,6 @@ def test_rare_diseases_are_placed_mostly_by_mapping(full: KnowledgeGraph):
     assert placed["share"] >= 0.6
     hpoa = full.nodes.filter(pl.col("source") == "HPOA")
     assert set(hpoa.get_column("met_placement").str.replace(r":.*", "")) <= {"mapping", "fallback"}
-    assert hpoa.get_column("rare").all()
     marfan = full.nodes.filter(pl.col("id") == "ORPHA:558").row(0, named=True)
     assert marfan["met_parent"] == "MESH:D056846"
     # its primary ancestors stay in the MeSH disease tree (C), never behaviour (F01) etc.
@@ -80,3 +86,76 @@ def test_rare_diseases_are_placed_mostly_by_mapping(full: KnowledgeGraph):
 
 def test_build_is_byte_reproducible(full: KnowledgeGraph):
     assert build_graph().content_hash() == full.content_hash()
+
+
+def _disease_list(name: str) -> list[tuple[str, list[str]]]:
+    rows = []
+    for line in (RARITY_FIXTURES / name).read_text(encoding="utf-8").splitlines()[1:]:
+        if line.startswith("#") or line.startswith("name\t") or not line.strip():
+            continue
+        disease, _, ids = line.partition("\t")
+        rows.append((disease, ids.split()))
+    return rows
+
+
+def _rare_by_id(kg: KnowledgeGraph) -> dict[str, tuple[bool, str]]:
+    frame = kg.nodes.select("id", "rare", "rare_reason")
+    return {i: (r, why) for i, r, why in frame.iter_rows()}
+
+
+def test_common_diseases_are_never_rare(full: KnowledgeGraph):
+    common = _disease_list("common_diseases.tsv")
+    assert len(common) >= 50
+    by_id = _rare_by_id(full)
+    diseases = full.nodes.filter(pl.col("kind") == "Disease").select("id", "name", "rare")
+    by_name: dict[str, list[tuple[str, bool]]] = {}
+    for node_id, name, rare in diseases.iter_rows():
+        by_name.setdefault(normalise_name(name or ""), []).append((node_id, rare))
+    flagged, missing = [], []
+    for disease, ids in common:
+        found = by_name.get(normalise_name(disease), [])
+        if not found and not ids:
+            missing.append(disease)
+        flagged += [f"{disease}: {i}" for i, rare in found if rare]
+        for node_id in ids:
+            if node_id not in by_id:
+                missing.append(node_id)
+            elif by_id[node_id][0]:
+                flagged.append(f"{disease}: {node_id} ({by_id[node_id][1]})")
+    assert missing == []
+    assert flagged == []
+
+
+def test_well_known_rare_diseases_are_rare(full: KnowledgeGraph):
+    rare = _disease_list("rare_diseases.tsv")
+    assert len(rare) >= 50
+    by_id = _rare_by_id(full)
+    wrong = [
+        f"{disease}: {i} {by_id.get(i)}"
+        for disease, ids in rare
+        for i in ids
+        if not by_id.get(i, (False, ""))[0]
+    ]
+    assert wrong == []
+
+
+def test_every_node_has_a_rare_reason_and_phenotypes_are_not_rare(full: KnowledgeGraph):
+    nodes = full.nodes
+    assert nodes.get_column("rare_reason").null_count() == 0
+    assert nodes.filter(pl.col("rare") & (pl.col("kind") != "Disease")).is_empty()
+    # Signs that MeSH files under diseases: rare only if Orphanet names them exactly.
+    signs = nodes.filter(
+        pl.col("name").str.to_lowercase().is_in(["chorea", "microcephaly", "hydrocephalus"])
+    )
+    assert signs.height >= 6
+    assert not signs.get_column("rare").any()
+    reasons = dict(
+        nodes.filter(pl.col("kind") == "Disease")
+        .group_by(pl.col("rare_reason").str.replace(r":.*", ""))
+        .len()
+        .iter_rows()
+    )
+    # OMIM entry types that are not rare diseases are recognised in the real file.
+    assert reasons["omim_susceptibility"] >= 100
+    assert reasons["omim_somatic"] >= 10
+    assert reasons["common_disease"] >= 50

@@ -66,7 +66,7 @@ def test_rarity_and_annotation_degree():
     kg = small_graph()
     n = {r["id"]: r for r in kg.nodes.iter_rows(named=True)}
     assert n["ORPHA:558"]["rare"] and n["ORPHA:558"]["rare_reason"] == "orphanet"
-    assert n["OMIM:154700"]["rare_reason"] == "hpo_rare_disease_annotation"
+    assert n["OMIM:154700"]["rare_reason"] == "orphanet_name:ORPHA:558"
     assert n["MESH:D056846"]["rare"] and n["MESH:D056846"]["rare_reason"] == "maps_to:ORPHA:558"
     assert not n["MESH:D009216"]["rare"]
     # OMIM:154700: 4 annotation edges (2 aortic root rows, arachnodactyly, NOT myopia) + inheritance + FBN1
