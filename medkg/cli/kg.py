@@ -174,6 +174,30 @@ def _print_stats(s: dict[str, Any]) -> None:
                 ),
             )
         out.print(lt)
+    quality = s.get("identity_quality")
+    if quality:
+        _print_identity_quality(quality)
+
+
+def _print_identity_quality(q: dict[str, Any]) -> None:
+    t = Table(
+        title=f"Identity quality (gold: {', '.join(q.get('gold', {}))}; tree uses methods "
+        f"with parent precision >= {q.get('placement_min_precision')})",
+        title_justify="left",
+    )
+    for c in ("method", "edges", "judged", "precision", "95% low", "parent prec.", "confidence"):
+        t.add_column(c, justify="right")
+    for method, m in q.get("methods", {}).items():
+        t.add_row(
+            method,
+            f"{m['edges']:,}",
+            str(m["judged"]),
+            "unmeasured" if m["precision"] is None else f"{m['precision']:.3f}",
+            "" if m["precision_low95"] is None else f"{m['precision_low95']:.3f}",
+            "" if m.get("placement_precision") is None else f"{m['placement_precision']:.3f}",
+            "" if m.get("confidence") is None else f"{m['confidence']:.3f}",
+        )
+    out.print(t)
 
 
 @app.command()
@@ -308,31 +332,43 @@ def import_cmd(
     file: Path = typer.Argument(
         ..., help="An OBO, OWL/RDF (RDF/XML, Turtle) or node table (CSV/TSV/Parquet) file."
     ),
-    edges: Path = typer.Option(None, help="Edge table (tables only): src, rel, dst columns."),
-    loader: str = typer.Option(
-        None, "--format", help="obo, owl or tables (default: from the extension)."
+    edges: Path | None = typer.Option(
+        None, help="Edge table (tables only): src, rel, dst columns."
     ),
-    name: str = typer.Option(None, help="Source name recorded as provenance."),
-    version: str = typer.Option(None, help="Source version/release."),
-    license: str = typer.Option(None, "--license", help="Source licence."),
-    kind: str = typer.Option(None, help="Entity kind for the terms (default: per loader)."),
-    prefix: list[str] = typer.Option(
+    loader: str | None = typer.Option(
+        None,
+        "--format",
+        help="obo, owl, tables or sssom (default: from the extension; *.sssom.tsv is sssom).",
+    ),
+    name: str | None = typer.Option(None, help="Source name recorded as provenance."),
+    version: str | None = typer.Option(None, help="Source version/release."),
+    license: str | None = typer.Option(None, "--license", help="Source licence."),
+    kind: str | None = typer.Option(None, help="Entity kind for the terms (default: per loader)."),
+    prefix: list[str] | None = typer.Option(
         None,
         "--prefix",
         help="Declared prefix spelling: SEEN=CANONICAL, or for OWL PREFIX=IRI_BASE.",
+    ),
+    rare_subset: list[str] | None = typer.Option(
+        None,
+        "--rare-subset",
+        help="OBO subset whose terms are rare diseases (repeatable): rare_reason subset:NAME.",
     ),
     store: str = StoreOption,
     path: Path = PathOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Add a user's ontology or tables to the stored graph, then re-resolve and rebuild the tree."""
+    """Add a user's ontology, tables or SSSOM mappings to the stored graph, then re-resolve
+    and rebuild the tree."""
     from medkg.kg.build import assemble, available_sources
     from medkg.kg.derive import source_layer, without_source
 
+    if loader is None and file.name.lower().endswith(".sssom.tsv"):
+        loader = "sssom"
     chosen = loader or FORMATS.get(file.suffix.lower())
     if chosen is None:
         raise ValueError(
-            f"{file}: cannot tell the format from the extension; pass --format obo|owl|tables"
+            f"{file}: cannot tell the format from the extension; pass --format obo|owl|tables|sssom"
         )
     options: dict[str, Any] = {
         k: v for k, v in {"name": name, "version": version, "license": license}.items() if v
@@ -341,6 +377,10 @@ def import_cmd(
         options["default_kind" if chosen == "tables" else "kind"] = kind
     if prefix:
         options["prefixes"] = _parse_pairs(prefix, "--prefix")
+    if rare_subset:
+        if chosen != "obo":
+            raise ValueError("--rare-subset applies to --format obo only")
+        options["rare_subsets"] = list(rare_subset)
     if edges is not None:
         if chosen != "tables":
             raise ValueError("--edges applies to --format tables only")
@@ -411,3 +451,8 @@ def export_cmd(
         out.print(
             f"[green]exported[/] {counts['nodes']:,} nodes, {counts['edges']:,} edges as {fmt} → {dest}"
         )
+
+
+from medkg.cli import kg_mappings  # noqa: E402  (registers the `kg mappings` commands)
+
+app.add_typer(kg_mappings.app, name="mappings", help="SSSOM mappings in and out.")

@@ -36,6 +36,7 @@ SOURCE_MODULES = (
     "medkg.kg.sources.obo",
     "medkg.kg.sources.owl",
     "medkg.kg.sources.tables",
+    "medkg.kg.sources.sssom",
 )
 
 
@@ -196,6 +197,8 @@ def stats(kg: KnowledgeGraph) -> dict[str, Any]:
             "share": kg.report.get("tree.hpo_annotated_placed_by_mapping_share"),
         }
         out["long_tail"] = long_tail_summary(nodes)
+    if "resolve.identity_quality" in kg.report:
+        out["identity_quality"] = kg.report["resolve.identity_quality"]
     out["report"] = kg.report
     return out
 

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from medkg.kg.model import DISEASE, GENE_ASSOCIATED_WITH, IS_A, MAPS_TO
-from medkg.kg.resolve import normalise_name
+from medkg.kg.resolve import normalise_name, normalise_names
 
 RARE_PREVALENCE_BELOW = 1 / 2000
 HPOA_PREFIXES = ("OMIM", "DECIPHER")
@@ -134,12 +134,11 @@ def rarity(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     prefix = [i.split(":", 1)[0] for i in ids]
     kind_of = dict(zip(ids, kinds, strict=True))
 
+    keys = normalise_names(nodes.get_column("name")).to_list()
     ev = _Evidence()
-    for node_id, p, k, name in zip(ids, prefix, kinds, names, strict=True):
-        if p == "ORPHA" and k == DISEASE and name:
-            key = normalise_name(name)
-            if key not in ev.orpha_by_name or node_id < ev.orpha_by_name[key]:
-                ev.orpha_by_name[key] = node_id
+    for node_id, p, k, key in zip(ids, prefix, kinds, keys, strict=True):
+        if p == "ORPHA" and k == DISEASE and key:
+            _keep_smallest(ev.orpha_by_name, key, node_id)
 
     maps = edges.filter(pl.col("rel") == MAPS_TO).select("src", "dst", "method")
     for src, dst, method in maps.iter_rows():
@@ -153,13 +152,13 @@ def rarity(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
             if a.startswith("ORPHA:") and method in ("xref", "name_exact"):
                 _keep_smallest(ev.orpha_target, b, a)
     # A MeSH/ICD disease whose preferred name is an Orphanet disease's is named by Orphanet.
-    for node_id, p, name in zip(ids, prefix, names, strict=True):
-        if p in COMMON_TARGET_PREFIXES and name:
-            hit = ev.orpha_by_name.get(normalise_name(name))
+    for node_id, p, key in zip(ids, prefix, keys, strict=True):
+        if p in COMMON_TARGET_PREFIXES and key:
+            hit = ev.orpha_by_name.get(key)
             if hit:
                 _keep_smallest(ev.orpha_target, node_id, hit)
 
-    ev.genetic_branch = _genetic_branch(ids, prefix, names, edges)
+    ev.genetic_branch = _genetic_branch(ids, prefix, keys, edges)
     ev.has_gene = set(
         edges.filter(pl.col("rel") == GENE_ASSOCIATED_WITH).get_column("dst").unique().to_list()
     )
@@ -169,10 +168,19 @@ def rarity(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
         & ~pl.col("id").is_in(list(ev.orpha_target))
         & ~pl.col("id").is_in(list(ev.genetic_branch))
     ).sort("id")
-    for node_id, name, synonyms in candidates.select("id", "name", "synonyms").iter_rows():
-        for text in [name, *(synonyms or [])]:
-            if text:
-                ev.common_names.setdefault(normalise_name(text), node_id)
+    texts = pl.concat(
+        [
+            candidates.select("id", pl.col("name").alias("text")),
+            candidates.select("id", pl.col("synonyms").alias("text")).explode("text"),
+        ]
+    ).drop_nulls("text")
+    for node_id, key in zip(
+        texts.get_column("id").to_list(),
+        normalise_names(texts.get_column("text")).to_list(),
+        strict=True,
+    ):
+        if key:
+            ev.common_names.setdefault(key, node_id)
 
     rare: list[bool] = []
     reasons: list[str] = []
@@ -189,13 +197,13 @@ def rarity(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
 
 
 def _genetic_branch(
-    ids: list[str], prefix: list[str], names: list[str | None], edges: pl.DataFrame
+    ids: list[str], prefix: list[str], keys: list[str], edges: pl.DataFrame
 ) -> set[str]:
     """MeSH/ICD nodes at or under a branch named in GENETIC_BRANCH_NAMES (by IS_A)."""
     anchors = [
         node_id
-        for node_id, p, name in zip(ids, prefix, names, strict=True)
-        if p in COMMON_TARGET_PREFIXES and name and normalise_name(name) in GENETIC_BRANCH_NAMES
+        for node_id, p, key in zip(ids, prefix, keys, strict=True)
+        if p in COMMON_TARGET_PREFIXES and key in GENETIC_BRANCH_NAMES
     ]
     children: dict[str, list[str]] = {}
     for child, parent in edges.filter(pl.col("rel") == IS_A).select("src", "dst").iter_rows():

@@ -70,7 +70,8 @@ def test_rare_diseases_are_placed_mostly_by_mapping(full: KnowledgeGraph):
     s = stats(full)
     placed = s["hpo_annotated_diseases_placed_by_mapping"]
     assert placed["of"] >= 12_000
-    assert placed["share"] >= 0.6
+    # only methods measured >= 0.9 precise as parents place nodes (name_contains does not)
+    assert placed["share"] >= 0.35
     hpoa = full.nodes.filter(pl.col("source") == "HPOA")
     assert set(hpoa.get_column("met_placement").str.replace(r":.*", "")) <= {"mapping", "fallback"}
     marfan = full.nodes.filter(pl.col("id") == "ORPHA:558").row(0, named=True)
@@ -159,3 +160,38 @@ def test_every_node_has_a_rare_reason_and_phenotypes_are_not_rare(full: Knowledg
     assert reasons["omim_susceptibility"] >= 100
     assert reasons["omim_somatic"] >= 10
     assert reasons["common_disease"] >= 50
+
+
+def test_identity_quality_is_measured_and_gates_placement(full: KnowledgeGraph):
+    q = stats(full)["identity_quality"]
+    methods = q["methods"]
+    assert methods["name_exact"]["judged"] >= 100 and methods["name_exact"]["precision"] >= 0.95
+    for m in ("name_stem", "name_contains", "synonym_exact"):
+        assert methods[m]["judged"] >= 20 and methods[m]["measured"], m
+    # the edge confidence is the measured precision
+    maps = full.edges.filter(pl.col("rel") == "MAPS_TO")
+    conf = dict(maps.group_by("method").agg(pl.col("confidence").unique()).iter_rows())
+    assert conf["name_stem"] == [methods["name_stem"]["precision"]]
+    assert q["gold"]["hand_checked.sssom.tsv"] >= 140
+    # methods below the documented parent precision place nothing
+    placements = set(full.nodes.get_column("met_placement").drop_nulls())
+    for m, row in methods.items():
+        if row["placement_score"] < q["placement_min_precision"]:
+            assert f"mapping:{m}" not in placements, m
+    node = {r["id"]: r for r in full.nodes.filter(
+        pl.col("id").is_in(["OMIM:618494", "OMIM:143100"])).iter_rows(named=True)}  # fmt: skip
+    # a syndrome named "Congenital hypotonia, epilepsy, ..." is not a congenital hypotonia
+    assert node["OMIM:618494"]["met_parent"] != "ICD10:P94.2"
+
+
+def test_kinds_and_signs_branch(full: KnowledgeGraph):
+    kind = dict(full.nodes.select("id", "kind").iter_rows())
+    assert kind["ICD10:V01"] == kind["ICD10:Z00"] == "Concept"  # external causes, Z codes
+    assert kind["ICD10:S00"] == kind["ICD10:U07.1"] == "Disease"
+    parent = dict(full.nodes.select("id", "met_parent").iter_rows())
+    name = dict(full.nodes.select("id", "name").iter_rows())
+    chain, node = [], "OMIM:143100"  # Huntington disease
+    while node:
+        chain.append(name.get(node) or node)
+        node = parent[node]
+    assert "Signs and Symptoms" not in chain and "Nervous System Diseases" in chain
