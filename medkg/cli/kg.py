@@ -395,8 +395,8 @@ def import_cmd(
     if prefix:
         options["prefixes"] = _parse_pairs(prefix, "--prefix")
     if rare_subset:
-        if chosen != "obo":
-            raise ValueError("--rare-subset applies to --format obo only")
+        if chosen not in ("obo", "owl"):
+            raise ValueError("--rare-subset applies to --format obo or owl only")
         options["rare_subsets"] = list(rare_subset)
     if edges is not None:
         if chosen != "tables":
