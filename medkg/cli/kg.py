@@ -217,28 +217,8 @@ def _print_identity_quality(q: dict[str, Any]) -> None:
     out.print(t)
 
 
-@app.command()
-@handle_errors
-def show(
-    node_id: str = typer.Argument(..., help="Entity id, e.g. ORPHA:558 or HP:0001166."),
-    limit: int = typer.Option(10, help="Relations shown per relation type."),
-    store: str = StoreOption,
-    path: Path = PathOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """An entity: names, synonyms, ancestors to the root, children and relations."""
-    from medkg.kg.curie import normalise_curie
-
-    node_id = normalise_curie(node_id)
-    with store_from_options(store, path) as s:
-        node = s.get_node(node_id)
-        if node is None:
-            hits = s.search(node_id.partition(":")[2], limit=3)
-            hint = f"; did you mean {', '.join(h['id'] for h in hits)}?" if hits else ""
-            raise ValueError(f"no entity {node_id} in {s.describe_location()}{hint}")
-        ancestors = s.met_path(node_id)[1:]
-        n_children, children = s.met_children(node_id, limit=limit)
-        relations = s.neighbours(node_id)
+def _group_relations(relations: list[dict[str, Any]], limit: int) -> dict[str, dict[str, Any]]:
+    """Relations by type and direction: a count and the first ``limit`` items."""
     grouped: dict[str, dict[str, Any]] = {}
     for r in relations:
         key = f"{r['rel']} ({r['direction']})"
@@ -262,12 +242,48 @@ def show(
                     if r.get(k) is not None
                 }
             )
+    return grouped
+
+
+@app.command()
+@handle_errors
+def show(
+    node_id: str = typer.Argument(..., help="Entity id, e.g. ORPHA:558 or HP:0001166."),
+    limit: int = typer.Option(10, help="Relations shown per relation type."),
+    store: str = StoreOption,
+    path: Path = PathOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """An entity: names, synonyms, ancestors to the root, children and relations."""
+    from medkg.kg.curie import normalise_curie
+    from medkg.kg.equivalents import facts_via_equivalents
+
+    node_id = normalise_curie(node_id)
+    with store_from_options(store, path) as s:
+        node = s.get_node(node_id)
+        if node is None:
+            hits = s.search(node_id.partition(":")[2], limit=3)
+            hint = f"; did you mean {', '.join(h['id'] for h in hits)}?" if hits else ""
+            raise ValueError(f"no entity {node_id} in {s.describe_location()}{hint}")
+        ancestors = s.met_path(node_id)[1:]
+        n_children, children = s.met_children(node_id, limit=limit)
+        relations = s.neighbours(node_id)
+        via = facts_via_equivalents(s, node_id)
+    grouped = _group_relations(relations, limit)
+    via_equivalents = [
+        {
+            **{k: v for k, v in eq.items() if k != "facts"},
+            "relations": _group_relations(eq["facts"], limit),
+        }
+        for eq in via
+    ]
     result = {
         "node": node,
         "ancestors": ancestors,
         "children_count": n_children,
         "children": children,
         "relations": grouped,
+        "via_equivalents": via_equivalents,
     }
     if as_json:
         print_json(result)
@@ -294,15 +310,25 @@ def show(
             f"  children ({n_children:,}): "
             + ", ".join(f"{c['name']} [dim]{c['id']}[/]" for c in children)
         )
+    _print_relations(grouped)
+    for eq in via_equivalents:
+        out.print(
+            f"  [bold]via equivalent[/] {eq['id']} {eq.get('name') or ''} "
+            f"[dim]({eq['method']}, precision {eq['confidence']:.2f})[/]"
+        )
+        _print_relations(eq["relations"], indent="    ")
+
+
+def _print_relations(grouped: dict[str, dict[str, Any]], indent: str = "  ") -> None:
     for key, g in grouped.items():
-        out.print(f"  [bold]{key}[/] ({g['count']:,})")
+        out.print(f"{indent}[bold]{key}[/] ({g['count']:,})")
         for item in g["items"]:
             extra = ", ".join(
                 f"{k}={v}"
                 for k, v in item.items()
                 if k not in ("other", "other_name", "other_kind")
             )
-            out.print(f"    {item['other']}  {item.get('other_name') or ''}  [dim]{extra}[/]")
+            out.print(f"{indent}  {item['other']}  {item.get('other_name') or ''}  [dim]{extra}[/]")
 
 
 @app.command()

@@ -168,3 +168,18 @@ def test_mappings_import_export_and_identity_quality(store_path: Path, tmp_path:
     assert res.exit_code != 0
     assert f"{bad}:7" in res.output and "object_id" in res.output
     assert EmbeddedStore(store_path).load().content_hash() == before
+
+
+def test_show_reads_facts_through_equivalents(store_path: Path):
+    # TGFB2 is attached to ORPHA:558 only; OMIM:154700 is the same Marfan syndrome
+    shown = _json(["kg", "show", "OMIM:154700", "--path", str(store_path), "--json"])
+    own = shown["relations"]["GENE_ASSOCIATED_WITH (in)"]["items"]
+    assert [g["other_name"] for g in own] == ["FBN1"]
+    via = {eq["id"]: eq for eq in shown["via_equivalents"]}
+    orpha = via["ORPHA:558"]
+    assert orpha["method"] == "name_exact" and orpha["confidence"] >= 0.95
+    genes = orpha["relations"]["GENE_ASSOCIATED_WITH (in)"]["items"]
+    assert sorted(g["other_name"] for g in genes) == ["FBN1", "TGFB2"]
+    assert "MESH:D056846" not in via  # the MeSH node carries no facts of its own here
+    text = runner.invoke(app, ["kg", "show", "OMIM:154700", "--path", str(store_path)]).stdout
+    assert "via equivalent ORPHA:558" in text and "TGFB2" in text
