@@ -487,7 +487,7 @@ def import_cmd(
         options["prefixes"] = _parse_pairs(prefix, "--prefix")
     if rare_subset:
         if chosen not in ("obo", "owl"):
-            raise ValueError("--rare-subset applies to --format obo or owl only")
+            raise UsageError("--rare-subset applies to --format obo or owl only")
         options["rare_subsets"] = list(rare_subset)
     if edges is not None:
         if chosen != "tables":
