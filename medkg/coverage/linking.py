@@ -225,12 +225,17 @@ def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFram
         # plural/singular, spelling and word-order variants rank after every real form;
         # a variant that is some entity's real key is dropped (the real form decides)
         var_rows: dict[str, list[Any]] = {"id": [], "kind": [], "form": [], "key": []}
+        cache: dict[str, list[str]] = {}  # variants depend on the key (the form if it has a comma)
         for ent, kind, form, key, acr in forms.select(
             "id", "kind", "form", "key", "acronym"
         ).iter_rows():
             if acr:
                 continue
-            for v in key_variants(form, key):
+            memo = form if "," in form else key
+            variants = cache.get(memo)
+            if variants is None:
+                variants = cache[memo] = key_variants(form, key)
+            for v in variants:
                 var_rows["id"].append(ent)
                 var_rows["kind"].append(kind)
                 var_rows["form"].append(form)
