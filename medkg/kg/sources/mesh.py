@@ -64,6 +64,16 @@ synthesised only where no node owns the top-level number (the bundled "Neoplasms
 owned by the ``MESH:`` node before a ``MESHX:`` one, then the smallest id (counted;
 none in the bundled file). Descriptors in several places keep every parent (a DAG).
 
+**Categories follow a descriptor's own tree numbers.** MeSH files a descriptor under a
+category only through its own tree numbers, but an IS_A closure would also pass on its
+parents' other positions (Achondroplasia, C05 and C16, under Dwarfism, which is also in
+C19 Endocrine System Diseases). A parent whose categories (top-level codes of its linked
+tree numbers) are not all the child's is passed over for the owner of the next ancestor
+number (Achondroplasia -> Bone Diseases, Developmental), and kept in
+``props.broader_in_other_categories`` (785 edges in the bundled file, counted as
+``mesh.parents_in_other_categories_passed_over``). So every category above a descriptor
+is one of its own; ``props.mesh_categories`` lists them (``["C05", "C16"]``).
+
 **Disease trees first.** The disease trees are Diseases (``C``) and Mental Disorders
 (``F03``). A descriptor with any disease tree number is kind ``Disease`` and gets
 ``IS_A`` edges only from its disease tree numbers; its others (``F01`` Behavior,
@@ -243,6 +253,11 @@ def verify_entries(entries: list[MeshEntry], evidence: MeshNames) -> dict[str, i
     return {f"mesh.ids_{verdict}": n for verdict, n in counts.items()}
 
 
+def categories_of(trees: list[str]) -> list[str]:
+    """The top-level categories (``C04``, ``F03``) of well-formed tree numbers, sorted."""
+    return sorted({t[:3] for t in trees if is_tree_number(t)})
+
+
 def _depth(entry: MeshEntry) -> int:
     return min((t.count(".") for t in entry.tree_numbers if is_tree_number(t)), default=99)
 
@@ -296,7 +311,8 @@ def build_mesh_graph(
     """One node per entry (shared ids split off to local ids), the tree hierarchy, provenance."""
     report = dict(report or {})
     node_ids, shared, clashes = assign_node_ids(entries)
-    cols: dict[str, Any] = {k: [] for k in ("id", "kind", "name", "props")}
+    cols: dict[str, Any] = {k: [] for k in ("id", "kind", "name")}
+    props: list[dict[str, Any]] = []
     owner: list[int] = []  # flat synonym rows: node index, text
     texts: list[str] = []
     owned: dict[str, list[str]] = {}  # tree numbers each node owns
@@ -339,24 +355,40 @@ def build_mesh_graph(
         cols["id"].append(node_id)
         cols["kind"].append(DISEASE if disease else CONCEPT)
         cols["name"].append(entry.name)
-        cols["props"].append(
-            props_json(
-                {
-                    "tree_numbers": sorted(valid) or None,
-                    "invalid_tree_numbers": bad or None,
-                    "mesh_id_check": None if entry.id_check == "unchecked" else entry.id_check,
-                    "mesh_id_given": entry.given_id,
-                    "mesh_id_unreliable": (entry.given_id if unconfirmed else entry.mesh_id)
-                    if local
-                    else None,
-                    "mesh_id_shared_with": None if local else shared.get(node_id),
-                }
-            )
+        props.append(
+            {
+                "tree_numbers": sorted(valid) or None,
+                "invalid_tree_numbers": bad or None,
+                "mesh_categories": categories_of(linked[node_id]) or None,
+                "mesh_id_check": None if entry.id_check == "unchecked" else entry.id_check,
+                "mesh_id_given": entry.given_id,
+                "mesh_id_unreliable": (entry.given_id if unconfirmed else entry.mesh_id)
+                if local
+                else None,
+                "mesh_id_shared_with": None if local else shared.get(node_id),
+            }
         )
     cols["synonyms"], cols["synonym_scopes"] = grouped_synonyms(
         cols["name"], owner, texts, [SYNONYM_SCOPE] * len(texts)
     )
-    links = link_tree_numbers(owned, linked=linked, prefer=_owner_preference)
+    # A parent in a category the child is not in would pass that category on through
+    # IS_A (Achondroplasia under Dwarfism, whose other position is in C19 Endocrine System
+    # Diseases): such a parent is passed over for the next ancestor position, and kept in
+    # props.broader_in_other_categories. So every category above a descriptor is one of its
+    # own tree numbers'.
+    cats = {node_id: set(categories_of(trees)) for node_id, trees in linked.items()}
+    links = link_tree_numbers(
+        owned,
+        linked=linked,
+        prefer=_owner_preference,
+        accept=lambda child, parent: cats[parent] <= cats[child],
+    )
+    skipped: dict[str, list[str]] = defaultdict(list)
+    for child, parent in links.skipped:
+        skipped[child].append(parent)
+    for node_id, own in zip(cols["id"], props, strict=True):
+        own["broader_in_other_categories"] = sorted(skipped.get(node_id, ())) or None
+    cols["props"] = [props_json(p) for p in props]
     cat_nodes, cat_edges = category_table(links)
     # Mental Disorders (F03) is a disease tree of its own: not under "Psychiatry and
     # Psychology", whose other categories hold concepts.
@@ -382,6 +414,7 @@ def build_mesh_graph(
             "mesh.f03_detached_from_f_branch": detached,
             "mesh.duplicate_tree_numbers_one_owner_kept": links.duplicate_tree_numbers,
             "mesh.tree_numbers_unknown_top_level": links.unknown_top_level,
+            "mesh.parents_in_other_categories_passed_over": len(links.skipped),
         }
     )
     # The identity verdicts travel with the source into the store's manifest.
