@@ -43,6 +43,10 @@ def test_composite_and_missing_ids() -> None:
     assert parse_ids("OMIM:300322+OMIM:102600", "x") == ("OMIM:300322", "OMIM:102600")
     assert parse_ids("-1", "x") == ()
     assert parse_ids("ncbigene:7157", "x") == ("NCBIGene:7157",)
+    # a bare number is an NCBI Gene id on a gene mention only
+    assert parse_ids("7157", "x", 4, "Gene") == ("NCBIGene:7157",)
+    with pytest.raises(CorpusError, match="x:4: concept id '7157' has no known prefix"):
+        parse_ids("7157", "x", 4, "Disease")
 
 
 def _pubtator(tmp_path: Path, body: str) -> Path:
