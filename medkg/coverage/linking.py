@@ -540,6 +540,7 @@ class Linker:
             context = {
                 self._entity[idx] for _, _, idx, _ in found if len(self._candidates[idx]) == 1
             }
+            emitted: set[tuple[int, int, str]] = set()
             for s, e, idx, method in sorted(found, key=lambda f: (f[0], f[1])):
                 cands = self._candidates[idx]
                 ent = (
@@ -547,6 +548,9 @@ class Linker:
                     if self.senses is not None and self.config.context and len(cands) > 1
                     else self._entity[idx]
                 )
+                if (s, e, ent) in emitted:
+                    continue  # "DiGeorge/Shprintzen syndrome": both conjuncts name one entity
+                emitted.add((s, e, ent))
                 add(item_id, s, e, text[s:e], ent, method, 1.0)
             if self._fallback is not None:
                 for s, e, _, _ in found:

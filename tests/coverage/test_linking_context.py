@@ -22,7 +22,8 @@ INFO = SourceInfo(name="hand-made", version="1", license="CC0-1.0")
 def graph() -> KnowledgeGraph:
     d = "Disease"
     nodes = nodes_frame([
-        {"id": "MESH:D001943", "kind": d, "name": "Breast Neoplasms", "synonyms": ["breast cancer"]},
+        {"id": "MESH:D001943", "kind": d, "name": "Breast Neoplasms",
+         "synonyms": ["breast cancer", "mammary cancer"]},
         {"id": "MESH:D010051", "kind": d, "name": "Ovarian Neoplasms", "synonyms": ["ovarian cancer"]},
         {"id": "OMIM:114480", "kind": d, "name": "Breast cancer"},
         {"id": "X:sickle", "kind": d, "name": "Sickle cell crisis", "synonyms": ["crisis"]},
@@ -84,6 +85,10 @@ def test_variants_qualifiers_and_composites(lk: Linker) -> None:
     assert got == [
         ("breast and ovarian cancer", "MESH:D001943", "composite"),
         ("breast and ovarian cancer", "MESH:D010051", "composite"),
+    ]
+    # conjuncts that name one entity give one row
+    assert links(lk, "breast/mammary cancer") == [
+        ("breast/mammary cancer", "MESH:D001943", "composite")
     ]
     off = Linker.from_graph(graph(), LinkerConfig(qualifiers=False))
     assert [r[0] for r in links(off, "hereditary breast and ovarian cancer")] == ["ovarian cancer"]
