@@ -16,17 +16,19 @@ err = Console(stderr=True)
 
 @app.command()
 def start(
-    port: int = typer.Option(7687, help="Bolt port on 127.0.0.1 (0 picks a free one)."),
+    port: int = typer.Option(
+        0, help="Bolt port on 127.0.0.1 (default 0: a free one, printed as NEO4J_URI)."
+    ),
     data_dir: Path | None = typer.Option(
         None,
         help="Where the databases live (default $MEDKG_HOME/neo4j/default); kept across restarts.",
     ),
-    user: str = typer.Option("neo4j", help="User name when --password is given."),
+    user: str = typer.Option("neo4j", help="User name when --password-env is given."),
     password_env: str | None = typer.Option(
         None,
         "--password-env",
-        help="Turn authentication on, with the password read from this environment variable "
-        "(e.g. NEO4J_PASSWORD); off by default.",
+        help="Use the password in this environment variable (e.g. NEO4J_PASSWORD) instead of "
+        "the one generated on the first start; authentication is always on.",
     ),
     heap: str = typer.Option("1g", help="Java heap (-Xmx)."),
     pagecache: str = typer.Option("256m", help="Neo4j page cache size."),
@@ -98,17 +100,40 @@ def status(
 
     info = neo4j_server.status()
     reachable = info is not None and neo4j_server.reachable(info)
+    databases: dict[str, str] = {}
+    problem = None
+    if info is not None and reachable:
+        try:
+            databases = neo4j_server.database_states(info)
+        except neo4j_server.Neo4jServerError as exc:
+            problem = str(exc)
+    healthy = bool(databases) and all(v.startswith("online") for v in databases.values())
     if as_json:
-        payload = {"running": info is not None, "reachable": reachable}
+        payload: dict[str, object] = {
+            "running": info is not None, "reachable": reachable, "healthy": healthy,
+            "databases": databases, "problem": problem,
+        }  # fmt: skip
         if info is not None:
             payload.update(info.to_dict())
         out.print_json(json.dumps(payload))
     elif info is None:
         err.print("No medkg Neo4j server is running; start one with `medkg neo4j start`.")
     else:
-        state = "accepting Bolt connections" if reachable else "not accepting connections yet"
+        if healthy:
+            state = "up, databases online"
+        elif not reachable:
+            state = "not accepting connections"
+        else:
+            state = "UNHEALTHY"
         err.print(f"Neo4j {info.version} at {info.uri} (pid {info.pid}) is {state}.")
+        for db, db_state in sorted(databases.items()):
+            err.print(f"  database {db}: {db_state}", markup=False, highlight=False)
+        if problem:
+            err.print(f"  {problem}", markup=False, highlight=False)
+        err.print(f"  log: {info.log_path}", markup=False, highlight=False)
         for line in info.export_lines():
             out.print(line, markup=False, highlight=False)
     if info is None:
         raise typer.Exit(1)
+    if not healthy:
+        raise typer.Exit(3)

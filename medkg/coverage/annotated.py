@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medkg import xmlsafe
 from medkg.coverage.datasets import DatasetError
 
 CORPUS_FORMATS = ("pubtator", "bioc-xml", "bioc-json", "jsonl")
@@ -266,6 +267,9 @@ def read_bioc(path: str | Path, fmt: str = "bioc-xml") -> Iterator[AnnotatedDocu
 
     path = Path(path)
     try:
+        if fmt == "bioc-xml":  # DTD entities are refused before lxml sees the file
+            with path.open("rb") as raw:
+                xmlsafe.check_no_entities(raw)
         with path.open(encoding="utf-8") as fh:
             collection = bioc.load(fh) if fmt == "bioc-xml" else biocjson.load(fh)
     except (ValueError, KeyError, TypeError, SyntaxError) as exc:  # XMLSyntaxError: a SyntaxError

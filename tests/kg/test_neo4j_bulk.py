@@ -41,7 +41,7 @@ def test_bulk_import_reads_back_the_same_graph(small_kg: KnowledgeGraph, tmp_pat
     got = bulk_import(small_kg, runtime, work)
     assert got["nodes"] == small_kg.nodes.height
     # A second import into the now existing database is refused unless asked to replace it.
-    with pytest.raises(StoreError, match="offline import .* failed"):
+    with pytest.raises(StoreError, match=r"offline import .* failed"):
         bulk_import(small_kg, runtime, work)
     bulk_import(small_kg, runtime, work, overwrite=True)
 

@@ -28,6 +28,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from medkg import xmlsafe
 from medkg.kg.model import CATEGORY, DISEASE, IS_A, KnowledgeGraph, SourceInfo, props_json, stamp
 from medkg.kg.sources.base import Source, SourceError, bundled_file, check_readable, register_source
 from medkg.kg.sources.frames import edge_table, kind_rel_counts, node_table
@@ -48,10 +49,14 @@ _ROOT_VERSION = re.compile(r"v?(\d{4})\D*$")
 
 
 def parse_xml(path: Path) -> ET.Element:
-    """Parse an XML file; malformed XML becomes a :class:`SourceError` with its line."""
+    """Parse an XML file (DTD entities refused, see :mod:`medkg.xmlsafe`); malformed XML
+    becomes a :class:`SourceError` with its line."""
     check_readable(path)
     try:
-        return ET.parse(path).getroot()
+        root: ET.Element = xmlsafe.parse(path).getroot()
+        return root
+    except xmlsafe.UnsafeXMLError as exc:
+        raise SourceError(path, str(exc)) from None
     except ET.ParseError as exc:
         line, _column = exc.position
         raise SourceError(path, f"malformed XML: {exc.msg}", line) from exc
