@@ -172,6 +172,12 @@ def test_cli_json_and_table(store_path: Path, tmp_path: Path) -> None:
     assert "MAPS_TO" in res.stdout and "abbreviation" in res.stdout
 
 
+def test_cli_unmapped_types_exit_2(store_path: Path, tmp_path: Path) -> None:
+    odd = _pubtator(tmp_path, "1|t|Hi there.\n1|a|x\n1\t0\t2\tHi\tFooType\tD000001\n")
+    res = runner.invoke(app, ["coverage", "eval-linking", str(odd), "--path", str(store_path)])
+    assert res.exit_code == 2 and "map to no graph kind" in res.output
+
+
 def test_cli_bad_corpus_exits_2_naming_the_line(store_path: Path, tmp_path: Path) -> None:
     bad = _pubtator(tmp_path, "1|t|Myopia.\n1|a|Text.\n1\t0\t50\tMyopia\tDisease\tD009216\n")
     res = runner.invoke(app, ["coverage", "eval-linking", str(bad), "--path", str(store_path)])
