@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medkg.synthesis.export import SYSTEM_PROMPT
 from medkg.synthesis.items import LETTERS
 from medkg.training.answerers import Answerer, GenerationAnswerer
 from medkg.training.benchmarks import (
@@ -227,13 +228,14 @@ def evaluate(
     tags: Mapping[str, tuple[str, str]] | None = None,
     model: str | None = None,
     progress: bool = False,
+    system_prompt: str = SYSTEM_PROMPT,
 ) -> EvalResult:
     """Ask every question in every order of ``permutations`` (batched) and score it.
 
     ``asker``: an :class:`Answerer`, or a generator (read by the extractor, ``params``
     greedy by default). ``tags``: question id → (rarity, branch) from :meth:`GraphTagger.tag`
     (a question's own rarity, as medkg items carry, wins over the linker's); ``model``: the
-    name in tables (default: the answerer's).
+    name in tables (default: the answerer's); ``system_prompt``: the system message.
     """
     answerer = asker if isinstance(asker, Answerer) else GenerationAnswerer(asker, params)
     asks: list[tuple[int, Order, str, list[str], int]] = []
@@ -242,7 +244,7 @@ def evaluate(
             prompt, options, gold = q.present(order)
             asks.append((qi, order, prompt, options, gold))
     t0 = time.perf_counter()
-    answers = _answer_all(answerer, asks, progress)
+    answers = _answer_all(answerer, asks, progress, system_prompt)
     seconds = time.perf_counter() - t0
     per_q: list[list[dict[str, Any]]] = [[] for _ in questions]
     for (qi, order, _, _, gold), ans in zip(asks, answers, strict=True):
@@ -285,7 +287,10 @@ def evaluate(
 
 
 def _answer_all(
-    answerer: Answerer, asks: Sequence[tuple[int, Order, str, list[str], int]], progress: bool
+    answerer: Answerer,
+    asks: Sequence[tuple[int, Order, str, list[str], int]],
+    progress: bool,
+    system_prompt: str,
 ) -> list[Any]:
     """The answers to every ask, in chunks (so a progress bar can show rate and ETA)."""
     chunk = 64
@@ -297,7 +302,7 @@ def _answer_all(
         bar = tqdm(total=len(asks), desc=f"asking {answerer.name}", unit="q", smoothing=0.1)
     for start in range(0, len(asks), chunk):
         part = asks[start : start + chunk]
-        out.extend(answerer.answer([question_messages(p) for _, _, p, _, _ in part],
+        out.extend(answerer.answer([question_messages(p, system_prompt) for _, _, p, _, _ in part],
                                    [o for _, _, _, o, _ in part]))  # fmt: skip
         if bar is not None:
             bar.update(len(part))
