@@ -109,16 +109,19 @@ class LetterLogitAnswerer(Answerer):
         self.prefix = prefix
         self.name = generator.name
         self._letter_ids: list[int] | None = None
+        self._space = " "
 
     def _letters(self, tok: Any) -> list[int]:
         if self._letter_ids is None:
-            ids = []
-            for letter in LETTERS:
-                enc = tok.encode(" " + letter, add_special_tokens=False)
-                if len(enc) != 1:
-                    raise ValueError(f"the tokenizer splits ' {letter}' into {len(enc)} tokens")
-                ids.append(enc[0])
-            self._letter_ids = ids
+            # " C" after "Answer:" (one token in GPT-2-style BPEs); else "C" after "Answer: "
+            for space in (" ", ""):
+                encoded = [tok.encode(space + c, add_special_tokens=False) for c in LETTERS]
+                if all(len(e) == 1 for e in encoded):
+                    self._letter_ids = [e[0] for e in encoded]
+                    self._space = space
+                    break
+            else:
+                raise ValueError("the tokenizer has no single token for each option letter")
         return self._letter_ids
 
     def texts(self, prompts: Sequence[Messages]) -> list[str]:
@@ -126,9 +129,10 @@ class LetterLogitAnswerer(Answerer):
         gen = self.generator
         gen.load()
         tok = gen._tokenizer
+        self._letters(tok)
+        prefix = self.prefix + (" " if not self._space else "")
         return [
-            tok.apply_chat_template(list(m), tokenize=False, add_generation_prompt=True)
-            + self.prefix
+            tok.apply_chat_template(list(m), tokenize=False, add_generation_prompt=True) + prefix
             for m in prompts
         ]
 

@@ -181,3 +181,26 @@ def test_smollm2_raw_and_consistent_accuracy_differ() -> None:
     assert max(dist["predicted"].values()) > 12  # a preferred letter, against 12 golds each
     rec = result.records[0]
     assert rec["asks"][0]["method"] == "logits" and rec["asks"][0]["response"].startswith("Answer:")
+
+
+def test_cli_eval_prints_raw_consistent_and_letters(medssr: Path, tmp_path: Path) -> None:
+    """`medkg train eval --scoring letters` on the tiny random-init model: every question
+    in every cyclic order, both accuracies, the letter table, and full records."""
+    from medkg.training.tiny import build_tiny_model
+    from tests.training.test_cli_train import invoke
+
+    model = build_tiny_model(tmp_path / "tiny")
+    out = tmp_path / "eval.json"
+    spec = f"tiny=local:model={model},threads=1"
+    result = invoke("eval", "-m", spec, "-b", str(medssr), "--scoring", "letters",
+                    "--no-link", "--out", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for text in ("tiny raw", "tiny consistent", "answer letters over every order asked"):
+        assert text in result.stdout
+    data = json.loads(out.read_text())
+    rec = data["models"][0]["records"][0]
+    assert len(rec["asks"]) == 4 and {a["method"] for a in rec["asks"]} == {"logits"}
+    assert all(a["response"].startswith("Answer: ") for a in rec["asks"])
+    assert sum(data["models"][0]["letters"]["predicted"].values()) == 12
+    bad = invoke("eval", "-m", spec, "-b", str(medssr), "-p", "cyclic:0")
+    assert bad.exit_code == 2 and "cyclic:0" in bad.output
