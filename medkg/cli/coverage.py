@@ -14,8 +14,10 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     TaskID,
+    TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 
@@ -73,18 +75,20 @@ def _dataset_path(arg: str) -> str:
 @contextmanager
 def _progress() -> Iterator[object]:
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TaskProgressColumn(show_speed=True), TimeElapsedColumn(), TimeRemainingColumn(),
         console=console, transient=True,
     ) as bar:  # fmt: skip
         tasks: dict[str, TaskID] = {}
-        labels = {"link": "linking items", "linker": "building the linker", "amcs": "AMCS"}
+        labels = {"link": "linking items", "linker": "building the linker", "amcs": "AMCS",
+                  "embed": "embedding names (cached after)"}  # fmt: skip
 
         def update(task: str, done: int, total: int) -> None:
             if task not in tasks or (task == "link" and done <= total and done == min(total, 500)):
                 if task in tasks:
                     bar.remove_task(tasks[task])
                 tasks[task] = bar.add_task(labels.get(task, task), total=total)
-            bar.update(tasks[task], completed=done)
+            bar.update(tasks[task], completed=done, total=total)
 
         yield update
 
@@ -293,3 +297,86 @@ def report_cmd(
     except AuditError as exc:
         raise fail(str(exc)) from None
     out.print(f"wrote {path}")
+
+
+@app.command("eval-linking")
+@handle_errors
+def eval_linking_cmd(
+    corpus: Path = typer.Argument(
+        ..., help="Annotated corpus: PubTator (.txt), BioC XML (.xml) / JSON (.json), or JSONL."
+    ),
+    fmt: str = typer.Option(
+        None, "--format", help="pubtator | bioc-xml | bioc-json | jsonl (default: from the name)."
+    ),
+    kinds: str = typer.Option(
+        None, "--kinds", help="Graph kinds linked and scored (default: the corpus's types)."
+    ),
+    prefer: str = typer.Option(
+        None,
+        "--prefer",
+        help="Preferred id prefixes for a name several sources share, e.g. MESH,OMIM.",
+    ),
+    tfidf: bool = typer.Option(False, "--tfidf/--no-tfidf", help="Also run the TF-IDF fallback."),
+    mentions_out: Path = typer.Option(
+        None, "--mentions", help="Also write the predicted mention table (Parquet)."
+    ),
+    as_json: bool = JsonOption,
+    store: str = StoreOption,
+    path: Path = PathOption,
+) -> None:
+    """Score the linker on an annotated corpus: span, mention and document precision / recall
+    / F1, strict and via MAPS_TO equivalence, per mention type, entity kind and method."""
+    from dataclasses import replace
+
+    from medkg.coverage.annotated import read_corpus
+    from medkg.coverage.linkeval import evaluate_linker
+    from medkg.coverage.linking import LinkerConfig
+
+    docs = read_corpus(corpus, fmt)
+    config = LinkerConfig(tfidf=tfidf)
+    if prefer:
+        config = replace(config, prefix_priority=tuple(p.strip() for p in prefer.split(",")))
+    kg = _load_graph(store, path)
+    start = time.perf_counter()
+    scores, mentions = evaluate_linker(
+        kg, docs, config, tuple(k.strip() for k in kinds.split(",")) if kinds else None
+    )
+    if mentions_out is not None:
+        mentions_out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = mentions_out.with_name(f".{mentions_out.name}.tmp")
+        mentions.write_parquet(tmp)
+        tmp.replace(mentions_out)
+    data = {"corpus": str(corpus), **scores.to_dict(),
+            "seconds": round(time.perf_counter() - start, 2)}  # fmt: skip
+    if as_json:
+        print_json(data)
+        return
+    print_linking_scores(data)
+
+
+def print_linking_scores(data: dict[str, Any]) -> None:
+    """The evaluation as rich tables: overall levels, then per method, kind and type."""
+    table = Table(
+        title=f"linking on {data['corpus']} ({data['documents']} documents, kinds "
+        f"{', '.join(data['kinds'])})"
+    )
+    for col in ("level", "precision", "recall", "F1", "predicted", "gold"):
+        table.add_column(col, justify="left" if col == "level" else "right", no_wrap=col == "level")
+    for level, c in data["overall"].items():
+        table.add_row(level, f"{c['precision']:.3f}", f"{c['recall']:.3f}", f"{c['f1']:.3f}",
+                      f"{c['predicted']:,}", f"{c['gold']:,}")  # fmt: skip
+    out.print(table)
+    sub = Table(title="mention level per method, entity kind and gold type (recall over all gold)")
+    for col in ("group", "level", "P", "R", "F1", "predicted"):
+        left = col in ("group", "level")
+        sub.add_column(col, justify="left" if left else "right", no_wrap=left)
+    for group, label in (("by_method", "method"), ("by_kind", "kind"), ("by_type", "type")):
+        for key, levels in data[group].items():
+            for level in ("span", "mention strict", "mention via MAPS_TO"):
+                c = levels[level]
+                has_p = group != "by_type"  # a gold type has no predictions of its own
+                sub.add_row(f"{label}={key}", level,
+                            f"{c['precision']:.3f}" if has_p else "-", f"{c['recall']:.3f}",
+                            f"{c['f1']:.3f}" if has_p else "-",
+                            f"{c['predicted']:,}" if has_p else "-")  # fmt: skip
+    out.print(sub)

@@ -35,7 +35,7 @@ def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
 
 
 def build_with_progress(
-    sources: list[str] | None, files: dict[str, str]
+    sources: list[str] | None, files: dict[str, str], curated: Path | None = None
 ) -> tuple[Any, dict[str, float]]:
     """Load sources with a progress bar, then resolve and build the tree."""
     from medkg.kg.build import assemble, available_sources, load_sources, resolve_source_keys
@@ -62,7 +62,7 @@ def build_with_progress(
             timings[f"load.{key}"] = time.perf_counter() - start
             progress.advance(task)
         progress.update(task, description="resolving identities and building the tree")
-        kg = assemble(graphs, timings)
+        kg = assemble(graphs, timings, curated)
         progress.advance(task)
     return kg, timings
 
@@ -83,15 +83,25 @@ def build(
         "-f",
         help="Use a newer release file for a source: SOURCE=PATH (repeatable).",
     ),
+    curated: str = typer.Option(
+        None,
+        "--curated",
+        help="Curator mapping decisions (SSSOM, written by `medkg ui`) to apply: a file, or "
+        "'none'. Default: $MEDKG_HOME/mappings/curated.sssom.tsv when it exists.",
+    ),
     store: str = StoreOption,
     path: Path = PathOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Build the entity graph and its tree from the bundled (or given) sources and save it."""
     from medkg.kg.build import stats
+    from medkg.kg.curated import curated_path
 
+    decisions = None if curated == "none" else Path(curated) if curated else curated_path()
+    if curated not in (None, "none") and not Path(curated).is_file():
+        raise FileNotFoundError(f"--curated {curated}: no such file")
     start = time.perf_counter()
-    kg, timings = build_with_progress(sources, _parse_pairs(file, "--file"))
+    kg, timings = build_with_progress(sources, _parse_pairs(file, "--file"), decisions)
     built = time.perf_counter() - start
     target = store_from_options(store, path)
     with target:
@@ -109,10 +119,14 @@ def build(
         },
         "stats": summary,
     }
+    if "curated_mappings" in kg.report:
+        result["curated_mappings"] = kg.report["curated_mappings"]
     if as_json:
         print_json(result)
     else:
         _print_stats(summary)
+        if "curated_mappings" in result:
+            out.print(f"curator mapping decisions applied: {result['curated_mappings']}")
         out.print(
             f"[green]built[/] {report.nodes:,} nodes, {report.edges:,} edges in {built:.1f}s "
             f"(+{report.seconds:.1f}s save) → {report.location}  hash {report.content_hash[:12]}"
@@ -173,6 +187,9 @@ def _print_stats(s: dict[str, Any]) -> None:
                 ),
             )
         out.print(lt)
+    for name, source in s["sources"].items():
+        if "identity" in source:  # ids checked against independent evidence (mesh, drugs)
+            out.print(f"{name} identifiers checked: {source['identity']}")
 
 
 @app.command()

@@ -8,6 +8,7 @@ from medkg.cli import coverage, kg, neo4j, retrieve, train
 from medkg.cli.run import run
 from medkg.cli.sample import sample
 from medkg.cli.synth import synth
+from medkg.cli.ui import ui
 
 app = typer.Typer(
     name="medkg",
@@ -38,6 +39,7 @@ app.add_typer(
     name="train",
     help="Pseudo-labels, rewards, staged GRPO/DPO/SFT with TRL, and benchmark evaluation.",
 )
+app.command("ui", help="The curator workbench: a local web app over the store.")(ui)
 app.add_typer(neo4j.app, name="neo4j", help="Run a local Neo4j Community server (no Docker).")
 
 if __name__ == "__main__":

@@ -128,9 +128,20 @@ ABBREVIATION_DETECTORS: dict[str, Callable[[], AbbreviationDetector]] = {
 }
 
 
+def clinical_abbreviations() -> list[tuple[str, tuple[str, ...]]]:
+    """The curated clinical abbreviations (``data/clinical_abbreviations.tsv``, each with
+    its cited source): ``(abbreviation, graph names tried in order)``."""
+    from importlib.resources import files
+
+    text = (files("medkg.coverage") / "data" / "clinical_abbreviations.tsv").read_text("utf-8")
+    rows = [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+    return [(r[0], tuple(n.strip() for n in r[2].split("|"))) for r in rows[1:]]
+
+
 __all__ = [
     "ABBREVIATION_DETECTORS",
     "AbbreviationDetector",
     "SchwartzHearstDetector",
     "ScispacyDetector",
+    "clinical_abbreviations",
 ]

@@ -5,9 +5,15 @@ Input: the graph's node table (with the MET columns ``met_parent``, ``depth``,
 :class:`medkg.coverage.linking.Linker` (``item_id``, ``entity_id``, ...). Output, per node:
 
 * ``items`` — items that mention the node itself; ``mentions`` — its mentions;
-* ``rollup_items`` — distinct items that mention the node or any node below it in the MET
-  (an item mentioning two siblings counts once at their parent);
-* ``covered_below`` — nodes of its subtree (itself included) with ``items >= 1``, so
+* ``concept_items`` — items that mention the node or one of its exact-mapping
+  equivalents (the mention table's ``equivalents`` column, see
+  :mod:`medkg.coverage.equivalence`): audits count concepts, not surface senses, so a
+  mention of a cancer covers its MeSH, ICD-10 and OMIM nodes alike. Without that column
+  (or with ``follow_equivalents=False``) it equals ``items``; ``summary.coverage_rollup``
+  says which rule applied and ``covered_via_equivalents_only`` how many nodes it added;
+* ``rollup_items`` — distinct items that mention the node (or an equivalent) or any node
+  below it in the MET (an item mentioning two siblings counts once at their parent);
+* ``covered_below`` — nodes of its subtree (itself included) with ``concept_items >= 1``, so
   ``covered_below / subtree_size`` is the share of the branch the dataset touches.
 
 From that: coverage per level (share of nodes at each depth with ≥ 1 item) and per branch
@@ -64,7 +70,9 @@ class Audit:
 
     name: str
     n_items: int
-    nodes: pl.DataFrame  # NODE_COLUMNS + in_universe, items, mentions, rollup_items, covered_below
+    nodes: (
+        pl.DataFrame
+    )  # NODE_COLUMNS + in_universe, items, mentions, concept_items, rollup_items, covered_below
     summary: dict[str, Any]
     levels: pl.DataFrame
     branches: pl.DataFrame
@@ -148,11 +156,15 @@ def audit(
     kinds: Sequence[str] = AUDIT_KINDS,
     branch_depth: int = 2,
     min_branch_size: int = 5,
+    follow_equivalents: bool = True,
 ) -> Audit:
     """Audit one dataset's ``mentions`` against the MET in ``nodes`` (see the module doc).
 
     ``n_items`` is the number of items linked (items without a mention count here; the
-    default is the number of distinct item ids in ``mentions``).
+    default is the number of distinct item ids in ``mentions``). With
+    ``follow_equivalents`` and an ``equivalents`` column in ``mentions`` (the linker's),
+    a mention also covers its entity's exact-mapping equivalents, so one concept named
+    in MeSH, ICD-10 and OMIM covers all three sources' branches.
     """
     tree = _tree(nodes)
     if "item_id" not in mentions.columns or "entity_id" not in mentions.columns:
@@ -163,15 +175,30 @@ def audit(
     known = mentions.filter(pl.col("entity_id").is_in(tree.get_column("id").implode()))
     unknown = mentions.height - known.height
     pairs = known.select(pl.col("item_id").alias("key"), pl.col("entity_id").alias("id"))
+    follow = follow_equivalents and "equivalents" in known.columns
+    if follow:
+        # (item, equivalent) pairs: the concept a mention names, in every source
+        via = (
+            known.select(pl.col("item_id").alias("key"), pl.col("equivalents").alias("id"))
+            .explode("id")
+            .drop_nulls("id")
+            .filter(pl.col("id").is_in(tree.get_column("id").implode()))
+        )
+        concept_pairs = pl.concat([pairs, via]).unique()
+    else:
+        concept_pairs = pairs
 
     direct = known.group_by("entity_id").agg(
         pl.col("item_id").n_unique().cast(pl.Int64).alias("items"),
         pl.len().cast(pl.Int64).alias("mentions"),
     )
+    concept = concept_pairs.group_by("id").agg(
+        pl.col("key").n_unique().cast(pl.Int64).alias("concept_items")
+    )
     parents = tree.select("id", "met_parent").drop_nulls("met_parent")
     max_depth = int(tree.get_column("depth").cast(pl.Int64).max() or 0)  # type: ignore[arg-type]
-    rollup = ancestor_counts(pairs, parents, max_depth).rename({"n": "rollup_items"})
-    covered_ids = direct.select(pl.col("entity_id").alias("id"), pl.col("entity_id").alias("key"))
+    rollup = ancestor_counts(concept_pairs, parents, max_depth).rename({"n": "rollup_items"})
+    covered_ids = concept.select("id", pl.col("id").alias("key"))
     below = ancestor_counts(covered_ids, parents, max_depth).rename({"n": "covered_below"})
 
     universe = pl.col("kind").is_in(list(kinds)) & ~pl.col("met_placement").is_in(
@@ -180,16 +207,20 @@ def audit(
     table = (
         tree.with_columns(universe.alias("in_universe"))
         .join(direct.rename({"entity_id": "id"}), on="id", how="left")
+        .join(concept, on="id", how="left")
         .join(rollup, on="id", how="left")
         .join(below, on="id", how="left")
         .with_columns(
-            pl.col("items", "mentions", "rollup_items", "covered_below").fill_null(0),
+            pl.col("items", "mentions", "concept_items", "rollup_items", "covered_below").fill_null(
+                0
+            ),
             pl.col("rare").fill_null(False),
         )
         .sort("id")
     )
     uni = table.filter(pl.col("in_universe"))
     counts = uni.get_column("items").to_numpy()
+    covered = uni.get_column("concept_items").to_numpy() > 0
     mentioned = np.sort(counts[counts > 0])[::-1]
     top_k = max(1, math.ceil(0.01 * uni.height))
     linked_items = pairs.get_column("key").n_unique()
@@ -209,19 +240,28 @@ def audit(
         "distinct_entities": int((counts > 0).sum()),
         "universe_kinds": list(kinds),
         "universe_nodes": uni.height,
-        "coverage": float((counts > 0).mean()) if counts.size else 0.0,
+        # coverage counts concepts: a node is covered when it or an exact-mapping
+        # equivalent is mentioned (``coverage_rollup`` says which rule applied)
+        "coverage_rollup": "entity + exact MAPS_TO equivalents (one hop)"
+        if follow
+        else "entity only",
+        "coverage": float(covered.mean()) if covered.size else 0.0,
+        "covered_via_equivalents_only": int(((counts == 0) & covered).sum()),
         "coverage_by_kind": {
             k: {
                 "nodes": g.height,
-                "covered": int((g.get_column("items") > 0).sum()),
-                "share": float((g.get_column("items") > 0).mean() or 0.0),  # type: ignore[arg-type]
+                "covered": int((g.get_column("concept_items") > 0).sum()),
+                "share": float((g.get_column("concept_items") > 0).mean() or 0.0),  # type: ignore[arg-type]
+                "covered_via_equivalents_only": int(
+                    ((g.get_column("items") == 0) & (g.get_column("concept_items") > 0)).sum()
+                ),
             }
             for (k,), g in uni.group_by("kind", maintain_order=True)
         },
         "rare_diseases": {
             "nodes": int(rare_d.get_column("rare").sum()),
-            "covered": int(rare_d.filter(pl.col("rare") & (pl.col("items") > 0)).height),
-            "coverage": _share(rare_d.filter(pl.col("rare")).get_column("items") > 0),
+            "covered": int(rare_d.filter(pl.col("rare") & (pl.col("concept_items") > 0)).height),
+            "coverage": _share(rare_d.filter(pl.col("rare")).get_column("concept_items") > 0),
             "share_of_disease_mentions": _share(disease_mentions.get_column("rare")),
             "items_mentioning_rare_disease": rare_items,
             "share_of_items": rare_items / n_items,
@@ -245,7 +285,7 @@ def audit(
         uni.group_by("depth")
         .agg(
             pl.len().alias("nodes"),
-            (pl.col("items") > 0).sum().alias("covered"),
+            (pl.col("concept_items") > 0).sum().alias("covered"),
             (pl.col("rollup_items") > 0).sum().alias("reached"),
         )
         .with_columns(
@@ -312,6 +352,7 @@ def compare(audits: Sequence[Audit]) -> dict[str, Any]:
         ("mentions", ("mentions",)),
         ("distinct entities", ("distinct_entities",)),
         ("coverage of the universe", ("coverage",)),
+        ("nodes covered via equivalents only", ("covered_via_equivalents_only",)),
         ("rare-disease coverage", ("rare_diseases", "coverage")),
         ("rare share of disease mentions", ("rare_diseases", "share_of_disease_mentions")),
         ("items naming a rare disease", ("rare_diseases", "share_of_items")),
@@ -370,8 +411,10 @@ def _json_default(value: Any) -> Any:
 
 
 def gaps_entries(a: Audit) -> list[dict[str, Any]]:
-    """The ``gaps.json`` entries: every universe node with its direct item count."""
-    uni = a.nodes.filter(pl.col("in_universe")).select("id", "items")
+    """The ``gaps.json`` entries: every universe node with its item count (counting the
+    items that mention an exact-mapping equivalent: a concept covered in one source is
+    no gap in another)."""
+    uni = a.nodes.filter(pl.col("in_universe")).select("id", "concept_items")
     return [{"id": i, "count": c} for i, c in uni.iter_rows()]
 
 

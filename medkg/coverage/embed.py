@@ -68,10 +68,22 @@ class Embedder(ABC):
         """Provenance for outputs that carry embeddings or AMCS figures."""
         return {"embedder": self.key, "model": self.model_id, "dim": self.dim}
 
-    def embed(self, texts: Sequence[str]) -> FloatArray:
-        """Embed ``texts`` in batches of ``batch_size``: a float32 ``(len(texts), dim)``
-        matrix with unit rows (an all-zero row, e.g. from a text with no features, stays
-        zero). A bare string, a non-string item or an empty text is an error."""
+    #: Texts handed to the backend per call. Larger than ``batch_size`` so a backend with
+    #: its own batching (sentence-transformers) pays its per-call overhead rarely, small
+    #: enough for ``progress`` to tick every few seconds.
+    chunk_size: ClassVar[int] = 1024
+
+    def embed(
+        self, texts: Sequence[str], *, progress: Callable[[int, int], None] | None = None
+    ) -> FloatArray:
+        """Embed ``texts``: a float32 ``(len(texts), dim)`` matrix with unit rows (an
+        all-zero row, e.g. from a text with no features, stays zero). A bare string, a
+        non-string item or an empty text is an error.
+
+        Texts go to the backend longest first (a stable sort on length), so each batch pads
+        to texts of similar length: on a transformer this is most of the cost, and it is
+        what sentence-transformers does inside one ``encode`` call. Rows come back in the
+        caller's order. ``progress(done, total)`` is called after every chunk."""
         if isinstance(texts, str | bytes):
             raise TypeError("embed() takes a sequence of texts, not a single string")
         items = list(texts)
@@ -80,16 +92,21 @@ class Embedder(ABC):
                 raise TypeError(f"text {i} is {type(t).__name__}, not str")
             if not t.strip():
                 raise ValueError(f"text {i} is empty")
+        order = sorted(range(len(items)), key=lambda i: -len(items[i]))
         out = np.empty((len(items), self.dim), dtype=np.float32)
-        for start in range(0, len(items), self.batch_size):
-            batch = items[start : start + self.batch_size]
+        step = max(self.chunk_size, self.batch_size)
+        for start in range(0, len(order), step):
+            rows = order[start : start + step]
+            batch = [items[i] for i in rows]
             got = np.asarray(self._embed_batch(batch), dtype=np.float32)
             if got.shape != (len(batch), self.dim):
                 raise EmbeddingError(
                     f"{self.model_id}: backend returned shape {got.shape} "
                     f"for {len(batch)} texts (expected ({len(batch)}, {self.dim}))"
                 )
-            out[start : start + len(batch)] = got
+            out[rows] = got
+            if progress is not None:
+                progress(start + len(rows), len(items))
         norms = np.linalg.norm(out, axis=1)
         norms[norms == 0] = 1.0
         out /= norms[:, None]
@@ -97,7 +114,8 @@ class Embedder(ABC):
 
     @abstractmethod
     def _embed_batch(self, texts: list[str]) -> npt.ArrayLike:
-        """Raw (unnormalised) vectors for one batch of non-empty texts."""
+        """Raw (unnormalised) vectors for one chunk of non-empty texts (up to
+        ``chunk_size``; a backend batches it by ``batch_size`` itself if it needs to)."""
 
 
 EMBEDDERS: dict[str, type[Embedder]] = {}
@@ -389,6 +407,7 @@ def embed_entities(
     recipe: str = "name",
     cache: str | Path | None = None,
     use_cache: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> EntityEmbeddings:
     """Embed the entities of ``nodes`` (a graph's node table or a slice of it), cached.
 
@@ -396,6 +415,7 @@ def embed_entities(
     embedded store manifest's). The cache entry is keyed by it, the embedder's model id,
     the recipe and the selected ids, under ``cache`` (default ``cache_dir()/embeddings``);
     ``use_cache=False`` neither reads nor writes it. A second call with the same inputs reads the entry.
+    ``progress(done, total)`` follows the embedding (not called on a cache hit).
     """
     texts = entity_texts(nodes, recipe)
     ids = texts.get_column("id").to_list()
@@ -405,7 +425,7 @@ def embed_entities(
         hit = _read_entry(root / key, key)
         if hit is not None:
             return EntityEmbeddings(hit[0], hit[1], embedder.model_id, recipe, key, True)
-    vectors = embedder.embed(texts.get_column("text").to_list())
+    vectors = embedder.embed(texts.get_column("text").to_list(), progress=progress)
     if root is not None:
         meta = {
             "key": key,

@@ -53,7 +53,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from medkg.coverage.abbreviations import (
@@ -61,15 +60,22 @@ from medkg.coverage.abbreviations import (
     AbbreviationDetector,
     SchwartzHearstDetector,
     ScispacyDetector,
+    clinical_abbreviations,
 )
 from medkg.coverage.datasets import Item
+from medkg.coverage.fallback import TfidfFallback
+from medkg.coverage.senses import SenseContext
+from medkg.coverage.spans import composite_heads, crosses_boundary, extend_qualifiers
 from medkg.coverage.textnorm import Normalised, fold, surface_key
+from medkg.coverage.variants import key_variants
 from medkg.kg.model import DISEASE, DRUG, GENE, PHENOTYPE, KnowledgeGraph
 
 EXACT = "exact"
+COMPOSITE = "composite"
 ABBREVIATION = "abbreviation"
+ABBREVIATION_LIST = "abbreviation_list"
 TFIDF = "tfidf"
-METHODS = (EXACT, ABBREVIATION, TFIDF)
+METHODS = (EXACT, COMPOSITE, ABBREVIATION, ABBREVIATION_LIST, TFIDF)
 
 MENTION_SCHEMA: dict[str, pl.DataType] = {
     "item_id": pl.String(),
@@ -79,10 +85,11 @@ MENTION_SCHEMA: dict[str, pl.DataType] = {
     "entity_id": pl.String(),
     "method": pl.String(),
     "score": pl.Float64(),
+    "equivalents": pl.List(pl.String()),
 }
 
 # Surface-form ranks: lower wins a tie between entities sharing a form.
-_NAME, _EXACT_SYN, _OTHER_SYN = 0, 1, 2
+_NAME, _EXACT_SYN, _OTHER_SYN, _VARIANT = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,25 @@ class LinkerConfig:
         metadata={"help": "id prefixes in tie-break order (others after, by id)"},
     )
     synonyms: bool = field(default=True, metadata={"help": "index synonyms as well as names"})
+    variants: bool = field(
+        default=True,
+        metadata={"help": "also index plural/singular, British/American and word-order variants"},
+    )
+    context: bool = field(
+        default=True,
+        metadata={"help": "choose among a form's senses by the co-mentioned entities' graph "
+                  "neighbourhood (else the first sense by the priority order)"},
+    )  # fmt: skip
+    qualifiers: bool = field(
+        default=True,
+        metadata={"help": "extend a mention over preceding clinical qualifiers "
+                  "('hereditary', 'sporadic', ...) and expand composite mentions"},
+    )  # fmt: skip
+    clinical_abbreviations: bool = field(
+        default=True,
+        metadata={"help": "link common clinical abbreviations (HIV, COPD, ...) from the "
+                  "curated list when written in capitals and not defined in the text"},
+    )  # fmt: skip
     min_chars: int = field(default=3, metadata={"help": "shortest normalised surface form"})
     max_senses: int = field(
         default=8, metadata={"help": "skip a surface form naming more entities than this"}
@@ -106,7 +132,11 @@ class LinkerConfig:
         default="schwartz_hearst",
         metadata={"help": "abbreviation detector: schwartz_hearst | scispacy | None (off)"},
     )
-    tfidf: bool = field(default=True, metadata={"help": "run the TF-IDF fallback"})
+    tfidf: bool = field(
+        default=False,
+        metadata={"help": "run the TF-IDF fallback (off by default: its precision on "
+                  "benchmark text is measured in bench/README.md)"},
+    )  # fmt: skip
     tfidf_threshold: float = field(
         default=0.85, metadata={"help": "minimum cosine similarity for a tfidf mention"}
     )
@@ -135,7 +165,8 @@ class LinkerConfig:
         return cls(**data)
 
 
-_TOKEN = re.compile(r"[^\W_]+")
+_INITIALS_SKIP = frozenset({"of", "the", "and", "in", "with", "to", "type", "a"})
+_CAPS = re.compile(r"(?<![^\W_])[A-Z][A-Z0-9]{1,5}(?![^\W_])")
 
 
 # ----------------------------------------------------------------------------- surfaces
@@ -190,6 +221,27 @@ def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFram
         pl.Series("key", keys, dtype=pl.String()), pl.Series("acronym", acronym)
     )
     stats: dict[str, int] = {"forms": forms.height}
+    if config.variants:
+        # plural/singular, spelling and word-order variants rank after every real form;
+        # a variant that is some entity's real key is dropped (the real form decides)
+        var_rows: dict[str, list[Any]] = {"id": [], "kind": [], "form": [], "key": []}
+        for ent, kind, form, key, acr in forms.select(
+            "id", "kind", "form", "key", "acronym"
+        ).iter_rows():
+            if acr:
+                continue
+            for v in key_variants(form, key):
+                var_rows["id"].append(ent)
+                var_rows["kind"].append(kind)
+                var_rows["form"].append(form)
+                var_rows["key"].append(v)
+        var = pl.DataFrame(var_rows, schema={"id": pl.String(), "kind": pl.String(),
+                                             "form": pl.String(), "key": pl.String()})  # fmt: skip
+        var = var.join(forms.select("key").unique(), on="key", how="anti").with_columns(
+            pl.lit(_VARIANT).alias("rank"), pl.lit(False).alias("acronym")
+        )
+        stats["variant_keys"] = var.get_column("key").n_unique()
+        forms = pl.concat([forms, var.select(forms.columns)])
     core = pl.col("key").str.strip_chars(" ")
     too_short = core.str.len_chars() < config.min_chars
     numeric = core.str.contains(r"^[0-9 ]+$")
@@ -217,6 +269,8 @@ def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFram
             # acronym handling follows the winning form's spelling
             pl.col("acronym").first(),
             pl.col("id").n_unique().alias("senses"),
+            # every sense, best first: the context may pick another (medkg.coverage.senses)
+            pl.col("id").unique(maintain_order=True).alias("candidates"),
         )
     )
     ambiguous = pl.col("senses") > config.max_senses
@@ -224,27 +278,35 @@ def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFram
     best = best.filter(~ambiguous)
     stats["keys"] = best.height
     stats["keys_shared"] = best.filter(pl.col("senses") > 1).height
-    return best.select("key", "entity_id", "acronym", "senses"), stats
+    return best.select("key", "entity_id", "acronym", "senses", "candidates"), stats
 
 
 # ----------------------------------------------------------------------------- linker
 class Linker:
-    """Dictionary + abbreviation + TF-IDF linker over a graph's names and synonyms."""
+    """Dictionary + abbreviation (+ optional TF-IDF) linker over a graph's names and synonyms."""
 
     def __init__(
         self,
         surfaces: pl.DataFrame,
         config: LinkerConfig | None = None,
         stats: dict[str, int] | None = None,
+        senses: SenseContext | None = None,
     ) -> None:
         import ahocorasick
 
         self.config = config or LinkerConfig()
         self.surfaces = surfaces
         self.stats = dict(stats or {})
+        self.senses = senses
         self._entity = surfaces.get_column("entity_id").to_list()
         self._acronym = surfaces.get_column("acronym").to_list()
-        self._index = {k: i for i, k in enumerate(surfaces.get_column("key").to_list())}
+        self._candidates: list[list[str]] = (
+            surfaces.get_column("candidates").to_list()
+            if "candidates" in surfaces.columns
+            else [[e] for e in self._entity]
+        )
+        keys = surfaces.get_column("key").to_list()
+        self._index = {k: i for i, k in enumerate(keys)}
         automaton = ahocorasick.Automaton()
         for key, i in self._index.items():
             automaton.add_word(key, (i, len(key)))
@@ -255,21 +317,43 @@ class Linker:
             if self.config.abbreviations
             else None
         )
-        self._tfidf: tuple[Any, Any, Any, Any] | None = None
+        # curated abbreviation -> surface index of the first of its names in the dictionary
+        self._clinical: dict[str, int] = {}
+        if self.config.clinical_abbreviations:
+            for abbr, names in clinical_abbreviations():
+                for name in names:
+                    idx = self._index.get(surface_key(name))
+                    if idx is not None:
+                        self._clinical[abbr] = idx
+                        break
+        # word initials of multi-word forms ("dystrophia myotonica" -> DM): a short form
+        # used without definition links to a co-mentioned entity with those initials
+        self._initials: dict[str, list[int]] = {}
+        for key, i in self._index.items():
+            words = [w for w in key.split() if w not in _INITIALS_SKIP]
+            if 2 <= len(words) <= 6 and not self._acronym[i]:
+                self._initials.setdefault("".join(w[0] for w in words).upper(), []).append(i)
+        self._fallback = TfidfFallback(keys, self.config) if self.config.tfidf else None
 
     @classmethod
     def from_graph(cls, kg: KnowledgeGraph, config: LinkerConfig | None = None) -> Linker:
-        """Build the dictionary (and automaton) from a graph's names and synonyms."""
+        """Build the dictionary (and automaton) from a graph's names and synonyms, and the
+        sense context (neighbourhoods of shared forms' entities, exact mappings)."""
         config = config or LinkerConfig()
         surfaces, stats = surface_table(kg, config)
-        return cls(surfaces, config, stats)
+        shared = surfaces.filter(pl.col("senses") > 1).get_column("candidates").explode()
+        senses = SenseContext.from_graph(kg, shared.to_list(), config.prefix_priority, config.kinds)
+        return cls(surfaces, config, stats, senses)
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> Path:
-        """Write ``surfaces.parquet`` and ``linker.json`` (no pickles)."""
+        """Write ``surfaces.parquet``, the sense context's Parquet tables and
+        ``linker.json`` (no pickles)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.surfaces.write_parquet(folder / "surfaces.parquet")
+        if self.senses is not None:
+            self.senses.save(folder)
         meta = {"config": self.config.to_dict(), "stats": self.stats}
         (folder / "linker.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
         return folder
@@ -278,8 +362,14 @@ class Linker:
     def load(cls, folder: str | Path) -> Linker:
         folder = Path(folder)
         meta = json.loads((folder / "linker.json").read_text())
+        config = LinkerConfig.from_dict(meta["config"])
         surfaces = pl.read_parquet(folder / "surfaces.parquet")
-        return cls(surfaces, LinkerConfig.from_dict(meta["config"]), meta["stats"])
+        senses = (
+            SenseContext.load(folder, config.prefix_priority)
+            if (folder / "neighbours.parquet").is_file()
+            else None
+        )
+        return cls(surfaces, config, meta["stats"], senses)
 
     # ------------------------------------------------------------------ exact pass
     def _exact(self, text: str, norm: Normalised) -> list[tuple[int, int, int]]:
@@ -299,17 +389,44 @@ class Linker:
             o_s, o_e = norm.original(s), norm.original(e - 1) + 1
             if self._acronym[idx] and not text[o_s:o_e].isupper():
                 continue
+            if crosses_boundary(text[o_s:o_e]):
+                continue
             taken[s:e] = b"\x01" * (e - s)
             chosen.append((o_s, o_e, idx))
+        chosen.sort()
         return chosen
+
+    def _spans(
+        self, text: str, exact: list[tuple[int, int, int]]
+    ) -> list[tuple[int, int, int, str]]:
+        """Exact matches grown over qualifiers, and composite mentions (one row per
+        conjunct's entity, all with the coordination's span); sorted by start."""
+        out: list[tuple[int, int, int, str]] = []
+        floor = 0
+        for s, e, idx in exact:
+            method = EXACT
+            if self.config.qualifiers:
+                comp = composite_heads(text, s, e, floor, lambda p: self._index.get(surface_key(p)))
+                if comp is not None:
+                    c_start, others = comp
+                    c_start = extend_qualifiers(text, c_start, floor)
+                    for o in others:
+                        out.append((c_start, e, o, COMPOSITE))
+                    s, method = c_start, COMPOSITE
+                else:
+                    s = extend_qualifiers(text, s, floor)
+            out.append((s, e, idx, method))
+            floor = e
+        return out
 
     # ------------------------------------------------------------------ abbreviations
     def _abbreviations(
         self, text: str, exact: list[tuple[int, int, int]]
-    ) -> list[tuple[int, int, str]]:
+    ) -> list[tuple[int, int, int]]:
+        """Occurrences of locally defined short forms: (start, end, surface index)."""
         if self._detector is None:
             return []
-        out: list[tuple[int, int, str]] = []
+        out: list[tuple[int, int, int]] = []
         seen: set[str] = set()
         for (ss, se), (ls, le) in self._detector.find(text):
             short = text[ss:se]
@@ -319,114 +436,59 @@ class Linker:
             if idx is None:
                 # the long form may carry extra leading words: use an exact match ending it
                 ends = [m for m in exact if m[1] == le and m[0] >= ls]
-                if not ends:
-                    continue
-                idx = ends[0][2]
+                idx = ends[0][2] if ends else None
+            if idx is None and se < ls:
+                pass  # "SF (long form)": nothing follows the long form
+            elif idx is None:
+                # "von Hippel-Lindau (VHL) disease": the long form runs on after the brackets
+                tail = re.match(r"\)\s*([^\W_]+)(?:[ -]([^\W_]+))?", text[se:])
+                if tail:
+                    for k in (2, 1):
+                        words = [w for w in tail.groups()[:k] if w]
+                        if len(words) == k:
+                            idx = self._index.get(surface_key(text[ls:le] + " " + " ".join(words)))
+                            if idx is not None:
+                                break
+            if idx is None:
+                continue
             seen.add(short)
-            entity = self._entity[idx]
             for m in re.finditer(r"(?<![^\W_])" + re.escape(short) + r"(?![^\W_])", text):
-                out.append((m.start(), m.end(), entity))
+                out.append((m.start(), m.end(), idx))
         return out
 
-    # ------------------------------------------------------------------ tfidf
-    def _tfidf_index(self) -> tuple[Any, Any, Any, Any]:
-        """Vectoriser, full key vectors (keys x grams) and the candidate index: the key
-        vectors restricted to rare grams (document frequency <= ``tfidf_candidate_df``),
-        transposed for a sparse product with the queries."""
-        if self._tfidf is None:
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            vec = TfidfVectorizer(
-                analyzer="char_wb", ngram_range=self.config.tfidf_ngrams, sublinear_tf=True,
-                dtype=np.float32,
-            )  # fmt: skip
-            keys = [k.strip() for k in self.surfaces.get_column("key").to_list()]
-            full = vec.fit_transform(keys).tocsr()
-            df = np.bincount(full.indices, minlength=full.shape[1])
-            rare = np.flatnonzero(df <= max(2, self.config.tfidf_candidate_df * full.shape[0]))
-            candidates = full[:, rare].T.tocsr()
-            self._tfidf = (vec, full, rare, candidates)
-        return self._tfidf
-
-    def _phrases(self, text: str, covered: bytearray) -> list[list[tuple[int, int]]]:
-        """Noun-phrase-like runs: maximal runs of tokens (as spans) that are not stop
-        words, digits or covered by a mention, cut at punctuation."""
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-        folded = fold(text)
-        runs: list[list[tuple[int, int]]] = []
-        run: list[tuple[int, int]] = []
-        prev_end = 0
-        for m in _TOKEN.finditer(folded):
-            s, e = m.span()
-            word = m.group()
-            if run and text[prev_end:s].strip():  # punctuation between tokens ends a run
-                runs.append(run)
-                run = []
-            prev_end = e
-            if word in ENGLISH_STOP_WORDS or word.isdigit() or covered.find(1, s, e) != -1:
-                if run:
-                    runs.append(run)
-                    run = []
-                continue
-            run.append((s, e))
-        if run:
-            runs.append(run)
-        return runs
-
-    def _subspans(self, run: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        """Every contiguous sub-span of a run of at most ``max_phrase_tokens`` tokens and
-        at least ``min_phrase_chars`` characters (so "suggest Marfan syndrom" also offers
-        "Marfan syndrom")."""
+    def _undefined_abbreviations(
+        self, text: str, covered: bytearray, first_seen: dict[str, int]
+    ) -> list[tuple[int, int, int, str]]:
+        """Whole-word, all-capitals short forms the text does not define: the initials of
+        a form of an entity the text mentioned before, else a
+        curated clinical abbreviation. A short form that is a gene symbol of the graph
+        is left alone (kind compatibility: "WT1", "DCC" name genes first)."""
+        symbols = self.senses.symbols if self.senses is not None else frozenset()
         out = []
-        for i in range(len(run)):
-            for j in range(i, min(len(run), i + self.config.max_phrase_tokens)):
-                s, e = run[i][0], run[j][1]
-                if e - s >= self.config.min_phrase_chars:
-                    out.append((s, e))
-        return out
-
-    def _tfidf_link(self, queries: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest surface form and its cosine for each query.
-
-        Candidates come from a sparse product over rare grams only (common grams such as
-        "ion" touch tens of thousands of keys and make the product slow); the top
-        ``tfidf_candidates`` are then rescored with the full vectors, so the score is the
-        exact cosine of the chosen key."""
-        vec, full, rare, candidates = self._tfidf_index()
-        k = self.config.tfidf_candidates
-        q_full = vec.transform(queries).tocsr()
-        q_rare = q_full[:, rare]
-        best = np.zeros(len(queries), dtype=np.int64)
-        score = np.zeros(len(queries), dtype=np.float64)
-        block = 512  # bounded memory: one sparse block of similarities at a time
-        for lo in range(0, len(queries), block):
-            sims = (q_rare[lo : lo + block] @ candidates).tocsr()
-            rows: list[int] = []
-            cands: list[int] = []
-            for r in range(sims.shape[0]):
-                a, b = sims.indptr[r], sims.indptr[r + 1]
-                if a == b:
-                    continue
-                data = sims.data[a:b]
-                top = np.argpartition(-data, k - 1)[:k] if b - a > k else np.arange(b - a)
-                cands.extend(sims.indices[a:b][top].tolist())
-                rows.extend([lo + r] * len(top))
-            if not rows:
+        for m in _CAPS.finditer(text):
+            if covered.find(1, m.start(), m.end()) != -1:
                 continue
-            row_arr = np.asarray(rows)
-            cand_arr = np.asarray(cands)
-            exact = np.asarray(q_full[row_arr].multiply(full[cand_arr]).sum(axis=1)).ravel()
-            # per query: the candidate with the highest exact cosine
-            order = np.lexsort((-exact, row_arr))
-            first = np.ones(len(order), dtype=bool)
-            first[1:] = row_arr[order][1:] != row_arr[order][:-1]
-            pick = order[first]
-            best[row_arr[pick]] = cand_arr[pick]
-            score[row_arr[pick]] = exact[pick]
-        return best, score
+            short = m.group()
+            if short in symbols:
+                continue
+            hit = None
+            if self._detector is not None:
+                for i in self._initials.get(short, ()):
+                    seen = [first_seen[c] for c in self._candidates[i] if c in first_seen]
+                    if seen and min(seen) < m.start():
+                        hit = i
+                        break
+            if hit is not None:
+                out.append((m.start(), m.end(), hit, ABBREVIATION))
+            elif short in self._clinical:
+                out.append((m.start(), m.end(), self._clinical[short], ABBREVIATION_LIST))
+        return out
 
     # ------------------------------------------------------------------ public
+    def equivalents(self, entity_id: str) -> list[str]:
+        """Entities the graph's exact mappings say are the same concept."""
+        return list(self.senses.equivalence.of(entity_id)) if self.senses is not None else []
+
     def link_texts(self, items: Sequence[tuple[str, str]]) -> pl.DataFrame:
         """Mention table of one batch of ``(item_id, text)`` pairs."""
         cols: dict[str, list[Any]] = {k: [] for k in MENTION_SCHEMA}
@@ -434,38 +496,63 @@ class Linker:
         pending_text: list[str] = []
         n_runs = 0
 
-        def add(item_id: str, s: int, e: int, text: str, ent: str, method: str, sc: float) -> None:
+        def add(item_id: str, s: int, e: int, span: str, ent: str, method: str, sc: float) -> None:
             cols["item_id"].append(item_id)
             cols["start"].append(s)
             cols["end"].append(e)
-            cols["text"].append(text[s:e])
+            cols["text"].append(span)
             cols["entity_id"].append(ent)
             cols["method"].append(method)
             cols["score"].append(sc)
+            cols["equivalents"].append(self.equivalents(ent))
 
         for item_id, text in items:
             norm = Normalised(text)
             exact = self._exact(text, norm)
-            abbr = self._abbreviations(text, exact) if "(" in text else []
+            found: list[tuple[int, int, int, str]] = []  # start, end, surface index, method
             covered = bytearray(len(text))  # original offsets already in a mention
-            for s, e, ent in abbr:
-                if covered.find(1, s, e) != -1:
+            if self._detector is not None and "(" in text:
+                for s, e, idx in self._abbreviations(text, exact):
+                    if covered.find(1, s, e) == -1:
+                        covered[s:e] = b"\x01" * (e - s)
+                        found.append((s, e, idx, ABBREVIATION))
+            spans = self._spans(text, exact)
+            claimed = bytearray(len(text))
+            for s, e, idx, method in spans:
+                # a locally defined abbreviation wins; conjuncts share one span
+                if covered.find(1, s, e) != -1 and claimed.find(1, s, e) == -1:
                     continue
+                claimed[s:e] = b"\x01" * (e - s)
+                found.append((s, e, idx, method))
+            for s, e, _, _ in found:
                 covered[s:e] = b"\x01" * (e - s)
-                add(item_id, s, e, text, ent, ABBREVIATION, 1.0)
-            for s, e, idx in exact:
-                if covered.find(1, s, e) != -1:
-                    continue  # a locally defined abbreviation wins
-                covered[s:e] = b"\x01" * (e - s)
-                add(item_id, s, e, text, self._entity[idx], EXACT, 1.0)
-            if self.config.tfidf:
-                for run in self._phrases(text, covered):
-                    for s, e in self._subspans(run):
+            first_seen: dict[str, int] = {}
+            for s, _, idx, _ in found:
+                for c in self._candidates[idx]:
+                    first_seen[c] = min(s, first_seen.get(c, s))
+            found.extend(self._undefined_abbreviations(text, covered, first_seen))
+            # senses: entities named unambiguously are the context of the ambiguous ones
+            context = {
+                self._entity[idx] for _, _, idx, _ in found if len(self._candidates[idx]) == 1
+            }
+            for s, e, idx, method in sorted(found, key=lambda f: (f[0], f[1])):
+                cands = self._candidates[idx]
+                ent = (
+                    self.senses.choose(cands, context)
+                    if self.senses is not None and self.config.context and len(cands) > 1
+                    else self._entity[idx]
+                )
+                add(item_id, s, e, text[s:e], ent, method, 1.0)
+            if self._fallback is not None:
+                for s, e, _, _ in found:
+                    covered[s:e] = b"\x01" * (e - s)
+                for run in self._fallback.phrases(text, covered):
+                    for s, e in self._fallback.subspans(run):
                         pending.append((item_id, n_runs, s, e))
                         pending_text.append(text[s:e])
                     n_runs += 1
-        if pending:
-            best, score = self._tfidf_link(pending_text)
+        if pending and self._fallback is not None:
+            best, score = self._fallback.nearest(pending_text)
             # per run: the best-scoring sub-spans above the threshold, without overlaps;
             # on a tie the shorter (words the index does not know add nothing)
             threshold = self.config.tfidf_threshold
@@ -482,13 +569,8 @@ class Linker:
                 if any(s < te and ts < e for ts, te in taken):
                     continue
                 taken.append((s, e))
-                cols["item_id"].append(item_id)
-                cols["start"].append(s)
-                cols["end"].append(e)
-                cols["text"].append(pending_text[i])
-                cols["entity_id"].append(self._entity[int(best[i])])
-                cols["method"].append(TFIDF)
-                cols["score"].append(float(score[i]))
+                ent = self._entity[int(best[i])]
+                add(item_id, s, e, pending_text[i], ent, TFIDF, float(score[i]))
         return pl.DataFrame(cols, schema=MENTION_SCHEMA).sort(
             ["item_id", "start"], maintain_order=True
         )

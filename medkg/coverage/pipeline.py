@@ -83,12 +83,21 @@ def amcs_summary(
     mode: str = "exact",
     bins: int = 40,
     drill: int = 15,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """AMCS between a reference set (A, e.g. the MET's diseases) and a dataset's linked
     entities (B): both directions, histograms of the per-item best cosines, and the
-    reference entities the dataset covers least with their best match (drill-down)."""
-    a = embed_set(reference, embedder, graph_hash=graph_hash, recipe=recipe)
-    b = _reuse(reference, a, linked, embedder, graph_hash=graph_hash, recipe=recipe)
+    reference entities the dataset covers least with their best match (drill-down).
+    ``progress("embed", done, total)`` follows embeddings that are not cache hits."""
+
+    def embedding(done: int, total: int) -> None:
+        if progress is not None:
+            progress("embed", done, total)
+
+    a = embed_set(reference, embedder, graph_hash=graph_hash, recipe=recipe, progress=embedding)
+    b = _reuse(
+        reference, a, linked, embedder, graph_hash=graph_hash, recipe=recipe, progress=embedding
+    )
     res = compute_amcs(a, b, mode=mode)
     edges = np.linspace(-1.0, 1.0, 2 * bins + 1)[bins:]  # [0, 1] in `bins` steps
     low = np.clip(res.best_score_a_to_b, 0.0, 1.0)
@@ -200,7 +209,13 @@ def run_audit(
                     frame,
                 )
                 a.amcs = amcs_summary(
-                    reference, linked, emb, graph_hash=graph_hash, recipe=recipe, mode=amcs_mode
+                    reference,
+                    linked,
+                    emb,
+                    graph_hash=graph_hash,
+                    recipe=recipe,
+                    mode=amcs_mode,
+                    progress=progress,
                 )
         audits.append(a)
     result = CoverageResult(audits, mentions, amcs_reference=amcs_reference or "",

@@ -196,6 +196,12 @@ def render(data: dict[str, Any], tables: dict[str, pl.DataFrame]) -> str:
             if datasets[0].get("amcs"):
                 rows.append({"metric": f"AMCS {k}", names[0]: datasets[0]["amcs"][k]})
     parts.append("<h2>Summary</h2>" + _table(rows, ["metric", *names]))
+    rules = sorted({str(d["summary"].get("coverage_rollup", "entity only")) for d in datasets})
+    parts.append(
+        f"<p class=note>coverage counts concepts: a node is covered by a mention of "
+        f"{html.escape(' / '.join(rules))}; <code>covered_via_equivalents_only</code> counts "
+        "the nodes only an equivalent's mention covers</p>"
+    )
     figures = []
     for d in datasets:
         figures.append(("Medical entity tree: " + d["name"],

@@ -174,14 +174,22 @@ def _graph_set(spec: str, frame: pl.DataFrame) -> TextSet:
 
 
 def embed_set(
-    ts: TextSet, embedder: Embedder, *, graph_hash: str, recipe: str = "name"
+    ts: TextSet,
+    embedder: Embedder,
+    *,
+    graph_hash: str,
+    recipe: str = "name",
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Vectors for a set, rows in ``ts.ids`` order (graph entities through the cache)."""
+    """Vectors for a set, rows in ``ts.ids`` order (graph entities through the cache);
+    ``progress(done, total)`` follows any embedding that is not a cache hit."""
     if ts.graph_nodes is not None:
-        emb = embed_entities(ts.graph_nodes, embedder, graph_hash=graph_hash, recipe=recipe)
+        emb = embed_entities(
+            ts.graph_nodes, embedder, graph_hash=graph_hash, recipe=recipe, progress=progress
+        )
         index = emb.index()
         return emb.vectors[[index[i] for i in ts.ids]]
-    return embedder.embed(ts.texts)
+    return embedder.embed(ts.texts, progress=progress)
 
 
 __all__ = [

@@ -13,11 +13,13 @@ import importlib
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from medkg.kg.curated import apply_curated_mappings
 from medkg.kg.curie import is_known_prefix
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.resolve import resolve
@@ -132,9 +134,13 @@ def load_sources(
 
 
 def assemble(
-    graphs: Sequence[KnowledgeGraph], timings: dict[str, float] | None = None
+    graphs: Sequence[KnowledgeGraph],
+    timings: dict[str, float] | None = None,
+    curated: Path | None = None,
 ) -> KnowledgeGraph:
-    """Merge loaded sources, drop dangling edges, resolve identities and build the MET."""
+    """Merge loaded sources, drop dangling edges, resolve identities, apply a curator's
+    mapping decisions (``curated``: an SSSOM file, see :mod:`medkg.kg.curated`) and build
+    the MET."""
     if not graphs:
         raise SourceError("build", "no sources selected")
     t = time.perf_counter()
@@ -143,6 +149,8 @@ def assemble(
     kg = report_prefixes(kg)
     t_merge = time.perf_counter()
     kg = resolve(kg)
+    if curated is not None:
+        kg = apply_curated_mappings(kg, curated)
     t_resolve = time.perf_counter()
     kg = build_tree(kg)
     t_tree = time.perf_counter()
@@ -175,7 +183,10 @@ def stats(kg: KnowledgeGraph) -> dict[str, Any]:
     """Counts by kind, source and relation, tree depth, rare share and long-tail summary."""
     out: dict[str, Any] = kg.counts()
     nodes = kg.nodes
-    out["sources"] = {s.name: {"version": s.version, "license": s.license} for s in kg.sources}
+    out["sources"] = {
+        s.name: {"version": s.version, "license": s.license, **_identity(s.counts)}
+        for s in kg.sources
+    }
     if kg.has_tree:
         out["tree_depth"] = dict(nodes.group_by("depth").len().sort("depth").iter_rows())
         diseases = nodes.filter(pl.col("kind") == "Disease")
@@ -202,6 +213,13 @@ def stats(kg: KnowledgeGraph) -> dict[str, Any]:
         out["long_tail"] = long_tail_summary(nodes)
     out["report"] = kg.report
     return out
+
+
+def _identity(counts: dict[str, int]) -> dict[str, Any]:
+    """A source's identifier check verdicts (``ids_confirmed``, ``mesh_ids_repaired`` ...),
+    as its loader recorded them in the manifest counts; empty for unchecked sources."""
+    ids = {k: v for k, v in counts.items() if k.startswith(("ids_", "mesh_ids_"))}
+    return {"identity": ids} if ids else {}
 
 
 def long_tail_summary(nodes: pl.DataFrame) -> dict[str, Any]:

@@ -168,6 +168,20 @@ def merge_nodes(kind: str | None, columns: Sequence[str] = ()) -> str:
     )
 
 
+def set_empty_list_on_entities(column: str) -> str:
+    """Set property ``column`` to an empty list on the entities in ``$ids`` (the offline
+    importer cannot write an empty array: an empty CSV field leaves the property absent)."""
+    return f"UNWIND $ids AS id MATCH (n:{ENTITY} {{id: id}}) SET n.{property_key(column)} = []"
+
+
+def set_empty_list_on_edges(rel: str, column: str) -> str:
+    """Set property ``column`` to an empty list on the ``rel`` relationships in ``$keys``."""
+    return (
+        f"UNWIND $keys AS k MATCH ()-[r:{quote_name(rel)} {{key: k}}]->() "
+        f"SET r.{property_key(column)} = []"
+    )
+
+
 def remove_kind_label(label: str) -> str:
     """Drop an old kind label from the entities in ``$ids`` (their kind changed)."""
     return f"UNWIND $ids AS id MATCH (n:{ENTITY} {{id: id}}) REMOVE n:{quote_name(label)}"

@@ -309,16 +309,22 @@ def _staging(out: Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def read_items(path: str | Path) -> list[QAItem]:
-    """Read ``items.jsonl`` (or an export folder) back into items."""
+def read_items(path: str | Path, honour_review: bool = True) -> list[QAItem]:
+    """Read ``items.jsonl`` (or an export folder) back into items; items a curator
+    rejected in the dataset's ``review.jsonl`` are left out unless ``honour_review`` is off."""
+    from medkg.synthesis.review import rejected_ids
+
     p = Path(path)
     if p.is_dir():
         p = p / "items.jsonl"
+    rejected = rejected_ids(p) if honour_review else set()
     fields = set(QAItem.__dataclass_fields__)
     items = []
     with p.open(encoding="utf-8") as fh:
         for line in fh:
             row = json.loads(line)
+            if row.get("id") in rejected:
+                continue
             items.append(QAItem(**{k: v for k, v in row.items() if k in fields}))
     return items
 

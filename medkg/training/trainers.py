@@ -111,6 +111,8 @@ def load_dataset(path: str | Path, kind: TrainerKind | str) -> Any:
     :func:`dataset_file`). An empty dataset is an error."""
     import datasets
 
+    from medkg.synthesis.review import rejected_ids
+
     kind = TRAINERS[kind] if isinstance(kind, str) else kind
     source = dataset_file(Path(path), kind)
     if source.is_dir():
@@ -127,6 +129,9 @@ def load_dataset(path: str | Path, kind: TrainerKind | str) -> Any:
         ds = datasets.Dataset(pq.read_table(source))
     else:
         raise ValueError(f"{source}: unsupported dataset format (use .jsonl, .json, .parquet)")
+    rejected = rejected_ids(source)  # a curator's review.jsonl beside the data
+    if rejected and "id" in ds.column_names:
+        ds = ds.filter(lambda row: row["id"] not in rejected)
     if len(ds) == 0:
         raise ValueError(f"{source}: the dataset is empty")
     return ds

@@ -37,14 +37,20 @@ def tree() -> pl.DataFrame:
     cols = ["id", "kind", "met_parent", "met_placement", "depth", "subtree_size", "rare"]
     frame = pl.DataFrame([dict(zip(cols, row, strict=True)) for row in TREE])
     return frame.with_columns(
-        pl.col("id").alias("name"), pl.col("depth").cast(pl.Int32), pl.col("subtree_size").cast(pl.Int64)
+        pl.col("id").alias("name"),
+        pl.col("depth").cast(pl.Int32),
+        pl.col("subtree_size").cast(pl.Int64),
     )
 
 
 def mentions() -> pl.DataFrame:
     rows = [("1", "D1a"), ("1", "D1b1"), ("2", "D1a"), ("3", "D2"), ("3", "D2"), ("4", "X:unknown")]
     return pl.DataFrame(
-        {"item_id": [r[0] for r in rows], "entity_id": [r[1] for r in rows], "method": ["exact"] * 6}
+        {
+            "item_id": [r[0] for r in rows],
+            "entity_id": [r[1] for r in rows],
+            "method": ["exact"] * 6,
+        }
     )
 
 
@@ -110,7 +116,9 @@ def test_files_round_trip_and_gaps_feed_the_sampler(result, tmp_path: Path) -> N
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
     data, tables = read_audit_folder(tmp_path)
     assert [d["name"] for d in data["datasets"]] == ["toy", "other"]
-    row = next(r for r in data["comparison"]["summary"] if r["metric"] == "coverage of the universe")
+    row = next(
+        r for r in data["comparison"]["summary"] if r["metric"] == "coverage of the universe"
+    )
     assert row == {"metric": "coverage of the universe", "toy": 0.5, "other": pytest.approx(1 / 6)}
     assert tables["toy"].height == len(TREE)
     gaps = load_gaps(tmp_path / "gaps.toy.json")
@@ -135,3 +143,28 @@ def test_bad_inputs_are_named(tmp_path: Path) -> None:
     (tmp_path / "coverage.json").write_text("{not json")
     with pytest.raises(AuditError, match="not valid JSON"):
         read_audit_folder(tmp_path)
+
+
+def test_equivalents_cover_the_same_concept_in_another_branch() -> None:
+    # item 5 mentions D1a; the linker says D2a is the same concept (an exact mapping in
+    # another source's branch): D2a and its ancestors count it, and the summary says so
+    rows = mentions().with_columns(pl.lit([], dtype=pl.List(pl.String())).alias("equivalents"))
+    extra = pl.DataFrame(
+        {"item_id": ["5"], "entity_id": ["D1a"], "method": ["exact"], "equivalents": [["D2a"]]}
+    )
+    res = audit(tree(), pl.concat([rows, extra]), name="eq", n_items=5, min_branch_size=1)
+    items, concept, rollup = col(res, "items"), col(res, "concept_items"), col(res, "rollup_items")
+    assert items["D2a"] == 0 and concept["D2a"] == 1
+    assert rollup["D2"] == 2  # item 3 (D2 itself) and item 5 (via D2a)
+    assert concept["D1a"] == 3 and items["D1a"] == 3
+    assert res.summary["covered_via_equivalents_only"] == 1
+    assert res.summary["coverage_rollup"].startswith("entity + exact MAPS_TO")
+    # the gap list no longer reports D2a as uncovered
+    from medkg.coverage.audit import gaps_entries
+
+    assert {e["id"]: e["count"] for e in gaps_entries(res)}["D2a"] == 1
+    # switched off: surface senses only, as before
+    plain = audit(tree(), pl.concat([rows, extra]), name="eq", n_items=5, min_branch_size=1,
+                  follow_equivalents=False)  # fmt: skip
+    assert col(plain, "concept_items")["D2a"] == 0
+    assert plain.summary["coverage_rollup"] == "entity only"

@@ -108,16 +108,22 @@ def test_run_audit_writes_everything_and_amcs_matches_direct(
     linked = kg.nodes.filter(
         pl.col("id").is_in(result.mentions["toy"].get_column("entity_id").unique().implode())
     ).sort("id")
-    direct = amcs(emb.embed(ref.get_column("name").to_list()), emb.embed(linked.get_column("name").to_list()))
+    direct = amcs(
+        emb.embed(ref.get_column("name").to_list()), emb.embed(linked.get_column("name").to_list())
+    )
     assert a.amcs["forward"] == pytest.approx(direct.forward, abs=1e-6)
     assert a.amcs["backward"] == pytest.approx(direct.backward, abs=1e-6)
     assert sum(a.amcs["forward_hist"]) == ref.height
-    assert a.amcs["least_covered"][0]["cosine"] == pytest.approx(float(direct.best_score_a_to_b.min()))
+    assert a.amcs["least_covered"][0]["cosine"] == pytest.approx(
+        float(direct.best_score_a_to_b.min())
+    )
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "plotly" in page and "Top uncovered branches: toy" in page and "AMCS histograms" in page
 
 
-def test_cli_audit_two_datasets_json_and_report(store_path: Path, dataset: Path, tmp_path: Path) -> None:
+def test_cli_audit_two_datasets_json_and_report(
+    store_path: Path, dataset: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "cov"
     r = invoke("coverage", "audit", str(dataset), str(dataset), "--name", "a", "--name", "b",
                "--id-field", "id", "--embedder", "hashing", "--out", str(out),
@@ -179,7 +185,9 @@ def test_cli_bad_datasets_fail_cleanly(
     assert not out.exists()  # nothing partial
 
 
-def test_cli_unknown_embedder_and_missing_folder(store_path: Path, dataset: Path, tmp_path: Path) -> None:
+def test_cli_unknown_embedder_and_missing_folder(
+    store_path: Path, dataset: Path, tmp_path: Path
+) -> None:
     r = invoke("coverage", "audit", str(dataset), "--embedder", "nope", "--out", str(tmp_path / "x"),
                "--path", str(store_path))  # fmt: skip
     assert r.exit_code == 2 and "unknown embedder 'nope'" in r.output
@@ -187,12 +195,20 @@ def test_cli_unknown_embedder_and_missing_folder(store_path: Path, dataset: Path
     assert r.exit_code == 2 and "coverage.json not found" in r.output
 
 
-def test_write_back_embedded(store_path: Path, dataset: Path, kg: KnowledgeGraph, tmp_path: Path) -> None:
-    result = run_audit(kg, [DatasetSpec("My Set", str(dataset), id_field="id")], amcs_reference=None)
+def test_write_back_embedded(
+    store_path: Path, dataset: Path, kg: KnowledgeGraph, tmp_path: Path
+) -> None:
+    result = run_audit(
+        kg, [DatasetSpec("My Set", str(dataset), id_field="id")], amcs_reference=None
+    )
     with open_store("embedded", path=store_path) as s:
         n = write_back(s, result.audits[0])
     rows = pl.read_parquet(store_path / "coverage.my_set.parquet")
-    assert rows.height == n and set(rows.columns) == {"id", "coverage_my_set_items", "coverage_my_set_rollup"}
+    assert rows.height == n and set(rows.columns) == {
+        "id",
+        "coverage_my_set_items",
+        "coverage_my_set_rollup",
+    }
     assert property_prefix("My Set") == "coverage_my_set_"
 
 
@@ -203,7 +219,9 @@ def test_write_back_neo4j_is_queryable_and_idempotent(
     try:
         store.clear()
         store.save(kg)
-        result = run_audit(kg, [DatasetSpec("toy", str(dataset), id_field="id")], amcs_reference=None)
+        result = run_audit(
+            kg, [DatasetSpec("toy", str(dataset), id_field="id")], amcs_reference=None
+        )
         a = result.audits[0]
         assert write_back(store, a) == write_back(store, a)  # twice: same values
         got = store._read(
@@ -216,9 +234,12 @@ def test_write_back_neo4j_is_queryable_and_idempotent(
         uncovered = store._read(
             "MATCH (n:Entity:Disease) WHERE n.coverage_toy_items = 0 RETURN count(n) AS n", "test"
         )[0]["n"]
-        assert uncovered == expect.filter(pl.col("items") == 0).join(
-            kg.nodes.filter(pl.col("kind") == "Disease").select("id"), on="id"
-        ).height
+        assert (
+            uncovered
+            == expect.filter(pl.col("items") == 0)
+            .join(kg.nodes.filter(pl.col("kind") == "Disease").select("id"), on="id")
+            .height
+        )
     finally:
         store.close()
 
@@ -228,3 +249,19 @@ def test_hist_edges_cover_zero_to_one(kg: KnowledgeGraph, dataset: Path) -> None
                        embedder=build_embedder("hashing"))  # fmt: skip
     edges = np.array(result.audits[0].amcs["bin_edges"])
     assert edges[0] == 0.0 and edges[-1] == 1.0 and np.all(np.diff(edges) > 0)
+
+
+def test_run_audit_reports_embedding_progress(
+    kg: KnowledgeGraph, dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh cache, so the reference slice is embedded (a cache hit reports nothing).
+    monkeypatch.setenv("MEDKG_CACHE", str(tmp_path / "cache"))
+    events: list[tuple[str, int, int]] = []
+    run_audit(
+        kg, [DatasetSpec("toy", str(dataset), id_field="id")], embedder=build_embedder("hashing"),
+        amcs_reference="kind=Disease", progress=lambda task, d, t: events.append((task, d, t)),
+    )  # fmt: skip
+    embeds = [(d, t) for task, d, t in events if task == "embed"]
+    n_ref = met_slice(kg.nodes, "kind=Disease").height
+    assert embeds and embeds[0][1] == n_ref and (n_ref, n_ref) in embeds
+    assert all(d <= t for d, t in embeds)

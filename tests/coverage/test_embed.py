@@ -179,3 +179,24 @@ def test_bundled_minilm_embeds_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     assert v.shape == (3, 384) and v.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2] + 0.2  # meaning, not spelling
+
+
+def test_embed_sends_longest_first_and_returns_caller_order() -> None:
+    seen: list[list[str]] = []
+
+    class Recording(HashingEmbedder):
+        chunk_size = 2
+
+        def _embed_batch(self, texts: list[str]) -> np.ndarray:
+            seen.append(list(texts))
+            return np.asarray(super()._embed_batch(texts))
+
+    texts = ["ab", "abcdef", "a b c d e f g h", "abcd", "abc"]
+    ticks: list[tuple[int, int]] = []
+    got = Recording(batch_size=1).embed(texts, progress=lambda d, t: ticks.append((d, t)))
+    # Chunks hold texts of similar length (longest first), so a transformer pads little.
+    assert seen == [["a b c d e f g h", "abcdef"], ["abcd", "abc"], ["ab"]]
+    assert ticks == [(2, 5), (4, 5), (5, 5)]
+    # Row i is still text i: the same vectors as embedding each text alone.
+    for i, text in enumerate(texts):
+        np.testing.assert_allclose(got[i], HashingEmbedder().embed([text])[0], atol=1e-6)

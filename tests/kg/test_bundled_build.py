@@ -68,7 +68,7 @@ def test_rare_diseases_are_placed_mostly_by_mapping(full: KnowledgeGraph):
     assert set(hpoa.get_column("met_placement").str.replace(r":.*", "")) <= {"mapping", "fallback"}
     assert hpoa.get_column("rare").all()
     marfan = full.nodes.filter(pl.col("id") == "ORPHA:558").row(0, named=True)
-    assert marfan["met_parent"] == "MESH:D056846"
+    assert marfan["met_parent"] == "MESH:D008382"  # MeSH's Marfan Syndrome
     # its primary ancestors stay in the MeSH disease tree (C), never behaviour (F01) etc.
     parent = dict(full.nodes.select("id", "met_parent").iter_rows())
     chain, node = [], "ORPHA:558"
@@ -76,6 +76,17 @@ def test_rare_diseases_are_placed_mostly_by_mapping(full: KnowledgeGraph):
         chain.append(node)
         node = parent[node]
     assert chain[-3:] == ["MESH:C", "MET:Disease", "MET:root"]
+
+
+def test_sampled_mesh_ui_name_pairs(full: KnowledgeGraph):
+    # On the full build (after resolution and the tree), the hand-listed descriptors keep
+    # their true MeSH UI-name pairs.
+    from tests.sources.test_mesh_identity import well_known
+
+    names = dict(full.nodes.select("id", "name").iter_rows())
+    sample = well_known("disease")
+    got = {ui: names.get(f"MESH:{ui}", "").casefold() for ui in sample}
+    assert got == {ui: name.casefold() for ui, name in sample.items()}
 
 
 def test_build_is_byte_reproducible(full: KnowledgeGraph):

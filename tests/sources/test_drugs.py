@@ -65,20 +65,46 @@ def test_bundled_brand_names_are_flagged(bundled: KnowledgeGraph):
     )
 
 
-def test_bundled_unreliable_mesh_ids_are_not_identity(bundled: KnowledgeGraph):
-    # The package gives acetaminophen and aspirin the same MeSH id (D058633).
-    for drug in ("DRUGBANK:DB00316", "DRUGBANK:DB00945"):
+def test_bundled_mesh_ids_are_the_drugs_own(bundled: KnowledgeGraph):
+    # The package gives acetaminophen and aspirin the same MeSH id, D058633 (Antipyretics,
+    # a pharmacological action); checked against MeSH, each gets its own descriptor.
+    for drug, mesh in (("DRUGBANK:DB00316", "D000082"), ("DRUGBANK:DB00945", "D001241")):
         row = node(bundled, drug)
-        assert "MESH:D058633" not in row["xrefs"]
-        assert json.loads(row["props"])["mesh_id_unreliable"] == ["D058633"]
-    assert bundled.node("MESH:D058633") is None
-    assert bundled.report["drugs.mesh_ids_shared_by_several_drugs"] > 1_000
+        assert f"MESH:{mesh}" in row["xrefs"] and "MESH:D058633" not in row["xrefs"]
+        props = json.loads(row["props"])
+        assert (props["mesh_id_check"], props["mesh_id_given"]) == (["repaired"], ["D058633"])
+    assert node(bundled, "MESH:D058633")["name"] == "Antipyretics"  # its own entry
+    # The "Propranolol" entry's MeSH id was D014665 (Vasodilator Agents).
+    propranolol = bundled.nodes.filter(pl.col("name") == "Propranolol").row(0, named=True)
+    assert "MESH:D011433" in propranolol["xrefs"]
+    # A given id naming something else, with no descriptor of the drug's name: dropped.
+    receptor = node(bundled, "DRUGNER:fragile-x-mental-retardation-protein")
+    assert json.loads(receptor["props"])["mesh_id_unreliable"] == ["D005600"]  # the syndrome
+    checks = {k: bundled.report[f"drugs.mesh_ids_{k}"] for k in ("confirmed", "repaired")}
+    assert checks == {"confirmed": 5_266, "repaired": 3_472}
+    assert bundled.report["drugs.mesh_ids_unconfirmed"] == 11
+    assert bundled.report["drugs.mesh_ids_added"] == 296
+    assert bundled.sources[0].counts["mesh_ids_repaired"] == 3_472  # into the manifest
+    assert bundled.report.get("drugs.mesh_ids_shared_by_several_drugs", 0) == 0
+
+
+def test_bundled_drug_mesh_ids_match_the_hand_listed_sample(bundled: KnowledgeGraph):
+    from tests.sources.test_mesh_identity import well_known
+
+    sample = well_known("drug")
+    by_name = {n.casefold(): ui for ui, n in sample.items()}
+    seen = {}
+    for node_id, name, xrefs in bundled.nodes.select("id", "name", "xrefs").iter_rows():
+        if name.casefold() in by_name:
+            mesh = [x for x in [node_id, *xrefs] if x.startswith("MESH:D")]
+            seen[name.casefold()] = mesh
+    assert len(seen) >= 30
+    assert {n: m for n, m in seen.items() if m != [f"MESH:{by_name[n]}"]} == {}
 
 
 def test_bundled_never_reuses_a_disease_descriptor_id(bundled: KnowledgeGraph):
     diseases = MeshSource().load().nodes.select("id")
     assert bundled.nodes.select("id").join(diseases, on="id", how="semi").is_empty()
-    assert bundled.report["drugs.mesh_ids_colliding_with_disease_descriptors"] > 0
 
 
 def test_bundled_hierarchy(bundled: KnowledgeGraph):

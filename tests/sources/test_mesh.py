@@ -21,7 +21,10 @@ from tests.sources import FIXTURES, assert_well_formed, node, parents
 
 TSV = FIXTURES / "mesh_descriptors_excerpt.tsv"
 SHARED_TSV = FIXTURES / "mesh_shared_ids_excerpt.tsv"
+# The excerpts are raw dictionary rows, ids as the package gives them (a TSV is taken as
+# given unless verify_ids=True); the bundled source repairs them: Marfan is D008382.
 MARFAN = "MESH:D056846"
+TRUE_MARFAN = "MESH:D008382"
 MARFAN_TREES = [
     "C05.116.099.674",
     "C14.240.400.725",
@@ -66,60 +69,86 @@ def test_bundled_counts_and_provenance(bundled: KnowledgeGraph):
     assert set(bundled.nodes.filter(pl.col("kind") == CATEGORY).get_column("id")) <= {
         f"MESH:{c}" for c in (*BRANCHES, *TOP_LEVEL)
     }
-    # 6,083 canonical entries; one has the id '8' and is skipped. The other 6,082 sit
-    # under 5,687 ids: 335 ids carry 730 entries, 395 of which get a local id.
+    # 6,083 canonical entries; one has the id '8' and is skipped. The package gave the
+    # other 6,082 only 5,687 ids (335 ids shared by 730 entries); checked against the MeSH
+    # evidence, 4,682 are confirmed, 1,398 repaired (their name is another descriptor's)
+    # and 2 (descriptors newer or older than the evidence) get a local id.
     descriptors = bundled.nodes.filter(pl.col("id").str.contains(r"^MESH:D\d{6}"))
     local = bundled.nodes.filter(pl.col("id").str.starts_with("MESHX:"))
-    assert descriptors.height == 5_687
-    assert local.height == 395
+    assert descriptors.height == 6_080
+    assert local.height == 2
     assert bundled.report["mesh.entries_without_valid_id_skipped"] == 1
-    assert bundled.report["mesh.shared_ids"] == 335
-    assert bundled.report["mesh.entries_under_shared_ids"] == 730
-    assert bundled.report["mesh.local_ids"] == 395
+    identity = {"ids_confirmed": 4_682, "ids_repaired": 1_398, "ids_unconfirmed": 2}
+    assert {k: bundled.report[f"mesh.{k}"] for k in identity} == identity
+    assert {k: info.counts[k] for k in identity} == identity  # into the manifest
+    assert info.counts["ids_local"] == 2
+    assert bundled.report["mesh.shared_ids"] == 0  # the shared ids were all wrong ones
+    assert bundled.report["mesh.local_ids"] == 2
     assert bundled.report["mesh.local_id_slug_clashes"] == 0
     assert bundled.report["mesh.duplicate_tree_numbers_one_owner_kept"] == 0
     assert bundled.report["mesh.invalid_tree_numbers_ignored"] == 8
     by_kind = dict(descriptors.group_by("kind").len().iter_rows())
-    assert by_kind == {DISEASE: 4_861, CONCEPT: 826}
-    assert info.counts["nodes.Disease"] + info.counts["nodes.Concept"] == 5_687 + 395
+    assert by_kind == {DISEASE: 5_176, CONCEPT: 904}
+    assert info.counts["nodes.Disease"] + info.counts["nodes.Concept"] == 6_080 + 2
 
 
 def test_bundled_marfan(bundled: KnowledgeGraph):
-    marfan = node(bundled, MARFAN)
+    marfan = node(bundled, TRUE_MARFAN)
     assert marfan["name"] == "Marfan Syndrome"
     assert json.loads(marfan["props"])["tree_numbers"] == MARFAN_TREES
     assert "marfan syndrome, type i" in marfan["synonyms"]
     assert "marfan syndrome" not in marfan["synonyms"]  # equals the name
     assert set(marfan["synonym_scopes"]) == {"RELATED"}
     # One parent per placement whose ancestor is in the data: a DAG, deduplicated.
-    marfan_parents = parents(bundled, MARFAN)
+    marfan_parents = parents(bundled, TRUE_MARFAN)
     assert len(marfan_parents) >= 4
-    assert node(bundled, "MESH:D003095")["name"] == "Connective Tissue Diseases"  # C17.300
-    assert "MESH:D003095" in marfan_parents
+    assert node(bundled, "MESH:D003240")["name"] == "Connective Tissue Diseases"  # C17.300
+    assert "MESH:D003240" in marfan_parents
+    props = json.loads(marfan["props"])
+    assert (props["mesh_id_check"], props["mesh_id_given"]) == ("repaired", "D056846")
+    # the package's Marfan id is Weill-Marchesani Syndrome's, which now carries it
+    assert node(bundled, MARFAN)["name"] == "Weill-Marchesani Syndrome"
 
 
-def test_bundled_entries_sharing_an_id_stay_separate(bundled: KnowledgeGraph):
-    multiple = node(bundled, "MESH:D008607")
+def test_bundled_entries_sharing_an_id_get_their_own_descriptor(bundled: KnowledgeGraph):
+    # The package gave 12 entries D008607 (Intellectual Disability, the descriptor they
+    # "see related"); each now carries its own descriptor id.
+    multiple = node(bundled, "MESH:D000015")
     assert multiple["name"] == "Abnormalities, Multiple"  # its C16.131.077 is their parent
     props = json.loads(multiple["props"])
     assert props["tree_numbers"] == ["C16.131.077"]  # nobody else's tree numbers
-    assert len(props["mesh_id_shared_with"]) == 11
-    assert "Cockayne Syndrome" not in multiple["synonyms"]
-    assert parents(bundled, "MESH:D008607") == {"MESH:D000014"}  # Congenital Abnormalities
-    for slug, name, tree in [
-        ("cockayne-syndrome", "Cockayne Syndrome", "C16.131.077.250"),
-        ("prader-willi-syndrome", "Prader-Willi Syndrome", "C16.131.077.730"),
-        ("rett-syndrome", "Rett Syndrome", "C16.320.400.525.937"),
+    assert "mesh_id_shared_with" not in props
+    assert parents(bundled, "MESH:D000015") == {"MESH:D000013"}  # Congenital Abnormalities
+    assert node(bundled, "MESH:D008607")["name"] == "Intellectual Disability"
+    for node_id, name, tree in [
+        ("MESH:D003057", "Cockayne Syndrome", "C16.131.077.250"),
+        ("MESH:D011218", "Prader-Willi Syndrome", "C16.131.077.730"),
+        ("MESH:D015518", "Rett Syndrome", "C16.320.400.525.937"),
     ]:
-        row = node(bundled, f"MESHX:{slug}")
-        assert f"MESHX:{slug}" in props["mesh_id_shared_with"]
-        assert (row["name"], row["kind"], row["xrefs"]) == (name, DISEASE, [])
+        row = node(bundled, node_id)
+        assert (row["name"], row["kind"]) == (name, DISEASE)
         own = json.loads(row["props"])
-        assert own["mesh_id_unreliable"] == "D008607"
+        assert (own["mesh_id_check"], own["mesh_id_given"]) == ("repaired", "D008607")
         assert tree in own["tree_numbers"]
         assert row["synonyms"] and name.lower() not in row["synonyms"]
-    assert "MESH:D008607" in parents(bundled, "MESHX:cockayne-syndrome")
-    assert "MESH:D008607" not in parents(bundled, "MESHX:rett-syndrome")  # not filed under it
+    assert "MESH:D000015" in parents(bundled, "MESH:D003057")
+    assert "MESH:D000015" not in parents(bundled, "MESH:D015518")  # not filed under it
+
+
+def test_bundled_unconfirmed_ids_are_local(bundled: KnowledgeGraph):
+    # Newer than the MeSH 2026 topical list of the evidence: no real-looking MESH id.
+    row = node(bundled, "MESHX:disordered-eating-behavior")
+    assert row["name"] == "Disordered Eating Behavior"
+    props = json.loads(row["props"])
+    assert (props["mesh_id_check"], props["mesh_id_unreliable"]) == ("unconfirmed", "D000098322")
+    assert bundled.node("MESH:D000098322") is None
+
+
+def test_bundled_renamed_descriptors_keep_the_new_name_as_synonym(bundled: KnowledgeGraph):
+    pain = node(bundled, "MESH:D010148")  # MeSH 2026 "Intractable Pain"
+    assert pain["name"] == "Pain, Intractable"
+    assert "intractable pain" in pain["synonyms"]
+    assert json.loads(pain["props"])["mesh_id_check"] == "confirmed"
 
 
 def _is_a_ancestors(kg: KnowledgeGraph, node_id: str) -> set[str]:
@@ -138,7 +167,7 @@ def _is_a_ancestors(kg: KnowledgeGraph, node_id: str) -> set[str]:
 
 
 def test_bundled_marfan_ancestors_stay_in_the_disease_tree(bundled: KnowledgeGraph):
-    ancestors = _is_a_ancestors(bundled, MARFAN)
+    ancestors = _is_a_ancestors(bundled, TRUE_MARFAN)
     rows = bundled.nodes.filter(pl.col("id").is_in(sorted(ancestors)))
     assert rows.height == len(ancestors) >= 10
     names = set(rows.get_column("name"))
@@ -155,14 +184,14 @@ def test_bundled_marfan_ancestors_stay_in_the_disease_tree(bundled: KnowledgeGra
 def test_bundled_marfan_primary_chain(bundled: KnowledgeGraph):
     tree = build_tree(bundled)
     parent_of = dict(tree.nodes.select("id", "met_parent").iter_rows())
-    chain = [MARFAN]
+    chain = [TRUE_MARFAN]
     while parent_of.get(chain[-1]):
         chain.append(parent_of[chain[-1]])
     assert chain == [
-        MARFAN,
-        "MESHX:heart-defects-congenital",  # C14.240.400, shares D006330 with its parent
-        "MESH:D006330",  # Cardiovascular Abnormalities, C14.240 / C16.131.240
-        "MESH:D000014",  # Congenital Abnormalities, C16.131
+        TRUE_MARFAN,
+        "MESH:D006330",  # Heart Defects, Congenital, C14.240.400
+        "MESH:D018376",  # Cardiovascular Abnormalities, C14.240 / C16.131.240
+        "MESH:D000013",  # Congenital Abnormalities, C16.131
         "MESH:D009358",  # Congenital, Hereditary, and Neonatal Diseases and Abnormalities
         "MESH:C",
         "MET:Disease",
@@ -186,17 +215,17 @@ def test_bundled_descriptors_outside_disease_trees_are_concepts(bundled: Knowled
         lambda p: json.loads(p)["tree_numbers"], return_dtype=pl.List(pl.String())
     ):
         assert not any(t.startswith(("C", "F03")) for t in trees)
-    assert node(bundled, "MESH:D005824")["kind"] == CONCEPT  # Behavior, F01.145
+    assert node(bundled, "MESH:D001519")["kind"] == CONCEPT  # Behavior, F01.145
     # Back Pain has only malformed numbers ("C23.") but still reads as a disease.
-    back = node(bundled, "MESH:D017116")
+    back = node(bundled, "MESH:D001416")
     assert back["kind"] == DISEASE
-    assert parents(bundled, "MESH:D017116") == set()
+    assert parents(bundled, "MESH:D001416") == set()
     # Diseases link through disease trees only; concepts never sit above a disease.
     kind = dict(bundled.nodes.select("id", "kind").iter_rows())
     isa = bundled.edges.filter(pl.col("rel") == IS_A).select("src", "dst").rows()
     assert not [e for e in isa if kind[e[0]] == DISEASE and kind[e[1]] == CONCEPT]
     assert bundled.report["mesh.non_disease_tree_numbers_of_diseases_not_linked"] > 300
-    assert parents(bundled, "MESH:D028642") == set()  # Mental Disorders (F03): a root
+    assert parents(bundled, "MESH:D001523") == set()  # Mental Disorders (F03): a root
 
 
 def test_tsv_excerpt():
@@ -278,8 +307,12 @@ def test_user_pickle_is_refused_unless_trusted(tmp_path: Path):
     assert err.value.path == str(path)
     kg = MeshSource(path, trust_pickle=True).load()
     assert_well_formed(kg, "MeSH")
-    assert parents(kg, MARFAN) == {"MESH:D003095"}
-    assert node(kg, MARFAN)["synonyms"] == ["marfans syndrome"]
+    # a pickle's ids are checked like the bundled one's: both are repaired
+    assert parents(kg, TRUE_MARFAN) == {"MESH:D003240"}
+    assert node(kg, TRUE_MARFAN)["synonyms"] == ["marfans syndrome"]
+    as_given = MeshSource(path, trust_pickle=True, verify_ids=False).load()
+    assert parents(as_given, MARFAN) == {"MESH:D003095"}
+    assert "mesh_id_check" not in json.loads(node(as_given, MARFAN)["props"])
 
 
 def test_trusted_pickle_still_cannot_load_classes(tmp_path: Path):
@@ -337,6 +370,58 @@ def test_link_tree_numbers_linked_subset_and_preferred_owner():
     assert links.duplicate_tree_numbers == 1
 
 
+def test_link_tree_numbers_accept_passes_over_refused_owners():
+    links = link_tree_numbers(
+        {
+            "MESH:A": ["C05.116"],
+            "MESH:B": ["C05.116.099", "C19.297"],  # also in another category
+            "MESH:X": ["C05.116.099.343"],
+        },
+        accept=lambda child, parent: parent != "MESH:B",
+    )
+    assert ("MESH:X", "MESH:A") in links.edges and ("MESH:X", "MESH:B") not in links.edges
+    assert list(links.skipped) == [("MESH:X", "MESH:B")]
+
+
+def test_bundled_categories_follow_the_descriptors_own_tree_numbers(bundled: KnowledgeGraph):
+    # Every top-level disease category above a descriptor (IS_A closure) is one of its own
+    # tree numbers' (was 664 of 5,050 diseases, 13%: Achondroplasia -> C19 via Dwarfism).
+    category = {f"MESH:{c}" for c in TOP_LEVEL if c.startswith("C")} | {"MESH:F03"}
+    own: dict[str, set[str]] = {}  # node -> its own disease categories, as category ids
+    tops: dict[str, set[str]] = {}  # node -> the top-level numbers it owns (Neoplasms: C04)
+    for node_id, props in bundled.nodes.select("id", "props").iter_rows():
+        trees = json.loads(props).get("tree_numbers") or []
+        own[node_id] = {f"MESH:{t[:3]}" for t in trees if t.startswith(("C", "F03"))}
+        tops[node_id] = {f"MESH:{t}" for t in trees if len(t) == 3} & category
+    up: dict[str, list[str]] = {}
+    for child, parent in bundled.edges.filter(pl.col("rel") == IS_A).select("src", "dst").rows():
+        up.setdefault(child, []).append(parent)
+    reach: dict[str, set[str]] = {}  # categories reachable upwards, memoised over the DAG
+
+    def above(node_id: str) -> set[str]:
+        if node_id not in reach:
+            got: set[str] = set()
+            for parent in up.get(node_id, ()):
+                got |= ({parent} & category) | tops.get(parent, set()) | above(parent)
+            reach[node_id] = got
+        return reach[node_id]
+
+    diseases = bundled.nodes.filter(pl.col("kind") == DISEASE).get_column("id")
+    crossing = [n for n in diseases if own[n] and not above(n) <= own[n]]
+    assert crossing == []
+    achondroplasia = node(bundled, "MESH:D000130")
+    assert achondroplasia["name"] == "Achondroplasia"
+    assert parents(bundled, "MESH:D000130") == {
+        "MESH:D010009",  # Osteochondrodysplasias, C05.116.099.708
+        "MESH:D001848",  # Bone Diseases, Developmental, C05.116.099 (Dwarfism passed over)
+        "MESH:D030342",  # Genetic Diseases, Inborn, C16.320
+    }
+    props = json.loads(achondroplasia["props"])
+    assert props["broader_in_other_categories"] == ["MESH:D004392"]  # Dwarfism, also C19
+    assert props["mesh_categories"] == ["C05", "C16"]
+    assert bundled.report["mesh.parents_in_other_categories_passed_over"] == 785
+
+
 # ----------------------------------------------------------------- shared ids, disease trees
 @pytest.fixture(scope="module")
 def shared() -> KnowledgeGraph:
@@ -362,6 +447,7 @@ def test_shared_ids_get_separate_nodes(shared: KnowledgeGraph):
     assert multiple["name"] == "Abnormalities, Multiple"
     assert multiple["synonyms"] == ["multiple abnormalities"]
     assert json.loads(multiple["props"]) == {
+        "mesh_categories": ["C16"],
         "mesh_id_shared_with": [
             "MESHX:cockayne-syndrome",
             "MESHX:prader-willi-syndrome",
@@ -379,6 +465,22 @@ def test_shared_ids_get_separate_nodes(shared: KnowledgeGraph):
     assert shared.report["mesh.local_ids"] == 4
 
 
+def test_verified_tsv_repairs_the_shared_ids():
+    # The same raw rows, checked: each syndrome gets its own descriptor, none is local.
+    kg = MeshSource(SHARED_TSV, verify_ids=True).load()
+    assert kg.nodes.filter(pl.col("id").str.starts_with("MESHX:")).is_empty()
+    names = dict(kg.nodes.select("id", "name").iter_rows())
+    assert {k: names[k] for k in ("MESH:D003057", "MESH:D011218", "MESH:D015518")} == {
+        "MESH:D003057": "Cockayne Syndrome",
+        "MESH:D011218": "Prader-Willi Syndrome",
+        "MESH:D015518": "Rett Syndrome",
+    }
+    assert names["MESH:D000015"] == "Abnormalities, Multiple"
+    assert "MESH:D008607" not in names  # Intellectual Disability is not in the excerpt
+    assert (kg.report["mesh.ids_repaired"], kg.report["mesh.ids_confirmed"]) == (12, 2)
+    assert parents(kg, "MESH:D015518") == {"MESH:D030342", "MESH:C10"}
+
+
 def test_shared_id_entries_keep_their_own_tree_places(shared: KnowledgeGraph):
     # Before the split all four syndromes' tree numbers hung on one D008607 node, which
     # then sat under Obesity (Prader-Willi's C18 number) and Genetic Diseases.
@@ -387,9 +489,14 @@ def test_shared_id_entries_keep_their_own_tree_places(shared: KnowledgeGraph):
         "MESH:D008607",  # C16.131.077.730
         "MESH:D000014",  # C16.131.260.700: C16.131.260 is not in the file
         "MESH:D005826",  # C16.320.180.700 and C16.320.447.500
-        "MESH:D049088",  # C18.654.726.750.500.740 -> Obesity
+        # C18.654.726.750.500.740: not Obesity nor Overweight, also in C23 (Signs and Symptoms)
+        # where Prader-Willi is not; nothing else above it in the file: the category C18
+        "MESH:C18",
         "MESH:C10",
     }
+    props = json.loads(node(shared, "MESHX:prader-willi-syndrome")["props"])
+    assert props["broader_in_other_categories"] == ["MESH:D049088", "MESH:D050177"]
+    assert props["mesh_categories"] == ["C10", "C16", "C18"]
     assert parents(shared, "MESHX:rett-syndrome") == {"MESH:D005826", "MESH:C10"}
     assert parents(shared, "MESHX:cockayne-syndrome") == {
         "MESH:D008607",

@@ -19,14 +19,23 @@ Input formats
 
 Identity
 --------
+MeSH ids are first checked against independent evidence (:mod:`mesh_evidence`: the MeSH
+2026 descriptor list and MEDLINE index names; option ``verify_ids``, default on for
+pickles, off for a TSV) by the drug's whole name: ``confirmed``; ``repaired`` (the
+package's id is mostly a pharmacological action, Acetaminophen D058633 Antipyretics, and
+the evidence has the drug's own descriptor: D000082); ``added`` (no id given, the name is a
+descriptor's); ``unconfirmed`` (dropped). ``props.mesh_id_check`` / ``mesh_id_given``
+record it; counts ``drugs.mesh_ids_*`` are in ``kg.report`` and the manifest counts.
+DrugBank ids have no offline evidence and are taken as given (the "Propranolol" entry
+carries DB03322 and another substance's structure).
+
 Node id, first that applies: ``DRUGBANK:DBxxxxx``; else ``MESH:<id>`` when that MeSH id
 is reliable; else ``MEDLINEPLUS:<id>`` when no other drug shares it; else
 ``DRUGNER:<slug of the canonical name>`` (lower case, runs of other characters -> ``-``,
-``-2``, ``-3`` ... on a clash). The package's MeSH ids are often a pharmacological-action
-descriptor rather than the drug's own (126 drugs carry D007155): a MeSH id listed by
-several drugs, or equal to a descriptor of the MeSH disease dictionary (the ``mesh``
-source), is neither used as an id nor as an xref; it stays in
-``props.mesh_id_unreliable``. Drugs whose ids coincide are merged (names become
+``-2``, ``-3`` ... on a clash). A MeSH id (after the check) listed by several drugs, or
+equal to a descriptor of the MeSH disease dictionary (the ``mesh`` source, checked too),
+is neither used as an id nor as an xref; it stays in ``props.mesh_id_unreliable``
+(unchecked, the package gives 126 drugs D007155). Drugs whose ids coincide are merged (names become
 synonyms). Every such decision is counted in ``kg.report``.
 
 Nodes are kind ``Drug``; provenance ``source`` is ``"DrugNER"`` (registry key ``drugs``). Synonyms are the dictionary's variants: scope ``BRAND`` for
@@ -66,6 +75,7 @@ from medkg.kg.sources.frames import (
 )
 from medkg.kg.sources.mesh import MESH_ID, bundled_disease_descriptor_ids
 from medkg.kg.sources.mesh_categories import category_table, is_tree_number, link_tree_numbers
+from medkg.kg.sources.mesh_evidence import MeshNames, mesh_names
 
 SOURCE_NAME = "DrugNER"
 PACKAGE = "drug_named_entity_recognition"
@@ -109,6 +119,36 @@ class DrugEntry:
     tree_numbers: list[str] = field(default_factory=list)
     synonyms: list[tuple[str, str]] = field(default_factory=list)  # (text, scope)
     props: dict[str, Any] = field(default_factory=dict)
+    #: Verdict of the MeSH evidence check: "unchecked", "confirmed", "repaired",
+    #: "unconfirmed" (the id is dropped) or "added" (found by the drug's name).
+    mesh_check: str = "unchecked"
+    #: The MeSH id the input gave, where the check replaced or dropped it.
+    mesh_given: str | None = None
+
+
+def verify_drug_mesh_ids(entries: list[DrugEntry], evidence: MeshNames) -> dict[str, int]:
+    """Check each drug's MeSH id against the evidence (in place), by whole name only.
+
+    The package often gives a drug one of its pharmacological actions (Acetaminophen
+    D058633 Antipyretics): where the evidence has the drug's own name, its UI replaces
+    the given one (``repaired``); a drug without a MeSH id whose name is a descriptor's
+    gets it (``added``); a given id naming something else with no descriptor of the
+    drug's name is dropped (``unconfirmed``, kept in ``props.mesh_id_unreliable``).
+    """
+    counts = dict.fromkeys(("confirmed", "repaired", "unconfirmed", "added"), 0)
+    for e in entries:
+        check = evidence.verify(e.mesh_id, e.name, word_keys=False)
+        if e.mesh_id is None:
+            if check.ui is None:
+                continue
+            e.mesh_check = "added"
+        else:
+            e.mesh_check = check.verdict
+            if check.ui != e.mesh_id:
+                e.mesh_given = e.mesh_id
+        e.mesh_id = check.ui
+        counts[e.mesh_check] += 1
+    return {f"drugs.mesh_ids_{verdict}": n for verdict, n in counts.items()}
 
 
 def _clean(value: Any) -> str | None:
@@ -230,6 +270,9 @@ class DrugsSource(Source):
             entries = read_drug_tsv(self.path)
             version = "tsv"
         version = str(self.options.get("version", version))
+        # As for the mesh source: a pickle's ids are checked by default, a TSV's on request.
+        if self.options.get("verify_ids", is_pickle_file(self.path)):
+            skipped.update(verify_drug_mesh_ids(entries, mesh_names()))
         disease_ids = self.options.get("disease_mesh_ids")
         if disease_ids is None:
             disease_ids = bundled_disease_descriptor_ids()
@@ -301,6 +344,8 @@ def build_drug_graph(
         xrefs = [x for x in (f"DRUGBANK:{db}" if db else None, mesh, medline) if x and x != node_id]
         if e.mesh_id and mesh is None:
             unreliable_mesh[node_id][e.mesh_id] = None
+        if e.mesh_check == "unconfirmed" and e.mesh_given:
+            unreliable_mesh[node_id][e.mesh_given] = None
         xrefs_by_node[node_id].update(dict.fromkeys(xrefs))
         groups.setdefault(node_id, []).append(e)
 
@@ -332,6 +377,9 @@ def build_drug_graph(
             props.update(e.props)
         props["tree_numbers"] = sorted(valid) or None
         props["mesh_id_unreliable"] = sorted(unreliable_mesh.get(node_id, {})) or None
+        checks = {e.mesh_check for e in group} - {"unchecked"}
+        props["mesh_id_check"] = sorted(checks) or None
+        props["mesh_id_given"] = sorted({e.mesh_given for e in group if e.mesh_given}) or None
         props["merged_names"] = merged or None
         cols["id"].append(node_id)
         cols["name"].append(primary.name)
@@ -348,5 +396,7 @@ def build_drug_graph(
     nodes, edges = stamp(nodes, info), stamp(edges, info)
     counts["drugs.duplicate_tree_numbers_first_owner_kept"] = links.duplicate_tree_numbers
     counts["drugs.tree_numbers_unknown_top_level"] = links.unknown_top_level
-    info = SourceInfo(**{**info.to_dict(), "counts": kind_rel_counts(nodes, edges)})
+    # The identity verdicts travel with the source into the store's manifest.
+    identity = {k.removeprefix("drugs."): v for k, v in counts.items() if "mesh_ids_" in k}
+    info = SourceInfo(**{**info.to_dict(), "counts": {**kind_rel_counts(nodes, edges), **identity}})
     return KnowledgeGraph.from_frames(nodes, edges, [info], dict(counts))

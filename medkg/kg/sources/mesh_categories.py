@@ -182,6 +182,8 @@ class TreeLinks:
     # tree numbers whose top-level code is missing from TOP_LEVEL (placed under the branch
     # when the branch letter is known, otherwise left without a category edge)
     unknown_top_level: int = 0
+    # (child, owner) pairs passed over because ``accept`` refused the owner (ordered set)
+    skipped: dict[tuple[str, str], None] = field(default_factory=dict)
 
     def category_rows(self) -> list[tuple[str, str, str, str | None]]:
         """(id, name, tree number, parent id) for each needed category and branch, sorted."""
@@ -201,6 +203,7 @@ def link_tree_numbers(
     *,
     linked: Mapping[str, Iterable[str]] | None = None,
     prefer: Callable[[str], Any] | None = None,
+    accept: Callable[[str, str], bool] | None = None,
 ) -> TreeLinks:
     """IS_A edges from each node to the owner of the nearest ancestor of each tree number.
 
@@ -214,7 +217,8 @@ def link_tree_numbers(
     (``MESH:C``) when it owns the top-level number itself; categories are only
     synthesised where no node owns that number. Every linked tree number contributes one
     edge, so a descriptor in several places of the tree keeps every parent (a DAG);
-    duplicates are dropped.
+    duplicates are dropped. ``accept(child, owner)``, when given, can refuse an owner: the
+    walk then goes on to the next owned ancestor (the pair is recorded in ``skipped``).
     """
     links = TreeLinks()
     owner: dict[str, str] = {}
@@ -228,7 +232,7 @@ def link_tree_numbers(
                 owner[tree] = node_id
     for node_id, trees in (trees_by_node if linked is None else linked).items():
         for tree in trees:
-            parent = _nearest_owner(tree, node_id, owner)
+            parent = _nearest_owner(tree, node_id, owner, accept, links.skipped)
             if parent is None:
                 code = _category_code(tree, owner)
                 if code is None:
@@ -268,11 +272,21 @@ def _category_code(tree: str, owner: Mapping[str, str]) -> str | None:
     return top[0] if top[0] in BRANCHES else None
 
 
-def _nearest_owner(tree: str, node_id: str, owner: Mapping[str, str]) -> str | None:
+def _nearest_owner(
+    tree: str,
+    node_id: str,
+    owner: Mapping[str, str],
+    accept: Callable[[str, str], bool] | None = None,
+    skipped: dict[tuple[str, str], None] | None = None,
+) -> str | None:
     prefix = tree
     while "." in prefix:
         prefix = prefix.rpartition(".")[0]
         hit = owner.get(prefix)
-        if hit is not None and hit != node_id:
+        if hit is None or hit == node_id:
+            continue
+        if accept is None or accept(node_id, hit):
             return hit
+        if skipped is not None:
+            skipped[(node_id, hit)] = None
     return None

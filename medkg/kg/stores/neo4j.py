@@ -400,6 +400,72 @@ class Neo4jStore(GraphStore):
             details=dict(details),
         )
 
+    def adopt_bulk_import(self, kg: KnowledgeGraph, seconds: float) -> SaveReport:
+        """Finish a database written by the offline importer from ``kg``
+        (:mod:`medkg.kg.stores.neo4j_bulk`): its constraints and indexes, a check that it
+        holds what ``kg`` holds, and the meta node that marks the graph complete."""
+        start = time.perf_counter()
+        node_columns, edge_columns, rels = storable_tables(kg.nodes, kg.edges)
+        schema_names = self._schema_names()
+        self._ensure_schema(cypher.schema_statements(), schema_names)
+        self._ensure_schema([cypher.relationship_key_constraint(r) for r in rels], schema_names)
+        # Empty lists: the importer leaves the property absent, the online path stores [].
+        for col, dtype in kg.nodes.schema.items():
+            if isinstance(dtype, pl.List):
+                ids = kg.nodes.filter(pl.col(col).list.len() == 0).get_column("id").to_list()
+                self._write_batches(
+                    key_batches(
+                        cypher.set_empty_list_on_entities(col), "ids", ids, self.batch_size
+                    ),
+                    "writing empty lists",
+                )
+        keyed = kg.edges.with_columns(pl.Series("key", edge_keys(kg.edges), dtype=pl.String()))
+        for col, dtype in kg.edges.schema.items():
+            if isinstance(dtype, pl.List):
+                empty = keyed.filter(pl.col(col).list.len() == 0)
+                for (rel,), part in empty.partition_by("rel", as_dict=True).items():
+                    self._write_batches(
+                        key_batches(
+                            cypher.set_empty_list_on_edges(str(rel), col),
+                            "keys",
+                            part.get_column("key").to_list(),
+                            self.batch_size,
+                        ),
+                        "writing empty lists",
+                    )
+        entities = len(self._read(cypher.read_entity_ids(), "counting imported entities"))
+        if entities != kg.nodes.height:
+            raise StoreError(
+                f"{self.describe_location()}: the offline import holds {entities} entities, "
+                f"the graph {kg.nodes.height}"
+            )
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        self._set_meta(
+            {
+                "format": FORMAT,
+                "state": "complete",
+                "content_hash": kg.content_hash(),
+                "counts": json.dumps(kg.counts(), sort_keys=True),
+                "sources": json.dumps([s.to_dict() for s in kg.sources], sort_keys=True),
+                "report": json.dumps(kg.report, sort_keys=True, default=str),
+                "node_columns": json.dumps(node_columns),
+                "edge_columns": json.dumps(edge_columns),
+                "started_at": now,
+                "saved_at": now,
+                "seconds": round(seconds + time.perf_counter() - start, 3),
+                "loaded_by": "offline import",
+            }
+        )
+        return SaveReport(
+            store=self.key,
+            location=self.describe_location(),
+            nodes=kg.nodes.height,
+            edges=kg.edges.height,
+            content_hash=kg.content_hash(),
+            seconds=seconds + time.perf_counter() - start,
+            details={"offline_import": 1},
+        )
+
     def _schema_names(self) -> set[str]:
         """Names of the indexes and constraints the database has."""
         return {

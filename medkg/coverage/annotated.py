@@ -1,0 +1,336 @@
+"""Read entity-annotated corpora (gold mentions with concept ids) for linking evaluation.
+
+Formats, chosen by suffix unless named:
+
+* **PubTator** (``.txt``, ``.pubtator``): blocks of ``PMID|t|title``, ``PMID|a|abstract``
+  and tab-separated ``PMID start end text type ids`` lines, blank line between documents
+  (the NCBI disease, BC5CDR and NLM-Gene corpora). The document text is title + " " +
+  abstract, the offsets PubTator uses. Read here, line by line, so an error can name its
+  line (the ``bioc`` package's PubTator reader prints and skips malformed lines).
+* **BioC** XML (``.xml``) or JSON (``.bioc.json``): read with the ``bioc`` package; the
+  text is each passage placed at its ``offset`` (gaps filled with spaces), annotation
+  ids from the infon ``identifier`` (or ``MESH``, ``NCBI Gene``, ``Identifier``), the
+  type from ``type``. BioC carries no line numbers: errors name the document and
+  annotation ids.
+* **JSONL** (``.jsonl``): one document a line, ``{"id", "text", "mentions": [{"start",
+  "end", "ids": [...] or "id": "...", "type"?}]}``.
+
+Concept ids become CURIEs: ``D012345`` / ``C012345`` (MeSH descriptors and supplementary
+concepts) become ``MESH:...``; ``PREFIX:local`` keeps a known prefix (upper-cased:
+``OMIM``, ``MESH``, ``HP``, ``ORPHA``, ``DOID``, ``NCBIGene``, ...). In PubTator ids ``|``
+separates the concepts of a composite mention ("breast and ovarian cancer") and ``+`` a
+combination of concepts one mention needs; both give a mention several ids, and the
+evaluation counts a predicted id that is any of them as right. ``-1`` (or no id) marks a
+mention without a concept: it counts for span scores only.
+
+Bad input raises :class:`CorpusError` naming the file and line (or document): offsets
+outside the text or reversed, a mention text that differs from the text at its offsets,
+an id with an unknown prefix, a document without text, a malformed line, no documents.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medkg.coverage.datasets import DatasetError
+
+CORPUS_FORMATS = ("pubtator", "bioc-xml", "bioc-json", "jsonl")
+KNOWN_PREFIXES = (
+    "MESH", "OMIM", "HP", "ORPHA", "ORPHANET", "DOID", "MONDO", "NCBIGENE", "GENE",
+    "DRUGBANK", "ICD10", "ICD10CM", "UMLS", "CHEBI", "DECIPHER",
+)  # fmt: skip
+# the spelling medkg's graph uses for a prefix (others: upper case)
+_CANONICAL = {"NCBIGENE": "NCBIGene", "GENE": "NCBIGene", "ORPHANET": "ORPHA"}
+_MESH_BARE = re.compile(r"^[CD]\d{6,9}$")
+_NO_CONCEPT = {"", "-1", "-"}
+_BIOC_ID_INFONS = ("identifier", "Identifier", "MESH", "NCBI Gene", "NCBIGene", "OMIM")
+
+
+class CorpusError(DatasetError):
+    """An annotated corpus cannot be read; names the file and line (or document)."""
+
+
+@dataclass(frozen=True)
+class GoldMention:
+    """One annotated mention: span in the document text, corpus type, concept CURIEs."""
+
+    start: int
+    end: int
+    text: str
+    type: str
+    ids: tuple[str, ...]
+    line: int | None = field(default=None, compare=False)  # where it was read, for errors
+
+
+@dataclass(frozen=True)
+class AnnotatedDocument:
+    """A document's text and its gold mentions (sorted by offset)."""
+
+    id: str
+    text: str
+    mentions: tuple[GoldMention, ...]
+
+
+def normalise_id(raw: str, path: str | Path, line: int | None = None) -> str:
+    """A corpus concept id as a CURIE (see the module docstring); :class:`CorpusError`
+    for an unknown prefix."""
+    token = raw.strip()
+    if _MESH_BARE.match(token):
+        return f"MESH:{token}"
+    prefix, sep, local = token.partition(":")
+    if sep and local and prefix.upper() in KNOWN_PREFIXES:
+        up = prefix.upper()
+        return f"{_CANONICAL.get(up, up)}:{local.strip()}"
+    raise CorpusError(
+        path, f"concept id {raw!r} has no known prefix (known: {', '.join(KNOWN_PREFIXES)})",
+        line=line,
+    )  # fmt: skip
+
+
+def parse_ids(field: str, path: str | Path, line: int | None = None) -> tuple[str, ...]:
+    """Split a PubTator id field on ``|`` / ``+`` / ``,`` into CURIEs (``-1`` -> none)."""
+    if field.strip() in _NO_CONCEPT:
+        return ()
+    parts = [p for p in re.split(r"[|+,;]", field) if p.strip() not in _NO_CONCEPT]
+    return tuple(dict.fromkeys(normalise_id(p, path, line) for p in parts))
+
+
+def _check_span(
+    path: str | Path, doc_id: str, text: str, m: GoldMention, where: int | None, what: str = ""
+) -> None:
+    if not 0 <= m.start < m.end <= len(text):
+        raise CorpusError(
+            path, f"document {doc_id}: mention {m.text!r}{what} has offsets {m.start}-{m.end} "
+            f"outside its text (0-{len(text)})", line=where,
+        )  # fmt: skip
+    if m.text and text[m.start : m.end] != m.text:
+        raise CorpusError(
+            path, f"document {doc_id}: mention {m.text!r}{what} at {m.start}-{m.end} but the "
+            f"text there is {text[m.start : m.end]!r}", line=where,
+        )  # fmt: skip
+
+
+def detect_corpus_format(path: str | Path) -> str:
+    """The corpus format implied by the file name."""
+    name = Path(path).name.lower()
+    if name.endswith(".jsonl"):
+        return "jsonl"
+    if name.endswith(".xml"):
+        return "bioc-xml"
+    if name.endswith(".json"):
+        return "bioc-json"
+    if name.endswith((".txt", ".pubtator")):
+        return "pubtator"
+    raise CorpusError(
+        path, f"cannot tell the corpus format from the name; give one of {CORPUS_FORMATS}"
+    )
+
+
+# ----------------------------------------------------------------------------- PubTator
+def _pubtator_block(path: Path, lines: list[tuple[int, str]]) -> AnnotatedDocument:
+    pmid: str | None = None
+    title: str | None = None
+    abstract: str | None = None
+    raw: list[tuple[int, list[str]]] = []
+    for no, line in lines:
+        head = re.match(r"^([^|\t]+)\|([ta])\|(.*)$", line)
+        if head:
+            if pmid is not None and head.group(1) != pmid:
+                raise CorpusError(path, f"document {pmid}: line of document {head.group(1)} "
+                                  "without a blank line between them", line=no)  # fmt: skip
+            pmid = head.group(1)
+            if head.group(2) == "t":
+                title = head.group(3)
+            else:
+                abstract = head.group(3)
+            continue
+        cols = line.split("\t")
+        if len(cols) < 5:
+            raise CorpusError(
+                path, "malformed line: expected 'PMID|t|text', 'PMID|a|text' or "
+                f"'PMID<TAB>start<TAB>end<TAB>text<TAB>type<TAB>ids', got {line[:80]!r}", line=no,
+            )  # fmt: skip
+        if len(cols) == 5 and not cols[1].isdigit():
+            continue  # a relation line (PMID, type, id, id): not a mention
+        raw.append((no, cols))
+    first = lines[0][0]
+    if pmid is None:
+        raise CorpusError(path, "annotation lines without a 'PMID|t|' title line", line=first)
+    text = " ".join(t for t in (title, abstract) if t is not None)
+    if not text.strip():
+        raise CorpusError(path, f"document {pmid} is empty (no title or abstract text)", line=first)
+    mentions = []
+    for no, cols in raw:
+        if cols[0] != pmid:
+            raise CorpusError(
+                path, f"mention of document {cols[0]} inside document {pmid}", line=no
+            )
+        try:
+            start, end = int(cols[1]), int(cols[2])
+        except ValueError:
+            raise CorpusError(path, f"offsets {cols[1]!r} {cols[2]!r} are not integers",
+                              line=no) from None  # fmt: skip
+        ids = parse_ids(cols[5] if len(cols) > 5 else "", path, no)
+        m = GoldMention(start, end, cols[3], cols[4], ids, no)
+        _check_span(path, pmid, text, m, no)
+        mentions.append(m)
+    return AnnotatedDocument(pmid, text, tuple(sorted(mentions, key=lambda m: (m.start, m.end))))
+
+
+def read_pubtator(path: str | Path) -> Iterator[AnnotatedDocument]:
+    """Documents of a PubTator file (see the module docstring)."""
+    path = Path(path)
+    block: list[tuple[int, str]] = []
+    with path.open(encoding="utf-8") as fh:
+        for no, line in enumerate(fh, 1):
+            line = line.rstrip("\r\n")
+            if line.strip():
+                block.append((no, line))
+            elif block:
+                yield _pubtator_block(path, block)
+                block = []
+    if block:
+        yield _pubtator_block(path, block)
+
+
+# ----------------------------------------------------------------------------- JSONL
+def read_jsonl(path: str | Path) -> Iterator[AnnotatedDocument]:
+    """Documents of a JSONL corpus: ``{"id", "text", "mentions": [...]}`` per line."""
+    path = Path(path)
+    with path.open(encoding="utf-8") as fh:
+        for no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise CorpusError(path, f"malformed JSON: {exc.msg}", line=no) from None
+            if not isinstance(rec, dict):
+                raise CorpusError(path, "a line must be a JSON object", line=no)
+            text = rec.get("text")
+            doc_id = str(rec.get("id", no))
+            if not isinstance(text, str) or not text.strip():
+                raise CorpusError(path, f"document {doc_id} has no text", line=no, field="text")
+            mentions = []
+            for k, m in enumerate(rec.get("mentions") or []):
+                try:
+                    start, end = int(m["start"]), int(m["end"])
+                except (KeyError, TypeError, ValueError):
+                    raise CorpusError(path, f"document {doc_id}: mention {k} needs integer "
+                                      "'start' and 'end'", line=no) from None  # fmt: skip
+                raw_ids = m.get("ids", m.get("id", []))
+                raw_ids = [raw_ids] if isinstance(raw_ids, str) else list(raw_ids or [])
+                ids = tuple(
+                    dict.fromkeys(
+                        normalise_id(i, path, no) for i in raw_ids if i not in _NO_CONCEPT
+                    )
+                )
+                g = GoldMention(start, end, str(m.get("text", "")), str(m.get("type", "")), ids, no)
+                _check_span(path, doc_id, text, g, no, f" (number {k})")
+                mentions.append(g)
+            yield AnnotatedDocument(
+                doc_id, text, tuple(sorted(mentions, key=lambda g: (g.start, g.end)))
+            )
+
+
+# ----------------------------------------------------------------------------- BioC
+def _bioc_ids(infons: dict[str, Any], path: Path, where: str) -> tuple[str, ...]:
+    for key in _BIOC_ID_INFONS:
+        if infons.get(key):
+            try:
+                return parse_ids(str(infons[key]), path)
+            except CorpusError as exc:
+                raise CorpusError(path, f"{where}: {exc.args[0].split(': ', 1)[1]}") from None
+    return ()
+
+
+def read_bioc(path: str | Path, fmt: str = "bioc-xml") -> Iterator[AnnotatedDocument]:
+    """Documents of a BioC XML or JSON collection, read with the ``bioc`` package."""
+    import bioc
+    from bioc import biocjson
+
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8") as fh:
+            collection = bioc.load(fh) if fmt == "bioc-xml" else biocjson.load(fh)
+    except (ValueError, KeyError, TypeError, SyntaxError) as exc:  # XMLSyntaxError: a SyntaxError
+        raise CorpusError(path, f"not a BioC {fmt[5:].upper()} collection: {exc}") from None
+    for doc in collection.documents:
+        pieces: list[str] = []
+        length = 0
+        annotations = []
+        for passage in doc.passages:
+            ptext = passage.text or ""
+            if passage.offset > length:
+                pieces.append(" " * (passage.offset - length))
+                length = passage.offset
+            elif passage.offset < length:
+                raise CorpusError(path, f"document {doc.id}: passage at offset {passage.offset} "
+                                  f"overlaps the text before it (ends at {length})")  # fmt: skip
+            pieces.append(ptext)
+            length += len(ptext)
+            annotations.extend(passage.annotations)
+        annotations.extend(doc.annotations)
+        text = "".join(pieces)
+        if not text.strip():
+            raise CorpusError(path, f"document {doc.id} is empty (no passage text)")
+        mentions = []
+        for ann in annotations:
+            where = f"document {doc.id}, annotation {ann.id}"
+            ids = _bioc_ids(ann.infons, path, where)
+            for loc in ann.locations:
+                g = GoldMention(loc.offset, loc.offset + loc.length,
+                                ann.text if len(ann.locations) == 1 else "",
+                                ann.infons.get("type", ""), ids)  # fmt: skip
+                _check_span(path, doc.id, text, g, None, f" (annotation {ann.id})")
+                mentions.append(g)
+        yield AnnotatedDocument(
+            str(doc.id), text, tuple(sorted(mentions, key=lambda g: (g.start, g.end)))
+        )
+
+
+def read_corpus(path: str | Path, fmt: str | None = None) -> list[AnnotatedDocument]:
+    """Every document of an annotated corpus (format from the name unless given)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(path, "corpus file not found")
+    fmt = fmt or detect_corpus_format(path)
+    if fmt not in CORPUS_FORMATS:
+        raise CorpusError(path, f"unknown corpus format {fmt!r}; one of {CORPUS_FORMATS}")
+    try:
+        if fmt == "pubtator":
+            docs = list(read_pubtator(path))
+        elif fmt == "jsonl":
+            docs = list(read_jsonl(path))
+        else:
+            docs = list(read_bioc(path, fmt))
+    except UnicodeDecodeError as exc:
+        raise CorpusError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if not docs:
+        raise CorpusError(path, "no documents")
+    seen: set[str] = set()
+    for d in docs:
+        if d.id in seen:
+            raise CorpusError(path, f"document id {d.id} appears twice")
+        seen.add(d.id)
+    return docs
+
+
+__all__ = [
+    "CORPUS_FORMATS",
+    "AnnotatedDocument",
+    "CorpusError",
+    "GoldMention",
+    "detect_corpus_format",
+    "normalise_id",
+    "parse_ids",
+    "read_bioc",
+    "read_corpus",
+    "read_jsonl",
+    "read_pubtator",
+]

@@ -1,0 +1,87 @@
+"""The engine interface: run a :class:`ShardTask` over shards, results in shard order."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from medkg.registry import build_registered, registrar
+
+S = TypeVar("S")  # a shard
+R = TypeVar("R")  # what one shard gives
+
+#: ``progress(done_shards, total_shards)``
+ShardProgress = Callable[[int, int], None]
+
+
+class EngineError(RuntimeError):
+    """An engine that cannot start (e.g. Ray not installed) or a shard that failed for good."""
+
+
+class ShardTask(ABC, Generic[S, R]):
+    """One stage's work, split by shard. Instances travel to workers (pickled), so keep the
+    constructor's state small and build heavy state (an automaton, a model) in :meth:`setup`,
+    which every worker calls once before its first shard."""
+
+    def setup(self) -> None:
+        """Build per-worker state; the default needs none."""
+
+    @abstractmethod
+    def run(self, shard: S) -> R:
+        """The result of one shard; must depend on the shard only (not on which worker or
+        in which order), so every engine gives the same results."""
+
+
+class Engine(ABC):
+    """Runs a task's shards and returns their results in shard order."""
+
+    key: ClassVar[str] = ""
+
+    def map(
+        self,
+        task: ShardTask[S, R],
+        shards: Sequence[S],
+        *,
+        progress: ShardProgress | None = None,
+    ) -> list[R]:
+        """``[task.run(s) for s in shards]``, however the engine spreads the work."""
+        shards = list(shards)
+        if not shards:
+            return []
+        results = self._map(task, shards, progress)
+        if len(results) != len(shards):
+            raise EngineError(
+                f"{self.key} engine returned {len(results)} results for {len(shards)} shards"
+            )
+        return results
+
+    @abstractmethod
+    def _map(
+        self, task: ShardTask[S, R], shards: list[S], progress: ShardProgress | None
+    ) -> list[R]:
+        """The hook: results of ``shards`` in order."""
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance for manifests (outputs do not depend on it)."""
+        return {"engine": self.key}
+
+
+ENGINES: dict[str, type[Engine]] = {}
+register_engine = registrar(ENGINES, "engine")
+
+
+def build_engine(key: str = "local", **options: Any) -> Engine:
+    """Build the engine registered as ``key`` with its own options (checked by name)."""
+    return build_registered(ENGINES, key, "engine", options, ValueError)
+
+
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "EngineError",
+    "ShardProgress",
+    "ShardTask",
+    "build_engine",
+    "register_engine",
+]

@@ -1,0 +1,21 @@
+"""The default engine: every shard in this process, one after the other."""
+
+from __future__ import annotations
+
+from medkg.engines.base import Engine, R, S, ShardProgress, ShardTask, register_engine
+
+
+@register_engine("local")
+class LocalEngine(Engine):
+    """Runs shards in order in the calling process (no extra dependency)."""
+
+    def _map(
+        self, task: ShardTask[S, R], shards: list[S], progress: ShardProgress | None
+    ) -> list[R]:
+        task.setup()
+        out: list[R] = []
+        for shard in shards:
+            out.append(task.run(shard))
+            if progress is not None:
+                progress(len(out), len(shards))
+        return out

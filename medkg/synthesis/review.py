@@ -1,0 +1,116 @@
+"""Curator decisions on a dataset's items: ``review.jsonl`` beside the dataset.
+
+One JSON object per line, the latest line about an item wins::
+
+    {"item_id": "...", "decision": "reject", "reason": "distractor also fits", "at": "..."}
+
+``decision`` is one of :data:`DECISIONS`. The file is written by the curator workbench
+(``medkg ui``) and read by everything that consumes a dataset: :func:`rejected_ids` is the
+one question they ask, so ``read_items`` (synthesis, pseudo-labelling) and the training
+loaders drop rejected items. A malformed file is a :class:`ReviewError` naming the line;
+it is never half-applied. Writes replace the file atomically (temporary file + rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REVIEW_FILE = "review.jsonl"
+DECISIONS = ("accept", "reject", "flag")
+MAX_REASON = 2000
+
+
+class ReviewError(ValueError):
+    """A review file or decision is malformed; the message names the file and line."""
+
+
+def review_path(dataset: str | Path) -> Path:
+    """``review.jsonl`` in a dataset folder (or beside a dataset file such as items.jsonl)."""
+    p = Path(dataset)
+    return (p if p.is_dir() else p.parent) / REVIEW_FILE
+
+
+def _check(entry: Any, where: str) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise ReviewError(f"{where}: a review line must be a JSON object")
+    item_id, decision = entry.get("item_id"), entry.get("decision")
+    if not isinstance(item_id, str) or not item_id:
+        raise ReviewError(f"{where}: item_id must be a non-empty string")
+    if decision not in DECISIONS:
+        raise ReviewError(f"{where}: decision {decision!r} is not one of {list(DECISIONS)}")
+    reason = entry.get("reason", "")
+    if not isinstance(reason, str):
+        raise ReviewError(f"{where}: reason must be a string")
+    return entry
+
+
+def read_review(dataset: str | Path) -> dict[str, dict[str, Any]]:
+    """Latest decision per item id (empty when there is no review file)."""
+    path = review_path(dataset)
+    if not path.is_file():
+        return {}
+    decisions: dict[str, dict[str, Any]] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReviewError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ReviewError(f"{path} line {number}: not valid JSON ({exc.msg})") from None
+        entry = _check(entry, f"{path} line {number}")
+        decisions[entry["item_id"]] = entry
+    return decisions
+
+
+def rejected_ids(dataset: str | Path) -> set[str]:
+    """Ids of the items whose latest decision is ``reject``."""
+    return {i for i, e in read_review(dataset).items() if e["decision"] == "reject"}
+
+
+def record_decisions(dataset: str | Path, entries: Iterable[dict[str, Any]]) -> Path:
+    """Append decisions (item_id, decision, reason) to the review file, atomically.
+
+    The existing file is validated first (a malformed one is never extended), the new
+    lines are checked, then the whole file is written to a temporary name and renamed.
+    """
+    path = review_path(dataset)
+    read_review(dataset)  # refuses a malformed file before anything is written
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = []
+    for entry in entries:
+        entry = _check(dict(entry), "decision")
+        reason = entry.get("reason", "").strip()
+        if len(reason) > MAX_REASON:
+            raise ReviewError(f"decision: reason longer than {MAX_REASON} characters")
+        row = {"item_id": entry["item_id"], "decision": entry["decision"], "reason": reason}
+        lines.append(json.dumps({**row, "at": stamp}, ensure_ascii=False, sort_keys=True))
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if old and not old.endswith("\n"):
+        old += "\n"
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(old + "".join(line + "\n" for line in lines), encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+__all__ = [
+    "DECISIONS",
+    "REVIEW_FILE",
+    "ReviewError",
+    "read_review",
+    "record_decisions",
+    "rejected_ids",
+    "review_path",
+]

@@ -1,0 +1,175 @@
+"""Annotated corpus readers and the linking evaluation, on a hand-annotated corpus in the
+real PubTator, BioC XML, BioC JSON and JSONL formats (tests/fixtures/linking/marfan.*),
+whose scores are worked out by hand below."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from medkg.cli.main import app
+from medkg.coverage.annotated import CorpusError, parse_ids, read_corpus
+from medkg.coverage.equivalence import Equivalence
+from medkg.coverage.linkeval import evaluate_linker, score_linking
+from medkg.kg.stores import open_store
+from tests.graphs import small_graph
+
+FIX = Path(__file__).parents[1] / "fixtures" / "linking"
+FORMS = ("marfan.pubtator.txt", "marfan.jsonl", "marfan.bioc.xml", "marfan.bioc.json")
+runner = CliRunner()
+
+
+def test_four_formats_read_the_same_documents() -> None:
+    docs = [read_corpus(FIX / f) for f in FORMS]
+    assert all(d == docs[0] for d in docs[1:])
+    first = docs[0][0]
+    assert first.id == "100" and first.text.startswith("Marfan syndrome and myopia. In Marfan")
+    assert [(m.text, m.ids) for m in first.mentions[:3]] == [
+        ("Marfan syndrome", ("MESH:D056846",)),
+        ("myopia", ("MESH:D009216",)),
+        ("Marfan syndrome", ("OMIM:154700",)),
+    ]
+    for m in first.mentions:
+        assert first.text[m.start : m.end] == m.text
+    assert docs[0][0].mentions[0].line == 3  # PubTator mentions know their line
+
+
+def test_composite_and_missing_ids() -> None:
+    assert parse_ids("D001943|D010051", "x") == ("MESH:D001943", "MESH:D010051")
+    assert parse_ids("OMIM:300322+OMIM:102600", "x") == ("OMIM:300322", "OMIM:102600")
+    assert parse_ids("-1", "x") == ()
+    assert parse_ids("ncbigene:7157", "x") == ("NCBIGene:7157",)
+
+
+def _pubtator(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "bad.txt"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("1|t|Marfan syndrome.\n1|a|Text.\n1\t0\t99\tMarfan syndrome\tDisease\tD056846\n",
+         "bad.txt:3: document 1: mention 'Marfan syndrome' has offsets 0-99 outside its text"),
+        ("1|t|Marfan syndrome.\n1|a|Text.\n1\t1\t16\tMarfan syndrome\tDisease\tD056846\n",
+         "bad.txt:3: document 1: mention 'Marfan syndrome' at 1-16 but the text there is"),
+        ("1|t|Marfan syndrome.\n1|a|Text.\n1\t0\t15\tMarfan syndrome\tDisease\tFOO:12\n",
+         "bad.txt:3: concept id 'FOO:12' has no known prefix"),
+        ("1|t|\n1|a|  \n", "bad.txt:1: document 1 is empty"),
+        ("1|t|Marfan syndrome.\n1|a|Text.\n1 0 15 Marfan syndrome\n",
+         "bad.txt:3: malformed line"),
+        ("1|t|Marfan.\n1|a|Text.\n1\tx\t3\tMar\tDisease\tD056846\n",
+         "bad.txt:3: offsets 'x' '3' are not integers"),
+        ("\n\n", "bad.txt: no documents"),
+    ],
+)  # fmt: skip
+def test_pubtator_errors_name_file_and_line(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(CorpusError) as err:
+        read_corpus(_pubtator(tmp_path, body))
+    assert message in str(err.value)
+
+
+def test_jsonl_and_bioc_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "text": "Myopia.", "mentions": []}\n{"id": "b", "text": \n')
+    with pytest.raises(CorpusError, match=r"bad.jsonl:2: malformed JSON"):
+        read_corpus(bad)
+    bad.write_text(
+        '{"id": "a", "text": "Myopia.", "mentions": [{"start": 0, "end": 6, "id": "X:1"}]}\n'
+    )
+    with pytest.raises(CorpusError, match=r"bad.jsonl:1: concept id 'X:1' has no known prefix"):
+        read_corpus(bad)
+    xml = (FIX / "marfan.bioc.xml").read_text().replace("D999999", "WHAT:1")
+    path = tmp_path / "bad.xml"
+    path.write_text(xml)
+    with pytest.raises(CorpusError, match=r"document 100, annotation 14: concept id 'WHAT:1'"):
+        read_corpus(path)
+    path.write_text("<collection><document>")
+    with pytest.raises(CorpusError, match="not a BioC XML collection"):
+        read_corpus(path)
+
+
+def test_scores_worked_out_by_hand() -> None:
+    docs = read_corpus(FIX / "marfan.pubtator.txt")
+    kind_of = {"MESH:D056846": "Disease", "MESH:D009216": "Disease", "HP:0000545": "Phenotype"}
+    eq = Equivalence([("OMIM:154700", "MESH:D056846")])
+    pred = pl.DataFrame(
+        [
+            ("100", 0, 15, "MESH:D056846", "exact"),  # right
+            ("100", 20, 26, "MESH:D009216", "exact"),  # right
+            ("100", 31, 46, "MESH:D056846", "exact"),  # gold OMIM:154700: right via MAPS_TO
+            ("100", 48, 51, "MESH:D009216", "abbreviation"),  # right span, wrong concept
+            ("100", 76, 83, "MESH:D009216", "exact"),  # no gold there
+            ("100", 54, 60, "HP:0000545", "exact"),  # a Phenotype: not scored (Disease corpus)
+            ("200", 0, 6, "MESH:D009216", "exact"),  # right
+        ],
+        schema=["item_id", "start", "end", "entity_id", "method"],
+        orient="row",
+    )
+    s = score_linking(docs, pred, kind_of, eq)
+    assert s.kinds == ("Disease",)
+    o = s.overall
+    # 6 scored predictions, 9 gold mentions
+    assert (o["span"]["tp_predicted"], o["span"]["predicted"], o["span"]["gold"]) == (5, 6, 9)
+    assert (o["mention strict"]["tp_predicted"], o["mention strict"]["tp_gold"]) == (3, 3)
+    assert (o["mention via MAPS_TO"]["tp_predicted"], o["mention via MAPS_TO"]["tp_gold"]) == (4, 4)
+    assert o["mention via MAPS_TO"]["precision"] == pytest.approx(4 / 6, abs=1e-4)
+    assert o["mention via MAPS_TO"]["f1"] == pytest.approx(
+        2 * (4 / 6) * (4 / 9) / (4 / 6 + 4 / 9), abs=1e-4
+    )
+    # documents: gold {D056846, D009216, OMIM:154700, D999999} + {D009216}; predicted
+    # {D056846, D009216} + {D009216}
+    assert (o["document strict"]["tp_gold"], o["document strict"]["gold"]) == (3, 5)
+    assert (o["document via MAPS_TO"]["tp_gold"], o["document via MAPS_TO"]["predicted"]) == (4, 3)
+    assert s.by_method["abbreviation"]["span"]["tp_predicted"] == 1
+    assert s.by_method["abbreviation"]["mention strict"]["tp_predicted"] == 0
+    assert s.by_type["DiseaseClass"]["span"]["tp_gold"] == 0
+    assert "precision" not in s.by_type["Modifier"]["span"]
+
+
+def test_linker_on_the_corpus_end_to_end() -> None:
+    # the small graph names Marfan syndrome (MeSH, OMIM, Orphanet, mapped) and myopia;
+    # "zebra fever" is nowhere: 8 predictions, all on gold spans; the OMIM-annotated
+    # mention is linked to MeSH (preferred source), right only via MAPS_TO
+    scores, mentions = evaluate_linker(small_graph(), read_corpus(FIX / "marfan.bioc.xml"))
+    o = scores.overall
+    assert mentions.height == 8
+    assert (o["span"]["precision"], o["span"]["tp_gold"]) == (1.0, 8)
+    assert (o["mention strict"]["tp_gold"], o["mention via MAPS_TO"]["tp_gold"]) == (7, 8)
+    assert (o["document strict"]["tp_gold"], o["document via MAPS_TO"]["tp_gold"]) == (3, 4)
+    assert set(scores.by_method) == {"exact", "abbreviation"}
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("store") / "graph"
+    with open_store("embedded", path=path) as s:
+        s.save(small_graph())
+    return path
+
+
+def test_cli_json_and_table(store_path: Path, tmp_path: Path) -> None:
+    res = runner.invoke(app, ["coverage", "eval-linking", str(FIX / "marfan.jsonl"),
+                              "--path", str(store_path), "--json",
+                              "--mentions", str(tmp_path / "m.parquet")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["documents"] == 2 and data["kinds"] == ["Disease"]
+    assert data["overall"]["mention via MAPS_TO"]["recall"] == pytest.approx(8 / 9, abs=1e-4)
+    assert pl.read_parquet(tmp_path / "m.parquet").height == 8
+    res = runner.invoke(app, ["coverage", "eval-linking", str(FIX / "marfan.pubtator.txt"),
+                              "--path", str(store_path)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "MAPS_TO" in res.stdout and "abbreviation" in res.stdout
+
+
+def test_cli_bad_corpus_exits_2_naming_the_line(store_path: Path, tmp_path: Path) -> None:
+    bad = _pubtator(tmp_path, "1|t|Myopia.\n1|a|Text.\n1\t0\t50\tMyopia\tDisease\tD009216\n")
+    res = runner.invoke(app, ["coverage", "eval-linking", str(bad), "--path", str(store_path)])
+    assert res.exit_code == 2
+    assert "bad.txt:3:" in res.output and "outside its text" in res.output

@@ -1,0 +1,157 @@
+"""Engines on a real local Ray cluster (a head and a worker node on this machine, one CPU
+each), compared with the local engine: same outputs, a worker killed mid-shard, a shard that
+fails, and Ray missing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medkg.coverage.datasets import mmlu_medical_items
+from medkg.coverage.linking import Linker
+from medkg.coverage.sharded import embed_sharded, link_sharded, shards_of
+from medkg.engines import EngineError, LocalEngine, RayEngine, ShardTask, build_engine
+from tests.graphs import small_graph
+
+pytestmark = pytest.mark.ray
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[str]:
+    """A real Ray cluster: head node + one worker node, 1 CPU each, no dashboard."""
+    import ray  # the [ray] extra is part of [dev]: missing Ray fails here, it is not skipped
+    from ray.cluster_utils import Cluster
+
+    # Test-defined tasks travel by value: Ray workers need not import the tests package.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
+    )
+    cluster.add_node(num_cpus=1)
+    ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
+    yield cluster.address
+    ray.shutdown()
+    cluster.shutdown()
+
+
+class Square(ShardTask[list[int], list[int]]):
+    def run(self, shard: list[int]) -> list[int]:
+        return [x * x for x in shard]
+
+
+class SlowFirstAttempt(ShardTask[list[int], list[int]]):
+    """Shard 0's first attempt announces its pid in a file and sleeps: time to kill it."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def run(self, shard: list[int]) -> list[int]:
+        marker = Path(self.folder) / f"started-{shard[0]}"
+        if shard[0] == 0 and not marker.exists():
+            marker.write_text(str(os.getpid()))
+            time.sleep(60)
+        return [x + 1 for x in shard]
+
+
+class Fails(ShardTask[list[int], list[int]]):
+    def run(self, shard: list[int]) -> list[int]:
+        if 7 in shard:
+            raise ValueError("seven is not allowed")
+        return shard
+
+
+def test_local_engine_keeps_order_and_reports_progress() -> None:
+    ticks: list[tuple[int, int]] = []
+    shards = list(shards_of(range(10), 3))
+    assert shards == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+    out = LocalEngine().map(Square(), shards, progress=lambda d, t: ticks.append((d, t)))
+    assert out == [[0, 1, 4], [9, 16, 25], [36, 49, 64], [81]]
+    assert ticks == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert build_engine("local").map(Square(), []) == []
+    with pytest.raises(ValueError, match="unknown engine 'spark'"):
+        build_engine("spark")
+    with pytest.raises(ValueError, match="does not take"):
+        build_engine("ray", nodes=3)
+
+
+def test_ray_engine_equals_local_on_real_linking_and_embedding(ray_cluster: str) -> None:
+    linker = Linker.from_graph(small_graph())
+    pairs = [(it.id, it.text) for it in mmlu_medical_items()][:400]
+    local = link_sharded(linker, pairs, LocalEngine(), shard_size=50)
+    ticks: list[int] = []
+    remote = link_sharded(
+        linker, pairs, RayEngine(workers=2), shard_size=50, progress=lambda d, t: ticks.append(d)
+    )
+    assert local.height > 0
+    assert remote.equals(local)
+    assert ticks == list(range(1, 9))
+    # the sharded table is the linker's own table of the same items
+    assert remote.sort(["item_id", "start"]).equals(linker.link(pairs).sort(["item_id", "start"]))
+
+    texts = [t for _, t in pairs[:300]]
+    v_local = embed_sharded(texts, LocalEngine(), "hashing", shard_size=64)
+    v_ray = embed_sharded(texts, RayEngine(workers=2), "hashing", shard_size=64)
+    np.testing.assert_array_equal(v_local, v_ray)
+    assert v_ray.shape == (300, 512)
+
+
+def test_a_worker_killed_mid_shard_is_retried(ray_cluster: str, tmp_path: Path) -> None:
+    engine = RayEngine(workers=2, max_retries=2)
+    shards = list(shards_of(range(12), 4))
+    result: dict[str, object] = {}
+    thread = threading.Thread(
+        target=lambda: result.update(out=engine.map(SlowFirstAttempt(str(tmp_path)), shards))
+    )
+    thread.start()
+    marker = tmp_path / "started-0"
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.exists(), "shard 0 never started"
+    time.sleep(0.2)  # the pid is written before the sleep starts
+    os.kill(int(marker.read_text()), signal.SIGKILL)
+    thread.join(timeout=180)
+    assert not thread.is_alive()
+    assert result["out"] == [[x + 1 for x in s] for s in shards]
+
+
+def test_a_worker_that_keeps_dying_fails_clearly(ray_cluster: str, tmp_path: Path) -> None:
+    engine = RayEngine(workers=1, max_retries=0)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            engine.map(SlowFirstAttempt(str(tmp_path)), [[0, 1], [2, 3]])
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    marker = tmp_path / "started-0"
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.2)
+    os.kill(int(marker.read_text()), signal.SIGKILL)
+    thread.join(timeout=180)
+    assert len(errors) == 1 and isinstance(errors[0], EngineError)
+    assert "shard 0" in str(errors[0]) and "died" in str(errors[0])
+
+
+def test_a_failing_shard_names_itself(ray_cluster: str) -> None:
+    with pytest.raises(EngineError, match=r"shard 2 failed: .*seven is not allowed"):
+        RayEngine(workers=2).map(Fails(), list(shards_of(range(12), 3)))
+
+
+def test_ray_missing_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` sees without the extra
+    with pytest.raises(EngineError, match=r"pip install 'medkg\[ray\]'"):
+        RayEngine().map(Square(), [[1]])

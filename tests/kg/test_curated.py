@@ -1,0 +1,100 @@
+"""Curator mapping decisions (curated SSSOM) applied to the next build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from medkg.kg.build import assemble
+from medkg.kg.curated import (
+    CuratedMappingError,
+    apply_curated_mappings,
+    read_curated,
+    write_curated,
+)
+from medkg.kg.sources.hpo import HpoOntologySource
+from medkg.kg.sources.hpoa import HpoAnnotationSource, HpoGeneSource
+from tests.graphs import FIXTURES, mesh_like
+
+
+def sources() -> list:
+    return [
+        HpoOntologySource(FIXTURES / "mini.obo").load(),
+        HpoAnnotationSource(FIXTURES / "mini.hpoa").load(),
+        HpoGeneSource(FIXTURES / "genes_to_phenotype.txt").load(),
+        mesh_like(),
+    ]
+
+
+def decision(subject: str, obj: str, reject: bool) -> dict[str, str]:
+    return {"subject_id": subject, "object_id": obj, "predicate_id": "skos:exactMatch",
+            "predicate_modifier": "Not" if reject else "",
+            "mapping_justification": "semapv:ManualMappingCuration"}  # fmt: skip
+
+
+def maps(kg) -> dict[tuple[str, str], tuple[str, float]]:
+    m = kg.edges.filter(pl.col("rel") == "MAPS_TO")
+    return {(r["src"], r["dst"]): (r["method"], r["confidence"]) for r in m.iter_rows(named=True)}
+
+
+def placement(kg, node_id: str) -> tuple[str, str]:
+    row = kg.nodes.filter(pl.col("id") == node_id).row(0, named=True)
+    return row["met_parent"], row["met_placement"]
+
+
+def test_decisions_change_the_next_build(tmp_path: Path) -> None:
+    before = assemble(sources())
+    # The resolver maps the OMIM "Myopia" disease to MeSH Myopia by name and hangs it there.
+    assert placement(before, "OMIM:999999") == ("MESH:D009216", "mapping:name_exact")
+    path = tmp_path / "curated.sssom.tsv"
+    write_curated(path, {
+        ("OMIM:999999", "MESH:D009216"): decision("OMIM:999999", "MESH:D009216", True),
+        ("OMIM:999999", "HP:0000545"): decision("OMIM:999999", "HP:0000545", True),
+        ("OMIM:154700", "ORPHA:558"): decision("OMIM:154700", "ORPHA:558", False),
+        ("OMIM:154700", "DOID:14323"): decision("OMIM:154700", "DOID:14323", False),
+    })  # fmt: skip
+    after = assemble(sources(), curated=path)
+    edges = maps(after)
+    assert ("OMIM:999999", "MESH:D009216") not in edges and (
+        "OMIM:999999",
+        "HP:0000545",
+    ) not in edges
+    assert edges[("OMIM:154700", "ORPHA:558")] == ("curated", 1.0)
+    assert placement(after, "OMIM:999999")[1] != "mapping:name_exact"
+    assert after.report["curated_mappings"] == {
+        "file": str(path), "accepted": 1, "accepted_new_edges": 0, "rejected": 2,
+        "rejected_edges_removed": 2, "ids_not_in_graph": 1,
+    }  # fmt: skip
+    # Every other mapping is untouched.
+    untouched = {
+        k: v
+        for k, v in maps(before).items()
+        if k[0] != "OMIM:999999" and k != ("OMIM:154700", "ORPHA:558")
+    }
+    assert {k: edges[k] for k in untouched} == untouched
+    assert apply_curated_mappings(before, tmp_path / "absent.tsv") is before
+
+
+def test_malformed_curated_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.tsv"
+    path.write_text(
+        "#curie_map:\nsubject_id\tobject_id\tpredicate_id\tpredicate_modifier\nA:1\tB:2\tskos:exactMatch\tMaybe\n",
+        "utf-8",
+    )
+    with pytest.raises(CuratedMappingError, match="row 2: predicate_modifier must be empty or Not"):
+        read_curated(path)
+    path.write_text("subject_id\tobject_id\tpredicate_id\n\tB:2\tskos:exactMatch\n", "utf-8")
+    with pytest.raises(CuratedMappingError, match="row 2: subject_id and object_id are required"):
+        read_curated(path)
+
+
+def test_kg_build_refuses_a_missing_curated_file(tmp_path: Path) -> None:
+    from medkg.cli.main import app
+
+    result = CliRunner().invoke(app, ["kg", "build", "--path", str(tmp_path / "g"),
+                                      "--curated", str(tmp_path / "nope.tsv")])  # fmt: skip
+    assert result.exit_code == 2 and "no such file" in result.output
+    assert not (tmp_path / "g").exists()

@@ -1,0 +1,253 @@
+"""The workbench's pages through Starlette's test client on the small real-format graph:
+bad input gives a message and writes nothing, the token guards non-loopback servers,
+entity pages say what the graph holds, dataset pages read lazily."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from starlette.testclient import TestClient
+
+from medkg.kg.model import KnowledgeGraph
+from medkg.kg.stores.base import open_store
+from medkg.ui.app import UIState, create_app, needs_token
+from medkg.ui.datasets import Dataset, ItemFilter
+from medkg.ui.entity import entity_page, frequency_words
+from medkg.ui.graph import GraphIndex
+
+
+def write_dataset(folder: Path, n: int, families: tuple[str, ...] = ("gene", "diagnosis")) -> Path:
+    """A dataset folder in `medkg synth`'s layout: manifest.json + items.parquet."""
+    folder.mkdir(parents=True)
+    pl.DataFrame(
+        {
+            "id": [f"item{i:06d}" for i in range(n)],
+            "family": [families[i % len(families)] for i in range(n)],
+            "question": [f"Which disease explains finding {i}?" for i in range(n)],
+            "options": [["Marfan syndrome", "Myopia"]] * n,
+            "option_ids": [["ORPHA:558", "HP:0000545"]] * n,
+            "answer_index": [0] * n,
+            "answer": ["Marfan syndrome"] * n,
+            "answer_id": ["ORPHA:558" if i % 3 else "HP:0000545" for i in range(n)],
+            "path_nodes": [["HP:0001166", "ORPHA:558"]] * n,
+            "path_rels": [["HAS_PHENOTYPE"]] * n,
+            "rare": [i % 2 == 0 for i in range(n)],
+            "difficulty": [(i % 10) / 10 for i in range(n)],
+            "template": ["t1"] * n,
+            "seed_entity": ["ORPHA:558"] * n,
+            "provenance": ["{}"] * n,
+        }
+    ).write_parquet(folder / "items.parquet", row_group_size=10_000)
+    (folder / "manifest.json").write_text(json.dumps({"n_items": n}), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture()
+def state(tmp_path: Path, small_kg: KnowledgeGraph) -> UIState:
+    with open_store("embedded", path=tmp_path / "graph") as store:
+        store.save(small_kg)
+    return UIState(store=open_store("embedded", path=tmp_path / "graph"))
+
+
+@pytest.fixture()
+def client(state: UIState) -> TestClient:
+    return TestClient(create_app(state), raise_server_exceptions=False)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_unknown_id_is_a_message_not_a_trace(client: TestClient) -> None:
+    for url in (
+        "/entity/ORPHA:999999",
+        "/tree/children/NOPE:1",
+        "/api/neighbourhood/X:1",
+        "/tree?open=ORPHA:0",
+    ):
+        r = client.get(url)
+        assert r.status_code == 404, url
+        assert "no entity" in r.text and "Traceback" not in r.text
+    assert client.get("/no/such/page").status_code == 404
+
+
+def test_a_folder_that_is_not_a_dataset_is_refused_and_untouched(
+    client: TestClient, tmp_path: Path
+) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "items.jsonl").write_text('{"question": "q"}\n', encoding="utf-8")
+    before = snapshot(folder)
+    for url in (
+        f"/datasets?path={folder}",
+        f"/dataset?path={folder}",
+        f"/dataset?path={tmp_path / 'missing'}",
+    ):
+        r = client.get(url)
+        assert r.status_code == 400 and "Traceback" not in r.text
+    assert "has no manifest.json" in client.get(f"/dataset?path={folder}").text
+    r = client.post(
+        "/dataset/review",
+        data={"path": str(folder), "item_id": "x", "decision": "reject", "reason": "r"},
+    )
+    assert r.status_code == 400
+    assert snapshot(folder) == before
+
+
+def test_malformed_review_file_is_named_and_never_extended(
+    client: TestClient, tmp_path: Path
+) -> None:
+    ds = write_dataset(tmp_path / "ds", 10)
+    bad = '{"item_id": "item000001", "decision": "reject", "reason": "x"}\n{"item_id": "item000002", "decision": "maybe"}\n'
+    (ds / "review.jsonl").write_text(bad, encoding="utf-8")
+    r = client.get(f"/dataset?path={ds}")
+    assert r.status_code == 400 and "review.jsonl line 2" in r.text and "maybe" in r.text
+    r = client.post(
+        "/dataset/review",
+        data={"path": str(ds), "item_id": "item000003", "decision": "accept", "reason": ""},
+    )
+    assert r.status_code == 400 and "line 2" in r.text
+    assert (ds / "review.jsonl").read_text(encoding="utf-8") == bad
+    assert sorted(p.name for p in ds.iterdir()) == [
+        "items.parquet",
+        "manifest.json",
+        "review.jsonl",
+    ]
+
+
+def test_review_needs_a_known_item_a_decision_and_a_reason(
+    client: TestClient, tmp_path: Path
+) -> None:
+    ds = write_dataset(tmp_path / "ds", 5)
+    post = lambda **kw: client.post("/dataset/review", data={"path": str(ds), **kw})  # noqa: E731
+    assert post(item_id="nope", decision="reject", reason="r").status_code == 404
+    assert post(item_id="item000001", decision="delete", reason="r").status_code == 400
+    assert post(item_id="item000001", decision="reject", reason="  ").status_code == 400
+    assert not (ds / "review.jsonl").exists()
+    r = post(item_id="item000001", decision="flag", reason="stem too long")
+    assert r.status_code == 200 and "flagged" in r.text
+    r = post(item_id="item000001", decision="accept", reason="")
+    lines = [json.loads(x) for x in (ds / "review.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [x["decision"] for x in lines] == ["flag", "accept"]  # history kept, the last wins
+    page = client.get(f"/dataset?path={ds}&review=accept")
+    assert "1 item(s) match" in page.text
+
+
+def test_token_is_required_beyond_loopback(state: UIState) -> None:
+    assert not needs_token("127.0.0.1") and not needs_token("localhost")
+    assert needs_token("0.0.0.0") and needs_token("192.168.1.5")
+    state.token = "s3cret-token"
+    client = TestClient(create_app(state))
+    assert client.get("/").status_code == 403
+    assert client.get("/static/vendor/htmx.min.js").status_code == 403
+    assert client.get("/?token=wrong").status_code == 403
+    assert client.get("/?token=s3cret-token").status_code == 200
+    assert client.get("/entity/ORPHA:558").status_code == 200  # the cookie set above
+
+
+def test_entity_page_shows_equivalent_facts_as_such(small_kg: KnowledgeGraph) -> None:
+    index = GraphIndex(small_kg)
+    # FBN1 is associated with ORPHA:558 only; OMIM:154700 maps to it.
+    page = entity_page(index, "OMIM:154700")
+    assert page is not None
+    genes = page["facts"]["genes"]
+    assert [(g["id"], g["held_by"]) for g in genes] == [("NCBIGene:2200", "ORPHA:558")]
+    assert genes[0]["via"].startswith("xref 0.95")
+    own = entity_page(index, "ORPHA:558")
+    assert own is not None
+    assert [(g["id"], g["via"]) for g in own["facts"]["genes"]] == [("NCBIGene:2200", "")]
+    # Present phenotypes vs the NOT annotation; arachnodactyly is HP:0040281 in the fixture.
+    assert [p["id"] for p in own["phenotypes"]] == ["HP:0001166"]
+    assert [p["id"] for p in own["excluded"]] == ["HP:0000545"]
+    assert [a.id for a in own["ancestors"]] == ["MET:root", "MET:Disease"]
+    assert entity_page(index, "ORPHA:0") is None
+
+
+def test_frequency_in_plain_words(small_kg: KnowledgeGraph) -> None:
+    index = GraphIndex(small_kg)  # the fixture has no frequency terms: codes keep their range
+    assert frequency_words(index, "HP:0040281", 0.9) == "HP:0040281 (80–99%)"
+    assert frequency_words(index, "12/20", 0.6) == "12 of 20 patients"
+    assert frequency_words(index, "45%", 0.45) == "45% of patients"
+    assert frequency_words(index, None, 0.25) == "about 25% of patients"
+    assert frequency_words(index, None, None) == "frequency not recorded"
+
+
+def test_hundred_thousand_items_page_lazily(tmp_path: Path, small_kg: KnowledgeGraph) -> None:
+    ds = Dataset.open(write_dataset(tmp_path / "big", 100_000))
+    total, rows = ds.page(ItemFilter(), offset=99_980, size=50)
+    assert total == 100_000 and [r["id"] for r in rows] == [
+        f"item{i:06d}" for i in range(99_980, 100_000)
+    ]
+    total, rows = ds.page(ItemFilter(family="gene", rare="yes"), offset=0, size=3)
+    assert total == 50_000 and [r["id"] for r in rows] == ["item000000", "item000002", "item000004"]
+    index = GraphIndex(small_kg)
+    total, _ = ds.page(ItemFilter(branch="MET:Phenotype"), index=index)  # answer HP:0000545
+    assert total == 33_334
+    assert ds.page(ItemFilter(min_difficulty=0.85), size=1)[0] == 10_000
+
+
+def test_entity_pages_render_every_relation_group(client: TestClient) -> None:
+    # HP:0001166 has IS_A and GENE_HAS_PHENOTYPE edges, listed under "other relations"
+    # (a group's list was once named like a dict method and broke the template).
+    r = client.get("/entity/HP:0001166")
+    assert r.status_code == 200
+    assert "IS_A (outgoing, 1)" in r.text and "Phenotypic abnormality" in r.text
+    assert "GENE_HAS_PHENOTYPE (incoming, 1)" in r.text and ">FBN1<" in r.text
+    for node_id in ("MET:root", "ORPHA:558", "OMIM:154700", "NCBIGene:2200", "HP:0000001"):
+        assert client.get(f"/entity/{node_id}").status_code == 200, node_id
+
+
+def test_item_path_shows_each_edge_direction(small_kg: KnowledgeGraph) -> None:
+    from medkg.ui.datasets import graph_path
+
+    index = GraphIndex(small_kg)
+    item = {
+        "path_nodes": ["HP:0001166", "ORPHA:558", "NCBIGene:2200", "HP:0000118"],
+        "path_rels": ["HAS_PHENOTYPE", "GENE_ASSOCIATED_WITH", "IS_A"],
+    }
+    steps = graph_path(item, index)
+    # ORPHA:558 HAS_PHENOTYPE HP:0001166 (points back), FBN1 GENE_ASSOCIATED_WITH ORPHA:558
+    # (points back), and no IS_A edge between FBN1 and HP:0000118.
+    assert [(s["node"], s["rel"], s["arrow"]) for s in steps] == [
+        ("HP:0001166", "HAS_PHENOTYPE", "←"),
+        ("ORPHA:558", "GENE_ASSOCIATED_WITH", "←"),
+        ("NCBIGene:2200", "IS_A", "?"),
+        ("HP:0000118", "", ""),
+    ]
+    assert steps[0]["name"] == "Arachnodactyly"
+
+
+@pytest.mark.neo4j
+def test_workbench_over_a_neo4j_store(neo4j_server: Any, small_kg: KnowledgeGraph) -> None:
+    from medkg.kg.stores.neo4j import Neo4jStore
+
+    store = Neo4jStore(uri=neo4j_server.uri)
+    try:
+        store.save(small_kg)
+        client = TestClient(create_app(UIState(store=store)))
+        page = client.get("/entity/OMIM:154700")
+        assert page.status_code == 200
+        assert "Marfan syndrome type 1" in page.text and "equivalent entity" in page.text
+        assert "Arachnodactyly" in client.get("/tree/children/HP:0000118").text
+        assert "ORPHA:558" in client.get("/search?q=marfan").text
+        assert client.get("/entity/ORPHA:1").status_code == 404
+    finally:
+        store.close()
+
+
+def test_identifiers_list_equivalents_with_source_and_licence(small_kg: KnowledgeGraph) -> None:
+    page = entity_page(GraphIndex(small_kg), "ORPHA:558")
+    assert page is not None
+    rows = {i["id"]: i for i in page["ids"]}
+    assert rows["ORPHA:558"]["license"] == "CC-BY-4.0"
+    assert rows["OMIM:154700"]["via"] == "cross-reference; equivalent (xref, 0.95)"
+    assert rows["OMIM:154700"]["source"] == "HPO 2025-05-06"
+    assert rows["ICD10:Q87.4"] == {"id": "ICD10:Q87.4", "via": "cross-reference", "in_graph": False}
+    omim = {i["id"]: i for i in entity_page(GraphIndex(small_kg), "OMIM:154700")["ids"]}
+    assert omim["ORPHA:558"]["via"] == "cross-reference; equivalent (xref, 0.95)"
