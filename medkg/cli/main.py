@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from medkg.cli import coverage, kg, neo4j, retrieve, synth, train
+from medkg.cli.common import DEBUG
 from medkg.cli.run import run
 from medkg.cli.sample import sample
 from medkg.cli.ui import ui
@@ -15,6 +16,18 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def main(
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the full traceback of medkg's own errors too."
+    ),
+) -> None:
+    """Knowledge-graph-centric data engine for medical AI."""
+    DEBUG["on"] = debug
+
+
 app.add_typer(kg.app, name="kg", help="Build, inspect, search and export the entity graph.")
 app.command("run", help="The main job: build the graph from the bundled sources and report it.")(
     run

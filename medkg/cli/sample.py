@@ -21,6 +21,7 @@ from medkg.cli.common import (
     print_json,
     store_from_options,
 )
+from medkg.errors import UsageError
 
 
 @handle_errors
@@ -107,7 +108,7 @@ def sample(
     accepted = accepted_params(strategy)
     for key in params:
         if key not in accepted:
-            raise ValueError(
+            raise UsageError(
                 f"--{key} does not apply to --strategy {strategy} "
                 f"(it takes {', '.join('--' + a for a in accepted if a in given) or 'no options'})"
             )
@@ -120,7 +121,7 @@ def sample(
         if strategy == "target":
             params.update(by=target_by, shares=shares)
     elif strategy == "target":
-        raise ValueError("--strategy target needs --target (e.g. kind=Disease:0.5,Phenotype:0.5)")
+        raise UsageError("--strategy target needs --target (e.g. kind=Disease:0.5,Phenotype:0.5)")
     if kind:
         params["kinds"] = list(kind)
 

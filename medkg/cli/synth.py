@@ -21,6 +21,7 @@ from medkg.cli.common import (
     print_json,
     store_from_options,
 )
+from medkg.errors import UsageError
 from medkg.synthesis.pipeline import SynthConfig
 
 _h = SynthConfig.help_text
@@ -47,9 +48,9 @@ def _parse_weights(values: list[str] | None) -> dict[str, float] | None:
         try:
             weights[key.strip()] = float(value)
         except ValueError:
-            raise ValueError(f"--family-weights needs FAMILY=SHARE, got {pair!r}") from None
+            raise UsageError(f"--family-weights needs FAMILY=SHARE, got {pair!r}") from None
         if not sep or not key.strip():
-            raise ValueError(f"--family-weights needs FAMILY=SHARE, got {pair!r}")
+            raise UsageError(f"--family-weights needs FAMILY=SHARE, got {pair!r}")
     return weights
 
 
@@ -59,7 +60,7 @@ def _parse_params(values: list[str] | None) -> dict[str, Any]:
     for item in values or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"expected KEY=VALUE, got {item!r}")
+            raise UsageError(f"expected KEY=VALUE, got {item!r}")
         try:
             params[key.strip()] = json.loads(value)
         except json.JSONDecodeError:
@@ -127,9 +128,10 @@ def synth(
     if ctx.invoked_subcommand is not None:
         return
     if out_dir is None:
-        raise ValueError("--out is required: the folder to write the dataset into")
-    from medkg.synthesis.export import FORMATS
-    from medkg.synthesis.pipeline import synthesize
+        raise UsageError("--out is required: the folder to write the dataset into")
+    from medkg.outputs import check_folder_target
+    from medkg.synthesis.export import FORMATS, KIND, LEGACY
+    from medkg.synthesis.pipeline import SynthBackends, synthesize, validate_config
 
     config = SynthConfig(
         n=n,
@@ -154,11 +156,14 @@ def synth(
     chosen = _split(formats) or list(FORMATS)
     unknown = sorted(set(chosen) - set(FORMATS))
     if unknown:
-        raise ValueError(f"unknown export format(s) {unknown}; choose from {list(FORMATS)}")
+        raise UsageError(f"unknown export format(s) {unknown}; choose from {list(FORMATS)}")
+    # Options and the output folder are checked before anything is loaded or generated.
+    validate_config(config, SynthBackends.default())
+    check_folder_target(out_dir, KIND, LEGACY)
     start = time.perf_counter()
     with store_from_options(store, path) as source:
         if not source.exists():
-            raise ValueError(
+            raise UsageError(
                 f"no graph in {source.describe_location()}: run `medkg kg build` first"
             )
         console.print(f"loading the graph from {source.describe_location()} ...")

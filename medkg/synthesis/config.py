@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medkg.errors import MedkgError
 from medkg.synthesis.decontam import DecontamConfig
 from medkg.synthesis.dedup import DedupConfig
 
@@ -16,7 +17,7 @@ SHARE_TOLERANCE = 1e-6
 RARE_TOLERANCE = 0.02  # realised rare share must be within 2 points of the requested one
 
 
-class SynthesisError(ValueError):
+class SynthesisError(MedkgError, ValueError):
     """The config cannot be realised on this graph; the message says what and why."""
 
 

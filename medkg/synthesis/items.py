@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from medkg.errors import UsageError
+
 LETTERS = "ABCDEFGH"
 RATIONALE_STEPS = ("understanding", "recall", "reasoning", "conclusion")
 
@@ -61,19 +63,19 @@ class QAItem:
     def check_shape(self) -> None:
         """Raise ValueError if the item is internally inconsistent."""
         if not 4 <= len(self.options) <= 5:
-            raise ValueError(f"{self.family}: {len(self.options)} options (need 4-5)")
+            raise UsageError(f"{self.family}: {len(self.options)} options (need 4-5)")
         if len(self.options) != len(self.option_ids):
-            raise ValueError(f"{self.family}: options and option_ids differ in length")
+            raise UsageError(f"{self.family}: options and option_ids differ in length")
         if self.option_ids[self.answer_index] != self.answer_id:
-            raise ValueError(f"{self.family}: answer_index does not point at answer_id")
+            raise UsageError(f"{self.family}: answer_index does not point at answer_id")
         if len(set(self.option_ids)) != len(self.option_ids):
-            raise ValueError(f"{self.family}: duplicate option ids")
+            raise UsageError(f"{self.family}: duplicate option ids")
         if len(set(o.lower() for o in self.options)) != len(self.options):
-            raise ValueError(f"{self.family}: duplicate option texts")
+            raise UsageError(f"{self.family}: duplicate option texts")
         if len(self.path_rels) != max(len(self.path_nodes) - 1, 0):
-            raise ValueError(f"{self.family}: path_rels must be one shorter than path_nodes")
+            raise UsageError(f"{self.family}: path_rels must be one shorter than path_nodes")
         if set(self.rationale) != set(RATIONALE_STEPS):
-            raise ValueError(f"{self.family}: rationale needs {RATIONALE_STEPS}")
+            raise UsageError(f"{self.family}: rationale needs {RATIONALE_STEPS}")
 
     def to_dict(self) -> dict[str, Any]:
         """The item as a plain dict (lists and dicts copied one level: nothing nested deeper

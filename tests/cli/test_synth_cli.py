@@ -80,7 +80,9 @@ def test_synth_decontam_and_formats(store_path: Path, tmp_path: Path):
     decontam = json.loads(res.stdout)["counts"]["decontam"]
     assert decontam["dropped"] >= 1
     assert decontam["matched_by_benchmark"] == {"mmlu_excerpt": decontam["dropped"]}
-    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["items.jsonl", "manifest.json"]
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == [
+        ".medkg-output.json", "items.jsonl", "manifest.json",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from medkg.errors import UsageError
 from medkg.synthesis.distractors import OptionBalance
 from medkg.synthesis.graphview import SynthesisGraph
 from medkg.synthesis.items import RATIONALE_STEPS, QAItem, Reject
@@ -92,10 +93,10 @@ class QuestionFamily(ABC):
 
     def __init__(self, graph: SynthesisGraph, n_options: int = 5, **params: Any) -> None:
         if not 4 <= n_options <= 5:
-            raise ValueError(f"n_options must be 4 or 5, got {n_options}")
+            raise UsageError(f"n_options must be 4 or 5, got {n_options}")
         unknown = set(params) - set(self.defaults())
         if unknown:
-            raise ValueError(f"{self.name}: unknown parameter(s) {sorted(unknown)}")
+            raise UsageError(f"{self.name}: unknown parameter(s) {sorted(unknown)}")
         self.graph = graph
         self.n_options = n_options
         self.params: dict[str, Any] = {**self.defaults(), **params}
@@ -133,7 +134,7 @@ class QuestionFamily(ABC):
         shown.insert(pos, draft.answer)
         for step in RATIONALE_STEPS:
             if not draft.rationale.get(step):
-                raise ValueError(f"{self.name}: rationale step {step!r} is empty")
+                raise UsageError(f"{self.name}: rationale step {step!r} is empty")
         rare = bool(g.rare[[draft.seed, draft.answer, *draft.entities]].any())
         item = QAItem(
             family=self.name,
