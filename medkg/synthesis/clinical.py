@@ -116,11 +116,17 @@ def _cores(g: SynthesisGraph, row: int) -> list[frozenset[str]]:
     return hit
 
 
-def _words(g: SynthesisGraph, row: int) -> frozenset[str]:
+def _words(g: SynthesisGraph, row: int) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A name's words as a set, with its numbers in order ("1.2" is not "2.1")."""
     cache = g._cache.setdefault("clinical.words", {})
     hit = cache.get(row)
     if hit is None:
-        hit = cache[row] = frozenset(_TOKEN.findall(g.names_lower[row]))
+        tokens = _TOKEN.findall(g.names_lower[row])
+        hit = (
+            frozenset(t for t in tokens if not t.isdigit()),
+            tuple(t for t in tokens if t.isdigit()),
+        )
+        cache[row] = hit
     return hit
 
 

@@ -53,6 +53,8 @@ PHENOTYPES = {
     "HP:0030365": ("Vaginal birth after Caesarian", "HP:0011410"),
     "HP:0005627": ("Type D brachydactyly", "HP:0001892"),
     "HP:0005863": ("Type E brachydactyly", "HP:0001892"),
+    "HP:9000001": ("Finding 0.1.0", "HP:0001892"),
+    "HP:9000002": ("Finding 0.0.1", "HP:0001892"),
 }
 
 
@@ -130,7 +132,7 @@ def test_related_pairs(g: SynthesisGraph, a: str, b: str):
 
 def test_unrelated_pairs(g: SynthesisGraph):
     pairs = [("ORPHA:903", "ORPHA:3"), ("ORPHA:3", "ORPHA:4"), ("HP:0000978", "HP:0000421"),
-             ("ORPHA:3", "ORPHA:5")]  # fmt: skip
+             ("ORPHA:3", "ORPHA:5"), ("HP:9000001", "HP:9000002")]  # fmt: skip
     for a, b in pairs:
         ra, rb = rows(g, a, b)
         assert not related(g, ra, rb), (a, b)
