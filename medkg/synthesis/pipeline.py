@@ -333,12 +333,24 @@ def _rare_quotas(
             f"{rare_only} draw only rare diseases and make {fixed} of the {config.n} items: "
             "raise the rare share or lower their weights"
         )
+    # A mixed family's common stratum holds at most one item per common seed (without
+    # replacement): the rest of its quota must be rare.
+    commons = [int((eligible[f] & ~rare_pool).sum()) for f in families]
+    floor = [max(0, q - c) if m else 0 for q, c, m in zip(quotas, commons, mixed, strict=True)]
+    if rare_total - fixed < sum(floor):
+        raise SynthesisError(
+            f"rare share {config.rare_share} allows {rare_total} rare items, but the families' "
+            f"common seeds cannot hold the rest ({dict(zip(families, commons, strict=True))} "
+            "common seeds): raise the rare share"
+        )
     split = _capped_allocation(
-        rare_total - fixed, [q if m else 0 for q, m in zip(quotas, mixed, strict=True)], quotas
+        rare_total - fixed - sum(floor),
+        [q - lo if m else 0 for q, lo, m in zip(quotas, floor, mixed, strict=True)],
+        [q - lo for q, lo in zip(quotas, floor, strict=True)],
     )
     rare_quotas: list[int | None] = [
-        q if o else (s if m else 0)
-        for q, o, m, s in zip(quotas, only_rare, mixed, split, strict=True)
+        q if o else (s + lo if m else 0)
+        for q, o, m, s, lo in zip(quotas, only_rare, mixed, split, floor, strict=True)
     ]
     return rare_quotas, mixed
 

@@ -96,7 +96,11 @@ def test_inspect_finds_no_trivial_baseline_above_chance(real):
 
 
 def test_requested_rare_share_is_met(graph):
-    result = synthesize(graph, SynthConfig(n=3000, seed=1, rare_share=ALPHA))
+    # The chain family's common stratum is hard to fill (a common seed's other disease of
+    # the gene is mostly rare, which makes the item rare): a stated partial result is
+    # allowed, and the share must hold on what was made.
+    result = synthesize(graph, SynthConfig(n=3000, seed=1, rare_share=ALPHA, allow_partial=True))
+    assert len(result.items) >= 0.99 * 3000
     rare = sum(i.rare for i in result.items) / len(result.items)
     assert abs(rare - ALPHA) <= 0.02
 
