@@ -159,11 +159,28 @@ def link_cmd(
     as_json: bool = JsonOption,
     store: str = StoreOption,
     path: Path = PathOption,
+    engine: str = typer.Option(
+        "local", "--engine", help="Where shards run: local (this process) or ray."
+    ),
+    ray_address: str = typer.Option(
+        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else a local one)."
+    ),
+    workers: int = typer.Option(2, "--workers", help="Ray workers (with --engine ray)."),
+    shard_size: int = typer.Option(500, "--shard-size", help="Items per shard."),
 ) -> None:
-    """Link a dataset's mentions to MET entities (dictionary, abbreviations, TF-IDF fallback)."""
-    from medkg.coverage.linking import Linker
-    from medkg.coverage.pipeline import DatasetSpec, link_items
+    """Link a dataset's mentions to MET entities (dictionary, abbreviations, TF-IDF fallback).
 
+    The items are linked in shards, on this process or on a Ray cluster; the mention
+    table is the same either way."""
+    from medkg.coverage.linking import Linker
+    from medkg.coverage.pipeline import DatasetSpec
+    from medkg.coverage.sharded import link_sharded
+    from medkg.engines import build_engine
+
+    options = {"address": ray_address, "workers": workers} if engine == "ray" else {}
+    runner = build_engine(engine, **options)  # unknown engine or option: fails before work
+    if shard_size < 1:
+        raise UsageError(f"--shard-size must be >= 1, got {shard_size}")
     spec = DatasetSpec("dataset", _dataset_path(dataset), _fields(fields), id_field)
     items = spec.items()
     kg = _load_graph(store, path)
@@ -171,7 +188,15 @@ def link_cmd(
     with _progress() as update:
         update("linker", 0, 1)  # type: ignore[operator]
         linker = Linker.from_graph(kg)
-        mentions = link_items(linker, items, progress=update)  # type: ignore[arg-type]
+        mentions = link_sharded(
+            linker,
+            ((i.id, i.text) for i in items),
+            runner,
+            shard_size=shard_size,
+            progress=lambda done, _total: update(  # type: ignore[operator]
+                "link", min(done * shard_size, len(items)), len(items)
+            ),
+        )
     with staged_file(output) as tmp:
         mentions.write_parquet(tmp)
     chars = sum(len(i.text) for i in items)
@@ -184,6 +209,7 @@ def link_cmd(
         "characters": chars,
         "seconds": round(time.perf_counter() - start, 2),
         "out": str(output),
+        **runner.describe(),
     }
     if as_json:
         print_json(data)
