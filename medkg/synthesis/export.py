@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medkg.errors import MedkgError
+from medkg.errors import InputError, MedkgError
 from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
 from medkg.synthesis.items import LETTERS, RATIONALE_STEPS, QAItem
 
@@ -293,7 +293,7 @@ def read_items(path: str | Path, honour_review: bool = True) -> list[QAItem]:
                     continue
                 items.append(QAItem(**{k: v for k, v in row.items() if k in fields}))
             except (json.JSONDecodeError, TypeError, AttributeError) as exc:
-                raise ValueError(f"{p}:{lineno}: not a QA item ({exc})") from None
+                raise InputError(f"{p}:{lineno}: not a QA item ({exc})") from None
     return items
 
 

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from medkg.errors import InputError
 from medkg.synthesis.dedup import DedupConfig, deduplicate, normalise_text
 from medkg.synthesis.items import LETTERS, QAItem
 from medkg.synthesis.sampling.spread import effective_n, top_share
@@ -270,7 +271,7 @@ def letters(items: Sequence[QAItem]) -> dict[str, Any]:
 def inspect_items(items: Sequence[QAItem]) -> dict[str, Any]:
     """The report over ``items``: per family and overall (see the module docstring)."""
     if not items:
-        raise ValueError("the dataset holds no items")
+        raise InputError("the dataset holds no items")
     by_family: dict[str, list[QAItem]] = defaultdict(list)
     for item in items:
         by_family[item.family].append(item)
