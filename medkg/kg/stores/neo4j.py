@@ -177,13 +177,25 @@ class Neo4jStore(GraphStore):
         return neo4j_lock(self._driver, self.settings.database, self.describe_location(),
                           self.lock_wait, self._errors)  # fmt: skip
 
-    def _write_batches(self, batches: Iterable[Batch], action: str) -> dict[str, int]:
+    def _write_batches(
+        self, batches: Iterable[Batch], action: str, rows_total: int = 0
+    ) -> dict[str, int]:
         """Run the batches in write transactions of at most ``batch_size`` rows; summed counters.
 
         Consecutive small batches (a rare kind, a small relationship type) share one
         transaction, so a save commits about once per ``batch_size`` rows, not once per group.
+        With ``rows_total``, :attr:`save_progress` hears ``(action, rows done, rows_total)``
+        after every transaction.
         """
         total: Counter[str] = Counter()
+        done = 0
+
+        def commit(group: list[Batch], rows: int) -> None:
+            nonlocal done
+            total.update(session.execute_write(work, group))
+            done += rows
+            if rows_total and self.save_progress is not None:
+                self.save_progress(action, done, rows_total)
 
         def work(tx: Any, group: list[Batch]) -> Counter[str]:
             got: Counter[str] = Counter()
@@ -197,12 +209,12 @@ class Neo4jStore(GraphStore):
             for batch in batches:
                 n = batch_rows(batch)
                 if group and rows + n > self.batch_size:
-                    total.update(session.execute_write(work, group))
+                    commit(group, rows)
                     group, rows = [], 0
                 group.append(batch)
                 rows += n
             if group:
-                total.update(session.execute_write(work, group))
+                commit(group, rows)
         return dict(total)
 
     # ----------------------------------------------------------------- meta
@@ -346,6 +358,7 @@ class Neo4jStore(GraphStore):
                 )
             ),
             "writing entities",
+            nodes.height,
         )
         details.update({k: v for k, v in got.items() if k in ("nodes_created", "properties_set")})
 
@@ -366,6 +379,7 @@ class Neo4jStore(GraphStore):
                 )
             ),
             "writing relationships",
+            edges.height,
         )
         details["relationships_created"] += got.get("relationships_created", 0)
 
