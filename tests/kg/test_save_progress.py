@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from medkg.kg.model import KnowledgeGraph
@@ -24,4 +26,4 @@ def test_neo4j_save_reports_rows_per_step(neo4j_server: object, small_kg: Knowle
     assert len(entities) >= 3  # one tick per transaction of <= 4 rows
     assert entities[-1] == (small_kg.nodes.height, small_kg.nodes.height)
     assert relations[-1] == (small_kg.edges.height, small_kg.edges.height)
-    assert all(a[0] < b[0] for a, b in zip(entities, entities[1:], strict=False))
+    assert all(a[0] < b[0] for a, b in itertools.pairwise(entities))
