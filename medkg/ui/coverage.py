@@ -156,37 +156,51 @@ class AuditView:
     def branch(
         self, name: str, node_id: str, index: GraphIndex, limit: int = 200
     ) -> dict[str, Any]:
-        """A branch's uncovered entities (in the universe, no item) and its covered ones."""
+        """A branch's uncovered entities (in the universe, no item) and its covered ones.
+
+        Counts are concepts, as the audit counts them (``concept_items``): an entity is
+        covered when an item names it or one of its exact-mapping equivalents."""
         below = index.subtree_ids(node_id)
         t = self.tables[name].filter(
             pl.col("id").is_in(pl.Series(below, dtype=pl.String()).implode())
         )
-        uni = t.filter(pl.col("in_universe"))
-        uncovered = uni.filter(pl.col("items") == 0).sort(
+        uni = t.filter(pl.col("in_universe")).with_columns(_concept_count(t).alias("n_items"))
+        uncovered = uni.filter(pl.col("n_items") == 0).sort(
             ["subtree_size", "id"], descending=[True, False]
         )
-        covered = uni.filter(pl.col("items") > 0).sort(["items", "id"], descending=[True, False])
+        covered = uni.filter(pl.col("n_items") > 0).sort(
+            ["n_items", "id"], descending=[True, False]
+        )
         return {
             "items": self.branch_items(name, below, limit),
             "universe": uni.height,
             "covered": covered.height,
             "uncovered_count": uncovered.height,
             "uncovered": uncovered.head(limit).select("id", "name", "kind", "rare").to_dicts(),
-            "covered_top": covered.head(limit).select("id", "name", "kind", "items").to_dicts(),
-            "gaps": [{"id": i, "count": int(c)} for i, c in uni.select("id", "items").iter_rows()],
+            "covered_top": covered.head(limit)
+            .select("id", "name", "kind", pl.col("n_items").alias("items"))
+            .to_dicts(),
+            "gaps": [
+                {"id": i, "count": int(c)} for i, c in uni.select("id", "n_items").iter_rows()
+            ],
         }
 
     def branch_items(self, name: str, below: list[str], limit: int) -> list[dict[str, Any]]:
         """Items whose mentions fall in the branch (from the audit's mention table), most
-        mentions first: item id, the mentioned texts, the entity ids."""
+        mentions first: item id, the mentioned texts, the entity ids. A mention falls in
+        the branch when its entity or one of its exact-mapping equivalents does (the
+        mention table's ``equivalents`` column), as the audit counts it."""
         tag = "" if len(self.names) == 1 else f".{re.sub(r'[^A-Za-z0-9_-]', '_', name)}"
         path = self.path / f"mentions{tag}.parquet"
         if not path.is_file():
             return []
         ids = pl.Series(below, dtype=pl.String()).implode()
+        scan = pl.scan_parquet(path)
+        inside = pl.col("entity_id").is_in(ids)
+        if "equivalents" in scan.collect_schema().names():
+            inside = inside | pl.col("equivalents").list.eval(pl.element().is_in(ids)).list.any()
         hits = (
-            pl.scan_parquet(path)
-            .filter(pl.col("entity_id").is_in(ids))
+            scan.filter(inside)
             .group_by("item_id")
             .agg(
                 pl.col("text").unique().sort().alias("texts"),
@@ -198,6 +212,12 @@ class AuditView:
             .collect()
         )
         return hits.to_dicts()
+
+
+def _concept_count(nodes: pl.DataFrame) -> pl.Expr:
+    """Items per node counted by concept (audits since concept counting); older audit
+    tables without ``concept_items`` fall back to the per-entity ``items``."""
+    return pl.col("concept_items" if "concept_items" in nodes.columns else "items")
 
 
 def branches_side_by_side(audit: AuditView, limit: int = 60) -> list[dict[str, Any]]:

@@ -342,3 +342,30 @@ def test_export_without_rejected_items(client: TestClient, tmp_path: Path) -> No
     (tmp_path / "notes").mkdir()
     r = client.post("/dataset/export", data={"path": str(tmp_path / "notes")})
     assert r.status_code == 400 and not (tmp_path / "notes-reviewed").exists()
+
+
+def test_branch_lists_count_concepts_not_surface_mentions(tmp_path: Path, state: UIState) -> None:
+    # One item names Marfan syndrome (ORPHA:558); the linker records OMIM:154700 as its
+    # exact-mapping equivalent. The audit counts OMIM:154700 as covered (concept_items),
+    # so the branch page must list it as covered, with the item reaching it, not as a gap.
+    from medkg.coverage.audit import audit, write_audit
+
+    mentions = pl.DataFrame(
+        {"item_id": ["1"], "entity_id": ["ORPHA:558"], "text": ["Marfan syndrome"],
+         "equivalents": [["OMIM:154700"]]}
+    )  # fmt: skip
+    a = audit(state.index.nodes, mentions, name="solo", min_branch_size=1)
+    write_audit([a], tmp_path / "cov")
+    mentions.write_parquet(tmp_path / "cov" / "mentions.parquet")
+    client = TestClient(create_app(state))
+    params = {"audit": str(tmp_path / "cov"), "dataset": "solo"}
+    page = client.get("/coverage/branch", params={**params, "id": "ORPHA:558"}).text
+    uncovered = page[
+        page.index('id="uncovered"') : page.index("</ul>", page.index('id="uncovered"'))
+    ]
+    assert "OMIM:154700" not in uncovered
+    assert "0 by none" in page and "2 mentioned by an item" in page
+    leaf = client.get("/coverage/branch", params={**params, "id": "OMIM:154700"}).text
+    items = leaf[leaf.index('id="branch-items"') :]
+    assert "Marfan syndrome" in items  # the item reaching it through the equivalent
+    assert "exact-mapping equivalent" in page  # the page says what it counts
