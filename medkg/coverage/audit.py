@@ -80,6 +80,8 @@ class Audit:
     uncovered: pl.DataFrame
     rank_frequency: list[int]
     amcs: dict[str, Any] = field(default_factory=dict)
+    # `medkg synth inspect`'s report when the dataset is a `medkg synth` folder, else empty
+    inspect: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self, top: int = 25) -> dict[str, Any]:
         """The JSON form (``coverage.json`` holds one per dataset)."""
@@ -91,6 +93,7 @@ class Audit:
             "top_uncovered": self.uncovered.head(top).to_dicts(),
             "rank_frequency": self.rank_frequency,
             "amcs": self.amcs,
+            **({"inspect": self.inspect} if self.inspect else {}),
         }
 
 

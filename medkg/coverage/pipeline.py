@@ -235,6 +235,7 @@ def run_audit(
                     mode=amcs_mode,
                     progress=progress,
                 )
+        a.inspect = _inspect_if_synth(spec.path)
         audits.append(a)
     result = CoverageResult(audits, mentions, amcs_reference=amcs_reference or "",
                             model=emb.model_id if reference is not None else "")  # fmt: skip
@@ -246,6 +247,15 @@ def run_audit(
                                           amcs_reference, report)  # fmt: skip
         result.files = {k: final / v.name for k, v in result.files.items()}
     return result
+
+
+def _inspect_if_synth(path: str) -> dict[str, Any]:
+    """`medkg synth inspect`'s report of a `medkg synth` folder (its quality section in
+    the coverage report); empty for any other dataset."""
+    from medkg.synthesis.inspect import inspect_dataset, synth_folder
+
+    folder = None if path == "mmlu" else synth_folder(path)
+    return inspect_dataset(folder) if folder is not None else {}
 
 
 def _write_outputs(out: Path, audits: list[Audit], mentions: dict[str, pl.DataFrame],

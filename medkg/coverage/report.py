@@ -4,8 +4,9 @@ Built from the folder :func:`medkg.coverage.audit.write_audit` wrote, so ``medkg
 report DIR`` can re-render it: a side-by-side summary, a sunburst of the MET per dataset
 (wedge size = subtree size, colour = share of the subtree's nodes the dataset mentions),
 coverage per level and per branch, the rank–frequency curve of entity counts (log–log),
-AMCS histograms of each direction, and tables of the top uncovered branches and of the
-reference entities AMCS finds least covered.
+AMCS histograms of each direction, tables of the top uncovered branches and of the
+reference entities AMCS finds least covered, and, for a `medkg synth` dataset, its
+`medkg synth inspect` figures (spread, answer letters, trivial baselines vs chance).
 """
 
 from __future__ import annotations
@@ -167,6 +168,62 @@ def _table(
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+BASELINE_SENTENCES = {
+    "answer_prior": "picks the option that was the key most often elsewhere in the dataset "
+    "(learned on one half of the items, tested on the other)",
+    "stem_overlap": "picks the option sharing the most words with the question",
+    "longest": "picks the longest option",
+    "most_central": "picks the option most alike in wording to the other options",
+    "odd_one_out": "on NOT items, picks the option least alike to the others",
+}
+
+
+def inspect_section(name: str, report: dict[str, Any]) -> str:
+    """The `medkg synth inspect` figures of one `medkg synth` dataset: per family its
+    spread, answer-letter balance and trivial baselines against chance, each explained."""
+    margin = report.get("baseline_margin", 0.05)
+    names = [
+        b
+        for b in BASELINE_SENTENCES
+        if any(b in f["baselines"] for f in report["families"].values())
+    ]
+    rows = []
+    for family, f in report["families"].items():
+        letters = f["letters"]
+        row: dict[str, Any] = {
+            "family": family,
+            "items": f["items"],
+            "distinct seeds": f["spread"]["distinct_seeds"],
+            "effective N": f"{f['spread']['effective_n']:.1f}",
+            "top seed": f"{f['spread']['max_seed_share']:.1%}",
+            "answer letters": ", ".join(f"{k} {v}" for k, v in letters["counts"].items()),
+            "letter deviation (p)": f"{letters['max_deviation']:.1%} (p {letters['chi2_p']:.3f})",
+        }
+        for b in names:
+            e = f["baselines"].get(b)
+            row[b] = (
+                f"{e['accuracy']:.2f} vs {e['chance']:.2f}{' ⚠' if e['flag'] else ''}" if e else ""
+            )
+        rows.append(row)
+    notes = [
+        "<b>effective N</b>: 1/Σp² over the share p of the family's items on each seed, the number "
+        "of equally used seeds the spread is worth (at most the item count).",
+        "<b>top seed</b>: the share of the family's items built on its most used seed.",
+        "<b>answer letters</b>: how often the key sits at each letter, with the largest deviation "
+        "from an even share and a chi-square p-value (a small p means unbalanced letters).",
+        f"<b>trivial baselines</b>: the accuracy of a rule that knows no medicine vs chance "
+        f"(the mean of 1/options), ⚠ above chance + {margin:.2f}:",
+    ]
+    items = "".join(
+        f"<li><code>{b}</code> {html.escape(BASELINE_SENTENCES[b])}.</li>" for b in names
+    )
+    return (
+        f"<h2>Dataset quality (medkg synth inspect): {html.escape(name)}</h2>"
+        + _table(rows, list(rows[0]) if rows else ["family"])
+        + "<ul class=note>" + "".join(f"<li>{n}</li>" for n in notes) + f"<ul>{items}</ul></ul>"
+    )  # fmt: skip
+
+
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:14px}
@@ -234,6 +291,9 @@ def render(data: dict[str, Any], tables: dict[str, pl.DataFrame]) -> str:
             )
             parts.append(_table(d["amcs"]["least_covered"],
                                 ["id", "name", "best_match", "best_match_name", "cosine"]))  # fmt: skip
+    for d in datasets:
+        if d.get("inspect"):
+            parts.append(inspect_section(d["name"], d["inspect"]))
     body = "\n".join(parts)
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>medkg coverage</title>"
@@ -251,4 +311,4 @@ def write_report(folder: str | Path) -> Path:
     return path
 
 
-__all__ = ["render", "sunburst", "write_report"]
+__all__ = ["inspect_section", "render", "sunburst", "write_report"]

@@ -301,6 +301,16 @@ def inspect_items(items: Sequence[QAItem]) -> dict[str, Any]:
     }
 
 
+def synth_folder(path: str | Path) -> Path | None:
+    """The `medkg synth` folder ``path`` is (or whose ``items.jsonl`` it is): one holding
+    ``manifest.json`` and ``items.jsonl``; ``None`` for any other dataset."""
+    p = Path(path)
+    folder = p if p.is_dir() else p.parent if p.name == "items.jsonl" else None
+    if folder is None or not (folder / "manifest.json").is_file():
+        return None
+    return folder if (folder / "items.jsonl").is_file() else None
+
+
 def inspect_dataset(path: str | Path) -> dict[str, Any]:
     """Read a dataset (``items.jsonl`` or an export folder) and report on it."""
     from medkg.synthesis.export import read_items
@@ -308,4 +318,4 @@ def inspect_dataset(path: str | Path) -> dict[str, Any]:
     return {"dataset": str(path), **inspect_items(read_items(path))}
 
 
-__all__ = ["BASELINE_MARGIN", "baselines", "inspect_dataset", "inspect_items"]
+__all__ = ["BASELINE_MARGIN", "baselines", "inspect_dataset", "inspect_items", "synth_folder"]

@@ -265,3 +265,52 @@ def test_run_audit_reports_embedding_progress(
     n_ref = met_slice(kg.nodes, "kind=Disease").height
     assert embeds and embeds[0][1] == n_ref and (n_ref, n_ref) in embeds
     assert all(d <= t for d, t in embeds)
+
+
+def synth_folder(root: Path) -> Path:
+    """A small `medkg synth` folder (manifest.json + items.jsonl) whose quality figures are
+    known by hand: seeds S1, S1, S1, S2 (effective N 1/(0.75² + 0.25²) = 1.6, top seed 75%),
+    every key at letter A and always the longest of four options (longest: 1.0 vs 0.25)."""
+    root.mkdir()
+    rows = []
+    for n, seed in enumerate(["ORPHA:558", "ORPHA:558", "ORPHA:558", "OMIM:154700"]):
+        rows.append({
+            "id": f"i{n}", "family": "gene", "question": f"Which gene causes case {n} of Marfan syndrome?",
+            "options": ["fibrillin 1 gene FBN1", "COL1A1", "TGFBR", "SMAD"],
+            "option_ids": ["NCBIGene:2200", "X:1", "X:2", "X:3"], "answer_index": 0,
+            "answer_id": "NCBIGene:2200", "entity_ids": [seed], "path_nodes": [seed],
+            "path_rels": [], "distractor_ids": ["X:1", "X:2", "X:3"], "hops": 1, "rare": True,
+            "difficulty": 0.5, "rationale": {}, "template": "gene.t1", "seed_entity": seed,
+        })  # fmt: skip
+    (root / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    (root / "manifest.json").write_text(json.dumps({"n_items": 4}), "utf-8")
+    return root
+
+
+def test_report_has_the_inspect_section_of_a_synth_dataset(
+    kg: KnowledgeGraph, dataset: Path, tmp_path: Path
+) -> None:
+    from medkg.coverage.report import write_report
+
+    folder = synth_folder(tmp_path / "synth")
+    specs = [DatasetSpec("synthetic", str(folder / "items.jsonl"), id_field="id"),
+             DatasetSpec("plain", str(dataset), id_field="id")]  # fmt: skip
+    out = tmp_path / "cov"
+    result = run_audit(kg, specs, out=out, embedder=build_embedder("hashing"), amcs_reference=None)
+    fam = result.audits[0].inspect["families"]["gene"]
+    assert fam["spread"]["effective_n"] == 1.6 and fam["spread"]["max_seed_share"] == 0.75
+    assert result.audits[1].inspect == {}  # a plain file is no synth folder
+    page = (out / "report.html").read_text(encoding="utf-8")
+    section = page[page.index("Dataset quality (medkg synth inspect): synthetic") :]
+    assert "Dataset quality (medkg synth inspect): plain" not in page
+    row = section[
+        section.index("<td>gene</td>") : section.index("</tr>", section.index("<td>gene</td>"))
+    ]
+    assert "<td>1.6</td>" in row and "<td>75.0%</td>" in row  # effective N, top seed share
+    assert "A 4" in row  # every key at letter A
+    assert "1.00 vs 0.25 ⚠" in row  # longest option beats chance
+    for term in ("effective N", "top seed", "answer letters", "chance"):
+        assert term in section
+    before = (out / "report.html").read_bytes()
+    write_report(out)  # re-rendered from the folder: the same bytes
+    assert (out / "report.html").read_bytes() == before
