@@ -86,6 +86,7 @@ class FamilyPlan:
     rare_quota: int | None  # None: no rare stratification
     sampler: Any
     alpha: float | None
+    rare_seeds: np.ndarray | None = None  # eligible rare diseases (rare stratification only)
 
 
 @dataclass
@@ -252,7 +253,16 @@ def plan_families(
         except ValueError as exc:
             raise SynthesisError(f"family {name!r}: {exc}") from None
         plans.append(
-            FamilyPlan(name, built[name], eligible[name], quota, rare_quota, sampler, alpha)
+            FamilyPlan(
+                name,
+                built[name],
+                eligible[name],
+                quota,
+                rare_quota,
+                sampler,
+                alpha,
+                eligible[name] & _rare_disease_mask(kg) if rare_quota is not None else None,
+            )
         )
     return plans
 
@@ -426,6 +436,21 @@ def _stratum(plan: FamilyPlan, item: QAItem) -> str:
     return "rare" if item.rare else "common"
 
 
+def _stratum_sampler(plan: FamilyPlan, need: Mapping[str, int]) -> tuple[Any, np.ndarray]:
+    """Once one stratum is full, draw only seeds of the other (with the mixture's own
+    component sampler): a 96%-rare mixture would otherwise spend its whole budget on
+    surplus rare items while a small common stratum waits."""
+    if plan.rare_seeds is None:
+        return plan.sampler, plan.eligible
+    if need.get("rare") == 0 and need.get("common", 0) > 0:
+        common = plan.eligible & ~plan.rare_seeds
+        if common.any():
+            return getattr(plan.sampler, "base", plan.sampler), common
+    if need.get("common") == 0 and need.get("rare", 0) > 0 and plan.rare_seeds.any():
+        return getattr(plan.sampler, "rare", plan.sampler), plan.rare_seeds
+    return plan.sampler, plan.eligible
+
+
 def _run_family(
     plan: FamilyPlan,
     graph: Any,
@@ -456,7 +481,8 @@ def _run_family(
     task = progress.tasks[0].id if progress is not None else None
     while sum(need.values()) > 0 and funnel["draws"] < budget and since_accept < STALL_DRAWS:
         batch = min(budget - funnel["draws"], max(16, int(sum(need.values()) * 1.25)))
-        rows = plan.sampler.sample(batch, rng, candidates=plan.eligible)
+        sampler, candidates = _stratum_sampler(plan, need)
+        rows = sampler.sample(batch, rng, candidates=candidates)
         for row in rows:
             if sum(need.values()) == 0 or since_accept >= STALL_DRAWS:
                 break

@@ -365,3 +365,26 @@ def test_largest_remainder_sums_and_breaks_ties_in_order():
     assert largest_remainder(10, [1 / 3, 1 / 3, 1 / 3]) == [4, 3, 3]
     assert largest_remainder(7, [0.5, 0.25, 0.25]) == [3, 2, 2]
     assert sum(largest_remainder(10_001, [0.1] * 10)) == 10_001
+
+
+def test_a_full_stratum_stops_drawing_its_seeds():
+    """With 96% of draws rare, a small common stratum waited for ~4% of draws and a family
+    spent its budget on surplus rare items (chain: 5,837 surplus of 6,780 draws once OMIM's
+    common-disease entries are not rare). A full stratum now draws only the other's seeds."""
+    from medkg.synthesis.pipeline import FamilyPlan, _stratum_sampler
+
+    class Mixture:
+        rare = "rare-sampler"
+        base = "base-sampler"
+
+    eligible = np.array([True, True, True, False])
+    rare = np.array([True, True, False, False])
+    plan = FamilyPlan("chain", None, eligible, 10, 8, Mixture(), 0.8, rare)
+    sampler, cand = _stratum_sampler(plan, {"rare": 0, "common": 2})
+    assert sampler == "base-sampler" and cand.tolist() == [False, False, True, False]
+    sampler, cand = _stratum_sampler(plan, {"rare": 3, "common": 0})
+    assert sampler == "rare-sampler" and cand.tolist() == rare.tolist()
+    sampler, cand = _stratum_sampler(plan, {"rare": 3, "common": 2})
+    assert isinstance(sampler, Mixture) and cand.tolist() == eligible.tolist()
+    plain = FamilyPlan("drug", None, eligible, 10, None, "uniform", None)
+    assert _stratum_sampler(plain, {"all": 4}) == ("uniform", eligible)
