@@ -14,12 +14,15 @@ from medkg.cli.common import (
     JsonOption,
     PathOption,
     StoreOption,
+    WaitOption,
     console,
     handle_errors,
     out,
     print_json,
     store_from_options,
 )
+from medkg.errors import UsageError
+from medkg.kg.stores.base import GraphStore
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -29,21 +32,52 @@ def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
     for item in values or []:
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
-            raise ValueError(f"{what} must look like KEY=VALUE, got {item!r}")
+            raise UsageError(f"{what} must look like KEY=VALUE, got {item!r}")
         pairs[key.strip()] = value.strip()
     return pairs
 
 
+def kept_imports(target: GraphStore, drop: list[str] | None) -> tuple[list[Any], list[str]]:
+    """The ontologies `kg import` added to ``target``'s graph, as graph layers to rebuild
+    with (all but those named in ``drop``), and their names. Empty for a new store."""
+    from medkg.kg.derive import imported_layer, imported_names
+
+    if not target.exists():
+        return [], []
+    names = imported_names(target.manifest().get("report", {}))
+    unknown = sorted(set(drop or []) - set(names))
+    if unknown:
+        raise UsageError(f"--drop-import {unknown}: not imported into this store (it has {names})")
+    keep = [n for n in names if n not in set(drop or [])]
+    if not keep:
+        return [], []
+    console.print(f"keeping the imported {', '.join(keep)} (remove with --drop-import NAME)")
+    return [imported_layer(target.load(), keep)], keep
+
+
 def build_with_progress(
-    sources: list[str] | None, files: dict[str, str], curated: Path | None = None
+    sources: list[str] | None,
+    files: dict[str, str],
+    force: bool = False,
+    extra: list[Any] | None = None,
+    curated: Path | None = None,
 ) -> tuple[Any, dict[str, float]]:
-    """Load sources with a progress bar, then resolve and build the tree."""
-    from medkg.kg.build import assemble, available_sources, load_sources, resolve_source_keys
+    """Load sources with a progress bar, then resolve and build the tree. A replacement
+    release file (``files``) is compared with the bundled release first: the change in
+    counts is printed and a drop over the limit needs ``force``."""
+    from medkg.kg.build import (
+        assemble,
+        available_sources,
+        check_release,
+        load_sources,
+        release_diff,
+        resolve_source_keys,
+    )
 
     keys = resolve_source_keys(sources)
     unknown = sorted(set(files) - set(available_sources()))
     if unknown:
-        raise ValueError(f"--file names unknown source(s) {unknown}")
+        raise UsageError(f"--file names unknown source(s) {unknown}")
     timings: dict[str, float] = {}
     with Progress(
         SpinnerColumn(),
@@ -60,11 +94,27 @@ def build_with_progress(
             start = time.perf_counter()
             graphs.extend(load_sources([key], {key: files[key]} if key in files else None))
             timings[f"load.{key}"] = time.perf_counter() - start
+            if key in files:
+                progress.update(task, description=f"comparing {key} with the bundled release")
+                diff = release_diff(load_sources([key])[0], graphs[-1])
+                _print_release_diff(key, files[key], diff)
+                check_release(key, files[key], diff, force)
             progress.advance(task)
         progress.update(task, description="resolving identities and building the tree")
-        kg = assemble(graphs, timings, curated)
+        kg = assemble([*graphs, *(extra or [])], timings, curated)
         progress.advance(task)
     return kg, timings
+
+
+def _print_release_diff(key: str, path: str, diff: dict[str, Any]) -> None:
+    table = Table(title=f"{key}: {path} against the bundled release")
+    for col in ("count", "bundled", "replacement", "change"):
+        table.add_column(col, justify="left" if col == "count" else "right")
+    for name, c in diff["counts"].items():
+        style = "bold red" if name in diff["drops"] else None
+        table.add_row(name, f"{c['bundled']:,}", f"{c['replacement']:,}",
+                      f"{c['change']:+,}", style=style)  # fmt: skip
+    console.print(table)
 
 
 @app.command()
@@ -91,20 +141,34 @@ def build(
     ),
     store: str = StoreOption,
     path: Path = PathOption,
+    wait: float = WaitOption,
+    force: bool = typer.Option(
+        False, "--force", help="Use a --file release even if it lost over 10% of the rows."
+    ),
+    drop_import: list[str] = typer.Option(
+        None, "--drop-import", help="Leave out an ontology added with `kg import` (repeatable)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Build the entity graph and its tree from the bundled (or given) sources and save it."""
+    """Build the entity graph and its tree from the bundled (or given) sources and save it;
+    ontologies added with `kg import` are kept unless dropped."""
     from medkg.kg.build import stats
     from medkg.kg.curated import curated_path
+    from medkg.kg.derive import with_imports
 
     decisions = None if curated == "none" else Path(curated) if curated else curated_path()
     if curated not in (None, "none") and not Path(curated).is_file():
         raise FileNotFoundError(f"--curated {curated}: no such file")
-    start = time.perf_counter()
-    kg, timings = build_with_progress(sources, _parse_pairs(file, "--file"), decisions)
-    built = time.perf_counter() - start
-    target = store_from_options(store, path)
-    with target:
+    files = _parse_pairs(file, "--file")
+    target = store_from_options(store, path, wait)
+    # The writer lock is taken before the sources load, so a second build of the same
+    # store is refused at once instead of after minutes of work.
+    with target, target.writing():
+        start = time.perf_counter()
+        extra, imports = kept_imports(target, drop_import)
+        kg, timings = build_with_progress(sources, files, force, extra, decisions)
+        kg = with_imports(kg, imports)
+        built = time.perf_counter() - start
         console.print(f"saving to {target.describe_location()} ...")
         report = target.save(kg)
     summary = stats(kg)
@@ -142,7 +206,7 @@ def stats_cmd(
     from medkg.kg.build import stats
 
     with store_from_options(store, path) as s:
-        summary = stats(s.load())
+        summary = stats(s.stats_view())  # Neo4j: aggregated in the database
     if as_json:
         print_json(summary)
     else:
@@ -264,7 +328,7 @@ def show(
         if node is None:
             hits = s.search(node_id.partition(":")[2], limit=3)
             hint = f"; did you mean {', '.join(h['id'] for h in hits)}?" if hits else ""
-            raise ValueError(f"no entity {node_id} in {s.describe_location()}{hint}")
+            raise UsageError(f"no entity {node_id} in {s.describe_location()}{hint}")
         ancestors = s.met_path(node_id)[1:]
         n_children, children = s.met_children(node_id, limit=limit)
         relations = s.neighbours(node_id)
@@ -399,18 +463,19 @@ def import_cmd(
     ),
     store: str = StoreOption,
     path: Path = PathOption,
+    wait: float = WaitOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Add a user's ontology, tables or SSSOM mappings to the stored graph, then re-resolve
     and rebuild the tree."""
     from medkg.kg.build import assemble, available_sources
-    from medkg.kg.derive import source_layer, without_source
+    from medkg.kg.derive import imported_names, source_layer, with_imports, without_source
 
     if loader is None and file.name.lower().endswith(".sssom.tsv"):
         loader = "sssom"
     chosen = loader or FORMATS.get(file.suffix.lower())
     if chosen is None:
-        raise ValueError(
+        raise UsageError(
             f"{file}: cannot tell the format from the extension; pass --format obo|owl|tables|sssom"
         )
     options: dict[str, Any] = {
@@ -422,21 +487,22 @@ def import_cmd(
         options["prefixes"] = _parse_pairs(prefix, "--prefix")
     if rare_subset:
         if chosen not in ("obo", "owl"):
-            raise ValueError("--rare-subset applies to --format obo or owl only")
+            raise UsageError("--rare-subset applies to --format obo or owl only")
         options["rare_subsets"] = list(rare_subset)
     if edges is not None:
         if chosen != "tables":
-            raise ValueError("--edges applies to --format tables only")
+            raise UsageError("--edges applies to --format tables only")
         options["edges"] = edges
     new = available_sources()[chosen](file, **options).load()
     src = new.sources[0]
-    with store_from_options(store, path) as s:
+    with store_from_options(store, path, wait) as s, s.writing():  # read-modify-write: locked
         # Re-importing a source replaces its earlier release instead of stacking on it.
+        before = imported_names(s.manifest().get("report", {})) if s.exists() else []
         base = [without_source(source_layer(s.load()), src.name)] if s.exists() else []
         clashes = 0
         if base:
             clashes = new.nodes.join(base[0].nodes.select("id"), on="id", how="semi").height
-        kg = assemble([*base, new])
+        kg = with_imports(assemble([*base, new]), [*before, src.name])
         report = s.save(kg)
     result = {
         "source": src.to_dict(),
@@ -476,11 +542,12 @@ def export_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Export the stored graph to Parquet, GraphML or RDF Turtle."""
-    from medkg.kg.export import EXPORTERS, export_graph
+    from medkg.kg.export import EXPORTERS, check_export_target, export_graph
 
     fmt = fmt or {".graphml": "graphml", ".ttl": "ttl"}.get(dest.suffix.lower(), "parquet")
     if fmt not in EXPORTERS:
-        raise ValueError(f"unknown export format {fmt!r}; choose from {sorted(EXPORTERS)}")
+        raise UsageError(f"unknown export format {fmt!r}; choose from {sorted(EXPORTERS)}")
+    check_export_target(dest, fmt)
     with store_from_options(store, path) as s:
         kg = s.load()
     with Progress(

@@ -10,6 +10,7 @@ from medkg.cli.common import (
     JsonOption,
     PathOption,
     StoreOption,
+    WaitOption,
     handle_errors,
     out,
     print_json,
@@ -26,6 +27,7 @@ def import_mappings(
     name: str = typer.Option(None, help="Source name recorded as provenance."),
     store: str = StoreOption,
     path: Path = PathOption,
+    wait: float = WaitOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Add the file's mappings as MAPS_TO edges, then re-resolve and rebuild the tree."""
@@ -43,6 +45,7 @@ def import_mappings(
         rare_subset=None,
         store=store,
         path=path,
+        wait=wait,
         as_json=as_json,
     )
 

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
@@ -26,13 +24,13 @@ from medkg.cli.common import (
     out,
     store_from_options,
 )
-from medkg.cli.kg import _print_stats, build_with_progress
+from medkg.cli.kg import _print_stats, build_with_progress, kept_imports
+from medkg.errors import UsageError
+from medkg.outputs import write_json
 
 
 def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
+    write_json(path, data, indent=2, default=str)
 
 
 @handle_errors
@@ -42,7 +40,11 @@ def run(
     n: int = typer.Option(2000, "--n", help="Items to synthesise."),
     seed: int = typer.Option(0, "--seed", help="Seed for sampling and synthesis."),
     rare_share: float = typer.Option(
-        0.7, "--rare-share", help="Share of items about rare diseases (MedSSR's alpha)."
+        None,
+        "--rare-share",
+        help="Share of items about rare diseases (MedSSR's alpha); default: what the "
+        "families draw (on the bundled sources every HPO-annotated disease seed is rare, so "
+        "at least 0.8 of the items are).",
     ),
     amcs_ref: str = typer.Option(
         "kind=Disease,rare",
@@ -60,14 +62,27 @@ def run(
 ) -> None:
     """Build the graph from the bundled sources, synthesise a verified QA dataset, audit its coverage."""
     from medkg.cli.synth import _print_summary
+    from medkg.coverage.pipeline import AUDIT_KIND, AUDIT_LEGACY
     from medkg.kg.build import stats
+    from medkg.kg.derive import with_imports
+    from medkg.outputs import check_folder_target
     from medkg.synthesis.decontam import BenchmarkError, mmlu_path
-    from medkg.synthesis.pipeline import SynthConfig, synthesize
+    from medkg.synthesis.export import KIND, LEGACY
+    from medkg.synthesis.pipeline import SynthBackends, SynthConfig, synthesize, validate_config
 
+    # Every option and output is checked before the first step runs.
+    config = SynthConfig(n=n, seed=seed, rare_share=rare_share)
+    validate_config(config, SynthBackends.default())
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{out_dir} is a file, not a folder: give a folder for --out")
+    check_folder_target(out_dir / "dataset", KIND, LEGACY)
+    check_folder_target(out_dir / "coverage", AUDIT_KIND, AUDIT_LEGACY)
     start = time.perf_counter()
     console.rule("1/3  build the entity graph")
-    kg, timings = build_with_progress(sources, {})
-    with store_from_options(store, path) as target:
+    with store_from_options(store, path) as target, target.writing():
+        extra, imports = kept_imports(target, None)  # ontologies added with `kg import`
+        kg, timings = build_with_progress(sources, {}, extra=extra)
+        kg = with_imports(kg, imports)
         console.print(f"saving to {target.describe_location()} ...")
         report = target.save(kg)
     summary = stats(kg)

@@ -28,6 +28,7 @@ from medkg.cli.common import (
     store_from_options,
 )
 from medkg.cli.synth import _parse_params, _split
+from medkg.errors import UsageError
 from medkg.training.generators.base import GeneratorError
 from medkg.training.pseudolabel import PseudoLabelConfig, RejectConfig
 
@@ -65,7 +66,7 @@ def parse_generator_spec(spec: str) -> tuple[str | None, str, dict[str, Any]]:
     """``[LABEL=]KEY[:OPT=VALUE,...]`` or a model folder → (label, key, options)."""
     spec = spec.strip()
     if not spec:
-        raise ValueError("empty generator spec")
+        raise UsageError("empty generator spec")
     colon, eq = spec.find(":"), spec.find("=")
     label = None
     if eq != -1 and (colon == -1 or eq < colon):
@@ -90,7 +91,7 @@ def _load_graph(store: str | None, path: Path | None, required: bool) -> Any:
     with store_from_options(store, path) as source:
         if not source.exists():
             if required:
-                raise ValueError(
+                raise UsageError(
                     f"no graph in {source.describe_location()}: run `medkg kg build` first"
                 )
             return None
@@ -134,8 +135,11 @@ def pseudo_label(
     as_json: bool = JsonOption,
 ) -> None:
     """Pseudo-label DATASET by self-consistency (or reject sampling with --expert)."""
+    from medkg.outputs import check_folder_target
     from medkg.synthesis.export import read_items
     from medkg.training.pseudolabel import (
+        KIND,
+        LEGACY,
         names_from_graph,
         option_path_names,
         reject_sample,
@@ -143,6 +147,9 @@ def pseudo_label(
         write_labelled,
     )
 
+    if k is not None and k < 1:
+        raise UsageError(f"--k must be at least 1, got {k}")
+    check_folder_target(out_dir, KIND, LEGACY)
     source = dataset / "items.jsonl" if dataset.is_dir() else dataset
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such items file (give a `medkg synth` folder)")
@@ -150,7 +157,7 @@ def pseudo_label(
     if limit is not None:
         items = items[:limit]
     if not items:
-        raise ValueError(f"{source}: no items")
+        raise UsageError(f"{source}: no items")
     kg = _load_graph(store, path, required=False) if graph else None
     names = names_from_graph(kg) if kg is not None else option_path_names
     if expert:
@@ -222,6 +229,21 @@ def eval_(
     ),
     limit: int = typer.Option(None, "--limit", help="First N questions of each benchmark."),
     max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="Tokens per answer."),
+    permutations: str = typer.Option(
+        "cyclic",
+        "--permutations",
+        "-p",
+        help="Option orders each question is asked in: cyclic (every rotation), cyclic:K, "
+        "none, or letter strings like ABCD,DCBA. Accuracy is reported raw (published "
+        "order) and permutation-consistent (right under every order).",
+    ),
+    scoring: str = typer.Option(
+        "generate",
+        "--scoring",
+        help="generate: the model writes an answer, the option extractor reads it; letters: "
+        "next-token logits over the option letters after 'Answer:' (local models only; one "
+        "forward pass per question, no generation).",
+    ),
     link: bool = typer.Option(
         True,
         "--link/--no-link",
@@ -233,28 +255,38 @@ def eval_(
     path: Path = PathOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Score one or more models on multiple-choice benchmarks (a before/after table)."""
+    """Score one or more models on multiple-choice benchmarks (a before/after table).
+
+    Benchmarks: MedSSR JSON (options inside the question), MedQA-style JSON/JSONL, MMLU
+    rows, or a `medkg synth` folder / items.jsonl."""
+    from medkg.training.answerers import GenerationAnswerer, LetterLogitAnswerer
+    from medkg.training.benchmarks import permutation_set
     from medkg.training.evaluate import (
         GraphTagger,
         compare,
         comparison_table,
         evaluate,
+        letter_distribution,
+        letter_table,
         load_benchmark,
         mmlu_questions,
         write_results,
     )
     from medkg.training.generators import GenParams
 
+    if scoring not in ("generate", "letters"):
+        raise ValueError(f"--scoring must be generate or letters, got {scoring!r}")
+    permutation_set(permutations, 4)  # a bad spec fails before any work
     if not model:
-        raise ValueError("name at least one --model")
+        raise UsageError("name at least one --model")
     questions = [q for b in _split(bench) for q in load_benchmark(b, limit=limit)]
     if mmlu:
         questions += mmlu_questions(limit=limit)
     if not questions:
-        raise ValueError("no questions: give --bench FILE and/or --mmlu")
+        raise UsageError("no questions: give --bench FILE and/or --mmlu")
     ids = [q.id for q in questions]
     if len(set(ids)) != len(ids):
-        raise ValueError("two benchmarks share question ids; evaluate them separately")
+        raise UsageError("two benchmarks share question ids; evaluate them separately")
     models = [build_from_spec(s) for s in model]  # no I/O: bad specs fail before any work
     tags = None
     if link:
@@ -266,19 +298,31 @@ def eval_(
     params = GenParams(max_new_tokens=max_new_tokens)
     done = []
     for label, gen in models:
-        console.print(f"evaluating {label or gen.name} on {len(questions):,} questions ...")
+        asker = (
+            LetterLogitAnswerer(gen) if scoring == "letters" else GenerationAnswerer(gen, params)
+        )
+        console.print(
+            f"evaluating {label or gen.name} on {len(questions):,} questions "
+            f"(orders: {permutations}, scoring: {scoring}) ..."
+        )
         try:
-            done.append(evaluate(gen, questions, params, tags=tags, model=label))
+            done.append(
+                evaluate(asker, questions, permutations=permutations, tags=tags, model=label,
+                         progress=not as_json)
+            )  # fmt: skip
         finally:
-            gen.close()
+            asker.close()
     if results is not None:
         write_results(done, results, benchmarks=_split(bench) + (["mmlu"] if mmlu else []))
     if as_json:
-        print_json(
-            {"models": [r.to_dict(with_records=False) for r in done], "comparison": compare(done)}
-        )
+        print_json({
+            "models": [r.to_dict(with_records=False) for r in done],
+            "comparison": compare(done),
+            "letters": {r.model: letter_distribution(r.records) for r in done},
+        })  # fmt: skip
         return
     out.print(comparison_table(done))
+    out.print(letter_table(done))
     if results is not None:
         out.print(f"[green]wrote[/] {results}")
 

@@ -12,6 +12,8 @@ A recipe lists stages that run in order; each trains one model with one TRL trai
                                      # a medkg export folder (its trl_<trainer>.jsonl)
         rewards: {accuracy: 1.0, format: {weight: 0.2}}   # grpo only
         gate: {require_answer: true} # safety gate (grpo only)
+        labels: graph                # grpo only: reward against the graph's verified keys,
+                                     # or {source: pseudo, margin: 0.1} (medkg.training.keys)
         lora: {r: 16}                # peft LoRA (true: defaults); absent/false: full
         args: {learning_rate: 1.0e-5}   # GRPOConfig / DPOConfig / SFTConfig fields
       - name: supervised
@@ -47,6 +49,7 @@ from typing import Any
 
 import yaml
 
+from medkg.errors import MedkgError, UsageError
 from medkg.training.trainers import (
     TRAINERS,
     TrainerKind,
@@ -58,7 +61,7 @@ from medkg.training.trainers import (
 TOP_KEYS = frozenset({"description", "output_dir", "model", "defaults", "stages"})
 STAGE_KEYS = frozenset(
     {"name", "trainer", "dataset", "model", "init_from", "output_dir", "rewards", "gate"}
-    | {"lora", "args"}
+    | {"lora", "args", "labels"}
 )
 SMOLLM2_KEY = "smollm2"
 # Set by the runner from the stage's own keys; a recipe must not set them in ``args``.
@@ -67,7 +70,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
-class RecipeError(ValueError):
+class RecipeError(MedkgError, ValueError):
     """A recipe that cannot run; ``problems`` lists each one (file, stage, line, key)."""
 
     def __init__(self, path: str | Path, problems: Sequence[str]) -> None:
@@ -92,6 +95,8 @@ class StageSpec:
     lora: Mapping[str, Any] | None = None  # None: full fine-tuning
     args: Mapping[str, Any] = field(default_factory=dict)  # merged: defaults, recipe, stage
     line: int = 0
+    labels: Mapping[str, Any] | None = None  # LabelSpec.to_dict(); None: rows as they are
+    label_check: Mapping[str, Any] | None = None  # what loading measured (keys.check_rows)
 
     @property
     def kind(self) -> TrainerKind:
@@ -203,7 +208,7 @@ def check_model(folder: Path) -> str | None:
 
 def _path(value: Any, base_dir: Path) -> Path:
     if not isinstance(value, str | os.PathLike) or not str(value).strip():
-        raise ValueError(f"expected a path, got {value!r}")
+        raise UsageError(f"expected a path, got {value!r}")
     p = Path(value).expanduser()
     return p if p.is_absolute() else base_dir / p
 
@@ -212,7 +217,7 @@ def _options(value: Any, what: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ValueError(f"{what} must be a mapping, got {value!r}")
+        raise UsageError(f"{what} must be a mapping, got {value!r}")
     return dict(value)
 
 
@@ -377,8 +382,22 @@ def _check_stage(
         else:
             _check_rewards(c, where, rewards, gate)
 
+    # label source (grpo only)
+    labels = None
+    if entry.get("labels") is not None:
+        from medkg.training.keys import LabelError, LabelSpec
+
+        try:
+            labels = LabelSpec.parse(entry["labels"])
+        except LabelError as exc:
+            c.add(where, "labels", str(exc))
+        if kind is not None and not kind.takes_rewards:
+            c.add(where, "labels", f"trainer {kind.key!r} takes no reward labels")
+            labels = None
+
     # dataset
     dataset = None
+    label_check = None
     if "dataset" not in entry:
         c.add(where, "dataset", "missing")
     else:
@@ -388,6 +407,9 @@ def _check_stage(
                 _check_columns(kind, dataset, rewards)
         except Exception as exc:
             c.add(where, "dataset", str(exc))
+            dataset = None
+        if dataset is not None and labels is not None and kind is not None:
+            label_check = _check_labels(c, where, kind, dataset, labels)
 
     # lora and hyper-parameters
     lora = None
@@ -417,6 +439,8 @@ def _check_stage(
         lora=lora,
         args=args,
         line=c.stage_lines[i][0] if i < len(c.stage_lines) else 0,
+        labels=labels.to_dict() if labels is not None else None,
+        label_check=label_check,
     )
 
 
@@ -431,20 +455,35 @@ def _check_rewards(
         c.add(where, "gate" if "gate" in str(exc) else "rewards", str(exc))
 
 
+def _check_labels(
+    c: _Checker, where: str, kind: TrainerKind, dataset: Path, labels: Any
+) -> dict[str, Any] | None:
+    """Every row gives the label the stage asks for; the pseudo-label gate passes."""
+    from medkg.training.keys import LabelError, check_rows
+    from medkg.training.trainers import dataset_file
+
+    try:
+        rows = load_dataset(dataset, kind).to_list()
+        return check_rows(rows, labels, dataset_file(dataset, kind))
+    except LabelError as exc:
+        c.add(where, "labels", str(exc))
+    return None
+
+
 def _check_columns(kind: TrainerKind, dataset: Path, rewards: Mapping[str, Any]) -> None:
     """Raise ValueError when the dataset lacks the trainer's or a reward's columns."""
     ds = load_dataset(dataset, kind)
     columns = list(ds.column_names)
     if not any(all(col in columns for col in needed) for needed in kind.columns):
         wanted = " or ".join(str(list(n)) for n in kind.columns)
-        raise ValueError(f"{dataset}: trainer {kind.key!r} needs columns {wanted}; has {columns}")
+        raise UsageError(f"{dataset}: trainer {kind.key!r} needs columns {wanted}; has {columns}")
     if kind.takes_rewards and rewards:
         from medkg.training.rewards import RewardConfigError, validate_columns
 
         try:
             validate_columns(rewards, columns, dataset=str(dataset))
         except RewardConfigError as exc:
-            raise ValueError(str(exc)) from None
+            raise UsageError(str(exc)) from None
 
 
 def _check_args(

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from medkg.errors import MedkgError
+from medkg.outputs import staged_folder, write_text
 from medkg.training.recipe import Recipe, StageSpec
 from medkg.training.trainers import build_config, load_dataset
 
@@ -37,7 +37,7 @@ METRICS = "metrics.jsonl"
 STATUSES = ("trained", "resumed", "skipped")
 
 
-class StageError(RuntimeError):
+class StageError(MedkgError, RuntimeError):
     """A stage could not run (names the stage)."""
 
 
@@ -72,13 +72,8 @@ def read_done(output_dir: str | Path) -> dict[str, Any] | None:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary sibling, fsync it and rename it onto ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write ``text`` atomically (see :mod:`medkg.outputs`)."""
+    write_text(path, text)
 
 
 def last_checkpoint(output_dir: Path) -> Path | None:
@@ -140,6 +135,8 @@ def stage_fingerprint(stage: StageSpec) -> str:
         "lora": stage.lora,
         "args": stage.args,
     }
+    if stage.labels is not None:  # absent from older fingerprints, so they stay the same
+        spec["labels"] = stage.labels
     text = json.dumps(spec, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -156,6 +153,20 @@ def stage_model(recipe: Recipe, stage: StageSpec) -> Path:
             f"(no {DONE} in {source.output_dir})"
         )
     return source.final_dir
+
+
+def stage_dataset(stage: StageSpec) -> Any:
+    """The stage's training rows; with ``labels``, each row's ``answer`` is the label the
+    reward compares with (the graph's verified key or the pseudo-label, see
+    :mod:`medkg.training.keys`)."""
+    ds = load_dataset(stage.dataset, stage.kind)
+    if stage.labels is None:
+        return ds
+    from datasets import Dataset
+
+    from medkg.training.keys import LabelSpec, apply_labels
+
+    return Dataset.from_list(apply_labels(ds.to_list(), LabelSpec.parse(stage.labels)))
 
 
 def build_trainer(
@@ -175,7 +186,7 @@ def build_trainer(
     kwargs.update(
         model=str(model),
         args=build_config(kind, args, stage.output_dir),
-        train_dataset=dataset if dataset is not None else load_dataset(stage.dataset, kind),
+        train_dataset=dataset if dataset is not None else stage_dataset(stage),
     )
     if stage.lora is not None:
         from peft import LoraConfig
@@ -187,19 +198,17 @@ def build_trainer(
 def save_final(trainer: Any, stage: StageSpec) -> None:
     """Write the final model (LoRA merged in) and tokenizer to ``final/`` atomically."""
     final = stage.final_dir
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     model = trainer.model
     if stage.lora is not None:
         model = model.merge_and_unload()
-    try:
+    # A final/ without DONE (an earlier run died after writing it) is replaced.
+    with staged_folder(final, "train-final", legacy=_saved_model) as tmp:
         model.save_pretrained(tmp)
         trainer.processing_class.save_pretrained(tmp)
-        if final.exists():  # a final/ without DONE: an earlier run died after writing it
-            shutil.rmtree(final)
-        tmp.rename(final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _saved_model(folder: Path) -> bool:
+    return (folder / "config.json").is_file()
 
 
 def run_stage(
@@ -248,6 +257,8 @@ def run_stage(
         "init_from": stage.init_from,
         "lora": stage.lora is not None,
         "dataset": str(stage.dataset),
+        "labels": stage.labels,
+        "label_check": stage.label_check,
         "global_step": int(trainer.state.global_step),
         "train_loss": _jsonable(getattr(output, "training_loss", None)),
         "resumed_from": checkpoint.name if checkpoint else None,
@@ -295,6 +306,7 @@ __all__ = [
     "run_recipe",
     "run_stage",
     "save_final",
+    "stage_dataset",
     "stage_fingerprint",
     "trim_metrics",
     "write_atomic",

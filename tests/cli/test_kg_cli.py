@@ -31,6 +31,7 @@ def store_path(tmp_path: Path) -> Path:
             f"hpoa={FIXTURES / 'hpo' / 'mini.hpoa'}",
             "--file",
             f"hpo_genes={FIXTURES / 'hpo' / 'genes_to_phenotype.txt'}",
+            "--force",  # excerpts: far fewer rows than the bundled releases, on purpose
             "--json",
         ],
     )

@@ -30,6 +30,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from medkg import xmlsafe
 from medkg.kg.model import (
     CATEGORY,
     CONCEPT,
@@ -74,10 +75,14 @@ def code_kind(code: str) -> str:
 
 
 def parse_xml(path: Path) -> ET.Element:
-    """Parse an XML file; malformed XML becomes a :class:`SourceError` with its line."""
+    """Parse an XML file (DTD entities refused, see :mod:`medkg.xmlsafe`); malformed XML
+    becomes a :class:`SourceError` with its line."""
     check_readable(path)
     try:
-        return ET.parse(path).getroot()
+        root: ET.Element = xmlsafe.parse(path).getroot()
+        return root
+    except xmlsafe.UnsafeXMLError as exc:
+        raise SourceError(path, str(exc)) from None
     except ET.ParseError as exc:
         line, _column = exc.position
         raise SourceError(path, f"malformed XML: {exc.msg}", line) from exc

@@ -40,6 +40,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from medkg.errors import UsageError
 from medkg.kg.curie import (
     CurieError,
     normalise_curie,
@@ -109,7 +110,7 @@ class IriMapper:
         declared = dict(prefixes or {})
         for prefix, base in declared.items():
             if not base or not isinstance(base, str):
-                raise ValueError(f"prefix {prefix!r} needs an IRI base, got {base!r}")
+                raise UsageError(f"prefix {prefix!r} needs an IRI base, got {base!r}")
         self._bases = sorted(
             ((base, normalise_prefix(prefix)) for prefix, base in declared.items()),
             key=lambda pair: -len(pair[0]),
@@ -186,11 +187,11 @@ class OwlSource(Source):
             "rare_subsets",
         }
         if unknown:
-            raise ValueError(f"unknown owl source options: {sorted(unknown)}")
+            raise UsageError(f"unknown owl source options: {sorted(unknown)}")
         if options.get("on_unmapped", "error") not in ("error", "skip"):
-            raise ValueError("on_unmapped must be 'error' or 'skip'")
+            raise UsageError("on_unmapped must be 'error' or 'skip'")
         if options.get("dangling", "stub") not in ("stub", "drop"):
-            raise ValueError("dangling must be 'stub' or 'drop'")
+            raise UsageError("dangling must be 'stub' or 'drop'")
         self.mapper = IriMapper(options.get("prefixes"))
 
     def rdf_format(self) -> str:

@@ -35,10 +35,12 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from medkg.config import Neo4jSettings
+from medkg.config import Neo4jSettings, check_bolt_uri, local_neo4j_credentials
+from medkg.errors import UsageError
 from medkg.kg import cypher
 from medkg.kg.model import KnowledgeGraph, SourceInfo
 from medkg.kg.stores.base import GraphStore, SaveReport, StoreError, register_store
+from medkg.kg.stores.locks import neo4j_lock
 from medkg.kg.stores.neo4j_tables import (
     Batch,
     batch_rows,
@@ -77,14 +79,21 @@ class Neo4jStore(GraphStore):
         resolved_uri = uri or (env.uri if env else None)
         if not resolved_uri:
             raise StoreError(f"no Neo4j server configured: {START_HINT}")
+        check_bolt_uri(resolved_uri)
+        resolved_user = user if user is not None else (env.user if env else "neo4j")
+        resolved_password = password if password is not None else (env.password if env else "")
+        if password is None and not resolved_password:  # a `medkg neo4j start` server
+            local = local_neo4j_credentials(resolved_uri)
+            if local is not None and resolved_user == local[0]:
+                resolved_password = local[1]
         self.settings = Neo4jSettings(
             uri=resolved_uri,
-            user=user if user is not None else (env.user if env else "neo4j"),
-            password=password if password is not None else (env.password if env else ""),
+            user=resolved_user,
+            password=resolved_password,
             database=database if database is not None else (env.database if env else None),
         )
         if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+            raise UsageError("batch_size must be at least 1")
         self.batch_size = batch_size
         self._driver_obj: Driver | None = None
 
@@ -168,10 +177,26 @@ class Neo4jStore(GraphStore):
             return session.execute_read(lambda tx: [r.data() for r in tx.run(query, **params)])
 
     def _run(self, query: str, action: str, /, **params: Any) -> dict[str, int]:
-        """One auto-commit query (schema changes); returns its counters."""
+        """One query (meta, schema changes) in a managed write transaction, retried on
+        transient errors (deadlocks) like the data writes; returns its counters."""
         with self._errors(action), self._session() as session:
-            summary = session.run(query, **params).consume()
-            return _counters(summary)
+            return session.execute_write(lambda tx: _counters(tx.run(query, **params).consume()))
+
+    def _writer_lock(self) -> contextlib.AbstractContextManager[Any]:
+        @contextlib.contextmanager
+        def held() -> Iterator[None]:
+            with self._errors("taking the writer lock"):
+                lock = neo4j_lock(
+                    self._driver(), self.settings.database, self.describe_location(),
+                    wait=self.lock_wait,
+                )  # fmt: skip
+                lock.__enter__()
+            try:
+                yield
+            finally:
+                lock.__exit__(None, None, None)
+
+        return held()
 
     def _write_batches(self, batches: Iterable[Batch], action: str) -> dict[str, int]:
         """Run the batches in write transactions of at most ``batch_size`` rows; summed counters.
@@ -543,6 +568,11 @@ class Neo4jStore(GraphStore):
         )
         kg.nodes, kg.edges = kg.canonical()
         return kg
+
+    def stats_view(self) -> KnowledgeGraph:
+        from medkg.kg.stores.neo4j_stats import stats_view
+
+        return stats_view(self)
 
     def _node_schema(self) -> dict[str, pl.DataType]:
         return schema_from(json.loads(self._complete_meta()["node_columns"]))
