@@ -89,6 +89,21 @@ class Neo4jSettings:
     database: str | None = None
 
     @classmethod
+    def resolve(cls, uri: str, user: str | None, password: str | None, database: str | None,
+                env: Neo4jSettings | None) -> Neo4jSettings:  # fmt: skip
+        """Explicit values, else ``env``'s; with no password given anywhere, the generated
+        one of a server `medkg neo4j start` runs at ``uri`` (an explicit "" stays empty)."""
+        check_bolt_uri(uri)
+        user = user if user is not None else (env.user if env else "neo4j")
+        resolved = password if password is not None else (env.password if env else "")
+        if password is None and not resolved:
+            local = local_neo4j_credentials(uri)
+            if local is not None and user == local[0]:
+                resolved = local[1]
+        database = database if database is not None else (env.database if env else None)
+        return cls(uri=uri, user=user, password=resolved, database=database)
+
+    @classmethod
     def from_env(cls) -> Neo4jSettings | None:
         uri = os.environ.get("NEO4J_URI")
         if not uri:

@@ -313,6 +313,7 @@ def print_audit_table(audits: Any) -> None:
 @handle_errors
 def report_cmd(
     folder: Path = typer.Argument(..., help="A folder written by `medkg coverage audit`."),
+    as_json: bool = JsonOption,
 ) -> None:
     """Re-render report.html from an audit folder."""
     from medkg.coverage.audit import AuditError
@@ -322,6 +323,9 @@ def report_cmd(
         path = write_report(folder)
     except AuditError as exc:
         raise fail(str(exc)) from None
+    if as_json:
+        print_json({"report": str(path), "bytes": path.stat().st_size})
+        return
     out.print(f"wrote {path}")
 
 

@@ -7,7 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from medkg.cli.common import (
@@ -53,6 +63,27 @@ def kept_imports(target: GraphStore, drop: list[str] | None) -> tuple[list[Any],
         return [], []
     console.print(f"keeping the imported {', '.join(keep)} (remove with --drop-import NAME)")
     return [imported_layer(target.load(), keep)], keep
+
+
+def save_with_progress(target: GraphStore, kg: Any) -> Any:
+    """``target.save(kg)`` with a bar per step for stores that report one (Neo4j)."""
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TaskProgressColumn(show_speed=True), TimeRemainingColumn(),
+        console=console, transient=True,
+    ) as bar:  # fmt: skip
+        tasks: dict[str, TaskID] = {}
+
+        def update(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total)
+            bar.update(tasks[step], completed=done)
+
+        target.save_progress = update
+        try:
+            return target.save(kg)
+        finally:
+            target.save_progress = None
 
 
 def build_with_progress(
@@ -170,7 +201,7 @@ def build(
         kg = with_imports(kg, imports)
         built = time.perf_counter() - start
         console.print(f"saving to {target.describe_location()} ...")
-        report = target.save(kg)
+        report = save_with_progress(target, kg)
     summary = stats(kg)
     result = {
         "store": report.store,
@@ -503,7 +534,7 @@ def import_cmd(
         if base:
             clashes = new.nodes.join(base[0].nodes.select("id"), on="id", how="semi").height
         kg = with_imports(assemble([*base, new]), [*before, src.name])
-        report = s.save(kg)
+        report = save_with_progress(s, kg)
     result = {
         "source": src.to_dict(),
         "nodes_added": new.nodes.height - clashes,

@@ -17,14 +17,16 @@ from pathlib import Path
 import typer
 
 from medkg.cli.common import (
+    JsonOption,
     PathOption,
     StoreOption,
     console,
     handle_errors,
     out,
+    print_json,
     store_from_options,
 )
-from medkg.cli.kg import _print_stats, build_with_progress, kept_imports
+from medkg.cli.kg import _print_stats, build_with_progress, kept_imports, save_with_progress
 from medkg.errors import UsageError
 from medkg.outputs import write_json
 
@@ -59,6 +61,7 @@ def run(
     ),
     store: str = StoreOption,
     path: Path = PathOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """Build the graph from the bundled sources, synthesise a verified QA dataset, audit its coverage."""
     from medkg.cli.synth import _print_summary
@@ -84,7 +87,7 @@ def run(
         kg, timings = build_with_progress(sources, {}, extra=extra)
         kg = with_imports(kg, imports)
         console.print(f"saving to {target.describe_location()} ...")
-        report = target.save(kg)
+        report = save_with_progress(target, kg)
     summary = stats(kg)
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_json(
@@ -96,7 +99,8 @@ def run(
             "stats": summary,
         },
     )
-    _print_stats(summary)
+    if not as_json:
+        _print_stats(summary)
 
     console.rule("2/3  synthesise a verified QA dataset")
     try:
@@ -106,7 +110,8 @@ def run(
     config = SynthConfig(n=n, seed=seed, rare_share=rare_share, decontam_mmlu=mmlu)
     result = synthesize(kg, config, show_progress=True, console=console)
     written = result.export(out_dir / "dataset")
-    _print_summary(result)
+    if not as_json:
+        _print_summary(result)
 
     console.rule("3/3  audit coverage of the entity tree")
     from rich.markup import escape
@@ -134,6 +139,24 @@ def run(
             embedder=embedder_key,
             progress=update,  # type: ignore[arg-type]
         )
+    if as_json:
+        from medkg.coverage.audit import compare
+
+        print_json(
+            {
+                "seconds": round(time.perf_counter() - start, 2),
+                "graph": {"store": report.location, "nodes": report.nodes,
+                          "edges": report.edges, "content_hash": report.content_hash},
+                "dataset": {"path": str(written.path), "items": len(result.items),
+                            "distribution": result.distribution},
+                "coverage": {"path": str(out_dir / "coverage"),
+                             "report": str(out_dir / "coverage" / "report.html"),
+                             "summary": compare(cov.audits)["summary"]},
+                "graph_stats": str(out_dir / "graph_stats.json"),
+                "mmlu_decontamination": mmlu,
+            }
+        )  # fmt: skip
+        return
     print_audit_table(cov.audits)
     out.print(
         f"[green]done[/] in {time.perf_counter() - start:.1f}s: graph of {report.nodes:,} nodes / "

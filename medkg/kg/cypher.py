@@ -255,20 +255,43 @@ def set_meta() -> str:
 
 
 # --------------------------------------------------------------------------- reads
-def stats_node_groups() -> str:
+STATS_GROUP = (
+    "n.kind AS kind, n.source AS source, n.depth AS depth, n.met_placement AS met_placement"
+)
+STATS_DETAIL = (
+    "n.rare AS rare, split(n.rare_reason, ':')[0] AS rare_reason, "
+    "n.annotation_degree AS annotation_degree"
+)
+
+
+def stats_node_groups(detail: bool = False) -> str:
     """Entities grouped by the columns `kg stats` summarises, with a count per group
-    (aggregated in the database: a few thousand rows instead of every entity)."""
+    (aggregated in the database). With ``detail`` also by rarity and annotation degree
+    (many more groups: the slow, always exact form)."""
+    cols = f"{STATS_GROUP}, {STATS_DETAIL}" if detail else STATS_GROUP
+    return f"MATCH (n:{ENTITY}) RETURN {cols}, count(*) AS n"
+
+
+def stats_kind_details(kind: str) -> str:
+    """Rarity and annotation degree of one kind's entities, grouped (a label scan)."""
     return (
-        f"MATCH (n:{ENTITY}) "
-        "RETURN n.kind AS kind, n.source AS source, n.depth AS depth, n.rare AS rare, "
-        "split(n.rare_reason, ':')[0] AS rare_reason, n.met_placement AS met_placement, "
-        "n.annotation_degree AS annotation_degree, count(*) AS n"
+        f"MATCH (n:{ENTITY}:{quote_name(kind)}) WHERE n.kind = $kind "
+        f"RETURN {STATS_DETAIL}, count(*) AS n"
     )
 
 
-def stats_edge_groups() -> str:
-    """Keyed relationships (edge-table rows) counted by type, in the database."""
-    return f"MATCH (:{ENTITY})-[r]->(:{ENTITY}) WHERE r.key IS NOT NULL RETURN type(r) AS rel, count(*) AS n"
+def relationship_types() -> str:
+    return "CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType AS rel"
+
+
+def count_relationships(rel: str) -> str:
+    """Relationships of one type: answered from Neo4j's count store, without a scan."""
+    return f"MATCH ()-[r:{quote_name(rel)}]->() RETURN count(r) AS n"
+
+
+def count_keyed_relationships(rel: str) -> str:
+    """Relationships of one type that are edge-table rows (tree links have no key)."""
+    return f"MATCH ()-[r:{quote_name(rel)}]->() WHERE r.key IS NOT NULL RETURN count(r) AS n"
 
 
 LOCK = "MedkgLock"
@@ -399,6 +422,8 @@ __all__ = [
     "await_indexes",
     "clear_batch",
     "clear_relationships_batch",
+    "count_keyed_relationships",
+    "count_relationships",
     "delete_edges",
     "delete_entities",
     "delete_stale_tree_links",
@@ -422,6 +447,7 @@ __all__ = [
     "read_nodes",
     "relationship_key_constraint",
     "relationship_key_constraint_name",
+    "relationship_types",
     "release_lock",
     "remove_kind_label",
     "schema_statements",
@@ -429,7 +455,7 @@ __all__ = [
     "set_meta",
     "show_schema_names",
     "statement_name",
-    "stats_edge_groups",
+    "stats_kind_details",
     "stats_node_groups",
     "take_over_lock",
     "validate_name",

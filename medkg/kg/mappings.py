@@ -25,7 +25,6 @@ and renamed.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ from medkg.kg.model import (
     stamp,
 )
 from medkg.kg.sources.base import SourceError, check_readable
+from medkg.outputs import write_text
 
 EXACT = "skos:exactMatch"
 BROAD = "skos:broadMatch"
@@ -308,18 +308,8 @@ def write_sssom(kg: KnowledgeGraph, path: str | os.PathLike[str], mapping_set_id
         "#comment: MAPS_TO edges of a medkg graph; confidence is the measured precision of "
         "each method (medkg kg stats, identity quality).",
     ]
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write("\n".join(header) + "\n")
-            body = rows.with_columns(pl.col("confidence").round(4)).write_csv(
-                separator="\t", null_value="", quote_style="never"
-            )
-            fh.write(body)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    body = rows.with_columns(pl.col("confidence").round(4)).write_csv(
+        separator="\t", null_value="", quote_style="never"
+    )
+    write_text(path, "\n".join(header) + "\n" + body)
     return rows.height

@@ -93,10 +93,21 @@ def test_kill9_during_an_embedded_store_build(store: Path, tmp_path: Path) -> No
     _no_staging_after_next_write(tmp_path, "graph", "kg", "stats", "--path", str(target))
 
 
-def test_kill9_during_synth(store: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def synth_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A graph every family can draw items from with clinically sound distractors (the
+    small graph above has too few diseases for that since the relatedness checks)."""
+    from tests.synthesis.test_graphview import synthetic_kg
+
+    path = tmp_path_factory.mktemp("synth-store") / "graph"
+    EmbeddedStore(path).save(synthetic_kg())
+    return path
+
+
+def test_kill9_during_synth(synth_store: Path, tmp_path: Path) -> None:
     rng = random.Random(19)
     out, ref = tmp_path / "ds", tmp_path / "ref"
-    base = ["synth", "--n", "2", "--families", "category", "--path", str(store), "--out"]
+    base = ["synth", "--n", "2", "--families", "category", "--path", str(synth_store), "--out"]
     _timed(*base, str(out), "--formats", "jsonl")
     old = _visible(out)
     duration = _timed(*base, str(ref), "--formats", "jsonl,parquet,trl")

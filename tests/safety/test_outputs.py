@@ -215,3 +215,14 @@ def test_an_audit_folder_is_byte_identical_for_the_same_inputs(store: Path, tmp_
         assert res.exit_code == 0, res.output
     # report.html had plotly's random div ids: a kill test could not tell old from new
     assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
+
+
+def test_debug_keeps_the_traceback_of_medkgs_own_errors(
+    store: Path, users_folder: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from medkg.cli import common
+
+    monkeypatch.setitem(common.DEBUG, "on", False)  # restored after: --debug sets it
+    res = runner.invoke(app, ["--debug", "kg", "export", str(users_folder), "--path", str(store)])
+    assert res.exit_code == 1 and isinstance(res.exception, OutputError)
+    _untouched(users_folder)

@@ -71,6 +71,8 @@ class GraphStore(ABC):
     key: ClassVar[str]
     lock_wait: float = 0.0
     """Seconds a writer waits for another writer's lock before giving up (0: fail at once)."""
+    save_progress: Callable[[str, int, int], None] | None = None
+    """Called as ``(step, rows_done, rows_total)`` while a long save writes (Neo4j)."""
     _lock_depth: int = 0
 
     def save(self, kg: KnowledgeGraph) -> SaveReport:

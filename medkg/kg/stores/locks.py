@@ -23,13 +23,14 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from medkg.errors import LockedError
+from medkg.kg import cypher
 
 STALE_AFTER = 60.0
 """Seconds without a heartbeat after which a Neo4j writer lock is considered abandoned."""
@@ -123,11 +124,39 @@ def file_lock(path: Path, where: str, wait: float = 0.0) -> Iterator[LockOwner]:
 
 
 @contextlib.contextmanager
-def neo4j_lock(driver: Any, database: str | None, where: str,
-               wait: float = 0.0) -> Iterator[LockOwner]:  # fmt: skip
-    """Hold the database's writer lock node for the block, refreshing its heartbeat."""
-    from medkg.kg import cypher
+def neo4j_lock(connect: Callable[[], Any], database: str | None, where: str, wait: float = 0.0,
+               guard: Callable[[str], contextlib.AbstractContextManager[Any]] | None = None,
+               ) -> Iterator[LockOwner]:  # fmt: skip
+    """Hold the database's writer lock node for the block, refreshing its heartbeat.
+    ``connect`` gives the driver; ``guard(action)`` turns driver errors into the store's."""
+    with (guard or (lambda _: contextlib.nullcontext()))("taking the writer lock"):
+        driver = connect()
+        owner = _acquire(driver, database, where, wait)
+    stop = threading.Event()
+    params = {"lock_id": cypher.LOCK_ID, "owner": owner.to_dict()}
 
+    def write(query: str, **extra: Any) -> None:
+        with driver.session(database=database) as session:
+            session.execute_write(lambda tx: tx.run(query, {**params, **extra}).consume())
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_EVERY):
+            with contextlib.suppress(Exception):  # a missed beat only ages the lock
+                write(cypher.heartbeat_lock(), token=owner.token)
+
+    thread = threading.Thread(target=beat, name="medkg-lock-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield owner
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        with contextlib.suppress(Exception):  # an unreleased lock goes stale by itself
+            write(cypher.release_lock(), token=owner.token)
+
+
+def _acquire(driver: Any, database: str | None, where: str, wait: float) -> LockOwner:
+    """Create the lock node for a new owner, or take over an abandoned one; else refuse."""
     owner = LockOwner()
     params = {"lock_id": cypher.LOCK_ID, "owner": owner.to_dict()}
 
@@ -155,22 +184,7 @@ def neo4j_lock(driver: Any, database: str | None, where: str,
         if waited >= wait:
             raise refusal(where, holder, waited)
         time.sleep(POLL_EVERY)
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(HEARTBEAT_EVERY):
-            with contextlib.suppress(Exception):  # a missed beat only ages the lock
-                write(cypher.heartbeat_lock(), token=owner.token)
-
-    thread = threading.Thread(target=beat, name="medkg-lock-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield owner
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        with contextlib.suppress(Exception):  # an unreleased lock goes stale by itself
-            write(cypher.release_lock(), token=owner.token)
+    return owner
 
 
 def _read_owner(path: Path) -> LockOwner | None:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from medkg.config import Neo4jSettings, check_bolt_uri, local_neo4j_credentials
+from medkg.config import Neo4jSettings
 from medkg.errors import UsageError
 from medkg.kg import cypher
 from medkg.kg.model import KnowledgeGraph, SourceInfo
@@ -53,6 +53,7 @@ from medkg.kg.stores.neo4j_tables import (
     schema_from,
     storable_tables,
 )
+from medkg.redact import redact_url
 
 if TYPE_CHECKING:
     from neo4j import Driver, Session
@@ -79,19 +80,7 @@ class Neo4jStore(GraphStore):
         resolved_uri = uri or (env.uri if env else None)
         if not resolved_uri:
             raise StoreError(f"no Neo4j server configured: {START_HINT}")
-        check_bolt_uri(resolved_uri)
-        resolved_user = user if user is not None else (env.user if env else "neo4j")
-        resolved_password = password if password is not None else (env.password if env else "")
-        if password is None and not resolved_password:  # a `medkg neo4j start` server
-            local = local_neo4j_credentials(resolved_uri)
-            if local is not None and resolved_user == local[0]:
-                resolved_password = local[1]
-        self.settings = Neo4jSettings(
-            uri=resolved_uri,
-            user=resolved_user,
-            password=resolved_password,
-            database=database if database is not None else (env.database if env else None),
-        )
+        self.settings = Neo4jSettings.resolve(resolved_uri, user, password, database, env)
         if batch_size < 1:
             raise UsageError("batch_size must be at least 1")
         self.batch_size = batch_size
@@ -104,14 +93,14 @@ class Neo4jStore(GraphStore):
 
     def describe_location(self) -> str:
         db = f" database {self.settings.database!r}" if self.settings.database else ""
-        return f"Neo4j {self.settings.uri}{db}"
+        return f"Neo4j {redact_url(self.settings.uri)}{db}"
 
     @contextlib.contextmanager
     def _errors(self, action: str) -> Iterator[None]:
         """Turn driver errors into StoreErrors that name the server and user, never the password."""
         from neo4j import exceptions as ne
 
-        where = self.settings.uri
+        where = redact_url(self.settings.uri)
         try:
             yield
         except StoreError:
@@ -155,7 +144,9 @@ class Neo4jStore(GraphStore):
                         notifications_min_severity="OFF",
                     )
                 except ValueError as exc:  # malformed URI
-                    raise StoreError(f"invalid NEO4J_URI {self.settings.uri!r}: {exc}") from exc
+                    raise StoreError(
+                        f"invalid NEO4J_URI {redact_url(self.settings.uri)!r}: {exc}"
+                    ) from exc
                 try:
                     driver.verify_connectivity()
                 except BaseException:
@@ -183,28 +174,28 @@ class Neo4jStore(GraphStore):
             return session.execute_write(lambda tx: _counters(tx.run(query, **params).consume()))
 
     def _writer_lock(self) -> contextlib.AbstractContextManager[Any]:
-        @contextlib.contextmanager
-        def held() -> Iterator[None]:
-            with self._errors("taking the writer lock"):
-                lock = neo4j_lock(
-                    self._driver(), self.settings.database, self.describe_location(),
-                    wait=self.lock_wait,
-                )  # fmt: skip
-                lock.__enter__()
-            try:
-                yield
-            finally:
-                lock.__exit__(None, None, None)
+        return neo4j_lock(self._driver, self.settings.database, self.describe_location(),
+                          self.lock_wait, self._errors)  # fmt: skip
 
-        return held()
-
-    def _write_batches(self, batches: Iterable[Batch], action: str) -> dict[str, int]:
+    def _write_batches(
+        self, batches: Iterable[Batch], action: str, rows_total: int = 0
+    ) -> dict[str, int]:
         """Run the batches in write transactions of at most ``batch_size`` rows; summed counters.
 
         Consecutive small batches (a rare kind, a small relationship type) share one
         transaction, so a save commits about once per ``batch_size`` rows, not once per group.
+        With ``rows_total``, :attr:`save_progress` hears ``(action, rows done, rows_total)``
+        after every transaction.
         """
         total: Counter[str] = Counter()
+        done = 0
+
+        def commit(group: list[Batch], rows: int) -> None:
+            nonlocal done
+            total.update(session.execute_write(work, group))
+            done += rows
+            if rows_total and self.save_progress is not None:
+                self.save_progress(action, done, rows_total)
 
         def work(tx: Any, group: list[Batch]) -> Counter[str]:
             got: Counter[str] = Counter()
@@ -218,12 +209,12 @@ class Neo4jStore(GraphStore):
             for batch in batches:
                 n = batch_rows(batch)
                 if group and rows + n > self.batch_size:
-                    total.update(session.execute_write(work, group))
+                    commit(group, rows)
                     group, rows = [], 0
                 group.append(batch)
                 rows += n
             if group:
-                total.update(session.execute_write(work, group))
+                commit(group, rows)
         return dict(total)
 
     # ----------------------------------------------------------------- meta
@@ -367,6 +358,7 @@ class Neo4jStore(GraphStore):
                 )
             ),
             "writing entities",
+            nodes.height,
         )
         details.update({k: v for k, v in got.items() if k in ("nodes_created", "properties_set")})
 
@@ -387,6 +379,7 @@ class Neo4jStore(GraphStore):
                 )
             ),
             "writing relationships",
+            edges.height,
         )
         details["relationships_created"] += got.get("relationships_created", 0)
 

@@ -55,7 +55,7 @@ class SameOriginRedirects(urllib.request.HTTPRedirectHandler):
     """Follow only 307/308 redirects to the same origin, keeping method, body and headers;
     refuse every other redirect (the request carries the API key)."""
 
-    def redirect_request(  # type: ignore[override]
+    def redirect_request(
         self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
         newurl: str,
     ) -> urllib.request.Request:  # fmt: skip
