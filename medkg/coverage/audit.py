@@ -208,16 +208,22 @@ def audit(
     universe = pl.col("kind").is_in(list(kinds)) & ~pl.col("met_placement").is_in(
         ["scaffold", "obsolete"]
     )
+    # Universe nodes at or below each node: a branch of non-universe nodes only (ICD-10's
+    # external causes, Z codes: kind Concept) is not a coverage gap.
+    universe_ids = tree.filter(universe).select("id", pl.col("id").alias("key"))
+    universe_below = ancestor_counts(universe_ids, parents, max_depth).rename(
+        {"n": "universe_below"}
+    )
+    counted = ("items", "mentions", "concept_items", "rollup_items", "covered_below")
     table = (
         tree.with_columns(universe.alias("in_universe"))
         .join(direct.rename({"entity_id": "id"}), on="id", how="left")
         .join(concept, on="id", how="left")
         .join(rollup, on="id", how="left")
         .join(below, on="id", how="left")
+        .join(universe_below, on="id", how="left")
         .with_columns(
-            pl.col("items", "mentions", "concept_items", "rollup_items", "covered_below").fill_null(
-                0
-            ),
+            pl.col(*counted, "universe_below").fill_null(0),
             pl.col("rare").fill_null(False),
         )
         .sort("id")
@@ -322,6 +328,7 @@ def audit(
             & pl.col("kind").is_in([*kinds, CATEGORY])
             & ~pl.col("met_placement").is_in(["scaffold", "obsolete"])
             & (pl.col("subtree_size") >= min_branch_size)
+            & (pl.col("universe_below") > 0)
         )
         .join(reached, on="met_parent", how="semi")
         .join(

@@ -168,3 +168,26 @@ def test_equivalents_cover_the_same_concept_in_another_branch() -> None:
                   follow_equivalents=False)  # fmt: skip
     assert col(plain, "concept_items")["D2a"] == 0
     assert plain.summary["coverage_rollup"] == "entity only"
+
+
+def test_a_branch_without_universe_nodes_is_not_a_gap() -> None:
+    # ICD-10's external causes are kind Concept: their chapter is no coverage gap, however
+    # large, while an unreached branch holding a disease still is one.
+    extra = pl.DataFrame(
+        {
+            "id": ["ICD:V", "ICD:V01", "ICD:V02"],
+            "kind": ["Category", "Concept", "Concept"],
+            "met_parent": ["MET:root", "ICD:V", "ICD:V"],
+            "met_placement": ["hierarchy"] * 3,
+            "depth": [1, 2, 2],
+            "subtree_size": [3, 1, 1],
+            "rare": [False] * 3,
+        }
+    ).with_columns(
+        pl.col("id").alias("name"),
+        pl.col("depth").cast(pl.Int32),
+        pl.col("subtree_size").cast(pl.Int64),
+    )
+    nodes = pl.concat([tree(), extra.select(tree().columns)])
+    got = audit(nodes, mentions(), name="toy", n_items=5, min_branch_size=1)
+    assert got.uncovered.get_column("id").to_list() == ["D2a"]
