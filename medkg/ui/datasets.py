@@ -3,24 +3,34 @@
 Rows come from ``items.parquet`` through a polars lazy scan: a page is
 ``scan → filter → slice(offset, size) → collect``, so a 100,000-item dataset costs the
 columns and row groups a page needs (bench/bench_ui.py). Filters: family, rare, template,
-branch (the item's answer or seed entity lies in a tree branch), difficulty, review status.
+branch (the item's answer or seed entity lies in a tree branch), difficulty, review status,
+inspect warnings (items of families whose `medkg synth inspect` baselines beat chance by
+more than its margin, or whose seed holds more than 0.5% of its family; computed once per
+dataset, cached by the hash of its manifest).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from medkg.errors import MedkgError
+from medkg.synthesis.inspect import baselines
+from medkg.synthesis.items import QAItem
 from medkg.synthesis.review import DECISIONS, read_review
 from medkg.ui.graph import GraphIndex
 
 PAGE_SIZE = 50
+MAX_SEED_SHARE = 0.005  # a seed holding more of its family's items is a warning (issue #12)
+INSPECT_COLUMNS = ("id", "family", "question", "options", "option_ids", "answer_index",
+                   "answer_id", "template", "seed_entity")  # fmt: skip
 TABLE_COLUMNS = (
     "id",
     "family",
@@ -50,10 +60,68 @@ class ItemFilter:
     max_difficulty: float | None = None
     review: str = ""  # "", "unreviewed", or one of DECISIONS
     text: str = ""
+    warnings: str = ""  # "yes": only items with an inspect warning
 
     def as_query(self) -> dict[str, str]:
         raw = {k: v for k, v in self.__dict__.items() if v not in ("", None)}
         return {k: str(v) for k, v in raw.items()}
+
+
+@dataclass(frozen=True)
+class InspectWarnings:
+    """What `medkg synth inspect` warns about in one dataset: families whose trivial
+    baselines beat chance by more than its margin (with the reasons), and the seeds that
+    hold more than :data:`MAX_SEED_SHARE` of their family's items."""
+
+    flagged_families: dict[str, list[str]]  # family -> "longest 0.61 vs chance 0.20", ...
+    heavy_seeds: dict[str, dict[str, float]]  # family -> seed -> share of the family
+
+    def condition(self) -> pl.Expr:
+        """The items this warns about, as a filter on the items table."""
+        seed = _seed_column()
+        pairs = [f"{fam}\x00{s}" for fam, seeds in self.heavy_seeds.items() for s in seeds]
+        return pl.col("family").is_in(
+            pl.Series(sorted(self.flagged_families), dtype=pl.String()).implode()
+        ) | pl.concat_str([pl.col("family"), seed], separator="\x00").is_in(
+            pl.Series(pairs, dtype=pl.String()).implode()
+        )
+
+
+def _seed_column() -> pl.Expr:
+    """An item's seed as inspect counts it: ``seed_entity``, else its answer."""
+    seed = pl.col("seed_entity")
+    return pl.when(seed.is_null() | (seed == "")).then(pl.col("answer_id")).otherwise(seed)
+
+
+@lru_cache(maxsize=8)
+def _inspect_warnings(items_path: str, manifest_hash: str) -> InspectWarnings:
+    """Inspect's baselines and seed shares per family of one items table (cached per
+    manifest hash: the manifest lists the files' hashes, so it names the dataset)."""
+    frame = pl.read_parquet(items_path, columns=list(INSPECT_COLUMNS))
+    frame = frame.with_columns(_seed_column().alias("seed"))
+    flagged: dict[str, list[str]] = {}
+    heavy: dict[str, dict[str, float]] = {}
+    for (family,), part in frame.group_by("family", maintain_order=True):
+        n = part.height
+        shares = part.group_by("seed").len().filter(pl.col("len") / n > MAX_SEED_SHARE)
+        if not shares.is_empty():
+            heavy[family] = {s: c / n for s, c in sorted(shares.iter_rows())}
+        items = [_qa_item(r) for r in part.iter_rows(named=True)]
+        reasons = [f"{name} {e['accuracy']:.2f} vs chance {e['chance']:.2f}"
+                   for name, e in baselines(items).items() if e["flag"]]  # fmt: skip
+        if reasons:
+            flagged[family] = reasons
+    return InspectWarnings(dict(sorted(flagged.items())), dict(sorted(heavy.items())))
+
+
+def _qa_item(row: dict[str, Any]) -> QAItem:
+    """The fields of an item inspect's baselines read (the rest left empty)."""
+    return QAItem(family=row["family"], question=row["question"], options=row["options"],
+                  option_ids=row["option_ids"], answer_index=row["answer_index"],
+                  answer_id=row["answer_id"], entity_ids=[], path_nodes=[], path_rels=[],
+                  distractor_ids=[], hops=0, rare=False, difficulty=0.0, rationale={},
+                  template=row["template"] or "", seed_entity=row["seed_entity"] or "",
+                  id=row["id"])  # fmt: skip
 
 
 @dataclass
@@ -124,6 +192,8 @@ class Dataset:
         if f.branch and index is not None:
             below = pl.Series(index.subtree_ids(f.branch), dtype=pl.String()).implode()
             lf = lf.filter(pl.col("answer_id").is_in(below) | pl.col("seed_entity").is_in(below))
+        if f.warnings == "yes":
+            lf = lf.filter(self.inspect_warnings().condition())
         if f.review:
             decisions = self.decisions()
             if f.review == "unreviewed":
@@ -163,6 +233,16 @@ class Dataset:
 
     def decisions(self) -> dict[str, dict[str, Any]]:
         return read_review(self.path)
+
+    def inspect_warnings(self) -> InspectWarnings:
+        """What `medkg synth inspect` warns about here (computed once per manifest hash;
+        over every item, reviewed or not: the figures of the dataset as generated)."""
+        items = self.path / "items.parquet"
+        missing = [c for c in INSPECT_COLUMNS if c not in self.scan().collect_schema()]
+        if missing:
+            raise DatasetError(f"{items} lacks column(s) {missing} that inspect reads")
+        digest = hashlib.sha256((self.path / "manifest.json").read_bytes()).hexdigest()
+        return _inspect_warnings(str(items.resolve()), digest)
 
 
 def distractor_reasons(item: dict[str, Any], index: GraphIndex | None) -> list[dict[str, Any]]:
@@ -213,4 +293,12 @@ def graph_path(item: dict[str, Any], index: GraphIndex | None) -> list[dict[str,
     return steps
 
 
-__all__ = ["PAGE_SIZE", "Dataset", "DatasetError", "ItemFilter", "distractor_reasons", "graph_path"]
+__all__ = [
+    "PAGE_SIZE",
+    "Dataset",
+    "DatasetError",
+    "InspectWarnings",
+    "ItemFilter",
+    "distractor_reasons",
+    "graph_path",
+]

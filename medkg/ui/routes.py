@@ -147,6 +147,7 @@ def _filters(request: Request) -> ItemFilter:
         max_difficulty=_float(q.get("max_difficulty"), "max_difficulty"),
         review=q.get("review", ""),
         text=q.get("text", "").strip(),
+        warnings="yes" if q.get("warnings") == "yes" else "",
     )
 
 
@@ -190,6 +191,7 @@ async def dataset(request: Request) -> Response:
         f=f,
         facets=ds.facets(),
         counts=counts,
+        warnings=ds.inspect_warnings() if f.warnings else None,
     )
 
 

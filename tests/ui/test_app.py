@@ -369,3 +369,54 @@ def test_branch_lists_count_concepts_not_surface_mentions(tmp_path: Path, state:
     items = leaf[leaf.index('id="branch-items"') :]
     assert "Marfan syndrome" in items  # the item reaching it through the equivalent
     assert "exact-mapping equivalent" in page  # the page says what it counts
+
+
+def test_inspect_warnings_filter_keeps_flagged_families_and_heavy_seeds(
+    tmp_path: Path, state: UIState
+) -> None:
+    # Hand-built so the answer is known without medkg: "gene" (10 items) always keys the
+    # longest option (longest: 1.0 vs chance 0.25, flagged); "diagnosis" (400 items) gives
+    # every heuristic nothing to go on (equal lengths, no shared words, unseen option ids:
+    # exactly chance) and uses one seed per item except D0, which holds 3 of 400 (0.75% >
+    # 0.5%). So the warnings are the 10 gene items and the 3 items of D0: 13.
+    rows = []
+    for i in range(10):
+        rows.append(
+            ("gene", f"Which gene for case {i}?", ["a much longer key", "b", "c", "d"], 0, f"G{i}")
+        )
+    for i in range(400):
+        opts = [f"w{i}a", f"w{i}b", f"w{i}c", f"w{i}d"]
+        rows.append(
+            ("diagnosis", f"Question number {i}?", opts, i % 4, "D0" if i >= 398 else f"D{i}")
+        )
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    pl.DataFrame(
+        {
+            "id": [f"item{n:04d}" for n in range(len(rows))],
+            "family": [r[0] for r in rows],
+            "question": [r[1] for r in rows],
+            "options": [r[2] for r in rows],
+            "option_ids": [[f"E{n}-{k}" for k in range(4)] for n in range(len(rows))],
+            "answer_index": [r[3] for r in rows],
+            "answer_id": [f"E{n}-{r[3]}" for n, r in enumerate(rows)],
+            "template": [f"{r[0]}.t" for r in rows],
+            "seed_entity": [r[4] for r in rows],
+            "rare": [False] * len(rows),
+            "difficulty": [0.5] * len(rows),
+        }
+    ).write_parquet(folder / "items.parquet")
+    (folder / "manifest.json").write_text(json.dumps({"n_items": len(rows)}), "utf-8")
+    ds = Dataset.open(folder)
+    total, page = ds.page(ItemFilter(warnings="yes"), size=100)
+    assert total == 13
+    assert {r["seed_entity"] for r in page if r["family"] == "diagnosis"} == {"D0"}
+    warn = ds.inspect_warnings()
+    assert warn is ds.inspect_warnings()  # computed once per manifest
+    assert set(warn.flagged_families) == {"gene"}
+    client = TestClient(create_app(state))
+    html = client.get("/dataset", params={"path": str(folder), "warnings": "yes"}).text
+    assert "13 item(s) match" in html and "longest 1.00 vs chance 0.25" in html
+    # a new manifest (a new dataset in the folder) is inspected afresh
+    (folder / "manifest.json").write_text(json.dumps({"n_items": len(rows), "v": 2}), "utf-8")
+    assert Dataset.open(folder).inspect_warnings() is not warn
