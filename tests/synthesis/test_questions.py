@@ -10,6 +10,7 @@ import pytest
 from medkg.synthesis.graphview import SynthesisGraph
 from medkg.synthesis.items import QAItem, Reject
 from medkg.synthesis.questions import FAMILIES, make_family
+from medkg.synthesis.questions.base import phrase
 from medkg.synthesis.verify import verify_item
 from tests.synthesis.test_graphview import synthetic_graph
 
@@ -177,3 +178,22 @@ def test_real_graph_200_items_per_family_all_verify(real_graph: SynthesisGraph, 
     for it in items:
         assert verify_item(it, real_graph) == []
     assert len({it.id for it in items}) == 200
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_every_distractor_records_why_it_is_wrong(g: SynthesisGraph, name: str):
+    items, _ = run(g, name, 60, seed=3)
+    assert items
+    pheno = g.kind_codes["Phenotype"]
+    for it in items:
+        reasons = it.provenance["distractor_reasons"]
+        assert set(reasons) == set(it.distractor_ids) and all(reasons.values()), reasons
+        if name != "diagnosis":
+            continue
+        # "not annotated in HPO with <cue>": the cue is one of the item's findings and the
+        # distractor has no phenotype annotation to it in the graph
+        cues = {g.names[g.row(e)]: g.row(e) for e in it.entity_ids if g.kind[g.row(e)] == pheno}
+        for d, reason in reasons.items():
+            hit = [n for n in cues if reason.endswith(phrase(n))]
+            assert reason.startswith("not annotated in HPO with ") and hit, reason
+            assert cues[hit[0]] not in g.dis_pheno.row(g.row(d)).tolist()

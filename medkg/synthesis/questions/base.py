@@ -19,7 +19,7 @@ reasoning hops from the cues to the answer, ``rare`` whether a rare disease is i
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -46,6 +46,9 @@ class Draft:
     similarity: float
     rationale: dict[str, str]
     seed: int
+    # why each distractor (row) is wrong per the graph; make() records the shown ones in
+    # provenance["distractor_reasons"], keyed by entity id
+    distractor_reasons: dict[int, str] = field(default_factory=dict)
 
 
 def stem_names_answer(item: QAItem) -> bool:
@@ -166,4 +169,9 @@ class QuestionFamily(ABC):
             "template": draft.template,
             "generator": "template",
         }
+        reasons = draft.distractor_reasons
+        if reasons:
+            item.provenance["distractor_reasons"] = {
+                g.ids[d]: reasons[d] for d in distractors if d in reasons
+            }
         return item

@@ -122,6 +122,7 @@ class CategoryFamily(QuestionFamily):
                 "conclusion": f"{e} belongs to {a}.",
             },
             seed=seed,
+            distractor_reasons=dict.fromkeys(chosen, f"{e} is not classified under this {label}"),
         )
 
     def _msca(self, seed: int, rng: np.random.Generator) -> Draft | Reject:
@@ -206,4 +207,15 @@ class CategoryFamily(QuestionFamily):
                 "conclusion": f"The most specific common category is {ans}.",
             },
             seed=seed,
+            distractor_reasons={c: _msca_reason(g, c, a, b, ans) for c in chosen},
         )
+
+
+def _msca_reason(g: Any, c: int, a: int, b: int, answer: str) -> str:
+    """Why ``c`` is not the most specific common category of ``a`` and ``b``."""
+    has_a, has_b = bool(g.anc.has(a, c)), bool(g.anc.has(b, c))
+    if has_a and has_b:
+        return f"includes both but is more general than {answer}"
+    if has_a or has_b:
+        return f"includes {g.names[a if has_a else b]} but not {g.names[b if has_a else a]}"
+    return f"includes neither {g.names[a]} nor {g.names[b]}"

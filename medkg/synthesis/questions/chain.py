@@ -114,4 +114,7 @@ class ChainFamily(QuestionFamily):
                 "conclusion": f"The other disease is {d2}.",
             },
             seed=seed,
+            distractor_reasons=dict.fromkeys(
+                chosen, "not associated with a gene of a disease showing all the findings"
+            ),
         )

@@ -38,16 +38,6 @@ def missing_cue(g: Any, disease: int, cues: list[int]) -> int:
     return cues[int(miss[0])] if miss.size else -1
 
 
-def lacks_text(g: Any, distractors: list[int], cues: list[int]) -> str:
-    """What HPO says about each distractor: a presented finding it is not annotated with
-    (absence of an annotation, not evidence that the finding is absent)."""
-    parts = []
-    for d in distractors:
-        m = missing_cue(g, d, cues)
-        parts.append(f"{g.names[d]} is not annotated in HPO with {phrase(g.names[m])}")
-    return "; ".join(parts)
-
-
 class DiagnosisFamily(QuestionFamily):
     name = "diagnosis"
 
@@ -99,6 +89,8 @@ class DiagnosisFamily(QuestionFamily):
         if onset >= 0:
             path, rels = [onset, seed, *path], [HAS_CLINICAL_COURSE, HAS_PHENOTYPE, *rels]
         recall = ", ".join(f"{phrase(g.names[c])} ({frequency_note(g, seed, c)})" for c in cues)
+        why = {d: f"not annotated in HPO with {phrase(g.names[missing_cue(g, d, cues)])}"
+               for d in chosen}  # fmt: skip
         answer = g.names[seed]
         return Draft(
             template="diagnosis.vignette.v1",
@@ -116,9 +108,10 @@ class DiagnosisFamily(QuestionFamily):
                 + "; the task is the one disease that shows all of them.",
                 "recall": f"{answer} ({g.ids[seed]}) is annotated with {recall}.",
                 "reasoning": "Every other option misses at least one finding in HPO: "
-                + lacks_text(g, chosen, cues)
+                + "; ".join(f"{g.names[d]} is {why[d]}" for d in chosen)
                 + ".",
                 "conclusion": f"The most likely diagnosis is {answer}.",
             },
             seed=seed,
+            distractor_reasons=why,
         )

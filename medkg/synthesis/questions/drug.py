@@ -89,4 +89,5 @@ class DrugFamily(QuestionFamily):
                 "conclusion": f"{d} is listed under {a}.",
             },
             seed=seed,
+            distractor_reasons=dict.fromkeys(chosen, f"{d} is not under it in the MeSH tree"),
         )

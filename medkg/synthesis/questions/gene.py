@@ -72,7 +72,10 @@ class GeneFamily(QuestionFamily):
             return Reject("not_enough_distractors", f"{len(chosen)} hard negatives")
         findings = join_names([phrase(g.names[c]) for c in cues])
         disease, gene = g.names[seed], g.names[answer]
-        others = ", ".join(f"{g.names[c]} ({g.names[int(g.gene_dis.row(c)[0])]})" for c in chosen)
+        of = {c: g.names[int(g.gene_dis.row(c)[0])] for c in chosen}
+        others = ", ".join(f"{g.names[c]} ({of[c]})" for c in chosen)
+        why = {c: f"a gene of {of[c]}; no disease annotated with every finding has it"
+               for c in chosen}  # fmt: skip
         return Draft(
             template="gene.two_hop.v1",
             question=f"A patient presents with {findings}. Which gene is most likely implicated?",
@@ -94,4 +97,5 @@ class GeneFamily(QuestionFamily):
                 "conclusion": f"{gene} is the gene most likely implicated.",
             },
             seed=seed,
+            distractor_reasons=why,
         )

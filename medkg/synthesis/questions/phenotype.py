@@ -93,6 +93,9 @@ class PhenotypeFamily(QuestionFamily):
                 "conclusion": f"{a} is a characteristic feature of {d}.",
             },
             seed=seed,
+            distractor_reasons=dict.fromkeys(
+                chosen, f"not annotated to {d} in HPO, nor under any of its annotated findings"
+            ),
         )
 
     def _negative(
@@ -186,6 +189,7 @@ class PhenotypeFamily(QuestionFamily):
                 ),
             },
             seed=seed,
+            distractor_reasons=dict.fromkeys(chosen, f"an annotated feature of {d} in HPO"),
         )
 
     def _absent_sibling(
