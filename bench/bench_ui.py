@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -60,7 +61,9 @@ def big_dataset(folder: Path, n: int) -> Path:
         {
             "id": [f"item{i:06d}" for i in range(n)],
             "family": [("gene", "diagnosis", "chain")[i % 3] for i in range(n)],
-            "question": [f"A patient presents with finding number {i}; which disease?" * 3 for i in range(n)],
+            "question": [
+                f"A patient presents with finding number {i}; which disease?" * 3 for i in range(n)
+            ],
             "options": [["A", "B", "C", "D", "E"]] * n,
             "answer": ["A"] * n,
             "answer_id": ["ORPHA:558"] * n,
@@ -98,8 +101,18 @@ def main() -> None:
         hubs = ["ORPHA:558", "OMIM:219700", "HP:0000118", "NCBIGene:2200", "MET:Disease"]
         ids = hubs + rng.sample(index.ids, args.ids)
         parents = [p for p in index.children if p in index.row]
-        tree_ids = ["MET:root", "MET:Disease", "MET:Drug", "HP:0000118"] + rng.sample(parents, args.ids)
-        print(f"graph: {len(index.ids):,} nodes; index built in {start_up:.1f}s (once, at start-up)")
+        tree_ids = [
+            "MET:root",
+            "MET:Disease",
+            "MET:Drug",
+            "HP:0000118",
+            *rng.sample(parents, args.ids),
+        ]
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"graph: {len(index.ids):,} nodes; index built in {start_up:.1f}s (once, at "
+            f"start-up); peak RSS of the process {rss:,.0f} MiB"
+        )
 
         def page(node_id: str) -> None:
             r = client.get(f"/entity/{node_id}")
@@ -117,14 +130,37 @@ def main() -> None:
 
         for fn in (page, expand, store_show):  # warm caches and imports
             fn("ORPHA:558")
-        results: dict[str, list[float]] = {"entity": [], "tree": [], "store": []}
+        queries = ["marfan", "cystic fibrosis", "arachnodactyly", "fbn1", "seizure", "HP:0001166"]
+        results: dict[str, list[float]] = {
+            "entity": [],
+            "tree": [],
+            "store": [],
+            "search": [],
+            "store_search": [],
+        }
         for _ in range(args.runs):
             results["entity"] += [timed(lambda i=i: page(i)) for i in ids]
             results["tree"] += [timed(lambda i=i: expand(i)) for i in tree_ids]
             results["store"] += [timed(lambda i=i: store_show(i)) for i in ids]
-        print(f"entity page  /entity/<id>        ({len(ids)} ids x {args.runs}): {summary(results['entity'])}")
-        print(f"tree expand  /tree/children/<id> ({len(tree_ids)} ids x {args.runs}): {summary(results['tree'])}")
-        print(f"baseline: store look-ups of kg show ({len(ids)} ids x {args.runs}): {summary(results['store'])}")
+            results["search"] += [timed(lambda q=q: client.get(f"/search?q={q}")) for q in queries]
+            results["store_search"] += [
+                timed(lambda q=q: store.search(q, limit=50)) for q in queries
+            ]
+        print(
+            f"entity page  /entity/<id>        ({len(ids)} ids x {args.runs}): {summary(results['entity'])}"
+        )
+        print(
+            f"tree expand  /tree/children/<id> ({len(tree_ids)} ids x {args.runs}): {summary(results['tree'])}"
+        )
+        print(
+            f"baseline: store look-ups of kg show ({len(ids)} ids x {args.runs}): {summary(results['store'])}"
+        )
+        print(
+            f"search page  /search?q=<text>    ({len(queries)} queries x {args.runs}): {summary(results['search'])}"
+        )
+        print(
+            f"baseline: store.search, top 50       ({len(queries)} queries x {args.runs}): {summary(results['store_search'])}"
+        )
         ratio = statistics.median(results["store"]) / statistics.median(results["entity"])
         print(f"entity page vs store look-ups (medians): {ratio:.1f}x faster, HTML included")
         worst = max(zip(results["entity"], ids * args.runs, strict=True))
@@ -132,8 +168,10 @@ def main() -> None:
 
         ds = Dataset.open(big_dataset(tmp / "big", 100_000))
         lazy = [timed(lambda: ds.page(ItemFilter(), offset=99_950)) for _ in range(args.runs + 2)]
-        filtered = [timed(lambda: ds.page(ItemFilter(family="gene", rare="yes"), offset=10_000))
-                    for _ in range(args.runs + 2)]
+        filtered = [
+            timed(lambda: ds.page(ItemFilter(family="gene", rare="yes"), offset=10_000))
+            for _ in range(args.runs + 2)
+        ]
         whole = [
             timed(lambda: pl.read_parquet(ds.path / "items.parquet").slice(99_950, 50).to_dicts())
             for _ in range(args.runs + 2)
@@ -141,7 +179,9 @@ def main() -> None:
         print(f"dataset page (100,000 items, offset 99,950): {summary(lazy)}")
         print(f"dataset page, family+rare filter:            {summary(filtered)}")
         print(f"baseline: read the whole table, then slice:   {summary(whole)}")
-        print(f"lazy page vs whole read (medians): {statistics.median(whole) / statistics.median(lazy):.1f}x")
+        print(
+            f"lazy page vs whole read (medians): {statistics.median(whole) / statistics.median(lazy):.1f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from medkg.errors import UsageError
+
 T = TypeVar("T")
 C = TypeVar("C", bound=type)
 
@@ -30,13 +32,13 @@ def build_registered(
     key: str,
     what: str,
     options: Mapping[str, Any],
-    error: type[Exception] = ValueError,
+    error: type[Exception] = UsageError,
 ) -> T:
     """Instantiate ``registry[key]`` with ``options``; unknown keys or options raise ``error``
-    (unknown keys always ValueError) naming what is known."""
+    (unknown keys always UsageError) naming what is known."""
     cls = registry.get(key)
     if cls is None:
-        raise ValueError(f"unknown {what} {key!r}; known: {sorted(registry)}")
+        raise UsageError(f"unknown {what} {key!r}; known: {sorted(registry)}")
     accepted = accepted_options(cls)
     unknown = sorted(set(options) - accepted)
     if unknown:
@@ -51,7 +53,7 @@ def registrar(registry: dict[str, Any], what: str) -> Callable[[str], Callable[[
     def register(key: str) -> Callable[[C], C]:
         def deco(cls: C) -> C:
             if key in registry and registry[key] is not cls:
-                raise ValueError(f"{what} key {key!r} is already taken by {registry[key]}")
+                raise UsageError(f"{what} key {key!r} is already taken by {registry[key]}")
             cls.key = key  # type: ignore[attr-defined]
             registry[key] = cls
             return cls

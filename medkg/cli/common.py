@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import sys
@@ -12,8 +13,9 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
-from medkg.kg.sources.base import SourceError
+from medkg.errors import MedkgError, UsageError
 from medkg.kg.stores.base import GraphStore, StoreError, open_store
+from medkg.redact import redact
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -26,6 +28,11 @@ StoreOption = typer.Option(
 PathOption = typer.Option(
     None, "--path", help="Embedded store folder (default: $MEDKG_HOME/graph, i.e. ./.medkg/graph)."
 )
+WaitOption = typer.Option(
+    0.0,
+    "--wait",
+    help="Seconds to wait for another process writing the same store (default: fail at once).",
+)
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 
 
@@ -34,31 +41,60 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+# OS errors about a path the user named: reported in one line like medkg's own errors.
+USER_OS_ERRORS = {
+    errno.ENOENT: "not found",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "not permitted",
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EISDIR: "is a folder",
+    errno.ENOTDIR: "is not a folder",
+    errno.EROFS: "read-only file system",
+}
+DEBUG = {"on": False}
+
+
 def handle_errors(fn: F) -> F:
-    """Turn medkg's expected errors into a one-line message and exit code 2."""
+    """Turn medkg's own errors (:class:`MedkgError`) and OS errors about a user's path into
+    a one-line message with exit code 2; anything else is a bug and keeps its traceback.
+    With ``medkg --debug`` medkg's errors keep their traceback too."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (SourceError, StoreError, FileNotFoundError, ValueError) as exc:
-            raise fail(str(exc)) from None
-        except RuntimeError as exc:  # an embedder that cannot load (imported only if used)
-            from medkg.coverage.embed import EmbeddingError
-
-            if isinstance(exc, EmbeddingError):
-                raise fail(str(exc)) from None
-            raise
+        except MedkgError as exc:
+            if DEBUG["on"]:
+                raise
+            raise fail(redact(str(exc))) from None
+        except FileNotFoundError as exc:
+            if DEBUG["on"]:
+                raise
+            # medkg raises FileNotFoundError(message) for inputs it cannot find
+            message = str(exc) if exc.errno is None else f"{exc.filename}: not found"
+            raise fail(redact(message)) from None
+        except OSError as exc:
+            if DEBUG["on"] or exc.errno not in USER_OS_ERRORS:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise fail(f"{where}{USER_OS_ERRORS[exc.errno]}") from None
 
     return wrapper  # type: ignore[return-value]
 
 
-def store_from_options(store: str | None, path: Path | None) -> GraphStore:
+def store_from_options(store: str | None, path: Path | None, wait: float = 0.0) -> GraphStore:
+    """The store the options name; a writer waits up to ``wait`` s for another's lock."""
+    if wait < 0:
+        raise UsageError(f"--wait must be >= 0, got {wait}")
     if path is not None:
         if store not in (None, "embedded"):
             raise StoreError("--path applies to the embedded store only")
-        return open_store("embedded", path=path)
-    return open_store(store)
+        opened = open_store("embedded", path=path)
+    else:
+        opened = open_store(store)
+    opened.lock_wait = wait
+    return opened
 
 
 def print_json(data: Any) -> None:

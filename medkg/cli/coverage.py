@@ -32,6 +32,8 @@ from medkg.cli.common import (
     print_json,
     store_from_options,
 )
+from medkg.errors import InputError, UsageError
+from medkg.outputs import check_folder_target, staged_file
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -52,7 +54,7 @@ RecipeOption = typer.Option(
 def _fields(spec: str) -> tuple[str, ...]:
     fields = tuple(f.strip() for f in spec.split(",") if f.strip())
     if not fields:
-        raise ValueError("--fields names no field")
+        raise UsageError("--fields names no field")
     return fields
 
 
@@ -63,12 +65,10 @@ def _dataset_path(arg: str) -> str:
     path = Path(arg)
     if path.is_dir():
         if not (path / "items.jsonl").is_file():
-            raise FileNotFoundError(
-                f"{path} is a folder without items.jsonl (a `medkg synth` output?)"
-            )
+            raise InputError(f"{path} is a folder without items.jsonl (a `medkg synth` output?)")
         return str(path / "items.jsonl")
     if not path.is_file():
-        raise FileNotFoundError(f"dataset {path} not found")
+        raise InputError(f"dataset {path} not found")
     return arg
 
 
@@ -159,11 +159,28 @@ def link_cmd(
     as_json: bool = JsonOption,
     store: str = StoreOption,
     path: Path = PathOption,
+    engine: str = typer.Option(
+        "local", "--engine", help="Where shards run: local (this process) or ray."
+    ),
+    ray_address: str = typer.Option(
+        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else a local one)."
+    ),
+    workers: int = typer.Option(2, "--workers", help="Ray workers (with --engine ray)."),
+    shard_size: int = typer.Option(500, "--shard-size", help="Items per shard."),
 ) -> None:
-    """Link a dataset's mentions to MET entities (dictionary, abbreviations, TF-IDF fallback)."""
-    from medkg.coverage.linking import Linker
-    from medkg.coverage.pipeline import DatasetSpec, link_items
+    """Link a dataset's mentions to MET entities (dictionary, abbreviations, TF-IDF fallback).
 
+    The items are linked in shards, on this process or on a Ray cluster; the mention
+    table is the same either way."""
+    from medkg.coverage.linking import Linker
+    from medkg.coverage.pipeline import DatasetSpec
+    from medkg.coverage.sharded import link_sharded
+    from medkg.engines import build_engine
+
+    options = {"address": ray_address, "workers": workers} if engine == "ray" else {}
+    runner = build_engine(engine, **options)  # unknown engine or option: fails before work
+    if shard_size < 1:
+        raise UsageError(f"--shard-size must be >= 1, got {shard_size}")
     spec = DatasetSpec("dataset", _dataset_path(dataset), _fields(fields), id_field)
     items = spec.items()
     kg = _load_graph(store, path)
@@ -171,11 +188,17 @@ def link_cmd(
     with _progress() as update:
         update("linker", 0, 1)  # type: ignore[operator]
         linker = Linker.from_graph(kg)
-        mentions = link_items(linker, items, progress=update)  # type: ignore[arg-type]
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    mentions.write_parquet(tmp)
-    tmp.replace(output)
+        mentions = link_sharded(
+            linker,
+            ((i.id, i.text) for i in items),
+            runner,
+            shard_size=shard_size,
+            progress=lambda done, _total: update(  # type: ignore[operator]
+                "link", min(done * shard_size, len(items)), len(items)
+            ),
+        )
+    with staged_file(output) as tmp:
+        mentions.write_parquet(tmp)
     chars = sum(len(i.text) for i in items)
     data = {
         "items": len(items),
@@ -186,6 +209,7 @@ def link_cmd(
         "characters": chars,
         "seconds": round(time.perf_counter() - start, 2),
         "out": str(output),
+        **runner.describe(),
     }
     if as_json:
         print_json(data)
@@ -229,15 +253,17 @@ def audit_cmd(
 ) -> None:
     """Long-tail audit: counts per MET node rolled up, coverage per level/branch, rare share,
     concentration, top uncovered branches, AMCS; writes coverage.json, gaps.json, CSVs, report.html."""
-    from medkg.coverage.pipeline import DatasetSpec, run_audit
+    from medkg.coverage.audit import check_name
+    from medkg.coverage.pipeline import AUDIT_KIND, AUDIT_LEGACY, DatasetSpec, run_audit
 
     if names and len(names) != len(datasets):
-        raise ValueError(f"give one --name per dataset ({len(datasets)}), got {len(names)}")
+        raise UsageError(f"give one --name per dataset ({len(datasets)}), got {len(names)}")
+    check_folder_target(output, AUDIT_KIND, AUDIT_LEGACY)  # before any work
     specs = []
     for i, d in enumerate(datasets):
         p = _dataset_path(d)
         name = names[i] if names else ("mmlu" if p == "mmlu" else Path(d).stem)
-        specs.append(DatasetSpec(name, p, _fields(fields), id_field))
+        specs.append(DatasetSpec(check_name(name), p, _fields(fields), id_field))
     with store_from_options(store, path) as s:
         kg = s.load()
         with _progress() as update:
@@ -287,6 +313,7 @@ def print_audit_table(audits: Any) -> None:
 @handle_errors
 def report_cmd(
     folder: Path = typer.Argument(..., help="A folder written by `medkg coverage audit`."),
+    as_json: bool = JsonOption,
 ) -> None:
     """Re-render report.html from an audit folder."""
     from medkg.coverage.audit import AuditError
@@ -296,6 +323,9 @@ def report_cmd(
         path = write_report(folder)
     except AuditError as exc:
         raise fail(str(exc)) from None
+    if as_json:
+        print_json({"report": str(path), "bytes": path.stat().st_size})
+        return
     out.print(f"wrote {path}")
 
 
@@ -342,10 +372,8 @@ def eval_linking_cmd(
         kg, docs, config, tuple(k.strip() for k in kinds.split(",")) if kinds else None
     )
     if mentions_out is not None:
-        mentions_out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = mentions_out.with_name(f".{mentions_out.name}.tmp")
-        mentions.write_parquet(tmp)
-        tmp.replace(mentions_out)
+        with staged_file(mentions_out) as tmp:
+            mentions.write_parquet(tmp)
     data = {"corpus": str(corpus), **scores.to_dict(),
             "seconds": round(time.perf_counter() - start, 2)}  # fmt: skip
     if as_json:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from medkg.cli import coverage, kg, neo4j, retrieve, train
+from medkg.cli import coverage, kg, neo4j, retrieve, synth, train
+from medkg.cli.common import DEBUG
 from medkg.cli.run import run
 from medkg.cli.sample import sample
-from medkg.cli.synth import synth
 from medkg.cli.ui import ui
 
 app = typer.Typer(
@@ -16,14 +16,29 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def main(
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the full traceback of medkg's own errors too."
+    ),
+) -> None:
+    """Knowledge-graph-centric data engine for medical AI."""
+    DEBUG["on"] = debug
+
+
 app.add_typer(kg.app, name="kg", help="Build, inspect, search and export the entity graph.")
 app.command("run", help="The main job: build the graph from the bundled sources and report it.")(
     run
 )
 app.command("sample", help="Draw entities from the tree with a seeded sampling strategy.")(sample)
-app.command(
-    "synth", help="Synthesise verified multiple-choice QA items from the graph and export them."
-)(synth)
+app.add_typer(
+    synth.app,
+    name="synth",
+    help="Synthesise verified multiple-choice QA items from the graph and export them; "
+    "`synth inspect` reports on a dataset.",
+)
 app.add_typer(
     coverage.app,
     name="coverage",

@@ -28,6 +28,7 @@ from medkg.cli.common import (
     store_from_options,
 )
 from medkg.cli.synth import _parse_params, _split
+from medkg.errors import UsageError
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -63,7 +64,7 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, Any]:
     try:
         return _parse_params(values)
     except ValueError as exc:
-        raise ValueError(f"{what}: {exc}") from None
+        raise UsageError(f"{what}: {exc}") from None
 
 
 def _indexes(indexes: Path | None) -> Path:
@@ -112,7 +113,7 @@ def _open_corpora(
         names = [s.name for s in CorpusRegistry(_registry_dir(indexes)).list()]
         names = [n for n in names if (folder / n).is_dir()]
         if not names:
-            raise ValueError(f"no corpus indexes in {folder}: run `medkg retrieve index` first")
+            raise UsageError(f"no corpus indexes in {folder}: run `medkg retrieve index` first")
     corpora = []
     for name in names:
         options: dict[str, Any] = {}
@@ -121,7 +122,7 @@ def _open_corpora(
 
             meta = read_meta(folder / name)
             if meta["backend"] not in ("dense", "hybrid"):
-                raise ValueError(
+                raise UsageError(
                     f"{folder / name} is a {meta['backend']!r} index: it uses no embedder"
                 )
             try:
@@ -129,7 +130,7 @@ def _open_corpora(
                     embedder, **_pairs(embedder_option, "--embedder-option")
                 )
             except TypeError as exc:  # an option the embedder does not take
-                raise ValueError(f"--embedder-option: {exc}") from None
+                raise UsageError(f"--embedder-option: {exc}") from None
         corpora.append(
             open_corpus(name, indexes=folder, registry_dir=_registry_dir(indexes), **options)
         )
@@ -142,7 +143,7 @@ def _load_graph(store: str | None, path: Path | None) -> tuple[Any, str]:
 
     with store_from_options(store, path) as source:
         if not source.exists():
-            raise ValueError(
+            raise UsageError(
                 f"no graph in {source.describe_location()}: run `medkg kg build` first"
             )
         console.print(f"loading the graph from {source.describe_location()} ...")
@@ -203,13 +204,13 @@ def index(
 
     if graph:
         if source is not None:
-            raise ValueError("--graph reads the graph store: give no SOURCE (use --store/--path)")
+            raise UsageError("--graph reads the graph store: give no SOURCE (use --store/--path)")
         kind = kind or "graph"
         backend = backend or "graph"
     elif source is None:
-        raise ValueError("give the corpus SOURCE (a file or folder), or --graph")
+        raise UsageError("give the corpus SOURCE (a file or folder), or --graph")
     elif not kind:
-        raise ValueError("--kind is required (research, encyclopedia, textbook, guideline, ...)")
+        raise UsageError("--kind is required (research, encyclopedia, textbook, guideline, ...)")
     folder = _indexes(indexes) / name
     retriever = build_retriever(
         backend or "bm25", corpus=name, **_pairs(backend_option, "--backend-option")
@@ -242,7 +243,7 @@ def index(
         if advance is not None:
             advance(f"indexing {name}", retriever.size, retriever.size)
     if retriever.size == 0:
-        raise ValueError(f"{spec.source or name}: corpus {name!r} has no text to index (0 chunks)")
+        raise UsageError(f"{spec.source or name}: corpus {name!r} has no text to index (0 chunks)")
     retriever.save(folder)  # atomic: an interrupted build leaves the previous index
     CorpusRegistry(_registry_dir(indexes)).add(spec, replace=True)
     backend = retriever.key
@@ -345,13 +346,17 @@ def attach(
     as_json: bool = JsonOption,
 ) -> None:
     """Attach evidence packs to a synthetic dataset and write query sets (SFT/DPO)."""
+    from medkg.outputs import check_folder_target
     from medkg.retrieval.evidence import (
+        KIND,
+        LEGACY,
         attach_evidence,
         read_item_rows,
         source_manifest,
         write_evidence_dataset,
     )
 
+    check_folder_target(out_dir, KIND, LEGACY)
     rows = read_item_rows(dataset)
     targets = _open_corpora(_split(corpora), indexes, embedder, embedder_option)
     gen = _generator(generator, generator_option)
@@ -417,7 +422,7 @@ def eval_(
     try:
         cutoffs = [int(x) for x in _split([ks])]
     except ValueError:
-        raise ValueError(f"-k needs comma-separated integers, got {ks!r}") from None
+        raise UsageError(f"-k needs comma-separated integers, got {ks!r}") from None
     rows = read_item_rows(dataset)
     targets = _open_corpora(_split(corpora), indexes, embedder, embedder_option)
     gen = _generator(generator, generator_option)
@@ -447,7 +452,7 @@ def eval_(
 def _generator(key: str | None, options: list[str] | None) -> Any:
     if not key:
         if options:
-            raise ValueError("--generator-option needs --generator")
+            raise UsageError("--generator-option needs --generator")
         return None
     from medkg.training.generators import build_generator
 

@@ -11,28 +11,28 @@
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
 import typer
 
 from medkg.cli.common import (
+    JsonOption,
     PathOption,
     StoreOption,
     console,
     handle_errors,
     out,
+    print_json,
     store_from_options,
 )
-from medkg.cli.kg import _print_stats, build_with_progress
+from medkg.cli.kg import _print_stats, build_with_progress, kept_imports, save_with_progress
+from medkg.errors import UsageError
+from medkg.outputs import write_json
 
 
 def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
+    write_json(path, data, indent=2, default=str)
 
 
 @handle_errors
@@ -42,7 +42,11 @@ def run(
     n: int = typer.Option(2000, "--n", help="Items to synthesise."),
     seed: int = typer.Option(0, "--seed", help="Seed for sampling and synthesis."),
     rare_share: float = typer.Option(
-        0.7, "--rare-share", help="Share of items about rare diseases (MedSSR's alpha)."
+        None,
+        "--rare-share",
+        help="Share of items about rare diseases (MedSSR's alpha); default: what the "
+        "families draw (on the bundled sources every HPO-annotated disease seed is rare, so "
+        "at least 0.8 of the items are).",
     ),
     amcs_ref: str = typer.Option(
         "kind=Disease,rare",
@@ -57,19 +61,33 @@ def run(
     ),
     store: str = StoreOption,
     path: Path = PathOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """Build the graph from the bundled sources, synthesise a verified QA dataset, audit its coverage."""
     from medkg.cli.synth import _print_summary
+    from medkg.coverage.pipeline import AUDIT_KIND, AUDIT_LEGACY
     from medkg.kg.build import stats
+    from medkg.kg.derive import with_imports
+    from medkg.outputs import check_folder_target
     from medkg.synthesis.decontam import BenchmarkError, mmlu_path
-    from medkg.synthesis.pipeline import SynthConfig, synthesize
+    from medkg.synthesis.export import KIND, LEGACY
+    from medkg.synthesis.pipeline import SynthBackends, SynthConfig, synthesize, validate_config
 
+    # Every option and output is checked before the first step runs.
+    config = SynthConfig(n=n, seed=seed, rare_share=rare_share)
+    validate_config(config, SynthBackends.default())
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{out_dir} is a file, not a folder: give a folder for --out")
+    check_folder_target(out_dir / "dataset", KIND, LEGACY)
+    check_folder_target(out_dir / "coverage", AUDIT_KIND, AUDIT_LEGACY)
     start = time.perf_counter()
     console.rule("1/3  build the entity graph")
-    kg, timings = build_with_progress(sources, {})
-    with store_from_options(store, path) as target:
+    with store_from_options(store, path) as target, target.writing():
+        extra, imports = kept_imports(target, None)  # ontologies added with `kg import`
+        kg, timings = build_with_progress(sources, {}, extra=extra)
+        kg = with_imports(kg, imports)
         console.print(f"saving to {target.describe_location()} ...")
-        report = target.save(kg)
+        report = save_with_progress(target, kg)
     summary = stats(kg)
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_json(
@@ -81,7 +99,8 @@ def run(
             "stats": summary,
         },
     )
-    _print_stats(summary)
+    if not as_json:
+        _print_stats(summary)
 
     console.rule("2/3  synthesise a verified QA dataset")
     try:
@@ -91,7 +110,8 @@ def run(
     config = SynthConfig(n=n, seed=seed, rare_share=rare_share, decontam_mmlu=mmlu)
     result = synthesize(kg, config, show_progress=True, console=console)
     written = result.export(out_dir / "dataset")
-    _print_summary(result)
+    if not as_json:
+        _print_summary(result)
 
     console.rule("3/3  audit coverage of the entity tree")
     from rich.markup import escape
@@ -119,6 +139,24 @@ def run(
             embedder=embedder_key,
             progress=update,  # type: ignore[arg-type]
         )
+    if as_json:
+        from medkg.coverage.audit import compare
+
+        print_json(
+            {
+                "seconds": round(time.perf_counter() - start, 2),
+                "graph": {"store": report.location, "nodes": report.nodes,
+                          "edges": report.edges, "content_hash": report.content_hash},
+                "dataset": {"path": str(written.path), "items": len(result.items),
+                            "distribution": result.distribution},
+                "coverage": {"path": str(out_dir / "coverage"),
+                             "report": str(out_dir / "coverage" / "report.html"),
+                             "summary": compare(cov.audits)["summary"]},
+                "graph_stats": str(out_dir / "graph_stats.json"),
+                "mmlu_decontamination": mmlu,
+            }
+        )  # fmt: skip
+        return
     print_audit_table(cov.audits)
     out.print(
         f"[green]done[/] in {time.perf_counter() - start:.1f}s: graph of {report.nodes:,} nodes / "

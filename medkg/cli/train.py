@@ -28,6 +28,7 @@ from medkg.cli.common import (
     store_from_options,
 )
 from medkg.cli.synth import _parse_params, _split
+from medkg.errors import UsageError
 from medkg.training.generators.base import GeneratorError
 from medkg.training.pseudolabel import PseudoLabelConfig, RejectConfig
 
@@ -65,7 +66,7 @@ def parse_generator_spec(spec: str) -> tuple[str | None, str, dict[str, Any]]:
     """``[LABEL=]KEY[:OPT=VALUE,...]`` or a model folder → (label, key, options)."""
     spec = spec.strip()
     if not spec:
-        raise ValueError("empty generator spec")
+        raise UsageError("empty generator spec")
     colon, eq = spec.find(":"), spec.find("=")
     label = None
     if eq != -1 and (colon == -1 or eq < colon):
@@ -90,7 +91,7 @@ def _load_graph(store: str | None, path: Path | None, required: bool) -> Any:
     with store_from_options(store, path) as source:
         if not source.exists():
             if required:
-                raise ValueError(
+                raise UsageError(
                     f"no graph in {source.describe_location()}: run `medkg kg build` first"
                 )
             return None
@@ -134,8 +135,11 @@ def pseudo_label(
     as_json: bool = JsonOption,
 ) -> None:
     """Pseudo-label DATASET by self-consistency (or reject sampling with --expert)."""
+    from medkg.outputs import check_folder_target
     from medkg.synthesis.export import read_items
     from medkg.training.pseudolabel import (
+        KIND,
+        LEGACY,
         names_from_graph,
         option_path_names,
         reject_sample,
@@ -143,6 +147,9 @@ def pseudo_label(
         write_labelled,
     )
 
+    if k is not None and k < 1:
+        raise UsageError(f"--k must be at least 1, got {k}")
+    check_folder_target(out_dir, KIND, LEGACY)
     source = dataset / "items.jsonl" if dataset.is_dir() else dataset
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such items file (give a `medkg synth` folder)")
@@ -150,7 +157,7 @@ def pseudo_label(
     if limit is not None:
         items = items[:limit]
     if not items:
-        raise ValueError(f"{source}: no items")
+        raise UsageError(f"{source}: no items")
     kg = _load_graph(store, path, required=False) if graph else None
     names = names_from_graph(kg) if kg is not None else option_path_names
     if expert:
@@ -271,15 +278,15 @@ def eval_(
         raise ValueError(f"--scoring must be generate or letters, got {scoring!r}")
     permutation_set(permutations, 4)  # a bad spec fails before any work
     if not model:
-        raise ValueError("name at least one --model")
+        raise UsageError("name at least one --model")
     questions = [q for b in _split(bench) for q in load_benchmark(b, limit=limit)]
     if mmlu:
         questions += mmlu_questions(limit=limit)
     if not questions:
-        raise ValueError("no questions: give --bench FILE and/or --mmlu")
+        raise UsageError("no questions: give --bench FILE and/or --mmlu")
     ids = [q.id for q in questions]
     if len(set(ids)) != len(ids):
-        raise ValueError("two benchmarks share question ids; evaluate them separately")
+        raise UsageError("two benchmarks share question ids; evaluate them separately")
     models = [build_from_spec(s) for s in model]  # no I/O: bad specs fail before any work
     tags = None
     if link:

@@ -125,6 +125,10 @@ def dpo_pairs(
         seed=seed,
     )
     config.validate()
+    from medkg.outputs import check_folder_target
+    from medkg.training.dpo import KIND, LEGACY
+
+    check_folder_target(out_dir, KIND, LEGACY)
     rows = read_evidence_items(items)
     _, gen = build_from_spec(generator)
     console.print(f"answering {len(rows):,} items with {gen.name} ...")

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from medkg.cli.common import PathOption, StoreOption, console, handle_errors, store_from_options
+from medkg.errors import UsageError
 
 
 @handle_errors
@@ -33,7 +34,7 @@ def ui(
 
         from medkg.ui.app import UIState, create_app, needs_token, new_token
     except ModuleNotFoundError as exc:
-        raise ValueError(
+        raise UsageError(
             f"medkg ui needs the [ui] extra ({exc.name} is missing): pip install 'medkg[ui]'"
         ) from None
     from medkg.ui.coverage import AuditView
@@ -41,7 +42,7 @@ def ui(
 
     source = store_from_options(store, path)
     if not source.exists():
-        raise ValueError(f"no graph in {source.describe_location()}: run `medkg kg build` first")
+        raise UsageError(f"no graph in {source.describe_location()}: run `medkg kg build` first")
     folders = [Dataset.open(d).path.resolve() for d in dataset or []]  # bad folders stop here
     audits = [AuditView.open(a).path.resolve() for a in audit or []]
     secret = (token or new_token()) if needs_token(host) else None

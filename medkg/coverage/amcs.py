@@ -27,12 +27,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from medkg.errors import MedkgError
+
 DEFAULT_BLOCK = (2048, 4096)
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
 
-class AmcsError(ValueError):
+class AmcsError(MedkgError, ValueError):
     """Inputs AMCS cannot be computed on (empty sets, mismatched dimensions, bad shapes)."""
 
 

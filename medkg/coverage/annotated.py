@@ -17,7 +17,8 @@ Formats, chosen by suffix unless named:
 
 Concept ids become CURIEs: ``D012345`` / ``C012345`` (MeSH descriptors and supplementary
 concepts) become ``MESH:...``; ``PREFIX:local`` keeps a known prefix (upper-cased:
-``OMIM``, ``MESH``, ``HP``, ``ORPHA``, ``DOID``, ``NCBIGene``, ...). In PubTator ids ``|``
+``OMIM``, ``MESH``, ``HP``, ``ORPHA``, ``DOID``, ``NCBIGene``, ...); a bare number on a gene
+mention is an NCBI Gene id. In PubTator ids ``|``
 separates the concepts of a composite mention ("breast and ovarian cancer") and ``+`` a
 combination of concepts one mention needs; both give a mention several ids, and the
 evaluation counts a predicted id that is any of them as right. ``-1`` (or no id) marks a
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medkg import xmlsafe
 from medkg.coverage.datasets import DatasetError
 
 CORPUS_FORMATS = ("pubtator", "bioc-xml", "bioc-json", "jsonl")
@@ -48,6 +50,7 @@ KNOWN_PREFIXES = (
 _CANONICAL = {"NCBIGENE": "NCBIGene", "GENE": "NCBIGene", "ORPHANET": "ORPHA"}
 _MESH_BARE = re.compile(r"^[CD]\d{6,9}$")
 _NO_CONCEPT = {"", "-1", "-"}
+_GENE_TYPES = {"gene", "geneorgeneproduct"}
 _BIOC_ID_INFONS = ("identifier", "Identifier", "MESH", "NCBI Gene", "NCBIGene", "OMIM")
 
 
@@ -76,12 +79,15 @@ class AnnotatedDocument:
     mentions: tuple[GoldMention, ...]
 
 
-def normalise_id(raw: str, path: str | Path, line: int | None = None) -> str:
+def normalise_id(raw: str, path: str | Path, line: int | None = None, type_: str = "") -> str:
     """A corpus concept id as a CURIE (see the module docstring); :class:`CorpusError`
-    for an unknown prefix."""
+    for an unknown prefix. A bare number on a gene mention is an NCBI Gene id (the
+    convention of gene corpora such as NLM-Gene and GNormPlus output)."""
     token = raw.strip()
     if _MESH_BARE.match(token):
         return f"MESH:{token}"
+    if token.isdigit() and type_.lower() in _GENE_TYPES:
+        return f"NCBIGene:{token}"
     prefix, sep, local = token.partition(":")
     if sep and local and prefix.upper() in KNOWN_PREFIXES:
         up = prefix.upper()
@@ -92,12 +98,14 @@ def normalise_id(raw: str, path: str | Path, line: int | None = None) -> str:
     )  # fmt: skip
 
 
-def parse_ids(field: str, path: str | Path, line: int | None = None) -> tuple[str, ...]:
+def parse_ids(
+    field: str, path: str | Path, line: int | None = None, type_: str = ""
+) -> tuple[str, ...]:
     """Split a PubTator id field on ``|`` / ``+`` / ``,`` into CURIEs (``-1`` -> none)."""
     if field.strip() in _NO_CONCEPT:
         return ()
     parts = [p for p in re.split(r"[|+,;]", field) if p.strip() not in _NO_CONCEPT]
-    return tuple(dict.fromkeys(normalise_id(p, path, line) for p in parts))
+    return tuple(dict.fromkeys(normalise_id(p, path, line, type_) for p in parts))
 
 
 def _check_span(
@@ -175,7 +183,7 @@ def _pubtator_block(path: Path, lines: list[tuple[int, str]]) -> AnnotatedDocume
         except ValueError:
             raise CorpusError(path, f"offsets {cols[1]!r} {cols[2]!r} are not integers",
                               line=no) from None  # fmt: skip
-        ids = parse_ids(cols[5] if len(cols) > 5 else "", path, no)
+        ids = parse_ids(cols[5] if len(cols) > 5 else "", path, no, cols[4])
         m = GoldMention(start, end, cols[3], cols[4], ids, no)
         _check_span(path, pmid, text, m, no)
         mentions.append(m)
@@ -225,9 +233,12 @@ def read_jsonl(path: str | Path) -> Iterator[AnnotatedDocument]:
                                       "'start' and 'end'", line=no) from None  # fmt: skip
                 raw_ids = m.get("ids", m.get("id", []))
                 raw_ids = [raw_ids] if isinstance(raw_ids, str) else list(raw_ids or [])
+                mtype = str(m.get("type", ""))
                 ids = tuple(
                     dict.fromkeys(
-                        normalise_id(i, path, no) for i in raw_ids if i not in _NO_CONCEPT
+                        normalise_id(str(i), path, no, mtype)
+                        for i in raw_ids
+                        if str(i) not in _NO_CONCEPT
                     )
                 )
                 g = GoldMention(start, end, str(m.get("text", "")), str(m.get("type", "")), ids, no)
@@ -243,7 +254,7 @@ def _bioc_ids(infons: dict[str, Any], path: Path, where: str) -> tuple[str, ...]
     for key in _BIOC_ID_INFONS:
         if infons.get(key):
             try:
-                return parse_ids(str(infons[key]), path)
+                return parse_ids(str(infons[key]), path, None, str(infons.get("type", "")))
             except CorpusError as exc:
                 raise CorpusError(path, f"{where}: {exc.args[0].split(': ', 1)[1]}") from None
     return ()
@@ -256,6 +267,9 @@ def read_bioc(path: str | Path, fmt: str = "bioc-xml") -> Iterator[AnnotatedDocu
 
     path = Path(path)
     try:
+        if fmt == "bioc-xml":  # DTD entities are refused before lxml sees the file
+            with path.open("rb") as raw:
+                xmlsafe.check_no_entities(raw)
         with path.open(encoding="utf-8") as fh:
             collection = bioc.load(fh) if fmt == "bioc-xml" else biocjson.load(fh)
     except (ValueError, KeyError, TypeError, SyntaxError) as exc:  # XMLSyntaxError: a SyntaxError

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +43,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from medkg.errors import MedkgError
 from medkg.kg.model import CATEGORY, DISEASE, DRUG, GENE, PHENOTYPE
+from medkg.outputs import staged_file
 
 AUDIT_KINDS = (DISEASE, PHENOTYPE, GENE, DRUG)
 NODE_COLUMNS = (
@@ -60,7 +61,7 @@ NODE_COLUMNS = (
 FORMAT = "medkg-coverage-audit/1"
 
 
-class AuditError(ValueError):
+class AuditError(MedkgError, ValueError):
     """The inputs cannot be audited (no tree columns, an empty mention table and no items)."""
 
 
@@ -389,12 +390,8 @@ def compare(audits: Sequence[Audit]) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- output
 def _atomic_write(path: Path, write: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with staged_file(path) as tmp:
         write(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -448,7 +445,6 @@ def write_audit(
             f"uncovered{tag}.csv": lambda p, a=a: a.uncovered.write_csv(p),
         }
         for fname, writer in files.items():
-            # suffix ".tmp-<pid>" keeps parquet/csv writers happy with the tmp name
             _atomic_write(out / fname, writer)
             written[fname] = out / fname
     data: dict[str, Any] = {
@@ -461,6 +457,17 @@ def write_audit(
     write_json(out / "coverage.json", data)
     written["coverage.json"] = out / "coverage.json"
     return written
+
+
+def check_name(name: str) -> str:
+    """A dataset name becomes part of file names in the audit folder: refuse names that
+    would leave it (path separators, a leading dot) or are empty."""
+    if not name or name.startswith(".") or any(c in name for c in "/\\\0") or len(name) > 200:
+        raise AuditError(
+            f"dataset name {name!r} cannot name a file: use letters, digits, '-', '_' or '.' "
+            "(not first), no path separators"
+        )
+    return name
 
 
 def _safe(name: str) -> str:
@@ -496,6 +503,7 @@ __all__ = [
     "AuditError",
     "ancestor_counts",
     "audit",
+    "check_name",
     "compare",
     "gaps_entries",
     "gini",

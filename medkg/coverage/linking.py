@@ -225,12 +225,17 @@ def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFram
         # plural/singular, spelling and word-order variants rank after every real form;
         # a variant that is some entity's real key is dropped (the real form decides)
         var_rows: dict[str, list[Any]] = {"id": [], "kind": [], "form": [], "key": []}
+        cache: dict[str, list[str]] = {}  # variants depend on the key (the form if it has a comma)
         for ent, kind, form, key, acr in forms.select(
             "id", "kind", "form", "key", "acronym"
         ).iter_rows():
             if acr:
                 continue
-            for v in key_variants(form, key):
+            memo = form if "," in form else key
+            variants = cache.get(memo)
+            if variants is None:
+                variants = cache[memo] = key_variants(form, key)
+            for v in variants:
                 var_rows["id"].append(ent)
                 var_rows["kind"].append(kind)
                 var_rows["form"].append(form)
@@ -535,6 +540,7 @@ class Linker:
             context = {
                 self._entity[idx] for _, _, idx, _ in found if len(self._candidates[idx]) == 1
             }
+            emitted: set[tuple[int, int, str]] = set()
             for s, e, idx, method in sorted(found, key=lambda f: (f[0], f[1])):
                 cands = self._candidates[idx]
                 ent = (
@@ -542,6 +548,9 @@ class Linker:
                     if self.senses is not None and self.config.context and len(cands) > 1
                     else self._entity[idx]
                 )
+                if (s, e, ent) in emitted:
+                    continue  # "DiGeorge/Shprintzen syndrome": both conjuncts name one entity
+                emitted.add((s, e, ent))
                 add(item_id, s, e, text[s:e], ent, method, 1.0)
             if self._fallback is not None:
                 for s, e, _, _ in found:

@@ -20,12 +20,26 @@ import numpy as np
 import polars as pl
 
 from medkg.coverage.amcs import compute_amcs
-from medkg.coverage.audit import AUDIT_KINDS, Audit, audit, write_audit
+from medkg.coverage.audit import (
+    AUDIT_KINDS,
+    FORMAT,
+    Audit,
+    AuditError,
+    audit,
+    check_name,
+    write_audit,
+)
 from medkg.coverage.datasets import Item, iter_items, mmlu_medical_items
 from medkg.coverage.embed import DEFAULT_EMBEDDER, Embedder, build_embedder
 from medkg.coverage.linking import MENTION_SCHEMA, Linker
 from medkg.coverage.sets import TextSet, embed_set, met_slice
+from medkg.errors import UsageError
 from medkg.kg.model import KnowledgeGraph
+from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
+
+# The output kind of an audit folder (see medkg.outputs) and how one from before the marker looks.
+AUDIT_KIND = "coverage-audit"
+AUDIT_LEGACY = legacy_manifest("coverage.json", format=FORMAT)
 
 Progress = Callable[[str, int, int], None]  # (task, done, total)
 
@@ -166,10 +180,14 @@ def run_audit(
     ``out`` when given. ``amcs_reference`` is a MET filter (see
     :func:`medkg.coverage.sets.met_slice`), ``None`` to skip AMCS."""
     if not datasets:
-        raise ValueError("no datasets to audit")
+        raise UsageError("no datasets to audit")
     names = [d.name for d in datasets]
     if len(set(names)) != len(names):
-        raise ValueError(f"dataset names must differ, got {names}")
+        raise AuditError(f"dataset names must differ, got {names}")
+    for name in names:
+        check_name(name)
+    if out is not None:
+        check_folder_target(out, AUDIT_KIND, AUDIT_LEGACY)
     loaded = [(d, d.items()) for d in datasets]  # read everything first: bad input fails early
     if linker is None:
         if progress:
@@ -181,7 +199,7 @@ def run_audit(
     if amcs_reference is not None:
         frame = met_slice(kg.nodes, amcs_reference)
         if frame.is_empty():
-            raise ValueError(f"AMCS reference met:{amcs_reference} matches no entity")
+            raise UsageError(f"AMCS reference met:{amcs_reference} matches no entity")
         frame = frame.sort("id")
         reference = TextSet(
             f"met:{amcs_reference}",
@@ -222,24 +240,34 @@ def run_audit(
                             model=emb.model_id if reference is not None else "")  # fmt: skip
     if out is not None:
         out = Path(out)
-        extra = {
-            "graph_hash": graph_hash,
-            "linker": linker.config.to_dict(),
-            "amcs_reference": f"met:{amcs_reference}" if amcs_reference else None,
-            "model": result.model or None,
-        }
-        result.files = write_audit(audits, out, extra=extra)
-        for name, m in mentions.items():
-            path = out / (f"mentions.{name}.parquet" if len(mentions) > 1 else "mentions.parquet")
-            tmp = path.with_name(f".{path.name}.tmp")
-            m.write_parquet(tmp)
-            tmp.replace(path)
-            result.files[path.name] = path
-        if report:
-            from medkg.coverage.report import write_report
-
-            result.files["report.html"] = write_report(out)
+        final = out
+        with staged_folder(final, AUDIT_KIND, legacy=AUDIT_LEGACY) as out:
+            result.files = _write_outputs(out, audits, mentions, result, linker, graph_hash,
+                                          amcs_reference, report)  # fmt: skip
+        result.files = {k: final / v.name for k, v in result.files.items()}
     return result
+
+
+def _write_outputs(out: Path, audits: list[Audit], mentions: dict[str, pl.DataFrame],
+                   result: CoverageResult, linker: Linker, graph_hash: str,
+                   amcs_reference: str | None, report: bool) -> dict[str, Path]:  # fmt: skip
+    """Every file of one audit, written into the staging folder ``out`` (swapped in together)."""
+    extra = {
+        "graph_hash": graph_hash,
+        "linker": linker.config.to_dict(),
+        "amcs_reference": f"met:{amcs_reference}" if amcs_reference else None,
+        "model": result.model or None,
+    }
+    files = write_audit(audits, out, extra=extra)
+    for name, m in mentions.items():
+        path = out / (f"mentions.{name}.parquet" if len(mentions) > 1 else "mentions.parquet")
+        m.write_parquet(path)
+        files[path.name] = path
+    if report:
+        from medkg.coverage.report import write_report
+
+        files["report.html"] = write_report(out)
+    return files
 
 
 __all__ = ["CoverageResult", "DatasetSpec", "amcs_summary", "link_items", "run_audit"]

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import html
 import itertools
-import os
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from medkg.coverage.audit import read_audit_folder
+from medkg.outputs import write_text
 
 MAX_SUNBURST_NODES = 1500
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
@@ -214,7 +214,9 @@ def render(data: dict[str, Any], tables: dict[str, pl.DataFrame]) -> str:
         figures.append(("AMCS", amcs))
     for i, (title, fig) in enumerate(figures):
         parts.append(f"<h2>{html.escape(title)}</h2>")
+        # a fixed div id (plotly draws a random one) keeps the report byte-identical per input
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0),
+                                 div_id=f"medkg-figure-{i}",
                                  config={"displaylogo": False}))  # fmt: skip
     for d in datasets:
         parts.append(f"<h2>Top uncovered branches: {html.escape(d['name'])}</h2>")
@@ -245,9 +247,7 @@ def write_report(folder: str | Path) -> Path:
     data, tables = read_audit_folder(folder)
     page = render(data, tables)
     path = folder / "report.html"
-    tmp = path.with_name(f".report.html.tmp-{os.getpid()}")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, page)
     return path
 
 

@@ -129,11 +129,11 @@ class SenseContext:
         """Context entities that are ``candidate``, its equivalents or its neighbours."""
         if not context:
             return 0
-        n = candidate in context
+        n = int(candidate in context)
         n += sum(e in context for e in self.equivalence.of(candidate))
         nbrs = self.neighbours.get(candidate)
         if nbrs:
-            n += len(nbrs & context) if len(context) < len(nbrs) else len(context & nbrs)
+            n += len(nbrs & context)
         return n
 
     def choose(self, candidates: Sequence[str], context: set[str]) -> str:

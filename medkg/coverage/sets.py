@@ -30,13 +30,14 @@ import polars as pl
 
 from medkg.coverage.datasets import DatasetError, Item, iter_items, mmlu_medical_items
 from medkg.coverage.embed import Embedder, embed_entities, entity_texts
+from medkg.errors import MedkgError
 from medkg.kg.model import KnowledgeGraph
 
 SET_KINDS = ("met", "entities", "linked", "texts")
 _DEPTH = re.compile(r"^depth\s*(<=|>=|=|<|>)\s*(\d+)$")
 
 
-class SetError(ValueError):
+class SetError(MedkgError, ValueError):
     """A set spec that cannot be resolved; the message names the spec and what is wrong."""
 
 

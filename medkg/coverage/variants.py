@@ -92,7 +92,13 @@ def _number(words: list[str]) -> list[list[str]]:
     return out
 
 
+# one search decides whether any spelling rule can apply (most keys: none)
+_SPELLING_ANY = re.compile(r"tumo|hem|haem|emia|edema|esophag|pa?ediatric|leu[ck]ocyt")
+
+
 def _spelling(core: str) -> list[str]:
+    if not _SPELLING_ANY.search(core):
+        return []
     out = []
     fwd = core
     for rx, rep in _SPELLING_FWD:

@@ -13,15 +13,16 @@ tables (the graph files, and so its content hash, are left untouched).
 
 from __future__ import annotations
 
-import os
 import re
 
 import polars as pl
 
 from medkg.coverage.audit import Audit
+from medkg.errors import UsageError
 from medkg.kg import cypher
 from medkg.kg.stores.base import GraphStore
 from medkg.kg.stores.embedded import EmbeddedStore
+from medkg.outputs import staged_file
 
 _NAME = re.compile(r"[^a-z0-9_]+")
 
@@ -30,12 +31,18 @@ def property_prefix(name: str) -> str:
     """``coverage_<name>_`` with the dataset name folded to ``[a-z0-9_]``."""
     folded = _NAME.sub("_", name.lower()).strip("_")
     if not folded:
-        raise ValueError(f"dataset name {name!r} gives no usable property name")
+        raise UsageError(f"dataset name {name!r} gives no usable property name")
     return f"coverage_{folded}_"
 
 
 def write_back(store: GraphStore, a: Audit) -> int:
-    """Write ``a``'s counts for every audited node to ``store``; returns the rows written."""
+    """Write ``a``'s counts for every audited node to ``store``; returns the rows written.
+    Holds the store's single-writer lock, so it never interleaves with a build."""
+    with store.writing():
+        return _write_back(store, a)
+
+
+def _write_back(store: GraphStore, a: Audit) -> int:
     prefix = property_prefix(a.name)
     rows = a.nodes.filter(pl.col("in_universe")).select(
         "id",
@@ -45,13 +52,12 @@ def write_back(store: GraphStore, a: Audit) -> int:
     if isinstance(store, EmbeddedStore):
         store.manifest()  # raises when the store holds no graph
         path = store.path / f"coverage.{prefix[len('coverage_') : -1]}.parquet"
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        rows.write_parquet(tmp)
-        tmp.replace(path)
+        with staged_file(path) as tmp:
+            rows.write_parquet(tmp)
         return rows.height
     write_batches = getattr(store, "_write_batches", None)
     if write_batches is None:
-        raise ValueError(f"{store.describe_location()} does not support coverage write-back")
+        raise UsageError(f"{store.describe_location()} does not support coverage write-back")
     size = getattr(store, "batch_size", 10_000)
     query = cypher.set_entity_properties()
     cols = rows.columns[1:]

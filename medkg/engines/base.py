@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
+from medkg.errors import MedkgError
 from medkg.registry import build_registered, registrar
 
 S = TypeVar("S")  # a shard
@@ -15,7 +16,7 @@ R = TypeVar("R")  # what one shard gives
 ShardProgress = Callable[[int, int], None]
 
 
-class EngineError(RuntimeError):
+class EngineError(MedkgError, RuntimeError):
     """An engine that cannot start (e.g. Ray not installed) or a shard that failed for good."""
 
 

@@ -88,7 +88,7 @@ class RayEngine(Engine):
         address = self.address or os.environ.get("RAY_ADDRESS")
         if address:
             ray.init(address=address, **kwargs)
-        else:
+        else:  # a private instance on this machine (Ray's token authentication stays on)
             ray.init(num_cpus=max(1, int(self.workers * self.cpus_per_worker + 0.999)), **kwargs)
 
     def _map(

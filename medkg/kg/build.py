@@ -38,6 +38,7 @@ SOURCE_MODULES = (
     "medkg.kg.sources.obo",
     "medkg.kg.sources.owl",
     "medkg.kg.sources.tables",
+    "medkg.kg.sources.sssom",
 )
 
 
@@ -179,6 +180,55 @@ def build_graph(
     return assemble([*graphs, *extra], timings)
 
 
+RELEASE_DROP_LIMIT = 0.10
+"""A replacement release file may lose at most this share of the bundled release's nodes or
+edges (in total, or of any node kind or relation with at least 100 rows) without --force."""
+_MIN_GROUP = 100
+
+
+def release_diff(bundled: KnowledgeGraph, replacement: KnowledgeGraph) -> dict[str, Any]:
+    """Counts of the bundled release against a replacement: totals, nodes by kind, edges by
+    relation (bundled, replacement, change), and the drops over :data:`RELEASE_DROP_LIMIT`."""
+    old, new = bundled.counts(), replacement.counts()
+    rows: dict[str, tuple[int, int]] = {
+        "nodes": (old["nodes"], new["nodes"]),
+        "edges": (old["edges"], new["edges"]),
+    }
+    for group, prefix in (("nodes_by_kind", "nodes:"), ("edges_by_rel", "edges:")):
+        for name in sorted(set(old.get(group, {})) | set(new.get(group, {}))):
+            rows[prefix + str(name)] = (old[group].get(name, 0), new[group].get(name, 0))
+    drops = [
+        name
+        for name, (a, b) in rows.items()
+        if (a >= _MIN_GROUP or name in ("nodes", "edges"))
+        and a
+        and (a - b) / a > RELEASE_DROP_LIMIT
+    ]
+    return {
+        "counts": {
+            k: {"bundled": a, "replacement": b, "change": b - a} for k, (a, b) in rows.items()
+        },
+        "drops": drops,
+    }
+
+
+def check_release(key: str, path: str | os.PathLike[str], diff: dict[str, Any],
+                  force: bool) -> None:  # fmt: skip
+    """Refuse a replacement release that loses more than the limit, unless ``force``."""
+    if not diff["drops"] or force:
+        return
+    counts = diff["counts"]
+    worst = ", ".join(
+        f"{name} {counts[name]['bundled']:,} -> {counts[name]['replacement']:,}"
+        for name in diff["drops"][:4]
+    )
+    raise SourceError(
+        path,
+        f"this {key} release has far fewer rows than the bundled one ({worst}; more than "
+        f"{RELEASE_DROP_LIMIT:.0%} lost): truncated or the wrong file? Pass --force to use it",
+    )
+
+
 def stats(kg: KnowledgeGraph) -> dict[str, Any]:
     """Counts by kind, source and relation, tree depth, rare share and long-tail summary."""
     out: dict[str, Any] = kg.counts()
@@ -195,12 +245,8 @@ def stats(kg: KnowledgeGraph) -> dict[str, Any]:
             "rare_diseases": rare.height,
             "diseases": diseases.height,
             "rare_share": round(rare.height / diseases.height, 4) if diseases.height else 0.0,
-            "by_reason": dict(
-                rare.group_by(pl.col("rare_reason").str.replace(r":.*$", ""))
-                .len()
-                .sort("rare_reason")
-                .iter_rows()
-            ),
+            "by_reason": _count_reasons(rare),
+            "not_rare_by_reason": _count_reasons(diseases.filter(~pl.col("rare"))),
         }
         out["placement"] = dict(
             nodes.group_by("met_placement").len().sort("met_placement").iter_rows()
@@ -211,8 +257,20 @@ def stats(kg: KnowledgeGraph) -> dict[str, Any]:
             "share": kg.report.get("tree.hpo_annotated_placed_by_mapping_share"),
         }
         out["long_tail"] = long_tail_summary(nodes)
+    if "resolve.identity_quality" in kg.report:
+        out["identity_quality"] = kg.report["resolve.identity_quality"]
     out["report"] = kg.report
     return out
+
+
+def _count_reasons(nodes: pl.DataFrame) -> dict[str, int]:
+    """Nodes per rare_reason rule (the part before the first colon)."""
+    return dict(
+        nodes.group_by(pl.col("rare_reason").fill_null("none").str.replace(r":.*$", ""))
+        .len()
+        .sort("rare_reason")
+        .iter_rows()
+    )
 
 
 def _identity(counts: dict[str, int]) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,9 @@ from typing import Any
 import polars as pl
 
 from medkg.config import medkg_home
+from medkg.errors import MedkgError
 from medkg.kg.model import MAPS_TO, KnowledgeGraph, edges_frame
+from medkg.outputs import write_text
 
 SSSOM_FILE = "curated.sssom.tsv"
 SSSOM_COLUMNS = ("subject_id", "subject_label", "predicate_id", "predicate_modifier",
@@ -47,7 +48,7 @@ CURATED = {
 }
 
 
-class CuratedMappingError(ValueError):
+class CuratedMappingError(MedkgError, ValueError):
     """The curated SSSOM file is malformed (names the file and row)."""
 
 
@@ -94,13 +95,7 @@ def write_curated(path: Path, rows: Mapping[tuple[str, str], Mapping[str, str]])
     writer.writeheader()
     for key in sorted(rows):
         writer.writerow({c: rows[key].get(c, "") for c in SSSOM_COLUMNS})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text("\n".join(header) + "\n" + buffer.getvalue(), encoding="utf-8")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text(path, "\n".join(header) + "\n" + buffer.getvalue())
     return path
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from medkg.errors import MedkgError
+
 # Canonical prefixes medkg knows, with the spellings seen in real sources.
 CANONICAL_PREFIXES: dict[str, tuple[str, ...]] = {
     "HP": ("HP", "HPO"),
@@ -47,7 +49,7 @@ _OBO_IRI = re.compile(r"^https?://purl\.obolibrary\.org/obo/([A-Za-z][A-Za-z0-9]
 _ORPHA_IRI = re.compile(r"^https?://www\.orpha\.net/ORDO/Orphanet_(\d+)$")
 
 
-class CurieError(ValueError):
+class CurieError(MedkgError, ValueError):
     """An identifier that cannot be read as a CURIE."""
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from medkg.errors import UsageError
+
 ENTITY = "Entity"
 META = "MedkgMeta"
 META_ID = "graph"
@@ -35,7 +37,7 @@ _LUCENE_SPECIAL = re.compile(r'([+\-!(){}\[\]^"~*?:\\/]|&&|\|\|)')
 def validate_name(name: str) -> str:
     """Return ``name`` when it is a safe label / relationship type; raise ValueError otherwise."""
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise ValueError(
+        raise UsageError(
             f"{name!r} cannot be a Neo4j label or relationship type "
             "(expected a letter, then letters, digits or underscores)"
         )
@@ -100,7 +102,7 @@ def statement_name(statement: str) -> str:
     """The index or constraint name a schema statement creates."""
     m = _SCHEMA_NAME.match(statement)
     if not m:
-        raise ValueError(f"not a named schema statement: {statement!r}")
+        raise UsageError(f"not a named schema statement: {statement!r}")
     return m.group(1)
 
 
@@ -128,7 +130,7 @@ def property_key(name: str) -> str:
     column name can never end the quoted name early.
     """
     if not isinstance(name, str) or not name or not name.isprintable() or set(name) & {"`", "\\"}:
-        raise ValueError(f"{name!r} cannot be a Neo4j property key")
+        raise UsageError(f"{name!r} cannot be a Neo4j property key")
     return f"`{name}`"
 
 
@@ -147,7 +149,7 @@ def _merge_set(var: str, merge_key: str, value: str, columns: Sequence[str]) -> 
     seeks the merge key through its index (see ``test_neo4j_store.py``'s plan checks).
     """
     if merge_key in columns:
-        raise ValueError(f"{merge_key!r} is the merge key; it cannot also be a column")
+        raise UsageError(f"{merge_key!r} is the merge key; it cannot also be a column")
     props = _property_map(columns)
     on_create = f"ON CREATE SET {var} += {props} " if columns else ""
     return f"{on_create}ON MATCH SET {var} = {props}, {var}.{property_key(merge_key)} = {value}"
@@ -253,6 +255,82 @@ def set_meta() -> str:
 
 
 # --------------------------------------------------------------------------- reads
+STATS_GROUP = (
+    "n.kind AS kind, n.source AS source, n.depth AS depth, n.met_placement AS met_placement"
+)
+STATS_DETAIL = (
+    "n.rare AS rare, split(n.rare_reason, ':')[0] AS rare_reason, "
+    "n.annotation_degree AS annotation_degree"
+)
+
+
+def stats_node_groups(detail: bool = False) -> str:
+    """Entities grouped by the columns `kg stats` summarises, with a count per group
+    (aggregated in the database). With ``detail`` also by rarity and annotation degree
+    (many more groups: the slow, always exact form)."""
+    cols = f"{STATS_GROUP}, {STATS_DETAIL}" if detail else STATS_GROUP
+    return f"MATCH (n:{ENTITY}) RETURN {cols}, count(*) AS n"
+
+
+def stats_kind_details(kind: str) -> str:
+    """Rarity and annotation degree of one kind's entities, grouped (a label scan)."""
+    return (
+        f"MATCH (n:{ENTITY}:{quote_name(kind)}) WHERE n.kind = $kind "
+        f"RETURN {STATS_DETAIL}, count(*) AS n"
+    )
+
+
+def relationship_types() -> str:
+    return "CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType AS rel"
+
+
+def count_relationships(rel: str) -> str:
+    """Relationships of one type: answered from Neo4j's count store, without a scan."""
+    return f"MATCH ()-[r:{quote_name(rel)}]->() RETURN count(r) AS n"
+
+
+def count_keyed_relationships(rel: str) -> str:
+    """Relationships of one type that are edge-table rows (tree links have no key)."""
+    return f"MATCH ()-[r:{quote_name(rel)}]->() WHERE r.key IS NOT NULL RETURN count(r) AS n"
+
+
+LOCK = "MedkgLock"
+LOCK_ID = "writer"
+
+
+def lock_constraint() -> str:
+    """One writer lock node per database: MERGE on a unique id cannot create two."""
+    return f"CREATE CONSTRAINT medkg_lock_id IF NOT EXISTS FOR (l:{LOCK}) REQUIRE l.id IS UNIQUE"
+
+
+def acquire_lock() -> str:
+    """Create the lock for ``$owner`` unless one exists; returns the holder and server time."""
+    return (
+        f"MERGE (l:{LOCK} {{id: $lock_id}}) "
+        "ON CREATE SET l += $owner, l.heartbeat = timestamp() "
+        "RETURN properties(l) AS lock, timestamp() AS now"
+    )
+
+
+def take_over_lock() -> str:
+    """Give an abandoned lock (still held by ``$old_token``) to ``$owner``."""
+    return (
+        f"MATCH (l:{LOCK} {{id: $lock_id}}) WHERE l.token = $old_token "
+        "SET l += $owner, l.heartbeat = timestamp() RETURN l.token AS token"
+    )
+
+
+def heartbeat_lock() -> str:
+    return (
+        f"MATCH (l:{LOCK} {{id: $lock_id, token: $token}}) "
+        "SET l.heartbeat = timestamp() RETURN count(l) AS n"
+    )
+
+
+def release_lock() -> str:
+    return f"MATCH (l:{LOCK} {{id: $lock_id, token: $token}}) DELETE l"
+
+
 def read_meta() -> str:
     return f"MATCH (m:{META} {{id: $meta_id}}) RETURN properties(m) AS meta"
 
@@ -333,20 +411,27 @@ __all__ = [
     "COLUMNS",
     "ENTITY",
     "FULLTEXT_INDEX",
+    "LOCK",
+    "LOCK_ID",
     "META",
     "META_ID",
     "NAME_RE",
     "TREE_MARK",
     "TREE_REL",
+    "acquire_lock",
     "await_indexes",
     "clear_batch",
     "clear_relationships_batch",
+    "count_keyed_relationships",
+    "count_relationships",
     "delete_edges",
     "delete_entities",
     "delete_stale_tree_links",
     "drop_index",
     "get_node",
+    "heartbeat_lock",
     "legacy_relationship_key_index_name",
+    "lock_constraint",
     "lucene_query",
     "merge_edges",
     "merge_nodes",
@@ -362,12 +447,17 @@ __all__ = [
     "read_nodes",
     "relationship_key_constraint",
     "relationship_key_constraint_name",
+    "relationship_types",
+    "release_lock",
     "remove_kind_label",
     "schema_statements",
     "search",
     "set_meta",
     "show_schema_names",
     "statement_name",
+    "stats_kind_details",
+    "stats_node_groups",
+    "take_over_lock",
     "validate_name",
 ]
 

@@ -29,3 +29,32 @@ def without_source(kg: KnowledgeGraph, name: str) -> KnowledgeGraph:
         sources=[s for s in kg.sources if s.name != name],
         report=kg.report,
     )
+
+
+IMPORTS_KEY = "store.imported_sources"
+"""Report key (kept in the store's manifest) naming the sources added with `kg import`."""
+
+
+def imported_names(report: dict[str, object]) -> list[str]:
+    """Sources a store's graph got from `medkg kg import` (from its manifest's report)."""
+    names = report.get(IMPORTS_KEY) or []
+    return sorted(str(n) for n in names) if isinstance(names, list) else []
+
+
+def imported_layer(kg: KnowledgeGraph, names: list[str]) -> KnowledgeGraph:
+    """Only the given (imported) sources' nodes, edges and metadata, as they were loaded."""
+    layer = source_layer(kg)
+    return KnowledgeGraph(
+        nodes=layer.nodes.filter(pl.col("source").is_in(names)),
+        edges=layer.edges.filter(pl.col("source").is_in(names)),
+        sources=[s for s in layer.sources if s.name in names],
+        report={},
+    )
+
+
+def with_imports(kg: KnowledgeGraph, names: list[str]) -> KnowledgeGraph:
+    """``kg`` with its report naming the imported sources (recorded in the manifest)."""
+    report = {**kg.report, IMPORTS_KEY: sorted(set(names))} if names else dict(kg.report)
+    if not names:
+        report.pop(IMPORTS_KEY, None)
+    return KnowledgeGraph(nodes=kg.nodes, edges=kg.edges, sources=kg.sources, report=report)

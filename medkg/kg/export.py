@@ -1,7 +1,8 @@
 """Export a graph as Parquet, GraphML (networkx) or RDF Turtle (rdflib terms, streamed).
 
-Every exporter writes to a temporary path and renames it into place, so an interrupted
-export leaves no half-written file.
+Every exporter writes through :mod:`medkg.outputs` (a staging path beside the target,
+swapped in when complete), so an interrupted export leaves no half-written file, and a
+Parquet export never replaces a folder it did not write.
 
 Turtle mapping: each entity is an IRI (OBO PURLs for OBO prefixes, the usual namespaces
 for OMIM, Orphanet, MeSH, NCBI Gene, DrugBank, ICD-10; ``https://w3id.org/medkg/id/``
@@ -15,17 +16,16 @@ in reified form with ``medkg:negated true``, never as a plain triple that would 
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import polars as pl
 
+from medkg.errors import OutputError
 from medkg.kg.model import IS_A, KnowledgeGraph
+from medkg.outputs import check_folder_target, legacy_files, staged_file, staged_folder
 
 MEDKG = "https://w3id.org/medkg/"
 OBO = "http://purl.obolibrary.org/obo/"
@@ -67,29 +67,23 @@ def iri_for(curie: str) -> str:
     return f"{MEDKG}id/{quote(prefix, safe='')}_{quote(local, safe='')}"
 
 
-@contextmanager
-def _atomic(dest: Path, is_dir: bool = False) -> Iterator[Path]:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-    if is_dir:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        if is_dir:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
-        raise
-    if is_dir and dest.exists():
-        shutil.rmtree(dest)
-    os.replace(tmp, dest)
+KIND = "kg-export"
+# A Parquet export from before the output marker: exactly these two files.
+LEGACY = legacy_files("nodes.parquet", "edges.parquet")
+
+
+def check_export_target(dest: Path, fmt: str) -> None:
+    """Refuse ``dest`` before any work: a Parquet export replaces only an earlier one (never
+    a user's folder); a GraphML/Turtle export needs a file path, not a folder."""
+    if fmt == "parquet":
+        check_folder_target(dest, KIND, LEGACY)
+    elif dest.is_dir():
+        raise OutputError(f"{dest} is a folder: a {fmt} export needs a file path")
 
 
 def export_parquet(kg: KnowledgeGraph, dest: Path) -> None:
     nodes, edges = kg.canonical()
-    with _atomic(dest, is_dir=True) as tmp:
+    with staged_folder(dest, KIND, legacy=LEGACY) as tmp:
         nodes.write_parquet(tmp / "nodes.parquet", compression="zstd")
         edges.write_parquet(tmp / "edges.parquet", compression="zstd")
 
@@ -112,7 +106,7 @@ def export_graphml(kg: KnowledgeGraph, dest: Path) -> None:
     for row in kg.edges.iter_rows(named=True):
         src, dst = row.pop("src"), row.pop("dst")
         graph.add_edge(src, dst, **{k: v for k, v in row.items() if v is not None})
-    with _atomic(dest) as tmp:
+    with staged_file(dest) as tmp:
         nx.write_graphml(graph, tmp)
 
 
@@ -133,7 +127,7 @@ def export_turtle(kg: KnowledgeGraph, dest: Path) -> None:
     label, rdf_type, subclass = u(str(RDFS.label)), u(str(RDF.type)), u(str(RDFS.subClassOf))
     definition = u(f"{OBO}IAO_0000115")
     xref = u("http://www.geneontology.org/formats/oboInOwl#hasDbXref")
-    with _atomic(dest) as tmp, tmp.open("w", encoding="utf-8") as fh:
+    with staged_file(dest) as tmp, tmp.open("w", encoding="utf-8") as fh:
         fh.write(f"# medkg export; graph content hash {kg.content_hash()}\n")
         for row in kg.nodes.iter_rows(named=True):
             s = u(iri_for(row["id"]))
@@ -197,5 +191,6 @@ def export_graph(
             ids.rename({"id": "dst"}), on="dst", how="semi"
         )
         kg = KnowledgeGraph(nodes=nodes, edges=edges, sources=kg.sources, report=kg.report)
+    check_export_target(dest, fmt)
     EXPORTERS[fmt](kg, dest)
     return {"nodes": kg.nodes.height, "edges": kg.edges.height}

@@ -7,6 +7,14 @@ project (:func:`medkg.config.cache_dir`), started by the small Java main in
 127.0.0.1. A state file under ``$MEDKG_HOME/neo4j/`` records where it listens so
 ``medkg neo4j status|stop`` find it again.
 
+Locked down for a shared machine: authentication is always on (a random password is
+generated on the first start and kept in ``$MEDKG_HOME/neo4j/<name>.credentials.json``,
+mode 0600, which every medkg command reads when it connects to this server), the port is a
+free one unless given, LOAD CSV cannot read file URLs and Cypher cannot reach the network,
+only pure APOC functions load, the JVM gets a minimal environment (none of the caller's
+secrets) and the data folder is private (0700, files 0600). The HTTP server (Neo4j Browser)
+is not started.
+
 Typical use::
 
     info = start()              # fetch + compile once (cached), then start; ~15-30 s
@@ -22,6 +30,7 @@ import fcntl
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -32,7 +41,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from medkg.config import cache_dir, medkg_home
+from medkg.config import cache_dir, neo4j_credentials_path, neo4j_state_dir
+from medkg.errors import MedkgError
 
 NEO4J_VERSION = "5.26.18"
 """neo4j-harness and apoc-core version: the newest 5.26 LTS release of both on Maven Central."""
@@ -51,7 +61,7 @@ READY_PREFIX = "READY "
 Progress = Callable[[str], None]
 
 
-class Neo4jServerError(RuntimeError):
+class Neo4jServerError(MedkgError, RuntimeError):
     """The local Neo4j server could not be prepared, started or stopped; says why."""
 
 
@@ -102,17 +112,23 @@ class ServerInfo:
         return cls(**known)
 
     def export_lines(self) -> list[str]:
-        """Shell lines that point medkg (and the Neo4j tools) at this server."""
+        """Shell lines that point medkg (and the Neo4j tools) at this server. medkg reads the
+        password from the credentials file itself; other tools need NEO4J_PASSWORD."""
         lines = [f"export NEO4J_URI={self.uri}"]
         if self.user:
             lines.append(f"export NEO4J_USER={self.user}")
-            lines.append("export NEO4J_PASSWORD=...  # the password given to `medkg neo4j start`")
+            lines.append(
+                f"# NEO4J_PASSWORD: medkg reads it from {neo4j_credentials_path(self.name)} "
+                "(mode 0600); other tools need it exported"
+            )
         return lines
 
 
 # --------------------------------------------------------------------------- runtime
 def runtime_dir(version: str = NEO4J_VERSION) -> Path:
-    return cache_dir() / f"neo4j-{version}"
+    """The compiled runner's folder, keyed by the version and the runner's source, so
+    checkouts with different runners sharing one cache never rebuild each other's."""
+    return cache_dir() / f"neo4j-{version}-{_source_fingerprint(version)[:12]}"
 
 
 def _source_fingerprint(version: str) -> str:
@@ -220,7 +236,42 @@ def ensure_runtime(version: str = NEO4J_VERSION, progress: Progress | None = Non
 
 # --------------------------------------------------------------------------- state
 def state_dir() -> Path:
-    return medkg_home() / "neo4j"
+    return neo4j_state_dir()
+
+
+def _private_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by the owner only (0600), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def credentials(name: str = DEFAULT_NAME, auth: tuple[str, str] | None = None) -> tuple[str, str]:
+    """The server's ``(user, password)``: ``auth`` when given (and then kept), else the
+    stored pair, else a new random password for ``neo4j`` generated now and stored (0600)."""
+    path = neo4j_credentials_path(name)
+    if auth is None:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            data = json.loads(path.read_text("utf-8"))
+            return str(data["user"]), str(data["password"])
+        auth = ("neo4j", secrets.token_urlsafe(24))
+    _private_write(path, json.dumps({"user": auth[0], "password": auth[1]}) + "\n")
+    return auth
+
+
+# Variables the JVM may see: nothing else of the caller's environment (API keys, tokens).
+JVM_ENV_KEEP = ("PATH", "JAVA_HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+
+
+def jvm_environment(user: str, password: str) -> dict[str, str]:
+    """A minimal environment for the server process: locale and paths, plus the credentials
+    (through the environment so the password never shows in `ps`)."""
+    env = {k: os.environ[k] for k in JVM_ENV_KEEP if k in os.environ}
+    env["MEDKG_NEO4J_AUTH_USER"], env["MEDKG_NEO4J_AUTH_PASSWORD"] = user, password
+    return env
 
 
 def state_path(name: str = DEFAULT_NAME) -> Path:
@@ -308,9 +359,9 @@ def start(
     """Start a Neo4j server in the background and wait until Bolt accepts connections.
 
     ``port=0`` lets the server pick a free port (the real one is in the returned URI).
-    ``auth=(user, password)`` turns authentication on and sets that user's password;
-    otherwise the server accepts any credentials. Data in ``data_dir`` (default
-    ``$MEDKG_HOME/neo4j/<name>``) survives restarts.
+    Authentication is always on: ``auth=(user, password)`` sets that user's password,
+    otherwise the stored or a newly generated one is used (see :func:`credentials`). Data
+    in ``data_dir`` (default ``$MEDKG_HOME/neo4j/<name>``, private) survives restarts.
     """
     running = status(name)
     if running is not None:
@@ -324,13 +375,11 @@ def start(
     java = _require_tool("java", "run Neo4j")
     work = Path(data_dir) if data_dir is not None else default_data_dir(name)
     work = work.expanduser().resolve()
-    work.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(work, 0o700)  # other local users must not read the store files
     log_path = work / "server.log"
-    env = dict(os.environ)
-    env.pop("MEDKG_NEO4J_AUTH_USER", None)
-    env.pop("MEDKG_NEO4J_AUTH_PASSWORD", None)
-    if auth is not None:  # through the environment, so the password never shows in `ps`
-        env["MEDKG_NEO4J_AUTH_USER"], env["MEDKG_NEO4J_AUTH_PASSWORD"] = auth
+    user, password = credentials(name, auth)
+    env = jvm_environment(user, password)
     cmd = [
         java, f"-Xmx{heap}", *JAVA_OPENS, "-cp", runtime.classpath(), MAIN_CLASS,
         str(work), str(port), str(runtime.plugins), pagecache,
@@ -338,10 +387,11 @@ def start(
     if progress:
         progress(f"Starting Neo4j {version} (log: {log_path})")
     began = time.monotonic()
-    with log_path.open("wb") as log:
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(log_fd, "wb") as log:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env=env, cwd=work, start_new_session=True,
+            env=env, cwd=work, start_new_session=True, umask=0o077,
         )  # fmt: skip
     _CHILDREN[proc.pid] = proc
     uri = _wait_ready(proc, log_path, timeout)
@@ -354,12 +404,10 @@ def start(
         log_path=str(log_path),
         version=version,
         started_at=time.time(),
-        user=auth[0] if auth else None,
+        user=user,
         startup_seconds=round(time.monotonic() - began, 2),
     )
-    path = state_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(info.to_dict(), indent=2), "utf-8")
+    _private_write(state_path(name), json.dumps(info.to_dict(), indent=2))
     return info
 
 
@@ -419,12 +467,41 @@ def reachable(info: ServerInfo) -> bool:
     return _bolt_reachable(info.port)
 
 
+def database_states(info: ServerInfo, timeout: float = 10.0) -> dict[str, str]:
+    """Each database's real state (``online``, ``offline``, ``failed: <error>`` ...) as the
+    server reports it, logging in with the stored credentials; raises
+    :class:`Neo4jServerError` when the server does not answer."""
+    import neo4j
+
+    user, password = credentials(info.name)
+    try:
+        with neo4j.GraphDatabase.driver(
+            info.uri, auth=(user, password), connection_timeout=timeout
+        ) as driver:
+            records, _, _ = driver.execute_query(
+                "SHOW DATABASES YIELD name, currentStatus, statusMessage",
+                database_="system",
+            )
+    except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError) as exc:
+        raise Neo4jServerError(f"Neo4j at {info.uri} does not answer: {exc}") from None
+    states = {}
+    for r in records:
+        state = str(r["currentStatus"])
+        if r["statusMessage"]:
+            state += f": {r['statusMessage']}"
+        states[str(r["name"])] = state
+    return states
+
+
 __all__ = [
     "NEO4J_VERSION",
     "Neo4jRuntime",
     "Neo4jServerError",
     "ServerInfo",
+    "credentials",
+    "database_states",
     "ensure_runtime",
+    "jvm_environment",
     "reachable",
     "start",
     "state_path",

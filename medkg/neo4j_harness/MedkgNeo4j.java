@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
+import inet.ipaddr.IPAddressString;
+import org.neo4j.configuration.GraphDatabaseInternalSettings;
 import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.connectors.BoltConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
@@ -22,13 +24,21 @@ import org.neo4j.io.ByteUnit;
  * </pre>
  *
  * WORK_DIR holds the databases ({@code WORK_DIR/data}, kept across restarts) and the harness'
- * per-run folder (logs, deleted on a clean stop). PORT 0 binds a free port. When the
- * environment has MEDKG_NEO4J_AUTH_USER and MEDKG_NEO4J_AUTH_PASSWORD, authentication is on and
- * that user gets that password (read from the environment so it never shows in `ps`).
+ * per-run folder (logs, deleted on a clean stop). PORT 0 binds a free port. The environment
+ * must hold MEDKG_NEO4J_AUTH_USER and MEDKG_NEO4J_AUTH_PASSWORD: authentication is always on
+ * and that user gets that password (read from the environment so it never shows in `ps`).
+ * Locked down for a shared machine: LOAD CSV cannot read file URLs, Cypher (LOAD CSV, APOC)
+ * cannot reach any network address, and only the pure APOC functions in {@link #APOC_ALLOWED}
+ * are loaded (no file, network or admin procedures). The HTTP server (Browser) is off.
  * Prints {@code READY bolt://127.0.0.1:PORT} on stdout once Bolt accepts connections.
  */
 public final class MedkgNeo4j {
     private MedkgNeo4j() {}
+
+    /** The APOC parts that may load: pure functions on values, no I/O of any kind. */
+    static final List<String> APOC_ALLOWED =
+            List.of("apoc.version", "apoc.coll.*", "apoc.map.*", "apoc.text.*", "apoc.convert.*",
+                    "apoc.number.*");
 
     public static void main(String[] args) throws Exception {
         if (args.length < 3) {
@@ -42,6 +52,10 @@ public final class MedkgNeo4j {
         String user = System.getenv("MEDKG_NEO4J_AUTH_USER");
         String password = System.getenv("MEDKG_NEO4J_AUTH_PASSWORD");
         boolean auth = user != null && !user.isEmpty() && password != null && !password.isEmpty();
+        if (!auth) {
+            System.err.println("MedkgNeo4j: MEDKG_NEO4J_AUTH_USER/PASSWORD must be set (auth is always on)");
+            System.exit(2);
+        }
 
         Files.createDirectories(workDir);
         Files.createDirectories(pluginDir);
@@ -49,11 +63,15 @@ public final class MedkgNeo4j {
                 .withDisabledServer()
                 .withConfig(BoltConnector.enabled, true)
                 .withConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
-                .withConfig(GraphDatabaseSettings.auth_enabled, auth)
+                .withConfig(GraphDatabaseSettings.auth_enabled, true)
+                .withConfig(GraphDatabaseSettings.allow_file_urls, false)
+                .withConfig(GraphDatabaseInternalSettings.cypher_ip_blocklist,
+                        List.of(new IPAddressString("0.0.0.0/0"), new IPAddressString("::/0")))
                 .withConfig(GraphDatabaseSettings.data_directory, workDir.resolve("data"))
                 .withConfig(GraphDatabaseSettings.pagecache_memory, parseBytes(pagecache))
                 .withConfig(GraphDatabaseSettings.plugin_dir, pluginDir)
-                .withConfig(GraphDatabaseSettings.procedure_unrestricted, List.of("apoc.*"))
+                .withConfig(GraphDatabaseSettings.procedure_allowlist, APOC_ALLOWED)
+                .withConfig(GraphDatabaseSettings.procedure_unrestricted, List.of())
                 .build();
 
         CountDownLatch stopped = new CountDownLatch(1);
@@ -65,9 +83,7 @@ public final class MedkgNeo4j {
             }
         }, "medkg-neo4j-shutdown"));
 
-        if (auth) {
-            setPassword(neo4j.databaseManagementService().database("system"), user, password);
-        }
+        setPassword(neo4j.databaseManagementService().database("system"), user, password);
         URI bolt = neo4j.boltURI();
         System.out.println("READY bolt://127.0.0.1:" + bolt.getPort());
         System.out.flush();

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from medkg.errors import MedkgError
 from medkg.registry import build_registered, registrar
 
 CORPUS_KINDS = ("research", "encyclopedia", "textbook", "guideline", "graph")
@@ -35,7 +36,7 @@ STYLE_FOR_KIND = {
 }
 
 
-class RetrievalError(ValueError):
+class RetrievalError(MedkgError, ValueError):
     """Bad corpus, index or query input; the message names the file, line or id."""
 
 

@@ -21,15 +21,14 @@ import builtins
 import contextlib
 import dataclasses
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from medkg.config import medkg_home
+from medkg.outputs import write_text
 from medkg.retrieval import graph_corpus  # noqa: F401 - registers the "graph" reader
 from medkg.retrieval.base import CORPUS_KINDS, Chunk, Document, RetrievalError
 from medkg.retrieval.readers import READERS, ReadReport, Skip, read_documents
@@ -330,15 +329,5 @@ class CorpusRegistry:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` atomically (see :mod:`medkg.outputs`)."""
+    write_text(path, text)

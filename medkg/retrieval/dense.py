@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from medkg.coverage.embed import DEFAULT_EMBEDDER, Embedder, EmbeddingError, build_embedder
+from medkg.errors import UsageError
 from medkg.retrieval.base import Chunk, Hit, RetrievalError, register_retriever
 from medkg.retrieval.retrievers import (
     IndexedRetriever,
@@ -86,7 +87,7 @@ class DenseRetriever(IndexedRetriever):
         if index not in INDEX_KINDS:
             raise RetrievalError(f"dense index must be one of {INDEX_KINDS}, not {index!r}")
         if block < 1:
-            raise ValueError(f"block must be >= 1, got {block}")
+            raise UsageError(f"block must be >= 1, got {block}")
         if isinstance(embedder, Embedder):
             if embedder_options:
                 raise RetrievalError("embedder_options go with an embedder key, not an instance")
@@ -173,7 +174,7 @@ class DenseRetriever(IndexedRetriever):
         """The top ``k`` hits for each row of ``vectors`` (unit query embeddings made by
         ``model_id``; vectors of another model than the index's are an error)."""
         if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+            raise UsageError(f"k must be >= 1, got {k}")
         return [self._hits(r) for r in self._search_vectors(vectors, k, model_id)]
 
     def _search_vectors(

@@ -44,12 +44,11 @@ from pathlib import Path
 from typing import Any
 
 from medkg.config import medkg_home
+from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
 from medkg.retrieval.base import Evidence, Hit, Query, RetrievalError, Retriever
 from medkg.retrieval.queries import STYLE_HINTS, QueryGenerator, style_for
 from medkg.synthesis.export import (
     MANIFEST,
-    _check_target,
-    _staging,
     canonical,
     digests,
     file_digest,
@@ -58,6 +57,9 @@ from medkg.synthesis.export import (
 from medkg.synthesis.text import names_in, normalise
 
 RRF_K = 60
+# The output kind (medkg.outputs) and how a folder from before the output marker looks.
+KIND = "evidence"
+LEGACY = legacy_manifest(format_version=..., k=..., corpora=...)
 SEARCH_BATCH = 256  # queries per retriever call (bounds memory, drives the progress bar)
 FORMAT_VERSION = 1
 QUERY_SYSTEM_PROMPT = (
@@ -475,10 +477,10 @@ def write_evidence_dataset(
 ) -> dict[str, Any]:
     """Write the evidence dataset (see the module doc) atomically; returns the manifest."""
     out = Path(out_dir)
-    _check_target(out)
+    check_folder_target(out, KIND, LEGACY)
     records = query_records(result)
     sft, dpo = training_rows(result, max_pairs)
-    with _staging(out) as tmp:
+    with staged_folder(out, KIND, legacy=LEGACY) as tmp:
         write_jsonl(tmp / "items.jsonl", result.rows)
         write_jsonl(tmp / "queries.jsonl", records)
         write_jsonl(tmp / "queries_positive.jsonl", [r for r in records if r["useful"]])

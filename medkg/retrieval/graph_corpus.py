@@ -21,8 +21,6 @@ the asked type, or the whole card for a plain term.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -33,6 +31,7 @@ import polars as pl
 from medkg.kg import model as m
 from medkg.kg.resolve import normalise_name
 from medkg.kg.search import search_keys, search_nodes
+from medkg.outputs import legacy_manifest, staged_folder
 from medkg.retrieval.base import Chunk, Document, Hit, RetrievalError, Retriever, register_retriever
 from medkg.retrieval.readers import ReadReport, reader
 
@@ -476,12 +475,8 @@ class GraphRetriever(Retriever):
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
-        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        try:
+        legacy = legacy_manifest("meta.json", key=INDEX_KEY)
+        with staged_folder(folder, "retrieval-index", legacy=legacy) as tmp:
             with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as fh:
                 for chunk in self._chunks.values():
                     # field by field: dataclasses.asdict deep-copies every metadata record
@@ -495,15 +490,6 @@ class GraphRetriever(Retriever):
                 "size": self.size,
             }
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-            if folder.exists():
-                folder.rename(old)
-            tmp.rename(folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if old.exists() and not folder.exists():
-                old.rename(folder)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
         return folder
 
     @classmethod

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from medkg.errors import UsageError
 from medkg.retrieval.base import (
     RETRIEVERS,
     Chunk,
@@ -56,11 +57,11 @@ class HybridRetriever(IndexedRetriever):
     ) -> None:
         super().__init__(corpus=corpus)
         if rrf_k < 0:
-            raise ValueError(f"rrf_k must be >= 0, got {rrf_k}")
+            raise UsageError(f"rrf_k must be >= 0, got {rrf_k}")
         if min(bm25_weight, dense_weight) < 0 or max(bm25_weight, dense_weight) == 0:
-            raise ValueError("fusion weights must be >= 0, at least one of them > 0")
+            raise UsageError("fusion weights must be >= 0, at least one of them > 0")
         if min(bm25_depth, dense_depth) < 1:
-            raise ValueError("retrieval depths must be >= 1")
+            raise UsageError("retrieval depths must be >= 1")
         self.rrf_k = rrf_k
         self.weights = {"bm25": bm25_weight, "dense": dense_weight}
         self.depths = {"bm25": bm25_depth, "dense": dense_depth}

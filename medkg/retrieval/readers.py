@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from medkg import xmlsafe
 from medkg.retrieval.base import Document, RetrievalError
 
 ON_ERROR = ("fail", "skip")
@@ -327,7 +328,7 @@ def read_pubmed_xml(path: Path, problems: _Problems, report: ReadReport) -> Iter
     stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if _is_gzip(path) else raw  # type: ignore[assignment]
     ordinal = 0
     try:
-        events = ET.iterparse(stream, events=("start", "end"))
+        events = xmlsafe.iterparse(stream, events=("start", "end"))
         root: ET.Element | None = None
         for event, elem in events:
             if root is None:
@@ -340,6 +341,8 @@ def read_pubmed_xml(path: Path, problems: _Problems, report: ReadReport) -> Iter
             root.clear()  # drop the finished record (and the husks of earlier ones)
             if doc is not None:
                 yield doc
+    except xmlsafe.UnsafeXMLError as exc:
+        problems(path, None, f"{exc}; rest of file not read")
     except ET.ParseError as exc:
         line, column = exc.position
         reason = str(exc).split(":")[0]  # expat's message without its own position

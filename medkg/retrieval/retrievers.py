@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import shutil
-import tempfile
 from abc import abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +32,8 @@ import numpy.typing as npt
 import polars as pl
 
 import medkg
+from medkg.errors import UsageError
+from medkg.outputs import staged_folder
 from medkg.retrieval.base import RETRIEVERS, Chunk, Hit, RetrievalError, Retriever
 
 FORMAT_VERSION = 1
@@ -155,22 +154,9 @@ def check_load_options(folder: Path, options: dict[str, Any], allowed: set[str])
     return options
 
 
-def _replace_folder(tmp: Path, folder: Path) -> None:
-    """Move the finished ``tmp`` to ``folder``; the old index is removed only after."""
-    if not folder.exists():
-        os.rename(tmp, folder)
-        return
-    if not (folder / META_FILE).is_file() and any(folder.iterdir()):
-        raise RetrievalError(f"refusing to replace {folder}: it is not empty and not an index")
-    old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-    shutil.rmtree(old, ignore_errors=True)
-    os.rename(folder, old)
-    try:
-        os.rename(tmp, folder)
-    except OSError:
-        os.rename(old, folder)  # put the previous index back
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+def _is_index(folder: Path) -> bool:
+    """An index folder from before the output marker: it has the index meta file."""
+    return (folder / META_FILE).is_file()
 
 
 # ----------------------------------------------------------------- template
@@ -234,7 +220,7 @@ class IndexedRetriever(Retriever):
             if not q.strip():
                 raise RetrievalError(f"query {i} is empty")
         if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+            raise UsageError(f"k must be >= 1, got {k}")
         if not items or not self._chunks:
             return [[] for _ in items]
         return [self._hits(ranked) for ranked in self._search(items, k)]
@@ -244,13 +230,8 @@ class IndexedRetriever(Retriever):
         folder that replaces ``folder`` only when complete, so a failed save leaves the
         previous index intact. A non-empty folder that is not an index is never replaced."""
         folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-        try:
+        with staged_folder(folder, "retrieval-index", legacy=_is_index) as tmp:
             self._write(tmp)
-            _replace_folder(tmp, folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
         return folder
 
     @classmethod

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medkg.errors import MedkgError, UsageError
 from medkg.synthesis.dedup import normalise_text, words
 from medkg.synthesis.items import QAItem
 
@@ -43,7 +44,7 @@ MMLU_FILE = "data/mmlu.jsonl"
 MMLU_NAME = "mmlu-medical"
 
 
-class BenchmarkError(ValueError):
+class BenchmarkError(MedkgError, ValueError):
     """A benchmark file cannot be read as a list of questions (names the file and field)."""
 
 
@@ -72,9 +73,9 @@ class DecontamConfig:
 
     def validate(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"decontam mode must be one of {MODES}, got {self.mode!r}")
+            raise UsageError(f"decontam mode must be one of {MODES}, got {self.mode!r}")
         if not 1 <= self.short_ngram <= self.ngram:
-            raise ValueError(
+            raise UsageError(
                 f"decontam n-gram sizes need 1 <= short_ngram ({self.short_ngram}) "
                 f"<= ngram ({self.ngram})"
             )

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from medkg.errors import UsageError
 from medkg.synthesis.items import QAItem
 
 EXACT = "exact"
@@ -76,11 +77,11 @@ class DedupConfig:
 
     def validate(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
-            raise ValueError(f"dedup threshold must be in (0, 1], got {self.threshold}")
+            raise UsageError(f"dedup threshold must be in (0, 1], got {self.threshold}")
         if self.shingle_size < 1:
-            raise ValueError(f"dedup shingle size must be >= 1, got {self.shingle_size}")
+            raise UsageError(f"dedup shingle size must be >= 1, got {self.shingle_size}")
         if self.num_perm < 16:
-            raise ValueError(f"dedup num_perm must be >= 16, got {self.num_perm}")
+            raise UsageError(f"dedup num_perm must be >= 16, got {self.num_perm}")
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -6,9 +6,9 @@ with sorted keys, floats are rounded to :data:`FLOAT_DIGITS` decimals, nothing c
 timestamp or a path of this machine, and the Hugging Face folder is saved with a
 fingerprint derived from the content instead of the random one ``datasets`` would draw.
 
-Everything is written into a temporary sibling folder that is renamed into place at the
-end, so a failed export leaves nothing half-written; an existing export (a folder with a
-``manifest.json``) is replaced, any other non-empty folder is refused.
+Everything is written through :func:`medkg.outputs.staged_folder`: a staging folder beside
+the target swapped in at the end, so a failed or killed export leaves the previous one
+intact; only an earlier ``synth`` export is replaced, any other non-empty folder is refused.
 
 Files (see :data:`FORMATS`):
 
@@ -26,23 +26,24 @@ Files (see :data:`FORMATS`):
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import shutil
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from medkg.errors import InputError, MedkgError
+from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
 from medkg.synthesis.items import LETTERS, RATIONALE_STEPS, QAItem
 
 FLOAT_DIGITS = 6
 MANIFEST = "manifest.json"
 FORMATS = ("jsonl", "parquet", "hf", "trl")
 MANIFEST_VERSION = 1
+# The output kind (see medkg.outputs) and how a synth folder from before the marker looks.
+KIND = "synth"
+LEGACY = legacy_manifest(format_version=..., n_items=..., files=...)
 
 SYSTEM_PROMPT = (
     "You are a careful medical expert. Answer the multiple-choice question. Think through "
@@ -50,7 +51,7 @@ SYSTEM_PROMPT = (
 )
 
 
-class ExportError(ValueError):
+class ExportError(MedkgError, ValueError):
     """The export cannot be written where asked (names the path)."""
 
 
@@ -235,14 +236,14 @@ def export_items(
     if unknown:
         raise ExportError(f"unknown export format(s) {unknown}; choose from {list(FORMATS)}")
     out = Path(out_dir)
-    _check_target(out)
+    check_folder_target(out, KIND, LEGACY)
     for item in items:
         if not item.id:
             item.with_id()
     ids = [i.id for i in items]
     if len(set(ids)) != len(ids):
         raise ExportError("items with the same id (identical content): deduplicate first")
-    with _staging(out) as tmp:
+    with staged_folder(out, KIND, legacy=LEGACY) as tmp:
         if "jsonl" in formats:
             write_jsonl(tmp / "items.jsonl", [item_row(i) for i in items])
         if "parquet" in formats or "hf" in formats:
@@ -271,44 +272,6 @@ def export_items(
     return ExportReport(path=out, files=files, manifest=full)
 
 
-def _check_target(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
-        raise ExportError(
-            f"{out} is a non-empty folder without a {MANIFEST}: refusing to overwrite it "
-            "(choose an empty or new folder)"
-        )
-
-
-@contextlib.contextmanager
-def _staging(out: Path) -> Iterator[Path]:
-    """A temporary sibling folder renamed onto ``out`` on success, removed on failure."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # mkdir (not mkdtemp, which makes the folder private) so the result has the usual mode.
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        yield tmp
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            if old.exists():
-                shutil.rmtree(old)
-            out.rename(old)
-        try:
-            tmp.rename(out)
-        except OSError:
-            if old is not None:
-                old.rename(out)
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
 def read_items(path: str | Path, honour_review: bool = True) -> list[QAItem]:
     """Read ``items.jsonl`` (or an export folder) back into items; items a curator
     rejected in the dataset's ``review.jsonl`` are left out unless ``honour_review`` is off."""
@@ -317,15 +280,20 @@ def read_items(path: str | Path, honour_review: bool = True) -> list[QAItem]:
     p = Path(path)
     if p.is_dir():
         p = p / "items.jsonl"
+    if not p.is_file():
+        raise FileNotFoundError(f"no dataset at {p} (give an export folder or its items.jsonl)")
     rejected = rejected_ids(p) if honour_review else set()
     fields = set(QAItem.__dataclass_fields__)
     items = []
     with p.open(encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            if row.get("id") in rejected:
-                continue
-            items.append(QAItem(**{k: v for k, v in row.items() if k in fields}))
+        for lineno, line in enumerate(fh, 1):
+            try:
+                row = json.loads(line)
+                if row.get("id") in rejected:
+                    continue
+                items.append(QAItem(**{k: v for k, v in row.items() if k in fields}))
+            except (json.JSONDecodeError, TypeError, AttributeError) as exc:
+                raise InputError(f"{p}:{lineno}: not a QA item ({exc})") from None
     return items
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from medkg.errors import UsageError
 
 LETTERS = "ABCDEFGH"
 RATIONALE_STEPS = ("understanding", "recall", "reasoning", "conclusion")
@@ -61,22 +63,28 @@ class QAItem:
     def check_shape(self) -> None:
         """Raise ValueError if the item is internally inconsistent."""
         if not 4 <= len(self.options) <= 5:
-            raise ValueError(f"{self.family}: {len(self.options)} options (need 4-5)")
+            raise UsageError(f"{self.family}: {len(self.options)} options (need 4-5)")
         if len(self.options) != len(self.option_ids):
-            raise ValueError(f"{self.family}: options and option_ids differ in length")
+            raise UsageError(f"{self.family}: options and option_ids differ in length")
         if self.option_ids[self.answer_index] != self.answer_id:
-            raise ValueError(f"{self.family}: answer_index does not point at answer_id")
+            raise UsageError(f"{self.family}: answer_index does not point at answer_id")
         if len(set(self.option_ids)) != len(self.option_ids):
-            raise ValueError(f"{self.family}: duplicate option ids")
+            raise UsageError(f"{self.family}: duplicate option ids")
         if len(set(o.lower() for o in self.options)) != len(self.options):
-            raise ValueError(f"{self.family}: duplicate option texts")
+            raise UsageError(f"{self.family}: duplicate option texts")
         if len(self.path_rels) != max(len(self.path_nodes) - 1, 0):
-            raise ValueError(f"{self.family}: path_rels must be one shorter than path_nodes")
+            raise UsageError(f"{self.family}: path_rels must be one shorter than path_nodes")
         if set(self.rationale) != set(RATIONALE_STEPS):
-            raise ValueError(f"{self.family}: rationale needs {RATIONALE_STEPS}")
+            raise UsageError(f"{self.family}: rationale needs {RATIONALE_STEPS}")
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        """The item as a plain dict (lists and dicts copied one level: nothing nested deeper
+        is mutable in an item, and a deep copy costs a tenth of an item's making)."""
+        d = {
+            f: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+            for f in self.__dataclass_fields__
+            for v in (getattr(self, f),)
+        }
         d["answer"] = self.answer
         d["answer_letter"] = self.answer_letter
         return d

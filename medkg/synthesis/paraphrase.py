@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from medkg.errors import UsageError
 from medkg.kg.model import KnowledgeGraph
 from medkg.synthesis.config import SynthesisError
 from medkg.synthesis.decontam import MMLU_MEDICAL_SUBJECTS, mmlu_path
@@ -107,9 +108,9 @@ class ParaphraseConfig:
 
     def validate(self) -> None:
         if self.n_shots < 0:
-            raise ValueError(f"n_shots must be >= 0, got {self.n_shots}")
+            raise UsageError(f"n_shots must be >= 0, got {self.n_shots}")
         if not 1 <= self.min_chars <= self.max_chars:
-            raise ValueError(
+            raise UsageError(
                 f"need 1 <= min_chars ({self.min_chars}) <= max_chars ({self.max_chars})"
             )
 
@@ -120,14 +121,14 @@ def _records(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     data = json.loads(text)
     if not isinstance(data, list):
-        raise ValueError(f"{path}: expected a JSON list of question objects")
+        raise UsageError(f"{path}: expected a JSON list of question objects")
     return data
 
 
 def _seed_from_record(rec: dict[str, Any], default_id: str) -> SeedQuestion:
     question = rec.get("question")
     if not isinstance(question, str) or not question.strip():
-        raise ValueError(f"{default_id}: no question text")
+        raise UsageError(f"{default_id}: no question text")
     opts = rec.get("options")
     if isinstance(opts, dict):
         options = tuple(str(opts[k]) for k in sorted(opts))
@@ -153,7 +154,7 @@ def load_seed_questions(
         wanted = set(subjects)
         recs = [r for r in _records(src) if r.get("topic") in wanted]
         if not recs:
-            raise ValueError(f"{src}: no questions in subjects {sorted(wanted)}")
+            raise UsageError(f"{src}: no questions in subjects {sorted(wanted)}")
         stem = "mmlu"
     else:
         src = Path(path)
@@ -336,7 +337,7 @@ def _check_names(items: Sequence[QAItem], graph_names: Mapping[str, Sequence[str
         }
     )
     if missing:
-        raise ValueError(
+        raise UsageError(
             f"graph_names has no names for {len(missing)} entity ids the items use "
             f"(e.g. {missing[:5]}); cue and leak checks need them"
         )

@@ -14,18 +14,20 @@ it is never half-applied. Writes replace the file atomically (temporary file + r
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from medkg.errors import MedkgError
+from medkg.outputs import write_text
 
 REVIEW_FILE = "review.jsonl"
 DECISIONS = ("accept", "reject", "flag")
 MAX_REASON = 2000
 
 
-class ReviewError(ValueError):
+class ReviewError(MedkgError, ValueError):
     """A review file or decision is malformed; the message names the file and line."""
 
 
@@ -96,19 +98,42 @@ def record_decisions(dataset: str | Path, entries: Iterable[dict[str, Any]]) -> 
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
     if old and not old.endswith("\n"):
         old += "\n"
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(old + "".join(line + "\n" for line in lines), encoding="utf-8")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text(path, old + "".join(line + "\n" for line in lines))
     return path
+
+
+def export_reviewed(
+    dataset: str | Path, out_dir: str | Path, formats: Sequence[str] | None = None
+) -> Any:
+    """Re-export a `medkg synth` folder without its rejected items, into ``out_dir``.
+
+    The manifest keeps the original's fields and gains ``review`` (decision counts, rejected
+    ids left out, the source folder); the files are written atomically by ``export_items``.
+    """
+    from medkg.synthesis.export import FORMATS, MANIFEST, export_items, read_items
+
+    src = Path(dataset)
+    manifest_path = src / MANIFEST
+    if not manifest_path.is_file():
+        raise ReviewError(f"{src} is not a medkg dataset: it has no {MANIFEST}")
+    if Path(out_dir).resolve() == src.resolve():
+        raise ReviewError(f"{out_dir}: write the reviewed export to another folder")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    decisions = read_review(src)
+    items = read_items(src)  # rejected items are left out here
+    counts = {d: sum(1 for e in decisions.values() if e["decision"] == d) for d in DECISIONS}
+    kept = {k: v for k, v in manifest.items() if k not in ("files", "n_items", "formats")}
+    kept["review"] = {"source": src.name, "decisions": counts,
+                      "left_out": manifest.get("n_items", 0) - len(items)}  # fmt: skip
+    chosen = list(formats or manifest.get("formats") or FORMATS)
+    return export_items(items, out_dir, kept, chosen)
 
 
 __all__ = [
     "DECISIONS",
     "REVIEW_FILE",
     "ReviewError",
+    "export_reviewed",
     "read_review",
     "record_decisions",
     "rejected_ids",

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from medkg.coverage.textnorm import surface_key
+from medkg.errors import UsageError
 from medkg.synthesis.items import LETTERS
 
 TIERS = ("stated", "marked", "bare", "named")
@@ -68,7 +69,7 @@ def option_count(options: Sequence[str] | int | None) -> int:
         return len(LETTERS)
     n = options if isinstance(options, int) else len(options)
     if not 1 <= n <= len(LETTERS):
-        raise ValueError(f"an item needs 1-{len(LETTERS)} options, got {n}")
+        raise UsageError(f"an item needs 1-{len(LETTERS)} options, got {n}")
     return n
 
 

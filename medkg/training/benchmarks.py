@@ -36,6 +36,7 @@ from medkg.coverage.datasets import (
     detect_format,
     mmlu_path,
 )
+from medkg.errors import UsageError
 from medkg.synthesis.export import SYSTEM_PROMPT
 from medkg.synthesis.items import LETTERS
 from medkg.training.answers import label_index, option_block
@@ -106,15 +107,15 @@ def permutation_set(spec: str, n: int) -> list[Order]:
             try:
                 k = int(spec.split(":", 1)[1])
             except ValueError:
-                raise ValueError(f"permutations: bad count in {spec!r}") from None
+                raise UsageError(f"permutations: bad count in {spec!r}") from None
             if k < 1:
-                raise ValueError(f"permutations: {spec!r} needs a count >= 1")
+                raise UsageError(f"permutations: {spec!r} needs a count >= 1")
         return [tuple((s + j) % n for j in range(n)) for s in range(min(k, n))]
     orders = [identity]
     for part in spec.split(","):
         part = part.strip().upper()
         if not part or any(c not in LETTERS for c in part) or len(set(part)) != len(part):
-            raise ValueError(
+            raise UsageError(
                 f"permutations: {part!r} is not an order of option letters "
                 "(use cyclic, cyclic:K, none, or letter strings like DCBA)"
             )
@@ -122,7 +123,7 @@ def permutation_set(spec: str, n: int) -> list[Order]:
             continue
         order = tuple(LETTERS.index(c) for c in part)
         if sorted(order) != list(identity):
-            raise ValueError(f"permutations: {part!r} is not an order of {LETTERS[:n]}")
+            raise UsageError(f"permutations: {part!r} is not an order of {LETTERS[:n]}")
         if order not in orders:
             orders.append(order)
     return orders

@@ -46,11 +46,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medkg.errors import UsageError
+from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
 from medkg.synthesis.export import (
     MANIFEST,
     SYSTEM_PROMPT,
-    _check_target,
-    _staging,
     canonical,
     digests,
     write_jsonl,
@@ -64,6 +64,10 @@ OUTCOMES = ("pair", "both_right", "both_wrong", "reversed")
 
 Row = Mapping[str, Any]
 Variant = tuple[str, Messages]  # (variant id "<kind>[:<detail>]", prompt messages)
+
+# The output kind (medkg.outputs) and how a folder from before the output marker looks.
+KIND = "dpo-pairs"
+LEGACY = legacy_manifest(files=..., pairs=...)
 
 
 @dataclass(frozen=True)
@@ -82,16 +86,16 @@ class PairConfig:
     def validate(self) -> None:
         unknown = sorted(set(self.pair_types) - set(PAIR_RULES))
         if unknown or not self.pair_types:
-            raise ValueError(f"pair types {unknown} unknown; choose from {sorted(PAIR_RULES)}")
+            raise UsageError(f"pair types {unknown} unknown; choose from {sorted(PAIR_RULES)}")
         for rule in (PAIR_RULES[t] for t in self.pair_types):
             for kind in (rule.chosen, rule.rejected):
                 if kind not in VARIANTS:
-                    raise ValueError(
+                    raise UsageError(
                         f"{rule.pair_type!r} pairs need a {kind!r} variant builder: register "
                         f"one with register_variant({kind!r}) (items with images)"
                     )
         if self.max_evidence < 1 or self.noise_per_item < 0 or self.max_chunk_chars < 50:
-            raise ValueError("max_evidence >= 1, noise_per_item >= 0, max_chunk_chars >= 50")
+            raise UsageError("max_evidence >= 1, noise_per_item >= 0, max_chunk_chars >= 50")
 
     def gen_params(self) -> GenParams:
         return GenParams(
@@ -182,7 +186,7 @@ def register_variant(kind: str) -> Callable[[VariantBuilder], VariantBuilder]:
 
     def deco(fn: VariantBuilder) -> VariantBuilder:
         if kind in VARIANTS and VARIANTS[kind] is not fn:
-            raise ValueError(f"variant kind {kind!r} is already registered")
+            raise UsageError(f"variant kind {kind!r} is already registered")
         VARIANTS[kind] = fn
         return fn
 
@@ -192,7 +196,7 @@ def register_variant(kind: str) -> Callable[[VariantBuilder], VariantBuilder]:
 def _evidence(row: Row) -> list[Mapping[str, Any]]:
     ev = row.get("evidence") or []
     if not isinstance(ev, list) or not all(isinstance(c, Mapping) for c in ev):
-        raise ValueError(f"item {row.get('id')!r}: 'evidence' must be a list of objects")
+        raise UsageError(f"item {row.get('id')!r}: 'evidence' must be a list of objects")
     return ev
 
 
@@ -248,15 +252,15 @@ def _check_row(n: int, row: Any, label_field: str) -> int:
     """The gold option index of item ``n`` (raises ValueError naming the item)."""
     where = f"item {n + 1} ({row.get('id')!r})" if isinstance(row, Mapping) else f"item {n + 1}"
     if not isinstance(row, Mapping):
-        raise ValueError(f"{where}: not an object")
+        raise UsageError(f"{where}: not an object")
     if not row.get("id") or not isinstance(row.get("question"), str):
-        raise ValueError(f"{where}: needs 'id' and 'question'")
+        raise UsageError(f"{where}: needs 'id' and 'question'")
     options = row.get("options")
     if not isinstance(options, list) or not 2 <= len(options) <= len(LETTERS):
-        raise ValueError(f"{where}: needs 2-{len(LETTERS)} 'options'")
+        raise UsageError(f"{where}: needs 2-{len(LETTERS)} 'options'")
     gold = label_index(row.get(label_field), options)
     if gold is None:
-        raise ValueError(f"{where}: {label_field}={row.get(label_field)!r} names no option")
+        raise UsageError(f"{where}: {label_field}={row.get(label_field)!r} names no option")
     return gold
 
 
@@ -376,8 +380,8 @@ def write_pairs(
     """Write ``trl_dpo.jsonl`` and ``manifest.json`` (counts, config, checksums) into
     ``out_dir`` atomically; a non-empty folder without a manifest is refused."""
     out = Path(out_dir)
-    _check_target(out)
-    with _staging(out) as tmp:
+    check_folder_target(out, KIND, LEGACY)
+    with staged_folder(out, KIND, legacy=LEGACY) as tmp:
         write_jsonl(tmp / PAIRS_FILE, [p.row() for p in result.pairs])
         manifest = canonical({**dict(extra or {}), **result.report, "files": digests(tmp)})
         (tmp / MANIFEST).write_text(

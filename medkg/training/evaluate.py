@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medkg.errors import UsageError
+from medkg.outputs import write_text
 from medkg.synthesis.export import SYSTEM_PROMPT
 from medkg.synthesis.items import LETTERS
 from medkg.training.answerers import Answerer, GenerationAnswerer
@@ -60,11 +62,11 @@ class GraphTagger:
         from medkg.coverage.linking import Linker, LinkerConfig
 
         if branch_depth < 1:
-            raise ValueError(f"branch_depth must be >= 1, got {branch_depth}")
+            raise UsageError(f"branch_depth must be >= 1, got {branch_depth}")
         nodes = kg.nodes
         for col in ("met_parent", "depth", "rare"):
             if col not in nodes.columns:
-                raise ValueError(f"the graph has no {col!r} column: build the MET first")
+                raise UsageError(f"the graph has no {col!r} column: build the MET first")
         self.linker = linker or Linker.from_graph(kg, LinkerConfig(tfidf=False))
         frame = nodes.select("id", "name", "met_parent", "depth", "rare")
         self._parent: dict[str, str | None] = {}
@@ -411,15 +413,12 @@ def letter_table(results: Sequence[EvalResult]) -> Any:
 def write_results(results: Sequence[EvalResult], path: str | Path, **extra: Any) -> Path:
     """Write every model's scores and records plus the comparison rows as JSON, atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         **extra,
         "models": [r.to_dict() for r in results],
         "comparison": compare(results),
     }
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return path
 
 

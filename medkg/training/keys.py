@@ -31,13 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from medkg.errors import MedkgError
 from medkg.synthesis.items import LETTERS
 
 SOURCES = ("graph", "pseudo")
 LABEL_COLUMN = "answer"
 
 
-class LabelError(ValueError):
+class LabelError(MedkgError, ValueError):
     """A stage's rows cannot give the labels its ``labels`` key asks for."""
 
 

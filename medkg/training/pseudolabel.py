@@ -31,8 +31,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medkg.errors import UsageError
+from medkg.outputs import check_folder_target, legacy_files, staged_folder
 from medkg.synthesis.export import (
-    _staging,
     canonical,
     digests,
     item_row,
@@ -45,6 +46,9 @@ from medkg.training.answers import extract_choice
 from medkg.training.generators.base import Generator, GenParams, params_dict
 
 REPORT = "report.json"
+# The output kind (medkg.outputs) and how a folder from before the output marker looks.
+KIND = "pseudo-label"
+LEGACY = legacy_files("items.jsonl", "votes.jsonl", "trl_grpo.jsonl", REPORT)
 DROP_REASONS = ("no_answer", "tie", "below_tau", "no_agreement", "disagrees_with_graph")
 
 
@@ -60,7 +64,7 @@ class SamplingConfig:
 
     def gen_params(self) -> GenParams:
         if self.k < 1:
-            raise ValueError(f"k must be >= 1, got {self.k}")
+            raise UsageError(f"k must be >= 1, got {self.k}")
         return GenParams(
             max_new_tokens=self.max_new_tokens,
             temperature=self.temperature,
@@ -83,7 +87,7 @@ class PseudoLabelConfig(SamplingConfig):
     def validate(self) -> None:
         self.gen_params()
         if not 0 <= self.tau <= 1:
-            raise ValueError(f"tau must be in [0, 1], got {self.tau}")
+            raise UsageError(f"tau must be in [0, 1], got {self.tau}")
 
 
 @dataclass
@@ -213,7 +217,7 @@ def _ensure_ids(items: Sequence[QAItem]) -> None:
     seen: set[str] = set()
     for it in items:
         if it.id in seen:
-            raise ValueError(f"item {it.id} appears twice: deduplicate the dataset first")
+            raise UsageError(f"item {it.id} appears twice: deduplicate the dataset first")
         seen.add(it.id)
 
 
@@ -265,9 +269,9 @@ def reject_sample(
     """Multi-expert reject sampling: keep items where >= ``min_agree`` experts agree."""
     config = config or RejectConfig()
     if not experts:
-        raise ValueError("reject sampling needs at least one expert generator")
+        raise UsageError("reject sampling needs at least one expert generator")
     if not 1 <= config.min_agree <= len(experts):
-        raise ValueError(
+        raise UsageError(
             f"min_agree must be in 1..{len(experts)} (experts), got {config.min_agree}"
         )
     _ensure_ids(items)
@@ -359,7 +363,7 @@ def grpo_row(lab: Labelled, path_names: PathNames = option_path_names) -> dict[s
     """medkg's GRPO row with the pseudo-label as ``answer`` and the graph's as
     ``graph_answer``, plus ``options``, ``path_names`` and ``confidence``."""
     if lab.label is None:
-        raise ValueError(f"item {lab.item.id} has no pseudo-label")
+        raise UsageError(f"item {lab.item.id} has no pseudo-label")
     row = trl_grpo_row(lab.item)
     row.update(
         answer=LETTERS[lab.label],
@@ -383,12 +387,7 @@ def write_labelled(
     ``pseudo_label``/``pseudo_confidence``/``votes``), ``votes.jsonl`` (every item and why it
     was dropped), ``trl_grpo.jsonl`` (see :func:`grpo_row`) and ``report.json``."""
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / REPORT).is_file():
-        raise ValueError(
-            f"{out} is a non-empty folder without a {REPORT}: refusing to overwrite it"
-        )
+    check_folder_target(out, KIND, LEGACY)
     kept = result.kept
     rows = []
     for lab in kept:
@@ -399,7 +398,7 @@ def write_labelled(
             votes=lab.votes,
         )
         rows.append(row)
-    with _staging(out) as tmp:
+    with staged_folder(out, KIND, legacy=LEGACY) as tmp:
         write_jsonl(tmp / "items.jsonl", rows)
         write_jsonl(tmp / "votes.jsonl", [lab.record() for lab in result.labelled])
         write_jsonl(tmp / "trl_grpo.jsonl", [grpo_row(lab, path_names) for lab in kept])

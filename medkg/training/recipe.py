@@ -49,6 +49,7 @@ from typing import Any
 
 import yaml
 
+from medkg.errors import MedkgError, UsageError
 from medkg.training.trainers import (
     TRAINERS,
     TrainerKind,
@@ -69,7 +70,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
-class RecipeError(ValueError):
+class RecipeError(MedkgError, ValueError):
     """A recipe that cannot run; ``problems`` lists each one (file, stage, line, key)."""
 
     def __init__(self, path: str | Path, problems: Sequence[str]) -> None:
@@ -207,7 +208,7 @@ def check_model(folder: Path) -> str | None:
 
 def _path(value: Any, base_dir: Path) -> Path:
     if not isinstance(value, str | os.PathLike) or not str(value).strip():
-        raise ValueError(f"expected a path, got {value!r}")
+        raise UsageError(f"expected a path, got {value!r}")
     p = Path(value).expanduser()
     return p if p.is_absolute() else base_dir / p
 
@@ -216,7 +217,7 @@ def _options(value: Any, what: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ValueError(f"{what} must be a mapping, got {value!r}")
+        raise UsageError(f"{what} must be a mapping, got {value!r}")
     return dict(value)
 
 
@@ -475,14 +476,14 @@ def _check_columns(kind: TrainerKind, dataset: Path, rewards: Mapping[str, Any])
     columns = list(ds.column_names)
     if not any(all(col in columns for col in needed) for needed in kind.columns):
         wanted = " or ".join(str(list(n)) for n in kind.columns)
-        raise ValueError(f"{dataset}: trainer {kind.key!r} needs columns {wanted}; has {columns}")
+        raise UsageError(f"{dataset}: trainer {kind.key!r} needs columns {wanted}; has {columns}")
     if kind.takes_rewards and rewards:
         from medkg.training.rewards import RewardConfigError, validate_columns
 
         try:
             validate_columns(rewards, columns, dataset=str(dataset))
         except RewardConfigError as exc:
-            raise ValueError(str(exc)) from None
+            raise UsageError(str(exc)) from None
 
 
 def _check_args(

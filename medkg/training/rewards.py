@@ -36,13 +36,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from medkg.coverage.textnorm import surface_key
+from medkg.errors import MedkgError
 from medkg.synthesis.items import RATIONALE_STEPS
 from medkg.training.answers import extract_choice, label_index, parse_options
 
 RewardFn = Callable[..., list[float]]
 
 
-class RewardConfigError(ValueError):
+class RewardConfigError(MedkgError, ValueError):
     """A reward config names an unknown reward or option, or a dataset lacks a column."""
 
 

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from medkg.errors import MedkgError
+from medkg.outputs import staged_folder, write_text
 from medkg.training.recipe import Recipe, StageSpec
 from medkg.training.trainers import build_config, load_dataset
 
@@ -37,7 +37,7 @@ METRICS = "metrics.jsonl"
 STATUSES = ("trained", "resumed", "skipped")
 
 
-class StageError(RuntimeError):
+class StageError(MedkgError, RuntimeError):
     """A stage could not run (names the stage)."""
 
 
@@ -72,13 +72,8 @@ def read_done(output_dir: str | Path) -> dict[str, Any] | None:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary sibling, fsync it and rename it onto ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write ``text`` atomically (see :mod:`medkg.outputs`)."""
+    write_text(path, text)
 
 
 def last_checkpoint(output_dir: Path) -> Path | None:
@@ -203,19 +198,17 @@ def build_trainer(
 def save_final(trainer: Any, stage: StageSpec) -> None:
     """Write the final model (LoRA merged in) and tokenizer to ``final/`` atomically."""
     final = stage.final_dir
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     model = trainer.model
     if stage.lora is not None:
         model = model.merge_and_unload()
-    try:
+    # A final/ without DONE (an earlier run died after writing it) is replaced.
+    with staged_folder(final, "train-final", legacy=_saved_model) as tmp:
         model.save_pretrained(tmp)
         trainer.processing_class.save_pretrained(tmp)
-        if final.exists():  # a final/ without DONE: an earlier run died after writing it
-            shutil.rmtree(final)
-        tmp.rename(final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _saved_model(folder: Path) -> bool:
+    return (folder / "config.json").is_file()
 
 
 def run_stage(

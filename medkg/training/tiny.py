@@ -15,6 +15,8 @@ from __future__ import annotations
 from itertools import product
 from pathlib import Path
 
+from medkg.outputs import staged_folder
+
 CHATML = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
     "{{ message['content'] }}<|im_end|>\n{% endfor %}"
@@ -110,10 +112,14 @@ def build_tiny_model(folder: str | Path, *, seed: int = 0, vocab_size: int = 400
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
     out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    tok.save_pretrained(out)  # type: ignore[attr-defined]
+    with staged_folder(out, "tiny-model", legacy=_saved_model) as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)  # type: ignore[attr-defined]
     return out
+
+
+def _saved_model(folder: Path) -> bool:
+    return (folder / "config.json").is_file()
 
 
 __all__ = [

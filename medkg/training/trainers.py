@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from medkg.coverage.datasets import DatasetError, _json, _jsonl
+from medkg.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def load_dataset(path: str | Path, kind: TrainerKind | str) -> Any:
         ds = datasets.load_from_disk(str(source))
         if isinstance(ds, datasets.DatasetDict):
             if "train" not in ds:
-                raise ValueError(f"{source}: a DatasetDict without a 'train' split")
+                raise UsageError(f"{source}: a DatasetDict without a 'train' split")
             ds = ds["train"]
     elif source.suffix in (".jsonl", ".json"):
         ds = datasets.Dataset.from_list(read_rows(source))
@@ -128,12 +129,12 @@ def load_dataset(path: str | Path, kind: TrainerKind | str) -> Any:
 
         ds = datasets.Dataset(pq.read_table(source))
     else:
-        raise ValueError(f"{source}: unsupported dataset format (use .jsonl, .json, .parquet)")
+        raise UsageError(f"{source}: unsupported dataset format (use .jsonl, .json, .parquet)")
     rejected = rejected_ids(source)  # a curator's review.jsonl beside the data
     if rejected and "id" in ds.column_names:
         ds = ds.filter(lambda row: row["id"] not in rejected)
     if len(ds) == 0:
-        raise ValueError(f"{source}: the dataset is empty")
+        raise UsageError(f"{source}: the dataset is empty")
     return ds
 
 

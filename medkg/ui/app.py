@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -28,6 +29,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from medkg.config import medkg_home
+from medkg.errors import MedkgError
 from medkg.kg.stores.base import GraphStore, StoreError
 from medkg.ui.coverage import AuditView, colour, legend
 from medkg.ui.graph import GraphIndex
@@ -38,7 +40,7 @@ TOKEN_COOKIE = "medkg_ui_token"
 log = logging.getLogger("medkg.ui")
 
 
-class UserError(ValueError):
+class UserError(MedkgError, ValueError):
     """Bad input from the browser: shown as a message with ``status``."""
 
     def __init__(self, message: str, status: int = 400) -> None:
@@ -108,9 +110,17 @@ def new_token() -> str:
 
 
 class TokenMiddleware(BaseHTTPMiddleware):
-    """Require ``?token=`` (then a cookie) when the app has a token; static files included."""
+    """Require ``?token=`` (then a cookie) when the app has a token; static files included.
+    Writes (POST) from a page of another origin are refused whatever the binding, so a web
+    page open in the same browser cannot record decisions or start a generation."""
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            origin = request.headers.get("origin")
+            if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+                return PlainTextResponse(
+                    "medkg ui: a write from another origin was refused.", status_code=403
+                )
         token = request.app.state.ui.token
         if token is None:
             return await call_next(request)
@@ -132,6 +142,8 @@ templates.env.globals.update(
     legend=legend,
     past={"accept": "accepted", "reject": "rejected", "flag": "flagged"},
 )
+# An id as one URL path segment (user-imported ids may hold "/", "#", "?" or spaces).
+templates.env.filters["idurl"] = lambda v: quote(str(v or ""), safe=":")
 templates.env.filters["pct"] = lambda v: "" if v is None else f"{v:.1%}"
 templates.env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else v
 

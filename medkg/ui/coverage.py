@@ -36,6 +36,9 @@ METRICS = {
     "distinct_entities": "Different graph entities mentioned at least once.",
     "universe_nodes": "Nodes the audit counts: diseases, phenotypes, genes and drugs of the tree, no scaffolding or obsolete terms.",
     "coverage": "Share of the audited nodes that at least one item mentions.",
+    "coverage_rollup": "What a mention covers: the entity named and, as stated, its equivalents.",
+    "covered_via_equivalents_only": "Audited nodes counted as covered only because an equivalent entity was mentioned.",
+    "rare_diseases.covered_via_equivalents_only": "Rare diseases covered only through a mentioned equivalent.",
     "rare_diseases.nodes": "Diseases the graph flags as rare.",
     "rare_diseases.covered": "Rare diseases mentioned by at least one item.",
     "rare_diseases.coverage": "Share of the rare diseases that at least one item mentions.",
@@ -84,6 +87,8 @@ def _explanation(key: str) -> str:
     parts = key.split(".")
     if parts[0] == "coverage_by_kind" and parts[-1] == "share":
         return KIND_SHARE.format(kind=parts[1])
+    if parts[0] == "coverage_by_kind" and parts[-1] == "covered_via_equivalents_only":
+        return f"Audited {parts[1]} nodes covered only through a mentioned equivalent."
     if parts[0] == "by_method" and len(parts) == 2:
         return METHOD_COUNT.format(method=parts[1])
     return ""
@@ -143,7 +148,9 @@ class AuditView:
                 (pl.col("covered_below") / pl.col("subtree_size").clip(lower_bound=1)).alias("s"),
                 "rollup_items",
             )
-            self._shares[name] = {i: (float(s), int(n)) for i, s, n in t.iter_rows()}
+            self._shares[name] = {
+                i: (float(s), int(n or 0)) for i, s, n in t.iter_rows() if s is not None
+            }
         return self._shares[name]
 
     def branch(
@@ -191,6 +198,19 @@ class AuditView:
             .collect()
         )
         return hits.to_dicts()
+
+
+def branches_side_by_side(audit: AuditView, limit: int = 60) -> list[dict[str, Any]]:
+    """The audit's branches, one row each, with every dataset's covered share and items
+    (largest branches first), so datasets compare on one scale."""
+    rows: dict[str, dict[str, Any]] = {}
+    for d in audit.data["datasets"]:
+        for b in d.get("branches", []):
+            row = rows.setdefault(b["id"], {"id": b["id"], "name": b.get("name", ""),
+                                            "subtree_size": b.get("subtree_size", 0), "by": {}})  # fmt: skip
+            row["by"][d["name"]] = {"share": b.get("coverage"), "items": b.get("rollup_items", 0)}
+    ordered = sorted(rows.values(), key=lambda r: (-(r["subtree_size"] or 0), r["id"]))
+    return ordered[:limit]
 
 
 def synthesis_backends(kg: Any) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from medkg.errors import MedkgError
 from medkg.synthesis.review import DECISIONS, read_review
 from medkg.ui.graph import GraphIndex
 
@@ -33,7 +34,7 @@ TABLE_COLUMNS = (
 )
 
 
-class DatasetError(ValueError):
+class DatasetError(MedkgError, ValueError):
     """The folder is not a readable medkg dataset; the message says why."""
 
 

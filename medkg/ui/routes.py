@@ -4,16 +4,18 @@ mappings and coverage. Handlers parse input, call the modules beside them and re
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
+from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from medkg.kg.curated import curated_path, read_curated
 from medkg.kg.curie import normalise_curie
-from medkg.synthesis.review import DECISIONS, record_decisions
+from medkg.synthesis.review import DECISIONS, export_reviewed, record_decisions
 from medkg.ui.app import UIState, UserError, render
-from medkg.ui.coverage import compare_metrics, generate_for_gap
+from medkg.ui.coverage import branches_side_by_side, compare_metrics, generate_for_gap
 from medkg.ui.datasets import PAGE_SIZE, Dataset, ItemFilter, distractor_reasons, graph_path
 from medkg.ui.entity import entity_page, neighbourhood
 from medkg.ui.mappings import evidence, record_decision, review_queue
@@ -155,7 +157,7 @@ async def datasets(request: Request) -> Response:
         ds = Dataset.open(opened)  # a message page when it is not a dataset
         if ds.path.resolve() not in ui.datasets:
             ui.datasets.append(ds.path.resolve())
-        return RedirectResponse(f"/dataset?path={ds.path.resolve()}", status_code=303)
+        return RedirectResponse("/dataset?" + urlencode({"path": str(ds.path.resolve())}), 303)
     known = []
     for p in ui.datasets:
         try:
@@ -228,6 +230,23 @@ async def review(request: Request) -> Response:
     return render(request, "_review_status.html", decision=entry, written=written)
 
 
+async def export_reviewed_dataset(request: Request) -> Response:
+    """Re-export the dataset without its rejected items into ``<folder>-reviewed`` beside it."""
+    form = await request.form()
+    ds = _dataset(request, str(form.get("path", "")))
+    out = ds.path.with_name(f"{ds.path.name}-reviewed")
+    report = export_reviewed(ds.path, out)
+    ui = _ui(request)
+    if out.resolve() not in ui.datasets:
+        ui.datasets.append(out.resolve())
+    link = "/dataset?" + urlencode({"path": str(out)})
+    left_out = report.manifest["review"]["left_out"]
+    return HTMLResponse(
+        f'<span id="exported">wrote {report.manifest["n_items"]} item(s) to '
+        f'<a href="{escape(link)}">{escape(str(out))}</a> ({left_out} rejected left out)</span>'
+    )
+
+
 # ----------------------------------------------------------------------------- mappings
 async def mappings(request: Request) -> Response:
     ui = _ui(request)
@@ -285,11 +304,11 @@ async def coverage(request: Request) -> Response:
     folder = request.query_params.get("audit", "").strip()
     if not folder:
         if len(ui.audits) == 1:
-            return RedirectResponse(f"/coverage?audit={ui.audits[0]}", status_code=303)
+            return RedirectResponse("/coverage?" + urlencode({"audit": str(ui.audits[0])}), 303)
         return render(request, "coverage_pick.html", audits=ui.audits)
     view = ui.audit(folder)
     uncovered = {d["name"]: d.get("top_uncovered", []) for d in view.data["datasets"]}
-    branches = {d["name"]: d.get("branches", [])[:40] for d in view.data["datasets"]}
+    branches = branches_side_by_side(view)
     return render(
         request,
         "coverage.html",
@@ -349,6 +368,7 @@ ROUTES = [
     Route("/dataset", dataset),
     Route("/dataset/item", item),
     Route("/dataset/review", review, methods=["POST"]),
+    Route("/dataset/export", export_reviewed_dataset, methods=["POST"]),
     Route("/mappings", mappings),
     Route("/mappings/decide", mapping_decide, methods=["POST"]),
     Route("/coverage", coverage),

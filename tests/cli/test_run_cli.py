@@ -69,8 +69,13 @@ def test_main_job_end_to_end_without_the_model_stack(
     hashing embedder, said so), every output written; it used to die in step 3."""
     monkeypatch.setenv("MEDKG_HOME", str(tmp_path / "home"))
     out = tmp_path / "out"
-    r = runner.invoke(app, ["run", "--out", str(out), "--n", "120"])
+    r = runner.invoke(app, ["run", "--out", str(out), "--n", "120", "--json"])
     assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)  # --json: stdout holds the summary only
+    assert summary["dataset"]["items"] == 120 and summary["graph"]["nodes"] > 70_000
+    assert summary["coverage"]["report"] == str(out / "coverage" / "report.html")
+    items_row = next(r for r in summary["coverage"]["summary"] if r["metric"] == "items")
+    assert items_row["synthetic"] == 120
     assert "AMCS uses the 'hashing' embedder" in r.output
     assert "pip install 'medkg[ml]'" in r.output  # the extra survives rich markup
     stats = json.loads((out / "graph_stats.json").read_text(encoding="utf-8"))
@@ -81,3 +86,6 @@ def test_main_job_end_to_end_without_the_model_stack(
     text = json.dumps(cov)
     assert "hashing:" in text and "synthetic" in text
     assert (out / "coverage" / "report.html").stat().st_size > 100_000
+    again = runner.invoke(app, ["coverage", "report", str(out / "coverage"), "--json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["report"] == str(out / "coverage" / "report.html")

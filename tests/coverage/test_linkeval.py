@@ -43,6 +43,10 @@ def test_composite_and_missing_ids() -> None:
     assert parse_ids("OMIM:300322+OMIM:102600", "x") == ("OMIM:300322", "OMIM:102600")
     assert parse_ids("-1", "x") == ()
     assert parse_ids("ncbigene:7157", "x") == ("NCBIGene:7157",)
+    # a bare number is an NCBI Gene id on a gene mention only
+    assert parse_ids("7157", "x", 4, "Gene") == ("NCBIGene:7157",)
+    with pytest.raises(CorpusError, match="x:4: concept id '7157' has no known prefix"):
+        parse_ids("7157", "x", 4, "Disease")
 
 
 def _pubtator(tmp_path: Path, body: str) -> Path:
@@ -166,6 +170,12 @@ def test_cli_json_and_table(store_path: Path, tmp_path: Path) -> None:
                               "--path", str(store_path)])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "MAPS_TO" in res.stdout and "abbreviation" in res.stdout
+
+
+def test_cli_unmapped_types_exit_2(store_path: Path, tmp_path: Path) -> None:
+    odd = _pubtator(tmp_path, "1|t|Hi there.\n1|a|x\n1\t0\t2\tHi\tFooType\tD000001\n")
+    res = runner.invoke(app, ["coverage", "eval-linking", str(odd), "--path", str(store_path)])
+    assert res.exit_code == 2 and "map to no graph kind" in res.output
 
 
 def test_cli_bad_corpus_exits_2_naming_the_line(store_path: Path, tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ def ray_cluster() -> Iterator[str]:
 
     # Test-defined tasks travel by value: Ray workers need not import the tests package.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    # Ray always addresses a node by this machine's own interface address (never loopback)
+    # and keeps its token authentication on; every process of the cluster is on this machine.
     cluster = Cluster(
         initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
     )
@@ -155,3 +157,36 @@ def test_ray_missing_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` sees without the extra
     with pytest.raises(EngineError, match=r"pip install 'medkg\[ray\]'"):
         RayEngine().map(Square(), [[1]])
+
+
+def test_cli_link_on_ray_writes_the_local_table(ray_cluster: str, tmp_path: Path) -> None:
+    import json as _json
+
+    import polars as pl
+    from typer.testing import CliRunner
+
+    from medkg.cli.main import app
+    from medkg.kg.stores import open_store
+
+    store = tmp_path / "graph"
+    with open_store("embedded", path=store) as s:
+        s.save(small_graph())
+    data = tmp_path / "items.jsonl"
+    items = mmlu_medical_items()[:400]
+    data.write_text("".join(_json.dumps({"id": i.id, "text": i.text}) + "\n" for i in items))
+    runner = CliRunner()
+    outs = {}
+    for engine in ("local", "ray"):
+        out = tmp_path / f"{engine}.parquet"
+        res = runner.invoke(
+            app,
+            ["coverage", "link", str(data), "--id-field", "id", "--fields", "text", "--path", str(store),
+             "--out", str(out), "--engine", engine, "--shard-size", "50", "--json"],
+        )  # fmt: skip
+        assert res.exit_code == 0, res.output
+        assert _json.loads(res.stdout)["engine"] == engine
+        outs[engine] = pl.read_parquet(out)
+    assert outs["local"].height > 0 and outs["ray"].equals(outs["local"])
+    res = runner.invoke(app, ["coverage", "link", str(data), "--fields", "text", "--path",
+                              str(store), "--engine", "spark"])  # fmt: skip
+    assert res.exit_code != 0 and "unknown engine 'spark'" in res.output

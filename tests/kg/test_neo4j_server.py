@@ -38,7 +38,7 @@ def test_session_server_runs_neo4j_with_apoc(neo4j_server: Any) -> None:
     status = runner.status("pytest")
     assert status is not None and status.pid == neo4j_server.pid
     assert runner.reachable(status)
-    with neo4j.GraphDatabase.driver(neo4j_server.uri, auth=None) as driver:
+    with neo4j.GraphDatabase.driver(neo4j_server.uri, auth=runner.credentials("pytest")) as driver:
         records, _, _ = driver.execute_query(
             "CALL dbms.components() YIELD versions, edition RETURN versions[0] AS v, edition"
         )
@@ -53,7 +53,7 @@ def test_cli_start_status_stop(medkg_home: Path, tmp_path: Path) -> None:
     assert runner.status() is None
     none = cli.invoke(app, ["neo4j", "status", "--json"])
     assert none.exit_code == 1
-    assert json.loads(none.stdout) == {"running": False, "reachable": False}
+    assert json.loads(none.stdout)["running"] is False
 
     started = cli.invoke(
         app, ["neo4j", "start", "--port", "0", "--data-dir", str(tmp_path / "db"), "--heap", "512m"]
@@ -73,7 +73,9 @@ def test_cli_start_status_stop(medkg_home: Path, tmp_path: Path) -> None:
         status = cli.invoke(app, ["neo4j", "status", "--json"])
         assert status.exit_code == 0
         payload = json.loads(status.stdout)
-        assert payload["running"] and payload["reachable"]
+        assert payload["running"] and payload["reachable"] and payload["healthy"]
+        assert payload["databases"]["neo4j"] == "online"
+        assert payload["log_path"] == str(tmp_path / "db" / "server.log")
         assert payload["uri"] == info.uri and payload["pid"] == info.pid
         assert "password" not in status.stdout.lower()
     finally:

@@ -124,6 +124,7 @@ def test_written_dataset_is_complete_trl_shaped_and_byte_identical(tmp_path: Pat
         outs.append(tmp_path / name)
     files = sorted(p.name for p in outs[0].iterdir())
     assert files == [
+        ".medkg-output.json",
         "items.jsonl",
         "manifest.json",
         "queries.jsonl",
@@ -134,7 +135,7 @@ def test_written_dataset_is_complete_trl_shaped_and_byte_identical(tmp_path: Pat
     ]
     for f in files:
         assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
-    assert set(manifest["files"]) == set(files) - {"manifest.json"}
+    assert set(manifest["files"]) == set(files) - {"manifest.json", ".medkg-output.json"}
     assert manifest["k"] == 2 and [c["name"] for c in manifest["corpora"]] == ["pm", "wiki"]
     assert manifest["corpora"][0]["backend"] == "bm25"
     items = [json.loads(x) for x in (outs[0] / "items.jsonl").read_text().splitlines()]

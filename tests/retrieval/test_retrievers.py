@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from medkg.coverage.embed import build_embedder
+from medkg.errors import OutputError
 from medkg.retrieval.base import Chunk, Hit, RetrievalError, build_retriever
 from medkg.retrieval.bm25 import BM25Retriever, MedicalTokenizer
 from medkg.retrieval.dense import DenseRetriever
@@ -360,7 +361,7 @@ def test_missing_and_foreign_folders_are_named(tmp_path: Path) -> None:
         BM25Retriever.load(tmp_path / "plain")
     r = BM25Retriever()
     r.add(make_chunks())
-    with pytest.raises(RetrievalError, match=r"refusing to replace .*plain"):
+    with pytest.raises(OutputError, match=r"plain is a non-empty folder that medkg did not write"):
         r.save(tmp_path / "plain")
     assert (tmp_path / "plain" / "notes.txt").read_text() == "mine"
     folder = r.save(tmp_path / "bm25")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from medkg.errors import OutputError
 from medkg.synthesis.export import (
     MANIFEST,
     ExportError,
@@ -46,6 +47,7 @@ def test_all_formats_written_and_readable(tmp_path: Path):
         "trl_sft.jsonl",
         "trl_grpo.jsonl",
         "manifest.json",
+        ".medkg-output.json",
         "hf/dataset_info.json",
         "hf/state.json",
         "hf/data-00000-of-00001.arrow",
@@ -77,7 +79,7 @@ def test_all_formats_written_and_readable(tmp_path: Path):
     for name, info in manifest["files"].items():
         data = (out / name).read_bytes()
         assert info == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-    assert set(manifest["files"]) == names - {"manifest.json"}
+    assert set(manifest["files"]) == names - {"manifest.json", ".medkg-output.json"}
 
 
 def test_rerun_is_byte_identical_hf_folder_included(tmp_path: Path):
@@ -94,14 +96,14 @@ def test_floats_have_fixed_formatting(tmp_path: Path):
     export_items(items(), tmp_path / "a", MANIFEST_IN, formats=["jsonl"])
     line = (tmp_path / "a" / "items.jsonl").read_text(encoding="utf-8").splitlines()[1]
     assert '"difficulty":0.333333' in line
-    assert set(tree_bytes(tmp_path / "a")) == {"items.jsonl", "manifest.json"}
+    assert set(tree_bytes(tmp_path / "a")) == {".medkg-output.json", "items.jsonl", "manifest.json"}
 
 
 def test_refuses_foreign_folder_and_leaves_nothing_on_failure(tmp_path: Path, monkeypatch):
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me", encoding="utf-8")
-    with pytest.raises(ExportError, match=r"without a manifest\.json"):
+    with pytest.raises(OutputError, match=r"non-empty folder that medkg did not write"):
         export_items(items(), foreign, MANIFEST_IN)
     assert (foreign / "notes.txt").read_text(encoding="utf-8") == "keep me"
 

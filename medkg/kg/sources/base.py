@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
+from medkg.errors import MedkgError
 from medkg.kg.model import KnowledgeGraph
 
 
@@ -35,7 +36,7 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-class SourceError(ValueError):
+class SourceError(MedkgError, ValueError):
     """Bad input in a source file. ``str()`` reads ``path:line: message``."""
 
     def __init__(self, path: str | os.PathLike[str], message: str, line: int | None = None):

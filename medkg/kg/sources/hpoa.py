@@ -120,7 +120,22 @@ def _read_tsv(path: Path, columns: list[str], skip: int) -> pl.DataFrame:
         raise SourceError(path, f"missing column(s) {missing}; header is {frame.columns}", skip + 1)
     if frame.is_empty():
         raise SourceError(path, "no data rows")
+    _check_row_widths(path, skip, len(frame.columns))
     return frame
+
+
+def _check_row_widths(path: Path, skip: int, n_columns: int) -> None:
+    """polars fills a short row with nulls: name the first one (file line) instead."""
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if number <= skip + 1 or not line.strip():
+                continue
+            fields = line.count(b"\t") + 1
+            if fields < n_columns:
+                raise SourceError(
+                    path, f"short row: {fields} tab-separated fields, the header has {n_columns}",
+                    number,
+                )  # fmt: skip
 
 
 def _first_bad_row(frame: pl.DataFrame, mask: pl.Series, header_line: int) -> int:

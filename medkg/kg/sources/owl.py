@@ -15,7 +15,8 @@ xrefs              ``oboInOwl:hasDbXref`` (normalised CURIEs; other values kept 
 obsolete           ``owl:deprecated true``
 props              ``iri``, ``alt_ids`` (oboInOwl:hasAlternativeId), ``consider``,
                    ``comment`` (rdfs:comment), ``namespace`` (oboInOwl:hasOBONamespace),
-                   ``subsets`` (oboInOwl:inSubset)
+                   ``subsets`` (oboInOwl:inSubset); ``rare_subset`` when one of them
+                   is named in the ``rare_subsets`` option (``--rare-subset``)
 =================  ==============================================================
 
 Identity: a class IRI becomes a CURIE through, first, the ``prefixes`` the caller declares
@@ -39,6 +40,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from medkg.errors import UsageError
 from medkg.kg.curie import (
     CurieError,
     normalise_curie,
@@ -108,7 +110,7 @@ class IriMapper:
         declared = dict(prefixes or {})
         for prefix, base in declared.items():
             if not base or not isinstance(base, str):
-                raise ValueError(f"prefix {prefix!r} needs an IRI base, got {base!r}")
+                raise UsageError(f"prefix {prefix!r} needs an IRI base, got {base!r}")
         self._bases = sorted(
             ((base, normalise_prefix(prefix)) for prefix, base in declared.items()),
             key=lambda pair: -len(pair[0]),
@@ -182,13 +184,14 @@ class OwlSource(Source):
             "license",
             "on_unmapped",
             "dangling",
+            "rare_subsets",
         }
         if unknown:
-            raise ValueError(f"unknown owl source options: {sorted(unknown)}")
+            raise UsageError(f"unknown owl source options: {sorted(unknown)}")
         if options.get("on_unmapped", "error") not in ("error", "skip"):
-            raise ValueError("on_unmapped must be 'error' or 'skip'")
+            raise UsageError("on_unmapped must be 'error' or 'skip'")
         if options.get("dangling", "stub") not in ("stub", "drop"):
-            raise ValueError("dangling must be 'stub' or 'drop'")
+            raise UsageError("dangling must be 'stub' or 'drop'")
         self.mapper = IriMapper(options.get("prefixes"))
 
     def rdf_format(self) -> str:
@@ -315,6 +318,14 @@ class OwlSource(Source):
                 items = sorted({self._curie_or_text(o) for o in ann.get(pred, ())} - {""})
                 if items:
                     props[key] = items
+            rare = [
+                name
+                for name in self.options.get("rare_subsets") or ()
+                for sub in props.get("subsets", ())
+                if sub == name or sub.endswith(("#" + name, "/" + name, ":" + name))
+            ]
+            if rare:
+                props["rare_subset"] = rare[0]  # rarity evidence (medkg.kg.rarity)
             namespace = best_literal(ann.get(NAMESPACE, ()))
             if namespace:
                 props["namespace"] = namespace

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax import SAXParseException
 
+from medkg import xmlsafe
 from medkg.kg.sources.base import SourceError, check_readable
 
 # File extension -> rdflib parser name (a trailing .gz is stripped first).
@@ -191,6 +192,11 @@ def parse_triples(path: Path, fmt: str) -> list[tuple[Any, Any, Any]]:
         raise SourceError(path, "this is OWL functional syntax; convert it to RDF/XML or Turtle", 1)
     if fmt == "xml" and b"<Ontology" in head and b'xmlns="http://www.w3.org/2002/07/owl#"' in head:
         raise SourceError(path, "this is OWL/XML, not RDF/XML; convert it to RDF/XML or Turtle")
+    if fmt in ("xml", "trix"):
+        try:  # before rdflib's expat expands anything (an entity bomb stalls it for minutes)
+            xmlsafe.check_no_entities(data, allow_shortcuts=True)
+        except xmlsafe.UnsafeXMLError as exc:
+            raise SourceError(path, str(exc)) from None
     graph = TripleCapture()
     try:
         graph.parse(source=io.BytesIO(data), format=fmt, publicID=path.resolve().as_uri())

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from medkg.errors import UsageError
 from medkg.kg.curie import (
     CurieError,
     is_known_prefix,
@@ -120,9 +121,9 @@ class TablesSource(Source):
     def __init__(self, path: str | Path | None = None, **options: Any) -> None:
         unknown = set(options) - set(self.OPTIONS)
         if unknown:
-            raise ValueError(f"unknown tables source options: {sorted(unknown)}")
+            raise UsageError(f"unknown tables source options: {sorted(unknown)}")
         if path is not None and options.get("nodes") is not None:
-            raise ValueError("pass the nodes file as path or as nodes=, not both")
+            raise UsageError("pass the nodes file as path or as nodes=, not both")
         super().__init__(path if path is not None else options.get("nodes"), **options)
         prefixes: Mapping[str, str] = options.get("prefixes") or {}
         self.declared = {p: normalise_prefix(p) for p in prefixes}

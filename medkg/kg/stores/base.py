@@ -9,19 +9,21 @@ backends.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import polars as pl
 
+from medkg.errors import MedkgError
 from medkg.kg.model import KnowledgeGraph
 
 
-class StoreError(RuntimeError):
+class StoreError(MedkgError, RuntimeError):
     """A store could not be read or written; the message says which and why."""
 
 
@@ -67,16 +69,50 @@ class GraphStore(ABC):
     """Persist and reload a knowledge graph; answer the look-ups curators make."""
 
     key: ClassVar[str]
+    lock_wait: float = 0.0
+    """Seconds a writer waits for another writer's lock before giving up (0: fail at once)."""
+    save_progress: Callable[[str, int, int], None] | None = None
+    """Called as ``(step, rows_done, rows_total)`` while a long save writes (Neo4j)."""
+    _lock_depth: int = 0
 
     def save(self, kg: KnowledgeGraph) -> SaveReport:
-        """Validate, then write the whole graph, replacing what the store held."""
+        """Validate, then write the whole graph, replacing what the store held; one writer
+        at a time (see :meth:`writing`)."""
         validate_graph(kg)
-        return self._save(kg)
+        with self.writing():
+            return self._save(kg)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the store's single-writer lock for the block (re-entrant). A second writer
+        gets :class:`~medkg.errors.LockedError` naming the holder, or waits ``lock_wait`` s."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        with self._writer_lock():
+            self._lock_depth = 1
+            try:
+                yield
+            finally:
+                self._lock_depth = 0
+
+    def _writer_lock(self) -> contextlib.AbstractContextManager[Any]:
+        """The backend's lock; none by default."""
+        return contextlib.nullcontext()
 
     def load(self) -> KnowledgeGraph:
         """Read the whole graph back; StoreError (from :meth:`_check_loadable`) when it cannot."""
         self._check_loadable()
         return self._load()
+
+    def stats_view(self) -> KnowledgeGraph:
+        """A graph with at least the columns :func:`medkg.kg.build.stats` reads; backends
+        that can aggregate in place (Neo4j) avoid loading the whole graph."""
+        return self.load()
 
     def _check_loadable(self) -> None:
         """Raise StoreError when there is no complete graph to load; backends may say more."""

@@ -7,16 +7,17 @@ Layout::
       edges.parquet      one row per relation (EDGE_SCHEMA)
       manifest.json      format, sources with versions and licences, counts, content hash
 
-A save writes a sibling temporary folder and swaps it in with renames, so a crash
-leaves the previous graph intact and never a half-written one; ``manifest.json`` is
-written last and is what :meth:`exists` checks.
+A save goes through :func:`medkg.outputs.staged_folder` (a staging folder beside the
+store, swapped in atomically), so a crash leaves the previous graph intact and never a
+half-written one, and a folder medkg did not write is never replaced;
+``manifest.json`` is what :meth:`exists` checks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,12 @@ from medkg.config import default_graph_dir
 from medkg.kg.model import KnowledgeGraph, SourceInfo
 from medkg.kg.search import search_nodes
 from medkg.kg.stores.base import GraphStore, SaveReport, StoreError, register_store
+from medkg.kg.stores.locks import file_lock
+from medkg.outputs import legacy_manifest, recover, staged_folder
 
 FORMAT = "medkg-embedded/1"
+KIND = "embedded-store"
+LEGACY = legacy_manifest(format=FORMAT)
 
 
 @register_store("embedded")
@@ -39,14 +44,13 @@ class EmbeddedStore(GraphStore):
         self.path = Path(path) if path is not None else default_graph_dir()
 
     # ----------------------------------------------------------------- write
+    def _writer_lock(self) -> contextlib.AbstractContextManager[Any]:
+        lock = self.path.with_name(f".{self.path.name}.lock")
+        return file_lock(lock, self.describe_location(), wait=self.lock_wait)
+
     def _save(self, kg: KnowledgeGraph) -> SaveReport:
         start = time.perf_counter()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        old = self.path.with_name(f".{self.path.name}.old-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        try:
+        with staged_folder(self.path, KIND, legacy=LEGACY) as tmp:
             nodes, edges = kg.canonical()
             # Small row groups over id-sorted rows let look-ups skip most of the file.
             nodes.write_parquet(
@@ -66,15 +70,6 @@ class EmbeddedStore(GraphStore):
             (tmp / "manifest.json").write_text(
                 json.dumps(manifest, indent=2, sort_keys=True, default=str), encoding="utf-8"
             )
-            if self.path.exists():
-                self.path.rename(old)
-            tmp.rename(self.path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if old.exists() and not self.path.exists():
-                old.rename(self.path)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
         return SaveReport(
             store=self.key,
             location=str(self.path),
@@ -86,6 +81,8 @@ class EmbeddedStore(GraphStore):
 
     # ----------------------------------------------------------------- read
     def exists(self) -> bool:
+        if not self.path.exists():
+            recover(self.path)  # a swap a crash interrupted (see medkg.outputs)
         return (self.path / "manifest.json").is_file()
 
     def describe_location(self) -> str:

@@ -36,9 +36,11 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from medkg.config import Neo4jSettings
+from medkg.errors import UsageError
 from medkg.kg import cypher
 from medkg.kg.model import KnowledgeGraph, SourceInfo
 from medkg.kg.stores.base import GraphStore, SaveReport, StoreError, register_store
+from medkg.kg.stores.locks import neo4j_lock
 from medkg.kg.stores.neo4j_tables import (
     Batch,
     batch_rows,
@@ -51,6 +53,7 @@ from medkg.kg.stores.neo4j_tables import (
     schema_from,
     storable_tables,
 )
+from medkg.redact import redact_url
 
 if TYPE_CHECKING:
     from neo4j import Driver, Session
@@ -77,14 +80,9 @@ class Neo4jStore(GraphStore):
         resolved_uri = uri or (env.uri if env else None)
         if not resolved_uri:
             raise StoreError(f"no Neo4j server configured: {START_HINT}")
-        self.settings = Neo4jSettings(
-            uri=resolved_uri,
-            user=user if user is not None else (env.user if env else "neo4j"),
-            password=password if password is not None else (env.password if env else ""),
-            database=database if database is not None else (env.database if env else None),
-        )
+        self.settings = Neo4jSettings.resolve(resolved_uri, user, password, database, env)
         if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+            raise UsageError("batch_size must be at least 1")
         self.batch_size = batch_size
         self._driver_obj: Driver | None = None
 
@@ -95,14 +93,14 @@ class Neo4jStore(GraphStore):
 
     def describe_location(self) -> str:
         db = f" database {self.settings.database!r}" if self.settings.database else ""
-        return f"Neo4j {self.settings.uri}{db}"
+        return f"Neo4j {redact_url(self.settings.uri)}{db}"
 
     @contextlib.contextmanager
     def _errors(self, action: str) -> Iterator[None]:
         """Turn driver errors into StoreErrors that name the server and user, never the password."""
         from neo4j import exceptions as ne
 
-        where = self.settings.uri
+        where = redact_url(self.settings.uri)
         try:
             yield
         except StoreError:
@@ -146,7 +144,9 @@ class Neo4jStore(GraphStore):
                         notifications_min_severity="OFF",
                     )
                 except ValueError as exc:  # malformed URI
-                    raise StoreError(f"invalid NEO4J_URI {self.settings.uri!r}: {exc}") from exc
+                    raise StoreError(
+                        f"invalid NEO4J_URI {redact_url(self.settings.uri)!r}: {exc}"
+                    ) from exc
                 try:
                     driver.verify_connectivity()
                 except BaseException:
@@ -168,18 +168,34 @@ class Neo4jStore(GraphStore):
             return session.execute_read(lambda tx: [r.data() for r in tx.run(query, **params)])
 
     def _run(self, query: str, action: str, /, **params: Any) -> dict[str, int]:
-        """One auto-commit query (schema changes); returns its counters."""
+        """One query (meta, schema changes) in a managed write transaction, retried on
+        transient errors (deadlocks) like the data writes; returns its counters."""
         with self._errors(action), self._session() as session:
-            summary = session.run(query, **params).consume()
-            return _counters(summary)
+            return session.execute_write(lambda tx: _counters(tx.run(query, **params).consume()))
 
-    def _write_batches(self, batches: Iterable[Batch], action: str) -> dict[str, int]:
+    def _writer_lock(self) -> contextlib.AbstractContextManager[Any]:
+        return neo4j_lock(self._driver, self.settings.database, self.describe_location(),
+                          self.lock_wait, self._errors)  # fmt: skip
+
+    def _write_batches(
+        self, batches: Iterable[Batch], action: str, rows_total: int = 0
+    ) -> dict[str, int]:
         """Run the batches in write transactions of at most ``batch_size`` rows; summed counters.
 
         Consecutive small batches (a rare kind, a small relationship type) share one
         transaction, so a save commits about once per ``batch_size`` rows, not once per group.
+        With ``rows_total``, :attr:`save_progress` hears ``(action, rows done, rows_total)``
+        after every transaction.
         """
         total: Counter[str] = Counter()
+        done = 0
+
+        def commit(group: list[Batch], rows: int) -> None:
+            nonlocal done
+            total.update(session.execute_write(work, group))
+            done += rows
+            if rows_total and self.save_progress is not None:
+                self.save_progress(action, done, rows_total)
 
         def work(tx: Any, group: list[Batch]) -> Counter[str]:
             got: Counter[str] = Counter()
@@ -193,12 +209,12 @@ class Neo4jStore(GraphStore):
             for batch in batches:
                 n = batch_rows(batch)
                 if group and rows + n > self.batch_size:
-                    total.update(session.execute_write(work, group))
+                    commit(group, rows)
                     group, rows = [], 0
                 group.append(batch)
                 rows += n
             if group:
-                total.update(session.execute_write(work, group))
+                commit(group, rows)
         return dict(total)
 
     # ----------------------------------------------------------------- meta
@@ -342,6 +358,7 @@ class Neo4jStore(GraphStore):
                 )
             ),
             "writing entities",
+            nodes.height,
         )
         details.update({k: v for k, v in got.items() if k in ("nodes_created", "properties_set")})
 
@@ -362,6 +379,7 @@ class Neo4jStore(GraphStore):
                 )
             ),
             "writing relationships",
+            edges.height,
         )
         details["relationships_created"] += got.get("relationships_created", 0)
 
@@ -543,6 +561,11 @@ class Neo4jStore(GraphStore):
         )
         kg.nodes, kg.edges = kg.canonical()
         return kg
+
+    def stats_view(self) -> KnowledgeGraph:
+        from medkg.kg.stores.neo4j_stats import stats_view
+
+        return stats_view(self)
 
     def _node_schema(self) -> dict[str, pl.DataType]:
         return schema_from(json.loads(self._complete_meta()["node_columns"]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from medkg.errors import UsageError
 from medkg.synthesis.graphview import SynthesisGraph
 from medkg.synthesis.questions.base import Draft, QuestionFamily, difficulty
 from medkg.synthesis.questions.category import CategoryFamily
@@ -38,7 +39,7 @@ def make_family(
     try:
         cls = FAMILIES[name]
     except KeyError:
-        raise ValueError(
+        raise UsageError(
             f"unknown question family {name!r}; choose from {sorted(FAMILIES)}"
         ) from None
     return cls(graph, n_options=n_options, **params)

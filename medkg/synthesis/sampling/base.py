@@ -26,10 +26,12 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import polars as pl
 
+from medkg.errors import MedkgError
+
 SCAFFOLD_PREFIX = "MET:"
 
 
-class SamplingError(ValueError):
+class SamplingError(MedkgError, ValueError):
     """Nothing can be drawn, or a sampler was given bad parameters; the message says why."""
 
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
+from medkg.errors import MedkgError, UsageError
 from medkg.registry import build_registered, registrar
 
 Message = dict[str, str]
@@ -27,7 +28,7 @@ Messages = list[Message]
 ROLES = frozenset({"system", "user", "assistant"})
 
 
-class GeneratorError(RuntimeError):
+class GeneratorError(MedkgError, RuntimeError):
     """A backend could not produce completions (endpoint down, timeout, bad reply, bad model)."""
 
 
@@ -44,15 +45,15 @@ class GenParams:
 
     def validate(self) -> None:
         if self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+            raise UsageError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
         if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+            raise UsageError(f"temperature must be >= 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+            raise UsageError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.n < 1:
-            raise ValueError(f"n must be >= 1, got {self.n}")
+            raise UsageError(f"n must be >= 1, got {self.n}")
         if isinstance(self.stop, str) or any(not isinstance(s, str) or not s for s in self.stop):
-            raise ValueError(f"stop must be a tuple of non-empty strings, got {self.stop!r}")
+            raise UsageError(f"stop must be a tuple of non-empty strings, got {self.stop!r}")
 
     @property
     def greedy(self) -> bool:
@@ -78,17 +79,17 @@ class GenStats:
 def validate_prompts(prompts: Sequence[Messages]) -> None:
     """Raise ValueError naming the first malformed prompt."""
     if isinstance(prompts, str | dict) or not isinstance(prompts, Sequence):
-        raise ValueError("prompts must be a list of chat-message lists")
+        raise UsageError("prompts must be a list of chat-message lists")
     for i, msgs in enumerate(prompts):
         if isinstance(msgs, str | dict) or not isinstance(msgs, Sequence) or not msgs:
-            raise ValueError(f"prompt {i}: must be a non-empty list of chat messages")
+            raise UsageError(f"prompt {i}: must be a non-empty list of chat messages")
         for j, m in enumerate(msgs):
             if not isinstance(m, dict) or m.get("role") not in ROLES:
-                raise ValueError(f"prompt {i} message {j}: needs a role in {sorted(ROLES)}")
+                raise UsageError(f"prompt {i} message {j}: needs a role in {sorted(ROLES)}")
             if not isinstance(m.get("content"), str):
-                raise ValueError(f"prompt {i} message {j}: content must be a string")
+                raise UsageError(f"prompt {i} message {j}: content must be a string")
         if msgs[-1]["role"] == "assistant":
-            raise ValueError(f"prompt {i}: the last message must not be the assistant's")
+            raise UsageError(f"prompt {i}: the last message must not be the assistant's")
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> str:
@@ -109,7 +110,7 @@ class Generator(ABC):
 
     def __init__(self, *, batch_size: int = 8) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise UsageError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
         self.stats = GenStats()
 

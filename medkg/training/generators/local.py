@@ -22,13 +22,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from medkg.config import cache_dir
+from medkg.errors import UsageError
+from medkg.outputs import staged_folder
 from medkg.training.generators.base import (
     Generator,
     GeneratorError,
@@ -120,10 +121,7 @@ def export_gguf(gguf: Path, folder: Path, *, force: bool = False) -> ExportInfo:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.config.name_or_path = SMOLLM2_NAME if gguf.name == SMOLLM2_GGUF else gguf.stem
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with staged_folder(folder, "model-export", legacy=_exported_model) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         t3 = time.perf_counter()
@@ -134,12 +132,11 @@ def export_gguf(gguf: Path, folder: Path, *, force: bool = False) -> ExportInfo:
             "save_s": round(t3 - t2, 2),
         }
         (tmp / EXPORT_MARKER).write_text(json.dumps(record, indent=2), encoding="utf-8")
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp.rename(folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return ExportInfo(folder, False, t1 - t0, t2 - t1, t3 - t2)
+
+
+def _exported_model(folder: Path) -> bool:
+    return (folder / EXPORT_MARKER).is_file() or (folder / "config.json").is_file()
 
 
 def ensure_smollm2(folder: Path | None = None) -> Path:
@@ -171,9 +168,9 @@ class LocalGenerator(Generator):
     ) -> None:
         super().__init__(batch_size=batch_size)
         if device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+            raise UsageError(f"device must be one of {DEVICES}, got {device!r}")
         if threads is not None and threads < 1:
-            raise ValueError(f"threads must be >= 1, got {threads}")
+            raise UsageError(f"threads must be >= 1, got {threads}")
         self.model_path = Path(model) if model is not None else None
         self.device_request = device
         self.threads = threads
@@ -213,7 +210,7 @@ class LocalGenerator(Generator):
         dtype_name = self.dtype_name or ("bfloat16" if device == "cuda" else "float32")
         dtype = getattr(torch, dtype_name, None)
         if not isinstance(dtype, torch.dtype):
-            raise ValueError(f"unknown torch dtype {dtype_name!r}")
+            raise UsageError(f"unknown torch dtype {dtype_name!r}")
         folder = self.model_path or ensure_smollm2(self.export_dir)
         if not (folder / "config.json").is_file():
             raise FileNotFoundError(f"model folder {folder} has no config.json")

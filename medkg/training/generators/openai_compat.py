@@ -14,6 +14,11 @@ retried ``retries`` times with exponential back-off; other HTTP errors fail at o
 failure raises :class:`GeneratorError` naming the URL and the cause: endpoint unreachable,
 no answer within the timeout, the HTTP status with an excerpt of the body, or a reply that
 is not a chat completion. Only the standard library is used.
+
+Redirects: the request carries the API key, so only a 307/308 redirect to the same origin
+(scheme, host and port) is followed, as the same POST with the same body; any other
+redirect (another host, or a 301/302/303 that would turn the POST into a GET) is an error
+naming the target. Credentials in ``base_url`` are masked in manifests and messages.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ import json
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from medkg.errors import UsageError
+from medkg.redact import redact_url
 from medkg.training.generators.base import (
     Generator,
     GeneratorError,
@@ -35,6 +43,37 @@ from medkg.training.generators.base import (
 )
 
 BODY_EXCERPT = 300  # characters of an error body quoted in the exception
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
+class SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow only 307/308 redirects to the same origin, keeping method, body and headers;
+    refuse every other redirect (the request carries the API key)."""
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request:  # fmt: skip
+        newurl = urllib.parse.urljoin(req.full_url, newurl)
+        if code in (307, 308) and _origin(newurl) == _origin(req.full_url):
+            return urllib.request.Request(
+                newurl, data=req.data, headers=dict(req.header_items()), method=req.get_method()
+            )
+        fp.close()
+        why = "another origin" if _origin(newurl) != _origin(req.full_url) else "a GET"
+        raise GeneratorError(
+            f"{redact_url(req.full_url)}: the server redirects (HTTP {code}) to "
+            f"{redact_url(newurl)}, which would send the request with its API key to {why}; "
+            "not followed: set base_url to the final address"
+        )
+
+
+_OPENER = urllib.request.build_opener(SameOriginRedirects())
 
 
 class _Retryable(Exception):
@@ -62,11 +101,11 @@ class OpenAIGenerator(Generator):
     ) -> None:
         super().__init__(batch_size=batch_size)
         if timeout_s <= 0:
-            raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
+            raise UsageError(f"timeout_s must be > 0, got {timeout_s}")
         if retries < 0:
-            raise ValueError(f"retries must be >= 0, got {retries}")
+            raise UsageError(f"retries must be >= 0, got {retries}")
         if concurrency < 1:
-            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+            raise UsageError(f"concurrency must be >= 1, got {concurrency}")
         self.base_url = base_url
         self.model = model
         self.api_key_env = api_key_env
@@ -81,7 +120,7 @@ class OpenAIGenerator(Generator):
         return self.model or os.environ.get("MEDKG_OPENAI_MODEL", "") or "unset"
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "base_url": self._base_url(strict=False)}
+        return {**super().describe(), "base_url": redact_url(self._base_url(strict=False))}
 
     def _base_url(self, strict: bool = True) -> str:
         url = self.base_url or os.environ.get("MEDKG_OPENAI_BASE_URL", "")
@@ -131,6 +170,7 @@ class OpenAIGenerator(Generator):
         return body
 
     def _choices(self, url: str, reply: dict[str, Any], n: int) -> list[str]:
+        url = redact_url(url)
         try:
             choices = sorted(reply["choices"], key=lambda c: c.get("index", 0))
             texts = [c["message"]["content"] or "" for c in choices]
@@ -162,8 +202,9 @@ class OpenAIGenerator(Generator):
 
     def _post_once(self, url: str, data: bytes, headers: dict[str, str]) -> dict[str, Any]:
         req = urllib.request.Request(url, data=data, headers=headers, method="POST")
+        url = redact_url(url)  # for messages: never a password from base_url
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+            with _OPENER.open(req, timeout=self.timeout_s) as resp:
                 raw = resp.read()
         except urllib.error.HTTPError as exc:
             excerpt = exc.read().decode("utf-8", "replace")[:BODY_EXCERPT]

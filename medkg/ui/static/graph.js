@@ -24,7 +24,7 @@
       });
       cy.on("tap", "node", function (evt) {
         var id = evt.target.id();
-        if (id !== box.dataset.id) { window.location.href = "/entity/" + id; }
+        if (id !== box.dataset.id) { window.location.href = "/entity/" + encodeURIComponent(id).replace(/%3A/g, ":"); }
       });
       box.dataset.ready = String(data.nodes.length);
     });
