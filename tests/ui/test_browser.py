@@ -125,9 +125,21 @@ def test_dataset_reject_item_writes_review(page: Any, shots: Path, bundled: Bund
     rare_count = pl.read_parquet(bundled.dataset / "items.parquet").filter(pl.col("rare")).height
     assert f"{rare_count} item(s) match" in page.inner_text("#count")
     page.screenshot(path=str(shots / "dataset.png"))
+    page.select_option("select[name=warnings]", "yes")  # inspect warnings, listed with reasons
+    page.click("#filters button[type=submit]")
+    page.wait_for_selector("#inspect-warnings")
+    page.select_option("select[name=warnings]", "")
+    page.click("#filters button[type=submit]")
+    page.wait_for_selector("#items")
     page.locator("#items tr").nth(1).locator("a").click()
     page.wait_for_selector("#graph-path")
     item_id = page.locator("input[name=item_id]").get_attribute("value")
+    # each distractor shows the reason synthesis recorded for it (provenance)
+    row = pl.read_parquet(bundled.dataset / "items.parquet").filter(pl.col("id") == item_id)
+    reasons = json.loads(row.get_column("provenance")[0])["distractor_reasons"]
+    options = page.inner_text("#options")
+    assert "no reason recorded" not in options
+    assert all(r in options for r in reasons.values()), (reasons, options)
     page.fill("#review-reason", "a distractor also fits the vignette")
     page.click("#reject")
     page.wait_for_selector("#decision")
