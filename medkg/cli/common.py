@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -99,3 +100,39 @@ def store_from_options(store: str | None, path: Path | None, wait: float = 0.0) 
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+@contextlib.contextmanager
+def generation_bar(generators: Sequence[Any], label: str, show: bool = True) -> Iterator[None]:
+    """A live bar (prompts done, rate, ETA) for the ``generate`` calls of ``generators``
+    inside the block, through their ``progress`` hook; nothing is shown when ``show`` is off."""
+    if not show:
+        yield
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TaskProgressColumn(show_speed=True), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=console, transient=True,
+    ) as bar:  # fmt: skip
+        for gen in generators:
+            task = bar.add_task(f"{label} ({gen.name})", total=None)
+
+            def update(done: int, total: int, task: Any = task) -> None:
+                bar.update(task, completed=done, total=total)
+
+            gen.progress = update
+        try:
+            yield
+        finally:
+            for gen in generators:
+                gen.progress = None

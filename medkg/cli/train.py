@@ -22,6 +22,7 @@ from medkg.cli.common import (
     StoreOption,
     console,
     fail,
+    generation_bar,
     handle_errors,
     out,
     print_json,
@@ -167,7 +168,8 @@ def pseudo_label(
             seed=seed, min_agree=min_agree, agree_with_graph=agree_with_graph,
         )  # fmt: skip
         console.print(f"reject sampling {len(items):,} items with {len(built)} experts ...")
-        result = reject_sample(items, built, rconfig)
+        with generation_bar(built, "answering", show=not as_json):
+            result = reject_sample(items, built, rconfig)
     else:
         _, policy = build_from_spec(generator)
         config = PseudoLabelConfig(
@@ -175,7 +177,8 @@ def pseudo_label(
             top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
         )  # fmt: skip
         console.print(f"pseudo-labelling {len(items):,} items with {policy.name}, k={config.k} ...")
-        result = self_consistency(items, policy, config)
+        with generation_bar([policy], "sampling answers", show=not as_json):
+            result = self_consistency(items, policy, config)
     extra = {"input": str(source), "path_names": "graph" if kg is not None else "options"}
     written = write_labelled(result, out_dir, extra, names)
     report = json.loads((written / "report.json").read_text(encoding="utf-8"))

@@ -15,7 +15,15 @@ from typing import Any, TypeVar
 import typer
 from rich.table import Table
 
-from medkg.cli.common import JsonOption, console, fail, handle_errors, out, print_json
+from medkg.cli.common import (
+    JsonOption,
+    console,
+    fail,
+    generation_bar,
+    handle_errors,
+    out,
+    print_json,
+)
 from medkg.cli.synth import _parse_params
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -133,7 +141,8 @@ def dpo_pairs(
     _, gen = build_from_spec(generator)
     console.print(f"answering {len(rows):,} items with {gen.name} ...")
     try:
-        result = build_pairs(rows, gen, config)
+        with generation_bar([gen], "answering variants", show=not as_json):
+            result = build_pairs(rows, gen, config)
     finally:
         gen.close()
     write_pairs(result, out_dir, extra={"items": str(items)})

@@ -74,6 +74,16 @@ def test_generate_batches_seeds_and_cuts_at_stop() -> None:
     assert (gen.stats.prompts, gen.stats.completions, gen.stats.batches) == (7, 14, 3)
 
 
+def test_generate_reports_progress_per_batch_without_changing_outputs() -> None:
+    prompts = [user(f"q{i}") for i in range(7)]
+    plain = RecordingGenerator(batch_size=3).generate(prompts, GenParams(n=1, seed=2))
+    gen = RecordingGenerator(batch_size=3)
+    ticks: list[tuple[int, int]] = []
+    gen.progress = lambda done, total: ticks.append((done, total))
+    assert gen.generate(prompts, GenParams(n=1, seed=2)) == plain
+    assert ticks == [(3, 7), (6, 7), (7, 7)]
+
+
 def test_generate_refuses_a_backend_that_returns_the_wrong_count() -> None:
     with pytest.raises(GeneratorError, match="n=2"):
         RecordingGenerator(wrong_count=True).generate([user("q")], GenParams(n=2))

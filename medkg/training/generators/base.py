@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
@@ -112,6 +112,9 @@ class Generator(ABC):
         if batch_size < 1:
             raise UsageError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
+        #: Called as ``(prompts_done, prompts_total)`` after every batch of a
+        #: :meth:`generate` call (a CLI sets it to drive a bar); outputs do not depend on it.
+        self.progress: Callable[[int, int], None] | None = None
         self.stats = GenStats()
 
     @property
@@ -156,6 +159,8 @@ class Generator(ABC):
             self.stats.batches += 1
             self.stats.prompts += len(batch)
             self.stats.completions += len(batch) * params.n
+            if self.progress is not None:
+                self.progress(start + len(batch), len(prompts))
         return out
 
     @abstractmethod
