@@ -143,6 +143,27 @@ def _acronyms(g: SynthesisGraph, row: int) -> set[str]:
 TYPED = re.compile(r"\b(type|subtype|susceptibility|group|form)\b", re.IGNORECASE)
 
 
+def _name_sig(
+    g: SynthesisGraph, row: int
+) -> tuple[frozenset[str], frozenset[str], frozenset[str], bool]:
+    """Per row, cached: (words of every core, one-word cores' words, acronyms, typed).
+
+    Two rows can only share or nest cores when their core words meet, so these sets let
+    :func:`names_related` answer most pairs with two C-level set intersections."""
+    cache = g._cache.setdefault("clinical.name_sig", {})
+    hit = cache.get(row)
+    if hit is None:
+        cores = _cores(g, row)
+        hit = (
+            frozenset().union(*cores),
+            frozenset(next(iter(c)) for c in cores if len(c) == 1),
+            frozenset(_acronyms(g, row)),
+            bool(TYPED.search(g.names[row])),
+        )
+        cache[row] = hit
+    return hit
+
+
 def names_related(g: SynthesisGraph, a: int, b: int) -> bool:
     """Same name core, one core inside the other, or a one-word core that is the other's
     acronym (names and synonyms of both). A one-word core ("hemophilia", "syndrome") is
@@ -150,22 +171,35 @@ def names_related(g: SynthesisGraph, a: int, b: int) -> bool:
     ("Type D brachydactyly", "Type E brachydactyly")."""
     if _words(g, a) == _words(g, b):
         return True  # the same words reordered: "Hemihyperplasia, isolated"
-    ca, cb = _cores(g, a), _cores(g, b)
-    typed = bool(TYPED.search(g.names[a])) and bool(TYPED.search(g.names[b]))
-    for x in ca:
-        for y in cb:
+    words_a, ones_a, acr_a, typed_a = _name_sig(g, a)
+    words_b, ones_b, acr_b, typed_b = _name_sig(g, b)
+    if not ones_a.isdisjoint(acr_b) or not ones_b.isdisjoint(acr_a):
+        return True  # a one-word core that is the other's acronym
+    if words_a.isdisjoint(words_b):
+        return False  # non-empty cores with no word in common neither nest nor match
+    typed = typed_a and typed_b
+    for x in _cores(g, a):
+        for y in _cores(g, b):
             if len(x) >= 2 and len(y) >= 2 and (x <= y or y <= x):
                 return True
             if typed and x == y:
                 return True
-    for x in ca:
-        if len(x) == 1 and next(iter(x)) in _acronyms(g, b):
-            return True
-    return any(len(y) == 1 and next(iter(y)) in _acronyms(g, a) for y in cb)
+    return False
 
 
 def _with_equivalents(g: SynthesisGraph, row: int) -> list[int]:
     return [row, *g.equiv.row(row).tolist()]
+
+
+def _side(g: SynthesisGraph, row: int) -> tuple[frozenset[int], frozenset[int]]:
+    """Per row, cached: (the row and its MAPS_TO equivalents, their IS_A ancestors)."""
+    cache = g._cache.setdefault("clinical.side", {})
+    hit = cache.get(row)
+    if hit is None:
+        side = _with_equivalents(g, row)
+        hit = (frozenset(side), frozenset(_up(g, side)))
+        cache[row] = hit
+    return hit
 
 
 def _up(g: SynthesisGraph, side: list[int]) -> set[int]:
@@ -182,14 +216,13 @@ def hierarchy_related(g: SynthesisGraph, a: int, b: int) -> bool:
 
 def related_to(g: SynthesisGraph, key: int, *, names: bool = True) -> Callable[[int], bool]:
     """A predicate ``c -> related(g, c, key)`` with the key's side worked out once."""
-    key_side = _with_equivalents(g, key)
-    key_up = _up(g, key_side)
+    key_side, key_up = _side(g, key)
 
     def check(c: int) -> bool:
         if g.equivalent(c, key):
             return True
-        side = _with_equivalents(g, c)
-        if key_up.intersection(side) or _up(g, side).intersection(key_side):
+        side, up = _side(g, c)
+        if not key_up.isdisjoint(side) or not up.isdisjoint(key_side):
             return True
         return names and names_related(g, key, c)
 

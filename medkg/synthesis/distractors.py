@@ -26,7 +26,20 @@ def similar_diseases(
     g: SynthesisGraph, disease: int, limit: int = 50
 ) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``limit`` diseases sharing phenotypes with ``disease``, Jaccard descending
-    (ties: row ascending, so the ranking is deterministic)."""
+    (ties: row ascending, so the ranking is deterministic). Memoised per graph view: the
+    diagnosis, gene and chain families ask again for the same seeds and answers; the
+    arrays returned are read-only."""
+    memo = g._cache.setdefault("similar.memo", {})
+    hit = memo.get((disease, limit))
+    if hit is None:
+        hit = _similar_diseases(g, disease, limit)
+        for a in hit:
+            a.setflags(write=False)
+        memo[(disease, limit)] = hit
+    return hit
+
+
+def _similar_diseases(g: SynthesisGraph, disease: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
     ph = g.dis_pheno.row(disease)
     if ph.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
@@ -170,18 +183,25 @@ def pick(
     checks = [related_to(g, t) for t in shown] if strict else []
     valid: list[int] = []
     valid_scores: list[float] = []
-    taken = list(shown)
+    # g.equivalent(c, t) for any taken t, as set look-ups: the same row, the same name
+    # (every taken name is in ``names``) or a MAPS_TO link from c to a taken row
+    taken = set(shown)
     names = {g.names_lower[s] for s in shown}
+    equiv = g.equiv
     for c, s in zip(candidates.tolist(), scores.tolist(), strict=True):
         if len(valid) >= pool_factor * k:
             break
-        if g.names_lower[c] in names or any(g.equivalent(c, t) for t in taken) or not ok(c):
+        if c in taken or g.names_lower[c] in names:
+            continue
+        if equiv.size(c) and not taken.isdisjoint(equiv.row(c).tolist()):
+            continue
+        if not ok(c):
             continue
         if strict and any(check(c) for check in checks):
             continue
         valid.append(c)
         valid_scores.append(s)
-        taken.append(c)
+        taken.add(c)
         names.add(g.names_lower[c])
     if len(valid) <= k:
         return valid, valid_scores
