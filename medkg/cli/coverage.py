@@ -134,8 +134,20 @@ def amcs_cmd(
     ]
     emb = build_embedder(embedder)
     start = time.perf_counter()
-    vecs = [embed_set(s, emb, graph_hash=kg.content_hash(), recipe=recipe) for s in sets]
-    res = compute_amcs(vecs[0], vecs[1], mode=mode)
+    with _progress() as update:
+        vecs = [
+            embed_set(
+                s,
+                emb,
+                graph_hash=kg.content_hash(),
+                recipe=recipe,
+                progress=lambda d, t: update("embed", d, t),  # type: ignore[operator]
+            )
+            for s in sets
+        ]
+        update("amcs", 0, 1)  # type: ignore[operator]
+        res = compute_amcs(vecs[0], vecs[1], mode=mode)
+        update("amcs", 1, 1)  # type: ignore[operator]
     data = {**res.to_dict(), "a": a, "b": b, "model": emb.model_id, "recipe": recipe,
             "seconds": round(time.perf_counter() - start, 3)}  # fmt: skip
     if as_json:
