@@ -149,7 +149,7 @@ def test_write_plans_seek_indexes_and_have_no_eager(
     real = Neo4jStore._write_batches
     plans: dict[str, list[str]] = {}
 
-    def explaining(self: Neo4jStore, batches: Any, action: str) -> Any:
+    def explaining(self: Neo4jStore, batches: Any, action: str, rows_total: int = 0) -> Any:
         batches = list(batches)
         for query, params in batches:
             if "MERGE" in query and query not in plans:
@@ -157,7 +157,7 @@ def test_write_plans_seek_indexes_and_have_no_eager(
                     plans[query] = _operators(
                         session.run("EXPLAIN " + query, params).consume().plan
                     )
-        return real(self, batches, action)
+        return real(self, batches, action, rows_total)
 
     monkeypatch.setattr(Neo4jStore, "_write_batches", explaining)
     neo.save(small_kg)
@@ -256,11 +256,11 @@ def test_interrupted_save_is_reported_as_half_loaded(
     real = Neo4jStore._write_batches
     calls = {"n": 0}
 
-    def failing(self: Neo4jStore, batches: Any, action: str) -> Any:
+    def failing(self: Neo4jStore, batches: Any, action: str, rows_total: int = 0) -> Any:
         calls["n"] += 1
         if action == "writing relationships":  # crash on edges, after entities are in
             raise KeyboardInterrupt("simulated crash")
-        return real(self, batches, action)
+        return real(self, batches, action, rows_total)
 
     monkeypatch.setattr(Neo4jStore, "_write_batches", failing)
     with pytest.raises(KeyboardInterrupt):
