@@ -254,7 +254,7 @@ def staged_folder(target: str | os.PathLike[str], kind: str, *,
         stage.mkdir()
     except OSError as exc:
         raise _output_error(exc, path) from None
-    try:
+    with _removed_on_failure(stage, path):
         yield stage
         (stage / MARKER).write_text(
             json.dumps({"format": MARKER_FORMAT, "kind": kind}, sort_keys=True) + "\n",
@@ -263,16 +263,6 @@ def staged_folder(target: str | os.PathLike[str], kind: str, *,
         # The target may have appeared while we worked: check again just before the swap.
         check_folder_target(path, kind, legacy)
         _swap_in(stage, path)
-    except OSError as exc:
-        _remove(stage)
-        if isinstance(exc, OutputError):
-            raise
-        if _no_space(exc):
-            raise _output_error(exc, path) from None
-        raise
-    except BaseException:
-        _remove(stage)
-        raise
 
 
 @contextlib.contextmanager
@@ -290,7 +280,7 @@ def staged_file(target: str | os.PathLike[str]) -> Iterator[Path]:
     stage = path.with_name(
         f".{path.name}.{STAGE}-{os.getpid()}-{secrets.token_hex(4)}{''.join(path.suffixes)}"
     )
-    try:
+    with _removed_on_failure(stage, path):
         yield stage
         if not stage.is_file():
             raise OutputError(f"{path}: the writer produced no file")
@@ -300,6 +290,14 @@ def staged_file(target: str | os.PathLike[str]) -> Iterator[Path]:
         finally:
             os.close(fd)
         os.replace(stage, path)
+
+
+@contextlib.contextmanager
+def _removed_on_failure(stage: Path, path: Path) -> Iterator[None]:
+    """Remove the staging ``stage`` when the block fails (the target is untouched); a full
+    disk becomes a one-line :class:`OutputError` naming ``path``."""
+    try:
+        yield
     except OSError as exc:
         _remove(stage)
         if isinstance(exc, OutputError):
