@@ -102,13 +102,9 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
-@contextlib.contextmanager
-def generation_bar(generators: Sequence[Any], label: str, show: bool = True) -> Iterator[None]:
-    """A live bar (prompts done, rate, ETA) for the ``generate`` calls of ``generators``
-    inside the block, through their ``progress`` hook; nothing is shown when ``show`` is off."""
-    if not show:
-        yield
-        return
+def rate_bar() -> Any:
+    """A transient rich progress display on stderr whose tasks show count, rate, elapsed
+    time and ETA: the one bar every long CLI step uses."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -119,11 +115,21 @@ def generation_bar(generators: Sequence[Any], label: str, show: bool = True) -> 
         TimeRemainingColumn,
     )
 
-    with Progress(
+    return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TaskProgressColumn(show_speed=True), TimeElapsedColumn(), TimeRemainingColumn(),
         console=console, transient=True,
-    ) as bar:  # fmt: skip
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def generation_bar(generators: Sequence[Any], label: str, show: bool = True) -> Iterator[None]:
+    """A live bar (prompts done, rate, ETA) for the ``generate`` calls of ``generators``
+    inside the block, through their ``progress`` hook; nothing is shown when ``show`` is off."""
+    if not show:
+        yield
+        return
+    with rate_bar() as bar:
         for gen in generators:
             task = bar.add_task(f"{label} ({gen.name})", total=None)
 

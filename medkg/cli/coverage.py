@@ -10,14 +10,7 @@ from typing import Any
 
 import typer
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
     TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 
@@ -30,6 +23,7 @@ from medkg.cli.common import (
     handle_errors,
     out,
     print_json,
+    rate_bar,
     store_from_options,
 )
 from medkg.errors import InputError, UsageError
@@ -74,11 +68,7 @@ def _dataset_path(arg: str) -> str:
 
 @contextmanager
 def _progress() -> Iterator[object]:
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TaskProgressColumn(show_speed=True), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=console, transient=True,
-    ) as bar:  # fmt: skip
+    with rate_bar() as bar:
         tasks: dict[str, TaskID] = {}
         labels = {"link": "linking items", "linker": "building the linker", "amcs": "AMCS",
                   "embed": "embedding names (cached after)"}  # fmt: skip

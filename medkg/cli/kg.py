@@ -9,14 +9,11 @@ from typing import Any
 import typer
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     SpinnerColumn,
     TaskID,
-    TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 
@@ -29,6 +26,7 @@ from medkg.cli.common import (
     handle_errors,
     out,
     print_json,
+    rate_bar,
     store_from_options,
 )
 from medkg.errors import UsageError
@@ -67,11 +65,7 @@ def kept_imports(target: GraphStore, drop: list[str] | None) -> tuple[list[Any],
 
 def save_with_progress(target: GraphStore, kg: Any) -> Any:
     """``target.save(kg)`` with a bar per step for stores that report one (Neo4j)."""
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TaskProgressColumn(show_speed=True), TimeRemainingColumn(),
-        console=console, transient=True,
-    ) as bar:  # fmt: skip
+    with rate_bar() as bar:
         tasks: dict[str, TaskID] = {}
 
         def update(step: str, done: int, total: int) -> None:
