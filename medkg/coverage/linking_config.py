@@ -38,7 +38,7 @@ class LinkerConfig:
     )  # fmt: skip
     clinical_abbreviations: bool = field(
         default=True,
-        metadata={"help": "link common clinical abbreviations (HIV, COPD, ...) from the "
+        metadata={"help": "link common clinical abbreviations (HIV, HCV, CKD, ...) from the "
                   "curated list when written in capitals and not defined in the text"},
     )  # fmt: skip
     min_chars: int = field(default=3, metadata={"help": "shortest normalised surface form"})
