@@ -17,6 +17,9 @@
 # K samples, tau) -> stage 1 self-supervised GRPO on them -> stage 2 supervised GRPO on the
 # human-labelled MMLU half (init_from stage 1), under TRAIN_TIMEOUT seconds -> eval of every
 # stage that finished. bench/gpu_medssr_report.py joins the eval files into one table.
+# Stage 1 is gated (medssr.yaml labels: pseudo): pseudo-labels not above chance + PSEUDO_MARGIN
+# on the rows' graph keys stop the recipe before training (SmolLM2-135M's did: 0.197 vs 0.20).
+# bench/gpu_graph_keyed.sh is the run that rewards against the graph's keys instead.
 set -euo pipefail
 DATA=$1 OUT=$2 MODEL=$3
 MEDKG=${MEDKG:-medkg}
@@ -58,7 +61,8 @@ set +e
 step train timeout "$TRAIN_TIMEOUT" $MEDKG train run medkg/training/recipes/medssr.yaml \
   --var MODEL="$MODEL" --var PSEUDO_DATA="$PSEUDO" --var HUMAN_DATA="$DATA/mmlu_train.jsonl" \
   --var STEPS="$STEPS" --var BATCH="$BATCH" --var GENERATIONS="$GENERATIONS" \
-  --var COMPLETION_TOKENS="$TOKENS" --var LR="$LR" --var OUT="$RUNS"
+  --var COMPLETION_TOKENS="$TOKENS" --var LR="$LR" --var OUT="$RUNS" \
+  --var PSEUDO_MARGIN="${PSEUDO_MARGIN:-0.1}"
 set -e
 after=()
 for s in self_supervised supervised; do

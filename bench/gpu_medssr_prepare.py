@@ -28,7 +28,7 @@ from pathlib import Path
 
 from medkg.coverage.datasets import MMLU_MEDICAL_SUBJECTS, mmlu_path
 from medkg.synthesis.export import read_items
-from medkg.training.evaluate import _records, mmlu_questions, question_messages
+from medkg.training.benchmarks import _records, mmlu_questions, question_messages
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:

@@ -180,7 +180,7 @@ def link_cmd(
     options = {"address": ray_address, "workers": workers} if engine == "ray" else {}
     runner = build_engine(engine, **options)  # unknown engine or option: fails before work
     if shard_size < 1:
-        raise ValueError(f"--shard-size must be >= 1, got {shard_size}")
+        raise UsageError(f"--shard-size must be >= 1, got {shard_size}")
     spec = DatasetSpec("dataset", _dataset_path(dataset), _fields(fields), id_field)
     items = spec.items()
     kg = _load_graph(store, path)

@@ -231,7 +231,8 @@ def _print_stats(s: dict[str, Any]) -> None:
         rare = s["rare"]
         out.print(
             f"rare diseases: {rare['rare_diseases']:,} of {rare['diseases']:,} "
-            f"({rare['rare_share']:.1%}) by reason {rare['by_reason']}"
+            f"({rare['rare_share']:.1%}) by reason {rare['by_reason']}; "
+            f"not rare by reason {rare.get('not_rare_by_reason', {})} (rules: medkg/kg/rarity.py)"
         )
         m = s["hpo_annotated_diseases_placed_by_mapping"]
         if m.get("of"):
@@ -254,30 +255,34 @@ def _print_stats(s: dict[str, Any]) -> None:
     for name, source in s["sources"].items():
         if "identity" in source:  # ids checked against independent evidence (mesh, drugs)
             out.print(f"{name} identifiers checked: {source['identity']}")
+    quality = s.get("identity_quality")
+    if quality:
+        _print_identity_quality(quality)
 
 
-@app.command()
-@handle_errors
-def show(
-    node_id: str = typer.Argument(..., help="Entity id, e.g. ORPHA:558 or HP:0001166."),
-    limit: int = typer.Option(10, help="Relations shown per relation type."),
-    store: str = StoreOption,
-    path: Path = PathOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """An entity: names, synonyms, ancestors to the root, children and relations."""
-    from medkg.kg.curie import normalise_curie
+def _print_identity_quality(q: dict[str, Any]) -> None:
+    t = Table(
+        title=f"Identity quality (gold: {', '.join(q.get('gold', {}))}; tree uses methods "
+        f"with parent precision >= {q.get('placement_min_precision')})",
+        title_justify="left",
+    )
+    for c in ("method", "edges", "judged", "precision", "95% low", "parent prec.", "confidence"):
+        t.add_column(c, justify="right")
+    for method, m in q.get("methods", {}).items():
+        t.add_row(
+            method,
+            f"{m['edges']:,}",
+            str(m["judged"]),
+            "unmeasured" if m["precision"] is None else f"{m['precision']:.3f}",
+            "" if m["precision_low95"] is None else f"{m['precision_low95']:.3f}",
+            "" if m.get("placement_precision") is None else f"{m['placement_precision']:.3f}",
+            "" if m.get("confidence") is None else f"{m['confidence']:.3f}",
+        )
+    out.print(t)
 
-    node_id = normalise_curie(node_id)
-    with store_from_options(store, path) as s:
-        node = s.get_node(node_id)
-        if node is None:
-            hits = s.search(node_id.partition(":")[2], limit=3)
-            hint = f"; did you mean {', '.join(h['id'] for h in hits)}?" if hits else ""
-            raise UsageError(f"no entity {node_id} in {s.describe_location()}{hint}")
-        ancestors = s.met_path(node_id)[1:]
-        n_children, children = s.met_children(node_id, limit=limit)
-        relations = s.neighbours(node_id)
+
+def _group_relations(relations: list[dict[str, Any]], limit: int) -> dict[str, dict[str, Any]]:
+    """Relations by type and direction: a count and the first ``limit`` items."""
     grouped: dict[str, dict[str, Any]] = {}
     for r in relations:
         key = f"{r['rel']} ({r['direction']})"
@@ -301,12 +306,48 @@ def show(
                     if r.get(k) is not None
                 }
             )
+    return grouped
+
+
+@app.command()
+@handle_errors
+def show(
+    node_id: str = typer.Argument(..., help="Entity id, e.g. ORPHA:558 or HP:0001166."),
+    limit: int = typer.Option(10, help="Relations shown per relation type."),
+    store: str = StoreOption,
+    path: Path = PathOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """An entity: names, synonyms, ancestors to the root, children and relations."""
+    from medkg.kg.curie import normalise_curie
+    from medkg.kg.equivalents import facts_via_equivalents
+
+    node_id = normalise_curie(node_id)
+    with store_from_options(store, path) as s:
+        node = s.get_node(node_id)
+        if node is None:
+            hits = s.search(node_id.partition(":")[2], limit=3)
+            hint = f"; did you mean {', '.join(h['id'] for h in hits)}?" if hits else ""
+            raise UsageError(f"no entity {node_id} in {s.describe_location()}{hint}")
+        ancestors = s.met_path(node_id)[1:]
+        n_children, children = s.met_children(node_id, limit=limit)
+        relations = s.neighbours(node_id)
+        via = facts_via_equivalents(s, node_id)
+    grouped = _group_relations(relations, limit)
+    via_equivalents = [
+        {
+            **{k: v for k, v in eq.items() if k != "facts"},
+            "relations": _group_relations(eq["facts"], limit),
+        }
+        for eq in via
+    ]
     result = {
         "node": node,
         "ancestors": ancestors,
         "children_count": n_children,
         "children": children,
         "relations": grouped,
+        "via_equivalents": via_equivalents,
     }
     if as_json:
         print_json(result)
@@ -333,15 +374,25 @@ def show(
             f"  children ({n_children:,}): "
             + ", ".join(f"{c['name']} [dim]{c['id']}[/]" for c in children)
         )
+    _print_relations(grouped)
+    for eq in via_equivalents:
+        out.print(
+            f"  [bold]via equivalent[/] {eq['id']} {eq.get('name') or ''} "
+            f"[dim]({eq['method']}, precision {eq['confidence']:.2f})[/]"
+        )
+        _print_relations(eq["relations"], indent="    ")
+
+
+def _print_relations(grouped: dict[str, dict[str, Any]], indent: str = "  ") -> None:
     for key, g in grouped.items():
-        out.print(f"  [bold]{key}[/] ({g['count']:,})")
+        out.print(f"{indent}[bold]{key}[/] ({g['count']:,})")
         for item in g["items"]:
             extra = ", ".join(
                 f"{k}={v}"
                 for k, v in item.items()
                 if k not in ("other", "other_name", "other_kind")
             )
-            out.print(f"    {item['other']}  {item.get('other_name') or ''}  [dim]{extra}[/]")
+            out.print(f"{indent}  {item['other']}  {item.get('other_name') or ''}  [dim]{extra}[/]")
 
 
 @app.command()
@@ -388,32 +439,44 @@ def import_cmd(
     file: Path = typer.Argument(
         ..., help="An OBO, OWL/RDF (RDF/XML, Turtle) or node table (CSV/TSV/Parquet) file."
     ),
-    edges: Path = typer.Option(None, help="Edge table (tables only): src, rel, dst columns."),
-    loader: str = typer.Option(
-        None, "--format", help="obo, owl or tables (default: from the extension)."
+    edges: Path | None = typer.Option(
+        None, help="Edge table (tables only): src, rel, dst columns."
     ),
-    name: str = typer.Option(None, help="Source name recorded as provenance."),
-    version: str = typer.Option(None, help="Source version/release."),
-    license: str = typer.Option(None, "--license", help="Source licence."),
-    kind: str = typer.Option(None, help="Entity kind for the terms (default: per loader)."),
-    prefix: list[str] = typer.Option(
+    loader: str | None = typer.Option(
+        None,
+        "--format",
+        help="obo, owl, tables or sssom (default: from the extension; *.sssom.tsv is sssom).",
+    ),
+    name: str | None = typer.Option(None, help="Source name recorded as provenance."),
+    version: str | None = typer.Option(None, help="Source version/release."),
+    license: str | None = typer.Option(None, "--license", help="Source licence."),
+    kind: str | None = typer.Option(None, help="Entity kind for the terms (default: per loader)."),
+    prefix: list[str] | None = typer.Option(
         None,
         "--prefix",
         help="Declared prefix spelling: SEEN=CANONICAL, or for OWL PREFIX=IRI_BASE.",
+    ),
+    rare_subset: list[str] | None = typer.Option(
+        None,
+        "--rare-subset",
+        help="OBO subset whose terms are rare diseases (repeatable): rare_reason subset:NAME.",
     ),
     store: str = StoreOption,
     path: Path = PathOption,
     wait: float = WaitOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Add a user's ontology or tables to the stored graph, then re-resolve and rebuild the tree."""
+    """Add a user's ontology, tables or SSSOM mappings to the stored graph, then re-resolve
+    and rebuild the tree."""
     from medkg.kg.build import assemble, available_sources
     from medkg.kg.derive import imported_names, source_layer, with_imports, without_source
 
+    if loader is None and file.name.lower().endswith(".sssom.tsv"):
+        loader = "sssom"
     chosen = loader or FORMATS.get(file.suffix.lower())
     if chosen is None:
         raise UsageError(
-            f"{file}: cannot tell the format from the extension; pass --format obo|owl|tables"
+            f"{file}: cannot tell the format from the extension; pass --format obo|owl|tables|sssom"
         )
     options: dict[str, Any] = {
         k: v for k, v in {"name": name, "version": version, "license": license}.items() if v
@@ -422,6 +485,10 @@ def import_cmd(
         options["default_kind" if chosen == "tables" else "kind"] = kind
     if prefix:
         options["prefixes"] = _parse_pairs(prefix, "--prefix")
+    if rare_subset:
+        if chosen not in ("obo", "owl"):
+            raise UsageError("--rare-subset applies to --format obo or owl only")
+        options["rare_subsets"] = list(rare_subset)
     if edges is not None:
         if chosen != "tables":
             raise UsageError("--edges applies to --format tables only")
@@ -494,3 +561,8 @@ def export_cmd(
         out.print(
             f"[green]exported[/] {counts['nodes']:,} nodes, {counts['edges']:,} edges as {fmt} → {dest}"
         )
+
+
+from medkg.cli import kg_mappings  # noqa: E402  (registers the `kg mappings` commands)
+
+app.add_typer(kg_mappings.app, name="mappings", help="SSSOM mappings in and out.")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from medkg.cli import coverage, kg, neo4j, retrieve, train
+from medkg.cli import coverage, kg, neo4j, retrieve, synth, train
 from medkg.cli.common import DEBUG
 from medkg.cli.run import run
 from medkg.cli.sample import sample
-from medkg.cli.synth import synth
 from medkg.cli.ui import ui
 
 app = typer.Typer(
@@ -34,9 +33,12 @@ app.command("run", help="The main job: build the graph from the bundled sources 
     run
 )
 app.command("sample", help="Draw entities from the tree with a seeded sampling strategy.")(sample)
-app.command(
-    "synth", help="Synthesise verified multiple-choice QA items from the graph and export them."
-)(synth)
+app.add_typer(
+    synth.app,
+    name="synth",
+    help="Synthesise verified multiple-choice QA items from the graph and export them; "
+    "`synth inspect` reports on a dataset.",
+)
 app.add_typer(
     coverage.app,
     name="coverage",

@@ -40,7 +40,11 @@ def run(
     n: int = typer.Option(2000, "--n", help="Items to synthesise."),
     seed: int = typer.Option(0, "--seed", help="Seed for sampling and synthesis."),
     rare_share: float = typer.Option(
-        0.7, "--rare-share", help="Share of items about rare diseases (MedSSR's alpha)."
+        None,
+        "--rare-share",
+        help="Share of items about rare diseases (MedSSR's alpha); default: what the "
+        "families draw (on the bundled sources every HPO-annotated disease seed is rare, so "
+        "at least 0.8 of the items are).",
     ),
     amcs_ref: str = typer.Option(
         "kind=Disease,rare",

@@ -29,7 +29,7 @@ def sample(
     strategy: str = typer.Option(
         "uniform",
         "--strategy",
-        help="uniform, tree_balanced, inverse_frequency, rare_mixture, target or coverage_gap.",
+        help="spread, uniform, tree_balanced, inverse_frequency, rare_mixture, target or coverage_gap.",
     ),
     n: int = typer.Option(10, "--n", "-n", min=0, help="How many entities to draw."),
     seed: int = typer.Option(
@@ -58,6 +58,15 @@ def sample(
     ),
     gaps: Path = typer.Option(
         None, "--gaps", help="coverage_gap: JSON gaps file ([{id, gap|count|score}, ...])."
+    ),
+    floor: int = typer.Option(
+        None,
+        "--floor",
+        help="tree_balanced, spread: drawable rows under which a subtree is drawn uniformly "
+        "(default 25; 1 = the classic walk, uniform over children at every level).",
+    ),
+    uniform_share: float = typer.Option(
+        None, "--uniform-share", help="spread: share of the mixture that is uniform (0.5)."
     ),
     kind: list[str] = typer.Option(
         None, "--kind", help="Only draw entities of this kind (repeatable)."
@@ -92,6 +101,8 @@ def sample(
         "temperature": temperature,
         "counts": counts,
         "gaps": gaps,
+        "floor": floor,
+        "uniform_share": uniform_share,
     }
     params = {k: v for k, v in given.items() if v is not None}
     accepted = accepted_params(strategy)

@@ -1,4 +1,5 @@
-"""`medkg synth`: sample entities, make verified QA items, dedup, decontaminate, export."""
+"""`medkg synth`: sample entities, make verified QA items, dedup, decontaminate, export;
+`medkg synth inspect DATASET`: the dataset's quality report (spread, giveaways)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ from medkg.errors import UsageError
 from medkg.synthesis.pipeline import SynthConfig
 
 _h = SynthConfig.help_text
+
+app = typer.Typer(
+    invoke_without_command=True,
+    help="Synthesise verified multiple-choice QA items from the graph and export them "
+    "(`medkg synth --n N --out DIR`); `medkg synth inspect DIR` reports on a dataset.",
+)
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -61,8 +68,10 @@ def _parse_params(values: list[str] | None) -> dict[str, Any]:
     return params
 
 
+@app.callback()
 @handle_errors
 def synth(
+    ctx: typer.Context,
     n: int = typer.Option(1000, "--n", "-n", help=_h("n")),
     seed: int = typer.Option(0, "--seed", help=_h("seed")),
     families: list[str] = typer.Option(
@@ -72,13 +81,14 @@ def synth(
         None, "--family-weights", help=_h("family_weights") + " FAMILY=SHARE, comma-separated."
     ),
     rare_share: float = typer.Option(None, "--rare-share", help=_h("rare_share")),
-    strategy: str = typer.Option("tree_balanced", "--strategy", help=_h("strategy")),
+    strategy: str = typer.Option("spread", "--strategy", help=_h("strategy")),
     strategy_param: list[str] = typer.Option(
         None, "--strategy-param", help=_h("strategy_params") + " KEY=VALUE (repeatable)."
     ),
+    max_per_seed: int = typer.Option(None, "--max-per-seed", help=_h("max_per_seed")),
     n_options: int = typer.Option(5, "--n-options", help=_h("n_options")),
     out_dir: Path = typer.Option(
-        ..., "--out", "-o", help="Folder to write the dataset into (replaced atomically)."
+        None, "--out", "-o", help="Folder to write the dataset into (replaced atomically)."
     ),
     formats: list[str] = typer.Option(
         None, "--formats", help="Export formats: jsonl,parquet,hf,trl (default: all)."
@@ -115,6 +125,10 @@ def synth(
     as_json: bool = JsonOption,
 ) -> None:
     """Synthesise N verified multiple-choice items from the graph and export them to --out."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if out_dir is None:
+        raise UsageError("--out is required: the folder to write the dataset into")
     from medkg.outputs import check_folder_target
     from medkg.synthesis.export import FORMATS, KIND, LEGACY
     from medkg.synthesis.pipeline import SynthBackends, synthesize, validate_config
@@ -127,6 +141,7 @@ def synth(
         rare_share=rare_share,
         strategy=strategy,
         strategy_params=_parse_params(strategy_param),
+        max_per_seed=max_per_seed,
         n_options=n_options,
         dedup=not no_dedup,
         near_dup_threshold=near_dup_threshold,
@@ -231,3 +246,64 @@ def _print_summary(result: Any) -> None:
             f"decontamination ({decontam['mode']}): {decontam['matched']:,} item(s) matched "
             f"{decontam['benchmark_questions']}"
         )
+
+
+@app.command("inspect")
+@handle_errors
+def inspect(
+    dataset: Path = typer.Argument(..., help="A dataset folder (or its items.jsonl)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Quality report of a dataset: spread over seeds, near duplicates, templates, answer
+    letters and trivial-heuristic baselines against chance, per family."""
+    from medkg.synthesis.inspect import inspect_dataset
+
+    report = inspect_dataset(dataset)
+    if as_json:
+        print_json(report)
+        return
+    print_inspect(report)
+
+
+def print_inspect(report: dict[str, Any]) -> None:
+    """The inspect report as two rich tables (spread, baselines)."""
+    table = Table(title=f"spread and structure ({report['items']:,} items)")
+    cols = ("family", "items", "seeds", "eff. N", "max seed", "top 1%", "near dup", "templates",
+            "letters p")  # fmt: skip
+    for col in cols:
+        table.add_column(col, justify="left" if col == "family" else "right")
+    for name, fam in report["families"].items():
+        sp, nd = fam["spread"], fam["near_duplicates"]
+        table.add_row(
+            name,
+            f"{fam['items']:,}",
+            f"{sp['distinct_seeds']:,}",
+            f"{sp['effective_n']:,.0f}",
+            f"{sp['max_seed_share']:.2%}",
+            f"{sp['top1pct_seed_share']:.1%}",
+            f"{nd['near_share']:.1%}",
+            str(fam["templates"]["distinct"]),
+            f"{fam['letters']['chi2_p']:.3f}",
+        )
+    out.print(table)
+    names = sorted({b for fam in report["families"].values() for b in fam["baselines"]})
+    base = Table(title=f"trivial baselines: accuracy (chance); red = above chance + "
+                 f"{report['baseline_margin']}")  # fmt: skip
+    base.add_column("family")
+    for b in names:
+        base.add_column(b, justify="right")
+    for name, fam in report["families"].items():
+        cells = []
+        for b in names:
+            e = fam["baselines"].get(b)
+            if e is None:
+                cells.append("-")
+                continue
+            text = f"{e['accuracy']:.3f} ({e['chance']:.2f})"
+            cells.append(f"[red]{text}[/]" if e["flag"] else text)
+        base.add_row(name, *cells)
+    out.print(base)
+    if report["flagged"]:
+        out.print(f"[yellow]flagged:[/] {', '.join(report['flagged'])}")
+    else:
+        out.print("[green]no trivial baseline above chance + margin[/]")

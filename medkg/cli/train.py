@@ -229,6 +229,21 @@ def eval_(
     ),
     limit: int = typer.Option(None, "--limit", help="First N questions of each benchmark."),
     max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="Tokens per answer."),
+    permutations: str = typer.Option(
+        "cyclic",
+        "--permutations",
+        "-p",
+        help="Option orders each question is asked in: cyclic (every rotation), cyclic:K, "
+        "none, or letter strings like ABCD,DCBA. Accuracy is reported raw (published "
+        "order) and permutation-consistent (right under every order).",
+    ),
+    scoring: str = typer.Option(
+        "generate",
+        "--scoring",
+        help="generate: the model writes an answer, the option extractor reads it; letters: "
+        "next-token logits over the option letters after 'Answer:' (local models only; one "
+        "forward pass per question, no generation).",
+    ),
     link: bool = typer.Option(
         True,
         "--link/--no-link",
@@ -240,18 +255,28 @@ def eval_(
     path: Path = PathOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Score one or more models on multiple-choice benchmarks (a before/after table)."""
+    """Score one or more models on multiple-choice benchmarks (a before/after table).
+
+    Benchmarks: MedSSR JSON (options inside the question), MedQA-style JSON/JSONL, MMLU
+    rows, or a `medkg synth` folder / items.jsonl."""
+    from medkg.training.answerers import GenerationAnswerer, LetterLogitAnswerer
+    from medkg.training.benchmarks import permutation_set
     from medkg.training.evaluate import (
         GraphTagger,
         compare,
         comparison_table,
         evaluate,
+        letter_distribution,
+        letter_table,
         load_benchmark,
         mmlu_questions,
         write_results,
     )
     from medkg.training.generators import GenParams
 
+    if scoring not in ("generate", "letters"):
+        raise ValueError(f"--scoring must be generate or letters, got {scoring!r}")
+    permutation_set(permutations, 4)  # a bad spec fails before any work
     if not model:
         raise UsageError("name at least one --model")
     questions = [q for b in _split(bench) for q in load_benchmark(b, limit=limit)]
@@ -273,19 +298,31 @@ def eval_(
     params = GenParams(max_new_tokens=max_new_tokens)
     done = []
     for label, gen in models:
-        console.print(f"evaluating {label or gen.name} on {len(questions):,} questions ...")
+        asker = (
+            LetterLogitAnswerer(gen) if scoring == "letters" else GenerationAnswerer(gen, params)
+        )
+        console.print(
+            f"evaluating {label or gen.name} on {len(questions):,} questions "
+            f"(orders: {permutations}, scoring: {scoring}) ..."
+        )
         try:
-            done.append(evaluate(gen, questions, params, tags=tags, model=label))
+            done.append(
+                evaluate(asker, questions, permutations=permutations, tags=tags, model=label,
+                         progress=not as_json)
+            )  # fmt: skip
         finally:
-            gen.close()
+            asker.close()
     if results is not None:
         write_results(done, results, benchmarks=_split(bench) + (["mmlu"] if mmlu else []))
     if as_json:
-        print_json(
-            {"models": [r.to_dict(with_records=False) for r in done], "comparison": compare(done)}
-        )
+        print_json({
+            "models": [r.to_dict(with_records=False) for r in done],
+            "comparison": compare(done),
+            "letters": {r.model: letter_distribution(r.records) for r in done},
+        })  # fmt: skip
         return
     out.print(comparison_table(done))
+    out.print(letter_table(done))
     if results is not None:
         out.print(f"[green]wrote[/] {results}")
 

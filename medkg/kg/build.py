@@ -38,6 +38,7 @@ SOURCE_MODULES = (
     "medkg.kg.sources.obo",
     "medkg.kg.sources.owl",
     "medkg.kg.sources.tables",
+    "medkg.kg.sources.sssom",
 )
 
 
@@ -244,12 +245,8 @@ def stats(kg: KnowledgeGraph) -> dict[str, Any]:
             "rare_diseases": rare.height,
             "diseases": diseases.height,
             "rare_share": round(rare.height / diseases.height, 4) if diseases.height else 0.0,
-            "by_reason": dict(
-                rare.group_by(pl.col("rare_reason").str.replace(r":.*$", ""))
-                .len()
-                .sort("rare_reason")
-                .iter_rows()
-            ),
+            "by_reason": _count_reasons(rare),
+            "not_rare_by_reason": _count_reasons(diseases.filter(~pl.col("rare"))),
         }
         out["placement"] = dict(
             nodes.group_by("met_placement").len().sort("met_placement").iter_rows()
@@ -260,8 +257,20 @@ def stats(kg: KnowledgeGraph) -> dict[str, Any]:
             "share": kg.report.get("tree.hpo_annotated_placed_by_mapping_share"),
         }
         out["long_tail"] = long_tail_summary(nodes)
+    if "resolve.identity_quality" in kg.report:
+        out["identity_quality"] = kg.report["resolve.identity_quality"]
     out["report"] = kg.report
     return out
+
+
+def _count_reasons(nodes: pl.DataFrame) -> dict[str, int]:
+    """Nodes per rare_reason rule (the part before the first colon)."""
+    return dict(
+        nodes.group_by(pl.col("rare_reason").fill_null("none").str.replace(r":.*$", ""))
+        .len()
+        .sort("rare_reason")
+        .iter_rows()
+    )
 
 
 def _identity(counts: dict[str, int]) -> dict[str, Any]:

@@ -5,15 +5,21 @@ source's hierarchy. IS_A edges stay in the graph as a DAG; the tree adds, per no
 **primary parent** (``met_parent``) chosen by these documented rules, applied in order:
 
 1. ``hierarchy`` — a node with IS_A parents takes the parent deepest in its own source
-   hierarchy (the most specific one); ties go to the smallest id. Obsolete parents are
-   used only when nothing else is there.
+   hierarchy (the most specific one); ties go to the smallest id. Obsolete parents, and
+   parents whose own primary path runs through a signs-and-symptoms branch (MeSH C23
+   "Pathological Conditions, Signs and Symptoms", ICD-10 chapter XVIII), are used only
+   when nothing else is there: Huntington disease sits under Nervous System Diseases,
+   not under Signs and Symptoms.
 2. ``source_root`` — a hierarchy root (IS_A children but no parent) hangs under the kind
    node that dominates its subtree (most frequent kind other than Category; e.g. ICD-10
    chapters under ``MET:Disease``, MeSH D categories under ``MET:Drug``).
 3. ``mapping:<method>`` — a node outside any hierarchy (e.g. an OMIM or Orphanet
    disease) hangs under the best MAPS_TO target already in the tree with the same kind
    (or a Category): highest confidence, then prefix rank (MESH, ICD10, ICD10CM, HP, ORPHA,
-   ...), then id. Applied in rounds, so OMIM → ORPHA → MeSH chains are placed too.
+   ...), then id. Only methods whose measured precision as a parent (see
+   :mod:`medkg.kg.resolve`, ``placement_score``) is at least ``PLACEMENT_MIN_PRECISION``
+   (0.9) place nodes; nodes with only weaker mappings take the fallbacks. Applied in rounds, so OMIM → ORPHA
+   → MeSH chains are placed too.
 4. ``fallback:organ_system`` — an unmapped disease with phenotype annotations hangs under
    ``MET:unmapped-<HPO system>``, the top-level HPO organ system (child of HP:0000118)
    most of its non-negated phenotypes fall in (ties: smallest id).
@@ -24,11 +30,8 @@ source's hierarchy. IS_A edges stay in the graph as a DAG; the tree adds, per no
 Each node also gets ``depth`` (root = 0), ``subtree_size`` (itself included), ``rare`` with
 ``rare_reason``, and ``annotation_degree`` (edges other than IS_A/MAPS_TO/REPLACED_BY).
 
-Rarity: diseases from the HPO annotations (OMIM, Orphanet, DECIPHER: ``phenotype.hpoa`` is
-the HPO's rare-disease annotation set) are rare, with reason ``orphanet`` for ORPHA
-and ``hpo_rare_disease_annotation`` for the others; a MeSH/ICD disease that an Orphanet
-disease maps to exactly (``name_exact``/``synonym_exact``/``xref``) is rare with reason
-``maps_to:<ORPHA id>``.
+Rarity (``rare``, ``rare_reason`` on every node) follows the evidence rules of
+:mod:`medkg.kg.rarity`.
 """
 
 from __future__ import annotations
@@ -57,18 +60,22 @@ from medkg.kg.model import (
     nodes_frame,
     stamp,
 )
-from medkg.kg.resolve import PREFIX_RANK
+from medkg.kg.rarity import rarity
+from medkg.kg.resolve import PLACEMENT_MIN_PRECISION, PREFIX_RANK
 
 ROOT = "MET:root"
 OBSOLETE = "MET:obsolete"
 PHENOTYPIC_ABNORMALITY = "HP:0000118"
-RARE_PREFIXES = {
-    "ORPHA": "orphanet",
-    "OMIM": "hpo_rare_disease_annotation",
-    "DECIPHER": "hpo_rare_disease_annotation",
-}
-EXACT_METHODS = ("xref", "name_exact", "synonym_exact")
 NON_ANNOTATION_RELS = (IS_A, MAPS_TO, REPLACED_BY, MET_PARENT)
+# Branches of symptoms and signs (MeSH C23, ICD-10 chapter XVIII): a parent there is used only
+# when a node has no other (rule 1).
+SIGNS_BRANCH_NAMES = frozenset(
+    [
+        "pathological conditions, signs and symptoms",
+        "signs and symptoms",
+        "symptoms, signs and abnormal clinical and laboratory findings, not elsewhere classified",
+    ]
+)
 MET_SOURCE = SourceInfo(name="medkg-MET", version="1", license="CC0-1.0 (tree scaffolding)")
 
 
@@ -127,14 +134,25 @@ def build_tree(kg: KnowledgeGraph) -> KnowledgeGraph:
             indeg[c] -= 1
             if indeg[c] == 0:
                 queue.append(c)
+    # A node whose primary path runs through a signs-and-symptoms branch is "in signs";
+    # a disease with another parent does not hang there (Huntington disease -> Chorea ->
+    # Dyskinesias -> Neurologic Manifestations goes through Nervous System Diseases).
+    in_signs: dict[str, bool] = {}
+    signs_roots = {
+        n
+        for n in ids
+        if name_of.get(n) and (name_of[n] or "").strip().lower() in SIGNS_BRANCH_NAMES
+    }
     for n in order:
         plist = parents.get(n)
         if not plist:
             sdepth[n] = 0
+            in_signs[n] = n in signs_roots
             continue
         live = [p for p in plist if p not in obsolete] or plist
-        best = min(live, key=lambda p: (-sdepth.get(p, 0), p))
+        best = min(live, key=lambda p: (in_signs.get(p, False), -sdepth.get(p, 0), p))
         sdepth[n] = sdepth.get(best, 0) + 1
+        in_signs[n] = n in signs_roots or in_signs.get(best, False)
         if n not in obsolete:
             parent_of[n] = best
             placement[n] = "hierarchy"
@@ -171,7 +189,20 @@ def build_tree(kg: KnowledgeGraph) -> KnowledgeGraph:
         placement[r] = "source_root"
 
     # 4. mapping placement, in rounds.
-    maps = edges.filter(pl.col("rel") == MAPS_TO).select("src", "dst", "method", "confidence")
+    # Only methods whose measured parent precision reaches the threshold place nodes.
+    quality = kg.report.get("resolve.identity_quality", {}).get("methods", {})
+    score = {m: q.get("placement_score") for m, q in quality.items()}
+    maps = (
+        edges.filter(pl.col("rel") == MAPS_TO)
+        .with_columns(
+            pl.col("method")
+            .replace_strict(score, default=None, return_dtype=pl.Float64)
+            .fill_null(pl.col("confidence"))
+            .alias("_score")
+        )
+        .filter(pl.col("_score") >= PLACEMENT_MIN_PRECISION)
+        .select("src", "dst", "method", "confidence")
+    )
     cands: dict[str, list[tuple[float, int, str, str]]] = defaultdict(list)
     for src, dst, method, conf in maps.iter_rows():
         cands[src].append(
@@ -249,7 +280,7 @@ def build_tree(kg: KnowledgeGraph) -> KnowledgeGraph:
         parent_idx[index[n]] = index[p]
     depth, subtree = _depth_and_size(parent_idx, index[ROOT])
 
-    rare = _rarity(all_nodes, edges)
+    rare = rarity(all_nodes, edges)
     degree = _annotation_degree(all_nodes, edges)
     tree_cols = pl.DataFrame(
         {
@@ -331,33 +362,6 @@ def _depth_and_size(parent_idx: np.ndarray, root: int) -> tuple[np.ndarray, np.n
         if p >= 0:
             size[p] += size[i]
     return depth, size
-
-
-def _rarity(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
-    prefix = pl.col("id").str.extract(r"^([^:]+)")
-    direct = (
-        nodes.filter(pl.col("kind") == DISEASE)
-        .select("id", prefix.replace_strict(RARE_PREFIXES, default=None).alias("rare_reason"))
-        .filter(pl.col("rare_reason").is_not_null())
-    )
-    via_map = (
-        edges.filter(
-            (pl.col("rel") == MAPS_TO)
-            & pl.col("method").is_in(EXACT_METHODS)
-            & pl.col("src").str.starts_with("ORPHA:")
-        )
-        .select(pl.col("dst").alias("id"), pl.col("src"))
-        .join(nodes.filter(pl.col("kind") == DISEASE).select("id"), on="id", how="semi")
-        .group_by("id")
-        .agg(pl.col("src").min())
-        .select("id", ("maps_to:" + pl.col("src")).alias("rare_reason"))
-        .join(direct.select("id"), on="id", how="anti")
-    )
-    return (
-        pl.concat([direct, via_map])
-        .with_columns(pl.lit(True).alias("rare"))
-        .select("id", "rare", "rare_reason")
-    )
 
 
 def _annotation_degree(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:

@@ -43,7 +43,10 @@ class SynthConfig:
     )
     families: list[str] = field(
         default_factory=list,
-        metadata=_help("Question families to use (default: every registered family)."),
+        metadata=_help(
+            "Question families to use (default: every registered family but drug, which "
+            "is made only when named)."
+        ),
     )
     family_weights: dict[str, float] | None = field(
         default=None,
@@ -57,11 +60,23 @@ class SynthConfig:
         ),
     )
     strategy: str = field(
-        default="tree_balanced",
-        metadata=_help("Seed sampling strategy (uniform, tree_balanced, inverse_frequency, ...)."),
+        default="spread",
+        metadata=_help(
+            "Seed sampling strategy (spread, uniform, tree_balanced, inverse_frequency, "
+            "coverage_gap, ...); spread = tree balance down to a subtree-size floor mixed "
+            "with uniform."
+        ),
     )
     strategy_params: dict[str, Any] = field(
         default_factory=dict, metadata=_help("Keyword parameters of the sampling strategy.")
+    )
+    max_per_seed: int | None = field(
+        default=None,
+        metadata=_help(
+            "Most items one seed entity may make per family (it is drawn at most twice this "
+            "+ 1 times). Default: without replacement (1) while a family's eligible seeds "
+            "are at least twice its quota, else the smallest cap that leaves room."
+        ),
     )
     n_options: int = field(default=5, metadata=_help("Options per multiple-choice item (4 or 5)."))
     dedup: bool = field(default=True, metadata=_help("Remove exact and near duplicates."))

@@ -113,6 +113,38 @@ def hierarchy_neighbours(g: SynthesisGraph, row: int, limit: int = 40) -> np.nda
     return np.asarray(out, dtype=np.int64)
 
 
+MIN_KEYS = 2
+KEY_RATE_SLACK = 1.5
+
+
+class OptionBalance:
+    """How often each entity was shown as the key and as a distractor in one family.
+
+    :func:`pick` prefers distractors that have been the key more often than a distractor,
+    so that, across a dataset, an option's past role says nothing about its present one
+    (the "answer prior" baseline of :mod:`medkg.synthesis.inspect` stays at chance)."""
+
+    def __init__(self) -> None:
+        self.key: dict[int, int] = {}
+        self.shown: dict[int, int] = {}
+
+    def weight(self, row: int) -> float:
+        """How much a distractor is wanted: its key count against its distractor count."""
+        k, d = self.key.get(row, 0), self.shown.get(row, 0)
+        return ((1.0 + k) / (1.0 + d)) ** 2
+
+    def overused(self, row: int, n_options: int) -> bool:
+        """``row`` has been the key in more than ``KEY_RATE_SLACK / n_options`` of its
+        appearances (after ``MIN_KEYS`` keys): another key would make its role guessable."""
+        k, d = self.key.get(row, 0), self.shown.get(row, 0)
+        return k >= MIN_KEYS and (k + 1) / (k + d + 1) > KEY_RATE_SLACK / n_options
+
+    def record(self, answer: int, distractors: list[int]) -> None:
+        self.key[answer] = self.key.get(answer, 0) + 1
+        for d in distractors:
+            self.shown[d] = self.shown.get(d, 0) + 1
+
+
 def pick(
     candidates: np.ndarray,
     scores: np.ndarray,
@@ -122,11 +154,20 @@ def pick(
     shown: list[int],
     g: SynthesisGraph,
     pool_factor: int = 2,
+    *,
+    balance: OptionBalance | None = None,
+    strict: bool = True,
 ) -> tuple[list[int], list[float]]:
     """Choose ``k`` candidates that pass ``ok`` and are not the same entity (id, MAPS_TO
-    link or name) as anything in ``shown``; sampled without replacement from the hardest
-    ``pool_factor * k`` valid ones, so items vary but stay hard. Fewer than ``k`` back
-    means there were not enough hard negatives."""
+    link or name) as anything in ``shown``; with ``strict`` (the default) not clinically
+    related to it either (a subtype, supertype or numbered sibling, see
+    :func:`medkg.synthesis.clinical.related`). Sampled without replacement from the
+    hardest ``pool_factor * k`` valid ones, so items vary but stay hard; with ``balance``,
+    in proportion to :meth:`OptionBalance.weight`. Fewer than ``k`` back means there were
+    not enough hard negatives."""
+    from medkg.synthesis.clinical import related_to
+
+    checks = [related_to(g, t) for t in shown] if strict else []
     valid: list[int] = []
     valid_scores: list[float] = []
     taken = list(shown)
@@ -136,11 +177,17 @@ def pick(
             break
         if g.names_lower[c] in names or any(g.equivalent(c, t) for t in taken) or not ok(c):
             continue
+        if strict and any(check(c) for check in checks):
+            continue
         valid.append(c)
         valid_scores.append(s)
         taken.append(c)
         names.add(g.names_lower[c])
     if len(valid) <= k:
         return valid, valid_scores
-    chosen = np.sort(rng.choice(len(valid), size=k, replace=False))
+    if balance is None:
+        chosen = np.sort(rng.choice(len(valid), size=k, replace=False))
+    else:
+        w = np.array([balance.weight(c) for c in valid])
+        chosen = np.sort(rng.choice(len(valid), size=k, replace=False, p=w / w.sum()))
     return [valid[i] for i in chosen], [valid_scores[i] for i in chosen]

@@ -280,15 +280,20 @@ def read_items(path: str | Path, honour_review: bool = True) -> list[QAItem]:
     p = Path(path)
     if p.is_dir():
         p = p / "items.jsonl"
+    if not p.is_file():
+        raise FileNotFoundError(f"no dataset at {p} (give an export folder or its items.jsonl)")
     rejected = rejected_ids(p) if honour_review else set()
     fields = set(QAItem.__dataclass_fields__)
     items = []
     with p.open(encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            if row.get("id") in rejected:
-                continue
-            items.append(QAItem(**{k: v for k, v in row.items() if k in fields}))
+        for lineno, line in enumerate(fh, 1):
+            try:
+                row = json.loads(line)
+                if row.get("id") in rejected:
+                    continue
+                items.append(QAItem(**{k: v for k, v in row.items() if k in fields}))
+            except (json.JSONDecodeError, TypeError, AttributeError) as exc:
+                raise ValueError(f"{p}:{lineno}: not a QA item ({exc})") from None
     return items
 
 

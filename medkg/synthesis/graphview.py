@@ -32,6 +32,7 @@ import polars as pl
 from medkg.kg.model import (
     GENE_ASSOCIATED_WITH,
     HAS_CLINICAL_COURSE,
+    HAS_INHERITANCE,
     HAS_PHENOTYPE,
     IS_A,
     MAPS_TO,
@@ -164,6 +165,9 @@ class SynthesisGraph:
     onset_term: np.ndarray  # bool: a descendant of HPO "Onset"
     content_hash: str
     source_versions: dict[str, str]
+    synonyms: list[list[str]] = field(default_factory=list)  # per row, exact synonyms
+    inheritance: CSR | None = None  # disease -> mode of inheritance (HAS_INHERITANCE)
+    freq_text: dict[int, str] = field(default_factory=dict)  # disease*n+pheno -> source text
     timings: dict[str, float] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -209,7 +213,7 @@ class SynthesisGraph:
             depth = np.full(n, -1, dtype=np.int32)
 
         edges = (
-            kg.edges.select("src", "rel", "dst", "negated", "frequency_value", "onset")
+            kg.edges.select("src", "rel", "dst", "negated", "frequency", "frequency_value", "onset")
             .join(index.rename({"id": "src", "row": "s"}), on="src", how="inner")
             .join(index.rename({"id": "dst", "row": "d"}), on="dst", how="inner")
             .join(index.rename({"id": "onset", "row": "o"}), on="onset", how="left")
@@ -261,6 +265,7 @@ class SynthesisGraph:
         clash = _sorted_isin(maybe.pair_keys(), explicit_not.pair_keys())
         if clash.any():
             maybe = maybe.drop_entries(clash)
+        freq_text = _frequency_texts(hp.filter(pl.Series(~excluded)), n)
         dis_maybe_closed = _closed_annotations(maybe, anc, n)
         maybe_closed_dis = dis_maybe_closed.transpose(n)
         timings["annotations"] = time.perf_counter() - t
@@ -273,6 +278,11 @@ class SynthesisGraph:
         equiv = CSR.unique_pairs(np.concatenate([ms, md]), np.concatenate([md, ms]), n)
         cs, cd = pairs(HAS_CLINICAL_COURSE)
         course = CSR.unique_pairs(cs, cd, n)
+        inheritance = CSR.unique_pairs(*pairs(HAS_INHERITANCE), n)
+        if "synonyms" in nodes.columns:
+            synonyms = [list(x or []) for x in nodes.get_column("synonyms").to_list()]
+        else:
+            synonyms = [[] for _ in range(n)]
         onset_term = np.zeros(n, dtype=bool)
         if ONSET_ROOT in row_of:
             onset_term = _has_ancestor(anc, row_of[ONSET_ROOT], n)
@@ -313,6 +323,9 @@ class SynthesisGraph:
             onset_term=onset_term,
             content_hash=chash,
             source_versions=kg.source_versions(),
+            synonyms=synonyms,
+            inheritance=inheritance,
+            freq_text=freq_text,
             timings=timings,
         )
 
@@ -494,6 +507,21 @@ def _aggregate_annotations(
     return CSR.from_pairs(
         key[first] // n, key[first] % n, n, {"freq": fv[first], "onset": best_onset}
     )
+
+
+def _frequency_texts(hp: pl.DataFrame, n: int) -> dict[int, str]:
+    """The source's own frequency text per annotated pair (``s * n + d``): an HPO frequency
+    term id or ``n/m``/``x%`` as written; several annotations of a pair joined by "; "."""
+    rows = (
+        hp.filter(pl.col("frequency").is_not_null())
+        .select((pl.col("s") * n + pl.col("d")).alias("key"), "frequency")
+        .unique()
+        .sort("key", "frequency")
+        .group_by("key", maintain_order=True)
+        .agg(pl.col("frequency").str.join("; "))
+    )
+    return dict(zip(rows.get_column("key").to_list(), rows.get_column("frequency").to_list(),
+                    strict=True))  # fmt: skip
 
 
 def _closed_annotations(dis_pheno: CSR, anc: CSR, n: int) -> CSR:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from medkg.errors import UsageError
@@ -78,7 +78,13 @@ class QAItem:
             raise UsageError(f"{self.family}: rationale needs {RATIONALE_STEPS}")
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        """The item as a plain dict (lists and dicts copied one level: nothing nested deeper
+        is mutable in an item, and a deep copy costs a tenth of an item's making)."""
+        d = {
+            f: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+            for f in self.__dataclass_fields__
+            for v in (getattr(self, f),)
+        }
         d["answer"] = self.answer
         d["answer_letter"] = self.answer_letter
         return d

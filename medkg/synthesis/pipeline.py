@@ -5,7 +5,7 @@
     from medkg.synthesis.pipeline import SynthConfig, synthesize
 
     result = synthesize(kg, SynthConfig(n=1000, seed=7, families=["diagnosis", "gene"],
-                                        rare_share=0.3, strategy="tree_balanced"))
+                                        rare_share=0.3))  # strategy "spread"
     result.export("out/")            # JSONL, Parquet, HF folder, TRL forms, manifest.json
 
 Order of work. Everything the config names is checked first (family and strategy names,
@@ -17,11 +17,20 @@ items than the families able to make them can hold) is an error before any item 
 Quotas. ``n`` is split over the families by ``family_weights`` (equal by default) with
 largest remainders. With ``rare_share`` α, ``round(α n)`` items must be rare: they are
 split, again by largest remainder, over the families whose eligible seeds include rare
-diseases, and each such family draws its seeds with the ``rare_mixture`` sampler (its
-α is its own rare quota over its quota, its base the configured strategy). Items are
-accepted into the rare or common stratum until each is full, so the realised rare share
-equals the requested one up to rounding; an item whose stratum is already full is counted
-as ``surplus`` (valid, not needed), never silently dropped.
+diseases; each such family draws its rare and its common stratum apart, each with the
+configured strategy restricted to that pool. Items are accepted into the rare or common
+stratum until each is full, so the realised rare share equals the requested one up to
+rounding; an item whose stratum is already full is counted as ``surplus`` (valid, not
+needed), never silently dropped.
+
+Spread. A seed makes at most ``cap`` items of a family and is drawn at most ``2 cap +
+SEED_RETRIES`` times; then it leaves the pool (the sampler renormalises over the rest).
+``cap`` is ``max_per_seed``, by default 1 - sampling without replacement - while the
+stratum's pool holds ``SPREAD_MARGIN`` times its quota, else the smallest cap that does,
+at most ``MAX_AUTO_CAP``.
+A pool that cannot hold its quota at its cap is an error before any item is made. So no
+seed holds more than ``cap`` items, near duplicates (same answer, similar stem) are rare,
+and a run ends when its pools are used up instead of spinning on duplicates.
 
 Every draw ends in exactly one bucket of the family's funnel (``made`` … ``accepted``);
 the buckets add up to the draws. Too few items after the draw budget is spent is an
@@ -55,7 +64,15 @@ from medkg.synthesis.items import QAItem, Reject
 from medkg.synthesis.report import realised_distribution, run_counts
 
 STALL_DRAWS = 2_000  # a family stops after this many draws in a row with nothing accepted
-SHUFFLE_SALT = 0x5EED  # the final order is a seeded permutation of the generation order
+SEED_RETRIES = 1  # a seed is drawn at most 2 * cap + this many times, then set aside
+SPREAD_MARGIN = 2.0  # auto cap: eligible seeds x cap >= this x the stratum's quota
+MAX_AUTO_CAP = 10  # a seed makes few distinct items (its cue sets): no larger automatic cap
+SHUFFLE_SALT = 0x5EED
+# Families made only when named: the drug family asks for MeSH chemical classes, which
+# tests taxonomy rather than pharmacology (see README, "Question families").
+OPT_IN_FAMILIES = frozenset(
+    {"drug"}
+)  # the final order is a seeded permutation of the generation order
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,8 @@ class FamilyPlan:
     rare_quota: int | None  # None: no rare stratification
     sampler: Any
     alpha: float | None
+    # stratum -> (sampler, its pool of seed rows, items one seed may make in it)
+    strata: dict[str, tuple[Any, np.ndarray, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -150,7 +169,7 @@ def validate_config(config: SynthConfig, backends: SynthBackends) -> list[str]:
     if isinstance(config.n, bool) or not isinstance(config.n, int) or config.n < 1:
         raise SynthesisError(f"n must be a positive integer, got {config.n!r}")
     known = sorted(backends.families)
-    families = list(config.families) or known
+    families = list(config.families) or [f for f in known if f not in OPT_IN_FAMILIES]
     unknown = sorted(set(families) - set(known))
     if unknown:
         raise SynthesisError(f"unknown question famil(y/ies) {unknown}; choose from {known}")
@@ -228,33 +247,58 @@ def plan_families(
     if config.rare_share is not None:
         rare_quotas, mixed = _rare_quotas(kg, config, families, quotas, eligible)
     plans = []
+    rare_pool = _rare_disease_mask(kg)
     for i, name in enumerate(families):
         quota, rare_quota = quotas[i], rare_quotas[i]
         alpha = None if rare_quota is None or quota == 0 else rare_quota / quota
         params = dict(config.strategy_params)
         try:
-            if mixed[i] and alpha is not None and 0 < alpha < 1:
-                # The strategy draws within both pools: rare diseases α of the time.
-                sampler = backends.build_sampler(
-                    "rare_mixture",
-                    kg.nodes,
-                    alpha=alpha,
-                    base=config.strategy,
-                    base_params=params or None,
-                    rare=config.strategy,
-                    rare_params=params or None,
-                )
-            else:  # the family's seeds are all rare, or none are, or its α is 0 or 1
-                pool = _rare_disease_mask(kg) if alpha == 1 else ~_rare_disease_mask(kg)
-                if alpha is not None and mixed[i]:
-                    eligible[name] = eligible[name] & pool
-                sampler = backends.build_sampler(config.strategy, kg.nodes, **params)
+            sampler = backends.build_sampler(config.strategy, kg.nodes, **params)
         except ValueError as exc:
             raise SynthesisError(f"family {name!r}: {exc}") from None
+        if alpha is not None and not mixed[i]:
+            # The family's seeds are all rare, or none are: draw only from the pool it needs.
+            pool = rare_pool if alpha == 1 else ~rare_pool
+            eligible[name] = eligible[name] & pool
+        if mixed[i] and rare_quota is not None:
+            # Two pools drawn apart (the rare share α is realised by the quotas, not by luck).
+            wanted = {"rare": rare_quota, "common": quota - rare_quota}
+            pools = {"rare": eligible[name] & rare_pool, "common": eligible[name] & ~rare_pool}
+        elif rare_quota is not None:  # one stratum only: its items all rare, or all common
+            key = "rare" if rare_quota == quota and quota > 0 else "common"
+            wanted, pools = {key: quota}, {key: eligible[name]}
+        else:
+            wanted = {"all": quota}
+            pools = {"all": eligible[name]}
+        strata = {
+            key: (sampler, pools[key], _seed_cap(config, name, key, wanted[key], pools[key]))
+            for key in wanted
+        }
         plans.append(
-            FamilyPlan(name, built[name], eligible[name], quota, rare_quota, sampler, alpha)
+            FamilyPlan(name, built[name], eligible[name], quota, rare_quota, sampler, alpha, strata)
         )
     return plans
+
+
+def _seed_cap(config: SynthConfig, family: str, stratum: str, quota: int, pool: np.ndarray) -> int:
+    """Items one seed may make in a stratum: ``max_per_seed``, else 1 (without replacement)
+    while the pool holds ``SPREAD_MARGIN`` times the quota, else the smallest cap that
+    does. A stratum that cannot hold its quota even so is an error before any work."""
+    seeds = int(pool.sum())
+    if quota == 0:
+        return 1
+    if config.max_per_seed is not None:
+        cap = int(config.max_per_seed)
+    else:
+        cap = min(MAX_AUTO_CAP, max(1, math.ceil(SPREAD_MARGIN * quota / max(seeds, 1))))
+    if seeds * cap < quota and not config.allow_partial:
+        where = "" if stratum == "all" else f" ({stratum} stratum)"
+        raise SynthesisError(
+            f"family {family!r}{where} needs {quota} items but has {seeds} eligible seed(s) "
+            f"that may make at most {cap} item(s) each ({seeds * cap} at most): lower n or "
+            "this family's weight, raise max_per_seed, or allow a stated partial result"
+        )
+    return cap
 
 
 def _rare_quotas(
@@ -328,6 +372,7 @@ def synthesize(
     """Make ``config.n`` verified, deduplicated, decontaminated items from ``kg``."""
     backends = backends or SynthBackends.default()
     families = validate_config(config, backends)
+    kg = canonical_graph(kg)
     # Static checks done: read the benchmarks (their errors come before any item work).
     decontam_cfg = config.decontam_config()
     checker = None
@@ -402,6 +447,14 @@ def synthesize(
     return result
 
 
+def canonical_graph(kg: KnowledgeGraph) -> KnowledgeGraph:
+    """``kg`` with its rows in the canonical order of its content hash: rows are what the
+    samplers draw, so a graph built in memory (``medkg run``) and the same graph loaded
+    from a store (``medkg synth``) give the same dataset."""
+    nodes, edges = kg.canonical()
+    return KnowledgeGraph(nodes=nodes, edges=edges, sources=list(kg.sources), report=kg.report)
+
+
 def _progress(show: bool, console: Any, total: int) -> Any:
     if not show:
         return None
@@ -424,6 +477,31 @@ def _stratum(plan: FamilyPlan, item: QAItem) -> str:
     if plan.rare_quota is None:
         return "all"
     return "rare" if item.rare else "common"
+
+
+def _draw_batch(
+    plan: FamilyPlan,
+    need: dict[str, int],
+    rng: np.random.Generator,
+    made_by_seed: np.ndarray,
+    draws_by_seed: np.ndarray,
+    left: int,
+) -> np.ndarray:
+    """Seeds for the strata still needed, from the seeds not yet used up, shuffled together."""
+    parts = []
+    for key, (sampler, pool, cap) in plan.strata.items():
+        want = need.get(key, 0)
+        if want <= 0:
+            continue
+        live = pool & (made_by_seed < cap) & (draws_by_seed < 2 * cap + SEED_RETRIES)
+        if not live.any():
+            continue
+        k = min(left, max(16, int(want * 1.25)))
+        parts.append(np.asarray(sampler.sample(k, rng, candidates=live), dtype=np.int64))
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    rows = np.concatenate(parts)
+    return rows[rng.permutation(rows.size)] if len(parts) > 1 else rows
 
 
 def _run_family(
@@ -454,14 +532,24 @@ def _run_family(
     budget = math.ceil(plan.quota * config.max_draws_factor) + 100
     since_accept = 0
     task = progress.tasks[0].id if progress is not None else None
+    made_by_seed = np.zeros(plan.eligible.size, dtype=np.int32)
+    draws_by_seed = np.zeros(plan.eligible.size, dtype=np.int32)
+    cap_of = np.zeros(plan.eligible.size, dtype=np.int32)
+    for _, pool, cap in plan.strata.values():
+        cap_of[pool] = cap
     while sum(need.values()) > 0 and funnel["draws"] < budget and since_accept < STALL_DRAWS:
-        batch = min(budget - funnel["draws"], max(16, int(sum(need.values()) * 1.25)))
-        rows = plan.sampler.sample(batch, rng, candidates=plan.eligible)
-        for row in rows:
+        rows = _draw_batch(plan, need, rng, made_by_seed, draws_by_seed, budget - funnel["draws"])
+        if rows.size == 0:
+            break  # every seed of the strata still needed is used up
+        for row in rows.tolist():
             if sum(need.values()) == 0 or since_accept >= STALL_DRAWS:
                 break
+            cap = int(cap_of[row])
+            if made_by_seed[row] >= cap or draws_by_seed[row] >= 2 * cap + SEED_RETRIES:
+                continue  # drawn twice in one batch: set aside before this draw
             funnel["draws"] += 1
             since_accept += 1
+            draws_by_seed[row] += 1
             made = plan.family.make(int(row), rng)
             if isinstance(made, Reject):
                 funnel["rejected"] += 1
@@ -482,7 +570,8 @@ def _run_family(
                 funnel["invalid"] += 1
                 rejects[f"verify:{problems[0].split(':', 1)[0].strip()}"] += 1
                 continue
-            made.with_id()
+            if not made.id:  # families set it already (it excludes provenance)
+                made.with_id()
             if dedup.check(made) is not None:
                 funnel["duplicate"] += 1
                 continue
@@ -490,6 +579,7 @@ def _run_family(
                 funnel["contaminated"] += 1
                 continue
             need[stratum] -= 1
+            made_by_seed[row] += 1
             funnel["accepted"] += 1
             since_accept = 0
             out.append(made)

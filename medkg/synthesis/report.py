@@ -59,8 +59,36 @@ def realised_distribution(
         "family_tv_distance": tv,
         "rare": rare,
         "hops": {str(h): c for h, c in sorted(Counter(i.hops for i in items).items())},
+        "spread": {p.name: seed_spread(items, p) for p in plans},
         "seed_kind": seed_kinds(kg, items),
         "seed_branch": seed_branches(kg, items),
+    }
+
+
+def seed_spread(items: Sequence[QAItem], plan: FamilyPlan) -> dict[str, Any]:
+    """How widely a family's items spread over seeds: distinct seeds, effective N
+    (``1 / sum(p^2)`` over the items' seeds), the largest seed's share and the share of
+    the top 1% of seeds; and the same effective N of the sampler over the family's pool."""
+    from medkg.synthesis.sampling.spread import effective_n, top_share
+
+    counts = Counter(i.seed_entity for i in items if i.family == plan.name)
+    c = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+    total = float(c.sum())
+    expected = {}
+    for key, (sampler, pool, cap) in plan.strata.items():
+        entry: dict[str, Any] = {"pool": int(pool.sum()), "cap": cap}
+        if pool.any():
+            p = sampler.probabilities(pool)
+            entry.update(sampler_effective_n=round(effective_n(p), 1),
+                         sampler_top1pct_share=round(top_share(p), 4))  # fmt: skip
+        expected[key] = entry
+    return {
+        "items": int(total),
+        "distinct_seeds": len(counts),
+        "effective_n": round(effective_n(c), 1) if total else 0.0,
+        "max_seed_share": round(float(c.max()) / total, 5) if total else 0.0,
+        "top1pct_seed_share": round(top_share(c), 4) if total else 0.0,
+        "strata": expected,
     }
 
 

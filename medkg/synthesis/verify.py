@@ -37,6 +37,7 @@ from collections.abc import Callable
 import numpy as np
 
 from medkg.kg.model import DISEASE, MODIFIER, PHENOTYPE
+from medkg.synthesis.clinical import related
 from medkg.synthesis.graphview import BRANCH_SCHEMES, SynthesisGraph
 from medkg.synthesis.items import QAItem
 from medkg.synthesis.text import names_in, normalise
@@ -91,6 +92,11 @@ def verify_item(item: QAItem, graph: SynthesisGraph) -> list[str]:
     for d in rows.distractors:
         if graph.equivalent(d, rows.answer):
             problems.append(f"answer_not_unique: {graph.ids[d]} is the answer under another id")
+        elif item.family not in CLASS_OPTION_FAMILIES and related(graph, d, rows.answer):
+            problems.append(
+                f"distractor_related: {graph.ids[d]} is a subtype, supertype or numbered "
+                f"sibling of the answer {item.answer_id}"
+            )
     problems += _check_path(item, graph, rows)
     problems += _check_answer_hidden(item, graph, rows)
     check = FAMILY_CHECKS.get(item.family)
@@ -100,6 +106,11 @@ def verify_item(item: QAItem, graph: SynthesisGraph) -> list[str]:
         problems += check(item, graph, rows)
     return problems
 
+
+# Families whose options are classes placed against each other by design: sibling top-level
+# branches (named alike: "Abnormality of the eye" / "... of the ear") or, for the most
+# specific common category, the more general classes above the key.
+CLASS_OPTION_FAMILIES = frozenset({"category"})
 
 ANSWER_HIDDEN_FAMILIES = frozenset({"diagnosis", "gene", "chain", "phenotype"})
 

@@ -160,32 +160,51 @@ def extract_letter(text: str, options: Sequence[str] | int | None = None) -> str
     return choice.letter if choice is not None else None
 
 
+def option_block(prompt: str) -> tuple[str, list[str], str]:
+    """(text before the lettered options, the options, text after them) of a question text.
+
+    The options are the last run of lines A, B, C, ... (so a question that quotes a letter
+    earlier is fine); with no run of two or more options: (prompt, [], "").
+    """
+    lines = prompt.splitlines()
+    best: tuple[int, int] | None = None  # [start, end) line span of the best run
+    start, count, last = -1, 0, -1
+
+    def close() -> None:
+        nonlocal best, start, count
+        if count >= 2:
+            best = (start, last + 1)
+        start, count = -1, 0
+
+    for i, line in enumerate(lines):
+        m = _OPTION_LINE.match(line)
+        if m is None:
+            if count and line.strip():
+                close()
+            continue
+        letter = m.group("letter")
+        if letter == "A":
+            close()
+            start, count, last = i, 1, i
+        elif count and letter == LETTERS[count]:
+            count, last = count + 1, i
+        elif count:
+            close()
+    close()
+    if best is None:
+        return prompt, [], ""
+    a, b = best
+    options = [_OPTION_LINE.match(ln).group("text") for ln in lines[a:b] if ln.strip()]  # type: ignore[union-attr]
+    return "\n".join(lines[:a]), options, "\n".join(lines[b:])
+
+
 def parse_options(prompt: str) -> list[str]:
     """The lettered options of a question text (A, B, C, ... on consecutive lines).
 
     The last run starting at A wins, so a question that quotes a letter earlier is fine.
     Returns [] when the text lists no options.
     """
-    best: list[str] = []
-    current: list[str] = []
-    for line in prompt.splitlines():
-        m = _OPTION_LINE.match(line)
-        if m is None:
-            if current and line.strip():
-                best, current = (current if len(current) >= 2 else best), []
-            continue
-        letter = m.group("letter")
-        if letter == "A":
-            if len(current) >= 2:
-                best = current
-            current = [m.group("text")]
-        elif current and letter == LETTERS[len(current)]:
-            current.append(m.group("text"))
-        elif current:
-            best, current = (current if len(current) >= 2 else best), []
-    if len(current) >= 2:
-        best = current
-    return best
+    return option_block(prompt)[1]
 
 
 def label_index(label: object, options: Sequence[str] | int | None = None) -> int | None:
@@ -216,6 +235,7 @@ __all__ = [
     "extract_choice",
     "extract_letter",
     "label_index",
+    "option_block",
     "option_count",
     "parse_options",
 ]

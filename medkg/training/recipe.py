@@ -12,6 +12,8 @@ A recipe lists stages that run in order; each trains one model with one TRL trai
                                      # a medkg export folder (its trl_<trainer>.jsonl)
         rewards: {accuracy: 1.0, format: {weight: 0.2}}   # grpo only
         gate: {require_answer: true} # safety gate (grpo only)
+        labels: graph                # grpo only: reward against the graph's verified keys,
+                                     # or {source: pseudo, margin: 0.1} (medkg.training.keys)
         lora: {r: 16}                # peft LoRA (true: defaults); absent/false: full
         args: {learning_rate: 1.0e-5}   # GRPOConfig / DPOConfig / SFTConfig fields
       - name: supervised
@@ -59,7 +61,7 @@ from medkg.training.trainers import (
 TOP_KEYS = frozenset({"description", "output_dir", "model", "defaults", "stages"})
 STAGE_KEYS = frozenset(
     {"name", "trainer", "dataset", "model", "init_from", "output_dir", "rewards", "gate"}
-    | {"lora", "args"}
+    | {"lora", "args", "labels"}
 )
 SMOLLM2_KEY = "smollm2"
 # Set by the runner from the stage's own keys; a recipe must not set them in ``args``.
@@ -93,6 +95,8 @@ class StageSpec:
     lora: Mapping[str, Any] | None = None  # None: full fine-tuning
     args: Mapping[str, Any] = field(default_factory=dict)  # merged: defaults, recipe, stage
     line: int = 0
+    labels: Mapping[str, Any] | None = None  # LabelSpec.to_dict(); None: rows as they are
+    label_check: Mapping[str, Any] | None = None  # what loading measured (keys.check_rows)
 
     @property
     def kind(self) -> TrainerKind:
@@ -378,8 +382,22 @@ def _check_stage(
         else:
             _check_rewards(c, where, rewards, gate)
 
+    # label source (grpo only)
+    labels = None
+    if entry.get("labels") is not None:
+        from medkg.training.keys import LabelError, LabelSpec
+
+        try:
+            labels = LabelSpec.parse(entry["labels"])
+        except LabelError as exc:
+            c.add(where, "labels", str(exc))
+        if kind is not None and not kind.takes_rewards:
+            c.add(where, "labels", f"trainer {kind.key!r} takes no reward labels")
+            labels = None
+
     # dataset
     dataset = None
+    label_check = None
     if "dataset" not in entry:
         c.add(where, "dataset", "missing")
     else:
@@ -389,6 +407,9 @@ def _check_stage(
                 _check_columns(kind, dataset, rewards)
         except Exception as exc:
             c.add(where, "dataset", str(exc))
+            dataset = None
+        if dataset is not None and labels is not None and kind is not None:
+            label_check = _check_labels(c, where, kind, dataset, labels)
 
     # lora and hyper-parameters
     lora = None
@@ -418,6 +439,8 @@ def _check_stage(
         lora=lora,
         args=args,
         line=c.stage_lines[i][0] if i < len(c.stage_lines) else 0,
+        labels=labels.to_dict() if labels is not None else None,
+        label_check=label_check,
     )
 
 
@@ -430,6 +453,21 @@ def _check_rewards(
         build_reward(rewards, gate=gate)
     except RewardConfigError as exc:
         c.add(where, "gate" if "gate" in str(exc) else "rewards", str(exc))
+
+
+def _check_labels(
+    c: _Checker, where: str, kind: TrainerKind, dataset: Path, labels: Any
+) -> dict[str, Any] | None:
+    """Every row gives the label the stage asks for; the pseudo-label gate passes."""
+    from medkg.training.keys import LabelError, check_rows
+    from medkg.training.trainers import dataset_file
+
+    try:
+        rows = load_dataset(dataset, kind).to_list()
+        return check_rows(rows, labels, dataset_file(dataset, kind))
+    except LabelError as exc:
+        c.add(where, "labels", str(exc))
+    return None
 
 
 def _check_columns(kind: TrainerKind, dataset: Path, rewards: Mapping[str, Any]) -> None:

@@ -135,6 +135,8 @@ def stage_fingerprint(stage: StageSpec) -> str:
         "lora": stage.lora,
         "args": stage.args,
     }
+    if stage.labels is not None:  # absent from older fingerprints, so they stay the same
+        spec["labels"] = stage.labels
     text = json.dumps(spec, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -151,6 +153,20 @@ def stage_model(recipe: Recipe, stage: StageSpec) -> Path:
             f"(no {DONE} in {source.output_dir})"
         )
     return source.final_dir
+
+
+def stage_dataset(stage: StageSpec) -> Any:
+    """The stage's training rows; with ``labels``, each row's ``answer`` is the label the
+    reward compares with (the graph's verified key or the pseudo-label, see
+    :mod:`medkg.training.keys`)."""
+    ds = load_dataset(stage.dataset, stage.kind)
+    if stage.labels is None:
+        return ds
+    from datasets import Dataset
+
+    from medkg.training.keys import LabelSpec, apply_labels
+
+    return Dataset.from_list(apply_labels(ds.to_list(), LabelSpec.parse(stage.labels)))
 
 
 def build_trainer(
@@ -170,7 +186,7 @@ def build_trainer(
     kwargs.update(
         model=str(model),
         args=build_config(kind, args, stage.output_dir),
-        train_dataset=dataset if dataset is not None else load_dataset(stage.dataset, kind),
+        train_dataset=dataset if dataset is not None else stage_dataset(stage),
     )
     if stage.lora is not None:
         from peft import LoraConfig
@@ -241,6 +257,8 @@ def run_stage(
         "init_from": stage.init_from,
         "lora": stage.lora is not None,
         "dataset": str(stage.dataset),
+        "labels": stage.labels,
+        "label_check": stage.label_check,
         "global_step": int(trainer.state.global_step),
         "train_loss": _jsonable(getattr(output, "training_loss", None)),
         "resumed_from": checkpoint.name if checkpoint else None,
@@ -288,6 +306,7 @@ __all__ = [
     "run_recipe",
     "run_stage",
     "save_final",
+    "stage_dataset",
     "stage_fingerprint",
     "trim_metrics",
     "write_atomic",

@@ -128,3 +128,59 @@ def test_export_parquet_cli(store_path: Path, tmp_path: Path):
     res = _json(["kg", "export", str(tmp_path / "out"), "--path", str(store_path), "--json"])
     assert res["format"] == "parquet"
     assert (tmp_path / "out" / "nodes.parquet").is_file()
+
+
+def test_mappings_import_export_and_identity_quality(store_path: Path, tmp_path: Path):
+    sssom = tmp_path / "marfan.sssom.tsv"
+    sssom.write_text(
+        "#curie_map:\n#  OMIM: https://omim.org/entry/\n"
+        "#  orphanet: http://www.orpha.net/ORDO/Orphanet_\n"
+        "#mapping_set_id: https://example.org/marfan.sssom.tsv\n"
+        "subject_id\tpredicate_id\tobject_id\tmapping_justification\n"
+        "OMIM:154700\tskos:exactMatch\torphanet:558\tsemapv:ManualMappingCuration\n",
+        encoding="utf-8",
+    )
+    res = _json(["kg", "mappings", "import", str(sssom), "--path", str(store_path), "--json"])
+    assert res["source"]["name"] == "marfan" and res["edges_added"] == 1
+    kg = EmbeddedStore(store_path).load()
+    imported = kg.edges.filter(kg.edges["method"] == "sssom")
+    assert imported.select("src", "dst", "confidence").rows() == [
+        ("OMIM:154700", "ORPHA:558", 0.95)
+    ]
+    stats = _json(["kg", "stats", "--path", str(store_path), "--json"])
+    methods = stats["identity_quality"]["methods"]
+    assert {"name_exact", "sssom"} <= set(methods)
+    assert methods["sssom"]["edges"] == 1
+    assert stats["rare"]["by_reason"]["orphanet"] == 1
+    assert stats["rare"]["by_reason"]["orphanet_name"] == 1  # OMIM:154700 is Orphanet's Marfan
+    assert "not_rare_by_reason" in stats["rare"]
+    text = runner.invoke(app, ["kg", "stats", "--path", str(store_path)])
+    assert "Identity quality" in text.stdout
+    # export: every MAPS_TO edge, readable again
+    out = tmp_path / "export" / "all.sssom.tsv"
+    res = _json(["kg", "mappings", "export", str(out), "--path", str(store_path), "--json"])
+    assert res["mappings"] == kg.edges.filter(kg.edges["rel"] == "MAPS_TO").height
+    assert "OMIM:154700\t" in out.read_text(encoding="utf-8")
+    # a malformed file names its line and leaves the store as it was
+    bad = tmp_path / "bad.sssom.tsv"
+    bad.write_text(sssom.read_text(encoding="utf-8") + "OMIM:1\tskos:exactMatch\n")
+    before = EmbeddedStore(store_path).load().content_hash()
+    res = runner.invoke(app, ["kg", "import", str(bad), "--path", str(store_path)])
+    assert res.exit_code != 0
+    assert f"{bad}:7" in res.output and "object_id" in res.output
+    assert EmbeddedStore(store_path).load().content_hash() == before
+
+
+def test_show_reads_facts_through_equivalents(store_path: Path):
+    # TGFB2 is attached to ORPHA:558 only; OMIM:154700 is the same Marfan syndrome
+    shown = _json(["kg", "show", "OMIM:154700", "--path", str(store_path), "--json"])
+    own = shown["relations"]["GENE_ASSOCIATED_WITH (in)"]["items"]
+    assert [g["other_name"] for g in own] == ["FBN1"]
+    via = {eq["id"]: eq for eq in shown["via_equivalents"]}
+    orpha = via["ORPHA:558"]
+    assert orpha["method"] == "name_exact" and orpha["confidence"] >= 0.95
+    genes = orpha["relations"]["GENE_ASSOCIATED_WITH (in)"]["items"]
+    assert sorted(g["other_name"] for g in genes) == ["FBN1", "TGFB2"]
+    assert "MESH:D056846" not in via  # the MeSH node carries no facts of its own here
+    text = runner.invoke(app, ["kg", "show", "OMIM:154700", "--path", str(store_path)]).stdout
+    assert "via equivalent ORPHA:558" in text and "TGFB2" in text

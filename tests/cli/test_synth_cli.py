@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from medkg.cli.synth import synth
+from medkg.cli.synth import app as synth_group
 from medkg.kg.stores import open_store
 from medkg.synthesis.pipeline import SynthBackends
 from tests.synthesis.test_pipeline import fake_backends, generated_graph
@@ -22,7 +22,7 @@ def synth_app() -> typer.Typer:
     """`synth` mounted as in medkg.cli.main (a callback keeps it a subcommand)."""
     app = typer.Typer(pretty_exceptions_enable=False)
     app.callback()(lambda: None)
-    app.command("synth")(synth)
+    app.add_typer(synth_group, name="synth")
     return app
 
 
@@ -93,7 +93,7 @@ def test_synth_decontam_and_formats(store_path: Path, tmp_path: Path):
         (["--family-weights", "fake_dx=0.6,fake_gene=0.6"], "sum to 1"),
         (["--decontam", "/nope/bench.jsonl"], "bench.jsonl not found"),
         (["--formats", "csv"], "unknown export format"),
-        (["--n", "100000", "--families", "fake_dx", "--strategy", "uniform"], "asked for 100000"),
+        (["--n", "100000", "--families", "fake_dx", "--strategy", "uniform"], "1200 at most"),
     ],
 )
 def test_synth_bad_input_is_a_clear_error_and_writes_nothing(
@@ -109,3 +109,23 @@ def test_synth_bad_input_is_a_clear_error_and_writes_nothing(
 def test_synth_without_a_graph_says_so(tmp_path: Path):
     res = invoke("--path", str(tmp_path / "empty"), "--out", str(tmp_path / "x"))
     assert res.exit_code == 2 and "medkg kg build" in res.output
+
+
+def test_synth_inspect_reports_on_a_dataset(store_path: Path, tmp_path: Path):
+    args = ["--n", "80", "--seed", "2", "--strategy", "uniform", "--path", str(store_path)]
+    assert invoke(*args, "--out", str(tmp_path / "ds")).exit_code == 0
+    res = invoke("inspect", str(tmp_path / "ds"), "--json")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["items"] == 80 and set(report["families"]) == {"fake_dx", "fake_gene"}
+    fam = report["families"]["fake_dx"]
+    assert fam["spread"]["distinct_seeds"] == 40 == fam["spread"]["effective_n"]
+    assert set(fam["baselines"]) >= {"answer_prior", "stem_overlap", "longest", "most_central"}
+    table = invoke("inspect", str(tmp_path / "ds"))
+    assert table.exit_code == 0 and "trivial baselines" in table.stdout
+    missing = invoke("inspect", str(tmp_path / "nope"))
+    assert missing.exit_code == 2 and "nope" in missing.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"family": "x"}\n', encoding="utf-8")
+    res = invoke("inspect", str(bad))
+    assert res.exit_code == 2 and "bad.jsonl:1: not a QA item" in res.output.replace("\n", "")

@@ -34,6 +34,12 @@ def test_import_files_are_typed_and_complete(small_kg: KnowledgeGraph, tmp_path:
 @pytest.mark.neo4j
 @pytest.mark.slow
 def test_bulk_import_reads_back_the_same_graph(small_kg: KnowledgeGraph, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from medkg.cli.main import app
+    from medkg.kg.stores.embedded import EmbeddedStore
     from medkg.kg.stores.neo4j import Neo4jStore
 
     runtime = runner.ensure_runtime()
@@ -43,18 +49,25 @@ def test_bulk_import_reads_back_the_same_graph(small_kg: KnowledgeGraph, tmp_pat
     # A second import into the now existing database is refused unless asked to replace it.
     with pytest.raises(StoreError, match=r"offline import .* failed"):
         bulk_import(small_kg, runtime, work)
-    bulk_import(small_kg, runtime, work, overwrite=True)
 
-    info = runner.start(data_dir=work, port=0, name="pytest-bulk", heap="512m")
+    graph = tmp_path / "graph"
+    EmbeddedStore(graph).save(small_kg)
+    cli = CliRunner()
+    args = ["neo4j", "import", "--graph", str(graph), "--data-dir", str(work), "--heap", "512m"]
+    res = cli.invoke(app, [*args, "--replace", "--json"])
+    assert res.exit_code == 0, res.output
     try:
-        store = Neo4jStore(uri=info.uri)
+        figures = json.loads(res.stdout)
+        assert figures["nodes"] == small_kg.nodes.height
+        # the server is up now: a second import must wait for it to stop
+        again = cli.invoke(app, args)
+        assert again.exit_code == 2 and "needs it stopped" in again.output
+        user, password = runner.credentials()
+        store = Neo4jStore(uri=figures["uri"], user=user, password=password)
         try:
-            report = store.adopt_bulk_import(small_kg, seconds=1.0)
-            assert report.details == {"offline_import": 1}
             assert_same_graph(store.load(), small_kg)
-            children = store.met_children("MET:Disease")
-            assert children[0] >= 1  # the MET_PARENT links were imported
+            assert store.met_children("MET:Disease")[0] >= 1  # MET_PARENT links imported
         finally:
             store.close()
     finally:
-        runner.stop("pytest-bulk")
+        runner.stop()

@@ -122,3 +122,56 @@ def test_generic_obo_declared_prefix_and_kind(tmp_path):
     assert sorted(kg.nodes.get_column("id")) == ["MONDO:0000001", "MONDO:0005015"]
     assert set(kg.nodes.get_column("kind")) == {"Disease"}
     assert kg.sources[0].version == "2024-01-01"
+
+
+MONDO = Path(__file__).parent.parent / "fixtures" / "obo" / "mondo_excerpt.obo"
+
+
+def test_obo14_qualifiers_and_comments_on_every_tag():
+    terms = {t.id: t for t in parse_obo(MONDO).terms}
+    hd = terms["MONDO:0007739"]
+    # "is_a: X {qualifiers} ! comment" is a parent, not a dangling id
+    assert [p for p, _ in hd.parents] == ["MONDO:0005071"]
+    assert [p for p, _ in terms["MONDO:0005071"].parents] == ["MONDO:0000001"]
+    assert hd.xrefs == ["OMIM:143100", "ORPHA:399"]
+    assert hd.synonyms == ["HD", "Huntington chorea"]
+    assert hd.synonym_scopes == ["EXACT", "EXACT"]
+    assert hd.subsets == ["gard_rare", "ordo_disease", "rare"]
+    assert terms["MONDO:0005148"].name == "type 2 diabetes mellitus"
+
+
+def test_split_value_keeps_quoted_and_escaped_marks():
+    from medkg.kg.sources.obo import split_value
+
+    assert split_value('X:1 {source="a"} ! b') == ("X:1", 'source="a"', "b")
+    assert split_value('"a ! b" EXACT [] ! c') == ('"a ! b" EXACT []', None, "c")
+    assert split_value("Tumour\\! of x") == ("Tumour! of x", None, None)
+
+
+def test_imported_ontology_names_kinds_subsets_and_rarity():
+    kg = graph_from_obo(MONDO, rare_subsets=["rare"])
+    info = kg.sources[0]
+    assert info.name == "MONDO"  # from "ontology: http://.../mondo.owl", not the file path
+    assert info.license == "http://creativecommons.org/licenses/by/4.0/"
+    nodes = {r["id"]: r for r in kg.nodes.iter_rows(named=True)}
+    assert {r["kind"] for r in nodes.values()} == {"Disease"}  # MONDO ids: diseases
+    assert kg.edges.filter(pl.col("rel") == "IS_A").height == 3
+    assert "obo.dangling_is_a_dropped" not in str(kg.report)
+    import json
+
+    props = json.loads(nodes["MONDO:0007739"]["props"])
+    assert props["subsets"] == ["gard_rare", "ordo_disease", "rare"]
+    assert props["rare_subset"] == "rare"
+    from medkg.kg.build import assemble
+
+    built = {r["id"]: r for r in assemble([kg]).nodes.iter_rows(named=True)}
+    assert (built["MONDO:0007739"]["rare"], built["MONDO:0007739"]["rare_reason"]) == (
+        True,
+        "subset:rare",
+    )
+    assert built["MONDO:0005148"]["rare"] is False
+
+
+def test_unknown_rare_subset_is_an_error():
+    with pytest.raises(SourceError, match=r"rare subset\(s\) \['orphan'\] not in the file"):
+        graph_from_obo(MONDO, rare_subsets=["orphan"])

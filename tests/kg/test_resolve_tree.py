@@ -66,7 +66,7 @@ def test_rarity_and_annotation_degree():
     kg = small_graph()
     n = {r["id"]: r for r in kg.nodes.iter_rows(named=True)}
     assert n["ORPHA:558"]["rare"] and n["ORPHA:558"]["rare_reason"] == "orphanet"
-    assert n["OMIM:154700"]["rare_reason"] == "hpo_rare_disease_annotation"
+    assert n["OMIM:154700"]["rare_reason"] == "orphanet_name:ORPHA:558"
     assert n["MESH:D056846"]["rare"] and n["MESH:D056846"]["rare_reason"] == "maps_to:ORPHA:558"
     assert not n["MESH:D009216"]["rare"]
     # OMIM:154700: 4 annotation edges (2 aortic root rows, arachnodactyly, NOT myopia) + inheritance + FBN1
@@ -110,3 +110,15 @@ def test_unknown_prefixes_are_kept_and_reported():
     assert kg.report["build.unknown_prefixes_kept"] == {"CLIN": 1}
     assert kg.report["build.nodes_by_prefix"]["HP"] == 11
     assert kg.node("CLIN:1")["met_parent"] == "MET:Disease-unclassified"
+
+
+def test_equivalence_map_follows_precise_identity_edges_only():
+    from medkg.kg.equivalents import equivalence_map, is_equivalence
+
+    eq = equivalence_map(small_graph().edges)
+    assert eq["ORPHA:558"] == ["MESH:D056846", "OMIM:154700"]
+    assert "ORPHA:558" in eq["OMIM:154700"]
+    assert not is_equivalence("name_stem", 1.0, None)
+    assert not is_equivalence("sssom", 0.99, '{"match":"broad"}')
+    assert not is_equivalence("synonym_exact", 0.68, None)  # measured precision too low
+    assert is_equivalence("xref", 0.95, None)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from medkg.kg.model import CATEGORY, DISEASE, KnowledgeGraph
+from medkg.kg.model import CATEGORY, CONCEPT, DISEASE, KnowledgeGraph
 from medkg.kg.sources.base import SOURCES, SourceError
 from medkg.kg.sources.icd10 import ICD10Source
 from tests.sources import FIXTURES, assert_well_formed, node, parents
@@ -33,7 +34,16 @@ def test_bundled_counts_and_provenance(bundled: KnowledgeGraph):
     # 22 chapters, 274 blocks, 2,050 categories, 10,196 subcategories in the 2019 file.
     assert bundled.nodes.height == 12_542
     assert info.counts["nodes.Category"] == 22 + 274
-    assert info.counts["nodes.Disease"] == 2_050 + 10_196
+    # Codes that classify no condition are Concept: counted here from the raw XML.
+    codes = [
+        item.findtext("name") or ""
+        for item in ET.parse(info.path).getroot().iter("item")
+        if item.get("type") in ("category", "subcategory")
+    ]
+    concept = [c for c in codes if c[0] in "VWXYZ" or (c[0] == "U" and int(c[1:3]) >= 50)]
+    assert len(codes) == 2_050 + 10_196
+    assert info.counts["nodes.Concept"] == len(concept) > 2_000
+    assert info.counts["nodes.Disease"] == len(codes) - len(concept)
     # Every item but the 22 chapters has exactly one parent.
     assert bundled.edges.height == 12_542 - 22
     assert bundled.report == {}
@@ -54,6 +64,11 @@ def test_bundled_names_kinds_and_props(bundled: KnowledgeGraph):
     assert cholera["name"] == "Cholera due to Vibrio cholerae 01, biovar cholerae"
     assert cholera["kind"] == DISEASE
     assert json.loads(cholera["props"]) == {"chapter": "I", "item_type": "subcategory"}
+    # external causes, Z codes and drug resistance classify no condition; COVID-19 does
+    for code in ("ICD10:V01", "ICD10:W00", "ICD10:X59", "ICD10:Y98", "ICD10:Z00", "ICD10:U82"):
+        assert node(bundled, code)["kind"] == CONCEPT, code
+    for code in ("ICD10:S00", "ICD10:T78.2", "ICD10:U07.1", "ICD10:R50"):
+        assert node(bundled, code)["kind"] == DISEASE, code
     chapter = node(bundled, "ICD10:XXII")
     assert chapter["name"] == "Codes for special purposes"
     assert chapter["kind"] == CATEGORY

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from medkg.kg.model import CATEGORY, DISEASE, KnowledgeGraph
+from medkg.kg.model import CATEGORY, CONCEPT, DISEASE, KnowledgeGraph
 from medkg.kg.sources.base import SOURCES, SourceError, bundled_file
 from medkg.kg.sources.icd10cm import ICD10CMSource, seventh_character_code
 from tests.sources import FIXTURES, assert_well_formed, node, parents
@@ -73,6 +73,10 @@ def test_bundled_version_licence_and_facts(bundled: KnowledgeGraph):
     assert encounter["name"] == "Unspecified superficial injury of scalp, initial encounter"
     assert encounter["kind"] == DISEASE
     assert parents(bundled, "ICD10CM:S00.00XA") == {"ICD10CM:S00.00"}
+    # external causes (with their 7th-character codes) and Z codes classify no condition
+    for code in ("ICD10CM:V00.01XA", "ICD10CM:W01", "ICD10CM:Y93.A1", "ICD10CM:Z00.00"):
+        assert node(bundled, code)["kind"] == CONCEPT, code
+    assert node(bundled, "ICD10CM:U07.1")["kind"] == DISEASE
     assert bundled.node("ICD10CM:S06.1X7A") is not None
     assert bundled.node("ICD10CM:S06.1X7D") is None
 

@@ -369,3 +369,21 @@ def test_loads_20k_class_turtle_quickly(tmp_path: Path) -> None:
     assert node(kg, "HP:0020000")["synonyms"] == ["Synonym 20000", "Related 20000"]
     assert kg.report == {}
     assert elapsed < 30  # about 5 s on two shared cores; generous against noisy neighbours
+
+
+def test_named_rare_subset_is_rarity_evidence(tmp_path: Path) -> None:
+    ttl = tmp_path / "mondo_excerpt.ttl"
+    ttl.write_text(
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "@prefix oboInOwl: <http://www.geneontology.org/formats/oboInOwl#> .\n"
+        "@prefix obo: <http://purl.obolibrary.org/obo/> .\n"
+        'obo:MONDO_0007739 a owl:Class ; rdfs:label "Huntington disease" ;\n'
+        "  oboInOwl:inSubset <http://purl.obolibrary.org/obo/mondo#rare> .\n"
+        'obo:MONDO_0005148 a owl:Class ; rdfs:label "type 2 diabetes mellitus" .\n',
+        encoding="utf-8",
+    )
+    kg = OwlSource(ttl, kind="Disease", rare_subsets=["rare"]).load()
+    props = {i: json.loads(p) for i, p in kg.nodes.select("id", "props").iter_rows()}
+    assert props["MONDO:0007739"]["rare_subset"] == "rare"
+    assert "rare_subset" not in props["MONDO:0005148"]

@@ -8,6 +8,7 @@ counts, dedup, decontamination, shortfalls and determinism.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -365,3 +366,53 @@ def test_largest_remainder_sums_and_breaks_ties_in_order():
     assert largest_remainder(10, [1 / 3, 1 / 3, 1 / 3]) == [4, 3, 3]
     assert largest_remainder(7, [0.5, 0.25, 0.25]) == [3, 2, 2]
     assert sum(largest_remainder(10_001, [0.1] * 10)) == 10_001
+
+
+def test_seeds_are_drawn_without_replacement_and_the_report_states_the_spread(kg):
+    """Before per-seed caps a concentrating sampler (the classic tree walk) repeated
+    seeds; now no seed makes two items of a family while the pool is twice the quota."""
+    res = run(kg, n=40, seed=2, strategy="tree_balanced", strategy_params={"floor": 1})
+    per_seed = Counter((i.family, i.seed_entity) for i in res.items)
+    assert max(per_seed.values()) == 1
+    spread = res.distribution["spread"]["fake_dx"]
+    assert spread["distinct_seeds"] == spread["items"] == 20
+    assert spread["effective_n"] == pytest.approx(20.0) and spread["max_seed_share"] == 0.05
+    assert spread["strata"]["all"]["cap"] == 1
+    # The sampler's own spread is stated too (two equal branches: the walk is uniform).
+    assert spread["strata"]["all"]["sampler_effective_n"] == pytest.approx(120.0)
+
+
+def test_capacity_is_checked_before_any_item_is_made(kg):
+    calls = Counter()
+
+    class Counting(FakeFamily):
+        def make(self, row, rng):
+            calls["make"] += 1
+            return super().make(row, rng)
+
+    backends = fake_backends(fake_dx=Counting)
+    cfg = SynthConfig(n=300, seed=0, strategy="uniform", max_per_seed=2)
+    with pytest.raises(SynthesisError, match=r"120 eligible seed\(s\).*at most 2.*240 at most"):
+        synthesize(kg, cfg, backends=backends)
+    assert calls["make"] == 0
+    # The automatic cap leaves room: 300 items of 120 seeds, at most 5 each.
+    res = synthesize(kg, SynthConfig(n=300, seed=0, strategy="uniform", allow_partial=True),
+                     backends=backends)  # fmt: skip
+    assert res.distribution["spread"]["fake_dx"]["strata"]["all"]["cap"] == 5
+    assert max(Counter(i.seed_entity for i in res.items).values()) <= 5
+
+
+def test_row_order_of_the_graph_does_not_change_the_dataset(kg):
+    """`medkg run` synthesised on the graph as built, `medkg synth` on the graph as loaded
+    from the store: same content hash, other row order, and (before rows were put in the
+    canonical order) another dataset."""
+    shuffled = KnowledgeGraph.from_frames(
+        kg.nodes.sample(fraction=1.0, shuffle=True, seed=3),
+        kg.edges.sample(fraction=1.0, shuffle=True, seed=3),
+        kg.sources,
+    )
+    assert shuffled.content_hash() == kg.content_hash()
+    assert shuffled.nodes.get_column("id").to_list() != kg.nodes.get_column("id").to_list()
+    a, b = run(kg, n=50, seed=4, rare_share=0.3), run(shuffled, n=50, seed=4, rare_share=0.3)
+    assert [i.to_dict() for i in a.items] == [i.to_dict() for i in b.items]
+    assert a.manifest() == b.manifest()

@@ -103,6 +103,7 @@ def all_strategies(tmp_path: Path) -> dict[str, dict[str, object]]:
     return {
         "uniform": {},
         "tree_balanced": {},
+        "spread": {"floor": 3},
         "inverse_frequency": {"temperature": 0.5},
         "rare_mixture": {"alpha": 0.4, "base": "tree_balanced"},
         "target": {"shares": {"Disease": 0.7, "Phenotype": 0.3}},
@@ -117,6 +118,7 @@ def test_registry_lists_every_strategy():
     assert set(SAMPLERS) == {
         "uniform",
         "tree_balanced",
+        "spread",
         "inverse_frequency",
         "rare_mixture",
         "target",
@@ -207,7 +209,7 @@ def test_sub_sampler_must_share_the_frame(nodes):
 
 
 def test_tree_balanced_exact_probabilities(nodes):
-    sampler = build_sampler("tree_balanced", nodes)
+    sampler = build_sampler("tree_balanced", nodes, floor=1)  # the classic walk
     diseases = mask_of(nodes, pl.col("kind") == "Disease")
     p = sampler.probabilities(diseases)
     # root → MET:Disease (only branch with candidates) → A, B, C each 1/3 → leaves.
@@ -233,13 +235,45 @@ def test_tree_balanced_gives_each_child_an_equal_share(nodes):
     diseases = mask_of(nodes, pl.col("kind") == "Disease")
     rng = np.random.default_rng(11)
     n = 30_000
-    draws = build_sampler("tree_balanced", nodes).sample(n, rng, candidates=diseases)
+    draws = build_sampler("tree_balanced", nodes, floor=1).sample(n, rng, candidates=diseases)
     shares = realised_distribution(nodes, draws, by=["A", "B", "C"])
     observed = np.array([shares[b] * n for b in ("A", "B", "C")])
     assert chi_square(observed, np.full(3, 1 / 3)) < CHI2_999[2]
     # Uniform drowns the small branch: B gets 1/11 of the draws instead of 1/3.
     uni = build_sampler("uniform", nodes).sample(n, rng, candidates=diseases)
     assert realised_distribution(nodes, uni, by=["A", "B", "C"])["B"] < 0.12
+
+
+def test_tree_balance_stops_at_the_subtree_size_floor(nodes):
+    """Below the floor a branch gets mass in proportion to its size: with A (8 leaves),
+    B (1) and C (2) and floor 4, A gets 4 parts, B 1 and C 2; at or above the floor the
+    branches share equally (floor 1: the classic walk gives B a third of the mass)."""
+    diseases = mask_of(nodes, pl.col("kind") == "Disease")
+    ids = nodes.get_column("id").to_list()
+    p = dict(zip(ids, build_sampler("tree_balanced", nodes, floor=4).probabilities(diseases),
+                 strict=True))  # fmt: skip
+    assert p["b1"] == pytest.approx(1 / 7) and p["c1"] == pytest.approx(1 / 7)
+    assert p["a1"] == pytest.approx(4 / 7 / 8)
+    # A floor as large as the graph is uniform over the drawable rows.
+    wide = build_sampler("tree_balanced", nodes, floor=10_000)
+    live = wide.drawable(diseases)
+    np.testing.assert_allclose(wide.probabilities(diseases)[live], 1 / live.sum())
+    with pytest.raises(SamplingError, match="floor"):
+        build_sampler("tree_balanced", nodes, floor=0)
+
+
+def test_spread_mixes_tree_balance_with_uniform(nodes):
+    diseases = mask_of(nodes, pl.col("kind") == "Disease")
+    tree = build_sampler("tree_balanced", nodes, floor=2).probabilities(diseases)
+    uni = build_sampler("uniform", nodes).probabilities(diseases)
+    mix = build_sampler("spread", nodes, floor=2, uniform_share=0.25).probabilities(diseases)
+    np.testing.assert_allclose(mix, 0.75 * tree + 0.25 * uni)
+    from medkg.synthesis.sampling import effective_n
+
+    assert effective_n(mix) > effective_n(tree)
+    assert effective_n(uni) == pytest.approx(int((uni > 0).sum()))
+    with pytest.raises(SamplingError, match="uniform_share"):
+        build_sampler("spread", nodes, uniform_share=1.5)
 
 
 # -- inverse_frequency -------------------------------------------------------------------

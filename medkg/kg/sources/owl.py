@@ -15,7 +15,8 @@ xrefs              ``oboInOwl:hasDbXref`` (normalised CURIEs; other values kept 
 obsolete           ``owl:deprecated true``
 props              ``iri``, ``alt_ids`` (oboInOwl:hasAlternativeId), ``consider``,
                    ``comment`` (rdfs:comment), ``namespace`` (oboInOwl:hasOBONamespace),
-                   ``subsets`` (oboInOwl:inSubset)
+                   ``subsets`` (oboInOwl:inSubset); ``rare_subset`` when one of them
+                   is named in the ``rare_subsets`` option (``--rare-subset``)
 =================  ==============================================================
 
 Identity: a class IRI becomes a CURIE through, first, the ``prefixes`` the caller declares
@@ -183,6 +184,7 @@ class OwlSource(Source):
             "license",
             "on_unmapped",
             "dangling",
+            "rare_subsets",
         }
         if unknown:
             raise UsageError(f"unknown owl source options: {sorted(unknown)}")
@@ -316,6 +318,14 @@ class OwlSource(Source):
                 items = sorted({self._curie_or_text(o) for o in ann.get(pred, ())} - {""})
                 if items:
                     props[key] = items
+            rare = [
+                name
+                for name in self.options.get("rare_subsets") or ()
+                for sub in props.get("subsets", ())
+                if sub == name or sub.endswith(("#" + name, "/" + name, ":" + name))
+            ]
+            if rare:
+                props["rare_subset"] = rare[0]  # rarity evidence (medkg.kg.rarity)
             namespace = best_literal(ann.get(NAMESPACE, ()))
             if namespace:
                 props["namespace"] = namespace

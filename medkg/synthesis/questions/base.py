@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from medkg.errors import UsageError
+from medkg.synthesis.distractors import OptionBalance
 from medkg.synthesis.graphview import SynthesisGraph
 from medkg.synthesis.items import RATIONALE_STEPS, QAItem, Reject
 from medkg.synthesis.verify import reason_of, verify_item
@@ -45,6 +46,17 @@ class Draft:
     similarity: float
     rationale: dict[str, str]
     seed: int
+
+
+def stem_names_answer(item: QAItem) -> bool:
+    """The key shares more content words with the stem than every other option (a reader
+    could pick it by word overlap alone: the stem-overlap baseline of ``synth inspect``)."""
+    from medkg.synthesis.inspect import content_words
+
+    stem = content_words(item.question)
+    overlap = [len(content_words(o) & stem) for o in item.options]
+    key = overlap[item.answer_index]
+    return key > 0 and all(v < key for i, v in enumerate(overlap) if i != item.answer_index)
 
 
 def difficulty(similarity: float, hops: int, rare: bool) -> float:
@@ -89,6 +101,7 @@ class QuestionFamily(ABC):
         self.n_options = n_options
         self.params: dict[str, Any] = {**self.defaults(), **params}
         self._provenance = graph.provenance()
+        self.balance = OptionBalance()
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
@@ -109,6 +122,8 @@ class QuestionFamily(ABC):
         if isinstance(draft, Reject):
             return draft
         k = self.n_options - 1
+        if self.balance.overused(draft.answer, self.n_options):
+            return Reject("key_overused", f"{self.graph.ids[draft.answer]} is the key too often")
         if len(draft.distractors) < k:
             return Reject("not_enough_distractors", f"{len(draft.distractors)} of {k}")
         g = self.graph
@@ -139,9 +154,12 @@ class QuestionFamily(ABC):
             template=draft.template,
             seed_entity=g.ids[draft.seed],
         )
+        if stem_names_answer(item):
+            return Reject("stem_names_answer", "the key alone shares most words with the stem")
         problems = verify_item(item, g)
         if problems:
             return Reject(reason_of(problems[0]), problems[0])
+        self.balance.record(draft.answer, distractors)
         item.with_id()  # the id excludes provenance, so it is attached afterwards (cheaper)
         item.provenance = {
             **self._provenance,

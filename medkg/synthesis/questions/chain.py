@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from medkg.kg.model import DISEASE, GENE_ASSOCIATED_WITH, HAS_PHENOTYPE
+from medkg.synthesis.clinical import causal_gene_links, disease_like, related, siblings
 from medkg.synthesis.distractors import pick, similar_diseases
 from medkg.synthesis.items import Reject
 from medkg.synthesis.questions.base import Draft, QuestionFamily, join_names, phrase, star_walk
@@ -29,15 +30,17 @@ class ChainFamily(QuestionFamily):
     def eligible(self) -> np.ndarray:
         g = self.graph
         dis = g.is_kind(DISEASE) & (g.dis_pheno.degree() >= self.params["k_min"]) & ~g.obsolete
-        shared = g.gene_dis.degree() >= 2
-        src = np.repeat(np.arange(g.n), g.dis_gene.degree())
+        dis_gene, gene_dis = causal_gene_links(g)
+        shared = gene_dis.degree() >= 2
+        src = np.repeat(np.arange(g.n), dis_gene.degree())
         has_shared = np.zeros(g.n, dtype=bool)
-        has_shared[src[shared[g.dis_gene.indices]]] = True
-        return dis & has_shared
+        has_shared[src[shared[dis_gene.indices]]] = True
+        return dis & has_shared & disease_like(g)
 
     def compose(self, seed: int, rng: np.random.Generator) -> Draft | Reject:
         g, p = self.graph, self.params
-        genes = [x for x in g.dis_gene.row(seed).tolist() if g.gene_dis.row(x).size >= 2]
+        dis_gene, gene_dis = causal_gene_links(g)  # causal links only, both hops
+        genes = [x for x in dis_gene.row(seed).tolist() if gene_dis.row(x).size >= 2]
         if not genes:
             return Reject("no_other_disease", f"{g.ids[seed]} shares no gene")
         k = int(rng.integers(p["k_min"], p["k_max"] + 1))
@@ -49,16 +52,25 @@ class ChainFamily(QuestionFamily):
         # conservative sets (0-of-n cohort annotations count): nothing that may fit is offered
         dstar, gstar = fitting_genes(g, cues, maybe=True)
         dset = set(dstar.tolist())
+        # outside the hidden disease's equivalence class and group: not the same entity,
+        # a subtype/supertype, a numbered sibling or an IS_A sibling of it or of another
+        # disease showing every finding
         others = [
             d
-            for d in g.gene_dis.row(gene).tolist()
+            for d in gene_dis.row(gene).tolist()
             if d not in dset
+            and disease_like(g)[d]
+            and not related(g, d, seed)
+            and not siblings(g, d, seed)
             and not any(g.equivalent(d, x) for x in dstar.tolist()[:50])
             and not np.isin(g.equiv.row(d), dstar).any()
         ]
         if not others:
             return Reject("no_other_disease", f"{g.names[gene]} has no other disease")
-        answer = others[int(rng.integers(len(others)))]
+        # the least used key first: a disease that keeps coming back as the answer of a
+        # gene's other disease would make the key guessable from past items
+        w = np.array([1.0 / self.balance.weight(d) for d in others])
+        answer = others[int(rng.choice(len(others), p=w / w.sum()))]
         reach: set[int] = set()
         for x in gstar:
             reach.update(g.gene_dis.row(x).tolist())
@@ -74,7 +86,9 @@ class ChainFamily(QuestionFamily):
                 and not g.obsolete[c]
             )
 
-        chosen, sims = pick(cand, sim, self.n_options - 1, rng, ok, [answer, seed], g)
+        chosen, sims = pick(
+            cand, sim, self.n_options - 1, rng, ok, [answer, seed], g, balance=self.balance
+        )
         if len(chosen) < self.n_options - 1:
             return Reject("not_enough_distractors", f"{len(chosen)} hard negatives")
         findings = join_names([phrase(g.names[c]) for c in cues])
@@ -88,7 +102,7 @@ class ChainFamily(QuestionFamily):
             entities=[*cues, seed, gene, answer],
             path=[*star_walk(cues, seed), gene, answer],
             rels=[HAS_PHENOTYPE] * (2 * len(cues) - 1) + [GENE_ASSOCIATED_WITH] * 2,
-            hops=3,
+            hops=3,  # findings -> disease, disease -> gene, gene -> other disease
             similarity=float(np.mean(sims)),
             rationale={
                 "understanding": f"Three steps: the findings ({findings}) identify a "

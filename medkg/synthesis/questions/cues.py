@@ -25,9 +25,11 @@ UNKNOWN_FREQUENCY_WEIGHT = 0.5
 
 def cue_scores(g: SynthesisGraph, disease: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Usable cue rows of ``disease``, their scores and frequencies (NaN = unknown)."""
+    from medkg.synthesis.clinical import clinical_terms
+
     rows = g.dis_pheno.row(disease).astype(np.int64)
     freq = g.dis_pheno.values("freq", disease)
-    ok = ~(freq < MIN_FREQUENCY)
+    ok = ~(freq < MIN_FREQUENCY) & clinical_terms(g)[rows]
     if g.dis_not.row(disease).size:
         ok &= np.array([not negated_cue(g, disease, int(p)) for p in rows], dtype=bool)
     rows, freq = rows[ok], freq[ok]
@@ -51,10 +53,18 @@ def select_cues(
     competitors: int = 8,
     max_extra: int = 2,
     near: np.ndarray | None = None,
+    avoid: set[str] | None = None,
 ) -> list[int]:
     """Up to ``k`` discriminative cues (plus at most ``max_extra`` to rule out close
-    competitors); fewer when the disease has fewer usable phenotypes."""
+    competitors); fewer when the disease has fewer usable phenotypes. Cues sharing a
+    content word with ``avoid`` (the key's name and synonyms) are not used: they would
+    name the answer in the stem."""
     rows, score, _ = cue_scores(g, disease)
+    if avoid:
+        from medkg.synthesis.inspect import content_words
+
+        keep = np.array([not (content_words(g.names[r]) & avoid) for r in rows.tolist()], bool)
+        rows, score = rows[keep], score[keep]
     if rows.size == 0:
         return []
     key = np.log(score) + noise * rng.gumbel(size=score.size)
@@ -83,9 +93,30 @@ def select_cues(
     return chosen
 
 
-def frequency_note(freq: float) -> str:
-    if math.isnan(freq):
-        return "frequency not stated"
-    if freq >= 0.99:
-        return "obligate"
-    return f"in about {round(freq * 100)}% of patients"
+def frequency_note(g: SynthesisGraph, disease: int, phenotype: int) -> str:
+    """The annotation's frequency in HPO's own terms: the frequency term's name ("HPO:
+    Frequent"), a cohort count ("in 3 of 4 reported patients") or a stated percentage;
+    "frequency not annotated in HPO" when the source gives none."""
+    text = g.freq_text.get(disease * g.n + phenotype)
+    if not text:
+        return "frequency not annotated in HPO"
+    parts = []
+    for t in text.split("; "):
+        if t.startswith("HP:") and t in g.row_of:
+            parts.append(f"HPO frequency {g.names[g.row_of[t]]}")
+        elif "/" in t:
+            k, _, m = t.partition("/")
+            parts.append(f"in {k} of {m} reported patients")
+        else:
+            parts.append(f"{t} as annotated")
+    return "; ".join(parts)
+
+
+def key_words(g: SynthesisGraph, row: int) -> set[str]:
+    """Content words of an entity's name and synonyms (what a stem must not contain)."""
+    from medkg.synthesis.inspect import content_words
+
+    words: set[str] = set()
+    for name in [g.names[row], *(g.synonyms[row] if row < len(g.synonyms) else [])]:
+        words |= content_words(name)
+    return words

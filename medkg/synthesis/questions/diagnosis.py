@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 
 from medkg.kg.model import DISEASE, HAS_CLINICAL_COURSE, HAS_PHENOTYPE
+from medkg.synthesis.clinical import disease_like
 from medkg.synthesis.distractors import pick, similar_diseases
 from medkg.synthesis.items import Reject
 from medkg.synthesis.questions.base import Draft, QuestionFamily, join_names, phrase, star_walk
-from medkg.synthesis.questions.cues import cue_scores, frequency_note, select_cues
+from medkg.synthesis.questions.cues import frequency_note, key_words, select_cues
 
 
 def onset_of(g: Any, disease: int) -> int:
@@ -38,10 +39,12 @@ def missing_cue(g: Any, disease: int, cues: list[int]) -> int:
 
 
 def lacks_text(g: Any, distractors: list[int], cues: list[int]) -> str:
+    """What HPO says about each distractor: a presented finding it is not annotated with
+    (absence of an annotation, not evidence that the finding is absent)."""
     parts = []
     for d in distractors:
         m = missing_cue(g, d, cues)
-        parts.append(f"{g.names[d]} lacks {phrase(g.names[m])}")
+        parts.append(f"{g.names[d]} is not annotated in HPO with {phrase(g.names[m])}")
     return "; ".join(parts)
 
 
@@ -54,13 +57,19 @@ class DiagnosisFamily(QuestionFamily):
 
     def eligible(self) -> np.ndarray:
         g = self.graph
-        return g.is_kind(DISEASE) & (g.dis_pheno.degree() >= self.params["k_min"]) & ~g.obsolete
+        return (
+            g.is_kind(DISEASE)
+            & (g.dis_pheno.degree() >= self.params["k_min"])
+            & ~g.obsolete
+            & disease_like(g)
+        )
 
     def compose(self, seed: int, rng: np.random.Generator) -> Draft | Reject:
         g, p = self.graph, self.params
         k = int(rng.integers(p["k_min"], p["k_max"] + 1))
         cand, jac = similar_diseases(g, seed, 40)
-        cues = select_cues(g, seed, k, rng, near=cand)
+        avoid = key_words(g, seed)
+        cues = select_cues(g, seed, k, rng, near=cand, avoid=avoid)
         if len(cues) < p["k_min"]:
             return Reject("too_few_phenotypes", f"{len(cues)} usable of {p['k_min']}")
         cue_arr = np.asarray(cues)
@@ -74,10 +83,12 @@ class DiagnosisFamily(QuestionFamily):
                 and not (g.is_ancestor(c, seed) or g.is_ancestor(seed, c))
             )
 
-        chosen, sims = pick(cand, jac, self.n_options - 1, rng, ok, [seed], g)
+        chosen, sims = pick(cand, jac, self.n_options - 1, rng, ok, [seed], g, balance=self.balance)
         if len(chosen) < self.n_options - 1:
             return Reject("not_enough_distractors", f"{len(chosen)} hard negatives")
         onset = onset_of(g, seed) if p["use_onset"] else -1
+        if onset >= 0 and avoid & key_words(g, onset):
+            onset = -1  # "Onset: neonatal" would name "... neonatal diabetes"
         findings = join_names([phrase(g.names[c]) for c in cues])
         question = f"A patient presents with {findings}."
         if onset >= 0:
@@ -87,11 +98,7 @@ class DiagnosisFamily(QuestionFamily):
         rels = [HAS_PHENOTYPE] * (len(path) - 1)
         if onset >= 0:
             path, rels = [onset, seed, *path], [HAS_CLINICAL_COURSE, HAS_PHENOTYPE, *rels]
-        rows, _, freq = cue_scores(g, seed)
-        fmap = dict(zip(rows.tolist(), freq.tolist(), strict=True))
-        recall = ", ".join(
-            f"{phrase(g.names[c])} ({frequency_note(fmap.get(c, float('nan')))})" for c in cues
-        )
+        recall = ", ".join(f"{phrase(g.names[c])} ({frequency_note(g, seed, c)})" for c in cues)
         answer = g.names[seed]
         return Draft(
             template="diagnosis.vignette.v1",
@@ -108,7 +115,7 @@ class DiagnosisFamily(QuestionFamily):
                 + (f" and {phrase(g.names[onset])}" if onset >= 0 else "")
                 + "; the task is the one disease that shows all of them.",
                 "recall": f"{answer} ({g.ids[seed]}) is annotated with {recall}.",
-                "reasoning": "Every other option lacks at least one finding: "
+                "reasoning": "Every other option misses at least one finding in HPO: "
                 + lacks_text(g, chosen, cues)
                 + ".",
                 "conclusion": f"The most likely diagnosis is {answer}.",

@@ -65,7 +65,9 @@ class DrugFamily(QuestionFamily):
         def ok(c: int) -> bool:
             return not g.anc.has(seed, c)
 
-        chosen, s = pick(cand, sims, self.n_options - 1, rng, ok, [answer, seed], g)
+        chosen, s = pick(
+            cand, sims, self.n_options - 1, rng, ok, [answer, seed], g, balance=self.balance
+        )
         if len(chosen) < self.n_options - 1:
             return Reject("not_enough_distractors", f"{len(chosen)} sibling classes")
         d, a = g.names[seed], g.names[answer]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from medkg.kg.model import DISEASE, GENE, GENE_ASSOCIATED_WITH, HAS_PHENOTYPE
+from medkg.synthesis.clinical import causal_gene_links, disease_like
 from medkg.synthesis.distractors import genes_of_similar_diseases, pick, similar_diseases
 from medkg.synthesis.items import Reject
 from medkg.synthesis.questions.base import Draft, QuestionFamily, join_names, phrase, star_walk
@@ -40,13 +41,14 @@ class GeneFamily(QuestionFamily):
         return (
             g.is_kind(DISEASE)
             & (g.dis_pheno.degree() >= self.params["k_min"])
-            & (g.dis_gene.degree() > 0)
+            & (causal_gene_links(g)[0].degree() > 0)
             & ~g.obsolete
+            & disease_like(g)
         )
 
     def compose(self, seed: int, rng: np.random.Generator) -> Draft | Reject:
         g, p = self.graph, self.params
-        genes = g.dis_gene.row(seed)
+        genes = causal_gene_links(g)[0].row(seed)  # keys: causal (Mendelian) links only
         if genes.size == 0:
             return Reject("no_gene", g.ids[seed])
         k = int(rng.integers(p["k_min"], p["k_max"] + 1))
@@ -63,7 +65,9 @@ class GeneFamily(QuestionFamily):
         def ok(c: int) -> bool:
             return int(g.kind[c]) == gene_code and c not in fits
 
-        chosen, sims = pick(cand, sim, self.n_options - 1, rng, ok, [answer], g)
+        chosen, sims = pick(
+            cand, sim, self.n_options - 1, rng, ok, [answer], g, balance=self.balance
+        )
         if len(chosen) < self.n_options - 1:
             return Reject("not_enough_distractors", f"{len(chosen)} hard negatives")
         findings = join_names([phrase(g.names[c]) for c in cues])

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from medkg.kg.model import DISEASE, HAS_PHENOTYPE, IS_A, PHENOTYPE
+from medkg.synthesis.clinical import clinical_terms, disease_like
 from medkg.synthesis.distractors import ancestor_jaccard, hierarchy_neighbours, pick
 from medkg.synthesis.items import Reject
 from medkg.synthesis.questions.base import Draft, QuestionFamily, phrase
@@ -31,7 +32,20 @@ class PhenotypeFamily(QuestionFamily):
 
     def eligible(self) -> np.ndarray:
         g = self.graph
-        return g.is_kind(DISEASE) & (g.dis_pheno.degree() >= 1) & ~g.obsolete
+        return g.is_kind(DISEASE) & (g.dis_pheno.degree() >= 1) & ~g.obsolete & disease_like(g)
+
+    def organ_systems(self, row: int) -> set[int]:
+        """The HPO organ systems (children of Phenotypic abnormality) above ``row``."""
+        g = self.graph
+        cache = g._cache.setdefault("phenotype.systems", {})
+        hit = cache.get(row)
+        if hit is None:
+            if "phenotype.system_set" not in g._cache:
+                g._cache["phenotype.system_set"] = set(g.branches("hpo_organ_system").tolist())
+            hit = cache[row] = g._cache["phenotype.system_set"].intersection(
+                g.anc.row(row).tolist()
+            )
+        return hit
 
     def compose(self, seed: int, rng: np.random.Generator) -> Draft | Reject:
         rows, score, _ = cue_scores(self.graph, seed)
@@ -52,10 +66,12 @@ class PhenotypeFamily(QuestionFamily):
         sims = np.array([ancestor_jaccard(g, answer, c) for c in cand.tolist()])
         code = g.kind_codes[PHENOTYPE]
 
-        def ok(c: int) -> bool:
-            return int(g.kind[c]) == code and absent_phenotype(g, seed, c)
+        clinical = clinical_terms(g)
 
-        chosen, s = pick(cand, sims, self.n_options - 1, rng, ok, [answer], g)
+        def ok(c: int) -> bool:
+            return int(g.kind[c]) == code and clinical[c] and absent_phenotype(g, seed, c)
+
+        chosen, s = pick(cand, sims, self.n_options - 1, rng, ok, [answer], g, balance=self.balance)
         if len(chosen) < self.n_options - 1:
             return Reject("not_enough_distractors", f"{len(chosen)} hard negatives")
         d, a = g.names[seed], g.names[answer]
@@ -84,10 +100,23 @@ class PhenotypeFamily(QuestionFamily):
     ) -> Draft | Reject:
         g = self.graph
         code = g.kind_codes[PHENOTYPE]
+        clinical = clinical_terms(g)
+        systems = {int(f): self.organ_systems(int(f)) for f in rows.tolist()}
+
+        k = self.n_options - 1
+        need = (k + 1) // 2  # features that must share an organ system with the odd option
+
+        def shares_system(p: int) -> bool:
+            mine = self.organ_systems(p)
+            return sum(1 for s in systems.values() if s & mine) >= need
+
         explicit = [
             p
             for p in g.dis_not.row(seed).tolist()
-            if int(g.kind[p]) == code and absent_phenotype(g, seed, p)
+            if int(g.kind[p]) == code
+            and clinical[p]
+            and absent_phenotype(g, seed, p)
+            and shares_system(p)
         ]
         path_mid: list[int] = []
         if explicit:
@@ -98,24 +127,40 @@ class PhenotypeFamily(QuestionFamily):
             if answer < 0:
                 return Reject("not_enough_distractors", "no absent sibling for a NOT answer")
             path_mid = [near, parent]
-        order = np.argsort(-score, kind="stable")
+        # the odd option must not stand out by organ system: features from its systems
+        # first (most frequent first within each group), and at least half of them
+        answer_systems = self.organ_systems(answer)
+        same = np.array([bool(systems.get(int(f), set()) & answer_systems) for f in rows])
+        order = np.lexsort((-score, ~same))
         feats = rows[order]
         sims = np.array([ancestor_jaccard(g, answer, int(f)) for f in feats])
 
         def ok(c: int) -> bool:
             return c != near and not negated_cue(g, seed, c)
 
-        chosen, s = pick(feats, sims, self.n_options - 1, rng, ok, [answer], g, pool_factor=1)
-        if len(chosen) < self.n_options - 1:
+        chosen, s = pick(
+            feats,
+            sims,
+            self.n_options - 1,
+            rng,
+            ok,
+            [answer],
+            g,
+            pool_factor=1,
+            balance=self.balance,
+        )
+        if len(chosen) < k:
             return Reject("not_enough_distractors", f"{len(chosen)} distinct features")
+        if sum(1 for c in chosen if systems.get(c, set()) & answer_systems) < need:
+            return Reject("not_enough_distractors", "too few features in the odd one's systems")
         d, a = g.names[seed], g.names[answer]
         if explicit:
             recall = f"{d} ({g.ids[seed]}) is annotated NOT {phrase(a)} ({g.ids[answer]})."
             path, rels = [seed, answer], [HAS_PHENOTYPE]
         else:
             recall = (
-                f"{d} ({g.ids[seed]}) is annotated with {phrase(g.names[near])}, but not with "
-                f"its sibling term {phrase(a)} nor anything under it."
+                f"{d} ({g.ids[seed]}) is annotated with {phrase(g.names[near])}; its sibling "
+                f"term {phrase(a)} and the terms under it are not annotated in HPO for {d}."
             )
             path, rels = [seed, *path_mid, answer], [HAS_PHENOTYPE, IS_A, IS_A]
         return Draft(
@@ -129,11 +174,16 @@ class PhenotypeFamily(QuestionFamily):
             hops=1,
             similarity=float(np.mean(s)),
             rationale={
-                "understanding": f"Four of the options are findings of {d}; one is not.",
+                "understanding": f"{self.n_options - 1} of the options are annotated findings "
+                f"of {d}; one is not.",
                 "recall": recall,
                 "reasoning": "Every other option is an annotated feature of "
                 f"{d}: " + ", ".join(phrase(g.names[c]) for c in chosen) + ".",
-                "conclusion": f"{a} is not a feature of {d}.",
+                "conclusion": (
+                    f"{a} is annotated NOT for {d} in HPO."
+                    if explicit
+                    else f"{a} is the option not annotated in HPO for {d}."
+                ),
             },
             seed=seed,
         )
@@ -153,6 +203,7 @@ class PhenotypeFamily(QuestionFamily):
                     if s != f
                     and int(g.kind[s]) == code
                     and not g.obsolete[s]
+                    and clinical_terms(g)[s]
                     and absent_phenotype(g, seed, s)
                 ]
                 if sibs:

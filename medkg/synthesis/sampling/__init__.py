@@ -26,6 +26,7 @@ from medkg.synthesis.sampling.distribution import (
 from medkg.synthesis.sampling.frequency import InverseFrequencySampler, load_counts
 from medkg.synthesis.sampling.gaps import CoverageGapSampler, load_gaps
 from medkg.synthesis.sampling.mixture import RareMixtureSampler
+from medkg.synthesis.sampling.spread import SpreadSampler, effective_n, top_share
 from medkg.synthesis.sampling.target import TargetSampler, largest_remainder, parse_target
 from medkg.synthesis.sampling.tree_balanced import TreeBalancedSampler
 from medkg.synthesis.sampling.uniform import UniformSampler
@@ -38,11 +39,13 @@ __all__ = [
     "RareMixtureSampler",
     "Sampler",
     "SamplingError",
+    "SpreadSampler",
     "TargetSampler",
     "TreeBalancedSampler",
     "UniformSampler",
     "accepted_params",
     "build_sampler",
+    "effective_n",
     "expected_distribution",
     "group_labels",
     "largest_remainder",
@@ -52,5 +55,6 @@ __all__ = [
     "parse_target",
     "realised_distribution",
     "register_sampler",
+    "top_share",
     "total_variation",
 ]

