@@ -22,7 +22,7 @@ import numpy as np
 from medkg.coverage.textnorm import fold
 
 if TYPE_CHECKING:
-    from medkg.coverage.linking import LinkerConfig
+    from medkg.coverage.linking_config import LinkerConfig
 
 _TOKEN = re.compile(r"[^\W_]+")
 

@@ -2,46 +2,43 @@
 
 A :class:`Linker` is built once from a :class:`~medkg.kg.model.KnowledgeGraph` and then
 streams over items, emitting a mention table (:data:`MENTION_SCHEMA`): ``item_id``,
-``start``, ``end`` (character offsets into the item text, end exclusive), ``text``,
-``entity_id``, ``method`` (``exact`` | ``abbreviation`` | ``tfidf``) and ``score``.
+``start``, ``end`` (offsets into the item text, end exclusive), ``text``, ``entity_id``,
+``method`` (:data:`METHODS`), ``score`` and ``equivalents`` (the entity's exact-mapping
+equivalents, :mod:`medkg.coverage.equivalence`). Per item:
 
-Three passes per item, each on what the previous left unlinked:
+1. **exact** - every name and synonym of the chosen kinds, and their plural/singular,
+   spelling and word-order variants (:mod:`medkg.coverage.variants`, ranked after real
+   forms), go into one Aho-Corasick automaton as *normalised surface forms* (case and
+   accents folded, non-alphanumerics spaces, single-spaced, padded: a match is
+   word-bounded by construction; :mod:`medkg.coverage.textnorm` maps offsets back). The
+   longest match wins, then the leftmost; a match across a bracket or a sentence end is
+   dropped. A match grows over clinical qualifiers before it, and a coordination ("breast
+   and ovarian cancer") becomes one ``composite`` row per conjunct's entity
+   (:mod:`medkg.coverage.spans`). One automaton pass plus work per match.
+2. **abbreviation** - "long form (SF)" / "SF (long form)" pairs (Schwartz-Hearst, or
+   scispaCy on a blank pipeline): every whole-word occurrence of SF links to the long
+   form's entity (a local definition beats a dictionary sense of SF). A capitalised
+   short form the text does not define links to an entity the text named earlier whose
+   form has those initials (never a gene symbol of the graph), else
+   (``abbreviation_list``) to the curated clinical abbreviations
+   (``data/clinical_abbreviations.tsv``, a source for each).
+3. **sense** - a form naming several entities is resolved in context
+   (:class:`~medkg.coverage.senses.SenseContext`): equivalent senses are one concept (the
+   kind order, then ``prefix_priority``, pick one); different concepts are ranked by the
+   unambiguous mentions of the same text that are them, their equivalents or their graph
+   neighbours; with no support, the dictionary order (name before EXACT synonym before
+   other synonym before variant; then kind, prefix, id).
+4. **tfidf** (off by default: its measured precision is in bench/README.md) - unlinked
+   noun-phrase-like runs matched to the nearest form by character n-gram TF-IDF cosine
+   (:mod:`medkg.coverage.fallback`).
 
-1. **exact** - every name and synonym of the chosen kinds goes into one Aho-Corasick
-   automaton (pyahocorasick) as a *normalised surface form*: case folded, accents
-   stripped, every non-alphanumeric character a space, runs of spaces collapsed, padded
-   with one space each side, so a match is word-bounded by construction. The text gets
-   the same normalisation (length preserving before the collapse, so offsets map back
-   exactly). All matches are collected; the longest wins, then the leftmost; a match
-   overlapping a chosen one is dropped ("Marfan syndrome type 1" beats "Marfan
-   syndrome"). Link time costs one automaton pass plus work per match - no loop over
-   entities.
-2. **abbreviation** - "long form (SF)" and "SF (long form)" pairs found by the
-   Schwartz-Hearst algorithm (the one scispaCy's AbbreviationDetector implements;
-   ``abbreviations="scispacy"`` uses scispaCy itself on a blank pipeline). When the long
-   form is a dictionary surface form, every whole-word, same-case occurrence of SF in the
-   item links to that entity (a local definition beats a dictionary sense of SF).
-3. **tfidf** - unlinked noun-phrase-like runs (maximal runs of tokens without stop
-   words, digits or punctuation) offer every sub-span of at most ``max_phrase_tokens``
-   tokens; each is matched to the nearest surface form by cosine similarity of character
-   n-gram TF-IDF vectors (scikit-learn), in sparse blocks per batch; per run the best
-   non-overlapping sub-spans with ``score >= tfidf_threshold`` are kept. Candidates are
-   searched over rare n-grams only, then rescored with the full vectors, so the score is
-   an exact cosine. The index is built on first use (about 12 s for the bundled graph).
+Surface forms skipped (counted in :attr:`Linker.stats`): shorter than ``min_chars``,
+numeric, an English stop word, or naming more than ``max_senses`` entities. Acronym forms
+(capitals in the graph, at most six characters) match only text in capitals ("ADA" the
+gene does not match "ada").
 
-Surface forms skipped (counted in :attr:`Linker.stats`): shorter than ``min_chars``
-after normalisation, purely numeric, an English stop word, or naming more than
-``max_senses`` entities. Acronym forms (written in capitals in the graph, at most six
-characters, e.g. gene symbols) match only text written in capitals, so "ADA" the gene
-does not match "ada" and "CAT" does not match "cat".
-
-One surface form naming several entities (Marfan syndrome is in MeSH, OMIM, Orphanet
-and ICD-10) links to one, by this priority: a preferred name before an EXACT synonym
-before any other synonym; then the kind's position in ``kinds``; then the id prefix's
-position in ``prefix_priority``; then the id. The count of such ties is in ``stats``.
-
-Persistence is pickle-free: :meth:`Linker.save` writes the surface table as Parquet and
-the config as JSON; :meth:`Linker.load` rebuilds the automaton from them.
+Persistence is pickle-free: :meth:`Linker.save` writes the surface table and the sense
+context as Parquet and the config as JSON; :meth:`Linker.load` rebuilds the automaton.
 """
 
 from __future__ import annotations
@@ -49,7 +46,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +60,12 @@ from medkg.coverage.abbreviations import (
 )
 from medkg.coverage.datasets import Item
 from medkg.coverage.fallback import TfidfFallback
+from medkg.coverage.linking_config import LinkerConfig
 from medkg.coverage.senses import SenseContext
 from medkg.coverage.spans import composite_heads, crosses_boundary, extend_qualifiers
+from medkg.coverage.surfaces import surface_table
 from medkg.coverage.textnorm import Normalised, fold, surface_key
-from medkg.coverage.variants import key_variants
-from medkg.kg.model import DISEASE, DRUG, GENE, PHENOTYPE, KnowledgeGraph
+from medkg.kg.model import KnowledgeGraph
 
 EXACT = "exact"
 COMPOSITE = "composite"
@@ -88,202 +85,9 @@ MENTION_SCHEMA: dict[str, pl.DataType] = {
     "equivalents": pl.List(pl.String()),
 }
 
-# Surface-form ranks: lower wins a tie between entities sharing a form.
-_NAME, _EXACT_SYN, _OTHER_SYN, _VARIANT = 0, 1, 2, 3
-
-
-@dataclass(frozen=True)
-class LinkerConfig:
-    """What the dictionary holds and how each pass decides."""
-
-    kinds: tuple[str, ...] = field(
-        default=(DISEASE, PHENOTYPE, GENE, DRUG),
-        metadata={"help": "entity kinds linked; their order breaks ties between kinds"},
-    )
-    prefix_priority: tuple[str, ...] = field(
-        default=("MESH", "ORPHA", "OMIM", "HP", "ICD10", "ICD10CM", "DRUGBANK", "NCBIGene"),
-        metadata={"help": "id prefixes in tie-break order (others after, by id)"},
-    )
-    synonyms: bool = field(default=True, metadata={"help": "index synonyms as well as names"})
-    variants: bool = field(
-        default=True,
-        metadata={"help": "also index plural/singular, British/American and word-order variants"},
-    )
-    context: bool = field(
-        default=True,
-        metadata={"help": "choose among a form's senses by the co-mentioned entities' graph "
-                  "neighbourhood (else the first sense by the priority order)"},
-    )  # fmt: skip
-    qualifiers: bool = field(
-        default=True,
-        metadata={"help": "extend a mention over preceding clinical qualifiers "
-                  "('hereditary', 'sporadic', ...) and expand composite mentions"},
-    )  # fmt: skip
-    clinical_abbreviations: bool = field(
-        default=True,
-        metadata={"help": "link common clinical abbreviations (HIV, COPD, ...) from the "
-                  "curated list when written in capitals and not defined in the text"},
-    )  # fmt: skip
-    min_chars: int = field(default=3, metadata={"help": "shortest normalised surface form"})
-    max_senses: int = field(
-        default=8, metadata={"help": "skip a surface form naming more entities than this"}
-    )
-    abbreviations: str | None = field(
-        default="schwartz_hearst",
-        metadata={"help": "abbreviation detector: schwartz_hearst | scispacy | None (off)"},
-    )
-    tfidf: bool = field(
-        default=False,
-        metadata={"help": "run the TF-IDF fallback (off by default: its precision on "
-                  "benchmark text is measured in bench/README.md)"},
-    )  # fmt: skip
-    tfidf_threshold: float = field(
-        default=0.85, metadata={"help": "minimum cosine similarity for a tfidf mention"}
-    )
-    tfidf_candidates: int = field(
-        default=10, metadata={"help": "candidates per phrase rescored with full vectors"}
-    )
-    tfidf_candidate_df: float = field(
-        default=0.002,
-        metadata={"help": "grams in more than this share of keys are left out of candidate search"},
-    )
-    tfidf_ngrams: tuple[int, int] = field(
-        default=(3, 4), metadata={"help": "character n-gram range (char_wb analyzer)"}
-    )
-    min_phrase_chars: int = field(default=5, metadata={"help": "shortest fallback phrase"})
-    max_phrase_tokens: int = field(default=5, metadata={"help": "longest fallback phrase"})
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LinkerConfig:
-        data = dict(data)
-        for key in ("kinds", "prefix_priority", "tfidf_ngrams"):
-            if key in data:
-                data[key] = tuple(data[key])
-        return cls(**data)
-
 
 _INITIALS_SKIP = frozenset({"of", "the", "and", "in", "with", "to", "type", "a"})
 _CAPS = re.compile(r"(?<![^\W_])[A-Z][A-Z0-9]{1,5}(?![^\W_])")
-
-
-# ----------------------------------------------------------------------------- surfaces
-def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFrame, dict[str, int]]:
-    """One row per kept surface key: ``key``, ``entity_id``, ``acronym``, ``senses``.
-
-    Returns the table and the counts of forms skipped by reason."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    nodes = kg.nodes.filter(pl.col("kind").is_in(list(config.kinds)) & ~pl.col("obsolete"))
-    names = nodes.select(
-        pl.col("id"), pl.col("kind"), pl.col("name").alias("form"), pl.lit(_NAME).alias("rank")
-    )
-    frames = [names]
-    if config.synonyms:
-        syn = (
-            nodes.select("id", "kind", "synonyms", "synonym_scopes")
-            .with_columns(
-                pl.col("synonym_scopes").fill_null([]),
-                pl.col("synonyms").fill_null([]),
-            )
-            .filter(pl.col("synonyms").list.len() > 0)
-        )
-        # scopes may be shorter than synonyms (or empty): pad with nulls before exploding
-        syn = syn.with_columns(
-            pl.struct("synonyms", "synonym_scopes")
-            .map_elements(
-                lambda r: [
-                    (r["synonym_scopes"][i] if i < len(r["synonym_scopes"]) else None)
-                    for i in range(len(r["synonyms"]))
-                ],
-                return_dtype=pl.List(pl.String()),
-            )
-            .alias("synonym_scopes")
-        ).explode(["synonyms", "synonym_scopes"])
-        frames.append(
-            syn.select(
-                "id",
-                "kind",
-                pl.col("synonyms").alias("form"),
-                pl.when(pl.col("synonym_scopes").is_in(["EXACT"]))
-                .then(_EXACT_SYN)
-                .otherwise(_OTHER_SYN)
-                .alias("rank"),
-            )
-        )
-    forms = pl.concat(frames).filter(pl.col("form").is_not_null())
-    raw = forms.get_column("form").to_list()
-    keys = [surface_key(f) for f in raw]
-    acronym = [f.strip().isupper() and len(f.strip()) <= 6 and f.strip().isalnum() for f in raw]
-    forms = forms.with_columns(
-        pl.Series("key", keys, dtype=pl.String()), pl.Series("acronym", acronym)
-    )
-    stats: dict[str, int] = {"forms": forms.height}
-    if config.variants:
-        # plural/singular, spelling and word-order variants rank after every real form;
-        # a variant that is some entity's real key is dropped (the real form decides)
-        var_rows: dict[str, list[Any]] = {"id": [], "kind": [], "form": [], "key": []}
-        cache: dict[str, list[str]] = {}  # variants depend on the key (the form if it has a comma)
-        for ent, kind, form, key, acr in forms.select(
-            "id", "kind", "form", "key", "acronym"
-        ).iter_rows():
-            if acr:
-                continue
-            memo = form if "," in form else key
-            variants = cache.get(memo)
-            if variants is None:
-                variants = cache[memo] = key_variants(form, key)
-            for v in variants:
-                var_rows["id"].append(ent)
-                var_rows["kind"].append(kind)
-                var_rows["form"].append(form)
-                var_rows["key"].append(v)
-        var = pl.DataFrame(var_rows, schema={"id": pl.String(), "kind": pl.String(),
-                                             "form": pl.String(), "key": pl.String()})  # fmt: skip
-        var = var.join(forms.select("key").unique(), on="key", how="anti").with_columns(
-            pl.lit(_VARIANT).alias("rank"), pl.lit(False).alias("acronym")
-        )
-        stats["variant_keys"] = var.get_column("key").n_unique()
-        forms = pl.concat([forms, var.select(forms.columns)])
-    core = pl.col("key").str.strip_chars(" ")
-    too_short = core.str.len_chars() < config.min_chars
-    numeric = core.str.contains(r"^[0-9 ]+$")
-    stop = core.is_in(list(ENGLISH_STOP_WORDS))
-    stats["skipped_short"] = forms.filter(too_short).height
-    stats["skipped_numeric"] = forms.filter(~too_short & numeric).height
-    stats["skipped_stopword"] = forms.filter(~too_short & ~numeric & stop).height
-    forms = forms.filter(~too_short & ~numeric & ~stop)
-
-    kind_rank = {k: i for i, k in enumerate(config.kinds)}
-    prefix_rank = {p: i for i, p in enumerate(config.prefix_priority)}
-    forms = forms.with_columns(
-        pl.col("kind").replace_strict(kind_rank, default=len(kind_rank)).alias("kind_rank"),
-        pl.col("id")
-        .str.split(":")
-        .list.first()
-        .replace_strict(prefix_rank, default=len(prefix_rank))
-        .alias("prefix_rank"),
-    )
-    best = (
-        forms.sort(["key", "rank", "kind_rank", "prefix_rank", "id"])
-        .group_by("key", maintain_order=True)
-        .agg(
-            pl.col("id").first().alias("entity_id"),
-            # acronym handling follows the winning form's spelling
-            pl.col("acronym").first(),
-            pl.col("id").n_unique().alias("senses"),
-            # every sense, best first: the context may pick another (medkg.coverage.senses)
-            pl.col("id").unique(maintain_order=True).alias("candidates"),
-        )
-    )
-    ambiguous = pl.col("senses") > config.max_senses
-    stats["skipped_ambiguous"] = best.filter(ambiguous).height
-    best = best.filter(~ambiguous)
-    stats["keys"] = best.height
-    stats["keys_shared"] = best.filter(pl.col("senses") > 1).height
-    return best.select("key", "entity_id", "acronym", "senses", "candidates"), stats
 
 
 # ----------------------------------------------------------------------------- linker
