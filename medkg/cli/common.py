@@ -102,6 +102,25 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
+def split_values(values: list[str] | None) -> list[str]:
+    """Comma-separated and/or repeated option values, in order."""
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def parse_params(values: list[str] | None) -> dict[str, Any]:
+    """KEY=VALUE pairs; a VALUE that parses as JSON (numbers, lists, objects) is used as such."""
+    params: dict[str, Any] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"expected KEY=VALUE, got {item!r}")
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value
+    return params
+
+
 def rate_bar() -> Any:
     """A transient rich progress display on stderr whose tasks show count, rate, elapsed
     time and ETA: the one bar every long CLI step uses."""

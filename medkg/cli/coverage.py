@@ -67,7 +67,7 @@ def _dataset_path(arg: str) -> str:
 
 
 @contextmanager
-def _progress() -> Iterator[object]:
+def coverage_progress() -> Iterator[object]:
     with rate_bar() as bar:
         tasks: dict[str, TaskID] = {}
         labels = {"link": "linking items", "linker": "building the linker", "amcs": "AMCS",
@@ -124,7 +124,7 @@ def amcs_cmd(
     ]
     emb = build_embedder(embedder)
     start = time.perf_counter()
-    with _progress() as update:
+    with coverage_progress() as update:
         vecs = [
             embed_set(
                 s,
@@ -187,7 +187,7 @@ def link_cmd(
     items = spec.items()
     kg = _load_graph(store, path)
     start = time.perf_counter()
-    with _progress() as update:
+    with coverage_progress() as update:
         update("linker", 0, 1)  # type: ignore[operator]
         linker = Linker.from_graph(kg)
         mentions = link_sharded(
@@ -257,6 +257,7 @@ def audit_cmd(
     concentration, top uncovered branches, AMCS; writes coverage.json, gaps.json, CSVs, report.html."""
     from medkg.coverage.audit import check_name
     from medkg.coverage.pipeline import AUDIT_KIND, AUDIT_LEGACY, DatasetSpec, run_audit
+    from medkg.synthesis.inspect import inspect_if_synth
 
     if names and len(names) != len(datasets):
         raise UsageError(f"give one --name per dataset ({len(datasets)}), got {len(names)}")
@@ -268,11 +269,12 @@ def audit_cmd(
         specs.append(DatasetSpec(check_name(name), p, _fields(fields), id_field))
     with store_from_options(store, path) as s:
         kg = s.load()
-        with _progress() as update:
+        with coverage_progress() as update:
             result = run_audit(
                 kg, specs, out=output, amcs_reference=None if amcs_ref == "none" else amcs_ref,
                 embedder=embedder, branch_depth=branch_depth, report=report,
                 progress=update,  # type: ignore[arg-type]
+                inspect=inspect_if_synth,
             )  # fmt: skip
         if write_back:
             from medkg.coverage.writeback import write_back as do_write_back

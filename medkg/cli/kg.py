@@ -213,7 +213,7 @@ def build(
     if as_json:
         print_json(result)
     else:
-        _print_stats(summary)
+        print_stats(summary)
         if "curated_mappings" in result:
             out.print(f"curator mapping decisions applied: {result['curated_mappings']}")
         out.print(
@@ -235,7 +235,7 @@ def stats_cmd(
     if as_json:
         print_json(summary)
     else:
-        _print_stats(summary)
+        print_stats(summary)
 
 
 def _table(title: str, data: dict[str, Any], key: str = "", value: str = "count") -> Table:
@@ -247,7 +247,7 @@ def _table(title: str, data: dict[str, Any], key: str = "", value: str = "count"
     return t
 
 
-def _print_stats(s: dict[str, Any]) -> None:
+def print_stats(s: dict[str, Any]) -> None:
     out.print(_table("Nodes by kind", s["nodes_by_kind"], "kind"))
     out.print(_table("Nodes by source", s["nodes_by_source"], "source"))
     out.print(_table("Edges by relation", s["edges_by_rel"], "relation"))

@@ -24,10 +24,11 @@ from medkg.cli.common import (
     console,
     handle_errors,
     out,
+    parse_params,
     print_json,
+    split_values,
     store_from_options,
 )
-from medkg.cli.synth import _parse_params, _split
 from medkg.errors import UsageError
 
 app = typer.Typer(no_args_is_help=True)
@@ -62,7 +63,7 @@ GeneratorOptOption = typer.Option(
 def _pairs(values: list[str] | None, what: str) -> dict[str, Any]:
     """KEY=VALUE pairs (a VALUE that parses as JSON is used as such), errors naming ``what``."""
     try:
-        return _parse_params(values)
+        return parse_params(values)
     except ValueError as exc:
         raise UsageError(f"{what}: {exc}") from None
 
@@ -358,7 +359,7 @@ def attach(
 
     check_folder_target(out_dir, KIND, LEGACY)
     rows = read_item_rows(dataset)
-    targets = _open_corpora(_split(corpora), indexes, embedder, embedder_option)
+    targets = _open_corpora(split_values(corpora), indexes, embedder, embedder_option)
     gen = _generator(generator, generator_option)
     kg, _ = _load_graph(store, path)
     qgen = _query_generator(kg, include_hidden, max_cues)
@@ -420,11 +421,11 @@ def eval_(
     from medkg.retrieval.evidence import read_item_rows
 
     try:
-        cutoffs = [int(x) for x in _split([ks])]
+        cutoffs = [int(x) for x in split_values([ks])]
     except ValueError:
         raise UsageError(f"-k needs comma-separated integers, got {ks!r}") from None
     rows = read_item_rows(dataset)
-    targets = _open_corpora(_split(corpora), indexes, embedder, embedder_option)
+    targets = _open_corpora(split_values(corpora), indexes, embedder, embedder_option)
     gen = _generator(generator, generator_option)
     kg, _ = _load_graph(store, path)
     qgen = _query_generator(kg, include_hidden, max_cues)

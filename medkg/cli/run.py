@@ -26,7 +26,7 @@ from medkg.cli.common import (
     print_json,
     store_from_options,
 )
-from medkg.cli.kg import _print_stats, build_with_progress, kept_imports, save_with_progress
+from medkg.cli.kg import build_with_progress, kept_imports, print_stats, save_with_progress
 from medkg.errors import UsageError
 from medkg.outputs import write_json
 
@@ -64,7 +64,7 @@ def run(
     as_json: bool = JsonOption,
 ) -> None:
     """Build the graph from the bundled sources, synthesise a verified QA dataset, audit its coverage."""
-    from medkg.cli.synth import _print_summary
+    from medkg.cli.synth import print_summary
     from medkg.coverage.pipeline import AUDIT_KIND, AUDIT_LEGACY
     from medkg.kg.build import stats
     from medkg.kg.derive import with_imports
@@ -100,7 +100,7 @@ def run(
         },
     )
     if not as_json:
-        _print_stats(summary)
+        print_stats(summary)
 
     console.rule("2/3  synthesise a verified QA dataset")
     try:
@@ -111,14 +111,15 @@ def run(
     result = synthesize(kg, config, show_progress=True, console=console)
     written = result.export(out_dir / "dataset")
     if not as_json:
-        _print_summary(result)
+        print_summary(result)
 
     console.rule("3/3  audit coverage of the entity tree")
     from rich.markup import escape
 
-    from medkg.cli.coverage import _progress, print_audit_table
+    from medkg.cli.coverage import coverage_progress, print_audit_table
     from medkg.coverage.pipeline import DatasetSpec, run_audit
     from medkg.embed import resolve_embedder
+    from medkg.synthesis.inspect import inspect_if_synth
 
     embedder_key, missing = resolve_embedder(embedder)
     if missing and amcs_ref != "none":
@@ -130,7 +131,7 @@ def run(
     specs = [DatasetSpec("synthetic", str(written.path / "items.jsonl"), id_field="id")]
     if mmlu:
         specs.append(DatasetSpec("mmlu", "mmlu"))
-    with _progress() as update:
+    with coverage_progress() as update:
         cov = run_audit(
             kg,
             specs,
@@ -138,6 +139,7 @@ def run(
             amcs_reference=None if amcs_ref == "none" else amcs_ref,
             embedder=embedder_key,
             progress=update,  # type: ignore[arg-type]
+            inspect=inspect_if_synth,
         )
     if as_json:
         from medkg.coverage.audit import compare

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,9 @@ from medkg.cli.common import (
     console,
     handle_errors,
     out,
+    parse_params,
     print_json,
+    split_values,
     store_from_options,
 )
 from medkg.errors import UsageError
@@ -33,13 +34,8 @@ app = typer.Typer(
 )
 
 
-def _split(values: list[str] | None) -> list[str]:
-    """Comma-separated and/or repeated option values, in order."""
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
-
-
 def _parse_weights(values: list[str] | None) -> dict[str, float] | None:
-    pairs = _split(values)
+    pairs = split_values(values)
     if not pairs:
         return None
     weights: dict[str, float] = {}
@@ -52,20 +48,6 @@ def _parse_weights(values: list[str] | None) -> dict[str, float] | None:
         if not sep or not key.strip():
             raise UsageError(f"--family-weights needs FAMILY=SHARE, got {pair!r}")
     return weights
-
-
-def _parse_params(values: list[str] | None) -> dict[str, Any]:
-    """KEY=VALUE pairs; a VALUE that parses as JSON (numbers, lists, objects) is used as such."""
-    params: dict[str, Any] = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"expected KEY=VALUE, got {item!r}")
-        try:
-            params[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key.strip()] = value
-    return params
 
 
 @app.callback()
@@ -136,11 +118,11 @@ def synth(
     config = SynthConfig(
         n=n,
         seed=seed,
-        families=_split(families),
+        families=split_values(families),
         family_weights=_parse_weights(family_weights),
         rare_share=rare_share,
         strategy=strategy,
-        strategy_params=_parse_params(strategy_param),
+        strategy_params=parse_params(strategy_param),
         max_per_seed=max_per_seed,
         n_options=n_options,
         dedup=not no_dedup,
@@ -153,7 +135,7 @@ def synth(
         decontam_ngram=decontam_ngram,
         allow_partial=allow_partial,
     )
-    chosen = _split(formats) or list(FORMATS)
+    chosen = split_values(formats) or list(FORMATS)
     unknown = sorted(set(chosen) - set(FORMATS))
     if unknown:
         raise UsageError(f"unknown export format(s) {unknown}; choose from {list(FORMATS)}")
@@ -173,7 +155,7 @@ def synth(
     if paraphrase:  # build (no I/O yet) before the synthesis work, so bad options fail first
         from medkg.llm import build_generator
 
-        generator = build_generator(paraphrase, **_parse_params(generator_option))
+        generator = build_generator(paraphrase, **parse_params(generator_option))
     result = synthesize(kg, config, show_progress=not as_json, console=console)
     if generator is not None:
         from medkg.synthesis.paraphrase import apply_paraphrase
@@ -198,7 +180,7 @@ def synth(
     if as_json:
         print_json(summary)
         return
-    _print_summary(result)
+    print_summary(result)
     out.print(
         f"[green]wrote[/] {len(result.items):,} items to {report.path} "
         f"({', '.join(chosen)} + manifest.json) in {made:.1f}s"
@@ -207,7 +189,7 @@ def synth(
         console.print(f"[yellow]warning:[/] {warning}")
 
 
-def _print_summary(result: Any) -> None:
+def print_summary(result: Any) -> None:
     dist = result.distribution
     table = Table(title="items by family")
     for col in ("family", "items", "share", "requested", "rare", "draws", "rejected", "dupes"):

@@ -25,10 +25,11 @@ from medkg.cli.common import (
     generation_bar,
     handle_errors,
     out,
+    parse_params,
     print_json,
+    split_values,
     store_from_options,
 )
-from medkg.cli.synth import _parse_params, _split
 from medkg.errors import UsageError
 from medkg.llm.base import GeneratorError
 from medkg.training.pseudolabel import PseudoLabelConfig, RejectConfig
@@ -77,7 +78,7 @@ def parse_generator_spec(spec: str) -> tuple[str | None, str, dict[str, Any]]:
 
     if key not in GENERATORS and not rest and ("/" in key or Path(key).is_dir()):
         return label, "local", {"model": key}
-    return label, key, _parse_params(_split([rest])) if rest else {}
+    return label, key, parse_params(split_values([rest])) if rest else {}
 
 
 def build_from_spec(spec: str) -> tuple[str | None, Any]:
@@ -282,7 +283,7 @@ def eval_(
     permutation_set(permutations, 4)  # a bad spec fails before any work
     if not model:
         raise UsageError("name at least one --model")
-    questions = [q for b in _split(bench) for q in load_benchmark(b, limit=limit)]
+    questions = [q for b in split_values(bench) for q in load_benchmark(b, limit=limit)]
     if mmlu:
         questions += mmlu_questions(limit=limit)
     if not questions:
@@ -316,7 +317,7 @@ def eval_(
         finally:
             asker.close()
     if results is not None:
-        write_results(done, results, benchmarks=_split(bench) + (["mmlu"] if mmlu else []))
+        write_results(done, results, benchmarks=split_values(bench) + (["mmlu"] if mmlu else []))
     if as_json:
         print_json({
             "models": [r.to_dict(with_records=False) for r in done],

@@ -22,9 +22,9 @@ from medkg.cli.common import (
     generation_bar,
     handle_errors,
     out,
+    parse_params,
     print_json,
 )
-from medkg.cli.synth import _parse_params
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,7 +48,7 @@ def training_errors(fn: F) -> F:
 def parse_vars(values: list[str] | None) -> dict[str, str]:
     """``NAME=VALUE`` pairs (repeatable ``--var``); values stay text (the recipe reads them)."""
     return {name: value if isinstance(value, str) else json.dumps(value)
-            for name, value in _parse_params(values).items()}  # fmt: skip
+            for name, value in parse_params(values).items()}  # fmt: skip
 
 
 @training_errors

@@ -42,6 +42,9 @@ AUDIT_KIND = "coverage-audit"
 AUDIT_LEGACY = legacy_manifest("coverage.json", format=FORMAT)
 
 Progress = Callable[[str, int, int], None]  # (task, done, total)
+# A dataset's quality report by path ({} when there is none), e.g.
+# medkg.synthesis.inspect.inspect_if_synth; passed in so coverage does not import synthesis.
+Inspector = Callable[[str], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -175,10 +178,13 @@ def run_audit(
     branch_depth: int = 2,
     report: bool = True,
     progress: Progress | None = None,
+    inspect: Inspector | None = None,
 ) -> CoverageResult:
     """Link, audit and (optionally) AMCS each dataset; write the files and the report to
     ``out`` when given. ``amcs_reference`` is a MET filter (see
-    :func:`medkg.coverage.sets.met_slice`), ``None`` to skip AMCS."""
+    :func:`medkg.coverage.sets.met_slice`), ``None`` to skip AMCS. ``inspect`` gives a
+    dataset's quality section of the report (the CLI passes
+    :func:`medkg.synthesis.inspect.inspect_if_synth`); without it there is none."""
     if not datasets:
         raise UsageError("no datasets to audit")
     names = [d.name for d in datasets]
@@ -235,7 +241,7 @@ def run_audit(
                     mode=amcs_mode,
                     progress=progress,
                 )
-        a.inspect = _inspect_if_synth(spec.path)
+        a.inspect = inspect(spec.path) if inspect is not None else {}
         audits.append(a)
     result = CoverageResult(audits, mentions, amcs_reference=amcs_reference or "",
                             model=emb.model_id if reference is not None else "")  # fmt: skip
@@ -247,15 +253,6 @@ def run_audit(
                                           amcs_reference, report)  # fmt: skip
         result.files = {k: final / v.name for k, v in result.files.items()}
     return result
-
-
-def _inspect_if_synth(path: str) -> dict[str, Any]:
-    """`medkg synth inspect`'s report of a `medkg synth` folder (its quality section in
-    the coverage report); empty for any other dataset."""
-    from medkg.synthesis.inspect import inspect_dataset, synth_folder
-
-    folder = None if path == "mmlu" else synth_folder(path)
-    return inspect_dataset(folder) if folder is not None else {}
 
 
 def _write_outputs(out: Path, audits: list[Audit], mentions: dict[str, pl.DataFrame],

@@ -44,16 +44,16 @@ from pathlib import Path
 from typing import Any
 
 from medkg.config import medkg_home
-from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
-from medkg.retrieval.base import Evidence, Hit, Query, RetrievalError, Retriever
-from medkg.retrieval.queries import STYLE_HINTS, QueryGenerator, style_for
-from medkg.synthesis.export import (
+from medkg.io import (
     MANIFEST,
     canonical,
     digests,
     file_digest,
     write_jsonl,
 )
+from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
+from medkg.retrieval.base import Evidence, Hit, Query, RetrievalError, Retriever
+from medkg.retrieval.queries import STYLE_HINTS, QueryGenerator, style_for
 from medkg.text import names_in, normalise
 
 RRF_K = 60

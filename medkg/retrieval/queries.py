@@ -43,8 +43,8 @@ import numpy as np
 from medkg.kg.index import SynthesisGraph
 from medkg.kg.model import GENE_ASSOCIATED_WITH, HAS_PHENOTYPE, IS_A, KnowledgeGraph
 from medkg.llm.base import Generator, GenParams, Messages
+from medkg.llm.completions import clean_completion
 from medkg.retrieval.base import CORPUS_KINDS, STYLE_FOR_KIND, Query, RetrievalError
-from medkg.synthesis.paraphrase import clean_completion
 from medkg.text import names_in, normalise
 
 PROMPT_VERSION = "queries.v1"

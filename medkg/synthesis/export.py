@@ -33,12 +33,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medkg.errors import InputError, MedkgError
+from medkg.errors import InputError
+from medkg.io import (  # the generic writers live in medkg.io; re-exported here
+    MANIFEST,
+    ExportError,
+    canonical,
+    digests,
+    dumps_line,
+    write_jsonl,
+)
 from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
 from medkg.synthesis.items import LETTERS, RATIONALE_STEPS, QAItem
 
-FLOAT_DIGITS = 6
-MANIFEST = "manifest.json"
 FORMATS = ("jsonl", "parquet", "hf", "trl")
 MANIFEST_VERSION = 1
 # The output kind (see medkg.outputs) and how a synth folder from before the marker looks.
@@ -51,37 +57,11 @@ SYSTEM_PROMPT = (
 )
 
 
-class ExportError(MedkgError, ValueError):
-    """The export cannot be written where asked (names the path)."""
-
-
 @dataclass(frozen=True)
 class ExportReport:
     path: Path
     files: dict[str, dict[str, Any]]  # relative path -> {"sha256", "bytes"}
     manifest: dict[str, Any]
-
-
-# ----------------------------------------------------------------------------- canonical form
-def canonical(value: Any) -> Any:
-    """Round floats, sort mapping keys, turn tuples into lists (recursively)."""
-    if isinstance(value, bool) or value is None or isinstance(value, int | str):
-        return value
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ExportError(f"cannot export a non-finite float ({value})")
-        return round(value, FLOAT_DIGITS) + 0.0  # + 0.0 turns -0.0 into 0.0
-    if isinstance(value, Mapping):
-        return {str(k): canonical(value[k]) for k in sorted(value, key=str)}
-    if isinstance(value, list | tuple):
-        return [canonical(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return canonical(value.item())
-    raise ExportError(f"cannot export a value of type {type(value).__name__}")
-
-
-def dumps_line(value: Any) -> str:
-    return json.dumps(canonical(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def item_row(item: QAItem) -> dict[str, Any]:
@@ -130,13 +110,6 @@ def trl_grpo_row(item: QAItem) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- writers
-def write_jsonl(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
-        for row in rows:
-            fh.write(dumps_line(row))
-            fh.write("\n")
-
-
 def items_table(items: Sequence[QAItem]) -> Any:
     """A pyarrow table of the items (fixed column order; provenance as JSON text)."""
     import pyarrow as pa
@@ -201,23 +174,6 @@ def write_hf(path: Path, table: Any, fingerprint: str) -> None:
         hf_logging.set_verbosity(verbosity)
         if not was_disabled:
             datasets.enable_progress_bars()
-
-
-def file_digest(path: Path) -> dict[str, Any]:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return {"sha256": h.hexdigest(), "bytes": path.stat().st_size}
-
-
-def digests(root: Path) -> dict[str, dict[str, Any]]:
-    """sha256 and size of every file under ``root`` (posix relative paths, sorted)."""
-    out = {}
-    for p in sorted(root.rglob("*")):
-        if p.is_file():
-            out[p.relative_to(root).as_posix()] = file_digest(p)
-    return out
 
 
 # ----------------------------------------------------------------------------- export

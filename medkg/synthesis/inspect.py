@@ -318,4 +318,18 @@ def inspect_dataset(path: str | Path) -> dict[str, Any]:
     return {"dataset": str(path), **inspect_items(read_items(path))}
 
 
-__all__ = ["BASELINE_MARGIN", "baselines", "inspect_dataset", "inspect_items", "synth_folder"]
+def inspect_if_synth(path: str | Path) -> dict[str, Any]:
+    """:func:`inspect_dataset` of a `medkg synth` folder (or its ``items.jsonl``); ``{}`` for
+    any other dataset (``"mmlu"`` included). The coverage audit's quality section."""
+    folder = None if str(path) == "mmlu" else synth_folder(path)
+    return inspect_dataset(folder) if folder is not None else {}
+
+
+__all__ = [
+    "BASELINE_MARGIN",
+    "baselines",
+    "inspect_dataset",
+    "inspect_if_synth",
+    "inspect_items",
+    "synth_folder",
+]

@@ -39,7 +39,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -59,6 +58,7 @@ if TYPE_CHECKING:
     from medkg.synthesis.pipeline import SynthResult
 
 from medkg.llm.base import Generator, GenParams, Messages, params_dict
+from medkg.llm.completions import clean_completion
 
 PROMPT_VERSION = "paraphrase.v1"
 NEGATIONS = frozenset({"not", "except", "least"})
@@ -163,31 +163,6 @@ def load_seed_questions(
         recs = _records(src)
         stem = src.stem
     return [_seed_from_record(r, f"{stem}:{i}") for i, r in enumerate(recs)]
-
-
-_LABEL = re.compile(
-    r"^(?:here is the |here's the )?(?:rewritten |paraphrased |revised |new )?"
-    r"(?:question|question stem|stem|vignette|clinical vignette)\s*:\s*",
-    re.IGNORECASE,
-)
-_END = re.compile(
-    r"^\s*(?:\(?[A-H][.)]\s|options?\s*:|answer\s*:|correct answer|explanation\s*:)", re.I
-)
-
-
-def clean_completion(text: str) -> str:
-    """The stem a completion proposes: up to the first option/answer line, labels stripped."""
-    kept: list[str] = []
-    for line in text.strip().splitlines():
-        if _END.match(line):
-            break
-        kept.append(line.strip())
-    stem = " ".join(x for x in kept if x)
-    stem = stem.strip().strip("*").strip()
-    stem = _LABEL.sub("", stem).strip().strip("*").strip()
-    if len(stem) >= 2 and stem[0] == stem[-1] and stem[0] in "\"'`":
-        stem = stem[1:-1].strip()
-    return stem
 
 
 @dataclass(frozen=True)

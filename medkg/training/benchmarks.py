@@ -32,10 +32,10 @@ from medkg.io import (
     MMLU_MEDICAL_SUBJECTS,
     MMLU_TEXT_FIELDS,
     DatasetError,
-    _json,
-    _jsonl,
     detect_format,
     mmlu_path,
+    read_json_records,
+    read_jsonl_records,
 )
 from medkg.llm.base import Messages
 from medkg.synthesis.export import SYSTEM_PROMPT
@@ -138,7 +138,7 @@ def question_messages(prompt: str | MCQuestion, system_prompt: str = SYSTEM_PROM
 # ----------------------------------------------------------------------------- reading
 def _records(path: Path, fmt: str) -> Iterable[tuple[int, Any]]:
     # the coverage readers, which name the file and line of bad input
-    return _jsonl(path) if fmt == "jsonl" else _json(path)
+    return read_jsonl_records(path) if fmt == "jsonl" else read_json_records(path)
 
 
 def _options(path: Path, number: int, rec: Mapping[str, Any]) -> tuple[str, list[str], str, bool]:

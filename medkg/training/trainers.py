@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from medkg.errors import UsageError
-from medkg.io import DatasetError, _json, _jsonl
+from medkg.io import DatasetError, read_json_records, read_jsonl_records
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def dataset_file(path: Path, kind: TrainerKind) -> Path:
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """Rows of a JSONL or JSON-list file (the coverage readers, which name the file and line
     of bad input); a row that is not an object is an error naming its line."""
-    records = _jsonl(path) if path.suffix == ".jsonl" else _json(path)
+    records = read_jsonl_records(path) if path.suffix == ".jsonl" else read_json_records(path)
     rows = []
     for number, row in records:
         if not isinstance(row, dict):

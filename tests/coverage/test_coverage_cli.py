@@ -21,6 +21,7 @@ from medkg.embed import build_embedder
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.stores import open_store
 from medkg.kg.stores.neo4j import Neo4jStore
+from medkg.synthesis.inspect import inspect_if_synth
 from tests.graphs import small_graph
 
 runner = CliRunner()
@@ -296,7 +297,8 @@ def test_report_has_the_inspect_section_of_a_synth_dataset(
     specs = [DatasetSpec("synthetic", str(folder / "items.jsonl"), id_field="id"),
              DatasetSpec("plain", str(dataset), id_field="id")]  # fmt: skip
     out = tmp_path / "cov"
-    result = run_audit(kg, specs, out=out, embedder=build_embedder("hashing"), amcs_reference=None)
+    result = run_audit(kg, specs, out=out, embedder=build_embedder("hashing"),
+                       amcs_reference=None, inspect=inspect_if_synth)  # fmt: skip
     fam = result.audits[0].inspect["families"]["gene"]
     assert fam["spread"]["effective_n"] == 1.6 and fam["spread"]["max_seed_share"] == 0.75
     assert result.audits[1].inspect == {}  # a plain file is no synth folder
