@@ -19,10 +19,7 @@ import polars as pl
 
 from medkg.coverage.audit import Audit
 from medkg.errors import UsageError
-from medkg.kg import cypher
 from medkg.kg.stores.base import GraphStore
-from medkg.kg.stores.embedded import EmbeddedStore
-from medkg.outputs import staged_file
 
 _NAME = re.compile(r"[^a-z0-9_]+")
 
@@ -49,32 +46,7 @@ def _write_back(store: GraphStore, a: Audit) -> int:
         pl.col("items").alias(f"{prefix}items"),
         pl.col("rollup_items").alias(f"{prefix}rollup"),
     )
-    if isinstance(store, EmbeddedStore):
-        store.manifest()  # raises when the store holds no graph
-        path = store.path / f"coverage.{prefix[len('coverage_') : -1]}.parquet"
-        with staged_file(path) as tmp:
-            rows.write_parquet(tmp)
-        return rows.height
-    write_batches = getattr(store, "_write_batches", None)
-    if write_batches is None:
-        raise UsageError(f"{store.describe_location()} does not support coverage write-back")
-    size = getattr(store, "batch_size", 10_000)
-    query = cypher.set_entity_properties()
-    cols = rows.columns[1:]
-    batches = (
-        (
-            query,
-            {
-                "rows": [
-                    {"id": r[0], "props": dict(zip(cols, r[1:], strict=True))}
-                    for r in part.iter_rows()
-                ]
-            },
-        )
-        for part in rows.iter_slices(size)
-    )
-    write_batches(batches, f"writing coverage counts of {a.name!r}")
-    return rows.height
+    return store.write_node_properties(f"coverage.{prefix[len('coverage_') : -1]}", rows)
 
 
 __all__ = ["property_prefix", "write_back"]

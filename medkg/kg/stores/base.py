@@ -151,6 +151,15 @@ class GraphStore(ABC):
     def search(self, text: str, limit: int = 20, kind: str | None = None) -> list[dict[str, Any]]:
         """Entities whose name or synonyms match ``text``, best first (id, kind, name, score)."""
 
+    def write_node_properties(self, overlay: str, rows: pl.DataFrame) -> int:
+        """Attach extra per-node properties (e.g. coverage counts) without changing the graph.
+
+        ``rows`` has an ``id`` column and one column per property; ``overlay`` names the set
+        (``[a-z0-9_.]``; an embedded store keeps it as ``<overlay>.parquet`` beside the graph).
+        Idempotent: the same rows write the same values. Returns the rows written. Callers
+        hold :meth:`writing`. Raises :class:`StoreError` where the store cannot do it."""
+        raise StoreError(f"{self.describe_location()} does not support node property write-back")
+
     def met_children(self, node_id: str, limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
         """Children of a node in the medical entity tree: (total count, first ``limit``)."""
         raise NotImplementedError(f"{type(self).__name__} cannot list tree children")

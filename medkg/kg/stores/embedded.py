@@ -29,7 +29,7 @@ from medkg.kg.model import KnowledgeGraph, SourceInfo
 from medkg.kg.search import search_nodes
 from medkg.kg.stores.base import GraphStore, SaveReport, StoreError, register_store
 from medkg.kg.stores.locks import file_lock
-from medkg.outputs import legacy_manifest, recover, staged_folder
+from medkg.outputs import legacy_manifest, recover, staged_file, staged_folder
 
 FORMAT = "medkg-embedded/1"
 KIND = "embedded-store"
@@ -80,6 +80,14 @@ class EmbeddedStore(GraphStore):
         )
 
     # ----------------------------------------------------------------- read
+    def write_node_properties(self, overlay: str, rows: pl.DataFrame) -> int:
+        """``<overlay>.parquet`` next to the graph's tables (its files and content hash stay
+        untouched)."""
+        self.manifest()  # raises when the store holds no graph
+        with staged_file(self.path / f"{overlay}.parquet") as tmp:
+            rows.write_parquet(tmp)
+        return rows.height
+
     def exists(self) -> bool:
         if not self.path.exists():
             recover(self.path)  # a swap a crash interrupted (see medkg.outputs)

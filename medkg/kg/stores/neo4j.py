@@ -562,6 +562,19 @@ class Neo4jStore(GraphStore):
         kg.nodes, kg.edges = kg.canonical()
         return kg
 
+    def write_node_properties(self, overlay: str, rows: pl.DataFrame) -> int:
+        """Set the columns of ``rows`` as properties of the entities named by its ``id``, in
+        batched write transactions (``overlay`` only names the work in messages)."""
+        cols = rows.columns[1:]
+        batches = (
+            (cypher.set_entity_properties(),
+             {"rows": [{"id": r[0], "props": dict(zip(cols, r[1:], strict=True))}
+                       for r in part.iter_rows()]})
+            for part in rows.iter_slices(self.batch_size)
+        )  # fmt: skip
+        self._write_batches(batches, f"writing {overlay}")
+        return rows.height
+
     def stats_view(self) -> KnowledgeGraph:
         from medkg.kg.stores.neo4j_stats import stats_view
 
