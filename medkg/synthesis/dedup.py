@@ -22,30 +22,21 @@ Two kinds of duplicate, both counted and both resolved keep-first in item order:
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from medkg.errors import UsageError
 from medkg.synthesis.items import QAItem
+from medkg.text import words
 
 EXACT = "exact"
 NEAR = "near"
 
-_WORD = re.compile(r"[0-9a-z]+")
-
 
 def normalise_text(text: str) -> str:
-    """Lower-case, NFKC, punctuation dropped, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(_WORD.findall(text))
-
-
-def words(text: str) -> list[str]:
-    """The normalised word tokens of ``text``."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    """:func:`medkg.text.fold`-ed (lower case, no accents, punctuation dropped), single-spaced."""
+    return " ".join(words(text))
 
 
 def exact_key(item: QAItem) -> str:

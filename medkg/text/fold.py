@@ -1,5 +1,10 @@
-"""Text normalisation of entity linking: one folding for dictionary surface forms and the
-texts they are found in, with offsets that map back to the original text."""
+"""The one text normalisation of medkg: a character fold used by the linker, the verifier,
+dedup and decontamination alike, so that they agree on what counts as the same text.
+
+:func:`fold` lower-cases, strips accents ("Sjögren" and "Sjogren" fold the same) and turns
+every non-alphanumeric character into a space, one character for one (offsets map back to
+the original text, which the linker needs). :func:`surface_key` is the folded text with
+single spaces, padded for whole-word containment; :func:`words` its tokens."""
 
 from __future__ import annotations
 
@@ -42,8 +47,14 @@ def fold(text: str) -> str:
 
 
 def surface_key(text: str) -> str:
-    """The dictionary key of a surface form: folded, single-spaced, padded with spaces."""
+    """The dictionary key of a surface form: folded, single-spaced, padded with spaces
+    (so ``" " + word + " " in surface_key(text)`` is whole-word containment)."""
     return " " + " ".join(fold(text).split()) + " "
+
+
+def words(text: str) -> list[str]:
+    """The folded word tokens of ``text``."""
+    return fold(text).split()
 
 
 class Normalised:
@@ -79,4 +90,4 @@ class Normalised:
         return pos + (self._shifts[i] if i >= 0 else 0) - 1
 
 
-__all__ = ["Normalised", "fold", "surface_key"]
+__all__ = ["Normalised", "fold", "surface_key", "words"]

@@ -3,15 +3,17 @@ re-check and the retrieval query generator (no model or generator imports here).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
+
+from medkg.text.fold import surface_key
 
 MIN_NAME_CHARS = 3  # shorter names/synonyms ("A", "CF"?) are too ambiguous to match in text
 
 
 def normalise(text: str) -> str:
-    """Lower case, punctuation to spaces, padded with spaces for whole-word containment."""
-    return " " + " ".join(re.sub(r"[\W_]+", " ", text.lower()).split()) + " "
+    """Folded like the linker's surface keys (lower case, no accents, punctuation to
+    spaces), single-spaced and padded with spaces for whole-word containment."""
+    return surface_key(text)
 
 
 def names_in(text_norm: str, names: Iterable[str], min_chars: int = MIN_NAME_CHARS) -> bool:
