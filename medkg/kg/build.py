@@ -10,6 +10,7 @@ The Python API behind ``medkg kg build``::
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,6 +26,8 @@ from medkg.kg.model import KnowledgeGraph
 from medkg.kg.resolve import resolve
 from medkg.kg.sources.base import SOURCES, Source, SourceError
 from medkg.kg.tree import build_tree
+
+log = logging.getLogger(__name__)
 
 # Source modules, imported so they register. Order is the merge order: on a duplicate
 # node id the first source wins (and the duplicate is counted).
@@ -129,8 +132,11 @@ def load_sources(
         start = time.perf_counter()
         source = known[key]((paths or {}).get(key), **dict((options or {}).get(key, {})))
         graphs.append(source.load())
+        seconds = time.perf_counter() - start
+        log.info("loaded source %s: %d nodes, %d edges in %.2f s", key, graphs[-1].nodes.height,
+                 graphs[-1].edges.height, seconds)  # fmt: skip
         if on_progress:
-            on_progress(key, time.perf_counter() - start)
+            on_progress(key, seconds)
     return graphs
 
 
@@ -155,6 +161,8 @@ def assemble(
     t_resolve = time.perf_counter()
     kg = build_tree(kg)
     t_tree = time.perf_counter()
+    log.info("assembled graph: %d nodes, %d edges (merge %.2f s, resolve %.2f s, tree %.2f s)",
+             kg.nodes.height, kg.edges.height, t_merge - t, t_resolve - t_merge, t_tree - t_resolve)  # fmt: skip
     if timings is not None:
         timings.update(
             {"merge": t_merge - t, "resolve": t_resolve - t_merge, "tree": t_tree - t_resolve}

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +23,8 @@ import polars as pl
 
 from medkg.errors import MedkgError
 from medkg.kg.model import KnowledgeGraph
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(MedkgError, RuntimeError):
@@ -80,7 +84,11 @@ class GraphStore(ABC):
         at a time (see :meth:`writing`)."""
         validate_graph(kg)
         with self.writing():
-            return self._save(kg)
+            start = time.perf_counter()
+            report = self._save(kg)
+        log.info("saved %d nodes, %d edges to %s in %.2f s", kg.nodes.height, kg.edges.height,
+                 self.describe_location(), time.perf_counter() - start)  # fmt: skip
+        return report
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
@@ -107,7 +115,11 @@ class GraphStore(ABC):
     def load(self) -> KnowledgeGraph:
         """Read the whole graph back; StoreError (from :meth:`_check_loadable`) when it cannot."""
         self._check_loadable()
-        return self._load()
+        start = time.perf_counter()
+        kg = self._load()
+        log.info("loaded %d nodes, %d edges from %s in %.2f s", kg.nodes.height, kg.edges.height,
+                 self.describe_location(), time.perf_counter() - start)  # fmt: skip
+        return kg
 
     def stats_view(self) -> KnowledgeGraph:
         """A graph with at least the columns :func:`medkg.kg.build.stats` reads; backends
