@@ -209,11 +209,14 @@ def evaluate_model(model: Path | None, label: str, qs: list[Any], args: argparse
     from medkg.training.answerers import LetterLogitAnswerer
     from medkg.training.evaluate import evaluate
 
+    def _print_progress(stage: str, done: int, total: int | None) -> None:
+        print(f"\r{stage}: {done}/{total}", end="\n" if done == total else "", file=sys.stderr)
+
     gen = LocalGenerator(model=model, threads=args.threads, batch_size=args.eval_batch)
     answerer = LetterLogitAnswerer(gen)
     try:
-        return evaluate(answerer, qs, permutations=args.permutations, model=label, progress=True,
-                        system_prompt=args.system)  # fmt: skip
+        return evaluate(answerer, qs, permutations=args.permutations, model=label,
+                        progress=_print_progress, system_prompt=args.system)  # fmt: skip
     finally:
         answerer.close()
 

@@ -220,7 +220,9 @@ def server() -> Iterator[str]:
         os.environ.setdefault("MEDKG_HOME", tmp)
         began = time.perf_counter()
         info = neo4j_server.start(
-            data_dir=Path(tmp) / "db", name="bench", progress=lambda m: print(f"  {m}")
+            data_dir=Path(tmp) / "db",
+            name="bench",
+            progress=lambda stage, _done, _total: print(f"  {stage}"),
         )
         print(f"  server up at {info.uri} in {time.perf_counter() - began:.1f} s")
         try:

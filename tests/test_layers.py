@@ -4,7 +4,7 @@ Every ``import`` of a medkg module anywhere in a file (top level, inside functio
 ``TYPE_CHECKING``) must point to the same package, a lower layer, or a package of the
 same layer that the layer allows (only the foundation modules may use each other).
 Nothing imports a ``_private`` name from another module, and only the interfaces
-(``cli``, ``ui``) import rich.
+(``cli``, ``ui``) import rich or tqdm.
 """
 
 from __future__ import annotations
@@ -158,10 +158,12 @@ def private_violations(imports: list[Import]) -> list[str]:
 
 
 def rich_violations(imports: list[Import]) -> list[str]:
+    """rich (and tqdm) draw on the terminal: the interfaces' business. Library code reports
+    through :class:`medkg.progress.Progress` and logging."""
     return [
         f"{imp.where}: {imp.target} imported outside cli/ui"
         for imp in imports
-        if imp.target.split(".")[0] == "rich" and package(imp.module) not in RICH_ALLOWED
+        if imp.target.split(".")[0] in ("rich", "tqdm") and package(imp.module) not in RICH_ALLOWED
     ]
 
 
@@ -180,6 +182,10 @@ def test_no_private_names_imported_from_other_modules() -> None:
     assert private_violations(all_imports()) == []
 
 
+def test_rich_only_in_the_interfaces() -> None:
+    assert rich_violations(all_imports()) == []
+
+
 # The checks themselves, on small made-up sources: each must flag what it is for.
 @pytest.mark.parametrize(
     ("module", "source", "check", "flagged"),
@@ -194,6 +200,7 @@ def test_no_private_names_imported_from_other_modules() -> None:
         ("medkg.kg.build", "from medkg.io import read_items", private_violations, False),
         ("medkg.coverage.report", "from rich.table import Table", rich_violations, True),
         ("medkg.cli.kg", "from rich.table import Table", rich_violations, False),
+        ("medkg.training.evaluate", "from tqdm import tqdm", rich_violations, True),
     ],
 )
 def test_checks_flag_what_they_should(

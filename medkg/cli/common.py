@@ -7,7 +7,7 @@ import errno
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ from rich.console import Console
 
 from medkg.errors import MedkgError, UsageError
 from medkg.kg.stores.base import GraphStore, StoreError, open_store
+from medkg.progress import Progress
 from medkg.redact import redact
 
 console = Console(stderr=True, soft_wrap=True)
@@ -160,6 +161,27 @@ def rate_bar() -> Any:
 
 
 @contextlib.contextmanager
+def progress_bars(labels: Mapping[str, str] | None = None) -> Iterator[Progress]:
+    """A :class:`~medkg.progress.Progress` drawing one :func:`rate_bar` task per stage
+    (described by ``labels[stage]``, else the stage name); a stage whose count goes back or
+    whose total changes starts a fresh bar (the next dataset, the next pass)."""
+    with rate_bar() as bar:
+        tasks: dict[str, Any] = {}
+        last: dict[str, tuple[int, int | None]] = {}
+
+        def update(stage: str, done: int, total: int | None) -> None:
+            prev = last.get(stage)
+            if prev is None or done < prev[0] or total != prev[1]:
+                if stage in tasks:
+                    bar.remove_task(tasks[stage])
+                tasks[stage] = bar.add_task((labels or {}).get(stage, stage), total=total)
+            last[stage] = (done, total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+@contextlib.contextmanager
 def generation_bar(generators: Sequence[Any], label: str, show: bool = True) -> Iterator[None]:
     """A live bar (prompts done, rate, ETA) for the ``generate`` calls of ``generators``
     inside the block, through their ``progress`` hook; nothing is shown when ``show`` is off."""
@@ -170,7 +192,7 @@ def generation_bar(generators: Sequence[Any], label: str, show: bool = True) -> 
         for gen in generators:
             task = bar.add_task(f"{label} ({gen.name})", total=None)
 
-            def update(done: int, total: int, task: Any = task) -> None:
+            def update(_stage: str, done: int, total: int | None, task: Any = task) -> None:
                 bar.update(task, completed=done, total=total)
 
             gen.progress = update

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import (
-    TaskID,
-)
 from rich.table import Table
 
 from medkg.cli.common import (
@@ -23,11 +19,12 @@ from medkg.cli.common import (
     handle_errors,
     out,
     print_json,
-    rate_bar,
+    progress_bars,
     store_from_options,
 )
 from medkg.errors import InputError, UsageError
 from medkg.outputs import check_folder_target, staged_file
+from medkg.progress import Progress
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -66,21 +63,13 @@ def _dataset_path(arg: str) -> str:
     return arg
 
 
-@contextmanager
-def coverage_progress() -> Iterator[object]:
-    with rate_bar() as bar:
-        tasks: dict[str, TaskID] = {}
-        labels = {"link": "linking items", "linker": "building the linker", "amcs": "AMCS",
-                  "embed": "embedding names (cached after)"}  # fmt: skip
+COVERAGE_STAGES = {"link": "linking items", "linker": "building the linker", "amcs": "AMCS",
+                   "embed": "embedding names (cached after)"}  # fmt: skip
 
-        def update(task: str, done: int, total: int) -> None:
-            if task not in tasks or (task == "link" and done <= total and done == min(total, 500)):
-                if task in tasks:
-                    bar.remove_task(tasks[task])
-                tasks[task] = bar.add_task(labels.get(task, task), total=total)
-            bar.update(tasks[task], completed=done, total=total)
 
-        yield update
+def coverage_progress() -> AbstractContextManager[Progress]:
+    """The bars of the coverage steps (:data:`COVERAGE_STAGES`)."""
+    return progress_bars(COVERAGE_STAGES)
 
 
 def _load_graph(store: str | None, path: Path | None) -> Any:
@@ -131,13 +120,13 @@ def amcs_cmd(
                 emb,
                 graph_hash=kg.content_hash(),
                 recipe=recipe,
-                progress=lambda d, t: update("embed", d, t),  # type: ignore[operator]
+                progress=update,
             )
             for s in sets
         ]
-        update("amcs", 0, 1)  # type: ignore[operator]
+        update("amcs", 0, 1)
         res = compute_amcs(vecs[0], vecs[1], mode=mode)
-        update("amcs", 1, 1)  # type: ignore[operator]
+        update("amcs", 1, 1)
     data = {**res.to_dict(), "a": a, "b": b, "model": emb.model_id, "recipe": recipe,
             "seconds": round(time.perf_counter() - start, 3)}  # fmt: skip
     if as_json:
@@ -188,14 +177,14 @@ def link_cmd(
     kg = _load_graph(store, path)
     start = time.perf_counter()
     with coverage_progress() as update:
-        update("linker", 0, 1)  # type: ignore[operator]
+        update("linker", 0, 1)
         linker = Linker.from_graph(kg)
         mentions = link_sharded(
             linker,
             ((i.id, i.text) for i in items),
             runner,
             shard_size=shard_size,
-            progress=lambda done, _total: update(  # type: ignore[operator]
+            progress=lambda _stage, done, _total: update(
                 "link", min(done * shard_size, len(items)), len(items)
             ),
         )
@@ -273,7 +262,7 @@ def audit_cmd(
             result = run_audit(
                 kg, specs, out=output, amcs_reference=None if amcs_ref == "none" else amcs_ref,
                 embedder=embedder, branch_depth=branch_depth, report=report,
-                progress=update,  # type: ignore[arg-type]
+                progress=update,
                 inspect=inspect_if_synth,
             )  # fmt: skip
         if write_back:

@@ -11,7 +11,6 @@ from rich.progress import (
     BarColumn,
     Progress,
     SpinnerColumn,
-    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -26,7 +25,7 @@ from medkg.cli.common import (
     handle_errors,
     out,
     print_json,
-    rate_bar,
+    progress_bars,
     store_from_options,
 )
 from medkg.errors import UsageError
@@ -65,14 +64,7 @@ def kept_imports(target: GraphStore, drop: list[str] | None) -> tuple[list[Any],
 
 def save_with_progress(target: GraphStore, kg: Any) -> Any:
     """``target.save(kg)`` with a bar per step for stores that report one (Neo4j)."""
-    with rate_bar() as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def update(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(step, total=total)
-            bar.update(tasks[step], completed=done)
-
+    with progress_bars() as update:
         target.save_progress = update
         try:
             return target.save(kg)

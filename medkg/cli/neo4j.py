@@ -54,7 +54,7 @@ def start(
                 heap=heap,
                 pagecache=pagecache,
                 timeout=timeout,
-                progress=lambda msg: spinner.update(f"{msg} ..."),
+                progress=lambda stage, _done, _total: spinner.update(f"{stage} ..."),
             )
     except neo4j_server.Neo4jServerError as exc:
         err.print(f"[red]{exc}[/red]", markup=False, highlight=False)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from medkg.cli.common import (
@@ -26,10 +25,12 @@ from medkg.cli.common import (
     out,
     parse_params,
     print_json,
+    progress_bars,
     split_values,
     store_from_options,
 )
 from medkg.errors import UsageError
+from medkg.progress import Progress
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -80,26 +81,13 @@ def _registry_dir(indexes: Path | None) -> Path | None:
 
 
 @contextlib.contextmanager
-def _progress(show: bool) -> Iterator[Any]:
-    """A progress callback ``(stage, done, total)`` drawing one rich bar per stage."""
+def _progress(show: bool) -> Iterator[Progress | None]:
+    """One bar per stage (:func:`~medkg.cli.common.progress_bars`), or ``None`` when quiet."""
     if not show:
         yield None
         return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def advance(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        yield advance
+    with progress_bars() as update:
+        yield update
 
 
 def _open_corpora(
@@ -230,7 +218,7 @@ def index(
             overlap=overlap,
             options=_pairs(reader_option, "--reader-option"),
         )
-        chunks = iter_chunks(spec, on_error=on_error, report=report, progress=False)
+        chunks = iter_chunks(spec, on_error=on_error, report=report)
     batch: list[Any] = []
     with _progress(not as_json) as advance:
         for chunk in chunks:
@@ -417,7 +405,8 @@ def eval_(
     as_json: bool = JsonOption,
 ) -> None:
     """recall@k and MRR per corpus and query style; graph-expanded queries vs the raw question."""
-    from medkg.retrieval.evaluate import evaluate, tables
+    from medkg.cli.tables import retrieval_tables
+    from medkg.retrieval.evaluate import evaluate
     from medkg.retrieval.evidence import read_item_rows
 
     try:
@@ -446,7 +435,7 @@ def eval_(
     if as_json:
         print_json(data)
         return
-    for table in tables(report):
+    for table in retrieval_tables(report):
         out.print(table)
 
 

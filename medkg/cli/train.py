@@ -8,6 +8,7 @@ model in tables (``before=local``); the default label is the generator's name.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from medkg.cli.common import (
     out,
     parse_params,
     print_json,
+    progress_bars,
     split_values,
     store_from_options,
 )
@@ -263,16 +265,15 @@ def eval_(
 
     Benchmarks: MedSSR JSON (options inside the question), MedQA-style JSON/JSONL, MMLU
     rows, or a `medkg synth` folder / items.jsonl."""
+    from medkg.cli.tables import comparison_table, letter_table
     from medkg.llm import GenParams
     from medkg.training.answerers import GenerationAnswerer, LetterLogitAnswerer
     from medkg.training.benchmarks import permutation_set
     from medkg.training.evaluate import (
         GraphTagger,
         compare,
-        comparison_table,
         evaluate,
         letter_distribution,
-        letter_table,
         load_benchmark,
         mmlu_questions,
         write_results,
@@ -310,10 +311,12 @@ def eval_(
             f"(orders: {permutations}, scoring: {scoring}) ..."
         )
         try:
-            done.append(
-                evaluate(asker, questions, permutations=permutations, tags=tags, model=label,
-                         progress=not as_json)
-            )  # fmt: skip
+            with contextlib.ExitStack() as stack:
+                bar = None if as_json else stack.enter_context(progress_bars())
+                done.append(
+                    evaluate(asker, questions, permutations=permutations, tags=tags,
+                             model=label, progress=bar)
+                )  # fmt: skip
         finally:
             asker.close()
     if results is not None:

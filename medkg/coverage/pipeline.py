@@ -37,6 +37,7 @@ from medkg.errors import UsageError
 from medkg.io import Item, iter_items, mmlu_medical_items
 from medkg.kg.model import KnowledgeGraph
 from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
+from medkg.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 AUDIT_KIND = "coverage-audit"
 AUDIT_LEGACY = legacy_manifest("coverage.json", format=FORMAT)
 
-Progress = Callable[[str, int, int], None]  # (task, done, total)
 # A dataset's quality report by path ({} when there is none), e.g.
 # medkg.synthesis.inspect.inspect_if_synth; passed in so coverage does not import synthesis.
 Inspector = Callable[[str], dict[str, Any]]
@@ -109,14 +109,9 @@ def amcs_summary(
     entities (B): both directions, histograms of the per-item best cosines, and the
     reference entities the dataset covers least with their best match (drill-down).
     ``progress("embed", done, total)`` follows embeddings that are not cache hits."""
-
-    def embedding(done: int, total: int) -> None:
-        if progress is not None:
-            progress("embed", done, total)
-
-    a = embed_set(reference, embedder, graph_hash=graph_hash, recipe=recipe, progress=embedding)
+    a = embed_set(reference, embedder, graph_hash=graph_hash, recipe=recipe, progress=progress)
     b = _reuse(
-        reference, a, linked, embedder, graph_hash=graph_hash, recipe=recipe, progress=embedding
+        reference, a, linked, embedder, graph_hash=graph_hash, recipe=recipe, progress=progress
     )
     res = compute_amcs(a, b, mode=mode)
     edges = np.linspace(-1.0, 1.0, 2 * bins + 1)[bins:]  # [0, 1] in `bins` steps

@@ -32,6 +32,7 @@ from medkg.embed import Embedder, embed_entities, entity_texts
 from medkg.errors import MedkgError
 from medkg.io import DatasetError, Item, iter_items, mmlu_medical_items
 from medkg.kg.model import KnowledgeGraph
+from medkg.progress import Progress
 
 SET_KINDS = ("met", "entities", "linked", "texts")
 _DEPTH = re.compile(r"^depth\s*(<=|>=|=|<|>)\s*(\d+)$")
@@ -180,10 +181,10 @@ def embed_set(
     *,
     graph_hash: str,
     recipe: str = "name",
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> np.ndarray:
     """Vectors for a set, rows in ``ts.ids`` order (graph entities through the cache);
-    ``progress(done, total)`` follows any embedding that is not a cache hit."""
+    ``progress("embed", done, total)`` follows any embedding that is not a cache hit."""
     if ts.graph_nodes is not None:
         emb = embed_entities(
             ts.graph_nodes, embedder, graph_hash=graph_hash, recipe=recipe, progress=progress

@@ -22,7 +22,7 @@ import polars as pl
 from medkg.coverage.linking import MENTION_SCHEMA, Linker, LinkerConfig
 from medkg.embed import Embedder, FloatArray, build_embedder
 from medkg.engines import Engine, ShardTask
-from medkg.engines.base import ShardProgress
+from medkg.progress import Progress
 
 Pairs = list[tuple[str, str]]
 
@@ -92,7 +92,7 @@ def link_sharded(
     engine: Engine,
     *,
     shard_size: int = 2000,
-    progress: ShardProgress | None = None,
+    progress: Progress | None = None,
 ) -> pl.DataFrame:
     """The mention table of ``(item_id, text)`` pairs, linked shard by shard on ``engine``;
     rows in input order (within an item by start offset), whichever engine ran."""
@@ -106,7 +106,7 @@ def embed_sharded(
     key: str,
     *,
     shard_size: int = 4096,
-    progress: ShardProgress | None = None,
+    progress: Progress | None = None,
     **options: Any,
 ) -> FloatArray:
     """Vectors of ``texts`` (row ``i`` for text ``i``), embedded shard by shard on ``engine``

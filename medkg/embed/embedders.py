@@ -34,6 +34,7 @@ import polars as pl
 
 from medkg.config import cache_dir
 from medkg.errors import MedkgError, UsageError
+from medkg.progress import Progress
 from medkg.registry import build_registered, registrar
 
 log = logging.getLogger(__name__)
@@ -77,9 +78,7 @@ class Embedder(ABC):
     #: enough for ``progress`` to tick every few seconds.
     chunk_size: ClassVar[int] = 1024
 
-    def embed(
-        self, texts: Sequence[str], *, progress: Callable[[int, int], None] | None = None
-    ) -> FloatArray:
+    def embed(self, texts: Sequence[str], *, progress: Progress | None = None) -> FloatArray:
         """Embed ``texts``: a float32 ``(len(texts), dim)`` matrix with unit rows (an
         all-zero row, e.g. from a text with no features, stays zero). A bare string, a
         non-string item or an empty text is an error.
@@ -87,7 +86,7 @@ class Embedder(ABC):
         Texts go to the backend longest first (a stable sort on length), so each batch pads
         to texts of similar length: on a transformer this is most of the cost, and it is
         what sentence-transformers does inside one ``encode`` call. Rows come back in the
-        caller's order. ``progress(done, total)`` is called after every chunk."""
+        caller's order. ``progress("embed", done, total)`` is called after every chunk."""
         if isinstance(texts, str | bytes):
             raise TypeError("embed() takes a sequence of texts, not a single string")
         items = list(texts)
@@ -110,7 +109,7 @@ class Embedder(ABC):
                 )
             out[rows] = got
             if progress is not None:
-                progress(start + len(rows), len(items))
+                progress("embed", start + len(rows), len(items))
         norms = np.linalg.norm(out, axis=1)
         norms[norms == 0] = 1.0
         out /= norms[:, None]
@@ -411,7 +410,7 @@ def embed_entities(
     recipe: str = "name",
     cache: str | Path | None = None,
     use_cache: bool = True,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> EntityEmbeddings:
     """Embed the entities of ``nodes`` (a graph's node table or a slice of it), cached.
 
@@ -419,7 +418,7 @@ def embed_entities(
     embedded store manifest's). The cache entry is keyed by it, the embedder's model id,
     the recipe and the selected ids, under ``cache`` (default ``cache_dir()/embeddings``);
     ``use_cache=False`` neither reads nor writes it. A second call with the same inputs reads the entry.
-    ``progress(done, total)`` follows the embedding (not called on a cache hit).
+    ``progress("embed", done, total)`` follows the embedding (not called on a cache hit).
     """
     texts = entity_texts(nodes, recipe)
     ids = texts.get_column("id").to_list()

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from medkg.errors import MedkgError
+from medkg.progress import Progress
 from medkg.registry import build_registered, registrar
 
 S = TypeVar("S")  # a shard
 R = TypeVar("R")  # what one shard gives
 
-#: ``progress(done_shards, total_shards)``
-ShardProgress = Callable[[int, int], None]
+# Deprecated name of the progress callback; engines call ``progress("shards", done, total)``.
+ShardProgress = Progress
 
 
 class EngineError(MedkgError, RuntimeError):
@@ -44,7 +45,7 @@ class Engine(ABC):
         task: ShardTask[S, R],
         shards: Sequence[S],
         *,
-        progress: ShardProgress | None = None,
+        progress: Progress | None = None,
     ) -> list[R]:
         """``[task.run(s) for s in shards]``, however the engine spreads the work."""
         shards = list(shards)
@@ -58,9 +59,7 @@ class Engine(ABC):
         return results
 
     @abstractmethod
-    def _map(
-        self, task: ShardTask[S, R], shards: list[S], progress: ShardProgress | None
-    ) -> list[R]:
+    def _map(self, task: ShardTask[S, R], shards: list[S], progress: Progress | None) -> list[R]:
         """The hook: results of ``shards`` in order."""
 
     def describe(self) -> dict[str, Any]:

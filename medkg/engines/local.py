@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from medkg.engines.base import Engine, R, S, ShardProgress, ShardTask, register_engine
+from medkg.engines.base import Engine, R, S, ShardTask, register_engine
+from medkg.progress import Progress
 
 
 @register_engine("local")
 class LocalEngine(Engine):
     """Runs shards in order in the calling process (no extra dependency)."""
 
-    def _map(
-        self, task: ShardTask[S, R], shards: list[S], progress: ShardProgress | None
-    ) -> list[R]:
+    def _map(self, task: ShardTask[S, R], shards: list[S], progress: Progress | None) -> list[R]:
         task.setup()
         out: list[R] = []
         for shard in shards:
             out.append(task.run(shard))
             if progress is not None:
-                progress(len(out), len(shards))
+                progress("shards", len(out), len(shards))
         return out

@@ -18,10 +18,10 @@ from medkg.engines.base import (
     EngineError,
     R,
     S,
-    ShardProgress,
     ShardTask,
     register_engine,
 )
+from medkg.progress import Progress
 
 RAY_HINT = "the ray engine needs Ray: pip install 'medkg[ray]'"
 
@@ -91,9 +91,7 @@ class RayEngine(Engine):
         else:  # a private instance on this machine (Ray's token authentication stays on)
             ray.init(num_cpus=max(1, int(self.workers * self.cpus_per_worker + 0.999)), **kwargs)
 
-    def _map(
-        self, task: ShardTask[S, R], shards: list[S], progress: ShardProgress | None
-    ) -> list[R]:
+    def _map(self, task: ShardTask[S, R], shards: list[S], progress: Progress | None) -> list[R]:
         ray = import_ray()
         self._connect(ray)
         from ray.exceptions import RayActorError, RayTaskError
@@ -133,7 +131,7 @@ class RayEngine(Engine):
                     ) from exc
                 done += 1
                 if progress is not None:
-                    progress(done, len(shards))
+                    progress("shards", done, len(shards))
                 if next_shard < len(shards):
                     submit(actor)
         finally:

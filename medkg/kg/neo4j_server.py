@@ -36,13 +36,14 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from medkg.config import cache_dir, neo4j_credentials_path, neo4j_state_dir
 from medkg.errors import MedkgError
+from medkg.progress import Progress
 
 NEO4J_VERSION = "5.26.18"
 """neo4j-harness and apoc-core version: the newest 5.26 LTS release of both on Maven Central."""
@@ -57,8 +58,6 @@ JAVA_OPENS = (
 )
 DEFAULT_NAME = "default"
 READY_PREFIX = "READY "
-
-Progress = Callable[[str], None]
 
 
 class Neo4jServerError(MedkgError, RuntimeError):
@@ -197,7 +196,7 @@ def ensure_runtime(version: str = NEO4J_VERSION, progress: Progress | None = Non
         build.mkdir()
         shutil.copy2(HARNESS_DIR / "pom.xml", build / "pom.xml")
         if progress:
-            progress(f"Fetching Neo4j {version} + APOC jars (first run only, ~140 MB)")
+            progress(f"Fetching Neo4j {version} + APOC jars (first run only, ~140 MB)", 0, None)
         lib_tmp = build / "lib"
         _run_tool(
             [
@@ -211,7 +210,7 @@ def ensure_runtime(version: str = NEO4J_VERSION, progress: Progress | None = Non
             cwd=build,
         )  # fmt: skip
         if progress:
-            progress("Compiling the Neo4j runner")
+            progress("Compiling the Neo4j runner", 0, None)
         classes_tmp = build / "classes"
         classes_tmp.mkdir()
         _run_tool(
@@ -385,7 +384,7 @@ def start(
         str(work), str(port), str(runtime.plugins), pagecache,
     ]  # fmt: skip
     if progress:
-        progress(f"Starting Neo4j {version} (log: {log_path})")
+        progress(f"Starting Neo4j {version} (log: {log_path})", 0, None)
     began = time.monotonic()
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(log_fd, "wb") as log:

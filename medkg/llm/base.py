@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
 from medkg.errors import MedkgError, UsageError
+from medkg.progress import Progress
 from medkg.registry import build_registered, registrar
 
 Message = dict[str, str]
@@ -114,7 +115,7 @@ class Generator(ABC):
         self.batch_size = batch_size
         #: Called as ``(prompts_done, prompts_total)`` after every batch of a
         #: :meth:`generate` call (a CLI sets it to drive a bar); outputs do not depend on it.
-        self.progress: Callable[[int, int], None] | None = None
+        self.progress: Progress | None = None
         self.stats = GenStats()
 
     @property
@@ -160,7 +161,7 @@ class Generator(ABC):
             self.stats.prompts += len(batch)
             self.stats.completions += len(batch) * params.n
             if self.progress is not None:
-                self.progress(start + len(batch), len(prompts))
+                self.progress("generate", start + len(batch), len(prompts))
         return out
 
     @abstractmethod

@@ -18,7 +18,6 @@ change, so a crash leaves the previous registry whole.
 from __future__ import annotations
 
 import builtins
-import contextlib
 import dataclasses
 import json
 import re
@@ -29,6 +28,7 @@ from typing import Any
 
 from medkg.config import medkg_home
 from medkg.outputs import write_text
+from medkg.progress import Progress
 from medkg.retrieval import graph_corpus  # noqa: F401 - registers the "graph" reader
 from medkg.retrieval.base import CORPUS_KINDS, Chunk, Document, RetrievalError
 from medkg.retrieval.readers import READERS, ReadReport, Skip, read_documents
@@ -48,7 +48,6 @@ DEFAULT_CHUNK_SIZE = 1000
 DEFAULT_OVERLAP = 200
 REGISTRY_FILE = "corpora.json"
 REGISTRY_VERSION = 1
-PROGRESS_MIN_BYTES = 16 * 2**20  # sources this large get a progress bar by default
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # a sentence end: . ! ? (closing quotes or brackets allowed) then whitespace, or a line break
@@ -195,32 +194,32 @@ def iter_chunks(
     spec: CorpusSpec,
     on_error: str = "fail",
     report: ReadReport | None = None,
-    progress: bool | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[Chunk]:
     """Stream the chunks of a corpus; counts (docs, chunks, skips with their lines) go to
-    ``report``. ``progress``: show a rich progress bar (default: for sources of 16 MiB or more).
+    ``report``. ``progress(f"reading {name}", bytes read, source bytes)`` after each document.
     """
     report = report if report is not None else ReadReport()
     report.source = report.source or spec.source
     docs = read_documents(
         spec.source, spec.format, on_error=on_error, report=report, **spec.options
     )
-    total = _source_bytes(Path(spec.source))
-    show = progress if progress is not None else total >= PROGRESS_MIN_BYTES
-    with _progress_bar(spec.name, total, show) as advance:
-        for doc in docs:
-            chunks = chunk_document(doc, spec.name, spec.chunk_size, spec.overlap)
-            if not chunks:
-                report.empty += 1  # e.g. a JSONL record whose text is ""
-            report.chunks += len(chunks)
-            yield from chunks
-            advance(report)
+    total = _source_bytes(Path(spec.source)) if progress is not None else 0
+    stage = f"reading {spec.name}"
+    for doc in docs:
+        chunks = chunk_document(doc, spec.name, spec.chunk_size, spec.overlap)
+        if not chunks:
+            report.empty += 1  # e.g. a JSONL record whose text is ""
+        report.chunks += len(chunks)
+        yield from chunks
+        if progress is not None:
+            progress(stage, report.bytes_read, total or None)
 
 
 def read_corpus(spec: CorpusSpec, on_error: str = "fail") -> tuple[list[Chunk], ReadReport]:
     """All chunks of a corpus and the report of reading it."""
     report = ReadReport()
-    chunks = list(iter_chunks(spec, on_error=on_error, report=report, progress=False))
+    chunks = list(iter_chunks(spec, on_error=on_error, report=report))
     return chunks, report
 
 
@@ -230,29 +229,6 @@ def _source_bytes(path: Path) -> int:
     if path.is_dir():
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
     return 0
-
-
-@contextlib.contextmanager
-def _progress_bar(name: str, total: int, show: bool) -> Iterator[Any]:
-    if not show:
-        yield lambda report: None
-        return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TextColumn("{task.fields[docs]} docs, {task.fields[chunks]} chunks"),
-        TimeElapsedColumn(),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(name, total=total or None, docs=0, chunks=0)
-
-        def advance(report: ReadReport) -> None:
-            bar.update(task, completed=report.bytes_read, docs=report.docs, chunks=report.chunks)
-
-        yield advance
 
 
 # ----------------------------------------------------------------------------- registry

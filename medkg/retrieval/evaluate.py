@@ -215,44 +215,6 @@ def evaluate(
     return report
 
 
-def tables(report: EvalReport) -> list[Any]:
-    """rich tables: scores per corpus and source, per style, and graph vs raw."""
-    from rich.table import Table
-
-    data = report.to_dict()
-    metrics = [*(f"recall@{k}" for k in report.ks), "mrr"]
-    per_corpus = Table(title="retrieval by corpus and query source")
-    for col in ("corpus", "kind", "source", "style", "n", *metrics):
-        per_corpus.add_column(
-            col, justify="left" if col in ("corpus", "kind", "source", "style") else "right"
-        )
-    for row in data["by_corpus"]:
-        per_corpus.add_row(
-            row["corpus"], row["kind"], row["source"], row["style"], str(row["n"]),
-            *(f"{row[m]:.3f}" for m in metrics),
-        )  # fmt: skip
-    per_style = Table(title="retrieval by query style")
-    for col in ("style", "source", "n", *metrics):
-        per_style.add_column(col, justify="left" if col in ("style", "source") else "right")
-    for row in data["by_style"]:
-        per_style.add_row(
-            row["style"], row["source"], str(row["n"]), *(f"{row[m]:.3f}" for m in metrics)
-        )
-    k = max(report.ks)
-    versus = Table(title=f"graph-expanded queries vs the raw question (recall@{k})")
-    for col in ("corpus", "kind", "n", "raw", "graph", "delta", "raw MRR", "graph MRR"):
-        versus.add_column(col, justify="left" if col in ("corpus", "kind") else "right")
-    for row in data["graph_vs_raw"]:
-        delta = row[f"delta_recall@{k}"]
-        colour = "green" if delta > 0 else "red" if delta < 0 else "white"
-        versus.add_row(
-            row["corpus"], row["kind"], str(row["n"]), f"{row[f'raw_recall@{k}']:.3f}",
-            f"{row[f'graph_recall@{k}']:.3f}", f"[{colour}]{delta:+.3f}[/]",
-            f"{row['raw_mrr']:.3f}", f"{row['graph_mrr']:.3f}",
-        )  # fmt: skip
-    return [per_corpus, per_style, versus]
-
-
 __all__ = [
     "DEFAULT_KS",
     "EvalReport",
@@ -261,5 +223,4 @@ __all__ = [
     "first_relevant_rank",
     "relevant_runs",
     "score_runs",
-    "tables",
 ]

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ from medkg.io import (
     write_jsonl,
 )
 from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
+from medkg.progress import Progress
 from medkg.retrieval.base import Evidence, Hit, Query, RetrievalError, Retriever
 from medkg.retrieval.queries import STYLE_HINTS, QueryGenerator, style_for
 from medkg.text import names_in, normalise
@@ -67,7 +68,6 @@ QUERY_SYSTEM_PROMPT = (
     "corpus to search, write one query in that corpus's style that finds the evidence "
     "needed to answer the question, without stating the answer."
 )
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from medkg.kg.model import KnowledgeGraph
+from medkg.progress import Progress
 from medkg.synthesis.config import (
     RARE_TOLERANCE,
     SHARE_TOLERANCE,
@@ -378,10 +379,10 @@ def synthesize(
     config: SynthConfig,
     *,
     backends: SynthBackends | None = None,
-    show_progress: bool = False,
-    console: Any = None,
+    progress: Progress | None = None,
 ) -> SynthResult:
-    """Make ``config.n`` verified, deduplicated, decontaminated items from ``kg``."""
+    """Make ``config.n`` verified, deduplicated, decontaminated items from ``kg``;
+    ``progress("synthesise", accepted, config.n)`` after every accepted item."""
     backends = backends or SynthBackends.default()
     families = validate_config(config, backends)
     kg = canonical_graph(kg)
@@ -407,15 +408,18 @@ def synthesize(
     rejects: Counter[str] = Counter()
     funnels: dict[str, Counter[str]] = {}
     accepted: dict[str, list[QAItem]] = {}
-    progress = _progress(show_progress, console, config.n)
-    try:
-        for plan in plans:
-            funnels[plan.name], accepted[plan.name] = _run_family(
-                plan, graph, config, backends, dedup, checker, rejects, progress
-            )
-    finally:
+    n_accepted = 0
+
+    def advance() -> None:
+        nonlocal n_accepted
+        n_accepted += 1
         if progress is not None:
-            progress.stop()
+            progress("synthesise", n_accepted, config.n)
+
+    for plan in plans:
+        funnels[plan.name], accepted[plan.name] = _run_family(
+            plan, graph, config, backends, dedup, checker, rejects, advance
+        )
 
     items = [item for plan in plans for item in accepted[plan.name]]
     order = np.random.default_rng([config.seed, SHUFFLE_SALT]).permutation(len(items))
@@ -467,24 +471,6 @@ def canonical_graph(kg: KnowledgeGraph) -> KnowledgeGraph:
     return KnowledgeGraph(nodes=nodes, edges=edges, sources=list(kg.sources), report=kg.report)
 
 
-def _progress(show: bool, console: Any, total: int) -> Any:
-    if not show:
-        return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
-    progress.start()
-    progress.add_task("synthesising", total=total)
-    return progress
-
-
 def _stratum(plan: FamilyPlan, item: QAItem) -> str:
     if plan.rare_quota is None:
         return "all"
@@ -524,7 +510,7 @@ def _run_family(
     dedup: Deduplicator,
     checker: Decontaminator | None,
     rejects: Counter[str],
-    progress: Any,
+    advance: Callable[[], None],
 ) -> tuple[Counter[str], list[QAItem]]:
     """Draw seeds for one family until its strata are full or the budget is spent.
 
@@ -543,7 +529,6 @@ def _run_family(
     rng = _family_rng(config.seed, plan.name)
     budget = math.ceil(plan.quota * config.max_draws_factor) + 100
     since_accept = 0
-    task = progress.tasks[0].id if progress is not None else None
     made_by_seed = np.zeros(plan.eligible.size, dtype=np.int32)
     draws_by_seed = np.zeros(plan.eligible.size, dtype=np.int32)
     cap_of = np.zeros(plan.eligible.size, dtype=np.int32)
@@ -595,8 +580,7 @@ def _run_family(
             funnel["accepted"] += 1
             since_accept = 0
             out.append(made)
-            if progress is not None:
-                progress.advance(task)
+            advance()
     funnel["stalled"] = int(since_accept >= STALL_DRAWS and sum(need.values()) > 0)
     return funnel, out
 

@@ -38,6 +38,7 @@ from typing import Any
 from medkg.errors import UsageError
 from medkg.llm.base import Generator, GenParams
 from medkg.outputs import write_text
+from medkg.progress import Progress
 from medkg.synthesis.export import SYSTEM_PROMPT
 from medkg.synthesis.items import LETTERS
 from medkg.training.answerers import Answerer, GenerationAnswerer
@@ -229,7 +230,7 @@ def evaluate(
     permutations: str = "cyclic",
     tags: Mapping[str, tuple[str, str]] | None = None,
     model: str | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
     system_prompt: str = SYSTEM_PROMPT,
 ) -> EvalResult:
     """Ask every question in every order of ``permutations`` (batched) and score it.
@@ -237,7 +238,8 @@ def evaluate(
     ``asker``: an :class:`Answerer`, or a generator (read by the extractor, ``params``
     greedy by default). ``tags``: question id → (rarity, branch) from :meth:`GraphTagger.tag`
     (a question's own rarity, as medkg items carry, wins over the linker's); ``model``: the
-    name in tables (default: the answerer's); ``system_prompt``: the system message.
+    name in tables (default: the answerer's); ``system_prompt``: the system message;
+    ``progress(f"asking {name}", asked, total)`` after every batch.
     """
     answerer = asker if isinstance(asker, Answerer) else GenerationAnswerer(asker, params)
     asks: list[tuple[int, Order, str, list[str], int]] = []
@@ -291,25 +293,18 @@ def evaluate(
 def _answer_all(
     answerer: Answerer,
     asks: Sequence[tuple[int, Order, str, list[str], int]],
-    progress: bool,
+    progress: Progress | None,
     system_prompt: str,
 ) -> list[Any]:
     """The answers to every ask, in chunks (so a progress bar can show rate and ETA)."""
     chunk = 64
     out: list[Any] = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(asks), desc=f"asking {answerer.name}", unit="q", smoothing=0.1)
     for start in range(0, len(asks), chunk):
         part = asks[start : start + chunk]
         out.extend(answerer.answer([question_messages(p, system_prompt) for _, _, p, _, _ in part],
                                    [o for _, _, _, o, _ in part]))  # fmt: skip
-        if bar is not None:
-            bar.update(len(part))
-    if bar is not None:
-        bar.close()
+        if progress is not None:
+            progress(f"asking {answerer.name}", len(out), len(asks))
     return out
 
 
@@ -360,56 +355,6 @@ def score_cell(sc: Mapping[str, Any] | None, metric: str = "raw") -> str:
     return f"{m['accuracy']:.3f} [{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]"
 
 
-def comparison_table(results: Sequence[EvalResult], title: str = "accuracy (95% CI)") -> Any:
-    """A rich table of :func:`compare`'s rows: raw and permutation-consistent accuracy."""
-    from rich.table import Table
-
-    metrics = [m for m in METRICS if m == "raw" or any(
-        "consistent" in r.breakdown()["overall"] for r in results)]  # fmt: skip
-    table = Table(title=title)
-    table.add_column("breakdown")
-    table.add_column("group")
-    table.add_column("n", justify="right")
-    for r in results:
-        for m in metrics:
-            table.add_column(f"{r.model} {m}", justify="right")
-    if len(results) > 1:
-        for m in metrics:
-            table.add_column(f"Δ {m}", justify="right")
-    for row in compare(results):
-        n = next((c["n"] for c in row["models"] if c), 0)
-        cells = [score_cell(c, m) for c in row["models"] for m in metrics]
-        extra = []
-        if len(results) > 1:
-            for key in ("delta", "delta_consistent")[: len(metrics)]:
-                extra.append(f"{row[key]:+.3f}" if row[key] is not None else "-")
-        table.add_row(row["breakdown"], row["group"], str(n), *cells, *extra)
-    return table
-
-
-def letter_table(results: Sequence[EvalResult]) -> Any:
-    """A rich table of each model's answer letters against the gold letters (every ask)."""
-    from rich.table import Table
-
-    table = Table(title="answer letters over every order asked (gold | given)")
-    dists = [letter_distribution(r.records) for r in results]
-    letters = sorted({k for d in dists for k in d["gold"]} | {
-        k for d in dists for k in d["predicted"] if k != "none"})  # fmt: skip
-    table.add_column("model")
-    for letter in [*letters, "none"]:
-        table.add_column(letter, justify="right")
-    for r, d in zip(results, dists, strict=True):
-        total = sum(d["gold"].values()) or 1
-        table.add_row(
-            f"{r.model} gold", *[f"{d['gold'].get(k, 0) / total:.2f}" for k in letters], "-"
-        )
-        table.add_row(
-            f"{r.model} given",
-            *[f"{d['predicted'].get(k, 0) / total:.2f}" for k in [*letters, "none"]],
-        )
-    return table
-
-
 def write_results(results: Sequence[EvalResult], path: str | Path, **extra: Any) -> Path:
     """Write every model's scores and records plus the comparison rows as JSON, atomically."""
     path = Path(path)
@@ -430,10 +375,8 @@ __all__ = [
     "GraphTagger",
     "MCQuestion",
     "compare",
-    "comparison_table",
     "evaluate",
     "letter_distribution",
-    "letter_table",
     "load_benchmark",
     "mmlu_questions",
     "question_messages",

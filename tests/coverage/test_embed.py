@@ -192,11 +192,11 @@ def test_embed_sends_longest_first_and_returns_caller_order() -> None:
             return np.asarray(super()._embed_batch(texts))
 
     texts = ["ab", "abcdef", "a b c d e f g h", "abcd", "abc"]
-    ticks: list[tuple[int, int]] = []
-    got = Recording(batch_size=1).embed(texts, progress=lambda d, t: ticks.append((d, t)))
+    ticks: list[tuple[str, int, int | None]] = []
+    got = Recording(batch_size=1).embed(texts, progress=lambda s, d, t: ticks.append((s, d, t)))
     # Chunks hold texts of similar length (longest first), so a transformer pads little.
     assert seen == [["a b c d e f g h", "abcdef"], ["abcd", "abc"], ["ab"]]
-    assert ticks == [(2, 5), (4, 5), (5, 5)]
+    assert ticks == [("embed", 2, 5), ("embed", 4, 5), ("embed", 5, 5)]
     # Row i is still text i: the same vectors as embedding each text alone.
     for i, text in enumerate(texts):
         np.testing.assert_allclose(got[i], HashingEmbedder().embed([text])[0], atol=1e-6)

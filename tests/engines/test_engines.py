@@ -71,12 +71,12 @@ class Fails(ShardTask[list[int], list[int]]):
 
 
 def test_local_engine_keeps_order_and_reports_progress() -> None:
-    ticks: list[tuple[int, int]] = []
+    ticks: list[tuple[str, int, int | None]] = []
     shards = list(shards_of(range(10), 3))
     assert shards == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
-    out = LocalEngine().map(Square(), shards, progress=lambda d, t: ticks.append((d, t)))
+    out = LocalEngine().map(Square(), shards, progress=lambda s, d, t: ticks.append((s, d, t)))
     assert out == [[0, 1, 4], [9, 16, 25], [36, 49, 64], [81]]
-    assert ticks == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert ticks == [("shards", 1, 4), ("shards", 2, 4), ("shards", 3, 4), ("shards", 4, 4)]
     assert build_engine("local").map(Square(), []) == []
     with pytest.raises(ValueError, match="unknown engine 'spark'"):
         build_engine("spark")
@@ -90,7 +90,7 @@ def test_ray_engine_equals_local_on_real_linking_and_embedding(ray_cluster: str)
     local = link_sharded(linker, pairs, LocalEngine(), shard_size=50)
     ticks: list[int] = []
     remote = link_sharded(
-        linker, pairs, RayEngine(workers=2), shard_size=50, progress=lambda d, t: ticks.append(d)
+        linker, pairs, RayEngine(workers=2), shard_size=50, progress=lambda s, d, t: ticks.append(d)
     )
     assert local.height > 0
     assert remote.equals(local)

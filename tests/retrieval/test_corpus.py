@@ -176,14 +176,18 @@ def test_registry_rejects_damaged_file(tmp_path: Path) -> None:
 def test_iter_chunks_pubmed_with_report() -> None:
     spec = CorpusSpec("pubmed", "research", str(PUBMED_GZ), chunk_size=600, overlap=100)
     report = ReadReport()
-    chunks = list(iter_chunks(spec, report=report, progress=False))
+    chunks = list(iter_chunks(spec, report=report))
     assert report.docs == 8 and report.chunks == len(chunks) > 8
     assert report.title_only == 1
     assert len({c.chunk_id for c in chunks}) == len(chunks)
     assert chunks[0].chunk_id == "pubmed:10704411:0" and chunks[0].corpus == "pubmed"
     assert all(len(c.text) <= 600 and c.metadata["pmid"] == c.doc_id for c in chunks)
-    # the progress bar changes nothing
-    assert list(iter_chunks(spec, progress=True)) == chunks
+    # progress changes nothing; it follows the bytes read up to the source's size
+    ticks: list[tuple[str, int, int | None]] = []
+    assert list(iter_chunks(spec, progress=lambda *t: ticks.append(t))) == chunks
+    assert len(ticks) == report.docs and {t[0] for t in ticks} == {"reading pubmed"}
+    assert [t[1] for t in ticks] == sorted(t[1] for t in ticks)
+    assert ticks[-1][1:] == (report.bytes_read, PUBMED_GZ.stat().st_size)
 
 
 def test_iter_chunks_skip_reports_lines(tmp_path: Path) -> None:

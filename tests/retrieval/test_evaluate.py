@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from medkg.cli.tables import retrieval_tables
 from medkg.llm import build_generator
 from medkg.retrieval.base import Chunk, Hit, RetrievalError, Retriever
-from medkg.retrieval.evaluate import evaluate, tables
+from medkg.retrieval.evaluate import evaluate
 from medkg.retrieval.evidence import CorpusIndex
 from medkg.retrieval.queries import QueryGenerator
 from tests.retrieval.test_queries import GENE_ITEM, PHENOTYPE_ITEM, small
@@ -111,7 +112,7 @@ def test_recall_and_mrr_match_the_hand_computed_case():
     assert versus["tb"]["raw_recall@2"] == 0.5 and versus["tb"]["graph_recall@2"] == 1.0
     assert versus["tb"]["delta_recall@2"] == 0.5 and versus["tb"]["graph_wins"] is True
     assert versus["kg"]["graph_wins"] is True and versus["kg"]["raw_mrr"] == 0.0
-    assert [t.title.split(" ")[0] for t in tables(report)] == [
+    assert [t.title.split(" ")[0] for t in retrieval_tables(report)] == [
         "retrieval",
         "retrieval",
         "graph-expanded",

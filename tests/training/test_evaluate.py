@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from medkg.cli.tables import comparison_table
 from medkg.io import MMLU_MEDICAL_SUBJECTS, DatasetError, mmlu_path
 from medkg.kg.model import KnowledgeGraph
 from medkg.llm import GenParams, build_generator
@@ -18,7 +19,6 @@ from medkg.training.evaluate import (
     GraphTagger,
     MCQuestion,
     compare,
-    comparison_table,
     evaluate,
     load_benchmark,
     mmlu_questions,

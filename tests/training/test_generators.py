@@ -78,10 +78,10 @@ def test_generate_reports_progress_per_batch_without_changing_outputs() -> None:
     prompts = [user(f"q{i}") for i in range(7)]
     plain = RecordingGenerator(batch_size=3).generate(prompts, GenParams(n=1, seed=2))
     gen = RecordingGenerator(batch_size=3)
-    ticks: list[tuple[int, int]] = []
-    gen.progress = lambda done, total: ticks.append((done, total))
+    ticks: list[tuple[str, int, int | None]] = []
+    gen.progress = lambda stage, done, total: ticks.append((stage, done, total))
     assert gen.generate(prompts, GenParams(n=1, seed=2)) == plain
-    assert ticks == [(3, 7), (6, 7), (7, 7)]
+    assert ticks == [("generate", 3, 7), ("generate", 6, 7), ("generate", 7, 7)]
 
 
 def test_generate_refuses_a_backend_that_returns_the_wrong_count() -> None:

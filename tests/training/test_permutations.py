@@ -12,15 +12,14 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from medkg.cli.tables import comparison_table, letter_table
 from medkg.llm.base import Generator, GenParams, Messages
 from medkg.synthesis.items import LETTERS
 from medkg.training.answers import option_block
 from medkg.training.benchmarks import load_benchmark, permutation_set
 from medkg.training.evaluate import (
-    comparison_table,
     evaluate,
     letter_distribution,
-    letter_table,
     write_results,
 )
 from tests.training.test_evaluate import MEDSSR

@@ -23,6 +23,7 @@ import polars as pl
 
 from medkg.errors import MedkgError
 from medkg.kg.model import KnowledgeGraph
+from medkg.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class GraphStore(ABC):
     key: ClassVar[str]
     lock_wait: float = 0.0
     """Seconds a writer waits for another writer's lock before giving up (0: fail at once)."""
-    save_progress: Callable[[str, int, int], None] | None = None
+    save_progress: Progress | None = None
     """Called as ``(step, rows_done, rows_total)`` while a long save writes (Neo4j)."""
     _lock_depth: int = 0
 
