@@ -26,3 +26,13 @@ def test_embedding_reports_rows_done() -> None:
     HashingEmbedder(batch_size=4).embed(texts, progress=lambda *t: ticks.append(t))
     assert ticks[-1] == ("embed", 10, 10)
     assert [d for _, d, _ in ticks] == sorted({d for _, d, _ in ticks})  # rising, no repeats
+
+
+def test_source_load_times_go_to_timings() -> None:
+    from medkg.kg.build import load_sources
+    from tests.graphs import FIXTURES
+
+    timings: dict[str, float] = {}
+    (graph,) = load_sources(["hpo"], {"hpo": FIXTURES / "mini.obo"}, timings=timings)
+    assert graph.nodes.height > 0
+    assert list(timings) == ["load.hpo"] and timings["load.hpo"] > 0

@@ -13,7 +13,7 @@ import importlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -123,9 +123,10 @@ def load_sources(
     keys: Iterable[str],
     paths: Mapping[str, str | os.PathLike[str]] | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
-    on_progress: Callable[[str, float], None] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> list[KnowledgeGraph]:
-    """Load each source (with its user path/options, if any); report per-source seconds."""
+    """Load each source (with its user path/options, if any); its seconds go to
+    ``timings["load.<key>"]`` when given."""
     known = available_sources()
     graphs = []
     for key in keys:
@@ -135,8 +136,8 @@ def load_sources(
         seconds = time.perf_counter() - start
         log.info("loaded source %s: %d nodes, %d edges in %.2f s", key, graphs[-1].nodes.height,
                  graphs[-1].edges.height, seconds)  # fmt: skip
-        if on_progress:
-            on_progress(key, seconds)
+        if timings is not None:
+            timings[f"load.{key}"] = seconds
     return graphs
 
 
@@ -179,12 +180,7 @@ def build_graph(
 ) -> KnowledgeGraph:
     """Load the chosen sources (default: every bundled default source) and assemble them."""
     keys = resolve_source_keys(sources)
-
-    def note(key: str, seconds: float) -> None:
-        if timings is not None:
-            timings[f"load.{key}"] = seconds
-
-    graphs = load_sources(keys, paths, options, note)
+    graphs = load_sources(keys, paths, options, timings)
     return assemble([*graphs, *extra], timings)
 
 
