@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import functools
 import json
@@ -119,6 +120,17 @@ def store_from_options(store: str | None, path: Path | None, wait: float = 0.0) 
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def config_option(cls: type, name: str, *flags: str, extra_help: str = "") -> Any:
+    """A typer option for field ``name`` of the config dataclass ``cls``: its default and its
+    ``metadata["help"]`` come from the field, so the CLI never re-types them. A field with a
+    ``default_factory`` (a list, a dict) defaults to ``None`` (nothing given) on the command
+    line. ``flags`` default to ``--<name with dashes>``."""
+    field = {f.name: f for f in dataclasses.fields(cls)}[name]
+    default = None if field.default is dataclasses.MISSING else field.default
+    text = " ".join(x for x in (field.metadata.get("help", ""), extra_help) if x)
+    return typer.Option(default, *(flags or (f"--{name.replace('_', '-')}",)), help=text)
 
 
 def split_values(values: list[str] | None) -> list[str]:

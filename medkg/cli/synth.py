@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from medkg.cli.common import (
     JsonOption,
     PathOption,
     StoreOption,
+    config_option,
     console,
     handle_errors,
     out,
@@ -27,7 +29,7 @@ from medkg.cli.common import (
 from medkg.errors import UsageError
 from medkg.synthesis.pipeline import SynthConfig
 
-_h = SynthConfig.help_text
+_option = functools.partial(config_option, SynthConfig)
 
 app = typer.Typer(
     invoke_without_command=True,
@@ -56,40 +58,36 @@ def _parse_weights(values: list[str] | None) -> dict[str, float] | None:
 @handle_errors
 def synth(
     ctx: typer.Context,
-    n: int = typer.Option(1000, "--n", "-n", help=_h("n")),
-    seed: int = typer.Option(0, "--seed", help=_h("seed")),
-    families: list[str] = typer.Option(
-        None, "--families", "-F", help=_h("families") + " Comma-separated or repeated."
+    n: int = _option("n", "--n", "-n"),
+    seed: int = _option("seed"),
+    families: list[str] = _option(
+        "families", "--families", "-F", extra_help="Comma-separated or repeated."
     ),
-    family_weights: list[str] = typer.Option(
-        None, "--family-weights", help=_h("family_weights") + " FAMILY=SHARE, comma-separated."
+    family_weights: list[str] = _option(
+        "family_weights", extra_help="FAMILY=SHARE, comma-separated."
     ),
-    rare_share: float = typer.Option(None, "--rare-share", help=_h("rare_share")),
-    strategy: str = typer.Option("spread", "--strategy", help=_h("strategy")),
-    strategy_param: list[str] = typer.Option(
-        None, "--strategy-param", help=_h("strategy_params") + " KEY=VALUE (repeatable)."
+    rare_share: float = _option("rare_share"),
+    strategy: str = _option("strategy"),
+    strategy_param: list[str] = _option(
+        "strategy_params", "--strategy-param", extra_help="KEY=VALUE (repeatable)."
     ),
-    max_per_seed: int = typer.Option(None, "--max-per-seed", help=_h("max_per_seed")),
-    n_options: int = typer.Option(5, "--n-options", help=_h("n_options")),
+    max_per_seed: int = _option("max_per_seed"),
+    n_options: int = _option("n_options"),
     out_dir: Path = typer.Option(
         None, "--out", "-o", help="Folder to write the dataset into (replaced atomically)."
     ),
     formats: list[str] = typer.Option(
         None, "--formats", help="Export formats: jsonl,parquet,hf,trl (default: all)."
     ),
-    decontam: list[str] = typer.Option(None, "--decontam", help=_h("decontam_files")),
-    decontam_mmlu: bool = typer.Option(False, "--decontam-mmlu", help=_h("decontam_mmlu")),
-    decontam_field: str = typer.Option("question", "--decontam-field", help=_h("decontam_field")),
-    decontam_id_field: str = typer.Option(
-        None, "--decontam-id-field", help=_h("decontam_id_field")
-    ),
-    decontam_mode: str = typer.Option("flag", "--decontam-mode", help=_h("decontam_mode")),
-    decontam_ngram: int = typer.Option(13, "--decontam-ngram", help=_h("decontam_ngram")),
+    decontam: list[str] = _option("decontam_files", "--decontam"),
+    decontam_mmlu: bool = _option("decontam_mmlu"),
+    decontam_field: str = _option("decontam_field"),
+    decontam_id_field: str = _option("decontam_id_field"),
+    decontam_mode: str = _option("decontam_mode"),
+    decontam_ngram: int = _option("decontam_ngram"),
     no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep duplicates (not advised)."),
-    near_dup_threshold: float = typer.Option(
-        0.8, "--near-dup-threshold", help=_h("near_dup_threshold")
-    ),
-    allow_partial: bool = typer.Option(False, "--allow-partial", help=_h("allow_partial")),
+    near_dup_threshold: float = _option("near_dup_threshold"),
+    allow_partial: bool = _option("allow_partial"),
     paraphrase: str = typer.Option(
         None,
         "--paraphrase",
