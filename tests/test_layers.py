@@ -198,3 +198,25 @@ def test_checks_flag_what_they_should(
     module: str, source: str, check: Callable[[list[Import]], list[str]], flagged: bool
 ) -> None:
     assert bool(check(parse_imports(source, module, "made-up.py"))) is flagged
+
+
+def test_importing_the_library_loads_no_terminal_ui() -> None:
+    """At run time too: every library module imports without rich or tqdm (a dependency
+    pulling them in at import would defeat the rule above)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, pathlib, sys\n"
+        f"root = pathlib.Path({str(ROOT)!r})\n"
+        "for p in sorted(root.rglob('*.py')):\n"
+        "    parts = p.relative_to(root.parent).with_suffix('').parts\n"
+        "    if parts[1:2] in (('cli',), ('ui',)):\n"
+        "        continue\n"
+        "    name = '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(m for m in ('rich', 'tqdm') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=ROOT.parent)  # fmt: skip
+    assert done.stdout.strip() == "[]"
