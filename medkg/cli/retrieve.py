@@ -128,15 +128,14 @@ def _open_corpora(
 
 def _load_graph(store: str | None, path: Path | None) -> tuple[Any, str]:
     """The current graph and, for an embedded store, its folder ("" for Neo4j)."""
-    from medkg.kg.stores.embedded import EmbeddedStore
-
     with store_from_options(store, path) as source:
         if not source.exists():
             raise UsageError(
                 f"no graph in {source.describe_location()}: run `medkg kg build` first"
             )
         console.print(f"loading the graph from {source.describe_location()} ...")
-        location = str(source.path) if isinstance(source, EmbeddedStore) else ""
+        folder = source.local_folder()
+        location = str(folder) if folder is not None else ""
         return source.load(), location
 
 

@@ -17,6 +17,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import polars as pl
@@ -163,6 +164,11 @@ class GraphStore(ABC):
     @abstractmethod
     def search(self, text: str, limit: int = 20, kind: str | None = None) -> list[dict[str, Any]]:
         """Entities whose name or synonyms match ``text``, best first (id, kind, name, score)."""
+
+    def local_folder(self) -> Path | None:
+        """The folder holding the graph's files, for readers that take one (the ``graph``
+        corpus reader); ``None`` for a store that keeps the graph elsewhere (a server)."""
+        return None
 
     def write_node_properties(self, overlay: str, rows: pl.DataFrame) -> int:
         """Attach extra per-node properties (e.g. coverage counts) without changing the graph.

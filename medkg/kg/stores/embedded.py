@@ -80,6 +80,9 @@ class EmbeddedStore(GraphStore):
         )
 
     # ----------------------------------------------------------------- read
+    def local_folder(self) -> Path | None:
+        return self.path
+
     def write_node_properties(self, overlay: str, rows: pl.DataFrame) -> int:
         """``<overlay>.parquet`` next to the graph's tables (its files and content hash stay
         untouched)."""
