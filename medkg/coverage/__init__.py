@@ -1,7 +1,9 @@
-"""Coverage of datasets against the entity tree: embeddings and AMCS.
+"""Coverage of datasets against the entity tree: linking, audits and AMCS.
 
 Importing this package is cheap: torch and sentence-transformers load when an embedder
-first embeds, faiss when the approximate AMCS mode first runs.
+first embeds, faiss when the approximate AMCS mode first runs. The embedder names
+re-exported here live in :mod:`medkg.embed` (import them from there; these re-exports
+are kept for code written before the move).
 """
 
 from medkg.coverage.amcs import (
