@@ -22,6 +22,7 @@ here too.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -522,6 +523,35 @@ def _frequency_texts(hp: pl.DataFrame, n: int) -> dict[int, str]:
     )
     return dict(zip(rows.get_column("key").to_list(), rows.get_column("frequency").to_list(),
                     strict=True))  # fmt: skip
+
+
+# id(graph) -> (weak reference to the graph, its node and edge tables, their index)
+_INDEXES: dict[int, tuple[Any, pl.DataFrame, pl.DataFrame, SynthesisGraph]] = {}
+
+
+def graph_index(kg: KnowledgeGraph, content_hash: str | None = None) -> SynthesisGraph:
+    """The integer index of ``kg``'s current snapshot, built once and shared.
+
+    The index is reused while ``kg.nodes`` and ``kg.edges`` are the same table objects
+    (medkg replaces tables, it never edits them in place) and forgotten with the graph.
+    ``content_hash`` as for :meth:`SynthesisGraph.from_kg`: ``None`` computes it, ``""``
+    says the caller does not need it (any cached index will do), a value is taken as is.
+    """
+    entry = _INDEXES.get(id(kg))
+    if entry is not None and entry[0]() is kg and entry[1] is kg.nodes and entry[2] is kg.edges:
+        index = entry[3]
+        if (
+            content_hash == ""
+            or content_hash == index.content_hash
+            or (content_hash is None and index.content_hash)
+        ):
+            return index
+    fresh = entry is None or entry[0]() is not kg
+    index = SynthesisGraph.from_kg(kg, content_hash)
+    _INDEXES[id(kg)] = (weakref.ref(kg), kg.nodes, kg.edges, index)
+    if fresh:
+        weakref.finalize(kg, _INDEXES.pop, id(kg), None)
+    return index
 
 
 def _closed_annotations(dis_pheno: CSR, anc: CSR, n: int) -> CSR:

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from medkg.kg.index import SynthesisGraph
+from medkg.kg.index import SynthesisGraph, graph_index
 from medkg.kg.model import GENE_ASSOCIATED_WITH, HAS_PHENOTYPE, IS_A, KnowledgeGraph
 from medkg.llm.base import Generator, GenParams, Messages
 from medkg.llm.completions import clean_completion
@@ -168,7 +168,7 @@ class QueryGenerator:
     ) -> None:
         self.config = config or QueryConfig()
         self.config.validate()
-        self.graph = graph or SynthesisGraph.from_kg(kg, content_hash="")
+        self.graph = graph or graph_index(kg, content_hash="")
         rows = kg.nodes.select("id", "synonyms").filter(
             kg.nodes.get_column("synonyms").list.len() > 0
         )
