@@ -284,9 +284,20 @@ def relationship_types() -> str:
     return "CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType AS rel"
 
 
-def count_relationships(rel: str) -> str:
-    """Relationships of one type: answered from Neo4j's count store, without a scan."""
-    return f"MATCH ()-[r:{quote_name(rel)}]->() RETURN count(r) AS n"
+def count_store_counts(kinds: Sequence[str], rels: Sequence[str]) -> str:
+    """Entities, nodes per label in ``kinds`` and relationships per type in ``rels`` in one
+    query, each part answered from Neo4j's count store (no scan). Rows: ``what``
+    (``entities``, ``kind`` or ``rel``), ``i`` (the position in ``kinds`` / ``rels``), ``n``."""
+    parts = [f"MATCH (n:{ENTITY}) RETURN 'entities' AS what, 0 AS i, count(n) AS n"]
+    parts += [
+        f"MATCH (n:{quote_name(kind)}) RETURN 'kind' AS what, {i} AS i, count(n) AS n"
+        for i, kind in enumerate(kinds)
+    ]
+    parts += [
+        f"MATCH ()-[r:{quote_name(rel)}]->() RETURN 'rel' AS what, {i} AS i, count(r) AS n"
+        for i, rel in enumerate(rels)
+    ]
+    return " UNION ALL ".join(parts)
 
 
 def count_keyed_relationships(rel: str) -> str:
@@ -423,7 +434,7 @@ __all__ = [
     "clear_batch",
     "clear_relationships_batch",
     "count_keyed_relationships",
-    "count_relationships",
+    "count_store_counts",
     "delete_edges",
     "delete_entities",
     "delete_stale_tree_links",

@@ -177,3 +177,17 @@ def test_lucene_query_escapes_syntax_and_adds_prefixes() -> None:
     q = cypher.lucene_query('a:b (c) "d" NOT x*')
     assert r"a\:b" in q and r"\(c\)" in q and r"\"d\"" in q and r"x\*" in q
     assert " not OR not* " in q  # an operator word becomes a plain word
+
+
+def test_count_store_counts_is_one_query_of_single_label_counts() -> None:
+    q = cypher.count_store_counts(["Disease", "Gene"], ["IS_A"])
+    parts = q.split(" UNION ALL ")
+    # one label or one type per part: only such counts are answered from the count store
+    assert parts == [
+        "MATCH (n:Entity) RETURN 'entities' AS what, 0 AS i, count(n) AS n",
+        "MATCH (n:`Disease`) RETURN 'kind' AS what, 0 AS i, count(n) AS n",
+        "MATCH (n:`Gene`) RETURN 'kind' AS what, 1 AS i, count(n) AS n",
+        "MATCH ()-[r:`IS_A`]->() RETURN 'rel' AS what, 0 AS i, count(r) AS n",
+    ]
+    with pytest.raises(ValueError):
+        cypher.count_store_counts(["Disease`) DETACH DELETE n //"], [])

@@ -29,9 +29,9 @@ import functools
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
@@ -52,6 +52,7 @@ from medkg.kg.stores.neo4j_tables import (
     rows_frame,
     schema_from,
     storable_tables,
+    tree_link_rows,
 )
 from medkg.redact import redact_url
 
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 
 FORMAT = "medkg-neo4j/1"
 DEFAULT_BATCH_SIZE = 10_000
+T = TypeVar("T")
 START_HINT = "start one with `medkg neo4j start` (or `docker compose up -d`) and set NEO4J_URI"
 
 
@@ -163,9 +165,18 @@ class Neo4jStore(GraphStore):
             self._driver_obj.close()
             self._driver_obj = None
 
-    def _read(self, query: str, action: str, /, **params: Any) -> list[dict[str, Any]]:
+    def read(self, work: Callable[[Callable[..., list[dict[str, Any]]]], T], action: str) -> T:
+        """``work(run)`` in one read transaction (one session, one snapshot, retried on
+        transient errors); ``run(query, **params)`` returns a query's rows as dicts."""
+
+        def in_tx(tx: Any) -> T:
+            return work(lambda query, **params: [r.data() for r in tx.run(query, **params)])
+
         with self._errors(action), self._session() as session:
-            return session.execute_read(lambda tx: [r.data() for r in tx.run(query, **params)])
+            return session.execute_read(in_tx)
+
+    def _read(self, query: str, action: str, /, **params: Any) -> list[dict[str, Any]]:
+        return self.read(lambda run: run(query, **params), action)
 
     def _run(self, query: str, action: str, /, **params: Any) -> dict[str, int]:
         """One query (meta, schema changes) in a managed write transaction, retried on
@@ -222,13 +233,24 @@ class Neo4jStore(GraphStore):
         rows = self._read(cypher.read_meta(), "reading the graph metadata", meta_id=cypher.META_ID)
         return rows[0]["meta"] if rows else None
 
+    def complete(self, meta: dict[str, Any]) -> None:
+        """Record ``meta`` (:func:`graph_meta`) as the meta node: the graph is complete."""
+        self._set_meta(meta)
+
     def _set_meta(self, props: dict[str, Any]) -> None:
         self._run(
             cypher.set_meta(), "recording the load state", meta_id=cypher.META_ID, props=props
         )
 
     def _complete_meta(self) -> dict[str, Any]:
-        meta = self._meta()
+        return self.check_complete(
+            self._read(cypher.read_meta(), "reading the graph metadata", meta_id=cypher.META_ID)
+        )
+
+    def check_complete(self, meta_rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """The meta node's properties from the rows of :func:`medkg.kg.cypher.read_meta`;
+        StoreError when the database holds no graph, a half-loaded one or another format."""
+        meta = meta_rows[0]["meta"] if meta_rows else None
         if meta is None:
             raise StoreError(
                 f"{self.describe_location()} holds no graph; run `medkg kg build` first"
@@ -392,22 +414,13 @@ class Neo4jStore(GraphStore):
             details["met_parent_links"] = linked
             details["met_parent_missing"] = tree.height - linked
 
-        seconds = time.perf_counter() - start
-        self._set_meta(
-            {
-                "format": FORMAT,
-                "state": "complete",
-                "content_hash": content_hash,
-                "counts": json.dumps(kg.counts(), sort_keys=True),
-                "sources": json.dumps([s.to_dict() for s in kg.sources], sort_keys=True),
-                "report": json.dumps(kg.report, sort_keys=True, default=str),
-                "node_columns": json.dumps(node_columns),
-                "edge_columns": json.dumps(edge_columns),
-                "started_at": started_at,
-                "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "seconds": round(seconds, 3),
-            }
-        )
+        self.complete(
+            graph_meta(
+                kg, content_hash, node_columns, edge_columns,
+                started_at=started_at, seconds=time.perf_counter() - start,
+                tree_links=details.get("met_parent_links", 0),
+            )
+        )  # fmt: skip
         return SaveReport(
             store=self.key,
             location=self.describe_location(),
@@ -457,29 +470,21 @@ class Neo4jStore(GraphStore):
                 f"{self.describe_location()}: the offline import holds {entities} entities, "
                 f"the graph {kg.nodes.height}"
             )
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        self._set_meta(
-            {
-                "format": FORMAT,
-                "state": "complete",
-                "content_hash": kg.content_hash(),
-                "counts": json.dumps(kg.counts(), sort_keys=True),
-                "sources": json.dumps([s.to_dict() for s in kg.sources], sort_keys=True),
-                "report": json.dumps(kg.report, sort_keys=True, default=str),
-                "node_columns": json.dumps(node_columns),
-                "edge_columns": json.dumps(edge_columns),
-                "started_at": now,
-                "saved_at": now,
-                "seconds": round(seconds + time.perf_counter() - start, 3),
-                "loaded_by": "offline import",
-            }
-        )
+        content_hash = kg.content_hash()
+        self.complete(
+            graph_meta(
+                kg, content_hash, node_columns, edge_columns,
+                started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                seconds=seconds + time.perf_counter() - start,
+                tree_links=tree_link_rows(kg.nodes).height, loaded_by="offline import",
+            )
+        )  # fmt: skip
         return SaveReport(
             store=self.key,
             location=self.describe_location(),
             nodes=kg.nodes.height,
             edges=kg.edges.height,
-            content_hash=kg.content_hash(),
+            content_hash=content_hash,
             seconds=seconds + time.perf_counter() - start,
             details={"offline_import": 1},
         )
@@ -648,6 +653,40 @@ class Neo4jStore(GraphStore):
         if not rows:
             return 0, []
         return int(rows[0]["total"]), list(rows[0]["children"])
+
+
+def graph_meta(
+    kg: KnowledgeGraph,
+    content_hash: str,
+    node_columns: list[list[str]],
+    edge_columns: list[list[str]],
+    *,
+    started_at: str,
+    seconds: float,
+    tree_links: int,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The meta node of a complete save of ``kg``: what :meth:`Neo4jStore.load` needs to
+    rebuild the exact tables, the counts it checks, and the summary `kg stats` reads
+    (:func:`medkg.kg.stores.neo4j_stats.stats_summary`); ``extra`` is recorded as given."""
+    from medkg.kg.stores.neo4j_stats import stats_summary
+
+    return {
+        "format": FORMAT,
+        "state": "complete",
+        "content_hash": content_hash,
+        "counts": json.dumps(kg.counts(), sort_keys=True),
+        "sources": json.dumps([s.to_dict() for s in kg.sources], sort_keys=True),
+        "report": json.dumps(kg.report, sort_keys=True, default=str),
+        "node_columns": json.dumps(node_columns),
+        "edge_columns": json.dumps(edge_columns),
+        "tree_links": tree_links,
+        "stats_summary": json.dumps(stats_summary(kg.nodes), sort_keys=True),
+        "started_at": started_at,
+        "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(seconds, 3),
+        **extra,
+    }
 
 
 def _counters(summary: Any) -> dict[str, int]:

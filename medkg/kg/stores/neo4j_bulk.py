@@ -34,7 +34,7 @@ from medkg.kg import cypher
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.neo4j_server import JAVA_OPENS, Neo4jRuntime, Neo4jServerError
 from medkg.kg.stores.base import StoreError
-from medkg.kg.stores.neo4j_tables import edge_keys, storable_tables
+from medkg.kg.stores.neo4j_tables import edge_keys, storable_tables, tree_link_rows
 
 # Unit separator, never inside a name or synonym; the importer also splits labels on it.
 ARRAY_DELIMITER = "\x1f"
@@ -113,10 +113,7 @@ def write_import_files(kg: KnowledgeGraph, folder: str | Path) -> BulkFiles:
     out.relationship_rows += table.height
 
     if "met_parent" in nodes.columns:
-        ids = set(nodes.get_column("id").to_list())
-        tree = nodes.select("id", "met_parent").filter(
-            pl.col("met_parent").is_not_null() & pl.col("met_parent").is_in(list(ids))
-        )
+        tree = tree_link_rows(nodes)
         path = folder / "tree.csv"
         tree.with_columns(
             pl.lit(cypher.TREE_REL).alias("type"), pl.lit("true").alias("mark")

@@ -140,6 +140,16 @@ def rows_frame(rows: Iterable[dict[str, Any]], schema: dict[str, pl.DataType]) -
     return pl.DataFrame(cols, schema=schema)
 
 
+def tree_link_rows(nodes: pl.DataFrame) -> pl.DataFrame:
+    """(id, met_parent) of the entities whose MET parent is in the graph: the MET_PARENT
+    links a save draws (an absent parent draws none)."""
+    if "met_parent" not in nodes.columns:
+        return pl.DataFrame(schema={"id": pl.String(), "met_parent": pl.String()})
+    return nodes.select("id", "met_parent").filter(
+        pl.col("met_parent").is_not_null() & pl.col("met_parent").is_in(nodes.get_column("id"))
+    )
+
+
 def storable_tables(
     nodes: pl.DataFrame, edges: pl.DataFrame
 ) -> tuple[list[list[str]], list[list[str]], list[str]]:
@@ -187,4 +197,5 @@ __all__ = [
     "rows_frame",
     "schema_from",
     "storable_tables",
+    "tree_link_rows",
 ]
