@@ -286,18 +286,19 @@ def relationship_types() -> str:
 
 def count_store_counts(kinds: Sequence[str], rels: Sequence[str]) -> str:
     """Entities, nodes per label in ``kinds`` and relationships per type in ``rels`` in one
-    query, each part answered from Neo4j's count store (no scan). Rows: ``what``
-    (``entities``, ``kind`` or ``rel``), ``i`` (the position in ``kinds`` / ``rels``), ``n``."""
-    parts = [f"MATCH (n:{ENTITY}) RETURN 'entities' AS what, 0 AS i, count(n) AS n"]
+    row: ``entities``, ``kind<i>`` and ``rel<i>`` (``i`` the position in ``kinds`` /
+    ``rels``). Each count is its own subquery, so Neo4j answers it from the count store;
+    a UNION of the same counts with extra columns is planned as label scans."""
+    parts = [f"CALL {{ MATCH (n:{ENTITY}) RETURN count(n) AS entities }}"]
     parts += [
-        f"MATCH (n:{quote_name(kind)}) RETURN 'kind' AS what, {i} AS i, count(n) AS n"
+        f"CALL {{ MATCH (n:{quote_name(kind)}) RETURN count(n) AS kind{i} }}"
         for i, kind in enumerate(kinds)
     ]
     parts += [
-        f"MATCH ()-[r:{quote_name(rel)}]->() RETURN 'rel' AS what, {i} AS i, count(r) AS n"
+        f"CALL {{ MATCH ()-[r:{quote_name(rel)}]->() RETURN count(r) AS rel{i} }}"
         for i, rel in enumerate(rels)
     ]
-    return " UNION ALL ".join(parts)
+    return " ".join(parts) + " RETURN *"
 
 
 def count_keyed_relationships(rel: str) -> str:

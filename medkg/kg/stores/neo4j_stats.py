@@ -91,8 +91,8 @@ def _expand(rows: Rows, schema: dict[str, Any]) -> pl.DataFrame:
     if groups.is_empty():
         return pl.DataFrame(schema=schema)
     groups = groups.sort(list(schema), nulls_last=True)
-    index = pl.Series("i", range(groups.height)).repeat_by(groups.get_column("n")).explode()
-    return groups.drop("n")[index.to_list()]
+    index = pl.int_range(groups.height, eager=True).repeat_by(groups.get_column("n")).explode()
+    return groups.drop("n").gather(index)
 
 
 def _nodes(groups: Rows, details: dict[str, Rows], joint: Callable[[], Rows]) -> pl.DataFrame:
@@ -118,15 +118,12 @@ def _nodes(groups: Rows, details: dict[str, Rows], joint: Callable[[], Rows]) ->
 def _stored_counts(run: Run, counts: dict[str, Any], rel_types: list[str]) -> dict[str, Any]:
     """Entities, entities per kind label and relationships per type, from the count store."""
     kinds = sorted(k for k in counts.get("nodes_by_kind", {}) if cypher.NAME_RE.match(k))
-    got: dict[str, Any] = {"kinds": {}, "rels": {}}
-    for row in run(cypher.count_store_counts(kinds, rel_types)):
-        if row["what"] == "entities":
-            got["entities"] = row["n"]
-        elif row["what"] == "kind":
-            got["kinds"][kinds[row["i"]]] = row["n"]
-        else:
-            got["rels"][rel_types[row["i"]]] = row["n"]
-    return got
+    row = run(cypher.count_store_counts(kinds, rel_types))[0]
+    return {
+        "entities": row["entities"],
+        "kinds": {kind: row[f"kind{i}"] for i, kind in enumerate(kinds)},
+        "rels": {rel: row[f"rel{i}"] for i, rel in enumerate(rel_types)},
+    }
 
 
 def _edge_counts(rels: dict[str, int], tree_links: int) -> dict[str, int]:
