@@ -170,20 +170,6 @@ def merge_nodes(kind: str | None, columns: Sequence[str] = ()) -> str:
     )
 
 
-def set_empty_list_on_entities(column: str) -> str:
-    """Set property ``column`` to an empty list on the entities in ``$ids`` (the offline
-    importer cannot write an empty array: an empty CSV field leaves the property absent)."""
-    return f"UNWIND $ids AS id MATCH (n:{ENTITY} {{id: id}}) SET n.{property_key(column)} = []"
-
-
-def set_empty_list_on_edges(rel: str, column: str) -> str:
-    """Set property ``column`` to an empty list on the ``rel`` relationships in ``$keys``."""
-    return (
-        f"UNWIND $keys AS k MATCH ()-[r:{quote_name(rel)} {{key: k}}]->() "
-        f"SET r.{property_key(column)} = []"
-    )
-
-
 def remove_kind_label(label: str) -> str:
     """Drop an old kind label from the entities in ``$ids`` (their kind changed)."""
     return f"UNWIND $ids AS id MATCH (n:{ENTITY} {{id: id}}) REMOVE n:{quote_name(label)}"
@@ -472,6 +458,15 @@ __all__ = [
     "take_over_lock",
     "validate_name",
 ]
+
+
+def set_relationship_properties(rel: str) -> str:
+    """Set properties on ``rel`` relationships: ``$rows`` is a list of ``{key, props}`` maps
+    (values the offline importer cannot write, such as an empty list)."""
+    return (
+        f"UNWIND $rows AS row MATCH ()-[r:{quote_name(rel)} {{key: row.key}}]->() "
+        "SET r += row.props"
+    )
 
 
 def set_entity_properties() -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 import polars as pl
@@ -178,12 +178,31 @@ def key_batches(query: str, param: str, values: Sequence[Any], size: int) -> Ite
         yield query, {param: list(chunk)}
 
 
-def rows_frame(rows: Iterable[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def rows_frame(
+    rows: Iterable[dict[str, Any]],
+    schema: dict[str, pl.DataType],
+    absent_empty: Collection[str] = (),
+) -> pl.DataFrame:
+    """Property maps as a frame of ``schema``; a column in ``absent_empty`` (a list column
+    saved by the offline importer, which cannot write ``[]``) reads an absent value as ``[]``."""
     cols: dict[str, list[Any]] = {c: [] for c in schema}
     for row in rows:
         for c in schema:
             cols[c].append(row.get(c))
+    for c in absent_empty:
+        if c in cols:
+            cols[c] = [[] if v is None else v for v in cols[c]]
     return pl.DataFrame(cols, schema=schema)
+
+
+def stored_schema(
+    meta: dict[str, Any], table: str
+) -> tuple[dict[str, pl.DataType], frozenset[str]]:
+    """A saved table's column types and its list columns stored without empty lists, from
+    the meta node (``table`` is ``nodes`` or ``edges``)."""
+    schema = schema_from(json.loads(meta["node_columns" if table == "nodes" else "edge_columns"]))
+    absent = json.loads(meta.get("absent_empty_lists") or "{}").get(table, [])
+    return schema, frozenset(absent)
 
 
 def tree_link_rows(nodes: pl.DataFrame) -> pl.DataFrame:
@@ -192,7 +211,8 @@ def tree_link_rows(nodes: pl.DataFrame) -> pl.DataFrame:
     if "met_parent" not in nodes.columns:
         return pl.DataFrame(schema={"id": pl.String(), "met_parent": pl.String()})
     return nodes.select("id", "met_parent").filter(
-        pl.col("met_parent").is_not_null() & pl.col("met_parent").is_in(nodes.get_column("id"))
+        pl.col("met_parent").is_not_null()
+        & pl.col("met_parent").is_in(nodes.get_column("id").implode())
     )
 
 
@@ -243,5 +263,6 @@ __all__ = [
     "rows_frame",
     "schema_from",
     "storable_tables",
+    "stored_schema",
     "tree_link_rows",
 ]
