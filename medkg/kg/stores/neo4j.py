@@ -348,8 +348,15 @@ class Neo4jStore(Neo4jConnection, GraphStore):
         }
 
     def _ensure_schema(self, statements: list[str], existing: set[str]) -> None:
-        """Create the indexes/constraints not in ``existing`` (updated), then wait for them."""
-        missing = [s for s in statements if cypher.statement_name(s) not in existing]
+        """Create the indexes/constraints not in ``existing`` (updated), then wait for them.
+
+        Plain and full-text indexes go first: Neo4j populates them in the background, while
+        a uniqueness constraint is built and checked inside its own statement, so on a
+        database that already holds data (an offline import) the two overlap."""
+        missing = sorted(
+            (s for s in statements if cypher.statement_name(s) not in existing),
+            key=lambda s: s.startswith("CREATE CONSTRAINT"),
+        )
         for statement in missing:
             self._run(statement, "creating constraints and indexes")
             existing.add(cypher.statement_name(statement))
