@@ -1,0 +1,105 @@
+"""Rebalancing of shortfalls between families, and the per-seed draw limit, on the
+generated graph and stand-in families of test_pipeline (real samplers, real dedup)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from medkg.synthesis.pipeline import SynthConfig, SynthesisShortfall, synthesize
+from tests.synthesis.test_pipeline import (
+    FakeFamily,
+    FakeGeneFamily,
+    FewFamily,
+    fake_backends,
+    generated_graph,
+)
+
+
+class OtherDxFamily(FakeFamily):
+    """A second disease family (its own cue words, so it never duplicates fake_dx)."""
+
+    name = "fake_dx2"
+
+    def stem(self, row: int, rng: np.random.Generator) -> str:
+        cues = [f"finding{row}z{j}" for j in rng.choice(self.n_cues, 4, replace=False)]
+        return f"Which disorder shows {', '.join(cues)}?"
+
+
+@pytest.fixture(scope="module")
+def kg():
+    return generated_graph()
+
+
+def test_a_family_shortfall_moves_to_the_family_with_room(kg):
+    # fake_dx makes one distinct item per seed (about 96 usable seeds for its 100 items):
+    # before rebalancing the run ended short; now fake_gene makes the rest.
+    backends = fake_backends(fake_dx=FewFamily, fake_gene=FakeGeneFamily)
+    strict = synthesize(
+        kg,
+        SynthConfig(n=200, strategy="uniform", rebalance=False, allow_partial=True),
+        backends=backends,
+    )
+    short = strict.shortfall["fake_dx"]
+    assert short > 0 and len(strict.items) == 200 - short
+    with pytest.raises(SynthesisShortfall):
+        synthesize(kg, SynthConfig(n=200, strategy="uniform", rebalance=False), backends=backends)
+
+    res = synthesize(kg, SynthConfig(n=200, strategy="uniform"), backends=backends)
+    assert len(res.items) == 200 and not res.partial and not res.warnings
+    by_family = Counter(i.family for i in res.items)
+    assert by_family == {"fake_dx": 100 - short, "fake_gene": 100 + short}
+    assert res.counts["rebalanced"] == {"fake_dx": {"all": -short}, "fake_gene": {"all": short}}
+    assert res.manifest()["counts"]["rebalanced"] == res.counts["rebalanced"]
+    # The first pass is unchanged: the families' own items are those of the strict run.
+    strict_ids = {i.id for i in strict.items}
+    assert {i.id for i in res.items if i.family == "fake_dx"} <= strict_ids
+    again = synthesize(kg, SynthConfig(n=200, strategy="uniform"), backends=backends)
+    assert [i.id for i in again.items] == [i.id for i in res.items]
+
+
+def test_a_rare_shortfall_moves_to_other_rare_strata_and_the_share_is_met(kg):
+    backends = fake_backends(fake_dx=FewFamily, fake_dx2=OtherDxFamily)
+    cfg = {"n": 160, "strategy": "uniform", "rare_share": 0.5}
+    strict = synthesize(
+        kg, SynthConfig(**cfg, rebalance=False, allow_partial=True), backends=backends
+    )
+    short = strict.shortfall["fake_dx"]
+    assert short > 0
+    assert sum(i.rare for i in strict.items) == 80 - short
+
+    res = synthesize(kg, SynthConfig(**cfg), backends=backends)
+    assert len(res.items) == 160 and not res.partial
+    assert sum(i.rare for i in res.items) == 80  # the requested share, exactly
+    assert res.distribution["rare"]["within_tolerance"]
+    assert res.counts["rebalanced"] == {
+        "fake_dx": {"rare": -short},
+        "fake_dx2": {"rare": short},
+    }
+    rare = Counter(i.family for i in res.items if i.rare)
+    assert rare == {"fake_dx": 40 - short, "fake_dx2": 40 + short}
+
+
+def test_a_seed_that_keeps_failing_leaves_the_pool_early(kg):
+    """With a per-seed cap of 5 a seed could be drawn 11 times; one that never makes an
+    item (its id ends in 3: make rejects it) now leaves after 3 draws, and a seed that
+    made m items has had at most 2 m + 3 draws."""
+    draws: Counter[str] = Counter()
+
+    class Counting(FakeFamily):
+        def make(self, row, rng):
+            draws[self.g.ids[row]] += 1
+            return super().make(row, rng)
+
+    res = synthesize(
+        kg,
+        SynthConfig(n=300, seed=0, strategy="uniform", families=["fake_dx"], allow_partial=True),
+        backends=fake_backends(fake_dx=Counting),
+    )
+    assert res.distribution["spread"]["fake_dx"]["strata"]["all"]["cap"] == 5
+    failing = {seed: d for seed, d in draws.items() if seed.endswith("3")}
+    assert failing and max(failing.values()) == 3
+    made = Counter(i.seed_entity for i in res.items)
+    assert all(d <= 2 * made[seed] + 3 for seed, d in draws.items())
