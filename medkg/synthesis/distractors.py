@@ -95,7 +95,17 @@ def ancestor_jaccard(g: SynthesisGraph, a: int, b: int) -> float:
 
 def hierarchy_neighbours(g: SynthesisGraph, row: int, limit: int = 40) -> np.ndarray:
     """IS_A siblings of ``row``, then cousins, then MET siblings; same kind, not obsolete,
-    never ``row`` itself nor one of its ancestors or descendants. Hardest first."""
+    never ``row`` itself nor one of its ancestors or descendants. Hardest first.
+    Memoised per graph view (a read-only array)."""
+    memo = g._cache.setdefault("neighbours.memo", {})
+    hit = memo.get((row, limit))
+    if hit is None:
+        hit = memo[(row, limit)] = _hierarchy_neighbours(g, row, limit)
+        hit.setflags(write=False)
+    return hit
+
+
+def _hierarchy_neighbours(g: SynthesisGraph, row: int, limit: int) -> np.ndarray:
     kind = g.kind[row]
     seen = {row}
     out: list[int] = []
