@@ -168,6 +168,13 @@ class OptionBalance:
             self.shown[d] = self.shown.get(d, 0) + 1
 
 
+def _any_related(checks: list[Callable[[int], bool]], c: int) -> bool:
+    for check in checks:  # noqa: SIM110 - a plain loop: cheaper than any() over a generator
+        if check(c):
+            return True
+    return False
+
+
 def pick(
     candidates: np.ndarray,
     scores: np.ndarray,
@@ -207,7 +214,7 @@ def pick(
             continue
         if not ok(c):
             continue
-        if strict and any(check(c) for check in checks):
+        if strict and _any_related(checks, c):
             continue
         valid.append(c)
         valid_scores.append(s)
