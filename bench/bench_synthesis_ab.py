@@ -54,7 +54,10 @@ def extract_rev(rev: str, root: Path) -> None:
 
 
 def variant(package: str) -> dict[str, Any]:
-    graphview = importlib.import_module(f"{package}.synthesis.graphview")
+    try:  # the graph view moved to medkg.kg.index (#16); older revisions have the old path
+        graphview = importlib.import_module(f"{package}.kg.index")
+    except ModuleNotFoundError:
+        graphview = importlib.import_module(f"{package}.synthesis.graphview")
     questions = importlib.import_module(f"{package}.synthesis.questions")
     return {
         "graph_from_kg": graphview.SynthesisGraph.from_kg,
