@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from medkg.synthesis.items import QAItem, Reject
+from medkg.synthesis.items import VERIFIED_ATTR, QAItem, Reject
 
 if TYPE_CHECKING:
     from medkg.synthesis.config import SynthConfig
@@ -170,7 +170,11 @@ class FamilyRun:
                 if need[stratum] <= 0:
                     funnel["surplus"] += 1
                     continue
-                problems = backends.verify_item(made, graph)
+                problems = (
+                    []
+                    if made.__dict__.get(VERIFIED_ATTR) == (backends.verify_item, id(graph))
+                    else backends.verify_item(made, graph)
+                )
                 if problems:
                     funnel["invalid"] += 1
                     rejects[f"verify:{problems[0].split(':', 1)[0].strip()}"] += 1

@@ -1,5 +1,5 @@
-"""Rebalancing of shortfalls between families, and the per-seed draw limit, on the
-generated graph and stand-in families of test_pipeline (real samplers, real dedup)."""
+"""Rebalancing of shortfalls between families, the per-seed draw limit and the single
+verification of an item, on the generated graph and stand-in families of test_pipeline (real samplers, real dedup)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from medkg.synthesis.pipeline import SynthConfig, SynthesisShortfall, synthesize
+from medkg.synthesis.items import VERIFIED_ATTR, Reject
+from medkg.synthesis.pipeline import SynthBackends, SynthConfig, SynthesisShortfall, synthesize
 from tests.synthesis.test_pipeline import (
     FakeFamily,
     FakeGeneFamily,
     FewFamily,
     fake_backends,
+    fake_verify,
     generated_graph,
 )
 
@@ -103,3 +105,40 @@ def test_a_seed_that_keeps_failing_leaves_the_pool_early(kg):
     assert failing and max(failing.values()) == 3
     made = Counter(i.seed_entity for i in res.items)
     assert all(d <= 2 * made[seed] + 3 for seed, d in draws.items())
+
+
+def test_an_item_the_family_verified_is_not_verified_again(kg):
+    """Families run the verifier inside make(); the pipeline ran the very same check a
+    second time on every item (about a tenth of the CPU of a run)."""
+    calls: Counter[str] = Counter()
+
+    def counting_verify(item, graph):
+        calls[item.question + "|".join(item.options)] += 1
+        return fake_verify(item, graph)
+
+    class SelfVerifying(FakeFamily):
+        def make(self, row, rng):
+            item = super().make(row, rng)
+            if not isinstance(item, Reject) and self.g.ids[row] < "DIS:060":
+                if counting_verify(item, self.g):
+                    return Reject("verify", "failed")
+                item.__dict__[VERIFIED_ATTR] = (counting_verify, id(self.g))
+            return item
+
+    backends = fake_backends(fake_dx=SelfVerifying)
+    backends = SynthBackends(
+        backends.families, backends.build_sampler, backends.graph_from_kg, counting_verify
+    )
+    res = synthesize(
+        kg, SynthConfig(n=80, strategy="uniform", families=["fake_dx"]), backends=backends
+    )
+    low = [i for i in res.items if i.seed_entity < "DIS:060"]
+    high = [i for i in res.items if i.seed_entity >= "DIS:060"]
+    assert low and high
+
+    def key(i):
+        return i.question + "|".join(i.options)
+
+    assert all(calls[key(i)] == 1 for i in low)  # once, by the family
+    assert all(calls[key(i)] == 1 for i in high)  # once, by the pipeline
+    assert not any(i.seed_entity.endswith("7") for i in res.items)  # both checks applied
