@@ -68,7 +68,7 @@ from medkg.synthesis.report import realised_distribution, run_counts
 from medkg.synthesis.runner import (
     FamilyRun,
     auto_cap,
-    rebalance,
+    complete,
 )
 
 SHUFFLE_SALT = 0x5EED
@@ -433,7 +433,7 @@ def synthesize(
     try:
         for run in runs:
             run_one(run)
-        moved = rebalance(runs, config.weights_for(families), run_one) if config.rebalance else {}
+        moved = complete(runs, config.weights_for(families), run_one, move=config.rebalance)
     finally:
         if progress is not None:
             progress.stop()

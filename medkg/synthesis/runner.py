@@ -16,6 +16,12 @@ stratum keeps the rare share: a family that cannot make its rare items hands the
 the other families' rare strata, never to its own common one. Everything is in family
 order with each family's own random stream, so the result is deterministic. What moved
 is stated in ``counts["rebalanced"]`` of the manifest and in the CLI summary.
+
+Draws per seed. A seed first gets two draws per item it made plus three
+(:func:`draw_limit`), so at large ``n`` the seeds that keep failing leave early and the
+draws per item stay flat. Only where a shortfall is left after rebalancing do all seeds
+get the plain ``2 cap + SEED_RETRIES`` back (:func:`complete`): the early set-aside costs
+no capacity.
 """
 
 from __future__ import annotations
@@ -75,6 +81,7 @@ class FamilyRun:
     cap_of: np.ndarray = field(init=False)
     # strata this run stopped short in: they take over no other family's shortfall
     exhausted: set[str] = field(default_factory=set)
+    loose: bool = False  # last resort: the plain 2 cap + SEED_RETRIES draws per seed
 
     def __post_init__(self) -> None:
         size = self.plan.eligible.size
@@ -113,7 +120,8 @@ class FamilyRun:
             if want <= 0:
                 continue
             made = self.made_by_seed
-            live = pool & (made < cap) & (self.draws_by_seed < draw_limit(made, cap))
+            limit = 2 * cap + SEED_RETRIES if self.loose else draw_limit(made, cap)
+            live = pool & (made < cap) & (self.draws_by_seed < limit)
             if not live.any():
                 continue
             k = min(left, max(16, int(want * 1.25)))
@@ -150,7 +158,8 @@ class FamilyRun:
                 if self.short == 0 or since_accept >= STALL_DRAWS:
                     break
                 cap, done = int(cap_of[row]), int(made_by_seed[row])
-                if done >= cap or draws_by_seed[row] >= 2 * min(done + 1, cap) + SEED_RETRIES:
+                tries = 2 * (cap if self.loose else min(done + 1, cap)) + SEED_RETRIES
+                if done >= cap or draws_by_seed[row] >= tries:
                     continue  # drawn twice in one batch: set aside before this draw
                 funnel["draws"] += 1
                 since_accept += 1
@@ -197,6 +206,29 @@ class FamilyRun:
         stalled = since_accept >= STALL_DRAWS and self.short > 0
         funnel["stalled"] = int(stalled or bool(funnel["stalled"]))
         self.exhausted |= {key for key, left in need.items() if left > 0}
+
+
+def complete(
+    runs: list[FamilyRun], weights: list[float], run_one: Any, *, move: bool
+) -> dict[str, dict[str, int]]:
+    """After the first pass: move shortfalls onto families with room (``move``); where a
+    shortfall is left, give every seed the plain ``2 cap + SEED_RETRIES`` draws (the
+    seeds set aside early by :func:`draw_limit` get their remaining tries), let the short
+    families continue, and move what is still missing once more. Returns what moved."""
+    moved = rebalance(runs, weights, run_one) if move else {}
+    if not any(run.short for run in runs):
+        return moved
+    for run in runs:
+        run.loose = True
+        run.exhausted.clear()
+    for run in runs:
+        if run.short:
+            run_one(run)
+    if move:
+        for name, per in rebalance(runs, weights, run_one).items():
+            for stratum, delta in per.items():
+                _note(moved, name, stratum, delta)
+    return {name: dict(sorted(v.items())) for name, v in sorted(moved.items())}
 
 
 def rebalance(
