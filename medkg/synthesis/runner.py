@@ -103,7 +103,7 @@ class FamilyRun:
     def add(self, stratum: str, extra: int) -> None:
         """Make ``extra`` more items of ``stratum``: more draws, and a larger per-seed cap
         when the stratum's seeds cannot hold its new total at the old one."""
-        self.need[stratum] += extra
+        self.need[stratum] = self.need.get(stratum, 0) + extra  # a quota of 0 has no entry
         self.budget += math.ceil(extra * self.config.max_draws_factor) + 100
         sampler, pool, cap = self.plan.strata[stratum]
         total = self.accepted_in(stratum) + self.need[stratum]

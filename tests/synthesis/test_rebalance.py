@@ -166,3 +166,16 @@ def test_a_family_still_short_gets_the_plain_draw_limit_back(kg):
     cap = res.distribution["spread"]["fake_dx"]["strata"]["all"]["cap"]
     failing = [d for seed, d in draws.items() if seed.endswith("3")]
     assert 3 < max(failing) <= 2 * cap + 1
+
+
+def test_a_family_with_no_quota_of_its_own_can_take_over_a_shortfall(kg):
+    # n=3 over two families gives fake_gene 1 item; n=1 gives it none (quota 0) - the
+    # shortfall of a family that cannot make its item must still find room there.
+    class Never(FakeFamily):
+        def make(self, row, rng):
+            return Reject("no_cues", self.g.ids[row])
+
+    backends = fake_backends(fake_dx=Never, fake_gene=FakeGeneFamily)
+    res = synthesize(kg, SynthConfig(n=1, strategy="uniform"), backends=backends)
+    assert [i.family for i in res.items] == ["fake_gene"]
+    assert res.counts["rebalanced"] == {"fake_dx": {"all": -1}, "fake_gene": {"all": 1}}
