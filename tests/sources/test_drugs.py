@@ -211,6 +211,37 @@ def test_bundled_hierarchy(bundled: KnowledgeGraph):
     assert not parents(bundled, "DRUGBANK:DB01048")
 
 
+def test_bundled_categories_follow_each_drugs_own_tree_numbers(bundled: KnowledgeGraph):
+    # Every MeSH category above a drug (through IS_A) is the category of one of its own tree
+    # numbers (before: 388 of 8,749 drugs with tree numbers, 4.4%, sat in another one).
+    up: dict[str, set[str]] = {}
+    for src, dst in bundled.edges.select("src", "dst").iter_rows():
+        up.setdefault(src, set()).add(dst)
+    crossing = {}
+    for node_id, props in bundled.nodes.select("id", "props").iter_rows():
+        own = {t[:3] for t in json.loads(props or "{}").get("tree_numbers") or [] if t[0] == "D"}
+        if not own:
+            continue
+        seen, stack = set(), [node_id]
+        while stack:
+            for parent in up.get(stack.pop(), ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+        above = {p.removeprefix("MESH:") for p in seen if len(p) == len("MESH:D02")}
+        if above - own:
+            crossing[node_id] = sorted(above - own)
+    assert crossing == {}
+    # Baclofen (D02 only) no longer sits under gamma-Aminobutyric Acid (also in D12).
+    baclofen = node(bundled, "DRUGBANK:DB00181")
+    assert json.loads(baclofen["props"])["broader_in_other_categories"] == [
+        "DRUGBANK:DB02530",
+        "MESH:D002087",
+    ]
+    assert parents(bundled, "DRUGBANK:DB00181") == {"MESH:D02"}
+    assert bundled.report["drugs.parents_in_other_categories_passed_over"] == 185
+
+
 def test_tsv_identity_rules():
     kg = DrugsSource(TSV, disease_mesh_ids=set()).load()
     assert_well_formed(kg, "DrugNER")

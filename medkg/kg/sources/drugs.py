@@ -51,7 +51,9 @@ variants flagged ``is_brand``, ``RELATED`` otherwise. ``xrefs`` hold the other i
 ``wikipedia_url``. (The package's NHS URL fields are malformed in 2.0.9 and not kept.)
 
 Hierarchy: a drug with MeSH tree numbers gets ``IS_A`` to the drug owning the nearest
-ancestor tree number, else to the MeSH category (``MESH:D02`` "Organic Chemicals", kind
+ancestor tree number whose categories are all the drug's own (a parent also filed in
+another category is passed over, ``props.broader_in_other_categories``, counted as
+``drugs.parents_in_other_categories_passed_over``), else to the MeSH category (``MESH:D02`` "Organic Chemicals", kind
 ``Category``) under ``MESH:D`` "Chemicals and Drugs". Drugs without tree numbers get no
 ``IS_A``; the tree builder places them. Only Chemicals-and-Drugs (``D``) numbers
 make edges; any other branch is the ``mesh`` source's (kept in props, counted).
@@ -437,11 +439,25 @@ def build_drug_graph(
         cols["id"].append(node_id)
         cols["name"].append(primary.name)
         cols["xrefs"].append(list(xrefs_by_node[node_id]))
-        cols["props"].append(props_json(props))
+        cols["props"].append(props)
     cols["synonyms"], cols["synonym_scopes"] = grouped_synonyms(cols["name"], owner, texts, scopes)
     counts["drugs.entries_merged_into_shared_id"] = len(entries) - len(groups)
 
-    links = link_tree_numbers(trees_by_node)
+    # As for diseases (sources/mesh.py): a parent in a category the drug is not in would
+    # pass that category on through IS_A (Baclofen under gamma-Aminobutyric Acid, also
+    # filed under D12 Amino Acids, Peptides, and Proteins); it is passed over for the next
+    # ancestor position and kept in props.broader_in_other_categories.
+    cats = {node_id: {t[:3] for t in trees} for node_id, trees in trees_by_node.items()}
+    links = link_tree_numbers(
+        trees_by_node, accept=lambda child, parent: cats[parent] <= cats[child]
+    )
+    passed_over: dict[str, list[str]] = defaultdict(list)
+    for child, parent in links.skipped:
+        passed_over[child].append(parent)
+    for node_id, props in zip(cols["id"], cols["props"], strict=True):
+        props["broader_in_other_categories"] = sorted(passed_over.get(node_id, ())) or None
+    cols["props"] = [props_json(p) for p in cols["props"]]
+    counts["drugs.parents_in_other_categories_passed_over"] = len(links.skipped)
     cat_nodes, cat_edges = category_table(links)
     drug_nodes = node_table({**cols, "kind": [DRUG] * len(cols["id"])})
     nodes = pl.concat([drug_nodes.select(cat_nodes.columns), cat_nodes], how="vertical")
