@@ -65,7 +65,12 @@ from medkg.coverage.datasets import Item
 from medkg.coverage.fallback import TfidfFallback
 from medkg.coverage.linking_config import LinkerConfig
 from medkg.coverage.senses import SenseContext
-from medkg.coverage.spans import composite_heads, crosses_boundary, extend_qualifiers
+from medkg.coverage.spans import (
+    composite_heads,
+    crosses_boundary,
+    extend_qualifier_coordination,
+    extend_qualifiers,
+)
 from medkg.coverage.surfaces import surface_table
 from medkg.coverage.textnorm import Normalised, fold, surface_key
 from medkg.kg.model import KnowledgeGraph
@@ -233,6 +238,7 @@ class Linker:
                     s, method = c_start, COMPOSITE
                 else:
                     s = extend_qualifiers(text, s, floor)
+                    s = extend_qualifier_coordination(text, s, floor)
             out.append((s, e, idx, method))
             floor = e
         return out

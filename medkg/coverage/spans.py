@@ -27,7 +27,7 @@ QUALIFIERS = frozenset({
     "adult", "childhood", "infantile", "neonatal", "early", "late", "onset", "autosomal",
     "dominant", "recessive", "linked", "metastatic", "invasive", "classic", "classical",
     "atypical", "bilateral", "unilateral", "isolated", "generalized", "generalised",
-    "progressive", "malignant", "benign", "complete", "partial",
+    "progressive", "malignant", "benign", "complete", "partial", "solid",
 })  # fmt: skip
 # a subtype designation before a name ("type II C2 deficiency", "type 1 Gaucher disease")
 _TYPE_BEFORE = re.compile(r"\b[Tt]ype\s+(?:[IVX]{1,4}|[0-9]{1,2}[A-Za-z]?)\s+$")
@@ -68,6 +68,20 @@ def extend_qualifiers(text: str, start: int, floor: int, limit: int = 3) -> int:
     return s
 
 
+def extend_qualifier_coordination(text: str, start: int, floor: int) -> int:
+    """New start of a mention at ``start`` preceded by a coordination of qualifiers only
+    ("familial or sporadic retinoblastoma", "acute and chronic X"): the coordination names
+    the one disease, so the span takes it in."""
+    m = _CONJUNCTS.search(text, max(floor, start - 80), start)
+    if not m or m.end() != start:
+        return start
+    words = [w.strip().lower() for w in re.split(r",\s*|\s+(?:and/or|and|or)\s+|/", m.group(1))]
+    words = [w for w in words if w and w not in ("and", "or", "and/or")]
+    if words and all(w in QUALIFIERS for w in words):
+        return extend_qualifiers(text, m.start(), floor)
+    return start
+
+
 def composite_heads(
     text: str, start: int, end: int, floor: int, lookup: Callable[[str], int | None]
 ) -> tuple[int, list[int]] | None:
@@ -90,4 +104,10 @@ def composite_heads(
     return None
 
 
-__all__ = ["QUALIFIERS", "composite_heads", "crosses_boundary", "extend_qualifiers"]
+__all__ = [
+    "QUALIFIERS",
+    "composite_heads",
+    "crosses_boundary",
+    "extend_qualifier_coordination",
+    "extend_qualifiers",
+]

@@ -13,6 +13,7 @@ import pytest
 from medkg.coverage.annotated import AnnotatedDocument
 from medkg.coverage.linkeval import split_halves
 from medkg.coverage.linking import Linker, LinkerConfig
+from medkg.coverage.variants import key_variants
 from medkg.kg.model import KnowledgeGraph, SourceInfo, edges_frame, nodes_frame, stamp
 
 INFO = SourceInfo(name="hand-made", version="1", license="CC0-1.0")
@@ -139,3 +140,23 @@ def test_split_halves_is_a_fixed_partition() -> None:
     look2, check2 = split_halves(shuffled)
     assert [d.id for d in look2] == [d.id for d in look]
     assert [d.id for d in check2] == [d.id for d in check]
+
+
+def test_british_spellings_and_qualifier_coordinations() -> None:
+    assert " phaeochromocytoma " in key_variants("Pheochromocytoma", " pheochromocytoma ")
+    assert " diarrhea " in key_variants("diarrhoea", " diarrhoea ")
+    nodes = nodes_frame([
+        {"id": "MESH:D010673", "kind": "Disease", "name": "Pheochromocytoma"},
+        {"id": "MESH:D012175", "kind": "Disease", "name": "Retinoblastoma"},
+        {"id": "MESH:D009369", "kind": "Disease", "name": "Neoplasms", "synonyms": ["tumors"]},
+    ])  # fmt: skip
+    kg = KnowledgeGraph.from_frames(stamp(nodes, INFO), stamp(edges_frame([]), INFO), [INFO])
+    lk = Linker.from_graph(kg, LinkerConfig(kinds=("Disease",)))
+    text = "A phaeochromocytoma; familial or sporadic bilateral retinoblastoma; solid tumors."
+    assert [g[:2] for g in links(lk, text)] == [
+        ("phaeochromocytoma", "MESH:D010673"),
+        ("familial or sporadic bilateral retinoblastoma", "MESH:D012175"),
+        ("solid tumors", "MESH:D009369"),
+    ]
+    # a coordination with a word that is no qualifier is left out of the span
+    assert links(lk, "Classical and Duarte retinoblastoma.")[0][0] == "retinoblastoma"
