@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from medkg.coverage.textnorm import surface_key
 from medkg.coverage.variants import plural
 from medkg.kg.model import GENE, GENE_ASSOCIATED_WITH, KnowledgeGraph
+from medkg.text import surface_key
 
 _TUMOUR_HEADS = frozenset({"cancer", "cancers", "neoplasm", "neoplasms", "tumor", "tumors",
                            "tumour", "tumours"})  # fmt: skip
