@@ -36,7 +36,9 @@ equivalents, :mod:`medkg.coverage.equivalence`). Per item:
    (:mod:`medkg.coverage.fallback`).
 
 Surface forms skipped (counted in :attr:`Linker.stats`): shorter than ``min_chars``,
-numeric, an English stop word, or naming more than ``max_senses`` entities. Acronym forms
+numeric, an English stop word, or naming more than ``max_senses`` entities; and every form
+of a MeSH descriptor whose C-tree positions all lie under ``mesh_exclude_trees`` (disease
+attributes and genetic findings, not diseases: ``excluded_by_tree``). Acronym forms
 (capitals in the graph, at most six characters) match only text in capitals ("ADA" the
 gene does not match "ada").
 
