@@ -88,6 +88,7 @@ def synth(
     no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep duplicates (not advised)."),
     near_dup_threshold: float = _option("near_dup_threshold"),
     allow_partial: bool = _option("allow_partial"),
+    rebalance: bool = _option("rebalance", "--rebalance/--no-rebalance"),
     paraphrase: str = typer.Option(
         None,
         "--paraphrase",
@@ -134,6 +135,7 @@ def synth(
         decontam_mode=decontam_mode,
         decontam_ngram=decontam_ngram,
         allow_partial=allow_partial,
+        rebalance=rebalance,
     )
     chosen = split_values(formats) or list(FORMATS)
     unknown = sorted(set(chosen) - set(FORMATS))
@@ -211,6 +213,17 @@ def print_summary(result: Any) -> None:
             f"{funnel['duplicate']:,}",
         )
     out.print(table)
+    moved = result.counts.get("rebalanced") or {}
+    if moved:
+        parts = [
+            f"{name} {delta:+,} {stratum}"
+            for name, per in moved.items()
+            for stratum, delta in per.items()
+        ]
+        out.print(
+            "rebalanced (a family's shortfall moved to families with room in the same "
+            f"stratum): {', '.join(parts)}"
+        )
     rare = dist["rare"]
     line = f"rare share {rare['realised']:.3f}"
     if "requested" in rare:
