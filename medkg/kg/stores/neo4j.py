@@ -431,7 +431,7 @@ class Neo4jStore(Neo4jConnection, GraphStore):
                        for r in part.iter_rows()]})
             for part in rows.iter_slices(self.batch_size)
         )  # fmt: skip
-        self._write_batches(batches, f"writing {overlay}")
+        self.write_batches(batches, f"writing {overlay}")
         return rows.height
 
     def stats_view(self) -> KnowledgeGraph:
