@@ -19,7 +19,7 @@ from medkg.coverage.datasets import mmlu_medical_items
 from medkg.coverage.linking import Linker
 from medkg.coverage.sharded import embed_sharded, link_sharded, shards_of
 from medkg.engines import EngineError, LocalEngine, RayEngine, ShardTask, build_engine
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 
 pytestmark = pytest.mark.ray
 

@@ -13,7 +13,8 @@ from medkg.retrieval.evaluate import evaluate, tables
 from medkg.retrieval.evidence import CorpusIndex
 from medkg.retrieval.queries import QueryGenerator
 from medkg.training.generators import build_generator
-from tests.retrieval.test_queries import GENE_ITEM, PHENOTYPE_ITEM, small
+from tests.factories.graphs import small
+from tests.factories.items import GENE_ITEM, PHENOTYPE_ITEM
 from tests.training import ChatServer
 
 

@@ -17,7 +17,7 @@ from medkg.cli.main import app
 from medkg.errors import OutputError
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.stores.embedded import EmbeddedStore
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 from tests.safety.helpers import tree_bytes
 
 runner = CliRunner()

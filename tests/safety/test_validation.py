@@ -67,7 +67,7 @@ def test_options_are_checked_before_any_step_runs(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_imported_ontologies_are_recorded_and_kept_by_later_builds(tmp_path: Path) -> None:
     from medkg.kg.stores.embedded import EmbeddedStore
-    from tests.graphs import small_graph
+    from tests.factories.graphs import small_graph
 
     store = tmp_path / "graph"
     EmbeddedStore(store).save(small_graph())

@@ -12,7 +12,6 @@ import hashlib
 import numpy as np
 import pytest
 
-from medkg.kg.build import build_graph
 from medkg.synthesis.clinical import (
     TYPED,
     _acronyms,
@@ -64,9 +63,9 @@ def ref_related(g: SynthesisGraph, key: int, c: int) -> bool:
     return ref_names_related(g, key, c)
 
 
-@pytest.fixture(scope="module")
-def graph():
-    return build_graph()
+@pytest.fixture()
+def graph(bundled_kg):
+    return bundled_kg
 
 
 def test_fast_relatedness_matches_the_plain_rules(graph):

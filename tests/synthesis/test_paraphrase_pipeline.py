@@ -10,7 +10,7 @@ from typing import Any
 from medkg.synthesis.paraphrase import apply_paraphrase
 from medkg.synthesis.pipeline import SynthConfig, synthesize
 from medkg.training.generators import build_generator
-from tests.synthesis.test_graphview import synthetic_kg
+from tests.factories.graphs import synthetic_kg
 from tests.training import ChatServer
 
 

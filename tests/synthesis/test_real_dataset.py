@@ -14,7 +14,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from medkg.kg.build import build_graph
 from medkg.synthesis.pipeline import SynthConfig, synthesize
 
 pytestmark = pytest.mark.slow
@@ -23,9 +22,9 @@ N = 10_000
 ALPHA = 0.9  # the disease-seeded families draw only rare diseases: at least 0.8 here
 
 
-@pytest.fixture(scope="module")
-def graph():
-    return build_graph()
+@pytest.fixture()
+def graph(bundled_kg):
+    return bundled_kg
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from medkg.cli.train import app, parse_generator_spec
 from medkg.kg.stores import open_store
 from medkg.synthesis.export import export_items
-from tests.conftest import make_small_kg
+from tests.factories.graphs import make_small_kg
 from tests.training import ChatServer
 from tests.training.test_evaluate import MEDSSR, by_question
 from tests.training.test_pseudolabel import items, scripted

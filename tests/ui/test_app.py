@@ -330,7 +330,7 @@ def test_two_datasets_side_by_side_on_one_scale(tmp_path: Path, state: UIState) 
 
 def test_export_without_rejected_items(client: TestClient, tmp_path: Path) -> None:
     from medkg.synthesis.export import export_items, read_items
-    from tests.synthesis.test_export import items as make_items
+    from tests.factories.items import items as make_items
 
     items = make_items()
     export_items(items, tmp_path / "ds", {"seed": 7}, ["jsonl", "parquet"])
