@@ -17,4 +17,3 @@ def test_no_selected_test_uses_a_fixture_of_a_deselected_marker(request: pytest.
         if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(marker) is None
     ]
     assert unmarked == []
-
