@@ -43,8 +43,12 @@ class OptionError(RegistryError, TypeError):
     """Options a backend does not take (also a ``TypeError``, as a bad keyword is)."""
 
 
-def accepted_options(cls: Any) -> set[str]:
-    """Keyword options a class's ``__init__`` chain (or a factory) accepts."""
+def accepted_options(cls: Any) -> set[str] | None:
+    """Keyword options a class's ``__init__`` chain (or a factory) accepts; ``None`` when the
+    class sets ``open_options = True`` (it reads options its signature does not list, as
+    sources do)."""
+    if getattr(cls, "open_options", False):
+        return None
     if not isinstance(cls, type):
         return {
             name
@@ -162,6 +166,13 @@ class Registry(Mapping[str, T], Generic[T]):
         """Every known name (registered, lazy, entry points), sorted; imports nothing."""
         return sorted({*self._registered, *self._lazy, *self._eps()})
 
+    def builtin_names(self) -> list[str]:
+        """Names medkg itself registers (lazy table and decorators), not entry points."""
+        eps = self._eps()
+        return sorted(
+            {*self._lazy, *(n for n in self._registered if n not in eps or n in self._lazy)}
+        )
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
@@ -208,6 +219,8 @@ class Registry(Mapping[str, T], Generic[T]):
         """Raise the registry's option error for options ``name`` does not take."""
         cls = self.get_class(name)
         accepted = accepted_options(cls)
+        if accepted is None:
+            return
         unknown = sorted(set(options) - accepted)
         if unknown:
             raise self.option_error(
@@ -243,7 +256,7 @@ def build_registered(
     cls = registry.get(key)
     if cls is None:
         raise UsageError(f"unknown {what} {key!r}; known: {sorted(registry)}")
-    accepted = accepted_options(cls)
+    accepted = accepted_options(cls) or set(options)
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise error(f"{what} {key!r} does not take {unknown}; it takes {sorted(accepted)}")

@@ -93,6 +93,9 @@ class Source(ABC):
     title: ClassVar[str] = ""
     #: Whether `medkg kg build` loads it by default.
     default_enabled: ClassVar[bool] = True
+    #: Options are read from ``self.options`` by each loader, so the registry does not
+    #: check them against the constructor's signature.
+    open_options: ClassVar[bool] = True
 
     def __init__(self, path: str | os.PathLike[str] | None = None, **options: Any) -> None:
         self.path = Path(path) if path is not None else self.default_path()
