@@ -114,8 +114,8 @@ KINDS: dict[str, tuple[str, dict[str, Entry]]] = {
     "sampler": ("medkg.synthesis.sampling.base:SAMPLERS", SAMPLERS),
     "family": ("medkg.synthesis.questions.base:FAMILIES", FAMILIES),
     "retriever": ("medkg.retrieval.base:RETRIEVERS", RETRIEVERS),
-    "embedder": ("medkg.coverage.embed:EMBEDDERS", EMBEDDERS),
-    "generator": ("medkg.training.generators.base:GENERATORS", GENERATORS),
+    "embedder": ("medkg.embed.embedders:EMBEDDERS", EMBEDDERS),
+    "generator": ("medkg.llm.base:GENERATORS", GENERATORS),
     "engine": ("medkg.engines.base:ENGINES", ENGINES),
 }
 

@@ -139,7 +139,7 @@ def test_retriever_contract(name: str, entry: Entry, tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- embedders
 @pytest.mark.parametrize(("name", "entry"), params("embedder"))
 def test_embedder_contract(name: str, entry: Entry, tmp_path: Path) -> None:
-    from medkg.coverage.embed import build_embedder
+    from medkg.embed import build_embedder
 
     args, options = entry.build(tmp_path)
     embedder = build_embedder(name, *args, **options)
@@ -153,7 +153,7 @@ def test_embedder_contract(name: str, entry: Entry, tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- generators
 @pytest.mark.parametrize(("name", "entry"), params("generator"))
 def test_generator_contract(name: str, entry: Entry, tmp_path: Path) -> None:
-    from medkg.training.generators import GenParams, build_generator
+    from medkg.llm import GenParams, build_generator
     from tests.training import ChatServer
     from tests.training.tiny import build_tiny_model
 

@@ -11,10 +11,10 @@ import numpy as np
 import polars as pl
 
 from medkg.kg.build import assemble
+from medkg.kg.index import SynthesisGraph
 from medkg.kg.model import TREE_SCHEMA, KnowledgeGraph, SourceInfo, edges_frame, nodes_frame, stamp
 from medkg.kg.sources.hpo import HpoOntologySource
 from medkg.kg.sources.hpoa import HpoAnnotationSource, HpoGeneSource
-from medkg.synthesis.graphview import SynthesisGraph
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hpo"
 MESHLIKE = SourceInfo(name="MeSH-test", version="2024", license="public domain")

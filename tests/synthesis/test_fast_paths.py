@@ -12,6 +12,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from medkg.kg.index import SynthesisGraph
 from medkg.synthesis.clinical import (
     TYPED,
     _acronyms,
@@ -22,7 +23,6 @@ from medkg.synthesis.clinical import (
 )
 from medkg.synthesis.distractors import similar_diseases
 from medkg.synthesis.export import item_row, write_jsonl
-from medkg.synthesis.graphview import SynthesisGraph
 from medkg.synthesis.pipeline import SynthConfig, synthesize
 
 pytestmark = pytest.mark.slow

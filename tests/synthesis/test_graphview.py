@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from medkg.synthesis.graphview import SynthesisGraph
+from medkg.kg.index import SynthesisGraph
 from tests.factories.graphs import synthetic_graph, synthetic_kg
 
 

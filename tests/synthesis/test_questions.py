@@ -7,8 +7,8 @@ import collections
 import numpy as np
 import pytest
 
+from medkg.kg.index import SynthesisGraph
 from medkg.kg.model import KnowledgeGraph
-from medkg.synthesis.graphview import SynthesisGraph
 from medkg.synthesis.items import QAItem, Reject
 from medkg.synthesis.questions import FAMILIES, make_family
 from medkg.synthesis.questions.base import phrase

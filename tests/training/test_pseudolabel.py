@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from medkg.kg.model import KnowledgeGraph
-from medkg.synthesis.export import read_items
-from medkg.training.generators import (
+from medkg.llm import (
     Generator,
     GenParams,
     LocalGenerator,
     Messages,
     build_generator,
 )
+from medkg.synthesis.export import read_items
 from medkg.training.pseudolabel import (
     PseudoLabelConfig,
     RejectConfig,

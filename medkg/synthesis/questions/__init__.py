@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from medkg.synthesis.graphview import SynthesisGraph
+from medkg.kg.index import SynthesisGraph
 from medkg.synthesis.questions.base import (
     FAMILIES,
     Draft,

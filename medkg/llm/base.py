@@ -177,8 +177,8 @@ GENERATORS: Registry[type[Generator]] = Registry(
     "generator",
     group="medkg.generators",
     lazy={
-        "local": "medkg.training.generators.local:LocalGenerator",
-        "openai": "medkg.training.generators.openai_compat:OpenAIGenerator",
+        "local": "medkg.llm.local:LocalGenerator",
+        "openai": "medkg.llm.openai_compat:OpenAIGenerator",
     },
 )
 #: Class decorator: ``@register_generator("name")`` adds a backend to :data:`GENERATORS`.

@@ -126,8 +126,8 @@ EMBEDDERS: Registry[type[Embedder]] = Registry(
     group="medkg.embedders",
     option_error=OptionError,
     lazy={
-        "sentence-transformers": "medkg.coverage.embed:SentenceTransformerEmbedder",
-        "hashing": "medkg.coverage.embed:HashingEmbedder",
+        "sentence-transformers": "medkg.embed.embedders:SentenceTransformerEmbedder",
+        "hashing": "medkg.embed.embedders:HashingEmbedder",
     },
 )
 #: Class decorator: ``@register_embedder("name")`` adds a backend to :data:`EMBEDDERS`.
