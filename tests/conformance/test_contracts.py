@@ -10,11 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from medkg.kg.curie import normalise_curie
-from medkg.kg.model import EDGE_SCHEMA, NODE_SCHEMA, KnowledgeGraph
 from medkg.registry import Registry
 from tests.conformance.entries import KINDS, Entry, params
-from tests.factories.graphs import make_small_kg, small_graph, synthetic_graph
+from tests.factories.contracts import check_family, check_retriever, check_source
+from tests.factories.graphs import make_small_kg
 from tests.factories.stores import assert_same_graph
 
 
@@ -36,24 +35,7 @@ def test_every_name_has_an_entry(kind: str) -> None:
 # ----------------------------------------------------------------------------- sources
 @pytest.mark.parametrize(("name", "entry"), params("source"))
 def test_source_contract(name: str, entry: Entry, tmp_path: Path) -> None:
-    from medkg.kg.sources.base import SOURCES
-
-    args, options = entry.build(tmp_path)
-    source = SOURCES.build(name, *args, **options)
-    assert source.key == name
-    kg = source.load()
-    assert isinstance(kg, KnowledgeGraph)
-    assert dict(kg.nodes.schema) == NODE_SCHEMA and dict(kg.edges.schema) == EDGE_SCHEMA
-    assert kg.nodes.height + kg.edges.height > 0
-    declared = {s.name for s in kg.sources}
-    for frame in (kg.nodes, kg.edges):
-        assert set(frame.get_column("source").unique().to_list()) <= declared
-    ids = kg.nodes.get_column("id")
-    assert ids.n_unique() == kg.nodes.height, "duplicate node ids"
-    assert all(normalise_curie(i) == i for i in ids.to_list())
-    # Same file, same options: the same graph, to the byte.
-    again = SOURCES.build(name, *args, **options).load()
-    assert again.content_hash() == kg.content_hash()
+    check_source(name, *entry.build(tmp_path))
 
 
 # ----------------------------------------------------------------------------- stores
@@ -96,44 +78,13 @@ def test_sampler_contract(name: str, entry: Entry, tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- families
 @pytest.mark.parametrize(("name", "entry"), params("family"))
 def test_family_contract(name: str, entry: Entry, tmp_path: Path) -> None:
-    from medkg.synthesis.questions import make_family
-    from medkg.synthesis.verify import verify_item
-
-    graph = synthetic_graph()
-    args, options = entry.build(tmp_path)
-    family = make_family(name, graph, *args, **options)
-    mask = family.eligible()
-    assert mask.dtype == bool and mask.shape == (len(graph.ids),) and mask.any()
-    made = []
-    for seed in np.flatnonzero(mask)[:40]:
-        item = family.make(int(seed), np.random.default_rng(int(seed)))
-        if not hasattr(item, "reason"):
-            made.append(item)
-    assert made, f"{name}: no item from 40 eligible seeds"
-    for item in made:
-        assert item.family == name
-        item.check_shape()
-        assert verify_item(item, graph) == [], item.question
+    check_family(name, *entry.build(tmp_path))
 
 
 # ----------------------------------------------------------------------------- retrievers
 @pytest.mark.parametrize(("name", "entry"), params("retriever"))
 def test_retriever_contract(name: str, entry: Entry, tmp_path: Path) -> None:
-    from medkg.retrieval.base import build_retriever
-    from medkg.retrieval.graph_corpus import graph_chunks
-
-    chunks = graph_chunks(small_graph())
-    args, options = entry.build(tmp_path)
-    retriever = build_retriever(name, *args, **options)
-    retriever.add(chunks)
-    assert retriever.size == len(chunks)
-    [hits] = retriever.search(["Marfan syndrome"], k=3)
-    assert 0 < len(hits) <= 3
-    assert "Marfan" in hits[0].chunk.title + hits[0].chunk.text
-    folder = retriever.save(tmp_path / "index")
-    loaded = type(retriever).load(folder)
-    [again] = loaded.search(["Marfan syndrome"], k=3)
-    assert [h.chunk.chunk_id for h in again] == [h.chunk.chunk_id for h in hits]
+    check_retriever(name, *entry.build(tmp_path), tmp_path)
 
 
 # ----------------------------------------------------------------------------- embedders
