@@ -178,6 +178,7 @@ def test_frequency_in_plain_words(small_kg: KnowledgeGraph) -> None:
     assert frequency_words(index, None, None) == "frequency not recorded"
 
 
+@pytest.mark.slow  # writes and pages 100k items
 def test_hundred_thousand_items_page_lazily(tmp_path: Path, small_kg: KnowledgeGraph) -> None:
     ds = Dataset.open(write_dataset(tmp_path / "big", 100_000))
     total, rows = ds.page(ItemFilter(), offset=99_980, size=50)
