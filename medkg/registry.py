@@ -75,6 +75,18 @@ def _split_target(target: str) -> tuple[str, str]:
     return module, attr
 
 
+# Every installed distribution's entry points by group, read once (one scan serves every kind).
+_ENTRY_POINTS: dict[str, list[importlib.metadata.EntryPoint]] | None = None
+
+
+def _installed_entry_points(group: str) -> list[importlib.metadata.EntryPoint]:
+    global _ENTRY_POINTS
+    if _ENTRY_POINTS is None:
+        found = importlib.metadata.entry_points()
+        _ENTRY_POINTS = {g: list(found.select(group=g)) for g in found.groups}
+    return _ENTRY_POINTS.get(group, [])
+
+
 class Registry(Mapping[str, T], Generic[T]):
     """Names of one kind mapped to their classes; a read-only :class:`Mapping` view.
 
@@ -153,12 +165,14 @@ class Registry(Mapping[str, T], Generic[T]):
     # ------------------------------------------------------------------ entry points
     def _eps(self) -> dict[str, importlib.metadata.EntryPoint]:
         if self._entry_points is None:
-            found = {ep.name: ep for ep in importlib.metadata.entry_points(group=self.group)}
+            found = {ep.name: ep for ep in _installed_entry_points(self.group)}
             self._entry_points = found
         return self._entry_points
 
     def reload_entry_points(self) -> None:
         """Re-read the entry points (after installing or removing a plug-in package)."""
+        global _ENTRY_POINTS
+        _ENTRY_POINTS = None
         self._entry_points = None
 
     # ------------------------------------------------------------------ looking up
