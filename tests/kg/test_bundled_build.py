@@ -17,7 +17,7 @@ RARITY_FIXTURES = Path(__file__).parent.parent / "fixtures" / "rarity"
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def full(bundled_kg: KnowledgeGraph) -> KnowledgeGraph:
     return bundled_kg
 

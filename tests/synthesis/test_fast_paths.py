@@ -63,7 +63,7 @@ def ref_related(g: SynthesisGraph, key: int, c: int) -> bool:
     return ref_names_related(g, key, c)
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def graph(bundled_kg):
     return bundled_kg
 

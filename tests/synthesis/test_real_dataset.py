@@ -22,7 +22,7 @@ N = 10_000
 ALPHA = 0.9  # the disease-seeded families draw only rare diseases: at least 0.8 here
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def graph(bundled_kg):
     return bundled_kg
 
