@@ -44,10 +44,11 @@ class OptionError(RegistryError, TypeError):
 
 
 def accepted_options(cls: Any) -> set[str] | None:
-    """Keyword options a class's ``__init__`` chain (or a factory) accepts; ``None`` when the
-    class sets ``open_options = True`` (it reads options its signature does not list, as
-    sources do)."""
-    if getattr(cls, "open_options", False):
+    """Keyword options a class's ``__init__`` chain (or a factory) accepts, plus the names in
+    its ``option_names``; ``None`` (not checked) when the class sets ``open_options = True``
+    (it reads options its signature does not list) without listing them."""
+    declared = getattr(cls, "option_names", None)
+    if getattr(cls, "open_options", False) and declared is None:
         return None
     if not isinstance(cls, type):
         return {
@@ -65,7 +66,7 @@ def accepted_options(cls: Any) -> set[str] | None:
             for name, p in inspect.signature(init).parameters.items()
             if name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
         }
-    return accepted
+    return accepted | set(declared or ())
 
 
 def _split_target(target: str) -> tuple[str, str]:

@@ -109,7 +109,9 @@ def load_sources(
     graphs = []
     for key in keys:
         start = time.perf_counter()
-        source = known[key]((paths or {}).get(key), **dict((options or {}).get(key, {})))
+        if key not in known:
+            raise SourceError(key, f"unknown source {key!r}; choose from {sorted(known)}")
+        source = SOURCES.build(key, (paths or {}).get(key), **dict((options or {}).get(key, {})))
         graphs.append(source.load())
         if on_progress:
             on_progress(key, time.perf_counter() - start)

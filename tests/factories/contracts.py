@@ -17,6 +17,8 @@ def check_source(name: str, args: tuple[Any, ...], options: dict[str, Any]) -> K
     """Built by name, the source loads a well-formed graph, the same one twice."""
     from medkg.kg.sources.base import SOURCES
 
+    # It lists the options it reads, so the registry refuses a misspelt one.
+    assert SOURCES.get_class(name).option_names is not None
     source = SOURCES.build(name, *args, **options)
     assert source.key == name
     kg = source.load()

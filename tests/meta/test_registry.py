@@ -78,6 +78,10 @@ def test_unknown_names_and_options_name_the_kind_the_name_and_the_choices() -> N
          r"unknown sampling strategy 'zipf'; choose from \[.*'uniform'\]"),
         ("medkg.embed", "build_embedder('hashing', model_path='x')", "OptionError",
          r"embedder 'hashing' does not take \['model_path'\]"),
+        # A misspelt source option used to be ignored (and the bundled MeSH loaded).
+        ("medkg.kg.build", "load_sources(['mesh'], options={'mesh': {'trust_pikle': True}})",
+         "SourceError", r"source 'mesh' does not take \['trust_pikle'\]; it takes \['path', "
+         r"'trust_pickle', 'verify_ids', 'version'\]"),
     ],
 )  # fmt: skip
 def test_real_registries_report_bad_names_and_options(

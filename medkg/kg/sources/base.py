@@ -93,9 +93,11 @@ class Source(ABC):
     title: ClassVar[str] = ""
     #: Whether `medkg kg build` loads it by default.
     default_enabled: ClassVar[bool] = True
-    #: Options are read from ``self.options`` by each loader, so the registry does not
-    #: check them against the constructor's signature.
+    #: Options are read from ``self.options`` by each loader, not named in the constructor:
+    #: a source lists the ones it reads in ``option_names`` and the registry refuses others
+    #: (a source that lists none is not checked).
     open_options: ClassVar[bool] = True
+    option_names: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, path: str | os.PathLike[str] | None = None, **options: Any) -> None:
         self.path = Path(path) if path is not None else self.default_path()
