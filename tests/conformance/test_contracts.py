@@ -105,8 +105,8 @@ def test_embedder_contract(name: str, entry: Entry, tmp_path: Path) -> None:
 @pytest.mark.parametrize(("name", "entry"), params("generator"))
 def test_generator_contract(name: str, entry: Entry, tmp_path: Path) -> None:
     from medkg.llm import GenParams, build_generator
-    from tests.training import ChatServer
-    from tests.training.tiny import build_tiny_model
+    from medkg.training.tiny import build_tiny_model
+    from tests.factories.chat import ChatServer
 
     args, options = entry.build(tmp_path)
     prompts = [[{"role": "user", "content": f"question {i}"}] for i in range(3)]

@@ -13,9 +13,9 @@ from medkg.retrieval.base import Chunk, Hit, RetrievalError, Retriever
 from medkg.retrieval.evaluate import evaluate, tables
 from medkg.retrieval.evidence import CorpusIndex
 from medkg.retrieval.queries import QueryGenerator
+from tests.factories.chat import ChatServer
 from tests.factories.graphs import small
 from tests.factories.items import GENE_ITEM, PHENOTYPE_ITEM
-from tests.training import ChatServer
 
 
 class FixedRetriever(Retriever):

@@ -15,9 +15,9 @@ from medkg.retrieval.graph_corpus import parse_lookup
 from medkg.retrieval.queries import QueryConfig, QueryGenerator, rewrite_prompt
 from medkg.synthesis.pipeline import SynthConfig, synthesize
 from medkg.text import names_in, normalise
+from tests.factories.chat import ChatServer
 from tests.factories.graphs import small, synthetic_kg
 from tests.factories.items import GENE_ITEM, PHENOTYPE_ITEM
-from tests.training import ChatServer
 
 
 @cache

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.training.tiny import build_tiny_model
+from medkg.training.tiny import build_tiny_model
 
 
 @pytest.fixture(autouse=True)
@@ -19,5 +19,5 @@ def one_thread() -> None:
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer Llama with a BPE tokenizer trained here (see tests/training/tiny.py)."""
+    """A 2-layer Llama with a BPE tokenizer trained here (see medkg/training/tiny.py)."""
     return build_tiny_model(tmp_path_factory.mktemp("tiny-llama") / "model")

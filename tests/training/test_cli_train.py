@@ -12,9 +12,9 @@ import pytest
 from medkg.cli.train import parse_generator_spec
 from medkg.kg.stores import open_store
 from medkg.synthesis.export import export_items
+from tests.factories.chat import ChatServer
 from tests.factories.graphs import make_small_kg
 from tests.factories.training import MEDSSR, by_question, invoke, items, scripted
-from tests.training import ChatServer
 
 
 @pytest.fixture()

@@ -25,8 +25,8 @@ from medkg.training.evaluate import (
     wilson,
     write_results,
 )
+from tests.factories.chat import ChatServer
 from tests.factories.training import MEDSSR, by_question
-from tests.training import ChatServer
 
 BENCH = Path(__file__).parent.parent / "fixtures" / "benchmarks"
 

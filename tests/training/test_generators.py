@@ -29,7 +29,7 @@ from medkg.llm.local import (
     export_gguf,
     smollm2_gguf_path,
 )
-from tests.training import ChatServer
+from tests.factories.chat import ChatServer
 
 
 def user(text: str) -> Messages:

@@ -28,8 +28,8 @@ from medkg.training.pseudolabel import (
     write_labelled,
 )
 from medkg.training.rewards import build_reward
+from tests.factories.chat import ChatServer
 from tests.factories.training import items, scripted
-from tests.training import ChatServer
 
 CONFIG = PseudoLabelConfig(k=4, tau=0.6, temperature=0.8, max_new_tokens=32)
 
