@@ -14,7 +14,7 @@ import pytest
 
 from medkg.kg.stores.embedded import EmbeddedStore
 from tests.factories.graphs import small_graph
-from tests.safety.helpers import run_medkg, start_medkg, tree_bytes
+from tests.factories.processes import run_medkg, start_medkg, tree_bytes
 
 pytestmark = pytest.mark.slow
 KILLS = 3

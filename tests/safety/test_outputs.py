@@ -18,7 +18,7 @@ from medkg.errors import OutputError
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.stores.embedded import EmbeddedStore
 from tests.factories.graphs import small_graph
-from tests.safety.helpers import tree_bytes
+from tests.factories.processes import tree_bytes
 
 runner = CliRunner()
 

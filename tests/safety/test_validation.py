@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from medkg.cli.main import app
 from medkg.kg.sources.base import SourceError, bundled_file
 from medkg.kg.sources.hpoa import HpoAnnotationSource
-from tests.safety.helpers import run_medkg
+from tests.factories.processes import run_medkg
 
 runner = CliRunner()
 
