@@ -1,7 +1,7 @@
 """Session-wide test set-up: a private MEDKG_HOME, one real Neo4j server, the bundled graph
 built once, a small graph, and markers derived from the fixtures a test uses.
 
-Markers follow from fixtures (:data:`FIXTURE_MARKERS`), so ``-m "not neo4j"`` can never boot
+Markers follow from fixtures (:data:`tests.factories.markers.FIXTURE_MARKERS`), so ``-m "not neo4j"`` can never boot
 Java by way of a test that forgot its marker: a test that uses ``neo4j_server`` *is* a
 ``neo4j`` test, one that uses ``ray_cluster`` a ``ray`` test, one that uses ``bundled_kg``
 (a full build of the bundled sources) a ``slow`` test.
@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 
 from medkg.kg.model import KnowledgeGraph
-from tests.factories.graphs import make_small_kg
-from tests.factories.markers import FIXTURE_MARKERS
 
 # Two shared cores: numeric libraries read these when first imported (torch sizes its
 # intra-op pool from OMP_NUM_THREADS), and no test imports torch before conftest runs.
@@ -25,13 +23,14 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 
+pytest_plugins = ("pytester",)  # tests/meta/test_markers.py runs an inner session
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Add the marker of every marked fixture a test uses (``fixturenames`` is the closure)."""
-    for item in items:
-        used = set(getattr(item, "fixturenames", ()))
-        for fixture, marker in FIXTURE_MARKERS.items():
-            if fixture in used and item.get_closest_marker(marker) is None:
-                item.add_marker(getattr(pytest.mark, marker))
+    """Markers from fixtures: see :data:`tests.factories.markers.FIXTURE_MARKERS`."""
+    from tests.factories.markers import apply_fixture_markers
+
+    apply_fixture_markers(items)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -69,6 +68,8 @@ def small_kg() -> KnowledgeGraph:
     """Diseases, phenotypes, modifiers, a gene and MET scaffolding: lists (empty, full and
     null), nulls, props JSON, tree columns, a negated edge and two edges of one pair that
     differ only in onset."""
+    from tests.factories.graphs import make_small_kg  # here: after the thread settings above
+
     return make_small_kg()
 
 
