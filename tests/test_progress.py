@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from medkg.embed import HashingEmbedder
 from medkg.synthesis.pipeline import SynthConfig, synthesize
-from tests.synthesis.test_graphview import synthetic_kg
+from tests.factories.graphs import synthetic_kg
 
 Tick = tuple[str, int, "int | None"]
 
@@ -30,7 +30,7 @@ def test_embedding_reports_rows_done() -> None:
 
 def test_source_load_times_go_to_timings() -> None:
     from medkg.kg.build import load_sources
-    from tests.graphs import FIXTURES
+    from tests.factories.graphs import FIXTURES
 
     timings: dict[str, float] = {}
     (graph,) = load_sources(["hpo"], {"hpo": FIXTURES / "mini.obo"}, timings=timings)

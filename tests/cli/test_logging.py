@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from medkg.cli.main import app
 from medkg.kg.stores import open_store
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 
 runner = CliRunner()
 

@@ -22,7 +22,7 @@ from medkg.kg.model import KnowledgeGraph
 from medkg.kg.stores import open_store
 from medkg.kg.stores.neo4j import Neo4jStore
 from medkg.synthesis.inspect import inspect_if_synth
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 
 runner = CliRunner()
 

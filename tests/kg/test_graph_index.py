@@ -8,7 +8,7 @@ import numpy as np
 
 from medkg.kg import index as kg_index
 from medkg.kg.index import SynthesisGraph, graph_index
-from tests.synthesis.test_graphview import synthetic_kg
+from tests.factories.graphs import synthetic_kg
 
 
 def test_one_index_per_snapshot() -> None:

@@ -14,7 +14,7 @@ from medkg.kg.build import stats
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.stores.base import StoreError
 from medkg.kg.stores.neo4j_bulk import ARRAY_DELIMITER, bulk_import, write_import_files
-from tests.kg.test_store_conformance import assert_same_graph
+from tests.factories.stores import assert_same_graph
 
 
 def test_import_files_are_typed_and_complete(small_kg: KnowledgeGraph, tmp_path: Path) -> None:
