@@ -245,7 +245,9 @@ def eval_(
         "--scoring",
         help="generate: the model writes an answer, the option extractor reads it; letters: "
         "next-token logits over the option letters after 'Answer:' (local models only; one "
-        "forward pass per question, no generation).",
+        "forward pass per question, no generation); text: each option's text scored as "
+        "the answer to the question stem without its option lines (mean log-prob per "
+        "token; no letters, so option order cannot sway it; local models only).",
     ),
     link: bool = typer.Option(
         True,
@@ -262,7 +264,12 @@ def eval_(
 
     Benchmarks: MedSSR JSON (options inside the question), MedQA-style JSON/JSONL, MMLU
     rows, or a `medkg synth` folder / items.jsonl."""
-    from medkg.training.answerers import GenerationAnswerer, LetterLogitAnswerer
+    from medkg.training.answerers import (
+        Answerer,
+        GenerationAnswerer,
+        LetterLogitAnswerer,
+        OptionTextAnswerer,
+    )
     from medkg.training.benchmarks import permutation_set
     from medkg.training.evaluate import (
         GraphTagger,
@@ -277,8 +284,8 @@ def eval_(
     )
     from medkg.training.generators import GenParams
 
-    if scoring not in ("generate", "letters"):
-        raise ValueError(f"--scoring must be generate or letters, got {scoring!r}")
+    if scoring not in ("generate", "letters", "text"):
+        raise UsageError(f"--scoring must be generate, letters or text, got {scoring!r}")
     permutation_set(permutations, 4)  # a bad spec fails before any work
     if not model:
         raise UsageError("name at least one --model")
@@ -301,9 +308,11 @@ def eval_(
     params = GenParams(max_new_tokens=max_new_tokens)
     done = []
     for label, gen in models:
-        asker = (
-            LetterLogitAnswerer(gen) if scoring == "letters" else GenerationAnswerer(gen, params)
-        )
+        asker: Answerer = (
+            LetterLogitAnswerer(gen) if scoring == "letters"
+            else OptionTextAnswerer(gen) if scoring == "text"
+            else GenerationAnswerer(gen, params)
+        )  # fmt: skip
         console.print(
             f"evaluating {label or gen.name} on {len(questions):,} questions "
             f"(orders: {permutations}, scoring: {scoring}) ..."
