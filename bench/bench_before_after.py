@@ -219,9 +219,9 @@ def questions(sets: dict[str, list[dict[str, Any]]], n_eval: int, n_mmlu: int) -
 
 
 def evaluate_model(model: Path | None, label: str, qs: list[Any], args: argparse.Namespace) -> Any:
+    from medkg.llm.local import LocalGenerator
     from medkg.training.answerers import Answerer, LetterLogitAnswerer, OptionTextAnswerer
     from medkg.training.evaluate import evaluate
-    from medkg.training.generators.local import LocalGenerator
 
     gen = LocalGenerator(model=model, threads=args.threads, batch_size=args.eval_batch)
     answerer: Answerer = (

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 from bench_linking import timed  # the script folder is on sys.path
 
-from medkg.coverage.datasets import mmlu_path
+from medkg.io import mmlu_path
 from medkg.retrieval.base import Chunk
 from medkg.retrieval.bm25 import BM25Retriever, MedicalTokenizer
 from medkg.retrieval.dense import DenseRetriever

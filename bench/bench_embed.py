@@ -51,7 +51,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from medkg.coverage.embed import SentenceTransformerEmbedder
+    from medkg.embed import SentenceTransformerEmbedder
 
     texts = disease_names(args.n)
     emb = SentenceTransformerEmbedder(batch_size=64)

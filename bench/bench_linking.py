@@ -25,8 +25,8 @@ from typing import TypeVar
 
 import polars as pl
 
-from medkg.coverage.datasets import Item, mmlu_medical_items
 from medkg.coverage.linking import Linker, LinkerConfig
+from medkg.io import Item, mmlu_medical_items
 from medkg.kg.build import build_graph
 
 T = TypeVar("T")

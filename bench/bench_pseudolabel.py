@@ -30,8 +30,8 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from medkg.llm import LocalGenerator  # noqa: E402
 from medkg.synthesis.items import QAItem  # noqa: E402
-from medkg.training.generators import LocalGenerator  # noqa: E402
 from medkg.training.pseudolabel import PseudoLabelConfig, self_consistency  # noqa: E402
 
 

@@ -26,8 +26,8 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from medkg.kg.build import build_graph  # noqa: E402
+from medkg.kg.index import SynthesisGraph  # noqa: E402
 from medkg.kg.model import KnowledgeGraph  # noqa: E402
-from medkg.synthesis.graphview import SynthesisGraph  # noqa: E402
 from medkg.synthesis.questions import FAMILIES, make_family  # noqa: E402
 from medkg.synthesis.verify import verify_item  # noqa: E402
 

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import medkg.synthesis.clinical as clinical  # noqa: E402
 import medkg.synthesis.distractors as distractors  # noqa: E402
 from medkg.kg.build import build_graph  # noqa: E402
-from medkg.synthesis.graphview import SynthesisGraph  # noqa: E402
+from medkg.kg.index import SynthesisGraph  # noqa: E402
 from medkg.synthesis.questions import FAMILIES, make_family  # noqa: E402
 
 PICK_USERS = ["category", "chain", "diagnosis", "drug", "gene", "phenotype"]

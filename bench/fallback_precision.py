@@ -30,8 +30,8 @@ def labelled_precision(rows: list[dict], lo: float, hi: float = 1.01) -> tuple[i
 def draw(out: Path) -> None:
     import polars as pl
 
-    from medkg.coverage.datasets import mmlu_medical_items
     from medkg.coverage.linking import Linker, LinkerConfig
+    from medkg.io import mmlu_medical_items
     from medkg.kg.build import build_graph
 
     kg = build_graph()

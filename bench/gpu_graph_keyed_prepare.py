@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_before_after import _write_jsonl, split, synth
 
-from medkg.coverage.datasets import MMLU_MEDICAL_SUBJECTS, mmlu_path
+from medkg.io import MMLU_MEDICAL_SUBJECTS, mmlu_path
 from medkg.synthesis.export import SYSTEM_PROMPT
 from medkg.synthesis.items import LETTERS
 from medkg.training.benchmarks import _records

@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from medkg.coverage.datasets import MMLU_MEDICAL_SUBJECTS, mmlu_path
+from medkg.io import MMLU_MEDICAL_SUBJECTS, mmlu_path
 from medkg.synthesis.export import read_items
 from medkg.training.benchmarks import _records, mmlu_questions, question_messages
 

@@ -106,10 +106,10 @@ def amcs_cmd(
 ) -> None:
     """AMCS(A→B) and AMCS(B→A): mean over items of the max cosine similarity to the other set."""
     from medkg.coverage.amcs import compute_amcs
-    from medkg.coverage.embed import build_embedder
     from medkg.coverage.linking import Linker
     from medkg.coverage.pipeline import link_items
     from medkg.coverage.sets import embed_set, resolve_set
+    from medkg.embed import build_embedder
 
     kg = _load_graph(store, path)
     linker: list[Linker] = []

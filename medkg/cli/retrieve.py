@@ -118,7 +118,7 @@ def _open_corpora(
     for name in names:
         options: dict[str, Any] = {}
         if embedder:
-            from medkg.coverage.embed import build_embedder
+            from medkg.embed import build_embedder
 
             meta = read_meta(folder / name)
             if meta["backend"] not in ("dense", "hybrid"):
@@ -454,7 +454,7 @@ def _generator(key: str | None, options: list[str] | None) -> Any:
         if options:
             raise UsageError("--generator-option needs --generator")
         return None
-    from medkg.training.generators import build_generator
+    from medkg.llm import build_generator
 
     return build_generator(key, **_pairs(options, "--generator-option"))
 

@@ -117,8 +117,8 @@ def run(
     from rich.markup import escape
 
     from medkg.cli.coverage import _progress, print_audit_table
-    from medkg.coverage.embed import resolve_embedder
     from medkg.coverage.pipeline import DatasetSpec, run_audit
+    from medkg.embed import resolve_embedder
 
     embedder_key, missing = resolve_embedder(embedder)
     if missing and amcs_ref != "none":

@@ -171,7 +171,7 @@ def synth(
     loaded = time.perf_counter() - start
     generator = None
     if paraphrase:  # build (no I/O yet) before the synthesis work, so bad options fail first
-        from medkg.training.generators import build_generator
+        from medkg.llm import build_generator
 
         generator = build_generator(paraphrase, **_parse_params(generator_option))
     result = synthesize(kg, config, show_progress=not as_json, console=console)

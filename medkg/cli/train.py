@@ -30,7 +30,7 @@ from medkg.cli.common import (
 )
 from medkg.cli.synth import _parse_params, _split
 from medkg.errors import UsageError
-from medkg.training.generators.base import GeneratorError
+from medkg.llm.base import GeneratorError
 from medkg.training.pseudolabel import PseudoLabelConfig, RejectConfig
 
 app = typer.Typer(
@@ -73,7 +73,7 @@ def parse_generator_spec(spec: str) -> tuple[str | None, str, dict[str, Any]]:
     if eq != -1 and (colon == -1 or eq < colon):
         label, spec = spec[:eq].strip(), spec[eq + 1 :].strip()
     key, _, rest = spec.partition(":")
-    from medkg.training.generators import GENERATORS
+    from medkg.llm import GENERATORS
 
     if key not in GENERATORS and not rest and ("/" in key or Path(key).is_dir()):
         return label, "local", {"model": key}
@@ -82,7 +82,7 @@ def parse_generator_spec(spec: str) -> tuple[str | None, str, dict[str, Any]]:
 
 def build_from_spec(spec: str) -> tuple[str | None, Any]:
     """(label, generator) for a spec; building does no I/O."""
-    from medkg.training.generators import build_generator
+    from medkg.llm import build_generator
 
     label, key, options = parse_generator_spec(spec)
     return label, build_generator(key, **options)
@@ -264,6 +264,7 @@ def eval_(
 
     Benchmarks: MedSSR JSON (options inside the question), MedQA-style JSON/JSONL, MMLU
     rows, or a `medkg synth` folder / items.jsonl."""
+    from medkg.llm import GenParams
     from medkg.training.answerers import (
         Answerer,
         GenerationAnswerer,
@@ -282,7 +283,6 @@ def eval_(
         mmlu_questions,
         write_results,
     )
-    from medkg.training.generators import GenParams
 
     if scoring not in ("generate", "letters", "text"):
         raise UsageError(f"--scoring must be generate, letters or text, got {scoring!r}")

@@ -34,7 +34,7 @@ def training_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from medkg.training.generators.base import GeneratorError
+        from medkg.llm.base import GeneratorError
         from medkg.training.stages import StageError
 
         try:

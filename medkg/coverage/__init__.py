@@ -13,7 +13,7 @@ from medkg.coverage.amcs import (
     amcs_approx,
     compute_amcs,
 )
-from medkg.coverage.embed import (
+from medkg.embed import (
     DEFAULT_EMBEDDER,
     EMBEDDERS,
     TEXT_RECIPES,

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from medkg import xmlsafe
-from medkg.coverage.datasets import DatasetError
+from medkg.io import DatasetError
 
 CORPUS_FORMATS = ("pubtator", "bioc-xml", "bioc-json", "jsonl")
 KNOWN_PREFIXES = (

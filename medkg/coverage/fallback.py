@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from medkg.coverage.textnorm import fold
+from medkg.text import fold
 
 if TYPE_CHECKING:
     from medkg.coverage.linking_config import LinkerConfig

@@ -10,7 +10,7 @@ equivalents, :mod:`medkg.coverage.equivalence`). Per item:
    spelling and word-order variants (:mod:`medkg.coverage.variants`, ranked after real
    forms), go into one Aho-Corasick automaton as *normalised surface forms* (case and
    accents folded, non-alphanumerics spaces, single-spaced, padded: a match is
-   word-bounded by construction; :mod:`medkg.coverage.textnorm` maps offsets back). The
+   word-bounded by construction; :mod:`medkg.text` maps offsets back). The
    longest match wins, then the leftmost; a match across a bracket or a sentence end is
    dropped. A match grows over clinical qualifiers before it, and a coordination ("breast
    and ovarian cancer") becomes one ``composite`` row per conjunct's entity
@@ -58,14 +58,14 @@ from medkg.coverage.abbreviations import (
     ScispacyDetector,
     clinical_abbreviations,
 )
-from medkg.coverage.datasets import Item
 from medkg.coverage.fallback import TfidfFallback
 from medkg.coverage.linking_config import LinkerConfig
 from medkg.coverage.senses import SenseContext
 from medkg.coverage.spans import composite_heads, crosses_boundary, extend_qualifiers
 from medkg.coverage.surfaces import surface_table
-from medkg.coverage.textnorm import Normalised, fold, surface_key
+from medkg.io import Item
 from medkg.kg.model import KnowledgeGraph
+from medkg.text import Normalised, fold, surface_key
 
 EXACT = "exact"
 COMPOSITE = "composite"

@@ -29,11 +29,11 @@ from medkg.coverage.audit import (
     check_name,
     write_audit,
 )
-from medkg.coverage.datasets import Item, iter_items, mmlu_medical_items
-from medkg.coverage.embed import DEFAULT_EMBEDDER, Embedder, build_embedder
 from medkg.coverage.linking import MENTION_SCHEMA, Linker
 from medkg.coverage.sets import TextSet, embed_set, met_slice
+from medkg.embed import DEFAULT_EMBEDDER, Embedder, build_embedder
 from medkg.errors import UsageError
+from medkg.io import Item, iter_items, mmlu_medical_items
 from medkg.kg.model import KnowledgeGraph
 from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
 

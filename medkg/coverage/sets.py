@@ -15,7 +15,7 @@ A set is written as ``KIND:ARGUMENT`` on the command line (``medkg coverage amcs
 * ``texts:FILE`` — the item texts of a dataset file (``texts:mmlu`` for MMLU).
 
 Graph-entity sets are embedded through the on-disk cache of
-:func:`medkg.coverage.embed.embed_entities`.
+:func:`medkg.embed.embed_entities`.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from medkg.coverage.datasets import DatasetError, Item, iter_items, mmlu_medical_items
-from medkg.coverage.embed import Embedder, embed_entities, entity_texts
+from medkg.embed import Embedder, embed_entities, entity_texts
 from medkg.errors import MedkgError
+from medkg.io import DatasetError, Item, iter_items, mmlu_medical_items
 from medkg.kg.model import KnowledgeGraph
 
 SET_KINDS = ("met", "entities", "linked", "texts")

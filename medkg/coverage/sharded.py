@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from medkg.coverage.embed import Embedder, FloatArray, build_embedder
 from medkg.coverage.linking import MENTION_SCHEMA, Linker, LinkerConfig
+from medkg.embed import Embedder, FloatArray, build_embedder
 from medkg.engines import Engine, ShardTask
 from medkg.engines.base import ShardProgress
 

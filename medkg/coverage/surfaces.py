@@ -8,9 +8,9 @@ from typing import Any
 import polars as pl
 
 from medkg.coverage.linking_config import LinkerConfig
-from medkg.coverage.textnorm import surface_key
 from medkg.coverage.variants import key_variants
 from medkg.kg.model import KnowledgeGraph
+from medkg.text import surface_key
 
 # Surface-form ranks: lower wins a tie between entities sharing a form.
 _NAME, _EXACT_SYN, _OTHER_SYN, _VARIANT = 0, 1, 2, 3

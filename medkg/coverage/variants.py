@@ -1,6 +1,6 @@
 """Surface-form variants the dictionary adds beside each name and synonym.
 
-The linker matches folded surface keys exactly (:mod:`medkg.coverage.textnorm`), so a
+The linker matches folded surface keys exactly (:mod:`medkg.text`), so a
 form written differently in text is missed unless its variant is a key too. Added, for a
 folded key:
 
@@ -114,7 +114,7 @@ def _spelling(core: str) -> list[str]:
 
 
 def key_variants(form: str, key: str) -> list[str]:
-    """Variant keys (padded like :func:`~medkg.coverage.textnorm.surface_key`) of one
+    """Variant keys (padded like :func:`~medkg.text.surface_key`) of one
     form: its original spelling ``form`` tells where a comma was, ``key`` is its key."""
     core = key.strip()
     if not core:

@@ -1,6 +1,6 @@
 """Dense retrieval: chunk embeddings from a coverage embedder, inner-product search.
 
-The embedder is one of :mod:`medkg.coverage.embed` (default: the offline
+The embedder is one of :mod:`medkg.embed` (default: the offline
 sentence-transformers all-MiniLM-L6-v2; ``hashing`` for fast deterministic tests). Rows are
 unit vectors, so inner product is cosine similarity. ``index="exact"`` scores every chunk in
 blocks of ``block`` rows with numpy (bounded memory, exact, deterministic);
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from medkg.coverage.embed import DEFAULT_EMBEDDER, Embedder, EmbeddingError, build_embedder
+from medkg.embed import DEFAULT_EMBEDDER, Embedder, EmbeddingError, build_embedder
 from medkg.errors import UsageError
 from medkg.retrieval.base import Chunk, Hit, RetrievalError, register_retriever
 from medkg.retrieval.retrievers import (
@@ -65,9 +65,9 @@ def _one_thread(faiss: Any) -> Iterator[None]:
 class DenseRetriever(IndexedRetriever):
     """Inner-product search over embedded chunks (title + text).
 
-    ``embedder`` is a registry key of :mod:`medkg.coverage.embed` built with
+    ``embedder`` is a registry key of :mod:`medkg.embed` built with
     ``embedder_options`` (both recorded, so :meth:`load` rebuilds it), or an
-    :class:`~medkg.coverage.embed.Embedder` instance (then pass it again to :meth:`load`
+    :class:`~medkg.embed.Embedder` instance (then pass it again to :meth:`load`
     unless its key and default options rebuild the same model).
     """
 

@@ -54,7 +54,7 @@ from medkg.synthesis.export import (
     file_digest,
     write_jsonl,
 )
-from medkg.synthesis.text import names_in, normalise
+from medkg.text import names_in, normalise
 
 RRF_K = 60
 # The output kind (medkg.outputs) and how a folder from before the output marker looks.

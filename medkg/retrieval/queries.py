@@ -26,7 +26,7 @@ equivalent to the answer, or a term that names the answer (unless the question i
 does); a query that would still name the answer is dropped and counted in ``stats``.
 
 The optional LLM path (:meth:`QueryGenerator.rewrite`) asks a generator
-(:mod:`medkg.training.generators`) to rewrite each graph query in its corpus style; the
+(:mod:`medkg.llm`) to rewrite each graph query in its corpus style; the
 rewrites are added with ``source`` = the generator's name and checked for leaks the same way.
 """
 
@@ -40,12 +40,12 @@ from typing import Any
 
 import numpy as np
 
+from medkg.kg.index import SynthesisGraph
 from medkg.kg.model import GENE_ASSOCIATED_WITH, HAS_PHENOTYPE, IS_A, KnowledgeGraph
+from medkg.llm.base import Generator, GenParams, Messages
 from medkg.retrieval.base import CORPUS_KINDS, STYLE_FOR_KIND, Query, RetrievalError
-from medkg.synthesis.graphview import SynthesisGraph
 from medkg.synthesis.paraphrase import clean_completion
-from medkg.synthesis.text import names_in, normalise
-from medkg.training.generators.base import Generator, GenParams, Messages
+from medkg.text import names_in, normalise
 
 PROMPT_VERSION = "queries.v1"
 # "<term>, <relation>" wording for the graph corpus, keyed by (relation type, cue is the

@@ -7,7 +7,7 @@
   ``_write_files`` and ``_restore``.
 * Backends, registered under their key with :func:`~medkg.retrieval.base.register_retriever`:
   ``bm25`` (:mod:`medkg.retrieval.bm25`, the bm25s library), ``dense``
-  (:mod:`medkg.retrieval.dense`, an embedder of :mod:`medkg.coverage.embed`, exact or HNSW)
+  (:mod:`medkg.retrieval.dense`, an embedder of :mod:`medkg.embed`, exact or HNSW)
   and ``hybrid`` (:mod:`medkg.retrieval.hybrid`, reciprocal-rank fusion of the two).
   Importing this module registers all three.
 * A saved index is a folder: ``meta.json`` (backend key, format version, medkg version,

@@ -32,7 +32,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from medkg.synthesis.graphview import CSR, PHENOTYPIC_ABNORMALITY, SynthesisGraph
+from medkg.kg.index import CSR, PHENOTYPIC_ABNORMALITY, SynthesisGraph
 
 ABNORMAL_DELIVERY = "HP:0001787"
 MULTIFACTORIAL = "HP:0001426"

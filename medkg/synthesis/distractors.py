@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from medkg.synthesis.graphview import CSR, SynthesisGraph
+from medkg.kg.index import CSR, SynthesisGraph
 
 
 def similar_diseases(

@@ -53,12 +53,12 @@ from medkg.kg.model import KnowledgeGraph
 from medkg.synthesis.config import SynthesisError
 from medkg.synthesis.decontam import MMLU_MEDICAL_SUBJECTS, mmlu_path
 from medkg.synthesis.items import LETTERS, QAItem
-from medkg.synthesis.text import names_in, normalise
+from medkg.text import names_in, normalise
 
 if TYPE_CHECKING:
     from medkg.synthesis.pipeline import SynthResult
 
-from medkg.training.generators.base import Generator, GenParams, Messages, params_dict
+from medkg.llm.base import Generator, GenParams, Messages, params_dict
 
 PROMPT_VERSION = "paraphrase.v1"
 NEGATIONS = frozenset({"not", "except", "least"})

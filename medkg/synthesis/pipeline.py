@@ -86,7 +86,7 @@ class SynthBackends:
 
     @classmethod
     def default(cls) -> SynthBackends:
-        from medkg.synthesis.graphview import SynthesisGraph
+        from medkg.kg.index import SynthesisGraph
         from medkg.synthesis.questions import FAMILIES
         from medkg.synthesis.sampling import build_sampler
         from medkg.synthesis.verify import verify_item

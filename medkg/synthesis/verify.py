@@ -36,11 +36,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from medkg.kg.index import BRANCH_SCHEMES, SynthesisGraph
 from medkg.kg.model import DISEASE, MODIFIER, PHENOTYPE
 from medkg.synthesis.clinical import related
-from medkg.synthesis.graphview import BRANCH_SCHEMES, SynthesisGraph
 from medkg.synthesis.items import QAItem
-from medkg.synthesis.text import names_in, normalise
+from medkg.text import names_in, normalise
 
 Check = Callable[[QAItem, SynthesisGraph, "Rows"], list[str]]
 

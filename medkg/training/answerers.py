@@ -33,9 +33,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from medkg.llm.base import Generator, GenParams, Messages, params_dict
 from medkg.synthesis.items import LETTERS
 from medkg.training.answers import extract_choice
-from medkg.training.generators.base import Generator, GenParams, Messages, params_dict
 
 LOGITS = "logits"
 OPTION_TEXT = "option_text"
@@ -106,7 +106,7 @@ class GenerationAnswerer(Answerer):
 class LetterLogitAnswerer(Answerer):
     """Next-token logits over the option letters after the assistant prefix ``Answer:``.
 
-    Wraps a loaded-on-demand :class:`~medkg.training.generators.local.LocalGenerator`
+    Wraps a loaded-on-demand :class:`~medkg.llm.local.LocalGenerator`
     (its model folder, device, dtype and threads); batches of ``batch_size`` prompts are
     left-padded so every prompt ends where the letter is read.
     """

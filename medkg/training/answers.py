@@ -25,9 +25,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from medkg.coverage.textnorm import surface_key
 from medkg.errors import UsageError
 from medkg.synthesis.items import LETTERS
+from medkg.text import surface_key
 
 TIERS = ("stated", "marked", "bare", "named")
 

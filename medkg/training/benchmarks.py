@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medkg.coverage.datasets import (
+from medkg.errors import UsageError
+from medkg.io import (
     MMLU_MEDICAL_SUBJECTS,
     MMLU_TEXT_FIELDS,
     DatasetError,
@@ -36,11 +37,10 @@ from medkg.coverage.datasets import (
     detect_format,
     mmlu_path,
 )
-from medkg.errors import UsageError
+from medkg.llm.base import Messages
 from medkg.synthesis.export import SYSTEM_PROMPT
 from medkg.synthesis.items import LETTERS
 from medkg.training.answers import label_index, option_block
-from medkg.training.generators.base import Messages
 
 GOLD_FIELDS = ("gold", "answer_idx", "answer", "label", "correct_answer")
 SUBSET_FIELDS = ("subset", "topic", "meta_info", "dataset")

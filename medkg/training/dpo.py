@@ -3,7 +3,7 @@
 Items are the rows ``medkg retrieve attach`` writes to ``items.jsonl``: a ``medkg synth``
 item (question, options, ``answer_index``) plus ``"evidence"``, a list of
 :class:`~medkg.retrieval.base.Evidence` dicts. For every item the policy model (a
-:class:`~medkg.training.generators.Generator`) answers several *variants* of the prompt,
+:class:`~medkg.llm.Generator`) answers several *variants* of the prompt,
 and each answer is judged with :func:`~medkg.training.answers.extract_choice` against the
 item's label (an unreadable answer is wrong):
 
@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from medkg.errors import UsageError
+from medkg.llm.base import Generator, GenParams, Messages, params_dict
 from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
 from medkg.synthesis.export import (
     MANIFEST,
@@ -57,7 +58,6 @@ from medkg.synthesis.export import (
 )
 from medkg.synthesis.items import LETTERS
 from medkg.training.answers import extract_choice, label_index
-from medkg.training.generators.base import Generator, GenParams, Messages, params_dict
 
 PAIRS_FILE = "trl_dpo.jsonl"
 OUTCOMES = ("pair", "both_right", "both_wrong", "reversed")

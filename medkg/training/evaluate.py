@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from medkg.errors import UsageError
+from medkg.llm.base import Generator, GenParams
 from medkg.outputs import write_text
 from medkg.synthesis.export import SYSTEM_PROMPT
 from medkg.synthesis.items import LETTERS
@@ -48,7 +49,6 @@ from medkg.training.benchmarks import (
     permutation_set,
     question_messages,
 )
-from medkg.training.generators.base import Generator, GenParams
 
 UNLINKED = "unlinked"
 BREAKDOWNS = ("subset", "rarity", "branch")

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from medkg.errors import UsageError
+from medkg.llm.base import Generator, GenParams, params_dict
 from medkg.outputs import check_folder_target, legacy_files, staged_folder
 from medkg.synthesis.export import (
     canonical,
@@ -43,7 +44,6 @@ from medkg.synthesis.export import (
 )
 from medkg.synthesis.items import LETTERS, QAItem
 from medkg.training.answers import extract_choice
-from medkg.training.generators.base import Generator, GenParams, params_dict
 
 REPORT = "report.json"
 # The output kind (medkg.outputs) and how a folder from before the output marker looks.

@@ -184,7 +184,7 @@ def _key_lines(text: str) -> tuple[dict[str, int], list[tuple[int, dict[str, int
 def resolve_model(value: Any, base_dir: Path) -> Path:
     """A model folder: ``smollm2`` (the packaged model, exported once) or a local path."""
     if value == SMOLLM2_KEY:
-        from medkg.training.generators.local import ensure_smollm2
+        from medkg.llm.local import ensure_smollm2
 
         return ensure_smollm2()
     return _path(value, base_dir)

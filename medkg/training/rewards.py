@@ -35,9 +35,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from medkg.coverage.textnorm import surface_key
 from medkg.errors import MedkgError
 from medkg.synthesis.items import RATIONALE_STEPS
+from medkg.text import surface_key
 from medkg.training.answers import extract_choice, label_index, parse_options
 
 RewardFn = Callable[..., list[float]]

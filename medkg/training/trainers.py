@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medkg.coverage.datasets import DatasetError, _json, _jsonl
 from medkg.errors import UsageError
+from medkg.io import DatasetError, _json, _jsonl
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from medkg.cli.main import app
-from medkg.coverage.embed import DEFAULT_EMBEDDER, MODEL_PACKAGE, resolve_embedder
+from medkg.embed import DEFAULT_EMBEDDER, MODEL_PACKAGE, resolve_embedder
 
 runner = CliRunner()
 HIDDEN = {"sentence_transformers", MODEL_PACKAGE}

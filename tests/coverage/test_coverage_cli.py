@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from medkg.cli.main import app
 from medkg.coverage.amcs import amcs
-from medkg.coverage.embed import build_embedder
 from medkg.coverage.pipeline import DatasetSpec, run_audit
 from medkg.coverage.sets import SetError, met_slice, resolve_set
 from medkg.coverage.writeback import property_prefix, write_back
+from medkg.embed import build_embedder
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.stores import open_store
 from medkg.kg.stores.neo4j import Neo4jStore

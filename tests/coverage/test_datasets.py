@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from medkg.coverage.datasets import (
+from medkg.io import (
     MMLU_MEDICAL_SUBJECTS,
     DatasetError,
     iter_items,

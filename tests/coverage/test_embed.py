@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from medkg.coverage.embed import (
+from medkg.embed import (
     EMBEDDERS,
     Embedder,
     EmbeddingError,

@@ -8,7 +8,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from medkg.coverage.datasets import Item, mmlu_medical_items
 from medkg.coverage.linking import (
     MENTION_SCHEMA,
     Linker,
@@ -16,6 +15,7 @@ from medkg.coverage.linking import (
     SchwartzHearstDetector,
     surface_key,
 )
+from medkg.io import Item, mmlu_medical_items
 from medkg.kg.model import KnowledgeGraph
 from tests.graphs import small_graph
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medkg.coverage.datasets import mmlu_medical_items
 from medkg.coverage.linking import Linker
 from medkg.coverage.sharded import embed_sharded, link_sharded, shards_of
 from medkg.engines import EngineError, LocalEngine, RayEngine, ShardTask, build_engine
+from medkg.io import mmlu_medical_items
 from tests.graphs import small_graph
 
 pytestmark = pytest.mark.ray

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from medkg.llm import build_generator
 from medkg.retrieval.base import Chunk, Hit, RetrievalError, Retriever
 from medkg.retrieval.evaluate import evaluate, tables
 from medkg.retrieval.evidence import CorpusIndex
 from medkg.retrieval.queries import QueryGenerator
-from medkg.training.generators import build_generator
 from tests.retrieval.test_queries import GENE_ITEM, PHENOTYPE_ITEM, small
 from tests.training import ChatServer
 

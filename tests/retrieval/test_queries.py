@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from medkg.kg.model import KnowledgeGraph
+from medkg.llm import build_generator
 from medkg.retrieval.base import RetrievalError
 from medkg.retrieval.graph_corpus import parse_lookup
 from medkg.retrieval.queries import QueryConfig, QueryGenerator, rewrite_prompt
 from medkg.synthesis.pipeline import SynthConfig, synthesize
-from medkg.synthesis.text import names_in, normalise
-from medkg.training.generators import build_generator
+from medkg.text import names_in, normalise
 from tests.graphs import small_graph
 from tests.synthesis.test_graphview import synthetic_kg
 from tests.training import ChatServer

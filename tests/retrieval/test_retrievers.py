@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from medkg.coverage.embed import build_embedder
+from medkg.embed import build_embedder
 from medkg.errors import OutputError
 from medkg.retrieval.base import Chunk, Hit, RetrievalError, build_retriever
 from medkg.retrieval.bm25 import BM25Retriever, MedicalTokenizer

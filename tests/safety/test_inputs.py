@@ -17,9 +17,9 @@ import pytest
 from medkg.kg.sources.base import SourceError
 from medkg.kg.sources.icd10 import parse_xml
 from medkg.kg.sources.owl import OwlSource
+from medkg.llm import build_generator
+from medkg.llm.base import GeneratorError, GenParams
 from medkg.redact import redact
-from medkg.training.generators import build_generator
-from medkg.training.generators.base import GeneratorError, GenParams
 from tests.safety.helpers import run_medkg
 
 FIXTURES = Path(__file__).parent / "fixtures"

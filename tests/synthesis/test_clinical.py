@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from medkg.kg.index import SynthesisGraph
 from medkg.kg.model import KnowledgeGraph, SourceInfo, edges_frame, nodes_frame, stamp
 from medkg.synthesis.clinical import (
     causal_gene_links,
@@ -15,7 +16,6 @@ from medkg.synthesis.clinical import (
     related,
 )
 from medkg.synthesis.distractors import OptionBalance, pick
-from medkg.synthesis.graphview import SynthesisGraph
 from medkg.synthesis.inspect import answer_prior, baselines, credit, inspect_items
 from medkg.synthesis.items import QAItem
 from medkg.synthesis.questions.cues import frequency_note

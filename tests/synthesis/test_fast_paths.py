@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from medkg.kg.build import build_graph
+from medkg.kg.index import SynthesisGraph
 from medkg.synthesis.clinical import (
     TYPED,
     _acronyms,
@@ -23,7 +24,6 @@ from medkg.synthesis.clinical import (
 )
 from medkg.synthesis.distractors import similar_diseases
 from medkg.synthesis.export import item_row, write_jsonl
-from medkg.synthesis.graphview import SynthesisGraph
 from medkg.synthesis.pipeline import SynthConfig, synthesize
 
 pytestmark = pytest.mark.slow

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from medkg.kg.build import assemble
+from medkg.kg.index import SynthesisGraph
 from medkg.kg.model import KnowledgeGraph, SourceInfo, edges_frame, nodes_frame, stamp
-from medkg.synthesis.graphview import SynthesisGraph
 
 SRC = SourceInfo(name="synthetic", version="1", license="CC0-1.0")
 N_DISEASES = 30

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from medkg.llm import GenParams, build_generator
 from medkg.synthesis.items import QAItem
 from medkg.synthesis.paraphrase import (
     PROMPT_VERSION,
@@ -26,7 +27,6 @@ from medkg.synthesis.paraphrase import (
     load_seed_questions,
     paraphrase_items,
 )
-from medkg.training.generators import GenParams, build_generator
 from tests.training import ChatServer
 
 NAMES: dict[str, list[str]] = {

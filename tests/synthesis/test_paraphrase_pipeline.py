@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from medkg.llm import build_generator
 from medkg.synthesis.paraphrase import apply_paraphrase
 from medkg.synthesis.pipeline import SynthConfig, synthesize
-from medkg.training.generators import build_generator
 from tests.synthesis.test_graphview import synthetic_kg
 from tests.training import ChatServer
 

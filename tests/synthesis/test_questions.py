@@ -7,7 +7,7 @@ import collections
 import numpy as np
 import pytest
 
-from medkg.synthesis.graphview import SynthesisGraph
+from medkg.kg.index import SynthesisGraph
 from medkg.synthesis.items import QAItem, Reject
 from medkg.synthesis.questions import FAMILIES, make_family
 from medkg.synthesis.questions.base import phrase

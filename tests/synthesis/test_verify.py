@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from medkg.synthesis.graphview import SynthesisGraph
+from medkg.kg.index import SynthesisGraph
 from medkg.synthesis.items import QAItem, Reject
 from medkg.synthesis.questions import make_family
 from medkg.synthesis.verify import reason_of, verify_item

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from medkg.llm.base import Generator, GenParams, Messages
 from medkg.synthesis.items import LETTERS
 from medkg.training.dpo import (
     PAIRS_FILE,
@@ -18,7 +19,6 @@ from medkg.training.dpo import (
     read_evidence_items,
     write_pairs,
 )
-from medkg.training.generators.base import Generator, GenParams, Messages
 from medkg.training.recipe import load_recipe
 from medkg.training.stages import METRICS, read_done, run_recipe
 from medkg.training.trainers import load_dataset

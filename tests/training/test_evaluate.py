@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from medkg.coverage.datasets import MMLU_MEDICAL_SUBJECTS, DatasetError, mmlu_path
+from medkg.io import MMLU_MEDICAL_SUBJECTS, DatasetError, mmlu_path
 from medkg.kg.model import KnowledgeGraph
+from medkg.llm import GenParams, build_generator
 from medkg.training.evaluate import (
     GraphTagger,
     MCQuestion,
@@ -24,7 +25,6 @@ from medkg.training.evaluate import (
     wilson,
     write_results,
 )
-from medkg.training.generators import GenParams, build_generator
 from tests.training import ChatServer
 
 BENCH = Path(__file__).parent.parent / "fixtures" / "benchmarks"

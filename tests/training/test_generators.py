@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from medkg.training.generators import (
+from medkg.llm import (
     GENERATORS,
     Generator,
     GeneratorError,
@@ -22,8 +22,8 @@ from medkg.training.generators import (
     OpenAIGenerator,
     build_generator,
 )
-from medkg.training.generators.base import batch_seed
-from medkg.training.generators.local import (
+from medkg.llm.base import batch_seed
+from medkg.llm.local import (
     EXPORT_MARKER,
     SMOLLM2_NAME,
     export_gguf,

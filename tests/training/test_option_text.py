@@ -31,7 +31,7 @@ def test_strip_options_keeps_stem_and_tail_only() -> None:
 
 @pytest.fixture(scope="module")
 def answerer(tmp_path_factory: pytest.TempPathFactory) -> OptionTextAnswerer:
-    from medkg.training.generators.local import LocalGenerator
+    from medkg.llm.local import LocalGenerator
     from medkg.training.tiny import build_tiny_model
 
     model = build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny")

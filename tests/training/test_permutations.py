@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from medkg.llm.base import Generator, GenParams, Messages
 from medkg.synthesis.items import LETTERS
 from medkg.training.answers import option_block
 from medkg.training.benchmarks import load_benchmark, permutation_set
@@ -22,7 +23,6 @@ from medkg.training.evaluate import (
     letter_table,
     write_results,
 )
-from medkg.training.generators.base import Generator, GenParams, Messages
 from tests.training.test_evaluate import MEDSSR
 
 
@@ -165,9 +165,9 @@ def test_smollm2_raw_and_consistent_accuracy_differ() -> None:
     rotation: its letter preference makes raw and permutation-consistent accuracy differ."""
     import torch
 
+    from medkg.llm.local import LocalGenerator
     from medkg.training.answerers import LetterLogitAnswerer
     from medkg.training.evaluate import mmlu_questions
-    from medkg.training.generators.local import LocalGenerator
 
     torch.manual_seed(0)
     qs = mmlu_questions(limit=12)

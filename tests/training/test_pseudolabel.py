@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 
 from medkg.kg.model import KnowledgeGraph
-from medkg.synthesis.export import read_items
-from medkg.synthesis.items import QAItem
-from medkg.training.generators import (
+from medkg.llm import (
     Generator,
     GenParams,
     LocalGenerator,
     Messages,
     build_generator,
 )
+from medkg.synthesis.export import read_items
+from medkg.synthesis.items import QAItem
 from medkg.training.pseudolabel import (
     PseudoLabelConfig,
     RejectConfig,

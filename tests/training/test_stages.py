@@ -431,7 +431,7 @@ def test_smollm2_grpo_stage_smoke(tmp_path: Path) -> None:
     """One GRPO stage of 2 steps on SmolLM2-135M (LoRA) on CPU, ~35 s with the export
     cached (imports ~15 s, training ~10 s, saving the merged model ~5 s); the first export
     of the packaged GGUF adds ~55 s once per machine."""
-    from medkg.training.generators.local import ensure_smollm2
+    from medkg.llm.local import ensure_smollm2
 
     ensure_smollm2()
     short = [  # short prompts: a step's cost on CPU grows with the tokens it trains on

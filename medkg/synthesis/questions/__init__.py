@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from medkg.errors import UsageError
-from medkg.synthesis.graphview import SynthesisGraph
+from medkg.kg.index import SynthesisGraph
 from medkg.synthesis.questions.base import Draft, QuestionFamily, difficulty
 from medkg.synthesis.questions.category import CategoryFamily
 from medkg.synthesis.questions.chain import ChainFamily

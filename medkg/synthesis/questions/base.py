@@ -25,8 +25,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from medkg.errors import UsageError
+from medkg.kg.index import SynthesisGraph
 from medkg.synthesis.distractors import OptionBalance
-from medkg.synthesis.graphview import SynthesisGraph
 from medkg.synthesis.items import RATIONALE_STEPS, QAItem, Reject
 from medkg.synthesis.verify import reason_of, verify_item
 

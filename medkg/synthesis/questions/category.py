@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from medkg.kg.index import BRANCH_SCHEMES, SynthesisGraph
 from medkg.kg.model import DISEASE, IS_A, PHENOTYPE
 from medkg.synthesis.distractors import ancestor_jaccard, hierarchy_neighbours, pick
-from medkg.synthesis.graphview import BRANCH_SCHEMES, SynthesisGraph
 from medkg.synthesis.items import Reject
 from medkg.synthesis.questions.base import Draft, QuestionFamily
 from medkg.synthesis.verify import most_specific_common_ancestors

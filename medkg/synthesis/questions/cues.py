@@ -15,8 +15,8 @@ import math
 
 import numpy as np
 
+from medkg.kg.index import SynthesisGraph
 from medkg.synthesis.distractors import similar_diseases
-from medkg.synthesis.graphview import SynthesisGraph
 from medkg.synthesis.verify import negated_cue
 
 MIN_FREQUENCY = 0.1  # findings known to occur in fewer patients are not presented

@@ -1,33 +1,10 @@
-"""LLM generators behind one interface, built by registry key (``local``, ``openai``).
+"""Deprecated import path: use :mod:`medkg.llm` (moved there; removed after this release).
 
-Importing this package is cheap: backends import torch, transformers or open sockets only
-when they first generate.
+Re-exports :mod:`medkg.llm`; the submodules ``base``, ``local`` and ``openai_compat``
+are deprecated aliases of ``medkg.llm.base`` etc. (Not replaced by ``medkg.llm`` in
+``sys.modules``: the import system would then load ``medkg/llm/*.py`` a second time under
+the old names.)
 """
 
-from medkg.training.generators.base import (
-    GENERATORS,
-    Generator,
-    GeneratorError,
-    GenParams,
-    GenStats,
-    Messages,
-    build_generator,
-    register_generator,
-)
-from medkg.training.generators.local import LocalGenerator, ensure_smollm2, export_gguf
-from medkg.training.generators.openai_compat import OpenAIGenerator
-
-__all__ = [
-    "GENERATORS",
-    "GenParams",
-    "GenStats",
-    "Generator",
-    "GeneratorError",
-    "LocalGenerator",
-    "Messages",
-    "OpenAIGenerator",
-    "build_generator",
-    "ensure_smollm2",
-    "export_gguf",
-    "register_generator",
-]
+from medkg.llm import *  # noqa: F403
+from medkg.llm import __all__ as __all__

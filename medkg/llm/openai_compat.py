@@ -33,14 +33,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from medkg.errors import UsageError
-from medkg.redact import redact_url
-from medkg.training.generators.base import (
+from medkg.llm.base import (
     Generator,
     GeneratorError,
     GenParams,
     Messages,
     register_generator,
 )
+from medkg.redact import redact_url
 
 BODY_EXCERPT = 300  # characters of an error body quoted in the exception
 
