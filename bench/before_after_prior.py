@@ -8,7 +8,8 @@ and split are rebuilt from the same ``--data`` and ``--train``) and prints, for 
   that was most often the key of a training item (ties and zero counts: wrong). A model
   that only learnt "these strings are answers" scores about this;
 * accuracy before/after split by whether the gold option was the key of a training item
-  **of the same disease** (learnt association) or not.
+  **of the same disease** (learnt association) or not, and by whether the prior rule gets
+  the question right (a gain only where it does is what the prior alone would give).
 
 Usage: python bench/before_after_prior.py --out OUT
 """
@@ -52,7 +53,13 @@ def report(rows: list[dict[str, Any]], n_train: int, models: list[dict[str, Any]
             f"{name}:{r['id']}" for r in asked if r["answer_id"] in same.get(r["seed_entity"], ())
         }
         groups: dict[str, Any] = {"n": len(asked), "prior_accuracy": prior_right / len(asked)}
-        for label, ids in (("gold_seen", seen_ids), ("gold_not_seen", set(by_id) - seen_ids)):
+        prior_ids = {f"{name}:{r['id']}" for r in asked if prior_pick(r, keys) == r["answer_index"]}
+        for label, ids in (
+            ("gold_seen", seen_ids),
+            ("gold_not_seen", set(by_id) - seen_ids),
+            ("prior_right", prior_ids),
+            ("prior_wrong", set(by_id) - prior_ids),
+        ):
             row: dict[str, Any] = {}
             for m in models:
                 hits = [x["correct"] for x in m["records"] if x["id"] in ids]

@@ -109,3 +109,4 @@ def test_prior_report_counts_keys_and_same_disease_answers() -> None:
     assert out["a"]["prior_accuracy"] == 1.0 and out["a"]["gold_seen"]["m"] == f"{n_a}/{n_a}"
     assert out["b"]["prior_accuracy"] == 0.0  # unseen diseases: their keys were never trained
     assert out["b"]["gold_seen"]["m"] == "0/0"
+    assert out["a"]["prior_right"]["m"] == f"{n_a}/{n_a}" and out["a"]["prior_wrong"]["m"] == "0/0"
