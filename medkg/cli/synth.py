@@ -106,6 +106,7 @@ def synth(
         0.8, "--near-dup-threshold", help=_h("near_dup_threshold")
     ),
     allow_partial: bool = typer.Option(False, "--allow-partial", help=_h("allow_partial")),
+    rebalance: bool = typer.Option(True, "--rebalance/--no-rebalance", help=_h("rebalance")),
     paraphrase: str = typer.Option(
         None,
         "--paraphrase",
@@ -152,6 +153,7 @@ def synth(
         decontam_mode=decontam_mode,
         decontam_ngram=decontam_ngram,
         allow_partial=allow_partial,
+        rebalance=rebalance,
     )
     chosen = _split(formats) or list(FORMATS)
     unknown = sorted(set(chosen) - set(FORMATS))
@@ -225,6 +227,17 @@ def _print_summary(result: Any) -> None:
             f"{funnel['duplicate']:,}",
         )
     out.print(table)
+    moved = result.counts.get("rebalanced") or {}
+    if moved:
+        parts = [
+            f"{name} {delta:+,} {stratum}"
+            for name, per in moved.items()
+            for stratum, delta in per.items()
+        ]
+        out.print(
+            "rebalanced (a family's shortfall moved to families with room in the same "
+            f"stratum): {', '.join(parts)}"
+        )
     rare = dist["rare"]
     line = f"rare share {rare['realised']:.3f}"
     if "requested" in rare:

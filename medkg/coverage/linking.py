@@ -14,7 +14,10 @@ equivalents, :mod:`medkg.coverage.equivalence`). Per item:
    longest match wins, then the leftmost; a match across a bracket or a sentence end is
    dropped. A match grows over clinical qualifiers before it, and a coordination ("breast
    and ovarian cancer") becomes one ``composite`` row per conjunct's entity
-   (:mod:`medkg.coverage.spans`). One automaton pass plus work per match.
+   (:mod:`medkg.coverage.spans`). One automaton pass plus work per match. Keys composed by
+   terminology rules (:mod:`medkg.coverage.composed`: "prostate carcinoma", "C9
+   deficiency", "autosomal recessive disorder") rank after every real form and report
+   method ``rule``.
 2. **abbreviation** - "long form (SF)" / "SF (long form)" pairs (Schwartz-Hearst, or
    scispaCy on a blank pipeline): every whole-word occurrence of SF links to the long
    form's entity (a local definition beats a dictionary sense of SF). A capitalised
@@ -33,7 +36,9 @@ equivalents, :mod:`medkg.coverage.equivalence`). Per item:
    (:mod:`medkg.coverage.fallback`).
 
 Surface forms skipped (counted in :attr:`Linker.stats`): shorter than ``min_chars``,
-numeric, an English stop word, or naming more than ``max_senses`` entities. Acronym forms
+numeric, an English stop word, or naming more than ``max_senses`` entities; and every form
+of a MeSH descriptor whose C-tree positions all lie under ``mesh_exclude_trees`` (disease
+attributes and genetic findings, not diseases: ``excluded_by_tree``). Acronym forms
 (capitals in the graph, at most six characters) match only text in capitals ("ADA" the
 gene does not match "ada").
 
@@ -61,18 +66,24 @@ from medkg.coverage.abbreviations import (
 from medkg.coverage.fallback import TfidfFallback
 from medkg.coverage.linking_config import LinkerConfig
 from medkg.coverage.senses import SenseContext
-from medkg.coverage.spans import composite_heads, crosses_boundary, extend_qualifiers
+from medkg.coverage.spans import (
+    composite_heads,
+    crosses_boundary,
+    extend_qualifier_coordination,
+    extend_qualifiers,
+)
 from medkg.coverage.surfaces import surface_table
 from medkg.io import Item
 from medkg.kg.model import KnowledgeGraph
 from medkg.text import Normalised, fold, surface_key
 
 EXACT = "exact"
+RULE = "rule"
 COMPOSITE = "composite"
 ABBREVIATION = "abbreviation"
 ABBREVIATION_LIST = "abbreviation_list"
 TFIDF = "tfidf"
-METHODS = (EXACT, COMPOSITE, ABBREVIATION, ABBREVIATION_LIST, TFIDF)
+METHODS = (EXACT, RULE, COMPOSITE, ABBREVIATION, ABBREVIATION_LIST, TFIDF)
 
 MENTION_SCHEMA: dict[str, pl.DataType] = {
     "item_id": pl.String(),
@@ -109,6 +120,11 @@ class Linker:
         self.senses = senses
         self._entity = surfaces.get_column("entity_id").to_list()
         self._acronym = surfaces.get_column("acronym").to_list()
+        self._composed = (
+            surfaces.get_column("composed").to_list()
+            if "composed" in surfaces.columns
+            else [False] * surfaces.height
+        )
         self._candidates: list[list[str]] = (
             surfaces.get_column("candidates").to_list()
             if "candidates" in surfaces.columns
@@ -213,7 +229,7 @@ class Linker:
         out: list[tuple[int, int, int, str]] = []
         floor = 0
         for s, e, idx in exact:
-            method = EXACT
+            method = RULE if self._composed[idx] else EXACT
             if self.config.qualifiers:
                 comp = composite_heads(text, s, e, floor, lambda p: self._index.get(surface_key(p)))
                 if comp is not None:
@@ -224,6 +240,7 @@ class Linker:
                     s, method = c_start, COMPOSITE
                 else:
                     s = extend_qualifiers(text, s, floor)
+                    s = extend_qualifier_coordination(text, s, floor)
             out.append((s, e, idx, method))
             floor = e
         return out
@@ -249,7 +266,8 @@ class Linker:
             if idx is None and se < ls:
                 pass  # "SF (long form)": nothing follows the long form
             elif idx is None:
-                # "von Hippel-Lindau (VHL) disease": the long form runs on after the brackets
+                # "von Hippel-Lindau (VHL) disease": the long form runs on after the
+                # brackets; the whole phrase, brackets included, is one mention of it
                 tail = re.match(r"\)\s*([^\W_]+)(?:[ -]([^\W_]+))?", text[se:])
                 if tail:
                     for k in (2, 1):
@@ -257,6 +275,7 @@ class Linker:
                         if len(words) == k:
                             idx = self._index.get(surface_key(text[ls:le] + " " + " ".join(words)))
                             if idx is not None:
+                                out.append((ls, se + tail.end(k), idx))
                                 break
             if idx is None:
                 continue
@@ -419,6 +438,7 @@ __all__ = [
     "EXACT",
     "MENTION_SCHEMA",
     "METHODS",
+    "RULE",
     "TFIDF",
     "AbbreviationDetector",
     "Linker",

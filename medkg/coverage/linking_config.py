@@ -26,6 +26,19 @@ class LinkerConfig:
         default=True,
         metadata={"help": "also index plural/singular, British/American and word-order variants"},
     )
+    composed: bool = field(
+        default=True,
+        metadata={"help": "also index forms composed by terminology rules: '<site> carcinoma' "
+                  "for MeSH '<site> Neoplasms', '<gene> deficiency' via gene-disease edges, "
+                  "'autosomal recessive disorder' -> the hereditary-disease class"},
+    )  # fmt: skip
+    mesh_exclude_trees: tuple[str, ...] = field(
+        default=("C23.550.210", "C23.550.291", "C23.550.362"),
+        metadata={"help": "MeSH tree branches that name attributes of diseases or genetic "
+                  "findings, not diseases (Chromosome Aberrations, Disease Attributes, "
+                  "Genomic Instability): a descriptor all of whose C-tree positions lie "
+                  "under them is not linked"},
+    )  # fmt: skip
     context: bool = field(
         default=True,
         metadata={"help": "choose among a form's senses by the co-mentioned entities' graph "
@@ -76,7 +89,7 @@ class LinkerConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LinkerConfig:
         data = dict(data)
-        for key in ("kinds", "prefix_priority", "tfidf_ngrams"):
+        for key in ("kinds", "prefix_priority", "tfidf_ngrams", "mesh_exclude_trees"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)

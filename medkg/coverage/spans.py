@@ -9,7 +9,7 @@ over, and composite mentions.
   "X-linked ...") is one mention of that disease: the span grows over the qualifiers
   (the entity stays the one the dictionary matched). The qualifier words are general
   clinical vocabulary (course, onset, inheritance, severity, laterality), not tied to
-  any corpus.
+  any corpus. A subtype designation ("type II", "type 1") before the name is taken in too.
 * :func:`composite_heads` — a coordination such as "breast and ovarian cancer" or
   "breast, ovarian, or prostate cancers" names one disease per conjunct: when "ovarian
   cancer" is matched and "breast cancer" is a dictionary form too, the whole phrase is a
@@ -27,8 +27,10 @@ QUALIFIERS = frozenset({
     "adult", "childhood", "infantile", "neonatal", "early", "late", "onset", "autosomal",
     "dominant", "recessive", "linked", "metastatic", "invasive", "classic", "classical",
     "atypical", "bilateral", "unilateral", "isolated", "generalized", "generalised",
-    "progressive", "malignant", "benign",
+    "progressive", "malignant", "benign", "complete", "partial", "solid",
 })  # fmt: skip
+# a subtype designation before a name ("type II C2 deficiency", "type 1 Gaucher disease")
+_TYPE_BEFORE = re.compile(r"\b[Tt]ype\s+(?:[IVX]{1,4}|[0-9]{1,2}[A-Za-z]?)\s+$")
 _WORD_BEFORE = re.compile(r"([A-Za-z]+)([ -])$")
 _SENTENCE_END = re.compile(r"[.;:!?]\s")
 # "A, B, and C" / "A and B" / "A or B" / "A/B" right before the last conjunct
@@ -49,6 +51,10 @@ def extend_qualifiers(text: str, start: int, floor: int, limit: int = 3) -> int:
     before it (never before ``floor``, the end of the previous mention)."""
     s = start
     for _ in range(limit):
+        t = _TYPE_BEFORE.search(text, max(floor, s - 16), s)
+        if t and t.end() == s:
+            s = t.start()
+            continue
         m = _WORD_BEFORE.search(text, max(floor, s - 40), s)
         if not m or m.end() != s:
             break
@@ -60,6 +66,20 @@ def extend_qualifiers(text: str, start: int, floor: int, limit: int = 3) -> int:
             break
         s = m.start()
     return s
+
+
+def extend_qualifier_coordination(text: str, start: int, floor: int) -> int:
+    """New start of a mention at ``start`` preceded by a coordination of qualifiers only
+    ("familial or sporadic retinoblastoma", "acute and chronic X"): the coordination names
+    the one disease, so the span takes it in."""
+    m = _CONJUNCTS.search(text, max(floor, start - 80), start)
+    if not m or m.end() != start:
+        return start
+    words = [w.strip().lower() for w in re.split(r",\s*|\s+(?:and/or|and|or)\s+|/", m.group(1))]
+    words = [w for w in words if w and w not in ("and", "or", "and/or")]
+    if words and all(w in QUALIFIERS for w in words):
+        return extend_qualifiers(text, m.start(), floor)
+    return start
 
 
 def composite_heads(
@@ -84,4 +104,10 @@ def composite_heads(
     return None
 
 
-__all__ = ["QUALIFIERS", "composite_heads", "crosses_boundary", "extend_qualifiers"]
+__all__ = [
+    "QUALIFIERS",
+    "composite_heads",
+    "crosses_boundary",
+    "extend_qualifier_coordination",
+    "extend_qualifiers",
+]

@@ -3,28 +3,49 @@ synonyms and their variants, with every entity it names in priority order."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import polars as pl
 
+from medkg.coverage.composed import composed_forms
 from medkg.coverage.linking_config import LinkerConfig
 from medkg.coverage.variants import key_variants
 from medkg.kg.model import KnowledgeGraph
 from medkg.text import surface_key
 
 # Surface-form ranks: lower wins a tie between entities sharing a form.
-_NAME, _EXACT_SYN, _OTHER_SYN, _VARIANT = 0, 1, 2, 3
+_NAME, _EXACT_SYN, _OTHER_SYN, _VARIANT, _COMPOSED = 0, 1, 2, 3, 4
+
+
+def _excluded_by_tree(nodes: pl.DataFrame, branches: tuple[str, ...]) -> list[str]:
+    """Ids of MeSH descriptors all of whose C-tree numbers lie under ``branches``."""
+    if not branches or "props" not in nodes.columns:
+        return []
+    trees = nodes.select(
+        "id",
+        pl.col("props").str.json_path_match("$.tree_numbers").alias("trees"),
+    ).filter(pl.col("trees").is_not_null())
+    out = []
+    for ent, raw in trees.iter_rows():
+        c = [t for t in json.loads(raw) if t.startswith("C")]
+        if c and all(any(t == b or t.startswith(b + ".") for b in branches) for t in c):
+            out.append(ent)
+    return out
 
 
 def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFrame, dict[str, int]]:
     """One row per kept surface key: ``key``, ``entity_id`` (the first sense),
-    ``acronym``, ``senses`` (how many entities share it) and ``candidates`` (all of them,
+    ``acronym``, ``composed`` (only :mod:`medkg.coverage.composed` gave the key), ``senses`` (how many entities share it) and ``candidates`` (all of them,
     best first by name/synonym/variant rank, kind order, prefix priority, id).
 
     Returns the table and the counts of forms skipped by reason."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     nodes = kg.nodes.filter(pl.col("kind").is_in(list(config.kinds)) & ~pl.col("obsolete"))
+    excluded = _excluded_by_tree(nodes, config.mesh_exclude_trees)
+    stats_excluded = len(excluded)
+    nodes = nodes.filter(~pl.col("id").is_in(excluded))
     names = nodes.select(
         pl.col("id"), pl.col("kind"), pl.col("name").alias("form"), pl.lit(_NAME).alias("rank")
     )
@@ -68,7 +89,7 @@ def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFram
     forms = forms.with_columns(
         pl.Series("key", keys, dtype=pl.String()), pl.Series("acronym", acronym)
     )
-    stats: dict[str, int] = {"forms": forms.height}
+    stats: dict[str, int] = {"forms": forms.height, "excluded_by_tree": stats_excluded}
     if config.variants:
         # plural/singular, spelling and word-order variants rank after every real form;
         # a variant that is some entity's real key is dropped (the real form decides)
@@ -95,6 +116,14 @@ def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFram
         )
         stats["variant_keys"] = var.get_column("key").n_unique()
         forms = pl.concat([forms, var.select(forms.columns)])
+    if config.composed:
+        # composed forms (medkg.coverage.composed) rank last and never join an existing key
+        comp = composed_forms(kg, forms, config.kinds, config.prefix_priority)
+        comp = comp.join(forms.select("key").unique(), on="key", how="anti").with_columns(
+            pl.lit(_COMPOSED).alias("rank"), pl.lit(False).alias("acronym")
+        )
+        stats["composed_keys"] = comp.get_column("key").n_unique()
+        forms = pl.concat([forms, comp.select(forms.columns)])
     core = pl.col("key").str.strip_chars(" ")
     too_short = core.str.len_chars() < config.min_chars
     numeric = core.str.contains(r"^[0-9 ]+$")
@@ -121,6 +150,8 @@ def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFram
             pl.col("id").first().alias("entity_id"),
             # acronym handling follows the winning form's spelling
             pl.col("acronym").first(),
+            # the best form's rank: a key only composition gave is a "rule" match
+            (pl.col("rank").first() == _COMPOSED).alias("composed"),
             pl.col("id").n_unique().alias("senses"),
             # every sense, best first: the context may pick another (medkg.coverage.senses)
             pl.col("id").unique(maintain_order=True).alias("candidates"),
@@ -131,7 +162,8 @@ def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFram
     best = best.filter(~ambiguous)
     stats["keys"] = best.height
     stats["keys_shared"] = best.filter(pl.col("senses") > 1).height
-    return best.select("key", "entity_id", "acronym", "senses", "candidates"), stats
+    cols = ("key", "entity_id", "acronym", "composed", "senses", "candidates")
+    return best.select(cols), stats
 
 
 __all__ = ["surface_table"]

@@ -9,7 +9,8 @@ folded key:
   "carcinomas" / "carcinomata"); words of fewer than four letters are left alone;
 * **spelling**: British forms of American spellings that recur in disease names
   (tumor/tumour, hem-/haem-, -emia/-aemia, edema/oedema, esophag-/oesophag-, -ology
-  stays), and the American form of a British spelling;
+  stays, ph(a)eo-, f(o)et-, gyn(a)ec-, -rrh(o)ea, isch(a)em-, fiber/fibre), and the
+  American form of a British spelling;
 * **word order**: the inverted MeSH-style entry "neoplasms, abdominal" as "abdominal
   neoplasms" (one comma, two or fewer words after it).
 
@@ -30,6 +31,12 @@ _SPELLING_FWD = tuple((re.compile(a), b) for a, b in (
     (r"\besophag", "oesophag"),
     (r"\bpediatric", "paediatric"),
     (r"\bleukocyt", "leucocyt"),
+    (r"\bpheo", "phaeo"),
+    (r"\bfet(?=al|us|o)", "foet"),
+    (r"\bgynec", "gynaec"),
+    (r"(?<=[a-z])rrhea", "rrhoea"),
+    (r"\bischem", "ischaem"),
+    (r"\bfiber", "fibre"),
 ))  # fmt: skip
 _SPELLING_BACK = tuple((re.compile(a), b) for a, b in (
     (r"\btumour", "tumor"),
@@ -39,6 +46,12 @@ _SPELLING_BACK = tuple((re.compile(a), b) for a, b in (
     (r"\boesophag", "esophag"),
     (r"\bpaediatric", "pediatric"),
     (r"\bleucocyt", "leukocyt"),
+    (r"\bphaeo", "pheo"),
+    (r"\bfoet(?=al|us|o)", "fet"),
+    (r"\bgynaec", "gynec"),
+    (r"(?<=[a-z])rrhoea", "rrhea"),
+    (r"\bischaem", "ischem"),
+    (r"\bfibre", "fiber"),
 ))  # fmt: skip
 _NO_PLURAL_END = ("ss", "us", "is", "ous", "ics", "sis")
 # nouns ending in s that are singular (or invariant): no singular variant
@@ -93,7 +106,9 @@ def _number(words: list[str]) -> list[list[str]]:
 
 
 # one search decides whether any spelling rule can apply (most keys: none)
-_SPELLING_ANY = re.compile(r"tumo|hem|haem|emia|edema|esophag|pa?ediatric|leu[ck]ocyt")
+_SPELLING_ANY = re.compile(
+    r"tumo|hem|haem|emia|edema|esophag|pa?ediatric|leu[ck]ocyt|pha?eo|fo?et|gyna?ec|rrho?ea|fib[er]"
+)
 
 
 def _spelling(core: str) -> list[str]:

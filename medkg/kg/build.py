@@ -276,7 +276,7 @@ def _count_reasons(nodes: pl.DataFrame) -> dict[str, int]:
 def _identity(counts: dict[str, int]) -> dict[str, Any]:
     """A source's identifier check verdicts (``ids_confirmed``, ``mesh_ids_repaired`` ...),
     as its loader recorded them in the manifest counts; empty for unchecked sources."""
-    ids = {k: v for k, v in counts.items() if k.startswith(("ids_", "mesh_ids_"))}
+    ids = {k: v for k, v in counts.items() if k.startswith(("ids_", "mesh_ids_", "drugbank_ids_"))}
     return {"identity": ids} if ids else {}
 
 

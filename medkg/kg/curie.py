@@ -39,6 +39,8 @@ CANONICAL_PREFIXES: dict[str, tuple[str, ...]] = {
     # medkg-local ids for entries whose source gives no usable id (see sources/mesh.py, drugs.py)
     "MESHX": ("MESHX",),
     "DRUGNER": ("DRUGNER",),
+    # drugs whose DrugBank id could not be confirmed (sources/drugbank_evidence.py)
+    "DRUGBANKX": ("DRUGBANKX",),
 }
 
 _ALIAS: dict[str, str] = {

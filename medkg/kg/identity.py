@@ -7,7 +7,10 @@ Gold sets are SSSOM files in ``medkg/kg/data/gold/`` (and any a caller passes):
 * ``hand_checked.sssom.tsv`` — a seeded random sample of the resolver's own mappings on the
   bundled build, each judged by reading both names (and the disease's synonyms) and marked
   correct (``skos:exactMatch`` / ``skos:broadMatch``: the target is the same concept or a
-  true broader one) or wrong (``predicate_modifier: Not``), with a comment saying why.
+  true broader one) or wrong (``predicate_modifier: Not``), with a comment saying why;
+* ``hand_checked_xref.sssom.tsv`` — every ``xref`` edge of the bundled build (a census of
+  the 38 HP -> ICD-10 cross-references of hp.obo), judged the same way from the HPO
+  definition and the ICD-10 title and inclusion terms.
 
 An edge ``src -> dst`` is *judged* by a gold row on the same subject whose object is ``dst``
 or, because MeSH ids in the bundled dictionary may be re-assigned, an object of the same

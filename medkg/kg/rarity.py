@@ -24,8 +24,19 @@ reason                                  rare   evidence
                                                trait locus 2", "..., modifier of")
 ``orphanet_name:<ORPHA id>``            yes    an OMIM/DECIPHER entry whose name (for somatic
                                                entries: the name without ", somatic") is an
-                                               Orphanet disease's name
+                                               Orphanet disease's name, in any word order
+                                               ("Leukemia, chronic myeloid")
 ``omim_somatic``                        no     OMIM somatic entry ("Esophageal cancer, somatic")
+``orphanet_form:<ORPHA id>``            yes    an OMIM/DECIPHER entry whose name, or whose exact
+                                               MeSH/ICD twin's, Orphanet lists as a rare
+                                               disease in its population-wide form or a broader
+                                               one: "Sporadic X" or "Classic X" (the non-
+                                               inherited / typical cases of X), "X spectrum
+                                               disorder" (Stiff person spectrum disorder for
+                                               Stiff-person syndrome). A subset of a rare
+                                               population is rare, so this outranks a common
+                                               name match; Orphanet's narrower forms
+                                               ("Familial X", "Early-onset X") never count.
 ``common_disease:<id>``                 no     an OMIM/DECIPHER entry that is exactly (xref, same
                                                name or synonym) a MeSH / ICD-10 disease that no
                                                Orphanet disease names: the OMIM entry of a common
@@ -35,8 +46,10 @@ reason                                  rare   evidence
                                                gene annotations: a linkage locus
 ``hpo_rare_disease_annotation``         yes    any other OMIM/DECIPHER disease of phenotype.hpoa
 ``maps_to:<ORPHA id>``                  yes    a MeSH/ICD disease whose preferred name is an
-                                               Orphanet disease's name (``name_exact``) or that an
-                                               Orphanet xref names
+                                               Orphanet disease's name in any word order
+                                               (MeSH's "Leukemia, Promyelocytic, Acute"), that an
+                                               Orphanet xref names, or whose population-wide or
+                                               broader form Orphanet lists (as above)
 ``no_rare_evidence``                    no     any other disease
 ======================================  =====  ===============================================
 
@@ -51,7 +64,9 @@ diseases.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -88,6 +103,13 @@ GENETIC_BRANCH_NAMES = frozenset(
 # "Schizophrenia 3", "Diabetes mellitus, insulin-dependent, 15": a numbered OMIM entry.
 NUMBERED = re.compile(r"^(.*?),?\s+[0-9]+[a-z]?$", re.IGNORECASE)
 SOMATIC = re.compile(r",\s*somatic\b.*$", re.IGNORECASE)
+# Orphanet names of a disease's population-wide form ("Sporadic Creutzfeldt-Jakob disease",
+# "Classic Hodgkin lymphoma") and of a broader entity ("Stiff person spectrum disorder").
+# "Primary"/"idiopathic" are left out: Idiopathic pulmonary fibrosis is rare, pulmonary
+# fibrosis of all causes is not.
+POPULATION_FORM_WORDS = frozenset({"sporadic", "classic", "classical"})
+BROADER_FORM_WORDS = frozenset({"spectrum", "disorder", "disorders"})
+HEAD_WORDS = frozenset({"syndrome", "disease", "disorder"})
 _RATIO = re.compile(r"^\s*[<>]?\s*([\d.]+)\s*(?:-\s*([\d.]+))?\s*/\s*([\d][\d ,]*)\s*$")
 
 
@@ -121,6 +143,21 @@ class _Evidence:
     genetic_branch: set[str] = field(default_factory=set)  # under a GENETIC_BRANCH_NAMES node
     common_names: dict[str, str] = field(default_factory=dict)  # name/synonym -> common disease
     has_gene: set[str] = field(default_factory=set)  # diseases with a GENE_ASSOCIATED_WITH edge
+    # word set of a disease name -> ORPHA disease naming its population-wide / broader form
+    orpha_form: dict[frozenset[str], str] = field(default_factory=dict)
+    # word set of an Orphanet name -> ORPHA id (MeSH and OMIM invert names: "Leukemia,
+    # Promyelocytic, Acute" is Orphanet's "Acute promyelocytic leukemia")
+    orpha_by_words: dict[frozenset[str], str] = field(default_factory=dict)
+
+    def orphanet_name(self, key: str) -> str | None:
+        """The Orphanet disease with this name, in any word order."""
+        return self.orpha_by_name.get(key) or self.orpha_by_words.get(frozenset(key.split()))
+
+    def orphanet_form(self, key: str) -> str | None:
+        """The Orphanet disease listing the named disease's population-wide or broader
+        form (see :data:`POPULATION_FORM_WORDS`), if any."""
+        words = frozenset(key.split())
+        return self.orpha_form.get(words) or self.orpha_form.get(words - HEAD_WORDS)
 
 
 def rarity(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
@@ -139,6 +176,12 @@ def rarity(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     for node_id, p, k, key in zip(ids, prefix, kinds, keys, strict=True):
         if p == "ORPHA" and k == DISEASE and key:
             _keep_smallest(ev.orpha_by_name, key, node_id)
+            words = frozenset(key.split())
+            _keep_smallest(ev.orpha_by_words, words, node_id)
+            if words & POPULATION_FORM_WORDS and len(words) > 2:
+                _keep_smallest(ev.orpha_form, words - POPULATION_FORM_WORDS, node_id)
+            if "spectrum" in words:
+                _keep_smallest(ev.orpha_form, words - BROADER_FORM_WORDS, node_id)
 
     maps = edges.filter(pl.col("rel") == MAPS_TO).select("src", "dst", "method")
     for src, dst, method in maps.iter_rows():
@@ -153,8 +196,8 @@ def rarity(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
                 _keep_smallest(ev.orpha_target, b, a)
     # A MeSH/ICD disease whose preferred name is an Orphanet disease's is named by Orphanet.
     for node_id, p, key in zip(ids, prefix, keys, strict=True):
-        if p in COMMON_TARGET_PREFIXES and key:
-            hit = ev.orpha_by_name.get(key)
+        if p in COMMON_TARGET_PREFIXES and key and kind_of[node_id] == DISEASE:
+            hit = ev.orphanet_name(key) or ev.orphanet_form(key)
             if hit:
                 _keep_smallest(ev.orpha_target, node_id, hit)
 
@@ -218,7 +261,7 @@ def _genetic_branch(
     return seen
 
 
-def _keep_smallest(table: dict[str, str], key: str, value: str) -> None:
+def _keep_smallest(table: dict[Any, str], key: Hashable, value: str) -> None:
     if key not in table or value < table[key]:
         table[key] = value
 
@@ -245,11 +288,14 @@ def _decide(
         if SUSCEPTIBILITY.search(name):
             return False, "omim_susceptibility"
         somatic = SOMATIC.search(name)
-        hit = ev.orpha_by_name.get(normalise_name(SOMATIC.sub("", name)))
+        hit = ev.orphanet_name(normalise_name(SOMATIC.sub("", name)))
         if hit:
             return True, f"orphanet_name:{hit}"
         if somatic:
             return False, "omim_somatic"
+        form = ev.orphanet_form(normalise_name(name))
+        if form:
+            return True, f"orphanet_form:{form}"
         common = sorted(
             t
             for t in ev.exact_partners.get(node_id, ())

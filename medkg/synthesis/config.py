@@ -117,6 +117,15 @@ class SynthConfig:
             "Return a stated partial result instead of failing when too few items can be made."
         ),
     )
+    rebalance: bool = field(
+        default=True,
+        metadata=_help(
+            "Move a family's shortfall (per stratum: all, or rare/common under a rare share) "
+            "onto the families with room in that stratum, by their weights; the manifest "
+            "states what moved (counts.rebalanced). Off: family shares are kept strictly "
+            "and a shortfall stays one."
+        ),
+    )
     max_draws_factor: float = field(
         default=20.0, metadata=_help("Draw budget per family: this many seeds per requested item.")
     )

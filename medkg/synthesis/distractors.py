@@ -95,7 +95,17 @@ def ancestor_jaccard(g: SynthesisGraph, a: int, b: int) -> float:
 
 def hierarchy_neighbours(g: SynthesisGraph, row: int, limit: int = 40) -> np.ndarray:
     """IS_A siblings of ``row``, then cousins, then MET siblings; same kind, not obsolete,
-    never ``row`` itself nor one of its ancestors or descendants. Hardest first."""
+    never ``row`` itself nor one of its ancestors or descendants. Hardest first.
+    Memoised per graph view (a read-only array)."""
+    memo = g._cache.setdefault("neighbours.memo", {})
+    hit = memo.get((row, limit))
+    if hit is None:
+        hit = memo[(row, limit)] = _hierarchy_neighbours(g, row, limit)
+        hit.setflags(write=False)
+    return hit
+
+
+def _hierarchy_neighbours(g: SynthesisGraph, row: int, limit: int) -> np.ndarray:
     kind = g.kind[row]
     seen = {row}
     out: list[int] = []
@@ -158,6 +168,13 @@ class OptionBalance:
             self.shown[d] = self.shown.get(d, 0) + 1
 
 
+def _any_related(checks: list[Callable[[int], bool]], c: int) -> bool:
+    for check in checks:  # noqa: SIM110 - a plain loop: cheaper than any() over a generator
+        if check(c):
+            return True
+    return False
+
+
 def pick(
     candidates: np.ndarray,
     scores: np.ndarray,
@@ -197,7 +214,7 @@ def pick(
             continue
         if not ok(c):
             continue
-        if strict and any(check(c) for check in checks):
+        if strict and _any_related(checks, c):
             continue
         valid.append(c)
         valid_scores.append(s)

@@ -26,6 +26,11 @@ class Reject:
     detail: str = ""
 
 
+# Set on an item (outside its fields) by a family that ran the verifier on it:
+# (verifier, id of the graph view). The pipeline does not run the same check twice.
+VERIFIED_ATTR = "_verified_with"
+
+
 @dataclass
 class QAItem:
     family: str

@@ -23,12 +23,15 @@ stratum until each is full, so the realised rare share equals the requested one 
 rounding; an item whose stratum is already full is counted as ``surplus`` (valid, not
 needed), never silently dropped.
 
-Spread. A seed makes at most ``cap`` items of a family and is drawn at most ``2 cap +
-SEED_RETRIES`` times; then it leaves the pool (the sampler renormalises over the rest).
+Spread. A seed makes at most ``cap`` items of a family and is drawn at most two times per
+item it made plus ``2 + SEED_RETRIES`` (never more than ``2 cap + SEED_RETRIES``); then it
+leaves the pool (the sampler renormalises over the rest).
 ``cap`` is ``max_per_seed``, by default 1 - sampling without replacement - while the
 stratum's pool holds ``SPREAD_MARGIN`` times its quota, else the smallest cap that does,
 at most ``MAX_AUTO_CAP``.
-A pool that cannot hold its quota at its cap is an error before any item is made. So no
+A pool that cannot hold its quota at its cap is an error before any item is made, unless
+the other families' same strata have room (rebalancing, :mod:`medkg.synthesis.runner`,
+moves a family's shortfall onto them). So no
 seed holds more than ``cap`` items, near duplicates (same answer, similar stem) are rare,
 and a run ends when its pools are used up instead of spinning on duplicates.
 
@@ -60,13 +63,14 @@ from medkg.synthesis.config import (
 )
 from medkg.synthesis.decontam import Decontaminator, NgramIndex, load_benchmarks
 from medkg.synthesis.dedup import Deduplicator
-from medkg.synthesis.items import QAItem, Reject
+from medkg.synthesis.items import QAItem
 from medkg.synthesis.report import realised_distribution, run_counts
+from medkg.synthesis.runner import (
+    FamilyRun,
+    auto_cap,
+    complete,
+)
 
-STALL_DRAWS = 2_000  # a family stops after this many draws in a row with nothing accepted
-SEED_RETRIES = 1  # a seed is drawn at most 2 * cap + this many times, then set aside
-SPREAD_MARGIN = 2.0  # auto cap: eligible seeds x cap >= this x the stratum's quota
-MAX_AUTO_CAP = 10  # a seed makes few distinct items (its cue sets): no larger automatic cap
 SHUFFLE_SALT = 0x5EED
 # Families made only when named: the drug family asks for MeSH chemical classes, which
 # tests taxonomy rather than pharmacology (see README, "Question families").
@@ -105,6 +109,7 @@ class FamilyPlan:
     alpha: float | None
     # stratum -> (sampler, its pool of seed rows, items one seed may make in it)
     strata: dict[str, tuple[Any, np.ndarray, int]] = field(default_factory=dict)
+    wanted: dict[str, int] = field(default_factory=dict)  # stratum -> items asked of it
 
 
 @dataclass
@@ -270,35 +275,49 @@ def plan_families(
         else:
             wanted = {"all": quota}
             pools = {"all": eligible[name]}
-        strata = {
-            key: (sampler, pools[key], _seed_cap(config, name, key, wanted[key], pools[key]))
-            for key in wanted
-        }
+        strata = {key: (sampler, pools[key], _seed_cap(config, wanted[key], pools[key]))
+                  for key in wanted}  # fmt: skip
         plans.append(
-            FamilyPlan(name, built[name], eligible[name], quota, rare_quota, sampler, alpha, strata)
+            FamilyPlan(
+                name, built[name], eligible[name], quota, rare_quota, sampler, alpha, strata, wanted
+            )
         )
+    check_capacity(config, plans)
     return plans
 
 
-def _seed_cap(config: SynthConfig, family: str, stratum: str, quota: int, pool: np.ndarray) -> int:
+def _seed_cap(config: SynthConfig, quota: int, pool: np.ndarray) -> int:
     """Items one seed may make in a stratum: ``max_per_seed``, else 1 (without replacement)
     while the pool holds ``SPREAD_MARGIN`` times the quota, else the smallest cap that
-    does. A stratum that cannot hold its quota even so is an error before any work."""
-    seeds = int(pool.sum())
-    if quota == 0:
-        return 1
-    if config.max_per_seed is not None:
-        cap = int(config.max_per_seed)
-    else:
-        cap = min(MAX_AUTO_CAP, max(1, math.ceil(SPREAD_MARGIN * quota / max(seeds, 1))))
-    if seeds * cap < quota and not config.allow_partial:
-        where = "" if stratum == "all" else f" ({stratum} stratum)"
-        raise SynthesisError(
-            f"family {family!r}{where} needs {quota} items but has {seeds} eligible seed(s) "
-            f"that may make at most {cap} item(s) each ({seeds * cap} at most): lower n or "
-            "this family's weight, raise max_per_seed, or allow a stated partial result"
-        )
-    return cap
+    does, at most ``MAX_AUTO_CAP``."""
+    return 1 if quota == 0 else auto_cap(config, quota, int(pool.sum()))
+
+
+def check_capacity(config: SynthConfig, plans: Sequence[FamilyPlan]) -> None:
+    """Capacity estimate before any work: a stratum whose seeds cannot hold its quota at
+    its cap is an error, unless a stated partial result is allowed, or rebalancing is on
+    and the other families' same strata have room for the excess (it is moved to them
+    once this family's pool is used up; see :mod:`medkg.synthesis.runner`)."""
+    if config.allow_partial:
+        return
+    room: Counter[str] = Counter()
+    wanted: Counter[str] = Counter()
+    for plan in plans:
+        for key, (_, pool, cap) in plan.strata.items():
+            room[key] += int(pool.sum()) * cap
+            wanted[key] += plan.wanted[key]
+    for plan in plans:
+        for key, (_, pool, cap) in plan.strata.items():
+            seeds, quota = int(pool.sum()), plan.wanted[key]
+            if seeds * cap >= quota or (config.rebalance and room[key] >= wanted[key]):
+                continue
+            where = "" if key == "all" else f" ({key} stratum)"
+            raise SynthesisError(
+                f"family {plan.name!r}{where} needs {quota} items but has {seeds} eligible "
+                f"seed(s) that may make at most {cap} item(s) each ({seeds * cap} at most): "
+                "lower n or this family's weight, raise max_per_seed, or allow a stated "
+                "partial result"
+            )
 
 
 def _rare_quotas(
@@ -405,29 +424,33 @@ def synthesize(
     plans = plan_families(kg, graph, config, families, backends)
 
     rejects: Counter[str] = Counter()
-    funnels: dict[str, Counter[str]] = {}
-    accepted: dict[str, list[QAItem]] = {}
     progress = _progress(show_progress, console, config.n)
+
+    def run_one(run: FamilyRun) -> None:
+        run.run(graph, backends, dedup, checker, rejects, progress)
+
+    runs = [_family_run(plan, config) for plan in plans]
     try:
-        for plan in plans:
-            funnels[plan.name], accepted[plan.name] = _run_family(
-                plan, graph, config, backends, dedup, checker, rejects, progress
-            )
+        for run in runs:
+            run_one(run)
+        moved = complete(runs, config.weights_for(families), run_one, move=config.rebalance)
     finally:
         if progress is not None:
             progress.stop()
 
-    items = [item for plan in plans for item in accepted[plan.name]]
+    items = [item for run in runs for item in run.out]
     order = np.random.default_rng([config.seed, SHUFFLE_SALT]).permutation(len(items))
     items = [items[i] for i in order]
-    shortfall = {
-        p.name: p.quota - len(accepted[p.name]) for p in plans if len(accepted[p.name]) < p.quota
-    }
+    funnels = {run.plan.name: run.funnel for run in runs}
+    accepted = {run.plan.name: run.out for run in runs}
+    shortfall = {run.plan.name: run.short for run in runs if run.short > 0}
+    counts = run_counts(items, plans, funnels, dedup, checker, config)
+    counts["rebalanced"] = moved
     result = SynthResult(
         items=items,
         rejects=dict(sorted(rejects.items())),
         distribution=realised_distribution(kg, items, plans, config),
-        counts=run_counts(items, plans, funnels, dedup, checker, config),
+        counts=counts,
         config=config,
         graph_hash=str(getattr(graph, "content_hash", "") or kg.content_hash()),
         source_versions=dict(getattr(graph, "source_versions", None) or kg.source_versions()),
@@ -443,6 +466,8 @@ def synthesize(
         )
     if shortfall:
         made = ", ".join(f"{p.name} {len(accepted[p.name])}/{p.quota}" for p in plans)
+        if moved:
+            made += f"; rebalanced {moved}"
         message = (
             f"asked for {config.n} items, could make {len(items)} ({made}); "
             f"rejects {dict(sorted(rejects.items()))}, duplicates {dedup.counts['exact']} exact "
@@ -457,6 +482,17 @@ def synthesize(
     elif result.warnings and not config.allow_partial:
         raise SynthesisError("; ".join(result.warnings))
     return result
+
+
+def _family_run(plan: FamilyPlan, config: SynthConfig) -> FamilyRun:
+    if plan.quota == 0:
+        need: dict[str, int] = {}
+    elif plan.rare_quota is None:
+        need = {"all": plan.quota}
+    else:
+        need = {"rare": plan.rare_quota, "common": plan.quota - plan.rare_quota}
+    budget = math.ceil(plan.quota * config.max_draws_factor) + 100
+    return FamilyRun(plan, config, _family_rng(config.seed, plan.name), need, budget)
 
 
 def canonical_graph(kg: KnowledgeGraph) -> KnowledgeGraph:
@@ -483,122 +519,6 @@ def _progress(show: bool, console: Any, total: int) -> Any:
     progress.start()
     progress.add_task("synthesising", total=total)
     return progress
-
-
-def _stratum(plan: FamilyPlan, item: QAItem) -> str:
-    if plan.rare_quota is None:
-        return "all"
-    return "rare" if item.rare else "common"
-
-
-def _draw_batch(
-    plan: FamilyPlan,
-    need: dict[str, int],
-    rng: np.random.Generator,
-    made_by_seed: np.ndarray,
-    draws_by_seed: np.ndarray,
-    left: int,
-) -> np.ndarray:
-    """Seeds for the strata still needed, from the seeds not yet used up, shuffled together."""
-    parts = []
-    for key, (sampler, pool, cap) in plan.strata.items():
-        want = need.get(key, 0)
-        if want <= 0:
-            continue
-        live = pool & (made_by_seed < cap) & (draws_by_seed < 2 * cap + SEED_RETRIES)
-        if not live.any():
-            continue
-        k = min(left, max(16, int(want * 1.25)))
-        parts.append(np.asarray(sampler.sample(k, rng, candidates=live), dtype=np.int64))
-    if not parts:
-        return np.zeros(0, dtype=np.int64)
-    rows = np.concatenate(parts)
-    return rows[rng.permutation(rows.size)] if len(parts) > 1 else rows
-
-
-def _run_family(
-    plan: FamilyPlan,
-    graph: Any,
-    config: SynthConfig,
-    backends: SynthBackends,
-    dedup: Deduplicator,
-    checker: Decontaminator | None,
-    rejects: Counter[str],
-    progress: Any,
-) -> tuple[Counter[str], list[QAItem]]:
-    """Draw seeds for one family until its strata are full or the budget is spent.
-
-    Funnel buckets (they add up to ``draws``): ``rejected`` (make said no), ``invalid``
-    (bad shape or failed verification), ``surplus`` (valid, stratum full), ``duplicate``,
-    ``contaminated`` (dropped by decontamination), ``accepted``.
-    """
-    funnel: Counter[str] = Counter()
-    out: list[QAItem] = []
-    if plan.quota == 0:
-        return funnel, out
-    if plan.rare_quota is None:
-        need = {"all": plan.quota}
-    else:
-        need = {"rare": plan.rare_quota, "common": plan.quota - plan.rare_quota}
-    rng = _family_rng(config.seed, plan.name)
-    budget = math.ceil(plan.quota * config.max_draws_factor) + 100
-    since_accept = 0
-    task = progress.tasks[0].id if progress is not None else None
-    made_by_seed = np.zeros(plan.eligible.size, dtype=np.int32)
-    draws_by_seed = np.zeros(plan.eligible.size, dtype=np.int32)
-    cap_of = np.zeros(plan.eligible.size, dtype=np.int32)
-    for _, pool, cap in plan.strata.values():
-        cap_of[pool] = cap
-    while sum(need.values()) > 0 and funnel["draws"] < budget and since_accept < STALL_DRAWS:
-        rows = _draw_batch(plan, need, rng, made_by_seed, draws_by_seed, budget - funnel["draws"])
-        if rows.size == 0:
-            break  # every seed of the strata still needed is used up
-        for row in rows.tolist():
-            if sum(need.values()) == 0 or since_accept >= STALL_DRAWS:
-                break
-            cap = int(cap_of[row])
-            if made_by_seed[row] >= cap or draws_by_seed[row] >= 2 * cap + SEED_RETRIES:
-                continue  # drawn twice in one batch: set aside before this draw
-            funnel["draws"] += 1
-            since_accept += 1
-            draws_by_seed[row] += 1
-            made = plan.family.make(int(row), rng)
-            if isinstance(made, Reject):
-                funnel["rejected"] += 1
-                rejects[made.reason] += 1
-                continue
-            try:
-                made.check_shape()
-            except ValueError:
-                funnel["invalid"] += 1
-                rejects["bad_shape"] += 1
-                continue
-            stratum = _stratum(plan, made)
-            if need[stratum] <= 0:
-                funnel["surplus"] += 1
-                continue
-            problems = backends.verify_item(made, graph)
-            if problems:
-                funnel["invalid"] += 1
-                rejects[f"verify:{problems[0].split(':', 1)[0].strip()}"] += 1
-                continue
-            if not made.id:  # families set it already (it excludes provenance)
-                made.with_id()
-            if dedup.check(made) is not None:
-                funnel["duplicate"] += 1
-                continue
-            if checker is not None and not checker.keep(made):
-                funnel["contaminated"] += 1
-                continue
-            need[stratum] -= 1
-            made_by_seed[row] += 1
-            funnel["accepted"] += 1
-            since_accept = 0
-            out.append(made)
-            if progress is not None:
-                progress.advance(task)
-    funnel["stalled"] = int(since_accept >= STALL_DRAWS and sum(need.values()) > 0)
-    return funnel, out
 
 
 __all__ = [

@@ -224,8 +224,8 @@ def _check_chain(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     a = rows.answer
     if a not in reach_set or a in dstar_set:
         out.append(f"answer_does_not_fit: {item.answer_id} is not another disease of the gene")
-    elif any(g.equivalent(a, int(d)) for d in dstar[:50]) or bool(
-        np.isin(g.equiv.row(a), dstar).any()
+    elif any(g.equivalent(a, d) for d in dstar[:50].tolist()) or not dstar_set.isdisjoint(
+        g.equiv.row(a).tolist()
     ):
         out.append(f"answer_not_unique: {item.answer_id} is the presented disease itself")
     for d in rows.distractors:

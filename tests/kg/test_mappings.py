@@ -105,9 +105,17 @@ def test_judge_reads_predicates_strictly():
 
 def test_gold_sets_are_valid_sssom_and_cover_the_name_methods():
     files = sorted(p.name for p in GOLD_DIR.glob("*.sssom.tsv"))
-    assert files == ["biomappings_hp_mesh.sssom.tsv", "hand_checked.sssom.tsv"]
+    assert files == [
+        "biomappings_hp_mesh.sssom.tsv",
+        "hand_checked.sssom.tsv",
+        "hand_checked_xref.sssom.tsv",
+    ]
     hand = read_sssom(GOLD_DIR / "hand_checked.sssom.tsv").frame
     assert hand.height >= 140
+    # the xref census: 38 HP -> ICD-10 pairs, each an exactMatch or a negated one
+    xref = read_sssom(GOLD_DIR / "hand_checked_xref.sssom.tsv").frame
+    exact = xref.filter(pl.col("predicate_id") == "skos:exactMatch")
+    assert exact.height == exact.select("subject_id", "object_id").n_unique() == 38
     gold = load_gold()
     assert "HP:0000256" in gold or len(gold) > 400
 

@@ -25,6 +25,9 @@ def _mesh_like() -> KnowledgeGraph:
         ("MESH:D001281", "Disease", "Atrial Fibrillation", ["Familial Atrial Fibrillation"]),
         ("MESH:D002819", "Disease", "Chorea", ["Hereditary Chorea"]),
         ("MESH:D008382", "Disease", "Marfan Syndrome", []),
+        ("MESH:D016750", "Disease", "Stiff-Person Syndrome", []),
+        ("MESH:D007562", "Disease", "Creutzfeldt-Jakob Syndrome", ["Creutzfeldt-Jakob Disease"]),
+        ("MESH:D015473", "Disease", "Leukemia, Promyelocytic, Acute", []),
     ]
     nodes = nodes_frame(
         [
@@ -52,9 +55,24 @@ def test_omim_entry_types_decide_rarity():
     assert r["OMIM:600511"] == (False, "locus_of_common:MESH:D012559")  # Schizophrenia 3
 
 
+def test_orphanet_population_wide_or_broader_form_outranks_a_common_name_match():
+    # MeSH has a descriptor of the same name, which alone made these OMIM entries "common";
+    # Orphanet lists their sporadic form / a broader spectrum as rare diseases.
+    r = _reasons()
+    assert r["OMIM:123400"] == (True, "orphanet_form:ORPHA:204")  # Sporadic CJD
+    assert r["OMIM:184850"] == (True, "orphanet_form:ORPHA:3198")  # Stiff person spectrum
+    assert r["MESH:D016750"] == (True, "maps_to:ORPHA:3198")
+    # Orphanet's narrower forms say nothing about the whole: Familial atrial fibrillation
+    # and MODY leave their MeSH diseases common.
+    assert r["MESH:D001281"][0] is False and r["MESH:D003924"][0] is False
+    assert r["OMIM:125853"] == (False, "common_disease:MESH:D003924")
+
+
 def test_rarity_does_not_spread_through_entry_terms():
     r = _reasons()
     assert r["MESH:D008382"] == (True, "maps_to:ORPHA:558")  # same preferred name
+    # ... in any word order (MeSH inverts: Orphanet's "Acute promyelocytic leukemia")
+    assert r["MESH:D015473"] == (True, "maps_to:ORPHA:520")
     # "MODY" and "Familial Atrial Fibrillation" are MeSH entry terms of common diseases
     assert r["MESH:D003924"] == (False, "no_rare_evidence")
     assert r["MESH:D001281"] == (False, "no_rare_evidence")

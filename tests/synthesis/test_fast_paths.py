@@ -32,7 +32,11 @@ pytestmark = pytest.mark.slow
 # that alters items on purpose (new check, new template) updates it; a speed-up must not.
 # 5 Dec 2026: provenance gained distractor_reasons; without that key the items hash to
 # 2323f2ae…e1ffe8 as before (checked when the key was added).
-ITEMS_SHA256 = "926c6934c9d3dfa748e744c8dd35fe209192c1fb12dec9d13382de3d7908d2ab"
+# 5 Dec 2026 (#10 rest): every item's provenance graph_hash changed (checked DrugBank ids,
+# drug categories, rarity, xref confidence); otherwise 3 items differ, the diagnosis, gene and
+# phenotype items seeded on OMIM:123400 Creutzfeldt-Jakob disease, now rare (rare flag and
+# difficulty +0.2, so their ids). Before: 926c6934…ab.
+ITEMS_SHA256 = "51518f9ace112d1b58a459cf5e049b547322797a53560bac9747407a937c632a"
 
 
 def ref_names_related(g: SynthesisGraph, a: int, b: int) -> bool:

@@ -95,14 +95,24 @@ def test_inspect_finds_no_trivial_baseline_above_chance(real):
             assert entry["accuracy"] <= entry["chance"] + 0.05
 
 
-def test_requested_rare_share_is_met(graph):
+@pytest.mark.parametrize(("n", "seed", "alpha"), [(3000, 1, ALPHA), (1000, 0, 0.5)])
+def test_requested_rare_share_is_met_with_full_counts(graph, n, seed, alpha):
     # The chain family's common stratum is hard to fill (a common seed's other disease of
-    # the gene is mostly rare, which makes the item rare): a stated partial result is
-    # allowed, and the share must hold on what was made.
-    result = synthesize(graph, SynthConfig(n=3000, seed=1, rare_share=ALPHA, allow_partial=True))
-    assert len(result.items) >= 0.99 * 3000
-    rare = sum(i.rare for i in result.items) / len(result.items)
-    assert abs(rare - ALPHA) <= 0.02
+    # the gene is mostly rare, which makes the item rare). Before rebalancing, 0.5 on
+    # 1,000 items stopped with 171 of 200 chain items; now the other families' common
+    # strata make the missing common items, and the count and the share both hold.
+    result = synthesize(graph, SynthConfig(n=n, seed=seed, rare_share=alpha))
+    assert len(result.items) == n and not result.partial
+    rare_ids = set(graph.nodes.filter(pl.col("rare").fill_null(False)).get_column("id"))
+    rare = sum(i.rare for i in result.items) / n
+    assert abs(rare - alpha) <= 0.02
+    moved = result.counts["rebalanced"]
+    assert sum(d for per in moved.values() for d in per.values()) == 0  # moved, not lost
+    # an item is rare when its seed, answer or a path entity is rare (raw node table)
+    assert all(
+        i.rare == any(x in rare_ids for x in [i.seed_entity, i.answer_id, *i.entity_ids])
+        for i in result.items
+    )
 
 
 def test_no_item_names_its_answer_in_the_stem(real):

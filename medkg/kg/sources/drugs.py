@@ -26,13 +26,20 @@ package's id is mostly a pharmacological action, Acetaminophen D058633 Antipyret
 the evidence has the drug's own descriptor: D000082); ``added`` (no id given, the name is a
 descriptor's); ``unconfirmed`` (dropped). ``props.mesh_id_check`` / ``mesh_id_given``
 record it; counts ``drugs.mesh_ids_*`` are in ``kg.report`` and the manifest counts.
-DrugBank ids have no offline evidence and are taken as given (the "Propranolol" entry
-carries DB03322 and another substance's structure).
+DrugBank ids are checked the same way (:mod:`drugbank_evidence`: DrugBank's own id ->
+name table; same option): ``confirmed`` (DrugBank's name), ``repaired`` (the package's
+"Propranolol" carries DB03322, DrugBank's Dexpropranolol; DrugBank gives the name to
+DB00571), ``synonym`` (DrugBank's name is one of the entry's synonyms: Aspirin DB00945
+"Acetylsalicylic acid"), ``added`` (no id given, the name is a DrugBank name);
+``unconfirmed`` ids (newer than the table, or naming another drug) are never an id nor an
+xref: they stay in ``props.drugbank_id_unverified``. ``props.drugbank_id_check`` /
+``drugbank_id_given`` record it; counts ``drugs.drugbank_ids_*``.
 
-Node id, first that applies: ``DRUGBANK:DBxxxxx``; else ``MESH:<id>`` when that MeSH id
-is reliable; else ``MEDLINEPLUS:<id>`` when no other drug shares it; else
-``DRUGNER:<slug of the canonical name>`` (lower case, runs of other characters -> ``-``,
-``-2``, ``-3`` ... on a clash). A MeSH id (after the check) listed by several drugs, or
+Node id, first that applies: ``DRUGBANK:DBxxxxx`` (confirmed); else ``MESH:<id>`` when
+that MeSH id is reliable; else ``MEDLINEPLUS:<id>`` when no other drug shares it; else a
+local id from the canonical name's slug (lower case, runs of other characters -> ``-``,
+``-2``, ``-3`` ... on a clash): ``DRUGBANKX:<slug>`` for a drug whose DrugBank id was
+unconfirmed, ``DRUGNER:<slug>`` otherwise. A MeSH id (after the check) listed by several drugs, or
 equal to a descriptor of the MeSH disease dictionary (the ``mesh`` source, checked too),
 is neither used as an id nor as an xref; it stays in ``props.mesh_id_unreliable``
 (unchecked, the package gives 126 drugs D007155). Drugs whose ids coincide are merged (names become
@@ -44,7 +51,9 @@ variants flagged ``is_brand``, ``RELATED`` otherwise. ``xrefs`` hold the other i
 ``wikipedia_url``. (The package's NHS URL fields are malformed in 2.0.9 and not kept.)
 
 Hierarchy: a drug with MeSH tree numbers gets ``IS_A`` to the drug owning the nearest
-ancestor tree number, else to the MeSH category (``MESH:D02`` "Organic Chemicals", kind
+ancestor tree number whose categories are all the drug's own (a parent also filed in
+another category is passed over, ``props.broader_in_other_categories``, counted as
+``drugs.parents_in_other_categories_passed_over``), else to the MeSH category (``MESH:D02`` "Organic Chemicals", kind
 ``Category``) under ``MESH:D`` "Chemicals and Drugs". Drugs without tree numbers get no
 ``IS_A``; the tree builder places them. Only Chemicals-and-Drugs (``D``) numbers
 make edges; any other branch is the ``mesh`` source's (kept in props, counted).
@@ -63,6 +72,7 @@ import polars as pl
 
 from medkg.kg.model import DRUG, IS_A, KnowledgeGraph, SourceInfo, props_json, stamp
 from medkg.kg.sources.base import Source, SourceError, bundled_file, read_text_utf8, register_source
+from medkg.kg.sources.drugbank_evidence import DrugbankNames, drugbank_names
 from medkg.kg.sources.frames import (
     edge_table,
     grouped_synonyms,
@@ -124,6 +134,11 @@ class DrugEntry:
     mesh_check: str = "unchecked"
     #: The MeSH id the input gave, where the check replaced or dropped it.
     mesh_given: str | None = None
+    #: Verdict of the DrugBank evidence check (see :mod:`drugbank_evidence`, plus
+    #: "unchecked" and "added"), and the DrugBank id the input gave where it was replaced
+    #: or dropped.
+    drugbank_check: str = "unchecked"
+    drugbank_given: str | None = None
 
 
 def verify_drug_mesh_ids(entries: list[DrugEntry], evidence: MeshNames) -> dict[str, int]:
@@ -149,6 +164,31 @@ def verify_drug_mesh_ids(entries: list[DrugEntry], evidence: MeshNames) -> dict[
         e.mesh_id = check.ui
         counts[e.mesh_check] += 1
     return {f"drugs.mesh_ids_{verdict}": n for verdict, n in counts.items()}
+
+
+def verify_drug_drugbank_ids(entries: list[DrugEntry], evidence: DrugbankNames) -> dict[str, int]:
+    """Check each drug's DrugBank id against DrugBank's own names (in place).
+
+    The entry's name decides before its synonyms: the "Propranolol" entry lists
+    "dexpropranolol" among its synonyms, and DB03322 is Dexpropranolol, but DrugBank names
+    DB00571 "Propranolol", so the id is repaired rather than confirmed through a synonym.
+    An unconfirmed id is dropped (``drugbank_given`` keeps it).
+    """
+    counts = dict.fromkeys(("confirmed", "repaired", "synonym", "unconfirmed", "added"), 0)
+    for e in entries:
+        if e.drugbank_id is None:
+            found = evidence.id_of(e.name)
+            if found is None:
+                continue
+            e.drugbank_id, e.drugbank_check = found, "added"
+        else:
+            check = evidence.verify(e.drugbank_id, e.name, (text for text, _ in e.synonyms))
+            e.drugbank_check = check.verdict
+            if check.drugbank_id != e.drugbank_id:
+                e.drugbank_given = e.drugbank_id
+            e.drugbank_id = check.drugbank_id
+        counts[e.drugbank_check] += 1
+    return {f"drugs.drugbank_ids_{verdict}": n for verdict, n in counts.items()}
 
 
 def _clean(value: Any) -> str | None:
@@ -273,6 +313,7 @@ class DrugsSource(Source):
         # As for the mesh source: a pickle's ids are checked by default, a TSV's on request.
         if self.options.get("verify_ids", is_pickle_file(self.path)):
             skipped.update(verify_drug_mesh_ids(entries, mesh_names()))
+            skipped.update(verify_drug_drugbank_ids(entries, drugbank_names()))
         disease_ids = self.options.get("disease_mesh_ids")
         if disease_ids is None:
             disease_ids = bundled_disease_descriptor_ids()
@@ -339,8 +380,13 @@ def build_drug_graph(
                 slug = f"{base}-{n}"
             counts["drugs.local_id_slug_clashes"] += int(n > 1)
             slugs.add(slug)
-            node_id = f"DRUGNER:{slug}"
-            counts["drugs.local_ids"] += 1
+            if e.drugbank_check == "unconfirmed":
+                # Labelled local: the package's DrugBank id could not be confirmed.
+                node_id = f"DRUGBANKX:{slug}"
+                counts["drugs.unconfirmed_drugbank_local_ids"] += 1
+            else:
+                node_id = f"DRUGNER:{slug}"
+                counts["drugs.local_ids"] += 1
         xrefs = [x for x in (f"DRUGBANK:{db}" if db else None, mesh, medline) if x and x != node_id]
         if e.mesh_id and mesh is None:
             unreliable_mesh[node_id][e.mesh_id] = None
@@ -381,14 +427,37 @@ def build_drug_graph(
         props["mesh_id_check"] = sorted(checks) or None
         props["mesh_id_given"] = sorted({e.mesh_given for e in group if e.mesh_given}) or None
         props["merged_names"] = merged or None
+        db_checks = {e.drugbank_check for e in group} - {"unchecked"}
+        props["drugbank_id_check"] = sorted(db_checks) or None
+        props["drugbank_id_given"] = (
+            sorted({e.drugbank_given for e in group if e.drugbank_given and e.drugbank_id}) or None
+        )
+        props["drugbank_id_unverified"] = (
+            sorted({e.drugbank_given for e in group if e.drugbank_given and not e.drugbank_id})
+            or None
+        )
         cols["id"].append(node_id)
         cols["name"].append(primary.name)
         cols["xrefs"].append(list(xrefs_by_node[node_id]))
-        cols["props"].append(props_json(props))
+        cols["props"].append(props)
     cols["synonyms"], cols["synonym_scopes"] = grouped_synonyms(cols["name"], owner, texts, scopes)
     counts["drugs.entries_merged_into_shared_id"] = len(entries) - len(groups)
 
-    links = link_tree_numbers(trees_by_node)
+    # As for diseases (sources/mesh.py): a parent in a category the drug is not in would
+    # pass that category on through IS_A (Baclofen under gamma-Aminobutyric Acid, also
+    # filed under D12 Amino Acids, Peptides, and Proteins); it is passed over for the next
+    # ancestor position and kept in props.broader_in_other_categories.
+    cats = {node_id: {t[:3] for t in trees} for node_id, trees in trees_by_node.items()}
+    links = link_tree_numbers(
+        trees_by_node, accept=lambda child, parent: cats[parent] <= cats[child]
+    )
+    passed_over: dict[str, list[str]] = defaultdict(list)
+    for child, parent in links.skipped:
+        passed_over[child].append(parent)
+    for node_id, props in zip(cols["id"], cols["props"], strict=True):
+        props["broader_in_other_categories"] = sorted(passed_over.get(node_id, ())) or None
+    cols["props"] = [props_json(p) for p in cols["props"]]
+    counts["drugs.parents_in_other_categories_passed_over"] = len(links.skipped)
     cat_nodes, cat_edges = category_table(links)
     drug_nodes = node_table({**cols, "kind": [DRUG] * len(cols["id"])})
     nodes = pl.concat([drug_nodes.select(cat_nodes.columns), cat_nodes], how="vertical")
@@ -397,6 +466,10 @@ def build_drug_graph(
     counts["drugs.duplicate_tree_numbers_first_owner_kept"] = links.duplicate_tree_numbers
     counts["drugs.tree_numbers_unknown_top_level"] = links.unknown_top_level
     # The identity verdicts travel with the source into the store's manifest.
-    identity = {k.removeprefix("drugs."): v for k, v in counts.items() if "mesh_ids_" in k}
+    identity = {
+        k.removeprefix("drugs."): v
+        for k, v in counts.items()
+        if "mesh_ids_" in k or "drugbank_ids_" in k
+    }
     info = SourceInfo(**{**info.to_dict(), "counts": {**kind_rel_counts(nodes, edges), **identity}})
     return KnowledgeGraph.from_frames(nodes, edges, [info], dict(counts))

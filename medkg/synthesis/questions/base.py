@@ -27,7 +27,7 @@ import numpy as np
 from medkg.errors import UsageError
 from medkg.kg.index import SynthesisGraph
 from medkg.synthesis.distractors import OptionBalance
-from medkg.synthesis.items import RATIONALE_STEPS, QAItem, Reject
+from medkg.synthesis.items import RATIONALE_STEPS, VERIFIED_ATTR, QAItem, Reject
 from medkg.synthesis.verify import reason_of, verify_item
 
 
@@ -162,6 +162,8 @@ class QuestionFamily(ABC):
         problems = verify_item(item, g)
         if problems:
             return Reject(reason_of(problems[0]), problems[0])
+        # not a field (not exported): lets the pipeline skip running the same check again
+        item.__dict__[VERIFIED_ATTR] = (verify_item, id(g))
         self.balance.record(draft.answer, distractors)
         item.with_id()  # the id excludes provenance, so it is attached afterwards (cheaper)
         item.provenance = {

@@ -51,7 +51,9 @@ class ChainFamily(QuestionFamily):
         gene = genes[int(rng.integers(len(genes)))]
         # conservative sets (0-of-n cohort annotations count): nothing that may fit is offered
         dstar, gstar = fitting_genes(g, cues, maybe=True)
-        dset = set(dstar.tolist())
+        dlist = dstar.tolist()
+        dset = set(dlist)
+        first50 = dlist[:50]
         # outside the hidden disease's equivalence class and group: not the same entity,
         # a subtype/supertype, a numbered sibling or an IS_A sibling of it or of another
         # disease showing every finding
@@ -62,8 +64,8 @@ class ChainFamily(QuestionFamily):
             and disease_like(g)[d]
             and not related(g, d, seed)
             and not siblings(g, d, seed)
-            and not any(g.equivalent(d, x) for x in dstar.tolist()[:50])
-            and not np.isin(g.equiv.row(d), dstar).any()
+            and not any(g.equivalent(d, x) for x in first50)
+            and dset.isdisjoint(g.equiv.row(d).tolist())
         ]
         if not others:
             return Reject("no_other_disease", f"{g.names[gene]} has no other disease")

@@ -24,7 +24,19 @@ UNKNOWN_FREQUENCY_WEIGHT = 0.5
 
 
 def cue_scores(g: SynthesisGraph, disease: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Usable cue rows of ``disease``, their scores and frequencies (NaN = unknown)."""
+    """Usable cue rows of ``disease``, their scores and frequencies (NaN = unknown).
+    Memoised per graph view (read-only arrays): every draw of a seed asks again."""
+    memo = g._cache.setdefault("cues.scores", {})
+    hit = memo.get(disease)
+    if hit is None:
+        hit = _cue_scores(g, disease)
+        for a in hit:
+            a.setflags(write=False)
+        memo[disease] = hit
+    return hit
+
+
+def _cue_scores(g: SynthesisGraph, disease: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from medkg.synthesis.clinical import clinical_terms
 
     rows = g.dis_pheno.row(disease).astype(np.int64)

@@ -36,13 +36,15 @@ class DrugFamily(QuestionFamily):
         mask[src[is_class[g.parents.indices]]] = True
         return mask & g.is_kind(DRUG) & ~g.obsolete
 
-    def compose(self, seed: int, rng: np.random.Generator) -> Draft | Reject:
+    def _candidates(self, answer: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sibling, then cousin classes of ``answer`` (at most 24) and their ancestor
+        similarity; pure in ``answer``, so memoised per graph view (read-only arrays)."""
         g = self.graph
+        memo = g._cache.setdefault("drug.candidates", {})
+        hit = memo.get(answer)
+        if hit is not None:
+            return hit
         is_class = self._is_class()
-        classes = [p for p in g.parents.row(seed).tolist() if is_class[p]]
-        if not classes:
-            return Reject("no_category", f"{g.ids[seed]} has no MeSH class")
-        answer = classes[int(rng.integers(len(classes)))]
         ups = g.parents.row(answer).tolist()
         sibs = [c for p in ups for c in g.children.row(p).tolist()]
         cousins = [
@@ -61,6 +63,19 @@ class DrugFamily(QuestionFamily):
         cand_list = cand_list[:24]  # siblings first, then cousins
         cand = np.asarray(cand_list, dtype=np.int64)
         sims = np.array([ancestor_jaccard(g, answer, c) for c in cand_list])
+        for a in (cand, sims):
+            a.setflags(write=False)
+        memo[answer] = (cand, sims)
+        return cand, sims
+
+    def compose(self, seed: int, rng: np.random.Generator) -> Draft | Reject:
+        g = self.graph
+        is_class = self._is_class()
+        classes = [p for p in g.parents.row(seed).tolist() if is_class[p]]
+        if not classes:
+            return Reject("no_category", f"{g.ids[seed]} has no MeSH class")
+        answer = classes[int(rng.integers(len(classes)))]
+        cand, sims = self._candidates(answer)
 
         def ok(c: int) -> bool:
             return not g.anc.has(seed, c)

@@ -63,7 +63,11 @@ class PhenotypeFamily(QuestionFamily):
         key = np.log(score) + 0.3 * rng.gumbel(size=score.size)
         answer = int(rows[int(np.argmax(key))])
         cand = hierarchy_neighbours(g, answer)
-        sims = np.array([ancestor_jaccard(g, answer, c) for c in cand.tolist()])
+        memo = g._cache.setdefault("phenotype.neighbour_sims", {})
+        sims = memo.get(answer)
+        if sims is None:  # pure in (answer, cand): asked again on every draw of the answer
+            sims = memo[answer] = np.array([ancestor_jaccard(g, answer, c) for c in cand.tolist()])
+            sims.setflags(write=False)
         code = g.kind_codes[PHENOTYPE]
 
         clinical = clinical_terms(g)
