@@ -30,7 +30,7 @@ Steps (everything seeded; ``--out`` keeps each step's files, a rerun reuses fini
    ``results.json`` and ``table.md``. ``--phase before`` / ``--phase train-after`` run the
    "before" eval and the training side by side in two processes (same ``--out``).
 
-Usage (the 2026-12-05 cloze run, ~35 min on a loaded 2-core machine):
+Usage (the 2026-12-05 cloze runs, 10-21 min each on the loaded 2-core machine):
     python bench/bench_before_after.py --data SYNTH --out OUT --train 160 --eval 48 \
         --mmlu 24 --permutations none --format cloze --scoring text --epochs 2 --lr 1e-3 \
         --threads 1 --phase train-after &
