@@ -53,11 +53,9 @@ def load_items(path: str | None, n: int) -> list[QAItem]:
 
 
 def tiny_model(folder: Path) -> Path:
-    """The training tests' 2-layer random-init Llama (tests/training/tiny.py)."""
-    try:
-        from tests.training.tiny import build_tiny_model
-    except ImportError as exc:
-        raise SystemExit(f"--model tiny needs tests/training/tiny.py ({exc})") from None
+    """The training tests' 2-layer random-init Llama (medkg/training/tiny.py)."""
+    from medkg.training.tiny import build_tiny_model
+
     return build_tiny_model(folder)
 
 

@@ -493,8 +493,9 @@ def import_cmd(
 ) -> None:
     """Add a user's ontology, tables or SSSOM mappings to the stored graph, then re-resolve
     and rebuild the tree."""
-    from medkg.kg.build import assemble, available_sources
+    from medkg.kg.build import assemble
     from medkg.kg.derive import imported_names, source_layer, with_imports, without_source
+    from medkg.kg.sources.base import SOURCES
 
     if loader is None and file.name.lower().endswith(".sssom.tsv"):
         loader = "sssom"
@@ -518,7 +519,7 @@ def import_cmd(
         if chosen != "tables":
             raise UsageError("--edges applies to --format tables only")
         options["edges"] = edges
-    new = available_sources()[chosen](file, **options).load()
+    new = SOURCES.build(chosen, file, **options).load()
     src = new.sources[0]
     with store_from_options(store, path, wait) as s, s.writing():  # read-modify-write: locked
         # Re-importing a source replaces its earlier release instead of stacking on it.

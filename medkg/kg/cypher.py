@@ -170,20 +170,6 @@ def merge_nodes(kind: str | None, columns: Sequence[str] = ()) -> str:
     )
 
 
-def set_empty_list_on_entities(column: str) -> str:
-    """Set property ``column`` to an empty list on the entities in ``$ids`` (the offline
-    importer cannot write an empty array: an empty CSV field leaves the property absent)."""
-    return f"UNWIND $ids AS id MATCH (n:{ENTITY} {{id: id}}) SET n.{property_key(column)} = []"
-
-
-def set_empty_list_on_edges(rel: str, column: str) -> str:
-    """Set property ``column`` to an empty list on the ``rel`` relationships in ``$keys``."""
-    return (
-        f"UNWIND $keys AS k MATCH ()-[r:{quote_name(rel)} {{key: k}}]->() "
-        f"SET r.{property_key(column)} = []"
-    )
-
-
 def remove_kind_label(label: str) -> str:
     """Drop an old kind label from the entities in ``$ids`` (their kind changed)."""
     return f"UNWIND $ids AS id MATCH (n:{ENTITY} {{id: id}}) REMOVE n:{quote_name(label)}"
@@ -284,9 +270,21 @@ def relationship_types() -> str:
     return "CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType AS rel"
 
 
-def count_relationships(rel: str) -> str:
-    """Relationships of one type: answered from Neo4j's count store, without a scan."""
-    return f"MATCH ()-[r:{quote_name(rel)}]->() RETURN count(r) AS n"
+def count_store_counts(kinds: Sequence[str], rels: Sequence[str]) -> str:
+    """Entities, nodes per label in ``kinds`` and relationships per type in ``rels`` in one
+    row: ``entities``, ``kind<i>`` and ``rel<i>`` (``i`` the position in ``kinds`` /
+    ``rels``). Each count is its own subquery, so Neo4j answers it from the count store;
+    a UNION of the same counts with extra columns is planned as label scans."""
+    parts = [f"CALL {{ MATCH (n:{ENTITY}) RETURN count(n) AS entities }}"]
+    parts += [
+        f"CALL {{ MATCH (n:{quote_name(kind)}) RETURN count(n) AS kind{i} }}"
+        for i, kind in enumerate(kinds)
+    ]
+    parts += [
+        f"CALL {{ MATCH ()-[r:{quote_name(rel)}]->() RETURN count(r) AS rel{i} }}"
+        for i, rel in enumerate(rels)
+    ]
+    return " ".join(parts) + " RETURN *"
 
 
 def count_keyed_relationships(rel: str) -> str:
@@ -423,7 +421,7 @@ __all__ = [
     "clear_batch",
     "clear_relationships_batch",
     "count_keyed_relationships",
-    "count_relationships",
+    "count_store_counts",
     "delete_edges",
     "delete_entities",
     "delete_stale_tree_links",
@@ -460,6 +458,15 @@ __all__ = [
     "take_over_lock",
     "validate_name",
 ]
+
+
+def set_relationship_properties(rel: str) -> str:
+    """Set properties on ``rel`` relationships: ``$rows`` is a list of ``{key, props}`` maps
+    (values the offline importer cannot write, such as an empty list)."""
+    return (
+        f"UNWIND $rows AS row MATCH ()-[r:{quote_name(rel)} {{key: row.key}}]->() "
+        "SET r += row.props"
+    )
 
 
 def set_entity_properties() -> str:

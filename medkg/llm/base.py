@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
 from medkg.errors import MedkgError, UsageError
-from medkg.registry import build_registered, registrar
+from medkg.registry import Registry
 
 Message = dict[str, str]
 Messages = list[Message]
@@ -171,15 +171,23 @@ class Generator(ABC):
         """Release what the backend holds (a model, a connection pool)."""
 
 
-GENERATORS: dict[str, type[Generator]] = {}
-
-
-register_generator = registrar(GENERATORS, "generator")
+# Backends by name, imported on first use (torch only when ``local`` is asked for);
+# third-party ones arrive through the ``medkg.generators`` entry-point group.
+GENERATORS: Registry[type[Generator]] = Registry(
+    "generator",
+    group="medkg.generators",
+    lazy={
+        "local": "medkg.llm.local:LocalGenerator",
+        "openai": "medkg.llm.openai_compat:OpenAIGenerator",
+    },
+)
+#: Class decorator: ``@register_generator("name")`` adds a backend to :data:`GENERATORS`.
+register_generator = GENERATORS.register
 
 
 def build_generator(key: str, **options: Any) -> Generator:
     """Build the backend registered as ``key`` with its own options (checked by name)."""
-    return build_registered(GENERATORS, key, "generator", options, ValueError)
+    return GENERATORS.build(key, **options)
 
 
 def params_dict(params: GenParams) -> dict[str, Any]:

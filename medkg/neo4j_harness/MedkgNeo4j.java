@@ -90,16 +90,34 @@ public final class MedkgNeo4j {
         stopped.await();
     }
 
-    /** Give USER the password, with no forced change at first login (the harness default). */
+    /**
+     * Give USER the password, with no forced change at first login (the harness default).
+     * On a restart over kept data the user usually has that password already, and Neo4j
+     * refuses to "change" a password to itself: that case is the goal reached, not an error.
+     */
     private static void setPassword(GraphDatabaseService system, String user, String password) {
         Map<String, Object> params = Map.of("user", user, "password", password);
-        if ("neo4j".equals(user)) {
-            system.executeTransactionally(
-                    "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED", params);
-        } else {
-            system.executeTransactionally(
-                    "CREATE OR REPLACE USER $user SET PASSWORD $password CHANGE NOT REQUIRED", params);
+        String query = "neo4j".equals(user)
+                ? "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED"
+                : "CREATE OR REPLACE USER $user SET PASSWORD $password CHANGE NOT REQUIRED";
+        try {
+            system.executeTransactionally(query, params);
+        } catch (RuntimeException e) {
+            if (!samePassword(e)) {
+                throw e;
+            }
+            system.executeTransactionally("ALTER USER $user SET PASSWORD CHANGE NOT REQUIRED", params);
         }
+    }
+
+    private static boolean samePassword(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String message = t.getMessage();
+            if (message != null && message.contains("Old password and new password cannot be the same")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static long parseBytes(String text) {

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from medkg.errors import MedkgError
-from medkg.registry import build_registered, registrar
+from medkg.registry import Registry
 
 CORPUS_KINDS = ("research", "encyclopedia", "textbook", "guideline", "graph")
 QUERY_STYLES = ("keyword", "title", "question", "term_relation", "raw")
@@ -113,13 +113,26 @@ class Retriever(ABC):
         """Number of indexed chunks."""
 
 
-RETRIEVERS: dict[str, type[Retriever]] = {}
-register_retriever = registrar(RETRIEVERS, "retriever")
+# Backends by name, imported on first use; third-party ones arrive through the
+# ``medkg.retrievers`` entry-point group.
+RETRIEVERS: Registry[type[Retriever]] = Registry(
+    "retriever",
+    group="medkg.retrievers",
+    option_error=RetrievalError,
+    lazy={
+        "bm25": "medkg.retrieval.bm25:BM25Retriever",
+        "dense": "medkg.retrieval.dense:DenseRetriever",
+        "hybrid": "medkg.retrieval.hybrid:HybridRetriever",
+        "graph": "medkg.retrieval.graph_corpus:GraphRetriever",
+    },
+)
+#: Class decorator: ``@register_retriever("name")`` adds a backend to :data:`RETRIEVERS`.
+register_retriever = RETRIEVERS.register
 
 
 def build_retriever(key: str = "bm25", **options: Any) -> Retriever:
     """Build the retriever registered under ``key`` with ``options`` (checked against its constructor)."""
-    return build_registered(RETRIEVERS, key, "retriever", options, RetrievalError)
+    return RETRIEVERS.build(key, **options)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ index answers the same query with the same ids and scores every time.
 
 from __future__ import annotations
 
-import importlib
 import json
 from abc import abstractmethod
 from collections.abc import Sequence
@@ -299,16 +298,9 @@ class IndexedRetriever(Retriever):
         """Rebuild a retriever from a folder whose ``meta.json`` names this backend."""
 
 
-# Backends registered by a module this one does not import (heavier, or importing it):
-# load_retriever imports them when a saved index names them.
-LAZY_BACKENDS = {"graph": "medkg.retrieval.graph_corpus"}
-
-
 def load_retriever(folder: str | Path, **options: Any) -> Retriever:
     """Load a saved index of any backend: ``meta.json``'s ``backend`` picks the class."""
     meta = read_meta(folder)
-    if meta["backend"] not in RETRIEVERS and meta["backend"] in LAZY_BACKENDS:
-        importlib.import_module(LAZY_BACKENDS[meta["backend"]])
     cls = RETRIEVERS.get(meta["backend"])
     if cls is None:
         raise RetrievalError(
@@ -317,13 +309,9 @@ def load_retriever(folder: str | Path, **options: Any) -> Retriever:
     return cls.load(folder, **options)
 
 
-# Registers the backends (they import this module, hence the import at the end).
-from medkg.retrieval import bm25, dense, hybrid  # noqa: E402, F401
-
 __all__ = [
     "CHUNKS_FILE",
     "FORMAT_VERSION",
-    "LAZY_BACKENDS",
     "META_FILE",
     "IndexedRetriever",
     "Ranked",

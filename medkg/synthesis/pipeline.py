@@ -72,11 +72,14 @@ from medkg.synthesis.runner import (
 )
 
 SHUFFLE_SALT = 0x5EED
-# Families made only when named: the drug family asks for MeSH chemical classes, which
-# tests taxonomy rather than pharmacology (see README, "Question families").
-OPT_IN_FAMILIES = frozenset(
-    {"drug"}
-)  # the final order is a seeded permutation of the generation order
+# Families made only when named (a family class's ``opt_in``): the drug family asks for
+# MeSH chemical classes, which tests taxonomy rather than pharmacology (see README,
+# "Question families"). The final order is a seeded permutation of the generation order.
+OPT_IN_FAMILIES = frozenset({"drug"})
+
+
+def _opt_in(families: Mapping[str, Any], name: str) -> bool:
+    return name in OPT_IN_FAMILIES or bool(getattr(families[name], "opt_in", False))
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,7 @@ def validate_config(config: SynthConfig, backends: SynthBackends) -> list[str]:
     if isinstance(config.n, bool) or not isinstance(config.n, int) or config.n < 1:
         raise SynthesisError(f"n must be a positive integer, got {config.n!r}")
     known = sorted(backends.families)
-    families = list(config.families) or [f for f in known if f not in OPT_IN_FAMILIES]
+    families = list(config.families) or [f for f in known if not _opt_in(backends.families, f)]
     unknown = sorted(set(families) - set(known))
     if unknown:
         raise SynthesisError(f"unknown question famil(y/ies) {unknown}; choose from {known}")

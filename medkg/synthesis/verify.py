@@ -26,8 +26,8 @@ reject reasons families count (:func:`reason_of`):
   urticaria" → urticaria). Category and drug stems name a subject whose class names often
   share words with it, so they are not checked.
 
-What "satisfies" means is one predicate per family, in :data:`FAMILY_CHECKS` (a registry
-keyed by family name, so a new family adds its check beside it).
+What "satisfies" means is one predicate per family, in :data:`FAMILY_CHECKS`, added with
+:func:`register_check` (a new family registers its check in its own module, beside it).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from medkg.errors import UsageError
 from medkg.kg.index import BRANCH_SCHEMES, SynthesisGraph
 from medkg.kg.model import DISEASE, MODIFIER, PHENOTYPE
 from medkg.synthesis.clinical import related
@@ -99,7 +100,7 @@ def verify_item(item: QAItem, graph: SynthesisGraph) -> list[str]:
             )
     problems += _check_path(item, graph, rows)
     problems += _check_answer_hidden(item, graph, rows)
-    check = FAMILY_CHECKS.get(item.family)
+    check = family_check(item.family)
     if check is None:
         problems.append(f"unknown_family: {item.family}")
     else:
@@ -110,9 +111,47 @@ def verify_item(item: QAItem, graph: SynthesisGraph) -> list[str]:
 # Families whose options are classes placed against each other by design: sibling top-level
 # branches (named alike: "Abnormality of the eye" / "... of the ear") or, for the most
 # specific common category, the more general classes above the key.
-CLASS_OPTION_FAMILIES = frozenset({"category"})
+CLASS_OPTION_FAMILIES: set[str] = set()
 
-ANSWER_HIDDEN_FAMILIES = frozenset({"diagnosis", "gene", "chain", "phenotype"})
+ANSWER_HIDDEN_FAMILIES: set[str] = set()
+
+#: Family name -> its predicate; filled by :func:`register_check`.
+FAMILY_CHECKS: dict[str, Check] = {}
+
+
+def register_check(
+    family: str, *, answer_hidden: bool = False, class_options: bool = False
+) -> Callable[[Check], Check]:
+    """Decorator: ``check`` is what "the answer satisfies the question" means for ``family``.
+
+    ``answer_hidden``: the answer is not the stem's subject, so naming it in the stem is a
+    fault (:data:`ANSWER_HIDDEN_FAMILIES`). ``class_options``: the options are classes set
+    against each other by design, so related options are not a fault
+    (:data:`CLASS_OPTION_FAMILIES`). A second check for one family is an error.
+    """
+
+    def deco(check: Check) -> Check:
+        taken = FAMILY_CHECKS.get(family)
+        if taken is not None and taken is not check:
+            raise UsageError(f"question family {family!r} already has the check {taken!r}")
+        FAMILY_CHECKS[family] = check
+        if answer_hidden:
+            ANSWER_HIDDEN_FAMILIES.add(family)
+        if class_options:
+            CLASS_OPTION_FAMILIES.add(family)
+        return check
+
+    return deco
+
+
+def family_check(family: str) -> Check | None:
+    """The check of ``family``, importing the family's module if it registers it there."""
+    if family not in FAMILY_CHECKS:
+        from medkg.synthesis.questions.base import FAMILIES
+
+        if family in FAMILIES:
+            FAMILIES.get_class(family)
+    return FAMILY_CHECKS.get(family)
 
 
 def _check_answer_hidden(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
@@ -162,6 +201,7 @@ def _cue_checks(item: QAItem, g: SynthesisGraph, cues: list[int], disease: int) 
     return out
 
 
+@register_check("diagnosis", answer_hidden=True)
 def _check_diagnosis(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     cues = rows.of_kind(PHENOTYPE)
     out = _cue_checks(item, g, cues, rows.answer)
@@ -188,6 +228,7 @@ def _fitting_genes(
     return dstar, gstar
 
 
+@register_check("gene", answer_hidden=True)
 def _check_gene(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     cues = rows.of_kind(PHENOTYPE)
     hidden = rows.of_kind(DISEASE)
@@ -211,6 +252,7 @@ def _reach(g: SynthesisGraph, genes: np.ndarray) -> set[int]:
     return set(np.unique(np.concatenate([g.gene_dis.row(int(x)) for x in genes])).tolist())
 
 
+@register_check("chain", answer_hidden=True)
 def _check_chain(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     cues = rows.of_kind(PHENOTYPE)
     first = rows.of_kind(DISEASE)
@@ -234,6 +276,7 @@ def _check_chain(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     return out
 
 
+@register_check("phenotype", answer_hidden=True)
 def _check_phenotype(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     diseases = [e for e in rows.entities if g.kind_of(e) == DISEASE]
     if len(diseases) != 1:
@@ -265,6 +308,7 @@ def most_specific_common_ancestors(g: SynthesisGraph, a: int, b: int) -> np.ndar
     return np.asarray(keep, dtype=np.int64)
 
 
+@register_check("category", class_options=True)
 def _check_category(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     out = []
     subjects = [e for e in rows.entities if e != rows.answer]
@@ -296,6 +340,7 @@ def _check_category(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     return out
 
 
+@register_check("drug")
 def _check_drug(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     subjects = [e for e in rows.entities if e != rows.answer]
     if len(subjects) != 1:
@@ -310,21 +355,14 @@ def _check_drug(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     return out
 
 
-FAMILY_CHECKS: dict[str, Check] = {
-    "diagnosis": _check_diagnosis,
-    "gene": _check_gene,
-    "chain": _check_chain,
-    "phenotype": _check_phenotype,
-    "category": _check_category,
-    "drug": _check_drug,
-}
-
 __all__ = [
     "ANSWER_HIDDEN_FAMILIES",
+    "CLASS_OPTION_FAMILIES",
     "FAMILY_CHECKS",
     "absent_phenotype",
     "most_specific_common_ancestors",
     "negated_cue",
     "reason_of",
+    "register_check",
     "verify_item",
 ]

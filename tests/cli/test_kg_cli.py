@@ -1,6 +1,7 @@
 """The `medkg kg` commands end to end on a small graph in an embedded store."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,10 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 runner = CliRunner()
 
 
-@pytest.fixture()
-def store_path(tmp_path: Path) -> Path:
-    path = tmp_path / "graph"
+@pytest.fixture(scope="module")
+def built_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The excerpt graph, built once by `medkg kg build` for the module."""
+    path = tmp_path_factory.mktemp("kg_cli") / "graph"
     res = runner.invoke(
         app,
         [
@@ -37,6 +39,12 @@ def store_path(tmp_path: Path) -> Path:
     )
     assert res.exit_code == 0, res.output
     return path
+
+
+@pytest.fixture()
+def store_path(built_store: Path, tmp_path: Path) -> Path:
+    """A private copy of the built graph (some tests import into it)."""
+    return Path(shutil.copytree(built_store, tmp_path / "graph"))
 
 
 def _json(args: list[str]) -> object:

@@ -46,7 +46,7 @@ def test_coverage_command_without_the_model_is_a_clear_error(
     ids = tmp_path / "ids.txt"
     ids.write_text("HP:0001166\n", encoding="utf-8")
     from medkg.kg.stores import open_store
-    from tests.graphs import small_graph
+    from tests.factories.graphs import small_graph
 
     store = tmp_path / "graph"
     with open_store("embedded", path=store) as s:

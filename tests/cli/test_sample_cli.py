@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from medkg.cli.sample import sample
 from medkg.kg.stores.embedded import EmbeddedStore
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 
 runner = CliRunner()
 

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from medkg.cli.synth import app as synth_group
 from medkg.kg.stores import open_store
 from medkg.synthesis.pipeline import SynthBackends
-from tests.synthesis.test_pipeline import fake_backends, generated_graph
+from tests.factories.graphs import generated_graph
+from tests.factories.synth import fake_backends
 
 BENCH = Path(__file__).parent.parent / "fixtures" / "benchmarks"
 runner = CliRunner()

@@ -21,7 +21,7 @@ from medkg.embed import build_embedder
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.stores import open_store
 from medkg.kg.stores.neo4j import Neo4jStore
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 
 runner = CliRunner()
 

@@ -18,7 +18,7 @@ from medkg.embed import (
     entity_texts,
 )
 from medkg.kg.model import nodes_frame
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 
 
 def test_registry_builds_by_key_and_checks_options() -> None:

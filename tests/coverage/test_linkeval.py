@@ -16,7 +16,7 @@ from medkg.coverage.annotated import CorpusError, parse_ids, read_corpus
 from medkg.coverage.equivalence import Equivalence
 from medkg.coverage.linkeval import evaluate_linker, score_linking
 from medkg.kg.stores import open_store
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 
 FIX = Path(__file__).parents[1] / "fixtures" / "linking"
 FORMS = ("marfan.pubtator.txt", "marfan.jsonl", "marfan.bioc.xml", "marfan.bioc.json")

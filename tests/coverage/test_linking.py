@@ -17,7 +17,7 @@ from medkg.coverage.linking import (
 )
 from medkg.io import Item, mmlu_medical_items
 from medkg.kg.model import KnowledgeGraph
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +31,8 @@ def linker(small: KnowledgeGraph) -> Linker:
 
 
 @pytest.fixture(scope="module")
-def full_linker() -> Linker:
-    from medkg.kg.build import build_graph
-
-    return Linker.from_graph(build_graph())
+def full_linker(bundled_kg: KnowledgeGraph) -> Linker:
+    return Linker.from_graph(bundled_kg)
 
 
 def rows(frame: pl.DataFrame) -> list[tuple[int, int, str, str, str]]:

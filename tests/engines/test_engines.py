@@ -19,7 +19,7 @@ from medkg.coverage.linking import Linker
 from medkg.coverage.sharded import embed_sharded, link_sharded, shards_of
 from medkg.engines import EngineError, LocalEngine, RayEngine, ShardTask, build_engine
 from medkg.io import mmlu_medical_items
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 
 pytestmark = pytest.mark.ray
 

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def full() -> KnowledgeGraph:
-    return build_graph()
+def full(bundled_kg: KnowledgeGraph) -> KnowledgeGraph:
+    return bundled_kg
 
 
 def _prefix_count(kg: KnowledgeGraph, prefix: str, kind: str | None = None) -> int:
@@ -88,7 +88,7 @@ def test_rare_diseases_are_placed_mostly_by_mapping(full: KnowledgeGraph):
 def test_sampled_mesh_ui_name_pairs(full: KnowledgeGraph):
     # On the full build (after resolution and the tree), the hand-listed descriptors keep
     # their true MeSH UI-name pairs.
-    from tests.sources.test_mesh_identity import well_known
+    from tests.factories.sources import well_known
 
     names = dict(full.nodes.select("id", "name").iter_rows())
     sample = well_known("disease")

@@ -17,7 +17,7 @@ from medkg.kg.curated import (
 )
 from medkg.kg.sources.hpo import HpoOntologySource
 from medkg.kg.sources.hpoa import HpoAnnotationSource, HpoGeneSource
-from tests.graphs import FIXTURES, mesh_like
+from tests.factories.graphs import FIXTURES, mesh_like
 
 
 def sources() -> list:

@@ -177,3 +177,16 @@ def test_lucene_query_escapes_syntax_and_adds_prefixes() -> None:
     q = cypher.lucene_query('a:b (c) "d" NOT x*')
     assert r"a\:b" in q and r"\(c\)" in q and r"\"d\"" in q and r"x\*" in q
     assert " not OR not* " in q  # an operator word becomes a plain word
+
+
+def test_count_store_counts_is_one_query_of_single_label_counts() -> None:
+    q = cypher.count_store_counts(["Disease", "Gene"], ["IS_A"])
+    # one label or one type per subquery: only such counts are answered from the count store
+    assert q == (
+        "CALL { MATCH (n:Entity) RETURN count(n) AS entities } "
+        "CALL { MATCH (n:`Disease`) RETURN count(n) AS kind0 } "
+        "CALL { MATCH (n:`Gene`) RETURN count(n) AS kind1 } "
+        "CALL { MATCH ()-[r:`IS_A`]->() RETURN count(r) AS rel0 } RETURN *"
+    )
+    with pytest.raises(ValueError):
+        cypher.count_store_counts(["Disease`) DETACH DELETE n //"], [])

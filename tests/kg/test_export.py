@@ -8,7 +8,7 @@ import rdflib
 
 from medkg.kg.export import export_graph, iri_for
 from medkg.kg.model import KnowledgeGraph
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 
 
 def test_iri_for_known_and_unknown_prefixes():

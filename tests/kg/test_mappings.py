@@ -10,7 +10,7 @@ from medkg.kg.derive import source_layer
 from medkg.kg.identity import GOLD_DIR, GoldRow, judge, load_gold, measure, wilson_low
 from medkg.kg.mappings import graph_mappings, mapping_source, read_sssom, write_sssom
 from medkg.kg.sources.base import SourceError
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "mappings"
 HEADER = (

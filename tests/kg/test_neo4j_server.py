@@ -106,3 +106,23 @@ def test_password_never_reaches_the_state_file_or_command_line(tmp_path: Path) -
     )  # fmt: skip
     assert "password" not in json.dumps(info.to_dict()).lower()
     assert any("NEO4J_PASSWORD" in line for line in info.export_lines())
+
+
+@pytest.mark.slow
+def test_a_stopped_server_starts_again_on_its_data(medkg_home: Path, tmp_path: Path) -> None:
+    # A restart over kept data used to die: the harness re-set the stored password, and
+    # Neo4j refuses to change a password to itself.
+    import neo4j
+
+    data = tmp_path / "db"
+    for run in range(2):
+        info = runner.start(data_dir=data, port=0, name="restart", heap="384m", timeout=180)
+        try:
+            user, password = runner.credentials("restart")
+            with neo4j.GraphDatabase.driver(info.uri, auth=(user, password)) as driver:
+                if run == 0:
+                    driver.execute_query("CREATE (:Kept {id: 'survives'})")
+                records, _, _ = driver.execute_query("MATCH (k:Kept) RETURN k.id AS id")
+                assert [r["id"] for r in records] == ["survives"]
+        finally:
+            runner.stop("restart")

@@ -146,7 +146,7 @@ def test_write_plans_seek_indexes_and_have_no_eager(
     (a plain index was planned as a scan while its type was empty), no Eager buffers a batch."""
     if state != "empty":
         neo.save(small_kg)
-    real = Neo4jStore._write_batches
+    real = Neo4jStore.write_batches
     plans: dict[str, list[str]] = {}
 
     def explaining(self: Neo4jStore, batches: Any, action: str, rows_total: int = 0) -> Any:
@@ -159,7 +159,7 @@ def test_write_plans_seek_indexes_and_have_no_eager(
                     )
         return real(self, batches, action, rows_total)
 
-    monkeypatch.setattr(Neo4jStore, "_write_batches", explaining)
+    monkeypatch.setattr(Neo4jStore, "write_batches", explaining)
     neo.save(small_kg)
     rels = set(small_kg.edges.get_column("rel").to_list())
     merged_rels = {q.split("[r:`")[1].split("`")[0] for q in plans if "[r:`" in q}
@@ -253,7 +253,7 @@ def test_interrupted_save_is_reported_as_half_loaded(
     neo: Neo4jStore, small_kg: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     neo.save(small_kg)
-    real = Neo4jStore._write_batches
+    real = Neo4jStore.write_batches
     calls = {"n": 0}
 
     def failing(self: Neo4jStore, batches: Any, action: str, rows_total: int = 0) -> Any:
@@ -262,7 +262,7 @@ def test_interrupted_save_is_reported_as_half_loaded(
             raise KeyboardInterrupt("simulated crash")
         return real(self, batches, action, rows_total)
 
-    monkeypatch.setattr(Neo4jStore, "_write_batches", failing)
+    monkeypatch.setattr(Neo4jStore, "write_batches", failing)
     with pytest.raises(KeyboardInterrupt):
         neo.save(small_kg)
     monkeypatch.undo()

@@ -8,7 +8,7 @@ from medkg.kg.build import assemble, drop_dangling_edges
 from medkg.kg.resolve import normalise_name, stem_candidates
 from medkg.kg.sources.hpo import HpoOntologySource
 from medkg.kg.sources.hpoa import HpoAnnotationSource
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "hpo"
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
 
 from medkg.kg.model import KnowledgeGraph, edges_frame
 from medkg.kg.stores.base import GraphStore, GraphValidationError, StoreError
 from medkg.kg.stores.embedded import EmbeddedStore
+from tests.factories.stores import assert_same_graph
 
 BACKENDS = [
     pytest.param("embedded", id="embedded"),
@@ -35,16 +35,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore
         yield neo
     finally:
         neo.close()
-
-
-def assert_same_graph(got: KnowledgeGraph, want: KnowledgeGraph) -> None:
-    got_nodes, got_edges = got.canonical()
-    want_nodes, want_edges = want.canonical()
-    assert_frame_equal(got_nodes, want_nodes)
-    assert_frame_equal(got_edges, want_edges)
-    assert got.content_hash() == want.content_hash()
-    assert [s.to_dict() for s in got.sources] == [s.to_dict() for s in want.sources]
-    assert got.report == want.report
 
 
 def smaller(kg: KnowledgeGraph) -> KnowledgeGraph:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from medkg.cli.retrieve import app
 from medkg.kg.stores.embedded import EmbeddedStore
 from medkg.synthesis.pipeline import SynthConfig, synthesize
-from tests.synthesis.test_graphview import synthetic_kg
+from tests.factories.graphs import synthetic_kg
 
 runner = CliRunner()
 

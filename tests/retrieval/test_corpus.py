@@ -20,7 +20,7 @@ from medkg.retrieval.corpus import (
     iter_chunks,
     read_corpus,
 )
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PUBMED_GZ = FIXTURES / "pubmed21n1298-excerpt.xml.gz"

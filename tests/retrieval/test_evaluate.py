@@ -13,8 +13,9 @@ from medkg.retrieval.base import Chunk, Hit, RetrievalError, Retriever
 from medkg.retrieval.evaluate import evaluate, tables
 from medkg.retrieval.evidence import CorpusIndex
 from medkg.retrieval.queries import QueryGenerator
-from tests.retrieval.test_queries import GENE_ITEM, PHENOTYPE_ITEM, small
-from tests.training import ChatServer
+from tests.factories.chat import ChatServer
+from tests.factories.graphs import small
+from tests.factories.items import GENE_ITEM, PHENOTYPE_ITEM
 
 
 class FixedRetriever(Retriever):

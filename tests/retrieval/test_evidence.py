@@ -22,7 +22,8 @@ from medkg.retrieval.evidence import (
     write_evidence_dataset,
 )
 from medkg.retrieval.queries import QueryGenerator
-from tests.retrieval.test_queries import GENE_ITEM, PHENOTYPE_ITEM, small
+from tests.factories.graphs import small
+from tests.factories.items import GENE_ITEM, PHENOTYPE_ITEM
 
 MARFAN = SupportNames(answer=("FBN1",), cues=("Marfan syndrome", "Marfan's Syndrome"))
 

@@ -16,7 +16,7 @@ from medkg.retrieval.graph_corpus import (
     graph_documents,
     parse_lookup,
 )
-from tests.graphs import small_graph
+from tests.factories.graphs import small_graph
 
 
 @pytest.fixture(scope="module")

@@ -15,37 +15,9 @@ from medkg.retrieval.graph_corpus import parse_lookup
 from medkg.retrieval.queries import QueryConfig, QueryGenerator, rewrite_prompt
 from medkg.synthesis.pipeline import SynthConfig, synthesize
 from medkg.text import names_in, normalise
-from tests.graphs import small_graph
-from tests.synthesis.test_graphview import synthetic_kg
-from tests.training import ChatServer
-
-GENE_ITEM: dict[str, Any] = {
-    "id": "gene-marfan",
-    "question": "Which gene is associated with Marfan syndrome?",
-    "answer": "FBN1",
-    "answer_id": "NCBIGene:2200",
-    "entity_ids": ["OMIM:154700", "NCBIGene:2200"],
-    "option_ids": ["NCBIGene:2200", "NCBIGene:7042"],
-    "distractor_ids": ["NCBIGene:7042"],
-    "path_nodes": ["OMIM:154700", "NCBIGene:2200"],
-    "path_rels": ["GENE_ASSOCIATED_WITH"],
-}
-PHENOTYPE_ITEM: dict[str, Any] = {
-    "id": "phenotype-marfan",
-    "question": "Which of the following is a characteristic feature of Marfan syndrome?",
-    "answer": "Arachnodactyly",
-    "answer_id": "HP:0001166",
-    "entity_ids": ["OMIM:154700", "HP:0001166"],
-    "option_ids": ["HP:0001166", "HP:0000545"],
-    "distractor_ids": ["HP:0000545"],
-    "path_nodes": ["OMIM:154700", "HP:0001166"],
-    "path_rels": ["HAS_PHENOTYPE"],
-}
-
-
-@cache
-def small() -> KnowledgeGraph:
-    return small_graph()
+from tests.factories.chat import ChatServer
+from tests.factories.graphs import small, synthetic_kg
+from tests.factories.items import GENE_ITEM, PHENOTYPE_ITEM
 
 
 @cache

@@ -20,7 +20,7 @@ from medkg.kg.sources.owl import OwlSource
 from medkg.llm import build_generator
 from medkg.llm.base import GeneratorError, GenParams
 from medkg.redact import redact
-from tests.safety.helpers import run_medkg
+from tests.factories.processes import run_medkg
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from medkg.kg.stores.embedded import EmbeddedStore
-from tests.graphs import small_graph
-from tests.safety.helpers import run_medkg, start_medkg, tree_bytes
+from tests.factories.graphs import small_graph
+from tests.factories.processes import run_medkg, start_medkg, tree_bytes
 
 pytestmark = pytest.mark.slow
 KILLS = 3
@@ -97,7 +97,7 @@ def test_kill9_during_an_embedded_store_build(store: Path, tmp_path: Path) -> No
 def synth_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A graph every family can draw items from with clinically sound distractors (the
     small graph above has too few diseases for that since the relatedness checks)."""
-    from tests.synthesis.test_graphview import synthetic_kg
+    from tests.factories.graphs import synthetic_kg
 
     path = tmp_path_factory.mktemp("synth-store") / "graph"
     EmbeddedStore(path).save(synthetic_kg())

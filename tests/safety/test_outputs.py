@@ -17,8 +17,8 @@ from medkg.cli.main import app
 from medkg.errors import OutputError
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.stores.embedded import EmbeddedStore
-from tests.graphs import small_graph
-from tests.safety.helpers import tree_bytes
+from tests.factories.graphs import small_graph
+from tests.factories.processes import tree_bytes
 
 runner = CliRunner()
 

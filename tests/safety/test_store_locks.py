@@ -13,7 +13,7 @@ from medkg.errors import LockedError
 from medkg.kg import cypher
 from medkg.kg.stores.embedded import EmbeddedStore
 from medkg.kg.stores.neo4j import Neo4jStore
-from tests.safety.helpers import start_medkg
+from tests.factories.processes import start_medkg
 
 
 def test_a_second_embedded_writer_is_refused_and_a_waiting_one_proceeds(

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from medkg.cli.main import app
 from medkg.kg.sources.base import SourceError, bundled_file
 from medkg.kg.sources.hpoa import HpoAnnotationSource
-from tests.safety.helpers import run_medkg
+from tests.factories.processes import run_medkg
 
 runner = CliRunner()
 
@@ -67,7 +67,7 @@ def test_options_are_checked_before_any_step_runs(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_imported_ontologies_are_recorded_and_kept_by_later_builds(tmp_path: Path) -> None:
     from medkg.kg.stores.embedded import EmbeddedStore
-    from tests.graphs import small_graph
+    from tests.factories.graphs import small_graph
 
     store = tmp_path / "graph"
     EmbeddedStore(store).save(small_graph())

@@ -14,7 +14,7 @@ from medkg.kg.model import CATEGORY, DRUG, KnowledgeGraph
 from medkg.kg.sources.base import SOURCES, SourceError
 from medkg.kg.sources.drugs import DrugsSource
 from medkg.kg.sources.mesh import MeshSource
-from tests.sources import FIXTURES, assert_well_formed, node, parents
+from tests.factories.sources import FIXTURES, assert_well_formed, node, parents
 
 TSV = FIXTURES / "drugs_excerpt.tsv"
 
@@ -92,7 +92,7 @@ def test_bundled_mesh_ids_are_the_drugs_own(bundled: KnowledgeGraph):
 
 
 def test_bundled_drug_mesh_ids_match_the_hand_listed_sample(bundled: KnowledgeGraph):
-    from tests.sources.test_mesh_identity import well_known
+    from tests.factories.sources import well_known
 
     sample = well_known("drug")
     by_name = {n.casefold(): ui for ui, n in sample.items()}

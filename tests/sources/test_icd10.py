@@ -12,7 +12,7 @@ import pytest
 from medkg.kg.model import CATEGORY, CONCEPT, DISEASE, KnowledgeGraph
 from medkg.kg.sources.base import SOURCES, SourceError
 from medkg.kg.sources.icd10 import ICD10Source
-from tests.sources import FIXTURES, assert_well_formed, node, parents
+from tests.factories.sources import FIXTURES, assert_well_formed, node, parents
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from medkg.kg.model import CATEGORY, CONCEPT, DISEASE, KnowledgeGraph
 from medkg.kg.sources.base import SOURCES, SourceError, bundled_file
 from medkg.kg.sources.icd10cm import ICD10CMSource, seventh_character_code
-from tests.sources import FIXTURES, assert_well_formed, node, parents
+from tests.factories.sources import FIXTURES, assert_well_formed, node, parents
 
 EXCERPT = FIXTURES / "icd10c-tabular-April-1-2026-excerpt.xml"
 EXCERPT_CODES = FIXTURES / "code-list-April-2026-excerpt.txt"

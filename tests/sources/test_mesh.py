@@ -17,7 +17,7 @@ from medkg.kg.sources.base import SOURCES, SourceError
 from medkg.kg.sources.mesh import CONCEPT, MeshSource
 from medkg.kg.sources.mesh_categories import BRANCHES, TOP_LEVEL, link_tree_numbers
 from medkg.kg.tree import build_tree
-from tests.sources import FIXTURES, assert_well_formed, node, parents
+from tests.factories.sources import FIXTURES, assert_well_formed, node, parents
 
 TSV = FIXTURES / "mesh_descriptors_excerpt.tsv"
 SHARED_TSV = FIXTURES / "mesh_shared_ids_excerpt.tsv"

@@ -11,21 +11,7 @@ import pytest
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.sources.mesh import MeshSource
 from medkg.kg.sources.mesh_evidence import EVIDENCE, MeshNames, mesh_names, word_key
-from tests.sources import FIXTURES
-
-WELL_KNOWN = FIXTURES / "mesh_well_known.tsv"
-
-
-def well_known(dictionary: str | None = None) -> dict[str, str]:
-    """UI -> true MeSH name of the hand-listed sample (optionally one dictionary's rows)."""
-    rows: dict[str, str] = {}
-    for line in WELL_KNOWN.read_text(encoding="utf-8").splitlines():
-        if line.startswith(("#", "ui\t")) or not line.strip():
-            continue
-        ui, name, where = line.split("\t")
-        if dictionary in (None, where):
-            rows[ui] = name
-    return rows
+from tests.factories.sources import well_known
 
 
 @pytest.fixture(scope="module")

@@ -357,6 +357,7 @@ def write_large_turtle(path: Path, n: int) -> None:
     path.write_text("\n".join(out) + "\n")
 
 
+@pytest.mark.slow  # 20k classes: seconds on two shared cores
 def test_loads_20k_class_turtle_quickly(tmp_path: Path) -> None:
     path = tmp_path / "big.ttl"
     write_large_turtle(path, 20_000)

@@ -409,6 +409,7 @@ def test_parquet_errors_name_the_row(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ scale
+@pytest.mark.slow  # 100k rows: seconds on two shared cores
 def test_loads_100k_rows_quickly(tmp_path: Path) -> None:
     n = 100_000
     nodes = tmp_path / "nodes.csv"

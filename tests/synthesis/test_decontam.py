@@ -15,7 +15,7 @@ from medkg.synthesis.decontam import (
     mmlu_medical,
     mmlu_path,
 )
-from tests.synthesis.test_dedup import item
+from tests.factories.items import item
 
 BENCH = Path(__file__).parent.parent / "fixtures" / "benchmarks"
 MMLU_EXCERPT = BENCH / "mmlu_excerpt.jsonl"

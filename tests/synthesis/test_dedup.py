@@ -9,61 +9,7 @@ from medkg.synthesis.dedup import (
     exact_key,
     normalise_text,
 )
-from medkg.synthesis.items import QAItem
-
-RATIONALE = {
-    "understanding": "A vignette of connective-tissue findings.",
-    "recall": "Marfan syndrome has these phenotypes.",
-    "reasoning": "Only Marfan syndrome has all of them.",
-    "conclusion": "Marfan syndrome.",
-}
-OPTIONS = [
-    "Marfan syndrome",
-    "Loeys-Dietz syndrome",
-    "Homocystinuria",
-    "Ehlers-Danlos syndrome",
-    "Stickler syndrome",
-]
-IDS = ["ORPHA:558", "ORPHA:60030", "ORPHA:394", "ORPHA:98249", "ORPHA:828"]
-
-
-def item(question: str, options: list[str] = OPTIONS, answer: int = 0) -> QAItem:
-    ids = IDS[: len(options)]
-    return QAItem(
-        family="diagnosis",
-        question=question,
-        options=list(options),
-        option_ids=list(ids),
-        answer_index=answer,
-        answer_id=ids[answer],
-        entity_ids=list(ids),
-        path_nodes=[ids[answer]],
-        path_rels=[],
-        distractor_ids=[i for i in ids if i != ids[answer]],
-        hops=1,
-        rare=True,
-        difficulty=0.5,
-        rationale=RATIONALE,
-        template="test",
-    ).with_id()
-
-
-Q = (
-    "A 16-year-old boy presents with arachnodactyly, ectopia lentis, dilatation of the "
-    "aortic root, pectus excavatum and tall stature. Which is the most likely diagnosis?"
-)
-PARAPHRASE = (
-    "A 16-year-old boy presents with arachnodactyly, ectopia lentis, dilatation of the "
-    "aortic root, pectus excavatum and tall stature. What is the most likely diagnosis?"
-)
-REORDERED = (
-    "A 16-year-old boy presents with ectopia lentis, arachnodactyly, dilatation of the "
-    "aortic root, pectus excavatum and tall stature. Which is the most likely diagnosis?"
-)
-DIFFERENT = (
-    "A 3-year-old girl presents with hepatosplenomegaly, bone pain, anaemia, "
-    "thrombocytopenia and Erlenmeyer flask deformity. Which is the most likely diagnosis?"
-)
+from tests.factories.items import DIFFERENT, OPTIONS, PARAPHRASE, REORDERED, Q, item
 
 
 def test_normalise_text_drops_case_punctuation_and_spacing():

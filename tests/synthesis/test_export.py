@@ -15,16 +15,7 @@ from medkg.synthesis.export import (
     read_items,
     sft_completion,
 )
-from tests.synthesis.test_dedup import DIFFERENT, Q, item
-
-
-def items():
-    a = item(Q)
-    b = item(DIFFERENT, answer=2)
-    b.difficulty = 1 / 3  # a float whose repr has many digits
-    b.provenance = {"seed": 7, "graph_hash": "abc", "source_versions": {"HPO": "2025-01-16"}}
-    return [a, b]
-
+from tests.factories.items import Q, item, items
 
 MANIFEST_IN = {"config": {"n": 2, "seed": 7}, "seed": 7, "graph_hash": "abc"}
 

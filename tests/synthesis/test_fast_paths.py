@@ -12,7 +12,6 @@ import hashlib
 import numpy as np
 import pytest
 
-from medkg.kg.build import build_graph
 from medkg.kg.index import SynthesisGraph
 from medkg.synthesis.clinical import (
     TYPED,
@@ -69,8 +68,8 @@ def ref_related(g: SynthesisGraph, key: int, c: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def graph():
-    return build_graph()
+def graph(bundled_kg):
+    return bundled_kg
 
 
 def test_fast_relatedness_matches_the_plain_rules(graph):

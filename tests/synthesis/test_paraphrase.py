@@ -1,6 +1,6 @@
 """Knowledge-injected paraphrase: prompts, seed questions and the re-check.
 
-Completions come from a real local HTTP server (tests.training.ChatServer, standing in for a
+Completions come from a real local HTTP server (tests.factories.chat.ChatServer, standing in for a
 vLLM endpoint) that answers each prompt with a fixed text chosen by the question it carries,
 so every re-check outcome is deterministic.
 """
@@ -27,7 +27,7 @@ from medkg.synthesis.paraphrase import (
     load_seed_questions,
     paraphrase_items,
 )
-from tests.training import ChatServer
+from tests.factories.chat import ChatServer
 
 NAMES: dict[str, list[str]] = {
     "ORPHA:558": ["Marfan syndrome", "MFS", "Marfan's syndrome"],

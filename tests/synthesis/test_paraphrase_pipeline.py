@@ -1,6 +1,6 @@
 """The LLM path inside the pipeline: rewrites that pass the re-check replace the stem, the
 rest keep their template stem, and the dataset keeps its size. Completions come from
-tests.training.ChatServer, a real local HTTP server standing in for a vLLM endpoint."""
+tests.factories.chat.ChatServer, a real local HTTP server standing in for a vLLM endpoint."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from medkg.llm import build_generator
 from medkg.synthesis.paraphrase import apply_paraphrase
 from medkg.synthesis.pipeline import SynthConfig, synthesize
-from tests.synthesis.test_graphview import synthetic_kg
-from tests.training import ChatServer
+from tests.factories.chat import ChatServer
+from tests.factories.graphs import synthetic_kg
 
 
 def _stem(body: dict[str, Any]) -> str:

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from medkg.kg.index import SynthesisGraph
+from medkg.kg.model import KnowledgeGraph
 from medkg.synthesis.items import QAItem, Reject
 from medkg.synthesis.questions import FAMILIES, make_family
 from medkg.synthesis.questions.base import phrase
 from medkg.synthesis.verify import verify_item
-from tests.synthesis.test_graphview import synthetic_graph
+from tests.factories.graphs import synthetic_graph
 
 CUE_FAMILIES = ("diagnosis", "gene", "chain")
 
@@ -156,10 +157,8 @@ def test_phenotype_family_has_both_forms(g: SynthesisGraph):
 
 
 @pytest.fixture(scope="module")
-def real_graph() -> SynthesisGraph:
-    from medkg.kg.build import build_graph
-
-    return SynthesisGraph.from_kg(build_graph(), content_hash="test")
+def real_graph(bundled_kg: KnowledgeGraph) -> SynthesisGraph:
+    return SynthesisGraph.from_kg(bundled_kg, content_hash="test")
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))

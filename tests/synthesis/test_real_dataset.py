@@ -14,7 +14,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from medkg.kg.build import build_graph
 from medkg.synthesis.pipeline import SynthConfig, synthesize
 
 pytestmark = pytest.mark.slow
@@ -24,8 +23,8 @@ ALPHA = 0.9  # the disease-seeded families draw only rare diseases: at least 0.8
 
 
 @pytest.fixture(scope="module")
-def graph():
-    return build_graph()
+def graph(bundled_kg):
+    return bundled_kg
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Rebalancing of shortfalls between families, the per-seed draw limit and the single
-verification of an item, on the generated graph and stand-in families of test_pipeline (real samplers, real dedup)."""
+verification of an item, on the generated graph and the stand-in families of
+tests/factories/synth.py (real samplers, real dedup)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,8 @@ import pytest
 
 from medkg.synthesis.items import VERIFIED_ATTR, Reject
 from medkg.synthesis.pipeline import SynthBackends, SynthConfig, SynthesisShortfall, synthesize
-from tests.synthesis.test_pipeline import (
-    FakeFamily,
-    FakeGeneFamily,
-    FewFamily,
-    fake_backends,
-    fake_verify,
-    generated_graph,
-)
+from tests.factories.graphs import generated_graph
+from tests.factories.synth import FakeFamily, FakeGeneFamily, FewFamily, fake_backends, fake_verify
 
 
 class OtherDxFamily(FakeFamily):

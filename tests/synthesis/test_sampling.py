@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from medkg.kg.model import KnowledgeGraph
 from medkg.synthesis.sampling import (
     SAMPLERS,
     Sampler,
@@ -607,10 +608,8 @@ def test_distributions(nodes):
 
 
 @pytest.fixture(scope="module")
-def graph_nodes() -> pl.DataFrame:
-    from medkg.kg.build import build_graph
-
-    return build_graph().nodes
+def graph_nodes(bundled_kg: KnowledgeGraph) -> pl.DataFrame:
+    return bundled_kg.nodes
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from medkg.kg.index import SynthesisGraph
 from medkg.synthesis.items import QAItem, Reject
 from medkg.synthesis.questions import make_family
 from medkg.synthesis.verify import reason_of, verify_item
-from tests.synthesis.test_graphview import synthetic_graph
+from tests.factories.graphs import synthetic_graph
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_distractor_with_every_presented_phenotype_is_rejected():
     and the family's own check turns it into Reject('distractor_also_fits')."""
     import polars as pl
 
-    from tests.synthesis.test_graphview import synthetic_kg
+    from tests.factories.graphs import synthetic_kg
 
     kg = synthetic_kg()
     g0 = SynthesisGraph.from_kg(kg, content_hash="x")

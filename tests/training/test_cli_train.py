@@ -6,20 +6,15 @@ from __future__ import annotations
 import json
 import socket
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from medkg.cli.train import app, parse_generator_spec
+from medkg.cli.train import parse_generator_spec
 from medkg.kg.stores import open_store
 from medkg.synthesis.export import export_items
-from tests.conftest import make_small_kg
-from tests.training import ChatServer
-from tests.training.test_evaluate import MEDSSR, by_question
-from tests.training.test_pseudolabel import items, scripted
-
-runner = CliRunner()
+from tests.factories.chat import ChatServer
+from tests.factories.graphs import make_small_kg
+from tests.factories.training import MEDSSR, by_question, invoke, items, scripted
 
 
 @pytest.fixture()
@@ -33,10 +28,6 @@ def store(tmp_path: Path) -> Path:
     with open_store("embedded", path=path) as s:
         s.save(make_small_kg())
     return path
-
-
-def invoke(*args: str) -> Any:
-    return runner.invoke(app, list(args))
 
 
 def test_generator_specs() -> None:

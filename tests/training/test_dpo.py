@@ -21,8 +21,8 @@ from medkg.training.dpo import (
 )
 from medkg.training.recipe import load_recipe
 from medkg.training.stages import METRICS, read_done, run_recipe
+from medkg.training.tiny import build_tiny_model
 from medkg.training.trainers import load_dataset
-from tests.training.tiny import build_tiny_model
 
 OPTIONS = ["Marfan syndrome", "Cystic fibrosis", "Huntington disease", "Fabry disease"]
 

@@ -25,28 +25,10 @@ from medkg.training.evaluate import (
     wilson,
     write_results,
 )
-from tests.training import ChatServer
+from tests.factories.chat import ChatServer
+from tests.factories.training import MEDSSR, by_question
 
 BENCH = Path(__file__).parent.parent / "fixtures" / "benchmarks"
-MEDSSR = [
-    {
-        "id": "rare-1",
-        "question": "A boy has long thin fingers and lens dislocation. Which is the diagnosis?\n"
-        "A. Marfan syndrome\nB. Myopia\nC. Cystic fibrosis\nD. Down syndrome",
-        "gold": "A",
-    },
-    {
-        "id": "rare-2",
-        "question": "Which finding is typical of Marfan syndrome?\n(A) Myopia\n(B) Polydactyly"
-        "\n(C) Arachnodactyly\n(D) Microcephaly",
-        "gold": "C",
-    },
-    {
-        "id": "common-1",
-        "question": "What is the capital of France?\nA. Paris\nB. Rome\nC. Madrid\nD. Berlin",
-        "gold": "A",
-    },
-]
 
 
 def write_json(path: Path, data: Any) -> Path:
@@ -132,19 +114,6 @@ def test_wilson_interval() -> None:
     # for a large n it approaches the Wald interval (1 / (1 + z²/n) narrower)
     assert hi - lo == pytest.approx(2 * 1.96 * (0.25 / 1000) ** 0.5, rel=5e-3)
     assert (lo + hi) / 2 == pytest.approx(0.5)
-
-
-ANSWERS = {
-    "rare-1": "Understanding: ...\nAnswer: A. Marfan syndrome",  # right
-    "rare-2": "The answer is E.",  # E is not an option: no answer
-    "common-1": "**A.** Paris",  # right
-}
-
-
-def by_question(body: dict[str, Any]) -> list[str]:
-    text = body["messages"][-1]["content"]
-    qid = next(q["id"] for q in MEDSSR if q["question"] == text)
-    return [ANSWERS[qid]]
 
 
 def test_evaluate_scores_a_model_over_an_endpoint(medssr: Path) -> None:

@@ -29,8 +29,7 @@ from medkg.llm.local import (
     export_gguf,
     smollm2_gguf_path,
 )
-from tests.training import ChatServer
-from tests.training.tiny import build_tiny_model
+from tests.factories.chat import ChatServer
 
 
 def user(text: str) -> Messages:
@@ -133,12 +132,6 @@ def test_constructors_do_no_io(tmp_path: Path) -> None:
 
 
 # -- local backend on a tiny random-init model -------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer Llama with a BPE tokenizer trained here (see tests/training/tiny.py)."""
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"))
 
 
 @pytest.fixture(scope="module")

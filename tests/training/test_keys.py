@@ -22,9 +22,7 @@ from medkg.training.keys import (
 from medkg.training.recipe import RecipeError, load_recipe
 from medkg.training.rewards import REWARDS
 from medkg.training.stages import read_done, run_recipe
-from tests.training.test_stages import FAST_ARGS, one_thread, tiny_model, write_jsonl
-
-__all__ = ["one_thread", "tiny_model"]  # fixtures used here
+from tests.factories.training import FAST_ARGS, write_jsonl
 
 LETTERS5 = list("ABCDE")
 
@@ -184,7 +182,7 @@ def test_graph_keyed_grpo_rewards_against_the_key(
 
 
 def test_shipped_graph_keyed_recipe(tmp_path: Path, tiny_model: Path) -> None:
-    from tests.training.test_stages import RECIPES
+    from tests.factories.training import RECIPES
 
     synth = write_jsonl(
         tmp_path / "synth" / "trl_grpo.jsonl", [synth_row(i, "B") for i in range(4)]

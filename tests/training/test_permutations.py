@@ -23,7 +23,7 @@ from medkg.training.evaluate import (
     letter_table,
     write_results,
 )
-from tests.training.test_evaluate import MEDSSR
+from tests.factories.training import MEDSSR
 
 
 class Scripted(Generator):
@@ -187,7 +187,7 @@ def test_cli_eval_prints_raw_consistent_and_letters(medssr: Path, tmp_path: Path
     """`medkg train eval --scoring letters` on the tiny random-init model: every question
     in every cyclic order, both accuracies, the letter table, and full records."""
     from medkg.training.tiny import build_tiny_model
-    from tests.training.test_cli_train import invoke
+    from tests.factories.training import invoke
 
     model = build_tiny_model(tmp_path / "tiny")
     out = tmp_path / "eval.json"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,7 +18,6 @@ from medkg.llm import (
     build_generator,
 )
 from medkg.synthesis.export import read_items
-from medkg.synthesis.items import QAItem
 from medkg.training.pseudolabel import (
     PseudoLabelConfig,
     RejectConfig,
@@ -30,69 +28,8 @@ from medkg.training.pseudolabel import (
     write_labelled,
 )
 from medkg.training.rewards import build_reward
-from tests.training import ChatServer
-from tests.training.test_generators import tiny_model  # noqa: F401 - a fixture
-
-RATIONALE = {
-    "understanding": "Findings of a connective-tissue disorder.",
-    "recall": "Marfan syndrome is annotated with arachnodactyly.",
-    "reasoning": "Only one option has the finding.",
-    "conclusion": "Marfan syndrome.",
-}
-OPTIONS = ["Marfan syndrome", "Myopia", "Cystic fibrosis", "Homocystinuria"]
-IDS = ["ORPHA:558", "HP:0000545", "ORPHA:586", "ORPHA:394"]
-
-
-def make_item(n: int, family: str, hops: int, rare: bool, answer: int = 0) -> QAItem:
-    path = (
-        ["HP:0001166", "ORPHA:558"] if hops == 1 else ["HP:0001166", "ORPHA:558", "NCBIGene:2200"]
-    )
-    return QAItem(
-        family=family,
-        question=f"Question {n}: a patient has arachnodactyly. Which is the diagnosis?",
-        options=list(OPTIONS),
-        option_ids=list(IDS),
-        answer_index=answer,
-        answer_id=IDS[answer],
-        entity_ids=[*IDS, "HP:0001166"],
-        path_nodes=path,
-        path_rels=["HAS_PHENOTYPE"] * (len(path) - 1),
-        distractor_ids=[i for k, i in enumerate(IDS) if k != answer],
-        hops=hops,
-        rare=rare,
-        difficulty=0.5,
-        rationale=RATIONALE,
-        template="test",
-    ).with_id()
-
-
-# Per question number: what the model answers in its k=4 samples.
-SCRIPT = {
-    1: ["The answer is A", "Answer: (A)", "**A.** Marfan syndrome", "B"],  # A, 0.75, right
-    2: ["Answer: A", "Answer: A", "Answer: B", "Answer: B"],  # tie
-    3: ["hmm", "I am not sure.", "", "no idea"],  # no answer
-    4: ["C", "C) Cystic fibrosis", "D", "nothing"],  # C at 0.5 < tau 0.6
-    5: ["Answer: B"] * 4,  # B at 1.0, but the graph says A: kept, wrong
-    6: ["Marfan syndrome", "The answer is A", "A", "Answer: C"],  # A, 0.75, right
-}
-
-
-def items() -> list[QAItem]:
-    return [
-        make_item(1, "diagnosis", 1, True),
-        make_item(2, "diagnosis", 1, False),
-        make_item(3, "gene", 2, True),
-        make_item(4, "gene", 2, False),
-        make_item(5, "chain", 2, True),
-        make_item(6, "chain", 1, False),
-    ]
-
-
-def scripted(body: dict[str, Any]) -> list[str]:
-    question = body["messages"][-1]["content"]
-    number = int(question.split(":")[0].removeprefix("Question "))
-    return SCRIPT[number][: body["n"]]
-
+from tests.factories.chat import ChatServer
+from tests.factories.training import items, scripted
 
 CONFIG = PseudoLabelConfig(k=4, tau=0.6, temperature=0.8, max_new_tokens=32)
 
@@ -217,7 +154,7 @@ def test_written_folder_round_trips_and_feeds_the_rewards(
     assert not list(tmp_path.glob(".pl.*"))
 
 
-def test_self_consistency_with_the_local_generator(tiny_model: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_self_consistency_with_the_local_generator(tiny_model: Path, tmp_path: Path) -> None:
     gen = LocalGenerator(model=tiny_model, threads=1, batch_size=4)
     config = PseudoLabelConfig(k=3, tau=0.5, max_new_tokens=6, seed=3)
     first = self_consistency(items(), gen, config)

@@ -18,10 +18,9 @@ from medkg.training.recipe import RecipeError, load_recipe
 from medkg.training.rewards import REWARDS, completion_text
 from medkg.training.stages import DONE, METRICS, last_checkpoint, read_done, run_recipe
 from medkg.training.trainers import load_dataset
-from tests.training.tiny import build_tiny_model
+from tests.factories.training import FAST_ARGS, RECIPES, write_jsonl
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-RECIPES = Path(__file__).resolve().parents[2] / "medkg" / "training" / "recipes"
 QUESTIONS = [
     ("A patient presents with arachnodactyly and ectopia lentis.", "Marfan syndrome", "FBN1"),
     ("A child has chronic cough and pancreatic insufficiency.", "cystic fibrosis", "CFTR"),
@@ -29,13 +28,6 @@ QUESTIONS = [
     ("A boy has calf pseudohypertrophy and a Gowers sign.", "Duchenne muscular dystrophy", "DMD"),
 ]
 OPTIONS = [disease for _, disease, _ in QUESTIONS]
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)
 
 
 def length_reward_fn(scale: float = 40.0) -> Any:
@@ -52,11 +44,6 @@ def length_reward_fn(scale: float = 40.0) -> Any:
 @pytest.fixture(autouse=True)
 def length_reward(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(REWARDS, "length", length_reward_fn)
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
 
 
 def grpo_rows() -> list[dict[str, Any]]:
@@ -79,21 +66,9 @@ def grpo_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
 def write_recipe(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
-
-
-FAST_ARGS = (
-    "{max_steps: 2, per_device_train_batch_size: 4, num_generations: 4, "
-    "max_completion_length: 6, save_steps: 1, learning_rate: 1e-3, seed: 0}"
-)
 
 
 def one_stage_recipe(

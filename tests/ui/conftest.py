@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from medkg.kg.stores.base import open_store
+from tests.factories.ui import Bundled, free_port
 
 CHROMIUM_HINT = "apt-get update && apt-get install -y chromium"
 
@@ -36,16 +35,6 @@ def chromium_path() -> str:
             pytrace=False,
         )
     return path
-
-
-@dataclass
-class Bundled:
-    """The bundled graph in an embedded store, a small synthetic dataset and its audit."""
-
-    graph: Path
-    dataset: Path
-    audit: Path
-    home: Path
 
 
 def _invoke(args: list[str]) -> None:
@@ -94,12 +83,6 @@ def bundled(tmp_path_factory: pytest.TempPathFactory, medkg_home: Path) -> Bundl
     )
     # The workbench's own home (curated SSSOM, generated items), apart from the session's.
     return Bundled(graph=graph, dataset=dataset, audit=audit, home=root / "home")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

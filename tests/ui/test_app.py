@@ -178,6 +178,7 @@ def test_frequency_in_plain_words(small_kg: KnowledgeGraph) -> None:
     assert frequency_words(index, None, None) == "frequency not recorded"
 
 
+@pytest.mark.slow  # writes and pages 100k items
 def test_hundred_thousand_items_page_lazily(tmp_path: Path, small_kg: KnowledgeGraph) -> None:
     ds = Dataset.open(write_dataset(tmp_path / "big", 100_000))
     total, rows = ds.page(ItemFilter(), offset=99_980, size=50)
@@ -330,7 +331,7 @@ def test_two_datasets_side_by_side_on_one_scale(tmp_path: Path, state: UIState) 
 
 def test_export_without_rejected_items(client: TestClient, tmp_path: Path) -> None:
     from medkg.synthesis.export import export_items, read_items
-    from tests.synthesis.test_export import items as make_items
+    from tests.factories.items import items as make_items
 
     items = make_items()
     export_items(items, tmp_path / "ds", {"seed": 7}, ["jsonl", "parquet"])

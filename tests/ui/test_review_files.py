@@ -121,7 +121,7 @@ def test_mapping_queue_and_curated_sssom(tmp_path: Path, small_kg: KnowledgeGrap
 def test_reviewed_export_leaves_rejected_items_out(tmp_path: Path) -> None:
     from medkg.synthesis.export import export_items, read_items
     from medkg.synthesis.review import export_reviewed
-    from tests.synthesis.test_export import items as make_items
+    from tests.factories.items import items as make_items
 
     items = make_items()
     export_items(items, tmp_path / "ds", {"seed": 7}, ["jsonl", "parquet"])

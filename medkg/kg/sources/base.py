@@ -11,13 +11,14 @@ import gc
 import importlib.util
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
 from medkg.errors import MedkgError
 from medkg.kg.model import KnowledgeGraph
+from medkg.registry import Registry
 
 
 @contextmanager
@@ -92,6 +93,11 @@ class Source(ABC):
     title: ClassVar[str] = ""
     #: Whether `medkg kg build` loads it by default.
     default_enabled: ClassVar[bool] = True
+    #: Options are read from ``self.options`` by each loader, not named in the constructor:
+    #: a source lists the ones it reads in ``option_names`` and the registry refuses others
+    #: (a source that lists none is not checked).
+    open_options: ClassVar[bool] = True
+    option_names: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, path: str | os.PathLike[str] | None = None, **options: Any) -> None:
         self.path = Path(path) if path is not None else self.default_path()
@@ -123,13 +129,30 @@ class Source(ABC):
         """Parse the file; called by :meth:`load`."""
 
 
-SOURCES: dict[str, type[Source]] = {}
+def _source_error(message: str) -> SourceError:
+    return SourceError("sources", message)
 
 
-def register_source(key: str) -> Callable[[type[Source]], type[Source]]:
-    def deco(cls: type[Source]) -> type[Source]:
-        cls.key = key
-        SOURCES[key] = cls
-        return cls
+# Built-in sources by name, imported on first use (third-party ones arrive through the
+# ``medkg.sources`` entry-point group). Adding one here is the only edit outside its module.
+SOURCES: Registry[type[Source]] = Registry(
+    "source",
+    group="medkg.sources",
+    error=_source_error,
+    lazy={
+        "hpo": "medkg.kg.sources.hpo:HpoOntologySource",
+        "hpoa": "medkg.kg.sources.hpoa:HpoAnnotationSource",
+        "hpo_genes": "medkg.kg.sources.hpoa:HpoGeneSource",
+        "mesh": "medkg.kg.sources.mesh:MeshSource",
+        "icd10": "medkg.kg.sources.icd10:ICD10Source",
+        "icd10cm": "medkg.kg.sources.icd10cm:ICD10CMSource",
+        "drugs": "medkg.kg.sources.drugs:DrugsSource",
+        "obo": "medkg.kg.sources.obo:OboSource",
+        "owl": "medkg.kg.sources.owl:OwlSource",
+        "tables": "medkg.kg.sources.tables:TablesSource",
+        "sssom": "medkg.kg.sources.sssom:SssomSource",
+    },
+)
 
-    return deco
+#: Class decorator: ``@register_source("name")`` adds a :class:`Source` to :data:`SOURCES`.
+register_source = SOURCES.register

@@ -289,6 +289,8 @@ class DrugsSource(Source):
     (descriptor ids a drug must not take; default: those of the bundled ``mesh`` source).
     """
 
+    option_names = frozenset(("disease_mesh_ids", "trust_pickle", "verify_ids", "version"))
+
     title = "Drugs with synonyms and brands (drug-named-entity-recognition)"
 
     @classmethod

@@ -49,6 +49,8 @@ def hpo_kinds(terms: list[OboTerm]) -> dict[str, str]:
 class HpoOntologySource(Source):
     """HPO ontology terms, synonyms, xrefs and is_a hierarchy from hp.obo."""
 
+    option_names = frozenset[str]()
+
     title = "HPO ontology (hp.obo)"
 
     @classmethod

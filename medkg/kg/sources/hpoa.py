@@ -182,6 +182,8 @@ def _normalise_disease_ids(col: str) -> pl.Expr:
 class HpoAnnotationSource(Source):
     """OMIM/Orphanet/DECIPHER diseases and their HPO annotations from phenotype.hpoa."""
 
+    option_names = frozenset[str]()
+
     title = "HPO disease annotations (phenotype.hpoa)"
 
     @classmethod
@@ -284,6 +286,8 @@ class HpoAnnotationSource(Source):
 @register_source("hpo_genes")
 class HpoGeneSource(Source):
     """Genes and gene-disease / gene-phenotype links from genes_to_phenotype.txt."""
+
+    option_names = frozenset[str]()
 
     title = "HPO gene annotations (genes_to_phenotype.txt)"
 

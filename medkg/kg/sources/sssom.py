@@ -21,6 +21,8 @@ from medkg.kg.sources.base import Source, register_source
 class SssomSource(Source):
     """Mappings from an SSSOM TSV file (no nodes; MAPS_TO edges)."""
 
+    option_names = frozenset(("name",))
+
     title = "SSSOM mapping set (TSV with YAML front matter)"
     default_enabled = False
 

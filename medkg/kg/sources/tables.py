@@ -117,6 +117,7 @@ class TablesSource(Source):
         "list_separator",
         "format",
     )
+    option_names = frozenset(OPTIONS)  # checked by the registry, too
 
     def __init__(self, path: str | Path | None = None, **options: Any) -> None:
         unknown = set(options) - set(self.OPTIONS)

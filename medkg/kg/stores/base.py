@@ -10,7 +10,6 @@ backends.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ import polars as pl
 
 from medkg.errors import MedkgError
 from medkg.kg.model import KnowledgeGraph
+from medkg.registry import Registry
 
 
 class StoreError(MedkgError, RuntimeError):
@@ -179,19 +179,20 @@ class GraphStore(ABC):
         self.close()
 
 
-STORES: dict[str, Callable[..., GraphStore]] = {}
-STORE_MODULES = ("medkg.kg.stores.embedded", "medkg.kg.stores.neo4j")
+# Backends by name, imported on first use (neo4j's driver only when a Neo4j store is asked
+# for); third-party backends arrive through the ``medkg.stores`` entry-point group.
+STORES: Registry[type[GraphStore]] = Registry(
+    "store",
+    group="medkg.stores",
+    error=StoreError,
+    lazy={
+        "embedded": "medkg.kg.stores.embedded:EmbeddedStore",
+        "neo4j": "medkg.kg.stores.neo4j:Neo4jStore",
+    },
+)
 
-
-def register_store(key: str) -> Callable[[type[GraphStore]], type[GraphStore]]:
-    """Class decorator adding a store backend to :data:`STORES` under ``key``."""
-
-    def deco(cls: type[GraphStore]) -> type[GraphStore]:
-        cls.key = key
-        STORES[key] = cls
-        return cls
-
-    return deco
+#: Class decorator: ``@register_store("name")`` adds a backend to :data:`STORES`.
+register_store = STORES.register
 
 
 def default_store_key(env: dict[str, str] | None = None) -> str:
@@ -202,17 +203,4 @@ def default_store_key(env: dict[str, str] | None = None) -> str:
 
 def open_store(key: str | None = None, **options: Any) -> GraphStore:
     """Build the store named by ``key`` (default from the environment) with its options."""
-    # Import backends so they register; neo4j's driver is imported lazily inside it.
-    for module in STORE_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-
-    key = key or default_store_key()
-    try:
-        factory = STORES[key]
-    except KeyError:
-        raise StoreError(f"unknown store {key!r}; choose one of {sorted(STORES)}") from None
-    return factory(**options)
+    return STORES.build(key or default_store_key(), **options)

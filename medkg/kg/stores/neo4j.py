@@ -29,7 +29,7 @@ import functools
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ from medkg.kg import cypher
 from medkg.kg.model import KnowledgeGraph, SourceInfo
 from medkg.kg.stores.base import GraphStore, SaveReport, StoreError, register_store
 from medkg.kg.stores.locks import neo4j_lock
+from medkg.kg.stores.neo4j_connection import START_HINT, Neo4jConnection, summary_counters
 from medkg.kg.stores.neo4j_tables import (
     Batch,
     batch_rows,
@@ -50,21 +51,19 @@ from medkg.kg.stores.neo4j_tables import (
     edge_keys,
     key_batches,
     rows_frame,
-    schema_from,
     storable_tables,
+    stored_schema,
 )
-from medkg.redact import redact_url
 
 if TYPE_CHECKING:
-    from neo4j import Driver, Session
+    from neo4j import Driver
 
 FORMAT = "medkg-neo4j/1"
 DEFAULT_BATCH_SIZE = 10_000
-START_HINT = "start one with `medkg neo4j start` (or `docker compose up -d`) and set NEO4J_URI"
 
 
 @register_store("neo4j")
-class Neo4jStore(GraphStore):
+class Neo4jStore(Neo4jConnection, GraphStore):
     """A Neo4j database (5.x, Community is enough) reached over Bolt."""
 
     def __init__(
@@ -86,98 +85,11 @@ class Neo4jStore(GraphStore):
         self.batch_size = batch_size
         self._driver_obj: Driver | None = None
 
-    # ----------------------------------------------------------------- connection
-    @property
-    def uri(self) -> str:
-        return self.settings.uri
-
-    def describe_location(self) -> str:
-        db = f" database {self.settings.database!r}" if self.settings.database else ""
-        return f"Neo4j {redact_url(self.settings.uri)}{db}"
-
-    @contextlib.contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        """Turn driver errors into StoreErrors that name the server and user, never the password."""
-        from neo4j import exceptions as ne
-
-        where = redact_url(self.settings.uri)
-        try:
-            yield
-        except StoreError:
-            raise
-        except ne.AuthError as exc:
-            raise StoreError(
-                f"Neo4j at {where} rejected user {self.settings.user!r} while {action}: wrong "
-                "user name or password (set NEO4J_USER and NEO4J_PASSWORD)"
-            ) from exc
-        except (ne.ServiceUnavailable, ne.SessionExpired) as exc:
-            raise StoreError(
-                f"cannot reach Neo4j at {where} while {action} ({exc}); is the server running? "
-                f"{START_HINT[0].upper()}{START_HINT[1:]}"
-            ) from exc
-        except ne.ClientError as exc:
-            if exc.code == "Neo.ClientError.Database.DatabaseNotFound":
-                raise StoreError(
-                    f"database {self.settings.database!r} does not exist on Neo4j at {where}; "
-                    "create it or unset NEO4J_DATABASE to use the default database"
-                ) from exc
-            raise StoreError(
-                f"Neo4j at {where} refused a query while {action}: {exc.code}: {exc.message}"
-            ) from exc
-        except ne.ConfigurationError as exc:
-            raise StoreError(f"invalid Neo4j settings for {where}: {exc}") from exc
-        except (ne.Neo4jError, ne.DriverError) as exc:
-            raise StoreError(f"Neo4j at {where} failed while {action}: {exc}") from exc
-
-    def _driver(self) -> Driver:
-        if self._driver_obj is None:
-            import neo4j
-
-            auth = (self.settings.user, self.settings.password) if self.settings.password else None
-            with self._errors("connecting"):
-                try:
-                    driver = neo4j.GraphDatabase.driver(
-                        self.settings.uri,
-                        auth=auth,
-                        connection_timeout=15.0,
-                        # "property key does not exist" warnings on a fresh database are noise
-                        notifications_min_severity="OFF",
-                    )
-                except ValueError as exc:  # malformed URI
-                    raise StoreError(
-                        f"invalid NEO4J_URI {redact_url(self.settings.uri)!r}: {exc}"
-                    ) from exc
-                try:
-                    driver.verify_connectivity()
-                except BaseException:
-                    driver.close()
-                    raise
-            self._driver_obj = driver
-        return self._driver_obj
-
-    def _session(self) -> Session:
-        return self._driver().session(database=self.settings.database)
-
-    def close(self) -> None:
-        if self._driver_obj is not None:
-            self._driver_obj.close()
-            self._driver_obj = None
-
-    def _read(self, query: str, action: str, /, **params: Any) -> list[dict[str, Any]]:
-        with self._errors(action), self._session() as session:
-            return session.execute_read(lambda tx: [r.data() for r in tx.run(query, **params)])
-
-    def _run(self, query: str, action: str, /, **params: Any) -> dict[str, int]:
-        """One query (meta, schema changes) in a managed write transaction, retried on
-        transient errors (deadlocks) like the data writes; returns its counters."""
-        with self._errors(action), self._session() as session:
-            return session.execute_write(lambda tx: _counters(tx.run(query, **params).consume()))
-
     def _writer_lock(self) -> contextlib.AbstractContextManager[Any]:
         return neo4j_lock(self._driver, self.settings.database, self.describe_location(),
                           self.lock_wait, self._errors)  # fmt: skip
 
-    def _write_batches(
+    def write_batches(
         self, batches: Iterable[Batch], action: str, rows_total: int = 0
     ) -> dict[str, int]:
         """Run the batches in write transactions of at most ``batch_size`` rows; summed counters.
@@ -200,7 +112,7 @@ class Neo4jStore(GraphStore):
         def work(tx: Any, group: list[Batch]) -> Counter[str]:
             got: Counter[str] = Counter()
             for query, params in group:
-                got.update(_counters(tx.run(query, params).consume()))
+                got.update(summary_counters(tx.run(query, params).consume()))
             return got
 
         with self._errors(action), self._session() as session:
@@ -217,10 +129,16 @@ class Neo4jStore(GraphStore):
                 commit(group, rows)
         return dict(total)
 
+    _write_batches = write_batches  # the name the coverage write-back looks up
+
     # ----------------------------------------------------------------- meta
     def _meta(self) -> dict[str, Any] | None:
         rows = self._read(cypher.read_meta(), "reading the graph metadata", meta_id=cypher.META_ID)
         return rows[0]["meta"] if rows else None
+
+    def complete(self, meta: dict[str, Any]) -> None:
+        """Record ``meta`` (:func:`graph_meta`) as the meta node: the graph is complete."""
+        self._set_meta(meta)
 
     def _set_meta(self, props: dict[str, Any]) -> None:
         self._run(
@@ -228,7 +146,14 @@ class Neo4jStore(GraphStore):
         )
 
     def _complete_meta(self) -> dict[str, Any]:
-        meta = self._meta()
+        return self.check_complete(
+            self._read(cypher.read_meta(), "reading the graph metadata", meta_id=cypher.META_ID)
+        )
+
+    def check_complete(self, meta_rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """The meta node's properties from the rows of :func:`medkg.kg.cypher.read_meta`;
+        StoreError when the database holds no graph, a half-loaded one or another format."""
+        meta = meta_rows[0]["meta"] if meta_rows else None
         if meta is None:
             raise StoreError(
                 f"{self.describe_location()} holds no graph; run `medkg kg build` first"
@@ -310,7 +235,7 @@ class Neo4jStore(GraphStore):
             [cypher.relationship_key_constraint(rel) for rel in rel_types], schema_names
         )
         for rel, rel_keys in sorted(stale.items()):
-            got = self._write_batches(
+            got = self.write_batches(
                 key_batches(cypher.delete_edges(rel), "keys", rel_keys, self.batch_size),
                 "deleting old relationships",
             )
@@ -319,7 +244,7 @@ class Neo4jStore(GraphStore):
         new_ids = set(ids)
         gone = [i for i in old_kinds if i not in new_ids]
         if gone:
-            got = self._write_batches(
+            got = self.write_batches(
                 key_batches(cypher.delete_entities(), "ids", gone, self.batch_size),
                 "deleting old entities",
             )
@@ -334,7 +259,7 @@ class Neo4jStore(GraphStore):
                 if old is not None and old != kind and cypher.NAME_RE.match(old):
                     relabel[old].append(node_id)
         for label, label_ids in sorted(relabel.items()):
-            self._write_batches(
+            self.write_batches(
                 key_batches(cypher.remove_kind_label(label), "ids", label_ids, self.batch_size),
                 "fixing kind labels",
             )
@@ -345,7 +270,7 @@ class Neo4jStore(GraphStore):
             nodes.partition_by("kind", as_dict=True, maintain_order=True).items(),
             key=lambda kv: kv[0][0] or "",
         )
-        got = self._write_batches(
+        got = self.write_batches(
             (
                 batch
                 for (kind,), part in by_kind
@@ -366,7 +291,7 @@ class Neo4jStore(GraphStore):
         edge_props = [c for c in edges.columns if c not in ("src", "rel", "dst")]
         keyed = edges.with_columns(pl.Series("key", keys, dtype=pl.String()))
         by_rel = sorted(keyed.partition_by("rel", as_dict=True, maintain_order=True).items())
-        got = self._write_batches(
+        got = self.write_batches(
             (
                 batch
                 for (rel,), part in by_rel
@@ -392,22 +317,13 @@ class Neo4jStore(GraphStore):
             details["met_parent_links"] = linked
             details["met_parent_missing"] = tree.height - linked
 
-        seconds = time.perf_counter() - start
-        self._set_meta(
-            {
-                "format": FORMAT,
-                "state": "complete",
-                "content_hash": content_hash,
-                "counts": json.dumps(kg.counts(), sort_keys=True),
-                "sources": json.dumps([s.to_dict() for s in kg.sources], sort_keys=True),
-                "report": json.dumps(kg.report, sort_keys=True, default=str),
-                "node_columns": json.dumps(node_columns),
-                "edge_columns": json.dumps(edge_columns),
-                "started_at": started_at,
-                "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "seconds": round(seconds, 3),
-            }
-        )
+        self.complete(
+            graph_meta(
+                kg, content_hash, node_columns, edge_columns,
+                started_at=started_at, seconds=time.perf_counter() - start,
+                tree_links=details.get("met_parent_links", 0),
+            )
+        )  # fmt: skip
         return SaveReport(
             store=self.key,
             location=self.describe_location(),
@@ -418,71 +334,10 @@ class Neo4jStore(GraphStore):
             details=dict(details),
         )
 
-    def adopt_bulk_import(self, kg: KnowledgeGraph, seconds: float) -> SaveReport:
-        """Finish a database written by the offline importer from ``kg``
-        (:mod:`medkg.kg.stores.neo4j_bulk`): its constraints and indexes, a check that it
-        holds what ``kg`` holds, and the meta node that marks the graph complete."""
-        start = time.perf_counter()
-        node_columns, edge_columns, rels = storable_tables(kg.nodes, kg.edges)
-        schema_names = self._schema_names()
-        self._ensure_schema(cypher.schema_statements(), schema_names)
-        self._ensure_schema([cypher.relationship_key_constraint(r) for r in rels], schema_names)
-        # Empty lists: the importer leaves the property absent, the online path stores [].
-        for col, dtype in kg.nodes.schema.items():
-            if isinstance(dtype, pl.List):
-                ids = kg.nodes.filter(pl.col(col).list.len() == 0).get_column("id").to_list()
-                self._write_batches(
-                    key_batches(
-                        cypher.set_empty_list_on_entities(col), "ids", ids, self.batch_size
-                    ),
-                    "writing empty lists",
-                )
-        keyed = kg.edges.with_columns(pl.Series("key", edge_keys(kg.edges), dtype=pl.String()))
-        for col, dtype in kg.edges.schema.items():
-            if isinstance(dtype, pl.List):
-                empty = keyed.filter(pl.col(col).list.len() == 0)
-                for (rel,), part in empty.partition_by("rel", as_dict=True).items():
-                    self._write_batches(
-                        key_batches(
-                            cypher.set_empty_list_on_edges(str(rel), col),
-                            "keys",
-                            part.get_column("key").to_list(),
-                            self.batch_size,
-                        ),
-                        "writing empty lists",
-                    )
-        entities = len(self._read(cypher.read_entity_ids(), "counting imported entities"))
-        if entities != kg.nodes.height:
-            raise StoreError(
-                f"{self.describe_location()}: the offline import holds {entities} entities, "
-                f"the graph {kg.nodes.height}"
-            )
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        self._set_meta(
-            {
-                "format": FORMAT,
-                "state": "complete",
-                "content_hash": kg.content_hash(),
-                "counts": json.dumps(kg.counts(), sort_keys=True),
-                "sources": json.dumps([s.to_dict() for s in kg.sources], sort_keys=True),
-                "report": json.dumps(kg.report, sort_keys=True, default=str),
-                "node_columns": json.dumps(node_columns),
-                "edge_columns": json.dumps(edge_columns),
-                "started_at": now,
-                "saved_at": now,
-                "seconds": round(seconds + time.perf_counter() - start, 3),
-                "loaded_by": "offline import",
-            }
-        )
-        return SaveReport(
-            store=self.key,
-            location=self.describe_location(),
-            nodes=kg.nodes.height,
-            edges=kg.edges.height,
-            content_hash=kg.content_hash(),
-            seconds=seconds + time.perf_counter() - start,
-            details={"offline_import": 1},
-        )
+    def ensure_schema(self, statements: list[str]) -> None:
+        """Create those of ``statements`` (constraints, indexes; see :mod:`medkg.kg.cypher`)
+        the database lacks, then wait until every index is online."""
+        self._ensure_schema(statements, self._schema_names())
 
     def _schema_names(self) -> set[str]:
         """Names of the indexes and constraints the database has."""
@@ -493,8 +348,15 @@ class Neo4jStore(GraphStore):
         }
 
     def _ensure_schema(self, statements: list[str], existing: set[str]) -> None:
-        """Create the indexes/constraints not in ``existing`` (updated), then wait for them."""
-        missing = [s for s in statements if cypher.statement_name(s) not in existing]
+        """Create the indexes/constraints not in ``existing`` (updated), then wait for them.
+
+        Plain and full-text indexes go first: Neo4j populates them in the background, while
+        a uniqueness constraint is built and checked inside its own statement, so on a
+        database that already holds data (an offline import) the two overlap."""
+        missing = sorted(
+            (s for s in statements if cypher.statement_name(s) not in existing),
+            key=lambda s: s.startswith("CREATE CONSTRAINT"),
+        )
         for statement in missing:
             self._run(statement, "creating constraints and indexes")
             existing.add(cypher.statement_name(statement))
@@ -529,21 +391,18 @@ class Neo4jStore(GraphStore):
                     break
         return deleted
 
-    def _read_write(self, query: str, action: str, /, **params: Any) -> list[dict[str, Any]]:
-        with self._errors(action), self._session() as session:
-            return session.execute_write(lambda tx: [r.data() for r in tx.run(query, **params)])
-
     # ----------------------------------------------------------------- read
     def _load(self) -> KnowledgeGraph:
         meta = self._complete_meta()
-        node_schema = schema_from(json.loads(meta["node_columns"]))
-        edge_schema = schema_from(json.loads(meta["edge_columns"]))
+        node_schema, node_absent = stored_schema(meta, "nodes")
+        edge_schema, edge_absent = stored_schema(meta, "edges")
         node_rows = self._read(cypher.read_nodes(), "reading entities")
-        nodes = rows_frame((r["props"] for r in node_rows), node_schema)
+        nodes = rows_frame((r["props"] for r in node_rows), node_schema, node_absent)
         edge_rows = self._read(cypher.read_edges(), "reading relationships")
         edges = rows_frame(
             ({**r["props"], "src": r["src"], "rel": r["rel"], "dst": r["dst"]} for r in edge_rows),
             edge_schema,
+            edge_absent,
         )
         if nodes.height != json.loads(meta["counts"]).get("nodes") or edges.height != json.loads(
             meta["counts"]
@@ -567,20 +426,17 @@ class Neo4jStore(GraphStore):
 
         return stats_view(self)
 
-    def _node_schema(self) -> dict[str, pl.DataType]:
-        return schema_from(json.loads(self._complete_meta()["node_columns"]))
-
     def get_node(self, node_id: str) -> dict[str, Any] | None:
-        schema = self._node_schema()
+        schema, absent = stored_schema(self._complete_meta(), "nodes")
         rows = self._read(cypher.get_node(), "reading an entity", id=node_id)
         if not rows:
             return None
-        return rows_frame([rows[0]["props"]], schema).row(0, named=True)
+        return rows_frame([rows[0]["props"]], schema, absent).row(0, named=True)
 
     def neighbours(self, node_id: str) -> list[dict[str, Any]]:
-        meta = self._complete_meta()
+        edge_schema, absent = stored_schema(self._complete_meta(), "edges")
         schema = {
-            **schema_from(json.loads(meta["edge_columns"])),
+            **edge_schema,
             "direction": pl.String(),
             "other": pl.String(),
             "other_name": pl.String(),
@@ -605,7 +461,7 @@ class Neo4jStore(GraphStore):
                     "other_kind": r["other_kind"],
                 }
             )
-        frame = rows_frame(rows, schema)
+        frame = rows_frame(rows, schema, absent)
         order = [
             "rel",
             "direction",
@@ -624,7 +480,7 @@ class Neo4jStore(GraphStore):
         from medkg.kg.resolve import normalise_name
         from medkg.kg.search import search_nodes
 
-        schema = self._node_schema()
+        schema, absent = stored_schema(self._complete_meta(), "nodes")
         words = normalise_name(text)
         if not words:
             return []
@@ -639,7 +495,7 @@ class Neo4jStore(GraphStore):
         cand_schema["synonyms"] = pl.List(pl.String())
         if "annotation_degree" in schema:
             cand_schema["annotation_degree"] = schema["annotation_degree"]
-        candidates = rows_frame(rows, cand_schema)
+        candidates = rows_frame(rows, cand_schema, absent)
         return search_nodes(candidates, text, limit=limit, kind=kind)
 
     def met_children(self, node_id: str, limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
@@ -650,14 +506,37 @@ class Neo4jStore(GraphStore):
         return int(rows[0]["total"]), list(rows[0]["children"])
 
 
-def _counters(summary: Any) -> dict[str, int]:
-    c = summary.counters
+def graph_meta(
+    kg: KnowledgeGraph,
+    content_hash: str,
+    node_columns: list[list[str]],
+    edge_columns: list[list[str]],
+    *,
+    started_at: str,
+    seconds: float,
+    tree_links: int,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The meta node of a complete save of ``kg``: what :meth:`Neo4jStore.load` needs to
+    rebuild the exact tables, the counts it checks, and the summary `kg stats` reads
+    (:func:`medkg.kg.stores.neo4j_stats.stats_summary`); ``extra`` is recorded as given."""
+    from medkg.kg.stores.neo4j_stats import stats_summary
+
     return {
-        "nodes_created": c.nodes_created,
-        "nodes_deleted": c.nodes_deleted,
-        "relationships_created": c.relationships_created,
-        "relationships_deleted": c.relationships_deleted,
-        "properties_set": c.properties_set,
+        "format": FORMAT,
+        "state": "complete",
+        "content_hash": content_hash,
+        "counts": json.dumps(kg.counts(), sort_keys=True),
+        "sources": json.dumps([s.to_dict() for s in kg.sources], sort_keys=True),
+        "report": json.dumps(kg.report, sort_keys=True, default=str),
+        "node_columns": json.dumps(node_columns),
+        "edge_columns": json.dumps(edge_columns),
+        "tree_links": tree_links,
+        "stats_summary": json.dumps(stats_summary(kg.nodes), sort_keys=True),
+        "started_at": started_at,
+        "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(seconds, 3),
+        **extra,
     }
 
 

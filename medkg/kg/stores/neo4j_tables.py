@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 import polars as pl
@@ -77,17 +76,64 @@ def list_columns_with_nulls(frame: pl.DataFrame) -> list[str]:
 
 
 # --------------------------------------------------------------------------- rows
+def _row_json(row: dict[str, Any]) -> str:
+    """The text an edge key hashes: the row as compact JSON, keys sorted, UTF-8 kept."""
+    return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json_rows(frame: pl.DataFrame) -> list[str]:
+    """:func:`_row_json` of every row, built by polars' JSON encoder (10x faster than
+    ``json.dumps`` per row). It writes strings, integers, booleans, nulls and lists exactly
+    as ``json.dumps`` does, floats too except where Python picks an exponent or a
+    non-finite name (``1e-05``, ``NaN``): rows holding such a float go through ``json.dumps``."""
+    frame = frame.with_columns(pl.col(pl.Float32).cast(pl.Float64))  # Python sees doubles
+    columns = sorted(frame.columns)
+    if not columns:
+        return ["{}"] * frame.height
+    texts = frame.select(pl.struct(columns).struct.json_encode()).to_series().to_list()
+    odd = pl.repeat(False, frame.height, eager=True)
+    for col in frame.select(pl.col(pl.Float64)).columns:
+        values = frame.get_column(col).drop_nulls().unique()
+        encoded = pl.DataFrame({col: values}).select(pl.struct(col).struct.json_encode())
+        prefix = len(json.dumps(col, ensure_ascii=False)) + 2  # {"col":
+        differs = [
+            v
+            for v, text in zip(values.to_list(), encoded.to_series().to_list(), strict=True)
+            if text[prefix:-1] != json.dumps(v)
+        ]
+        if differs:
+            col_values = frame.get_column(col)
+            odd = (
+                odd
+                | col_values.is_in(differs).fill_null(False)
+                | col_values.is_nan().fill_null(False)
+            )
+    if odd.any():
+        for i in odd.arg_true().to_list():
+            texts[i] = _row_json(frame.row(i, named=True))
+    return texts
+
+
 def edge_keys(edges: pl.DataFrame) -> list[str]:
-    """Deterministic key per edge row: a hash over all its columns, ``-n`` for repeats."""
-    seen: Counter[str] = Counter()
-    keys = []
-    for row in edges.iter_rows(named=True):
-        blob = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        key = hashlib.blake2b(blob.encode("utf-8"), digest_size=16).hexdigest()
-        n = seen[key]
-        seen[key] += 1
-        keys.append(key if n == 0 else f"{key}-{n}")
-    return keys
+    """Deterministic key per edge row: blake2b-128 over :func:`_row_json` of the row (all
+    its columns), with ``-1``, ``-2`` ... appended to exact repeats in row order."""
+    digests = pl.Series(
+        "key",
+        [
+            hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+            for text in _json_rows(edges)
+        ],
+        dtype=pl.String(),
+    )
+    repeat = pl.DataFrame({"key": digests}).select(
+        pl.col("key"), (pl.int_range(pl.len()).over("key")).alias("n")
+    )
+    keyed = repeat.select(
+        pl.when(pl.col("n") == 0)
+        .then(pl.col("key"))
+        .otherwise(pl.col("key") + "-" + pl.col("n").cast(pl.String))
+    )
+    return keyed.to_series().to_list()
 
 
 Batch = tuple[str, dict[str, Any]]
@@ -132,12 +178,42 @@ def key_batches(query: str, param: str, values: Sequence[Any], size: int) -> Ite
         yield query, {param: list(chunk)}
 
 
-def rows_frame(rows: Iterable[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def rows_frame(
+    rows: Iterable[dict[str, Any]],
+    schema: dict[str, pl.DataType],
+    absent_empty: Collection[str] = (),
+) -> pl.DataFrame:
+    """Property maps as a frame of ``schema``; a column in ``absent_empty`` (a list column
+    saved by the offline importer, which cannot write ``[]``) reads an absent value as ``[]``."""
     cols: dict[str, list[Any]] = {c: [] for c in schema}
     for row in rows:
         for c in schema:
             cols[c].append(row.get(c))
+    for c in absent_empty:
+        if c in cols:
+            cols[c] = [[] if v is None else v for v in cols[c]]
     return pl.DataFrame(cols, schema=schema)
+
+
+def stored_schema(
+    meta: dict[str, Any], table: str
+) -> tuple[dict[str, pl.DataType], frozenset[str]]:
+    """A saved table's column types and its list columns stored without empty lists, from
+    the meta node (``table`` is ``nodes`` or ``edges``)."""
+    schema = schema_from(json.loads(meta["node_columns" if table == "nodes" else "edge_columns"]))
+    absent = json.loads(meta.get("absent_empty_lists") or "{}").get(table, [])
+    return schema, frozenset(absent)
+
+
+def tree_link_rows(nodes: pl.DataFrame) -> pl.DataFrame:
+    """(id, met_parent) of the entities whose MET parent is in the graph: the MET_PARENT
+    links a save draws (an absent parent draws none)."""
+    if "met_parent" not in nodes.columns:
+        return pl.DataFrame(schema={"id": pl.String(), "met_parent": pl.String()})
+    return nodes.select("id", "met_parent").filter(
+        pl.col("met_parent").is_not_null()
+        & pl.col("met_parent").is_in(nodes.get_column("id").implode())
+    )
 
 
 def storable_tables(
@@ -187,4 +263,6 @@ __all__ = [
     "rows_frame",
     "schema_from",
     "storable_tables",
+    "stored_schema",
+    "tree_link_rows",
 ]

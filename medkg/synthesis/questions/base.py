@@ -26,6 +26,7 @@ import numpy as np
 
 from medkg.errors import UsageError
 from medkg.kg.index import SynthesisGraph
+from medkg.registry import Registry
 from medkg.synthesis.distractors import OptionBalance
 from medkg.synthesis.items import RATIONALE_STEPS, VERIFIED_ATTR, QAItem, Reject
 from medkg.synthesis.verify import reason_of, verify_item
@@ -90,9 +91,15 @@ def join_names(names: list[str]) -> str:
 
 
 class QuestionFamily(ABC):
-    """One kind of question; subclasses register in :data:`medkg.synthesis.questions.FAMILIES`."""
+    """One kind of question; subclasses register with :func:`register_family`.
+
+    A family's verification predicate sits beside it, registered with
+    :func:`medkg.synthesis.verify.register_check` under the same name.
+    """
 
     name: ClassVar[str]
+    #: Made only when named in ``SynthConfig.families`` (not part of the default mix).
+    opt_in: ClassVar[bool] = False
 
     def __init__(self, graph: SynthesisGraph, n_options: int = 5, **params: Any) -> None:
         if not 4 <= n_options <= 5:
@@ -177,3 +184,32 @@ class QuestionFamily(ABC):
                 g.ids[d]: reasons[d] for d in distractors if d in reasons
             }
         return item
+
+
+# Families by name, imported on first use; third-party ones arrive through the
+# ``medkg.families`` entry-point group.
+FAMILIES: Registry[type[QuestionFamily]] = Registry(
+    "question family",
+    group="medkg.families",
+    set_key=False,
+    lazy={
+        "diagnosis": "medkg.synthesis.questions.diagnosis:DiagnosisFamily",
+        "gene": "medkg.synthesis.questions.gene:GeneFamily",
+        "phenotype": "medkg.synthesis.questions.phenotype:PhenotypeFamily",
+        "category": "medkg.synthesis.questions.category:CategoryFamily",
+        "chain": "medkg.synthesis.questions.chain:ChainFamily",
+        "drug": "medkg.synthesis.questions.drug:DrugFamily",
+    },
+)
+
+
+def register_family(name: str) -> Any:
+    """Class decorator: add a :class:`QuestionFamily` to :data:`FAMILIES` as ``name``
+    (and set its ``name``)."""
+
+    def deco(cls: type[QuestionFamily]) -> type[QuestionFamily]:
+        cls.name = name
+        FAMILIES.add(name, cls)
+        return cls
+
+    return deco

@@ -19,7 +19,7 @@ from medkg.kg.index import BRANCH_SCHEMES, SynthesisGraph
 from medkg.kg.model import DISEASE, IS_A, PHENOTYPE
 from medkg.synthesis.distractors import ancestor_jaccard, hierarchy_neighbours, pick
 from medkg.synthesis.items import Reject
-from medkg.synthesis.questions.base import Draft, QuestionFamily
+from medkg.synthesis.questions.base import Draft, QuestionFamily, register_family
 from medkg.synthesis.verify import most_specific_common_ancestors
 
 SIBLING_BRANCH_SIMILARITY = 0.5  # sibling branches share every ancestor but differ in scope
@@ -38,9 +38,8 @@ def path_up(g: SynthesisGraph, start: int, target: int) -> list[int]:
     return path
 
 
+@register_family("category")
 class CategoryFamily(QuestionFamily):
-    name = "category"
-
     @classmethod
     def defaults(cls) -> dict[str, Any]:
         # msca is opt-in: its key sits between the options in the hierarchy (the classes

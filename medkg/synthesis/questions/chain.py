@@ -15,14 +15,20 @@ from medkg.kg.model import DISEASE, GENE_ASSOCIATED_WITH, HAS_PHENOTYPE
 from medkg.synthesis.clinical import causal_gene_links, disease_like, related, siblings
 from medkg.synthesis.distractors import pick, similar_diseases
 from medkg.synthesis.items import Reject
-from medkg.synthesis.questions.base import Draft, QuestionFamily, join_names, phrase, star_walk
+from medkg.synthesis.questions.base import (
+    Draft,
+    QuestionFamily,
+    join_names,
+    phrase,
+    register_family,
+    star_walk,
+)
 from medkg.synthesis.questions.cues import select_cues
 from medkg.synthesis.questions.gene import fitting_genes
 
 
+@register_family("chain")
 class ChainFamily(QuestionFamily):
-    name = "chain"
-
     @classmethod
     def defaults(cls) -> dict[str, Any]:
         return {"k_min": 2, "k_max": 3}

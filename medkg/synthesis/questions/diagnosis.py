@@ -16,7 +16,14 @@ from medkg.kg.model import DISEASE, HAS_CLINICAL_COURSE, HAS_PHENOTYPE
 from medkg.synthesis.clinical import disease_like
 from medkg.synthesis.distractors import pick, similar_diseases
 from medkg.synthesis.items import Reject
-from medkg.synthesis.questions.base import Draft, QuestionFamily, join_names, phrase, star_walk
+from medkg.synthesis.questions.base import (
+    Draft,
+    QuestionFamily,
+    join_names,
+    phrase,
+    register_family,
+    star_walk,
+)
 from medkg.synthesis.questions.cues import frequency_note, key_words, select_cues
 
 
@@ -38,9 +45,8 @@ def missing_cue(g: Any, disease: int, cues: list[int]) -> int:
     return cues[int(miss[0])] if miss.size else -1
 
 
+@register_family("diagnosis")
 class DiagnosisFamily(QuestionFamily):
-    name = "diagnosis"
-
     @classmethod
     def defaults(cls) -> dict[str, Any]:
         return {"k_min": 3, "k_max": 5, "use_onset": True}

@@ -13,13 +13,14 @@ import numpy as np
 from medkg.kg.model import DRUG, IS_A
 from medkg.synthesis.distractors import ancestor_jaccard, pick
 from medkg.synthesis.items import Reject
-from medkg.synthesis.questions.base import Draft, QuestionFamily
+from medkg.synthesis.questions.base import Draft, QuestionFamily, register_family
 
 CLASS_PREFIX = "MESH:"
 
 
+@register_family("drug")
 class DrugFamily(QuestionFamily):
-    name = "drug"
+    opt_in = True  # MeSH chemical classes test taxonomy, not pharmacology
 
     def _is_class(self) -> np.ndarray:
         g = self.graph

@@ -15,7 +15,14 @@ from medkg.kg.model import DISEASE, GENE, GENE_ASSOCIATED_WITH, HAS_PHENOTYPE
 from medkg.synthesis.clinical import causal_gene_links, disease_like
 from medkg.synthesis.distractors import genes_of_similar_diseases, pick, similar_diseases
 from medkg.synthesis.items import Reject
-from medkg.synthesis.questions.base import Draft, QuestionFamily, join_names, phrase, star_walk
+from medkg.synthesis.questions.base import (
+    Draft,
+    QuestionFamily,
+    join_names,
+    phrase,
+    register_family,
+    star_walk,
+)
 from medkg.synthesis.questions.cues import select_cues
 
 
@@ -29,9 +36,8 @@ def fitting_genes(g: Any, cues: list[int], maybe: bool = False) -> tuple[np.ndar
     return dstar, genes
 
 
+@register_family("gene")
 class GeneFamily(QuestionFamily):
-    name = "gene"
-
     @classmethod
     def defaults(cls) -> dict[str, Any]:
         return {"k_min": 3, "k_max": 4}

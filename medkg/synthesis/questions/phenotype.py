@@ -18,14 +18,13 @@ from medkg.kg.model import DISEASE, HAS_PHENOTYPE, IS_A, PHENOTYPE
 from medkg.synthesis.clinical import clinical_terms, disease_like
 from medkg.synthesis.distractors import ancestor_jaccard, hierarchy_neighbours, pick
 from medkg.synthesis.items import Reject
-from medkg.synthesis.questions.base import Draft, QuestionFamily, phrase
+from medkg.synthesis.questions.base import Draft, QuestionFamily, phrase, register_family
 from medkg.synthesis.questions.cues import cue_scores
 from medkg.synthesis.verify import absent_phenotype, negated_cue
 
 
+@register_family("phenotype")
 class PhenotypeFamily(QuestionFamily):
-    name = "phenotype"
-
     @classmethod
     def defaults(cls) -> dict[str, Any]:
         return {"negative_share": 0.35}

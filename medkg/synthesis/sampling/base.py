@@ -18,15 +18,16 @@ import hashlib
 import inspect
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
 
 from medkg.errors import MedkgError
+from medkg.registry import Registry
 
 SCAFFOLD_PREFIX = "MET:"
 
@@ -288,28 +289,30 @@ class Sampler(ABC):
         return w / total
 
 
-SAMPLERS: dict[str, type[Sampler]] = {}
+# Strategies by name, imported on first use; third-party ones arrive through the
+# ``medkg.samplers`` entry-point group.
+SAMPLERS: Registry[type[Sampler]] = Registry(
+    "sampling strategy",
+    group="medkg.samplers",
+    error=SamplingError,
+    lazy={
+        "uniform": "medkg.synthesis.sampling.uniform:UniformSampler",
+        "tree_balanced": "medkg.synthesis.sampling.tree_balanced:TreeBalancedSampler",
+        "inverse_frequency": "medkg.synthesis.sampling.frequency:InverseFrequencySampler",
+        "rare_mixture": "medkg.synthesis.sampling.mixture:RareMixtureSampler",
+        "spread": "medkg.synthesis.sampling.spread:SpreadSampler",
+        "target": "medkg.synthesis.sampling.target:TargetSampler",
+        "coverage_gap": "medkg.synthesis.sampling.gaps:CoverageGapSampler",
+    },
+)
 
-S = TypeVar("S", bound=type[Sampler])
-
-
-def register_sampler(key: str) -> Callable[[S], S]:
-    """Class decorator: make a sampler buildable by name through :func:`build_sampler`."""
-
-    def wrap(cls: S) -> S:
-        cls.key = key
-        SAMPLERS[key] = cls
-        return cls
-
-    return wrap
+#: Class decorator: ``@register_sampler("name")`` makes a sampler buildable by name.
+register_sampler = SAMPLERS.register
 
 
 def sampler_class(name: str) -> type[Sampler]:
     """The class registered as ``name``; SamplingError listing the choices otherwise."""
-    cls = SAMPLERS.get(name)
-    if cls is None:
-        raise SamplingError(f"unknown sampling strategy {name!r}; choose from {sorted(SAMPLERS)}")
-    return cls
+    return SAMPLERS.get_class(name)
 
 
 def accepted_params(name: str) -> list[str]:
