@@ -91,8 +91,7 @@ def test_cli_eval_scoring_text(tmp_path: Path) -> None:
     import json
 
     from medkg.training.tiny import build_tiny_model
-    from tests.training.test_cli_train import invoke
-    from tests.training.test_permutations import MEDSSR
+    from tests.factories.training import MEDSSR, invoke
 
     bench = tmp_path / "medssr.json"
     bench.write_text(json.dumps(MEDSSR), encoding="utf-8")
