@@ -89,7 +89,13 @@ class RayEngine(Engine):
         if address:
             ray.init(address=address, **kwargs)
         else:  # a private instance on this machine (Ray's token authentication stays on)
-            ray.init(num_cpus=max(1, int(self.workers * self.cpus_per_worker + 0.999)), **kwargs)
+            # address="local": always a new instance, never a cluster some other process
+            # on this machine happens to have left running.
+            ray.init(
+                address="local",
+                num_cpus=max(1, int(self.workers * self.cpus_per_worker + 0.999)),
+                **kwargs,
+            )
 
     def _map(self, task: ShardTask[S, R], shards: list[S], progress: Progress | None) -> list[R]:
         ray = import_ray()

@@ -4,6 +4,7 @@ the contract of its kind; and no registered name without an entry."""
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,14 @@ def test_generator_contract(name: str, entry: Entry, tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- engines
+def shutdown_private_ray() -> None:
+    """A Ray engine built without an address starts a private Ray instance in this process;
+    it is shut down so that later tests (the real cluster of tests/engines) can connect."""
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()
+
+
 @pytest.mark.parametrize(("name", "entry"), params("engine"))
 def test_engine_contract(name: str, entry: Entry, tmp_path: Path) -> None:
     from medkg.engines import build_engine
@@ -135,5 +144,8 @@ def test_engine_contract(name: str, entry: Entry, tmp_path: Path) -> None:
     args, options = entry.build(tmp_path)
     engine = build_engine(name, *args, **options)
     assert engine.key == name
-    assert engine.map(SquareTask(), [3, 1, 2]) == [9, 1, 4]
-    assert engine.map(SquareTask(), []) == []
+    try:
+        assert engine.map(SquareTask(), [3, 1, 2]) == [9, 1, 4]
+        assert engine.map(SquareTask(), []) == []
+    finally:
+        shutdown_private_ray()
