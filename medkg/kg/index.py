@@ -250,7 +250,7 @@ class SynthesisGraph:
         dis_pheno = _aggregate_annotations(hs[~excluded], hd[~excluded], fv[~excluded],
                                            onset[~excluded], n)  # fmt: skip
         # A pair annotated both ways (rare, conflicting sources) is not a usable positive.
-        both = _sorted_isin(dis_pheno.pair_keys(), dis_not.pair_keys())
+        both = sorted_isin(dis_pheno.pair_keys(), dis_not.pair_keys())
         if both.any():
             dis_pheno = dis_pheno.drop_entries(both)
         pheno_dis = dis_pheno.transpose(n)
@@ -263,7 +263,7 @@ class SynthesisGraph:
             np.concatenate([hs[~excluded], hs[zero]]), np.concatenate([hd[~excluded], hd[zero]]), n
         )
         explicit_not = CSR.unique_pairs(hs[neg], hd[neg], n)
-        clash = _sorted_isin(maybe.pair_keys(), explicit_not.pair_keys())
+        clash = sorted_isin(maybe.pair_keys(), explicit_not.pair_keys())
         if clash.any():
             maybe = maybe.drop_entries(clash)
         freq_text = _frequency_texts(hp.filter(pl.Series(~excluded)), n)
@@ -387,7 +387,7 @@ class SynthesisGraph:
         for r in rows[1:]:
             if out.size == 0:
                 break
-            out = out[_sorted_isin(out, r)]
+            out = out[sorted_isin(out, r)]
         return out
 
     def is_ancestor(self, a: int, b: int) -> bool:
@@ -456,7 +456,7 @@ BRANCH_SCHEMES: dict[str, BranchScheme] = {
 
 
 # ---------------------------------------------------------------------- helpers
-def _sorted_isin(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def sorted_isin(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.isin`` for sorted ``b`` (searchsorted; fast for small ``a``)."""
     if b.size == 0:
         return np.zeros(a.size, dtype=bool)
@@ -478,7 +478,7 @@ def _ancestor_closure(parents: CSR, n: int) -> CSR:
         fs, fp = front // n, front % n
         k = deg[fp]
         nxt = np.unique(np.repeat(fs, k) * n + _gather_rows(parents, fp, k))
-        front = nxt[~_sorted_isin(nxt, known)]
+        front = nxt[~sorted_isin(nxt, known)]
         known = np.union1d(known, front)
     return CSR.from_pairs(known // n, known % n, n)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from medkg.kg.index import BRANCH_SCHEMES, SynthesisGraph
+from medkg.kg.index import BRANCH_SCHEMES, SynthesisGraph, sorted_isin
 from medkg.kg.model import DISEASE, IS_A, PHENOTYPE
 from medkg.synthesis.distractors import ancestor_jaccard, hierarchy_neighbours, pick
 from medkg.synthesis.items import Reject
@@ -82,7 +82,7 @@ class CategoryFamily(QuestionFamily):
         options = []
         for key in BRANCH_SCHEMES:
             br = g.branches(key)
-            hit = br[_in_sorted(br, anc)]  # IS_A rows are sorted
+            hit = br[sorted_isin(br, anc)]  # IS_A rows are sorted
             hit = hit[hit != seed]
             if hit.size:
                 options.append((key, br, hit))
@@ -90,7 +90,7 @@ class CategoryFamily(QuestionFamily):
             return Reject("no_category", f"{g.ids[seed]} is under no known scheme branch")
         key, br, hit = options[int(rng.integers(len(options)))]
         answer = int(hit[rng.integers(hit.size)])
-        cand = br[~_in_sorted(br, anc)].astype(np.int64)
+        cand = br[~sorted_isin(br, anc)].astype(np.int64)
         cand = cand[rng.permutation(cand.size)]
         sims = np.full(cand.size, SIBLING_BRANCH_SIMILARITY)
         chosen, s = pick(
@@ -218,12 +218,3 @@ def _msca_reason(g: Any, c: int, a: int, b: int, answer: str) -> str:
     if has_a or has_b:
         return f"includes {g.names[a if has_a else b]} but not {g.names[b if has_a else a]}"
     return f"includes neither {g.names[a]} nor {g.names[b]}"
-
-
-def _in_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``np.isin(a, b)`` for a sorted ``b`` (an IS_A row), by binary search."""
-    if b.size == 0:
-        return np.zeros(a.size, dtype=bool)
-    k = b.searchsorted(a)
-    k[k >= b.size] = b.size - 1
-    return b[k] == a
