@@ -21,7 +21,6 @@ from medkg.synthesis.pipeline import (
     SynthConfig,
     SynthesisError,
     SynthesisShortfall,
-    largest_remainder,
     synthesize,
 )
 from medkg.synthesis.sampling import build_sampler
@@ -215,12 +214,6 @@ def test_impossible_targets_error_before_any_item_is_made(kg):
     no_genes = generated_graph(n_genes=0)
     with pytest.raises(SynthesisError, match=r"'fake_gene' has no eligible seed"):
         synthesize(no_genes, SynthConfig(n=20, strategy="uniform"), backends=backends)
-
-
-def test_largest_remainder_sums_and_breaks_ties_in_order():
-    assert largest_remainder(10, [1 / 3, 1 / 3, 1 / 3]) == [4, 3, 3]
-    assert largest_remainder(7, [0.5, 0.25, 0.25]) == [3, 2, 2]
-    assert sum(largest_remainder(10_001, [0.1] * 10)) == 10_001
 
 
 def test_seeds_are_drawn_without_replacement_and_the_report_states_the_spread(kg):

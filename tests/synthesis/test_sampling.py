@@ -18,7 +18,6 @@ from medkg.synthesis.sampling import (
     SamplingError,
     build_sampler,
     expected_distribution,
-    largest_remainder,
     parse_target,
     realised_distribution,
     total_variation,
@@ -373,12 +372,16 @@ def test_rare_mixture_errors(nodes):
 # -- target --------------------------------------------------------------------------------
 
 
-def test_largest_remainder_is_exact():
-    assert largest_remainder(10, np.array([1 / 3, 1 / 3, 1 / 3])).tolist() == [4, 3, 3]
-    assert largest_remainder(7, np.array([0.5, 0.25, 0.25])).tolist() == [3, 2, 2]
-    counts = largest_remainder(1001, np.array([0.123, 0.377, 0.5]))
-    assert counts.sum() == 1001
-    assert np.all(np.abs(counts - 1001 * np.array([0.123, 0.377, 0.5])) < 1)
+def test_target_allocates_exactly_n_when_shares_sum_to_one_only_within_tolerance(nodes):
+    # the shares sum to 1 + 9e-7 (accepted: the tolerance is 1e-6); unnormalised quotas
+    # floor to 10_000_009 draws for n = 10_000_000
+    shares = {"A": 0.2000009, "B": 0.5, "C": 0.3}
+    sampler = build_sampler("target", nodes, by="branch", shares=shares)
+    n = 10_000_000
+    allocation = sampler.allocation(n)
+    assert sum(allocation.values()) == n
+    for group, share in shares.items():
+        assert abs(allocation[group] - n * share) <= 1 + n * 1e-6
 
 
 @pytest.mark.parametrize("n", [1, 7, 100, 9999])
