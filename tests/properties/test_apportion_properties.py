@@ -47,8 +47,8 @@ def test_counts_are_a_hamilton_apportionment(total: int, weights: list[int]) -> 
         return
     assert sum(counts) == total
     quotas = exact_quotas(total, weights)
-    rounded_up = []
-    kept_down = []
+    rounded_up: list[Fraction] = []
+    kept_down: list[Fraction] = []
     for c, q in zip(counts, quotas, strict=True):
         floor = q.numerator // q.denominator
         assert c in (floor, floor + 1)

@@ -94,7 +94,7 @@ def test_excluded_frequency_counts_as_not():
     assert sg.row(target) not in sg.dis_pheno.row(r).tolist()
 
 
-def pl_when_x(mask, values):  # type: ignore[no-untyped-def]
+def pl_when_x(mask, values):
     import polars as pl
 
     return pl.select(pl.when(mask).then(0.0).otherwise(values)).to_series()

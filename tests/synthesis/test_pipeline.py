@@ -231,7 +231,7 @@ def test_seeds_are_drawn_without_replacement_and_the_report_states_the_spread(kg
 
 
 def test_capacity_is_checked_before_any_item_is_made(kg):
-    calls = Counter()
+    calls: Counter[str] = Counter()
 
     class Counting(FakeFamily):
         def make(self, row, rng):
