@@ -418,6 +418,14 @@ class SynthesisGraph:
             self._cache["met_children"] = CSR.from_pairs(self.met_parent[rows], rows, self.n)
         return self._cache["met_children"]
 
+    @property
+    def desc(self) -> CSR:
+        """IS_A descendants of every node, itself included (the inverse of ``anc``), built
+        on first use (a transpose: milliseconds)."""
+        if "desc" not in self._cache:
+            self._cache["desc"] = self.anc.transpose(self.n)
+        return self._cache["desc"]
+
     def branches(self, scheme: str) -> np.ndarray:
         """Sorted rows of the top-level branches of one classification scheme.
 
@@ -482,13 +490,13 @@ def _ancestor_closure(parents: CSR, n: int) -> CSR:
     while front.size:
         fs, fp = front // n, front % n
         k = deg[fp]
-        nxt = np.unique(np.repeat(fs, k) * n + _gather_rows(parents, fp, k))
+        nxt = np.unique(np.repeat(fs, k) * n + gather_rows(parents, fp, k))
         front = nxt[~sorted_isin(nxt, known)]
         known = np.union1d(known, front)
     return CSR.from_pairs(known // n, known % n, n)
 
 
-def _gather_rows(csr: CSR, rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def gather_rows(csr: CSR, rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Concatenate ``csr.row(r)`` for each r in ``rows`` (vectorised)."""
     total = int(counts.sum())
     if total == 0:
@@ -564,7 +572,7 @@ def _closed_annotations(dis_pheno: CSR, anc: CSR, n: int) -> CSR:
     src = np.repeat(np.arange(n, dtype=np.int64), deg)
     ph = dis_pheno.indices.astype(np.int64)
     k = anc.degree()[ph]
-    keys = np.unique(np.repeat(src, k) * n + _gather_rows(anc, ph, k))
+    keys = np.unique(np.repeat(src, k) * n + gather_rows(anc, ph, k))
     return CSR.from_pairs(keys // n, keys % n, n)
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
 
 import numpy as np
 
@@ -85,20 +84,33 @@ DESIGNATORS = frozenset(
 )
 
 
-@lru_cache(maxsize=200_000)
+# Words already classified, and those of them a name core drops: the vocabulary is small
+# next to the names (about 250,000 with synonyms, nearly all distinct), so a core costs two
+# C-level set differences instead of a Python test per word.
+_SEEN_WORDS: set[str] = set()
+_DROPPED_WORDS: set[str] = set()
+
+
+def _dropped(w: str) -> bool:
+    """A word a name core leaves out: a designator, a number (arabic or roman), a numbered
+    designator (1a, 5c, 13q; but "3mc" of "3MC syndrome" is a word) or a single letter."""
+    return (
+        w in DESIGNATORS
+        or w.isdigit()
+        or len(w) == 1
+        or _ROMAN.match(w) is not None
+        or _NUMBERED.fullmatch(w) is not None
+    )
+
+
 def name_core(name: str) -> frozenset[str]:
     """The words of a name that say what it is, without numbering and designators."""
-    words = _TOKEN.findall(name.lower().replace("'s", ""))
-    out = set()
-    for w in words:
-        if w in DESIGNATORS or w.isdigit() or _ROMAN.match(w):
-            continue
-        if _NUMBERED.fullmatch(w):  # 1a, 5c, 13q (but "3mc" of "3MC syndrome" is a word)
-            continue
-        if len(w) == 1:
-            continue
-        out.add(w)
-    return frozenset(out)
+    words = set(_TOKEN.findall(name.lower().replace("'s", "")))
+    new = words - _SEEN_WORDS
+    if new:  # classify before marking seen: a word seen is always classified
+        _DROPPED_WORDS.update(w for w in new if _dropped(w))
+        _SEEN_WORDS.update(new)
+    return frozenset(words - _DROPPED_WORDS)
 
 
 def acronym(name: str) -> str:
@@ -106,14 +118,20 @@ def acronym(name: str) -> str:
     return "".join(w[0] for w in _TOKEN.findall(name.lower()) if w not in {"of", "and", "the"})
 
 
+def _names_of(g: SynthesisGraph, row: int) -> list[str]:
+    return [g.names[row], *(g.synonyms[row] if row < len(g.synonyms) else [])]
+
+
 def _cores(g: SynthesisGraph, row: int) -> list[frozenset[str]]:
-    cache = g._cache.setdefault("clinical.cores", {})
-    hit = cache.get(row)
-    if hit is None:
-        names = [g.names[row], *(g.synonyms[row] if row < len(g.synonyms) else [])]
-        hit = [c for c in {name_core(x) for x in names} if c]
-        cache[row] = hit
-    return hit
+    """The non-empty cores of a row's name and synonyms (plain formulation; the fast
+    checks use :func:`_name_sig`, which must agree with it)."""
+    return [c for c in {name_core(x) for x in _names_of(g, row)} if c]
+
+
+def _acronyms(g: SynthesisGraph, row: int) -> set[str]:
+    """Acronyms of a row's name cores (plain formulation, see :func:`_cores`)."""
+    names = _names_of(g, row)
+    return {acronym(" ".join(sorted(name_core(x), key=x.lower().find))) for x in names} - {""}
 
 
 def _words(g: SynthesisGraph, row: int) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -130,35 +148,46 @@ def _words(g: SynthesisGraph, row: int) -> tuple[frozenset[str], tuple[str, ...]
     return hit
 
 
-def _acronyms(g: SynthesisGraph, row: int) -> set[str]:
-    cache = g._cache.setdefault("clinical.acronyms", {})
-    hit = cache.get(row)
-    if hit is None:
-        names = [g.names[row], *(g.synonyms[row] if row < len(g.synonyms) else [])]
-        hit = {acronym(" ".join(sorted(name_core(x), key=x.lower().find))) for x in names} - {""}
-        cache[row] = hit
-    return hit
-
-
 TYPED = re.compile(r"\b(type|subtype|susceptibility|group|form)\b", re.IGNORECASE)
 
+NameSig = tuple[
+    frozenset[str],
+    frozenset[str],
+    frozenset[str],
+    bool,
+    tuple[frozenset[str], ...],
+    tuple[frozenset[str], tuple[str, ...]],
+]
 
-def _name_sig(
-    g: SynthesisGraph, row: int
-) -> tuple[frozenset[str], frozenset[str], frozenset[str], bool]:
-    """Per row, cached: (words of every core, one-word cores' words, acronyms, typed).
+
+def _name_sig(g: SynthesisGraph, row: int) -> NameSig:
+    """Per row, cached: (words of every core, one-word cores' words, acronyms, typed,
+    the cores, :func:`_words`), from one pass over the row's names - the same cores and
+    acronyms as :func:`_cores` and :func:`_acronyms`.
 
     Two rows can only share or nest cores when their core words meet, so these sets let
     :func:`names_related` answer most pairs with two C-level set intersections."""
     cache = g._cache.setdefault("clinical.name_sig", {})
     hit = cache.get(row)
     if hit is None:
-        cores = _cores(g, row)
+        cores: set[frozenset[str]] = set()
+        acronyms: set[str] = set()
+        for x in _names_of(g, row):
+            core = name_core(x)
+            if core:
+                cores.add(core)
+                # acronym() of the core's words in name order; they are tokens already
+                # and never "of"/"and"/"the" (designators), so the initials suffice
+                low = x.lower()
+                acronyms.add("".join([w[0] for w in sorted(core, key=low.find)]))
+        ordered = tuple(cores)
         hit = (
-            frozenset().union(*cores),
-            frozenset(next(iter(c)) for c in cores if len(c) == 1),
-            frozenset(_acronyms(g, row)),
+            frozenset().union(*ordered),
+            frozenset(next(iter(c)) for c in ordered if len(c) == 1),
+            frozenset(acronyms),
             bool(TYPED.search(g.names[row])),
+            ordered,
+            _words(g, row),
         )
         cache[row] = hit
     return hit
@@ -169,17 +198,17 @@ def names_related(g: SynthesisGraph, a: int, b: int) -> bool:
     acronym (names and synonyms of both). A one-word core ("hemophilia", "syndrome") is
     too weak to call two names one, unless both names are typed members of one series
     ("Type D brachydactyly", "Type E brachydactyly")."""
-    if _words(g, a) == _words(g, b):
+    words_a, ones_a, acr_a, typed_a, cores_a, name_a = _name_sig(g, a)
+    words_b, ones_b, acr_b, typed_b, cores_b, name_b = _name_sig(g, b)
+    if name_a == name_b:
         return True  # the same words reordered: "Hemihyperplasia, isolated"
-    words_a, ones_a, acr_a, typed_a = _name_sig(g, a)
-    words_b, ones_b, acr_b, typed_b = _name_sig(g, b)
     if not ones_a.isdisjoint(acr_b) or not ones_b.isdisjoint(acr_a):
         return True  # a one-word core that is the other's acronym
     if words_a.isdisjoint(words_b):
         return False  # non-empty cores with no word in common neither nest nor match
     typed = typed_a and typed_b
-    for x in _cores(g, a):
-        for y in _cores(g, b):
+    for x in cores_a:
+        for y in cores_b:
             if len(x) >= 2 and len(y) >= 2 and (x <= y or y <= x):
                 return True
             if typed and x == y:
@@ -187,26 +216,56 @@ def names_related(g: SynthesisGraph, a: int, b: int) -> bool:
     return False
 
 
-def _with_equivalents(g: SynthesisGraph, row: int) -> list[int]:
-    return [row, *g.equiv.row(row).tolist()]
+# A key whose side (itself and its MAPS_TO equivalents) has at most this many IS_A
+# descendants is tested against a candidate through its descendant set; above it, through
+# the candidate's ancestor set (as large keys, MeSH drug classes, would cost more).
+DESCENDANT_LIMIT = 256
 
 
-def _side(g: SynthesisGraph, row: int) -> tuple[frozenset[int], frozenset[int]]:
-    """Per row, cached: (the row and its MAPS_TO equivalents, their IS_A ancestors)."""
-    cache = g._cache.setdefault("clinical.side", {})
+def with_equivalents(g: SynthesisGraph, row: int) -> frozenset[int]:
+    """The row and its MAPS_TO equivalents (cached per graph view)."""
+    cache = g._cache.setdefault("clinical.rows_of", {})
     hit = cache.get(row)
     if hit is None:
-        side = _with_equivalents(g, row)
-        hit = (frozenset(side), frozenset(_up(g, side)))
+        eq = g.equiv.row(row)
+        hit = cache[row] = frozenset([row, *eq.tolist()]) if eq.size else frozenset((row,))
+    return hit
+
+
+def _up(g: SynthesisGraph, row: int) -> frozenset[int]:
+    """Per row, cached: IS_A ancestors (self included) of the row and its equivalents."""
+    cache = g._cache.setdefault("clinical.up", {})
+    hit = cache.get(row)
+    if hit is None:
+        side = with_equivalents(g, row)
+        if len(side) == 1:
+            hit = frozenset(g.anc.row(row).tolist())
+        else:
+            hit = frozenset(np.concatenate([g.anc.row(x) for x in side]).tolist())
         cache[row] = hit
     return hit
 
 
-def _up(g: SynthesisGraph, side: list[int]) -> set[int]:
-    """IS_A ancestors (self included) of every row of ``side``."""
+def _down(g: SynthesisGraph, side: frozenset[int]) -> frozenset[int] | None:
+    """IS_A descendants (self included) of every row of ``side``; None past the limit."""
+    desc = g.desc
+    if sum(desc.size(x) for x in side) > DESCENDANT_LIMIT:
+        return None
     if len(side) == 1:
-        return set(g.anc.row(side[0]).tolist())
-    return set(np.concatenate([g.anc.row(x) for x in side]).tolist())
+        return frozenset(desc.row(next(iter(side))).tolist())
+    return frozenset(np.concatenate([desc.row(x) for x in side]).tolist())
+
+
+def _key_side(
+    g: SynthesisGraph, key: int
+) -> tuple[frozenset[int], frozenset[int], frozenset[int] | None]:
+    """Per key row, cached: (its side, the side's ancestors, the side's descendants)."""
+    cache = g._cache.setdefault("clinical.key_side", {})
+    hit = cache.get(key)
+    if hit is None:
+        side = with_equivalents(g, key)
+        hit = cache[key] = (side, _up(g, key), _down(g, side))
+    return hit
 
 
 def hierarchy_related(g: SynthesisGraph, a: int, b: int) -> bool:
@@ -215,14 +274,24 @@ def hierarchy_related(g: SynthesisGraph, a: int, b: int) -> bool:
 
 
 def related_to(g: SynthesisGraph, key: int, *, names: bool = True) -> Callable[[int], bool]:
-    """A predicate ``c -> related(g, c, key)`` with the key's side worked out once."""
-    key_side, key_up = _side(g, key)
+    """A predicate ``c -> related(g, c, key)`` with the key's side worked out once.
+
+    "c's side has an ancestor on the key's side" is asked as "c's side meets the key side's
+    descendants" while those are few, so a candidate needs only its own equivalents."""
+    key_side, key_up, key_down = _key_side(g, key)
+    names_lower = g.names_lower
+    key_name = names_lower[key]
 
     def check(c: int) -> bool:
-        if g.equivalent(c, key):
+        side = with_equivalents(g, c)
+        if c == key or key in side or names_lower[c] == key_name:
+            return True  # g.equivalent(c, key): same row, MAPS_TO link or same name
+        if not key_up.isdisjoint(side):
             return True
-        side, up = _side(g, c)
-        if not key_up.isdisjoint(side) or not up.isdisjoint(key_side):
+        if key_down is not None:
+            if not key_down.isdisjoint(side):
+                return True
+        elif not _up(g, c).isdisjoint(key_side):
             return True
         return names and names_related(g, key, c)
 
@@ -320,5 +389,7 @@ __all__ = [
     "name_core",
     "names_related",
     "related",
+    "related_to",
     "siblings",
+    "with_equivalents",
 ]

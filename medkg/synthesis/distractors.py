@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from medkg.kg.index import CSR, SynthesisGraph
+from medkg.kg.index import CSR, SynthesisGraph, gather_rows
 
 
 def similar_diseases(
@@ -43,32 +43,37 @@ def _similar_diseases(g: SynthesisGraph, disease: int, limit: int) -> tuple[np.n
     ph = g.dis_pheno.row(disease)
     if ph.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    rows, inverse = _local_index(g)
+    rows, local_of, sizes_of, inverse = _local_index(g)
     # intersection sizes by counting, in the compact space of annotated diseases
-    hits = np.concatenate([inverse.row(int(p)) for p in ph])
+    row = inverse.row
+    hits = np.concatenate([row(p) for p in ph.tolist()])
     inter_all = np.bincount(hits, minlength=rows.size)
-    local = np.flatnonzero(inter_all)
+    inter_all[local_of[disease]] = 0  # not its own neighbour
+    local = inter_all.nonzero()[0]
     cand = rows[local]
     inter = inter_all[local]
-    keep = cand != disease
-    cand, inter = cand[keep], inter[keep]
-    sizes = g.dis_pheno.degree()[cand]
-    jac = inter / (ph.size + sizes - inter)
+    jac = inter / (ph.size + sizes_of[local] - inter)
     if jac.size > limit:  # partial sort first: only the best ``limit`` are ranked
-        top = np.argpartition(-jac, limit)[:limit]
+        top = (-jac).argpartition(limit)[:limit]
         cand, jac = cand[top], jac[top]
     order = np.lexsort((cand, -jac))[:limit]
     return cand[order], jac[order]
 
 
-def _local_index(g: SynthesisGraph) -> tuple[np.ndarray, CSR]:
-    """Annotated disease rows, and phenotype → position in that array (built once)."""
+def _local_index(g: SynthesisGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, CSR]:
+    """Annotated disease rows, row -> position in that array (-1: none), their annotation
+    counts, and phenotype -> positions (built once)."""
     if "similar.local" not in g._cache:
         rows = np.flatnonzero(g.dis_pheno.degree() > 0)
         local_of = np.full(g.n, -1, dtype=np.int64)
         local_of[rows] = np.arange(rows.size)
         inv = g.pheno_dis
-        g._cache["similar.local"] = (rows, CSR(inv.indptr, local_of[inv.indices]))
+        g._cache["similar.local"] = (
+            rows,
+            local_of,
+            g.dis_pheno.degree()[rows],
+            CSR(inv.indptr, local_of[inv.indices]),
+        )
     return g._cache["similar.local"]
 
 
@@ -77,13 +82,10 @@ def genes_of_similar_diseases(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Genes of the similar diseases ``dis`` (from :func:`similar_diseases`, hardest first);
     a gene's similarity is that of the most similar disease it is associated with."""
-    genes: dict[int, float] = {}
-    for d, j in zip(dis.tolist(), jac.tolist(), strict=True):
-        for gene in g.dis_gene.row(d).tolist():
-            if gene not in genes:
-                genes[gene] = j
-    rows = np.fromiter(genes, dtype=np.int64, count=len(genes))
-    return rows, np.fromiter(genes.values(), dtype=float, count=len(genes))
+    counts = g.dis_gene.degree()[dis]
+    genes = gather_rows(g.dis_gene, dis, counts)
+    first = np.sort(np.unique(genes, return_index=True)[1])  # first occurrences, in order
+    return genes[first], np.repeat(np.asarray(jac, dtype=float), counts)[first]
 
 
 def ancestor_jaccard(g: SynthesisGraph, a: int, b: int) -> float:
@@ -195,7 +197,7 @@ def pick(
     hardest ``pool_factor * k`` valid ones, so items vary but stay hard; with ``balance``,
     in proportion to :meth:`OptionBalance.weight`. Fewer than ``k`` back means there were
     not enough hard negatives."""
-    from medkg.synthesis.clinical import related_to
+    from medkg.synthesis.clinical import related_to, with_equivalents
 
     checks = [related_to(g, t) for t in shown] if strict else []
     valid: list[int] = []
@@ -204,13 +206,12 @@ def pick(
     # (every taken name is in ``names``) or a MAPS_TO link from c to a taken row
     taken = set(shown)
     names = {g.names_lower[s] for s in shown}
-    equiv = g.equiv
     for c, s in zip(candidates.tolist(), scores.tolist(), strict=True):
         if len(valid) >= pool_factor * k:
             break
         if c in taken or g.names_lower[c] in names:
             continue
-        if equiv.size(c) and not taken.isdisjoint(equiv.row(c).tolist()):
+        if not taken.isdisjoint(with_equivalents(g, c)):
             continue
         if not ok(c):
             continue

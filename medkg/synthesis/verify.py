@@ -39,7 +39,7 @@ import numpy as np
 from medkg.errors import UsageError
 from medkg.kg.index import BRANCH_SCHEMES, SynthesisGraph
 from medkg.kg.model import DISEASE, MODIFIER, PHENOTYPE
-from medkg.synthesis.clinical import related
+from medkg.synthesis.clinical import related_to
 from medkg.synthesis.items import QAItem
 from medkg.text import names_in, normalise
 
@@ -90,10 +90,14 @@ def verify_item(item: QAItem, graph: SynthesisGraph) -> list[str]:
     expected = [o for o in item.option_ids if o != item.answer_id]
     if sorted(expected) != sorted(item.distractor_ids):
         problems.append("distractor_ids_mismatch: distractor_ids are not the other options")
+    # related() is symmetric: the answer's side is worked out once
+    answer_related = (
+        None if item.family in CLASS_OPTION_FAMILIES else related_to(graph, rows.answer)
+    )
     for d in rows.distractors:
         if graph.equivalent(d, rows.answer):
             problems.append(f"answer_not_unique: {graph.ids[d]} is the answer under another id")
-        elif item.family not in CLASS_OPTION_FAMILIES and related(graph, d, rows.answer):
+        elif answer_related is not None and answer_related(d):
             problems.append(
                 f"distractor_related: {graph.ids[d]} is a subtype, supertype or numbered "
                 f"sibling of the answer {item.answer_id}"

@@ -19,6 +19,8 @@ reasoning hops from the cues to the answer, ``rare`` whether a rare disease is i
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -29,6 +31,7 @@ from medkg.kg.index import SynthesisGraph
 from medkg.registry import Registry
 from medkg.synthesis.distractors import OptionBalance
 from medkg.synthesis.items import RATIONALE_STEPS, VERIFIED_ATTR, QAItem, Reject
+from medkg.synthesis.questions.cues import name_words
 from medkg.synthesis.verify import reason_of, verify_item
 
 
@@ -52,13 +55,16 @@ class Draft:
     distractor_reasons: dict[int, str] = field(default_factory=dict)
 
 
-def stem_names_answer(item: QAItem) -> bool:
+def stem_names_answer(item: QAItem, option_words: Sequence[AbstractSet[str]] | None = None) -> bool:
     """The key shares more content words with the stem than every other option (a reader
-    could pick it by word overlap alone: the stem-overlap baseline of ``synth inspect``)."""
+    could pick it by word overlap alone: the stem-overlap baseline of ``synth inspect``).
+    ``option_words``: the options' content words when the caller has them already."""
     from medkg.synthesis.inspect import content_words
 
     stem = content_words(item.question)
-    overlap = [len(content_words(o) & stem) for o in item.options]
+    if option_words is None:
+        option_words = [content_words(o) for o in item.options]
+    overlap = [len(stem.intersection(w)) for w in option_words]
     key = overlap[item.answer_index]
     return key > 0 and all(v < key for i, v in enumerate(overlap) if i != item.answer_index)
 
@@ -164,7 +170,7 @@ class QuestionFamily(ABC):
             template=draft.template,
             seed_entity=g.ids[draft.seed],
         )
-        if stem_names_answer(item):
+        if stem_names_answer(item, [name_words(g, r) for r in shown]):
             return Reject("stem_names_answer", "the key alone shares most words with the stem")
         problems = verify_item(item, g)
         if problems:

@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 
 from medkg.kg.model import DISEASE, GENE_ASSOCIATED_WITH, HAS_PHENOTYPE
-from medkg.synthesis.clinical import causal_gene_links, disease_like, related, siblings
+from medkg.synthesis.clinical import (
+    causal_gene_links,
+    disease_like,
+    related_to,
+    siblings,
+    with_equivalents,
+)
 from medkg.synthesis.distractors import pick, similar_diseases
 from medkg.synthesis.items import Reject
 from medkg.synthesis.questions.base import (
@@ -59,7 +65,8 @@ class ChainFamily(QuestionFamily):
         dstar, gstar = fitting_genes(g, cues, maybe=True)
         dlist = dstar.tolist()
         dset = set(dlist)
-        first50 = dlist[:50]
+        first50_names = {g.names_lower[x] for x in dlist[:50]}
+        seed_related = related_to(g, seed)  # related() is symmetric: the seed's side once
         # outside the hidden disease's equivalence class and group: not the same entity,
         # a subtype/supertype, a numbered sibling or an IS_A sibling of it or of another
         # disease showing every finding
@@ -68,10 +75,12 @@ class ChainFamily(QuestionFamily):
             for d in gene_dis.row(gene).tolist()
             if d not in dset
             and disease_like(g)[d]
-            and not related(g, d, seed)
+            and not seed_related(d)
             and not siblings(g, d, seed)
-            and not any(g.equivalent(d, x) for x in first50)
-            and dset.isdisjoint(g.equiv.row(d).tolist())
+            # not g.equivalent(d, x) for x in the first 50 (same row, name or MAPS_TO
+            # link; the rows and links are covered by dset, which holds them)
+            and g.names_lower[d] not in first50_names
+            and dset.isdisjoint(with_equivalents(g, d))
         ]
         if not others:
             return Reject("no_other_disease", f"{g.names[gene]} has no other disease")

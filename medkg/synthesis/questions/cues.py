@@ -12,6 +12,7 @@ vignette discriminates.
 from __future__ import annotations
 
 import math
+from collections.abc import Set as AbstractSet
 
 import numpy as np
 
@@ -65,7 +66,7 @@ def select_cues(
     competitors: int = 8,
     max_extra: int = 2,
     near: np.ndarray | None = None,
-    avoid: set[str] | None = None,
+    avoid: AbstractSet[str] | None = None,
 ) -> list[int]:
     """Up to ``k`` discriminative cues (plus at most ``max_extra`` to rule out close
     competitors); fewer when the disease has fewer usable phenotypes. Cues sharing a
@@ -73,16 +74,15 @@ def select_cues(
     name the answer in the stem."""
     rows, score, _ = cue_scores(g, disease)
     if avoid:
-        from medkg.synthesis.inspect import content_words
-
-        keep = np.array([not (content_words(g.names[r]) & avoid) for r in rows.tolist()], bool)
+        keep = np.array([avoid.isdisjoint(name_words(g, r)) for r in rows.tolist()], bool)
         rows, score = rows[keep], score[keep]
     if rows.size == 0:
         return []
     key = np.log(score) + noise * rng.gumbel(size=score.size)
     order = rows[np.argsort(-key, kind="stable")]
     chosen: list[int] = []
-    for p in order.tolist():
+    ordered = order.tolist()
+    for p in ordered:
         if len(chosen) >= k:
             break
         if not _related(g, p, chosen):
@@ -92,16 +92,17 @@ def select_cues(
     if near is None:
         near, _ = similar_diseases(g, disease, competitors)
     extra = 0
+    closed, maybe = g.dis_closed, g.dis_maybe_closed
     for c in near[:competitors].tolist():
         if extra >= max_extra:
             break
-        if not g.has_phenotype(c, np.asarray(chosen)).all():
+        if not all(closed.has(c, p) for p in chosen):  # c lacks a cue already
             continue
-        lacks = [p for p in order.tolist() if p not in chosen and not g.dis_maybe_closed.has(c, p)]
-        lacks = [p for p in lacks if not _related(g, p, chosen)]
-        if lacks:
-            chosen.append(lacks[0])
-            extra += 1
+        for p in ordered:  # the best-scored finding c lacks that is not related to a cue
+            if p not in chosen and not maybe.has(c, p) and not _related(g, p, chosen):
+                chosen.append(p)
+                extra += 1
+                break
     return chosen
 
 
@@ -124,11 +125,28 @@ def frequency_note(g: SynthesisGraph, disease: int, phenotype: int) -> str:
     return "; ".join(parts)
 
 
-def key_words(g: SynthesisGraph, row: int) -> set[str]:
-    """Content words of an entity's name and synonyms (what a stem must not contain)."""
-    from medkg.synthesis.inspect import content_words
+def name_words(g: SynthesisGraph, row: int) -> frozenset[str]:
+    """Content words of a row's name (as ``synth inspect`` counts them), memoised per
+    graph view: option and cue names recur across items."""
+    memo = g._cache.setdefault("cues.name_words", {})
+    hit = memo.get(row)
+    if hit is None:
+        from medkg.synthesis.inspect import content_words
 
-    words: set[str] = set()
-    for name in [g.names[row], *(g.synonyms[row] if row < len(g.synonyms) else [])]:
-        words |= content_words(name)
-    return words
+        hit = memo[row] = frozenset(content_words(g.names[row]))
+    return hit
+
+
+def key_words(g: SynthesisGraph, row: int) -> frozenset[str]:
+    """Content words of an entity's name and synonyms (what a stem must not contain),
+    memoised per graph view."""
+    memo = g._cache.setdefault("cues.key_words", {})
+    hit = memo.get(row)
+    if hit is None:
+        from medkg.synthesis.inspect import content_words
+
+        words = set(name_words(g, row))
+        for name in g.synonyms[row] if row < len(g.synonyms) else []:
+            words |= content_words(name)
+        hit = memo[row] = frozenset(words)
+    return hit

@@ -68,14 +68,14 @@ class DiagnosisFamily(QuestionFamily):
         cues = select_cues(g, seed, k, rng, near=cand, avoid=avoid)
         if len(cues) < p["k_min"]:
             return Reject("too_few_phenotypes", f"{len(cues)} usable of {p['k_min']}")
-        cue_arr = np.asarray(cues)
         dis_code = g.kind_codes[DISEASE]
+        closed = g.dis_closed  # what g.has_phenotype looks up, one cue at a time
 
         def ok(c: int) -> bool:
             return (
                 int(g.kind[c]) == dis_code
                 and not g.obsolete[c]
-                and not g.has_phenotype(c, cue_arr).all()
+                and not all(closed.has(c, p) for p in cues)
                 and not (g.is_ancestor(c, seed) or g.is_ancestor(seed, c))
             )
 

@@ -8,6 +8,8 @@ parent of the drug; distractors are sibling and cousin MeSH classes the drug is 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from medkg.kg.model import DRUG, IS_A
@@ -47,21 +49,23 @@ class DrugFamily(QuestionFamily):
             return hit
         is_class = self._is_class()
         ups = g.parents.row(answer).tolist()
-        sibs = [c for p in ups for c in g.children.row(p).tolist()]
-        cousins = [
-            c
-            for p in ups
-            for gp in g.parents.row(p).tolist()
-            for s in g.children.row(gp).tolist()
-            for c in g.children.row(s).tolist()
-        ]
+
+        def siblings_then_cousins() -> Iterator[int]:
+            for p in ups:
+                yield from g.children.row(p).tolist()
+            for p in ups:
+                for gp in g.parents.row(p).tolist():
+                    for s in g.children.row(gp).tolist():
+                        yield from g.children.row(s).tolist()
+
         seen: set[int] = set()
-        cand_list = []
-        for c in [*sibs, *cousins]:
+        cand_list: list[int] = []
+        for c in siblings_then_cousins():  # the first 24 distinct classes: no need for more
             if c not in seen and c != answer and is_class[c]:
                 seen.add(c)
                 cand_list.append(c)
-        cand_list = cand_list[:24]  # siblings first, then cousins
+                if len(cand_list) == 24:
+                    break
         cand = np.asarray(cand_list, dtype=np.int64)
         sims = np.array([ancestor_jaccard(g, answer, c) for c in cand_list])
         for a in (cand, sims):
