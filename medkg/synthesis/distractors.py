@@ -90,9 +90,18 @@ def genes_of_similar_diseases(
 
 def ancestor_jaccard(g: SynthesisGraph, a: int, b: int) -> float:
     """Jaccard of the IS_A ancestor sets (itself included): 1 for identical positions."""
-    ra, rb = g.anc.row(a), g.anc.row(b)
-    inter = int(g.anc.contains(a, rb).sum())
-    return inter / (ra.size + rb.size - inter) if ra.size + rb.size else 0.0
+    ra, rb = _ancestor_set(g, a), _ancestor_set(g, b)
+    inter = len(ra.intersection(rb))
+    return inter / (len(ra) + len(rb) - inter) if ra or rb else 0.0
+
+
+def _ancestor_set(g: SynthesisGraph, row: int) -> frozenset[int]:
+    """A row's IS_A ancestors, itself included, as a set (cached per graph view)."""
+    memo = g._cache.setdefault("distractors.ancestors", {})
+    hit = memo.get(row)
+    if hit is None:
+        hit = memo[row] = frozenset(g.anc.row(row).tolist())
+    return hit
 
 
 def hierarchy_neighbours(g: SynthesisGraph, row: int, limit: int = 40) -> np.ndarray:
