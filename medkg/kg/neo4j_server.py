@@ -449,14 +449,17 @@ def _let_import_go(proc: subprocess.Popen[bytes], job: ImportFirst, args_file: P
             raise Neo4jServerError(f"an importer argument holds a line break: {bad[0]!r}")
         _private_write(args_file, "".join(f"{a}\n" for a in args))
         job.go = time.time()
-        proc.stdin.write(b"GO\n")
-        proc.stdin.close()
     except BaseException:
         with contextlib.suppress(OSError):
             proc.stdin.close()
         _terminate(proc.pid, grace=10.0)
         args_file.unlink(missing_ok=True)
         raise
+    try:
+        proc.stdin.write(b"GO\n")
+        proc.stdin.close()
+    except OSError:  # the JVM is gone already: _wait_ready reports its log
+        pass
 
 
 def _mark_time(line: str) -> float:
