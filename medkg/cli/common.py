@@ -40,7 +40,7 @@ JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on 
 EngineOption = typer.Option(
     "local",
     "--engine",
-    help="Where shards run: local (this process) or ray (the [ray] extra); same output.",
+    help="Where shards run: local (this process) or ray (Ray workers; needs the ray extra). Same output.",
 )
 RayAddressOption = typer.Option(
     None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else a local one)."

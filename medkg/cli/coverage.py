@@ -239,9 +239,15 @@ def audit_cmd(
     as_json: bool = JsonOption,
     store: str = StoreOption,
     path: Path = PathOption,
+    engine: str = EngineOption,
+    ray_address: str = RayAddressOption,
+    workers: int = WorkersOption,
 ) -> None:
     """Long-tail audit: counts per MET node rolled up, coverage per level/branch, rare share,
-    concentration, top uncovered branches, AMCS; writes coverage.json, gaps.json, CSVs, report.html."""
+    concentration, top uncovered branches, AMCS; writes coverage.json, gaps.json, CSVs, report.html.
+
+    With ``--engine ray`` each dataset is linked in shards on Ray workers (the same
+    mention table); the rest of the audit runs here."""
     from medkg.coverage.audit import check_name
     from medkg.coverage.pipeline import AUDIT_KIND, AUDIT_LEGACY, DatasetSpec, run_audit
     from medkg.synthesis.inspect import inspect_if_synth
@@ -249,6 +255,7 @@ def audit_cmd(
     if names and len(names) != len(datasets):
         raise UsageError(f"give one --name per dataset ({len(datasets)}), got {len(names)}")
     check_folder_target(output, AUDIT_KIND, AUDIT_LEGACY)  # before any work
+    runner = None if engine == "local" else engine_from_options(engine, ray_address, workers)
     specs = []
     for i, d in enumerate(datasets):
         p = _dataset_path(d)
@@ -261,7 +268,7 @@ def audit_cmd(
                 kg, specs, out=output, amcs_reference=None if amcs_ref == "none" else amcs_ref,
                 embedder=embedder, branch_depth=branch_depth, report=report,
                 progress=update,
-                inspect=inspect_if_synth,
+                inspect=inspect_if_synth, engine=runner,
             )  # fmt: skip
         if write_back:
             from medkg.coverage.writeback import write_back as do_write_back

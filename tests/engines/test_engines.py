@@ -294,3 +294,23 @@ def test_cli_synth_without_ray_names_the_extra(
     assert res.exit_code != 0
     assert "pip install 'medkg[ray]'" in res.output
     assert not out.exists()  # failed before any work, nothing written
+
+
+def test_audit_links_through_the_engine_with_the_same_files(tmp_path: Path) -> None:
+    """run_audit with an engine (shards of 50 items) writes the files it writes without."""
+    from medkg.coverage.pipeline import DatasetSpec, run_audit
+
+    kg = small_graph()
+    specs = [DatasetSpec("mmlu", "mmlu")]
+    ticks: list[tuple[str, int, int | None]] = []
+    plain = run_audit(kg, specs, out=tmp_path / "plain", amcs_reference=None, report=False)
+    sharded = run_audit(kg, specs, out=tmp_path / "sharded", amcs_reference=None, report=False,
+                        engine=LocalEngine(), shard_size=50,
+                        progress=lambda s, d, t: ticks.append((s, d, t)))  # fmt: skip
+    assert sharded.mentions["mmlu"].height > 0
+    assert sharded.mentions["mmlu"].equals(plain.mentions["mmlu"])
+    assert sorted(plain.files) == sorted(sharded.files)
+    for name, file in plain.files.items():
+        assert sharded.files[name].read_bytes() == file.read_bytes(), name
+    links = [d for s, d, _ in ticks if s == "link"]
+    assert links[-1] == len(mmlu_medical_items()) and links == sorted(links)
