@@ -44,6 +44,7 @@ error (:class:`SynthesisShortfall`), or with ``allow_partial`` a result that say
 from __future__ import annotations
 
 import math
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -464,8 +465,13 @@ def synthesize(
             "shards": len(runs),
             "taken_over": first.replayed,
             "rerun_on_driver": first.rerun,
+            "shard_cpu_s": first.shard_cpu_s,
+            "replay_s": first.driver_s,
         }
+    rebalance_start = time.perf_counter()
     moved = complete(runs, config.weights_for(families), run_one, move=config.rebalance)
+    if sharding:  # what the driver spent after the shards (a cost figure, not output)
+        sharding["rebalance_s"] = round(time.perf_counter() - rebalance_start, 2)
 
     items = [item for run in runs for item in run.out]
     order = np.random.default_rng([config.seed, SHUFFLE_SALT]).permutation(len(items))

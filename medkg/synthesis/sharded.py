@@ -23,6 +23,7 @@ next to making and verifying the items.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ class FamilyOutcome:
     state: dict[str, Any]
     trace: list[TraceEntry]
     rejects: Counter[str]
+    cpu_s: float = 0.0  # the shard's CPU time on its worker (a cost figure, not output)
 
 
 def run_state(run: FamilyRun) -> dict[str, Any]:
@@ -149,6 +151,7 @@ class FamilyPass(ShardTask[str, FamilyOutcome]):
 
         self.setup()
         assert self._built is not None
+        start = time.process_time()
         backends, graph, plans = self._built
         run = _family_run(plans[shard], self.config)
         trace: list[TraceEntry] = []
@@ -156,7 +159,8 @@ class FamilyPass(ShardTask[str, FamilyOutcome]):
         checker = None if self.checker is None else _TracedChecker(self.checker.fresh(), trace)
         rejects: Counter[str] = Counter()
         run.run(graph, backends, dedup, checker, rejects, lambda: None)
-        return FamilyOutcome(shard, run_state(run), trace, rejects)
+        cpu = time.process_time() - start
+        return FamilyOutcome(shard, run_state(run), trace, rejects, round(cpu, 2))
 
 
 @dataclass
@@ -169,6 +173,8 @@ class FirstPass:
     rejects: Counter[str]
     replayed: list[str]  # families whose shard was taken over as is
     rerun: list[str]  # families run again on the driver (a cross-family duplicate)
+    shard_cpu_s: dict[str, float]  # each family shard's CPU seconds on its worker
+    driver_s: float  # wall seconds of the global replay (and any rerun) on the driver
 
 
 def _replay(trace: Sequence[TraceEntry], dedup: Deduplicator, checker: Any) -> bool:
@@ -202,6 +208,7 @@ def first_pass_sharded(
     prototype = None if checker is None else checker.fresh()
     task = FamilyPass(kg, config, families, prototype, task_backends)
     outcomes = engine.map(task, [plan.name for plan in plans], progress=progress)
+    start = time.perf_counter()
 
     def fresh_checks(
         traces: Sequence[Sequence[TraceEntry]],
@@ -242,7 +249,10 @@ def first_pass_sharded(
         accepted += len(run.out)
         if progress is not None:
             progress("synthesise", accepted, config.n)
-    return FirstPass(runs, dedup, checker, rejects, replayed, rerun)
+    return FirstPass(
+        runs, dedup, checker, rejects, replayed, rerun,
+        {o.name: o.cpu_s for o in outcomes}, round(time.perf_counter() - start, 2),
+    )  # fmt: skip
 
 
 __all__ = ["FamilyOutcome", "FamilyPass", "FirstPass", "first_pass_sharded", "restore_run"]

@@ -62,6 +62,8 @@ def test_decontamination_after_the_shards_equals_the_one_process_run(kg, mode):
     assert sharded.contamination == plain.contamination
     assert sharded.sharding["taken_over"] == ["fake_dx", "fake_gene"]
     assert sharded.sharding["rerun_on_driver"] == []
+    assert sorted(sharded.sharding["shard_cpu_s"]) == ["fake_dx", "fake_gene"]
+    assert "sharding" not in sharded.manifest() and not plain.sharding
 
 
 def test_rebalancing_after_the_shards_equals_the_one_process_run(kg):
