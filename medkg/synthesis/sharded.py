@@ -23,6 +23,8 @@ next to making and verifying the items.
 
 from __future__ import annotations
 
+import io
+import pickle
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -102,6 +104,43 @@ def run_state(run: FamilyRun) -> dict[str, Any]:
     }
 
 
+class _GraphOut(pickle.Pickler):
+    """Pickles a family object with its graph view left out (a reference by name)."""
+
+    def __init__(self, file: io.BytesIO, graph: Any) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.graph = graph
+
+    def persistent_id(self, obj: Any) -> str | None:
+        return "graph" if obj is self.graph else None
+
+
+class _GraphIn(pickle.Unpickler):
+    """Unpickles a family object onto the graph view of the process it lands in."""
+
+    def __init__(self, file: io.BytesIO, graph: Any) -> None:
+        super().__init__(file)
+        self.graph = graph
+
+    def persistent_load(self, pid: Any) -> Any:
+        if pid != "graph":
+            raise pickle.UnpicklingError(f"unknown reference {pid!r}")
+        return self.graph
+
+
+def family_state(family: Any, graph: Any) -> bytes:
+    """A family object's state after its draws (e.g. its OptionBalance, which steers the
+    next items' distractors), without its graph view."""
+    buf = io.BytesIO()
+    _GraphOut(buf, graph).dump(family)
+    return buf.getvalue()
+
+
+def load_family(state: bytes, graph: Any) -> Any:
+    """The family object of :func:`family_state`, on ``graph``."""
+    return _GraphIn(io.BytesIO(state), graph).load()
+
+
 def restore_run(run: FamilyRun, state: dict[str, Any]) -> FamilyRun:
     """``run`` (fresh, from the same plan and config) put into ``state``."""
     run.rng.bit_generator.state = state["rng"]
@@ -160,7 +199,8 @@ class FamilyPass(ShardTask[str, FamilyOutcome]):
         rejects: Counter[str] = Counter()
         run.run(graph, backends, dedup, checker, rejects, lambda: None)
         cpu = time.process_time() - start
-        return FamilyOutcome(shard, run_state(run), trace, rejects, round(cpu, 2))
+        state = {**run_state(run), "family": family_state(run.plan.family, graph)}
+        return FamilyOutcome(shard, state, trace, rejects, round(cpu, 2))
 
 
 @dataclass
@@ -231,6 +271,8 @@ def first_pass_sharded(
             raise RuntimeError(f"shard of family {outcome.name!r} came back as {plan.name!r}")
         run = _family_run(plan, config)
         if _replay(outcome.trace, dedup, checker):
+            # the family object continues on the driver (rebalancing) with its own state
+            plan.family = load_family(outcome.state["family"], graph)
             restore_run(run, outcome.state)
             traces.append(outcome.trace)
             rejects.update(outcome.rejects)

@@ -16,6 +16,7 @@ import pytest
 from medkg.engines import LocalEngine
 from medkg.synthesis.decontam import Decontaminator
 from medkg.synthesis.export import item_row
+from medkg.synthesis.items import Reject
 from medkg.synthesis.pipeline import SynthConfig, SynthResult, synthesize
 from medkg.synthesis.sharded import FamilyPass
 from tests.factories.graphs import generated_graph
@@ -35,6 +36,22 @@ class TwinDxFamily(FakeFamily):
     its items are near duplicates (same answer and seed, 3 of 4 cues) of fake_dx's."""
 
     name = "fake_twin"
+
+
+class StatefulGeneFamily(FakeGeneFamily):
+    """fake_gene with state across draws (as a real family's OptionBalance): an item's
+    difficulty follows how many items the family object made before it."""
+
+    def __init__(self, graph, n_options=5):
+        super().__init__(graph, n_options)
+        self.made = 0
+
+    def make(self, row, rng):
+        item = super().make(row, rng)
+        self.made += 1
+        if not isinstance(item, Reject):
+            item.difficulty = round(0.1 * (self.made % 7), 1)
+        return item
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +89,17 @@ def test_rebalancing_after_the_shards_equals_the_one_process_run(kg):
     plain = synthesize(kg, config, backends=backends)
     sharded = synthesize(kg, config, backends=backends, engine=LocalEngine())
     assert plain.counts["rebalanced"]  # the rebalancing rounds ran after the shards
+    assert digest(sharded) == digest(plain)
+
+
+def test_a_family_objects_state_travels_back_for_the_rebalancing(kg):
+    """The rebalancing rounds continue a family on the driver: its object's state from the
+    shard (a real family's OptionBalance) must come with it, or the items differ."""
+    backends = fake_backends(fake_dx=FewFamily, fake_gene=StatefulGeneFamily)
+    config = SynthConfig(n=200, strategy="uniform")
+    plain = synthesize(kg, config, backends=backends)
+    sharded = synthesize(kg, config, backends=backends, engine=LocalEngine())
+    assert plain.counts["rebalanced"]["fake_gene"]["all"] > 0
     assert digest(sharded) == digest(plain)
 
 
