@@ -7,7 +7,7 @@
 #       the graph's verified keys; bench_a/b/mmlu.jsonl held out). OUT: log.txt, timings.tsv,
 #       eval_*.json (every record with each order's full response, letter and parse method),
 #       the stage's metrics.jsonl and table.md. MODEL_DIR: a local HF model folder (for the
-#       packaged SmolLM2-135M-Instruct: `python -c 'from medkg.training.generators.local
+#       packaged SmolLM2-135M-Instruct: `python -c 'from medkg.llm.local
 #       import ensure_smollm2; print(ensure_smollm2())'`).
 #
 # Steps (each timed; a failing step stops the script, training is cut at TRAIN_TIMEOUT):

@@ -8,7 +8,7 @@
 #       human-labelled MMLU half, two held-out benchmarks). OUT: logs, the pseudo-label
 #       report, each stage's metrics.jsonl, eval.json and timings.tsv. MODEL_DIR: the policy,
 #       any local HF model folder; for the packaged SmolLM2-135M-Instruct the folder medkg
-#       exports from its GGUF: `python -c 'from medkg.training.generators.local import
+#       exports from its GGUF: `python -c 'from medkg.llm.local import
 #       ensure_smollm2; print(ensure_smollm2())'`. Sizes come from the environment (defaults
 #       below); DEVICE=cpu with small sizes is a dry run of the same chain on a CPU.
 #

@@ -299,11 +299,6 @@ def digests(root: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-# Deprecated private names (imported across packages before they were public).
-_json = read_json_records
-_jsonl = read_jsonl_records
-
-
 __all__ = [
     "FLOAT_DIGITS",
     "FORMATS",

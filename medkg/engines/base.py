@@ -13,9 +13,6 @@ from medkg.registry import Registry
 S = TypeVar("S")  # a shard
 R = TypeVar("R")  # what one shard gives
 
-# Deprecated name of the progress callback; engines call ``progress("shards", done, total)``.
-ShardProgress = Progress
-
 
 class EngineError(MedkgError, RuntimeError):
     """An engine that cannot start (e.g. Ray not installed) or a shard that failed for good."""
@@ -87,7 +84,6 @@ __all__ = [
     "ENGINES",
     "Engine",
     "EngineError",
-    "ShardProgress",
     "ShardTask",
     "build_engine",
     "register_engine",

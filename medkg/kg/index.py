@@ -394,6 +394,11 @@ class SynthesisGraph:
         """True if ``a`` is ``b`` or an IS_A ancestor of ``b``."""
         return self.anc.has(b, a)
 
+    def descendants_mask(self, a: int) -> np.ndarray:
+        """Bool mask over rows: ``a`` and every IS_A descendant of ``a`` (one pass over
+        the ancestor closure, not a walk)."""
+        return _has_ancestor(self.anc, a, self.n)
+
     def equivalent(self, a: int, b: int) -> bool:
         """Same entity for a reader: same row, a MAPS_TO link or the same name."""
         return a == b or self.names_lower[a] == self.names_lower[b] or self.equiv.has(a, b)

@@ -252,9 +252,7 @@ def clinical_terms(g: SynthesisGraph) -> np.ndarray:
     mask = np.zeros(g.n, dtype=bool)
     root = _row(g, PHENOTYPIC_ABNORMALITY)
     if root >= 0:
-        src = np.repeat(np.arange(g.n, dtype=np.int64), g.anc.degree())
-        under = np.zeros(g.n, dtype=bool)
-        under[src[g.anc.indices == root]] = True
+        under = g.descendants_mask(root)
         # depth below the root: the longest IS_A chain is not needed, the shortest is
         # enough to drop the organ-system level and the level under it
         depth = np.full(g.n, -1, dtype=np.int64)
@@ -270,7 +268,7 @@ def clinical_terms(g: SynthesisGraph) -> np.ndarray:
         mask = under & (depth >= MIN_TERM_DEPTH)
         delivery = _row(g, ABNORMAL_DELIVERY)
         if delivery >= 0:
-            mask[src[g.anc.indices == delivery]] = False
+            mask[g.descendants_mask(delivery)] = False
     g._cache["clinical.terms"] = mask
     return mask
 

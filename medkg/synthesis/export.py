@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from medkg.errors import InputError
-from medkg.io import (  # the generic writers live in medkg.io; re-exported here
+from medkg.io import (
     MANIFEST,
     ExportError,
     canonical,
@@ -255,11 +255,8 @@ def read_items(path: str | Path, honour_review: bool = True) -> list[QAItem]:
 
 __all__ = [
     "FORMATS",
-    "MANIFEST",
     "SYSTEM_PROMPT",
-    "ExportError",
     "ExportReport",
-    "canonical",
     "export_items",
     "items_table",
     "read_items",

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from medkg.apportion import largest_remainder
 from medkg.kg.model import KnowledgeGraph
 from medkg.progress import Progress
 from medkg.synthesis.config import (
@@ -161,20 +162,6 @@ class SynthResult:
 
 
 # ----------------------------------------------------------------------------- helpers
-def largest_remainder(total: int, weights: Sequence[float]) -> list[int]:
-    """Integer counts summing to ``total`` in proportion to ``weights`` (ties: first wins)."""
-    w = np.asarray(weights, dtype=np.float64)
-    if total <= 0 or w.sum() <= 0:
-        return [0] * len(w)
-    exact = total * w / w.sum()
-    base = np.floor(exact).astype(np.int64)
-    left = int(total - base.sum())
-    order = sorted(range(len(w)), key=lambda i: (-(exact[i] - base[i]), i))
-    for i in order[:left]:
-        base[i] += 1
-    return [int(x) for x in base]
-
-
 def _family_rng(seed: int, name: str) -> np.random.Generator:
     # Keyed by the family's name so one family's stream does not depend on the others.
     return np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
@@ -560,7 +547,6 @@ __all__ = [
     "SynthResult",
     "SynthesisError",
     "SynthesisShortfall",
-    "largest_remainder",
     "realised_distribution",
     "synthesize",
     "validate_config",

@@ -110,7 +110,8 @@ def export_reviewed(
     The manifest keeps the original's fields and gains ``review`` (decision counts, rejected
     ids left out, the source folder); the files are written atomically by ``export_items``.
     """
-    from medkg.synthesis.export import FORMATS, MANIFEST, export_items, read_items
+    from medkg.io import MANIFEST
+    from medkg.synthesis.export import FORMATS, export_items, read_items
 
     src = Path(dataset)
     manifest_path = src / MANIFEST

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from medkg.apportion import largest_remainder
 from medkg.synthesis.items import VERIFIED_ATTR, QAItem, Reject
 
 if TYPE_CHECKING:
@@ -252,8 +253,6 @@ def rebalance(
     """Move each stratum's shortfall onto the families with room in that stratum (see the
     module docstring); ``run_one(run)`` continues a run. Returns, per family, the items
     it gave away (negative) or took over (positive) per stratum."""
-    from medkg.synthesis.pipeline import largest_remainder
-
     moved: dict[str, dict[str, int]] = {}
     for _ in range(MAX_REBALANCE_ROUNDS):
         short: Counter[str] = Counter()

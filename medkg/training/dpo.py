@@ -47,15 +47,10 @@ from pathlib import Path
 from typing import Any
 
 from medkg.errors import UsageError
+from medkg.io import MANIFEST, canonical, digests, write_jsonl
 from medkg.llm.base import Generator, GenParams, Messages, params_dict
 from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
-from medkg.synthesis.export import (
-    MANIFEST,
-    SYSTEM_PROMPT,
-    canonical,
-    digests,
-    write_jsonl,
-)
+from medkg.synthesis.export import SYSTEM_PROMPT
 from medkg.synthesis.items import LETTERS
 from medkg.training.answers import extract_choice, label_index
 

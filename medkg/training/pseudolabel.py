@@ -32,16 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from medkg.errors import UsageError
+from medkg.io import canonical, digests, write_jsonl
 from medkg.llm.base import Generator, GenParams, params_dict
 from medkg.outputs import check_folder_target, legacy_files, staged_folder
-from medkg.synthesis.export import (
-    canonical,
-    digests,
-    item_row,
-    prompt_messages,
-    trl_grpo_row,
-    write_jsonl,
-)
+from medkg.synthesis.export import item_row, prompt_messages, trl_grpo_row
 from medkg.synthesis.items import LETTERS, QAItem
 from medkg.training.answers import extract_choice
 

@@ -3,6 +3,7 @@
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -47,7 +48,7 @@ def store_path(built_store: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(built_store, tmp_path / "graph"))
 
 
-def _json(args: list[str]) -> object:
+def _json(args: list[str]) -> Any:
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     return json.loads(res.stdout)
@@ -129,7 +130,8 @@ def test_import_obo_extends_the_graph_and_rederives(store_path: Path, tmp_path: 
     clash.write_text("ontology: other\n\n[Term]\nid: HP:0001166\nname: not arachnodactyly\n")
     res3 = _json(["kg", "import", str(clash), "--path", str(store_path), "--json"])
     assert res3["ids_in_other_sources_kept_existing"] == 1
-    assert EmbeddedStore(store_path).get_node("HP:0001166")["name"] == "Arachnodactyly"
+    kept = EmbeddedStore(store_path).get_node("HP:0001166")
+    assert kept is not None and kept["name"] == "Arachnodactyly"
 
 
 def test_export_parquet_cli(store_path: Path, tmp_path: Path):

@@ -23,7 +23,7 @@ def without_model_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     neither sentence-transformers nor the bundled MiniLM package can be found."""
     real = importlib.util.find_spec
 
-    def find_spec(name: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def find_spec(name: str, *args, **kwargs):
         return None if name in HIDDEN else real(name, *args, **kwargs)
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)

@@ -55,8 +55,8 @@ def test_embed_validates_input() -> None:
 
 def test_backend_returning_a_wrong_shape_is_caught() -> None:
     class Broken(Embedder):
-        model_id = "broken"  # type: ignore[assignment]
-        dim = 3  # type: ignore[assignment]
+        model_id = "broken"
+        dim = 3
 
         def _embed_batch(self, texts: list[str]) -> np.ndarray:
             return np.ones((len(texts), 2))

@@ -218,7 +218,7 @@ def _small_nodes() -> pl.DataFrame:
     def p(src: SourceInfo) -> dict[str, str]:
         return {"source": src.name, "source_version": src.version, "license": src.license}
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"id": "MET:root", "kind": "Category", "name": "Medical entity tree", **p(MET)},
         {"id": "MET:Disease", "kind": "Category", "name": "Diseases", **p(MET)},
         {"id": "MET:Phenotype", "kind": "Category", "name": "Phenotypes", **p(MET)},

@@ -1,5 +1,7 @@
 """The canonical model: frame builders, CURIEs, merge accounting, content hash."""
 
+from typing import Any
+
 import polars as pl
 import pytest
 
@@ -8,7 +10,7 @@ from medkg.kg.model import KnowledgeGraph, SourceInfo, edges_frame, nodes_frame
 
 
 def test_nodes_frame_lists_missing_values_and_props():
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"id": "A:1", "name": "a", "synonyms": ["x", "y"], "synonym_scopes": ["EXACT", "RELATED"]},
         {
             "id": "A:2",
@@ -78,7 +80,8 @@ def test_merge_counts_duplicates_and_prefers_real_nodes_over_stubs():
     assert merged.nodes.height == 3
     assert merged.report["merge.duplicate_node_ids_dropped"] == 1
     # X:2 is a stub in A and real in B: the real one wins
-    assert merged.node("X:2")["source"] == "B"
+    x2 = merged.node("X:2")
+    assert x2 is not None and x2["source"] == "B"
 
 
 def test_merge_adds_up_numeric_report_counts():
@@ -115,7 +118,7 @@ def test_content_hash_is_independent_of_edge_order_when_rows_differ_only_in_evid
     nodes = nodes_frame(
         [{"id": "D:1", "name": "d", "source": "s"}, {"id": "P:1", "name": "p", "source": "s"}]
     )
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "src": "D:1",
             "rel": "HAS_PHENOTYPE",

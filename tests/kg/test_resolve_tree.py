@@ -109,7 +109,8 @@ def test_unknown_prefixes_are_kept_and_reported():
     )
     assert kg.report["build.unknown_prefixes_kept"] == {"CLIN": 1}
     assert kg.report["build.nodes_by_prefix"]["HP"] == 11
-    assert kg.node("CLIN:1")["met_parent"] == "MET:Disease-unclassified"
+    clin = kg.node("CLIN:1")
+    assert clin is not None and clin["met_parent"] == "MET:Disease-unclassified"
 
 
 def test_equivalence_map_follows_precise_identity_edges_only():

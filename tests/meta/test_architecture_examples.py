@@ -67,7 +67,7 @@ def test_the_family_example_makes_verified_items_in_a_run(tmp_path: Path) -> Non
             assert all(i.template == "phenotype_parent.v1" for i in made)
             result = synthesize(
                 synthetic_kg(),
-                SynthConfig(n=8, seed=3, families=("phenotype_parent",), rare_share=None),
+                SynthConfig(n=8, seed=3, families=["phenotype_parent"], rare_share=None),
             )
             assert len(result.items) == 8
             assert {i.family for i in result.items} == {"phenotype_parent"}

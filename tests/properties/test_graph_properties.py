@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medkg.kg.hierarchy import break_cycles
-from medkg.kg.index import CSR, _ancestor_closure
+from medkg.kg.index import CSR, _ancestor_closure, _has_ancestor
 from medkg.kg.model import KnowledgeGraph, edges_frame
 from tests.factories.graphs import make_small_kg
 
@@ -76,6 +76,9 @@ def test_ancestor_closure_is_reachability(graph: tuple[int, list[tuple[int, int]
     closure = _ancestor_closure(parents, n)
     for i in range(n):
         assert set(closure.row(i).tolist()) == reach(i)
+    # the descendant masks read off the closure (SynthesisGraph.descendants_mask)
+    for a in range(n):
+        assert _has_ancestor(closure, a, n).tolist() == [a in reach(i) for i in range(n)]
 
 
 def _is_a(edges: list[tuple[int, int]]) -> pl.DataFrame:

@@ -4,6 +4,7 @@ store, a textbook corpus in JSONL and the graph corpus; exit codes and error mes
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from tests.factories.graphs import synthetic_kg
 runner = CliRunner()
 
 
-def invoke(args: list[str], code: int = 0) -> Any:
+def invoke(args: Sequence[object], code: int = 0) -> Any:
     res = runner.invoke(app, [str(a) for a in args])
     assert res.exit_code == code, res.output
     return res

@@ -208,7 +208,7 @@ def test_partial_and_unknown_terms(retriever: GraphRetriever) -> None:
     assert partial[0].chunk.doc_id == "OMIM:154700"
     assert unknown == [] and empty == []
     with pytest.raises(RetrievalError, match="a list of queries"):
-        retriever.search("Marfan syndrome")  # type: ignore[arg-type]
+        retriever.search("Marfan syndrome")
 
 
 def test_incremental_add(kg: KnowledgeGraph) -> None:

@@ -193,6 +193,7 @@ def test_unknown_option_is_named() -> None:
 # ----------------------------------------------------------------- dense
 def test_dense_with_the_hashing_embedder() -> None:
     r = build_retriever("dense", embedder="hashing")
+    assert isinstance(r, DenseRetriever)
     r.add(make_chunks())
     hits = r.search(["Cystic fibrosis: chloride transport", "cardiomyopathy"], k=2)
     assert ids(hits[0])[0] == "pubmed:3:0"
@@ -251,6 +252,7 @@ def test_dense_with_minilm_finds_meaning_not_spelling() -> None:
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
     r = build_retriever("dense")  # the default embedder: all-MiniLM-L6-v2, offline
+    assert isinstance(r, DenseRetriever)
     r.add(make_chunks())
     (hits,) = r.search(["a thickened heart muscle"], k=3)
     assert ids(hits)[0] == "pubmed:4:0"

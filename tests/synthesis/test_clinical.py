@@ -3,6 +3,8 @@ relations as HPO, OMIM and Orphanet write them), and the inspect report's baseli
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -69,7 +71,7 @@ def fixture_graph() -> SynthesisGraph:
         {"id": "NCBIGene:3119", "kind": "Gene", "name": "HLA-DQB1"},
         {"id": "NCBIGene:7450", "kind": "Gene", "name": "VWF"},
     ]
-    edges = [
+    edges: list[dict[str, Any]] = [
         {"src": i, "rel": "IS_A", "dst": p} for i, (_, p) in PHENOTYPES.items() if p is not None
     ]
     edges += [

@@ -8,9 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from medkg.errors import OutputError
+from medkg.io import MANIFEST, ExportError
 from medkg.synthesis.export import (
-    MANIFEST,
-    ExportError,
     export_items,
     read_items,
     sft_completion,

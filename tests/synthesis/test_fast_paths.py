@@ -12,6 +12,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from medkg.io import write_jsonl
 from medkg.kg.index import SynthesisGraph
 from medkg.synthesis.clinical import (
     TYPED,
@@ -22,7 +23,7 @@ from medkg.synthesis.clinical import (
     related_to,
 )
 from medkg.synthesis.distractors import similar_diseases
-from medkg.synthesis.export import item_row, write_jsonl
+from medkg.synthesis.export import item_row
 from medkg.synthesis.pipeline import SynthConfig, synthesize
 
 pytestmark = pytest.mark.slow

@@ -32,6 +32,13 @@ def test_ancestor_closure_follows_is_a(g: SynthesisGraph):
     assert anc == {"HP:3000000", "HP:2000000", "HP:1000000", "HP:0000118", "HP:0000001"}
     assert g.is_ancestor(g.row("HP:0000118"), leaf)
     assert not g.is_ancestor(leaf, g.row("HP:0000118"))
+    # the same chain read downwards: HP:2000000's subtree is itself and the leaf (and any
+    # other IS_A descendants, each of which has it among its ancestors)
+    mid = g.row("HP:2000000")
+    below = {g.ids[i] for i in np.flatnonzero(g.descendants_mask(mid))}
+    assert {"HP:2000000", "HP:3000000"} <= below
+    assert "HP:1000000" not in below and "HP:0000118" not in below
+    assert below == {g.ids[i] for i in range(g.n) if mid in g.anc.row(i).tolist()}
 
 
 def test_annotations_split_negated_and_apply_closure(g: SynthesisGraph):
@@ -94,7 +101,7 @@ def test_excluded_frequency_counts_as_not():
     assert sg.row(target) not in sg.dis_pheno.row(r).tolist()
 
 
-def pl_when_x(mask, values):  # type: ignore[no-untyped-def]
+def pl_when_x(mask, values):
     import polars as pl
 
     return pl.select(pl.when(mask).then(0.0).otherwise(values)).to_series()

@@ -16,7 +16,9 @@ from tests.factories.graphs import synthetic_kg
 
 def _stem(body: dict[str, Any]) -> str:
     prompt = body["messages"][-1]["content"]
-    return re.search(r"Question to rewrite:\n(.*)\n", prompt).group(1)
+    found = re.search(r"Question to rewrite:\n(.*)\n", prompt)
+    assert found is not None, prompt
+    return found.group(1)
 
 
 def rewrite_half(body: dict[str, Any]) -> list[str]:

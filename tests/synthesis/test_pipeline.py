@@ -21,7 +21,6 @@ from medkg.synthesis.pipeline import (
     SynthConfig,
     SynthesisError,
     SynthesisShortfall,
-    largest_remainder,
     synthesize,
 )
 from medkg.synthesis.sampling import build_sampler
@@ -217,12 +216,6 @@ def test_impossible_targets_error_before_any_item_is_made(kg):
         synthesize(no_genes, SynthConfig(n=20, strategy="uniform"), backends=backends)
 
 
-def test_largest_remainder_sums_and_breaks_ties_in_order():
-    assert largest_remainder(10, [1 / 3, 1 / 3, 1 / 3]) == [4, 3, 3]
-    assert largest_remainder(7, [0.5, 0.25, 0.25]) == [3, 2, 2]
-    assert sum(largest_remainder(10_001, [0.1] * 10)) == 10_001
-
-
 def test_seeds_are_drawn_without_replacement_and_the_report_states_the_spread(kg):
     """Before per-seed caps a concentrating sampler (the classic tree walk) repeated
     seeds; now no seed makes two items of a family while the pool is twice the quota."""
@@ -238,7 +231,7 @@ def test_seeds_are_drawn_without_replacement_and_the_report_states_the_spread(kg
 
 
 def test_capacity_is_checked_before_any_item_is_made(kg):
-    calls = Counter()
+    calls: Counter[str] = Counter()
 
     class Counting(FakeFamily):
         def make(self, row, rng):

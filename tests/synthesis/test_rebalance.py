@@ -5,6 +5,7 @@ tests/factories/synth.py (real samplers, real dedup)."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import numpy as np
 import pytest
@@ -59,7 +60,7 @@ def test_a_family_shortfall_moves_to_the_family_with_room(kg):
 
 def test_a_rare_shortfall_moves_to_other_rare_strata_and_the_share_is_met(kg):
     backends = fake_backends(fake_dx=FewFamily, fake_dx2=OtherDxFamily)
-    cfg = {"n": 160, "strategy": "uniform", "rare_share": 0.5}
+    cfg: dict[str, Any] = {"n": 160, "strategy": "uniform", "rare_share": 0.5}
     strict = synthesize(
         kg, SynthConfig(**cfg, rebalance=False, allow_partial=True), backends=backends
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -14,11 +15,13 @@ import pytest
 from medkg.kg.model import KnowledgeGraph
 from medkg.synthesis.sampling import (
     SAMPLERS,
+    InverseFrequencySampler,
+    RareMixtureSampler,
     Sampler,
     SamplingError,
+    TargetSampler,
     build_sampler,
     expected_distribution,
-    largest_remainder,
     parse_target,
     realised_distribution,
     total_variation,
@@ -319,7 +322,7 @@ def test_inverse_frequency_counts_tables(nodes, tmp_path):
     ps = []
     for spec in (csv, str(js), js_list, frame, table):
         s = build_sampler("inverse_frequency", nodes, counts=spec)
-        assert s.unmatched_ids == 1
+        assert isinstance(s, InverseFrequencySampler) and s.unmatched_ids == 1
         ps.append(s.probabilities())
     for p in ps[1:]:
         np.testing.assert_allclose(p, ps[0])
@@ -373,18 +376,24 @@ def test_rare_mixture_errors(nodes):
 # -- target --------------------------------------------------------------------------------
 
 
-def test_largest_remainder_is_exact():
-    assert largest_remainder(10, np.array([1 / 3, 1 / 3, 1 / 3])).tolist() == [4, 3, 3]
-    assert largest_remainder(7, np.array([0.5, 0.25, 0.25])).tolist() == [3, 2, 2]
-    counts = largest_remainder(1001, np.array([0.123, 0.377, 0.5]))
-    assert counts.sum() == 1001
-    assert np.all(np.abs(counts - 1001 * np.array([0.123, 0.377, 0.5])) < 1)
+def test_target_allocates_exactly_n_when_shares_sum_to_one_only_within_tolerance(nodes):
+    # the shares sum to 1 + 9e-7 (accepted: the tolerance is 1e-6); unnormalised quotas
+    # floor to 10_000_009 draws for n = 10_000_000
+    shares = {"A": 0.2000009, "B": 0.5, "C": 0.3}
+    sampler = build_sampler("target", nodes, by="branch", shares=shares)
+    assert isinstance(sampler, TargetSampler)
+    n = 10_000_000
+    allocation = sampler.allocation(n)
+    assert sum(allocation.values()) == n
+    for group, share in shares.items():
+        assert abs(allocation[group] - n * share) <= 1 + n * 1e-6
 
 
 @pytest.mark.parametrize("n", [1, 7, 100, 9999])
 def test_target_shares_within_tolerance(nodes, n):
     shares = {"A": 0.2, "B": 0.5, "C": 0.3}
     sampler = build_sampler("target", nodes, by="branch", shares=shares)
+    assert isinstance(sampler, TargetSampler)
     draws = sampler.sample(n, np.random.default_rng(n))
     realised = realised_distribution(nodes, draws, by=list(shares))
     for group, share in shares.items():
@@ -620,6 +629,7 @@ def test_real_graph(graph_nodes: pl.DataFrame):
     # whose own rare share is far below alpha.
     for alpha in (0.1, 0.3, 0.6):
         mix = build_sampler("rare_mixture", nodes, alpha=alpha, base="tree_balanced")
+        assert isinstance(mix, RareMixtureSampler)
         draws = mix.sample(20_000, rng)
         assert realised_distribution(nodes, draws, "rare")["rare"] == pytest.approx(alpha, abs=0.02)
         kinds = set(
@@ -631,13 +641,14 @@ def test_real_graph(graph_nodes: pl.DataFrame):
 
     # Vectorised: 1e6 draws from ~75k drawable nodes, well under a second each.
     timings = {}
-    for name, params in {
+    samplers: dict[str, dict[str, Any]] = {
         "uniform": {},
         "tree_balanced": {},
         "inverse_frequency": {"temperature": 1.0},
         "rare_mixture": {"alpha": 0.3},
         "target": {"shares": {"Disease": 0.4, "Phenotype": 0.4, "Gene": 0.2}},
-    }.items():
+    }
+    for name, params in samplers.items():
         sampler = build_sampler(name, nodes, **params)
         assert sampler.eligible.sum() > 70_000
         sampler.sample(10, rng)  # build the cached draw table

@@ -70,14 +70,14 @@ def one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def medkg(*args: str) -> Any:
+def medkg(*args: object) -> Any:
     """Run `medkg ARGS` in-process; fail with its output when it exits non-zero."""
     result = runner.invoke(app, [str(a) for a in args])
     assert result.exit_code == 0, f"medkg {' '.join(map(str, args))}\n{result.output}"
     return result
 
 
-def medkg_json(*args: str) -> Any:
+def medkg_json(*args: object) -> Any:
     return json.loads(medkg(*args, "--json").stdout)
 
 

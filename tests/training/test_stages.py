@@ -329,7 +329,7 @@ def interrupt_at(step: int) -> Any:
     """A callback that raises after the metrics of ``step`` are logged, before its save."""
     from transformers import TrainerCallback
 
-    class Stop(TrainerCallback):  # type: ignore[misc]
+    class Stop(TrainerCallback):
         def on_log(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if state.global_step == step and "reward" in (kw.get("logs") or {}):
                 raise Interrupt(f"stopped at step {step}")

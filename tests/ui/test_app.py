@@ -250,7 +250,9 @@ def test_identifiers_list_equivalents_with_source_and_licence(small_kg: Knowledg
     assert rows["OMIM:154700"]["via"] == "cross-reference; equivalent (xref, 0.95)"
     assert rows["OMIM:154700"]["source"] == "HPO 2025-05-06"
     assert rows["ICD10:Q87.4"] == {"id": "ICD10:Q87.4", "via": "cross-reference", "in_graph": False}
-    omim = {i["id"]: i for i in entity_page(GraphIndex(small_kg), "OMIM:154700")["ids"]}
+    omim_page = entity_page(GraphIndex(small_kg), "OMIM:154700")
+    assert omim_page is not None
+    omim = {i["id"]: i for i in omim_page["ids"]}
     assert omim["ORPHA:558"]["via"] == "cross-reference; equivalent (xref, 0.95)"
 
 

@@ -212,7 +212,7 @@ def test_open_a_coverage_gap_and_generate_items(page: Any, shots: Path, bundled:
         zip(nodes.get_column("id").to_list(), nodes.get_column("met_parent").to_list(), strict=True)
     )
 
-    def in_branch(node: str) -> bool:
+    def in_branch(node: str | None) -> bool:
         while node is not None:
             if node == branch:
                 return True

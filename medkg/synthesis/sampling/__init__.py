@@ -27,7 +27,7 @@ from medkg.synthesis.sampling.frequency import InverseFrequencySampler, load_cou
 from medkg.synthesis.sampling.gaps import CoverageGapSampler, load_gaps
 from medkg.synthesis.sampling.mixture import RareMixtureSampler
 from medkg.synthesis.sampling.spread import SpreadSampler, effective_n, top_share
-from medkg.synthesis.sampling.target import TargetSampler, largest_remainder, parse_target
+from medkg.synthesis.sampling.target import TargetSampler, parse_target
 from medkg.synthesis.sampling.tree_balanced import TreeBalancedSampler
 from medkg.synthesis.sampling.uniform import UniformSampler
 
@@ -48,7 +48,6 @@ __all__ = [
     "effective_n",
     "expected_distribution",
     "group_labels",
-    "largest_remainder",
     "load_counts",
     "load_gaps",
     "met_arrays",

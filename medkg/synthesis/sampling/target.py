@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from medkg.apportion import largest_remainder
 from medkg.synthesis.sampling.base import (
     Sampler,
     SamplingError,
@@ -35,18 +36,6 @@ from medkg.synthesis.sampling.base import (
 
 SHARE_TOLERANCE = 1e-6
 TARGET_BY = ("kind", "branch")
-
-
-def largest_remainder(n: int, shares: np.ndarray) -> np.ndarray:
-    """Integer counts summing to ``n``, each within 1 of ``n * share`` (Hamilton's method)."""
-    quotas = n * np.asarray(shares, dtype=np.float64)
-    counts = np.floor(quotas).astype(np.int64)
-    left = n - int(counts.sum())
-    if left > 0:
-        # Stable sort on -remainder: ties go to the group listed first.
-        order = np.argsort(-(quotas - counts), kind="stable")
-        counts[order[:left]] += 1
-    return counts
 
 
 def parse_target(spec: str) -> tuple[str, dict[str, float]]:
@@ -190,4 +179,4 @@ class TargetSampler(Sampler):
 
     def allocation(self, n: int) -> dict[str, int]:
         """How many of ``n`` draws each group gets."""
-        return dict(zip(self.shares, largest_remainder(n, self.share_values).tolist(), strict=True))
+        return dict(zip(self.shares, largest_remainder(n, self.share_values), strict=True))
