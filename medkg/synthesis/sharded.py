@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -104,15 +105,14 @@ def run_state(run: FamilyRun) -> dict[str, Any]:
     }
 
 
-class _GraphOut(pickle.Pickler):
-    """Pickles a family object with its graph view left out (a reference by name)."""
+def _pickler() -> type[pickle.Pickler]:
+    """Ray's cloudpickle inside a Ray worker (a family class that came by value, e.g. one
+    defined in a script, must go back by value), else the standard pickler."""
+    if "ray" in sys.modules:
+        from ray import cloudpickle
 
-    def __init__(self, file: io.BytesIO, graph: Any) -> None:
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self.graph = graph
-
-    def persistent_id(self, obj: Any) -> str | None:
-        return "graph" if obj is self.graph else None
+        return cloudpickle.Pickler
+    return pickle.Pickler
 
 
 class _GraphIn(pickle.Unpickler):
@@ -130,9 +130,14 @@ class _GraphIn(pickle.Unpickler):
 
 def family_state(family: Any, graph: Any) -> bytes:
     """A family object's state after its draws (e.g. its OptionBalance, which steers the
-    next items' distractors), without its graph view."""
+    next items' distractors), without its graph view (a reference by name)."""
+
+    class GraphOut(_pickler()):  # type: ignore[misc]
+        def persistent_id(self, obj: Any) -> str | None:
+            return "graph" if obj is graph else None
+
     buf = io.BytesIO()
-    _GraphOut(buf, graph).dump(family)
+    GraphOut(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(family)
     return buf.getvalue()
 
 

@@ -19,7 +19,9 @@ from medkg.coverage.linking import Linker
 from medkg.coverage.sharded import embed_sharded, link_sharded, shards_of
 from medkg.engines import EngineError, LocalEngine, RayEngine, ShardTask, build_engine
 from medkg.io import mmlu_medical_items
-from medkg.synthesis.pipeline import SynthConfig, synthesize
+from medkg.kg.model import KnowledgeGraph
+from medkg.synthesis.items import QAItem, Reject
+from medkg.synthesis.pipeline import SynthBackends, SynthConfig, SynthResult, synthesize
 from tests.factories.graphs import generated_graph, small_graph
 from tests.factories.synth import FakeFamily, FakeGeneFamily, fake_backends
 
@@ -70,7 +72,7 @@ class SlowFirstDx(FakeFamily):
 
     folder = ""  # set by the test; travels with the class (pickled by value)
 
-    def make(self, row: int, rng: np.random.Generator) -> object:
+    def make(self, row: int, rng: np.random.Generator) -> QAItem | Reject:
         marker = Path(self.folder) / "started"
         if not marker.exists():
             marker.write_text(str(os.getpid()))
@@ -207,7 +209,7 @@ def test_cli_link_on_ray_writes_the_local_table(ray_cluster: str, tmp_path: Path
 
 
 def _synth_in_thread(
-    engine: RayEngine, backends: object, out: dict[str, object]
+    engine: RayEngine, backends: SynthBackends, out: dict[str, object]
 ) -> threading.Thread:
     def work() -> None:
         try:
@@ -235,6 +237,7 @@ def test_synth_survives_a_worker_killed_mid_shard(ray_cluster: str, tmp_path: Pa
     thread.join(timeout=240)
     assert not thread.is_alive() and "error" not in got, got.get("error")
     result = got["result"]
+    assert isinstance(result, SynthResult)
     assert [i.to_dict() for i in result.items] == [i.to_dict() for i in plain.items]
     assert result.manifest() == plain.manifest()
 
@@ -250,7 +253,7 @@ def test_synth_survives_a_worker_killed_mid_shard(ray_cluster: str, tmp_path: Pa
 
 
 def test_cli_synth_on_ray_writes_the_local_dataset(
-    ray_cluster: str, bundled_kg: object, tmp_path: Path
+    ray_cluster: str, bundled_kg: KnowledgeGraph, tmp_path: Path
 ) -> None:
     """`medkg synth --engine ray` writes the bytes `medkg synth` writes (hashed here)."""
     import hashlib
