@@ -34,6 +34,7 @@ def main() -> None:
     base = LinkerConfig(kinds=kinds)
     configs = [
         ("defaults", base),
+        ("no MONDO/DOID synonyms", replace(base, synonym_evidence=False)),
         ("no composed forms (rules)", replace(base, composed=False)),
         ("no variants", replace(base, variants=False)),
         ("no context sense choice", replace(base, context=False)),

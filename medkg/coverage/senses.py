@@ -60,14 +60,18 @@ class SenseContext:
         ambiguous: Iterable[str],
         prefix_priority: Sequence[str],
         kinds: Sequence[str] = (),
+        linkable: Iterable[str] = (),
     ) -> SenseContext:
         """Neighbourhoods (edges of any relation, both directions) of the ``ambiguous``
-        candidates, their kinds' positions in ``kinds``, and the graph's exact mappings."""
+        candidates, the kinds' positions in ``kinds`` of those and of every ``linkable``
+        entity (a mention moves to an exact equivalent of its own kind only), and the
+        graph's exact mappings."""
         wanted = pl.Series("id", sorted(set(ambiguous)), dtype=pl.String())
+        ranked = pl.Series("id", sorted(set(ambiguous) | set(linkable)), dtype=pl.String())
         position = {k: i for i, k in enumerate(kinds)}
         kind_rank = {
             i: position.get(k, len(position))
-            for i, k in kg.nodes.filter(pl.col("id").is_in(wanted.implode()))
+            for i, k in kg.nodes.filter(pl.col("id").is_in(ranked.implode()))
             .select("id", "kind")
             .iter_rows()
         }

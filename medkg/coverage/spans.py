@@ -8,8 +8,9 @@ over, and composite mentions.
   ("hereditary breast cancer", "sporadic aniridia", "autosomal recessive ...",
   "X-linked ...") is one mention of that disease: the span grows over the qualifiers
   (the entity stays the one the dictionary matched). The qualifier words are general
-  clinical vocabulary (course, onset, inheritance, severity, laterality), not tied to
-  any corpus. A subtype designation ("type II", "type 1") before the name is taken in too.
+  clinical vocabulary (inheritance, origin, onset, laterality, behaviour), not tied to
+  any corpus; severity and course words are left out (:data:`QUALIFIERS`). A subtype
+  designation ("type II", "type 1") before the name is taken in too.
 * :func:`composite_heads` — a coordination such as "breast and ovarian cancer" or
   "breast, ovarian, or prostate cancers" names one disease per conjunct: when "ovarian
   cancer" is matched and "breast cancer" is a dictionary form too, the whole phrase is a
@@ -21,13 +22,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+# Words that say which disease (inheritance, origin, onset age, extent, behaviour), so the
+# mention takes them in. Severity and course ("severe", "mild", "progressive", "chronic",
+# "acute", "recurrent", "idiopathic") describe the patient's disease rather than name it
+# and stay outside the span ("idiopathic Addison's disease" is a mention of "Addison's
+# disease"); a name that holds one ("acute myeloid leukemia") is a dictionary form anyway.
 QUALIFIERS = frozenset({
     "hereditary", "familial", "inherited", "sporadic", "congenital", "primary", "secondary",
-    "chronic", "acute", "subacute", "severe", "mild", "recurrent", "idiopathic", "juvenile",
-    "adult", "childhood", "infantile", "neonatal", "early", "late", "onset", "autosomal",
-    "dominant", "recessive", "linked", "metastatic", "invasive", "classic", "classical",
-    "atypical", "bilateral", "unilateral", "isolated", "generalized", "generalised",
-    "progressive", "malignant", "benign", "complete", "partial", "solid",
+    "juvenile", "adult", "childhood", "infantile", "neonatal", "early", "late", "onset",
+    "autosomal", "dominant", "recessive", "linked", "metastatic", "invasive", "classic",
+    "classical", "atypical", "bilateral", "unilateral", "isolated", "generalized",
+    "generalised", "malignant", "benign", "complete", "partial", "solid",
 })  # fmt: skip
 # a subtype designation before a name ("type II C2 deficiency", "type 1 Gaucher disease")
 _TYPE_BEFORE = re.compile(r"\b[Tt]ype\s+(?:[IVX]{1,4}|[0-9]{1,2}[A-Za-z]?)\s+$")

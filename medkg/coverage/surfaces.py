@@ -10,12 +10,13 @@ import polars as pl
 
 from medkg.coverage.composed import composed_forms
 from medkg.coverage.linking_config import LinkerConfig
+from medkg.coverage.synonym_evidence import synonym_forms
 from medkg.coverage.variants import key_variants
 from medkg.kg.model import KnowledgeGraph
 from medkg.text import surface_key
 
 # Surface-form ranks: lower wins a tie between entities sharing a form.
-_NAME, _EXACT_SYN, _OTHER_SYN, _VARIANT, _COMPOSED = 0, 1, 2, 3, 4
+_NAME, _EXACT_SYN, _OTHER_SYN, _EVIDENCE, _VARIANT, _COMPOSED = 0, 1, 2, 3, 4, 5
 
 
 def _excluded_by_tree(nodes: pl.DataFrame, branches: tuple[str, ...]) -> list[str]:
@@ -81,6 +82,13 @@ def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFram
                 .otherwise(_OTHER_SYN)
                 .alias("rank"),
             )
+        )
+    if config.synonym_evidence:
+        # other terminologies' synonyms of these ids (medkg.coverage.synonym_evidence)
+        frames.append(
+            synonym_forms()
+            .join(nodes.select("id", "kind"), on="id")
+            .select("id", "kind", "form", pl.lit(_EVIDENCE).alias("rank"))
         )
     forms = pl.concat(frames).filter(pl.col("form").is_not_null())
     raw = forms.get_column("form").to_list()

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 # Merge order: on a duplicate node id the first source wins (and the duplicate is counted);
 # sources not named here follow, by name.
-MERGE_ORDER = ("hpo", "hpoa", "hpo_genes", "mesh", "icd10", "icd10cm", "drugs")
+MERGE_ORDER = ("hpo", "hpoa", "hpo_genes", "mesh", "mesh_scr", "icd10", "icd10cm", "drugs")
 
 
 def available_sources() -> dict[str, type[Source]]:

@@ -81,6 +81,11 @@ def test_variants_qualifiers_and_composites(lk: Linker) -> None:
     assert links(lk, "hereditary breast cancer") == [
         ("hereditary breast cancer", "MESH:D001943", "exact")
     ]
+    # severity and course describe the case, not the disease: left outside the span
+    assert links(lk, "severe hereditary breast cancer") == [
+        ("hereditary breast cancer", "MESH:D001943", "exact")
+    ]
+    assert links(lk, "idiopathic Addison disease") == [("Addison disease", "X:addison", "exact")]
     got = links(lk, "Families with breast and ovarian cancer.")
     assert got == [
         ("breast and ovarian cancer", "MESH:D001943", "composite"),

@@ -30,7 +30,15 @@ def _prefix_count(kg: KnowledgeGraph, prefix: str, kind: str | None = None) -> i
 
 
 def test_default_sources():
-    assert default_source_keys() == ["hpo", "hpoa", "hpo_genes", "mesh", "icd10", "drugs"]
+    assert default_source_keys() == [
+        "hpo",
+        "hpoa",
+        "hpo_genes",
+        "mesh",
+        "mesh_scr",
+        "icd10",
+        "drugs",
+    ]
 
 
 def test_counts_reflect_the_real_sources(full: KnowledgeGraph):

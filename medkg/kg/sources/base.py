@@ -144,6 +144,7 @@ SOURCES: Registry[type[Source]] = Registry(
         "hpoa": "medkg.kg.sources.hpoa:HpoAnnotationSource",
         "hpo_genes": "medkg.kg.sources.hpoa:HpoGeneSource",
         "mesh": "medkg.kg.sources.mesh:MeshSource",
+        "mesh_scr": "medkg.kg.sources.mesh_scr:MeshScrSource",
         "icd10": "medkg.kg.sources.icd10:ICD10Source",
         "icd10cm": "medkg.kg.sources.icd10cm:ICD10CMSource",
         "drugs": "medkg.kg.sources.drugs:DrugsSource",
