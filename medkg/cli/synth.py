@@ -13,11 +13,15 @@ import typer
 from rich.table import Table
 
 from medkg.cli.common import (
+    EngineOption,
     JsonOption,
     PathOption,
+    RayAddressOption,
     StoreOption,
+    WorkersOption,
     config_option,
     console,
+    engine_from_options,
     handle_errors,
     out,
     parse_params,
@@ -103,11 +107,18 @@ def synth(
         "--generator-option",
         help="Generator option KEY=VALUE (e.g. model=/path, base_url=http://host:8000/v1).",
     ),
+    engine: str = EngineOption,
+    ray_address: str = RayAddressOption,
+    workers: int = WorkersOption,
     store: str = StoreOption,
     path: Path = PathOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Synthesise N verified multiple-choice items from the graph and export them to --out."""
+    """Synthesise N verified multiple-choice items from the graph and export them to --out.
+
+    With ``--engine ray`` every family's first pass runs as a shard on a Ray worker and is
+    checked against global deduplication and decontamination afterwards: the dataset is
+    byte-identical to the local one."""
     if ctx.invoked_subcommand is not None:
         return
     if out_dir is None:
@@ -144,6 +155,8 @@ def synth(
     # Options and the output folder are checked before anything is loaded or generated.
     validate_config(config, SynthBackends.default())
     check_folder_target(out_dir, KIND, LEGACY)
+    # local: the plain one-process run (the same dataset, no replay to pay for)
+    runner = None if engine == "local" else engine_from_options(engine, ray_address, workers)
     start = time.perf_counter()
     with store_from_options(store, path) as source:
         if not source.exists():
@@ -160,9 +173,13 @@ def synth(
         generator = build_generator(paraphrase, **parse_params(generator_option))
     with contextlib.ExitStack() as stack:
         bar = (
-            None if as_json else stack.enter_context(progress_bars({"synthesise": "synthesising"}))
+            None
+            if as_json
+            else stack.enter_context(
+                progress_bars({"synthesise": "synthesising", "shards": "family shards"})
+            )
         )
-        result = synthesize(kg, config, progress=bar)
+        result = synthesize(kg, config, progress=bar, engine=runner)
     if generator is not None:
         from medkg.synthesis.paraphrase import apply_paraphrase
 
@@ -182,6 +199,7 @@ def synth(
         "warnings": result.warnings,
         "files": sorted(report.files),
         "seconds": {"load": round(loaded, 2), "synthesis": round(made, 2)},
+        "engine": result.sharding or {"engine": "local"},
     }
     if as_json:
         print_json(summary)

@@ -33,6 +33,7 @@ from medkg.coverage.audit import (
 from medkg.coverage.linking import MENTION_SCHEMA, Linker
 from medkg.coverage.sets import TextSet, embed_set, met_slice
 from medkg.embed import DEFAULT_EMBEDDER, Embedder, build_embedder
+from medkg.engines.base import Engine
 from medkg.errors import UsageError
 from medkg.io import Item, iter_items, mmlu_medical_items
 from medkg.kg.model import KnowledgeGraph
@@ -91,6 +92,23 @@ def link_items(
         if progress is not None:
             progress("link", done, len(items))
     return pl.concat(frames) if frames else pl.DataFrame(schema=MENTION_SCHEMA)
+
+
+def _link_on(
+    engine: Engine,
+    linker: Linker,
+    items: Sequence[Item],
+    shard_size: int,
+    progress: Progress | None,
+) -> pl.DataFrame:
+    from medkg.coverage.sharded import link_sharded
+
+    def shards_done(_stage: str, done: int, _total: int | None) -> None:
+        if progress is not None:
+            progress("link", min(done * shard_size, len(items)), len(items))
+
+    pairs = [(i.id, i.text) for i in items]
+    return link_sharded(linker, pairs, engine, shard_size=shard_size, progress=shards_done)
 
 
 def amcs_summary(
@@ -177,12 +195,16 @@ def run_audit(
     report: bool = True,
     progress: Progress | None = None,
     inspect: Inspector | None = None,
+    engine: Engine | None = None,
+    shard_size: int = 2000,
 ) -> CoverageResult:
     """Link, audit and (optionally) AMCS each dataset; write the files and the report to
     ``out`` when given. ``amcs_reference`` is a MET filter (see
     :func:`medkg.coverage.sets.met_slice`), ``None`` to skip AMCS. ``inspect`` gives a
     dataset's quality section of the report (the CLI passes
-    :func:`medkg.synthesis.inspect.inspect_if_synth`); without it there is none."""
+    :func:`medkg.synthesis.inspect.inspect_if_synth`); without it there is none.
+    ``engine`` (local or Ray, :mod:`medkg.engines`): link each dataset in shards of
+    ``shard_size`` items on it (the same mention table); None links in this process."""
     if not datasets:
         raise UsageError("no datasets to audit")
     names = [d.name for d in datasets]
@@ -214,7 +236,10 @@ def run_audit(
     audits: list[Audit] = []
     mentions: dict[str, pl.DataFrame] = {}
     for spec, items in loaded:
-        m = link_items(linker, items, progress=progress)
+        if engine is None:
+            m = link_items(linker, items, progress=progress)
+        else:
+            m = _link_on(engine, linker, items, shard_size, progress)
         mentions[spec.name] = m
         log.info("dataset %s: %d items, %d mentions", spec.name, len(items), m.height)
         a = audit(kg.nodes, m, name=spec.name, n_items=len(items), kinds=kinds,

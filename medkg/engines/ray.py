@@ -81,7 +81,9 @@ class RayEngine(Engine):
     def describe(self) -> dict[str, Any]:
         return {"engine": self.key, "workers": self.workers, "address": self.address}
 
-    def _connect(self, ray: Any) -> None:
+    def connect(self, ray: Any) -> None:
+        """Join the cluster (or start the private instance) unless Ray is up already;
+        ``map`` does it on first use, a caller may do it earlier to time start-up apart."""
         if ray.is_initialized():
             return
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
@@ -99,7 +101,7 @@ class RayEngine(Engine):
 
     def _map(self, task: ShardTask[S, R], shards: list[S], progress: Progress | None) -> list[R]:
         ray = import_ray()
-        self._connect(ray)
+        self.connect(ray)
         from ray.exceptions import RayActorError, RayTaskError
 
         worker = ray.remote(

@@ -36,8 +36,8 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,8 @@ JAVA_OPENS = (
 )
 DEFAULT_NAME = "default"
 READY_PREFIX = "READY "
+IMPORT_MARKS = ("WAITING", "IMPORTED")  # lines MedkgNeo4j prints around an import
+IMPORT_FAILED = "MEDKG IMPORT FAILED"  # its line when the import fails (then it exits 3)
 
 
 class Neo4jServerError(MedkgError, RuntimeError):
@@ -121,6 +123,22 @@ class ServerInfo:
                 "(mode 0600); other tools need it exported"
             )
         return lines
+
+
+@dataclass
+class ImportFirst:
+    """An offline import the server process runs before it starts (see ``MedkgNeo4j.java``).
+
+    ``home`` is the importer's NEO4J_HOME (``home/conf/neo4j.conf`` names the data folder);
+    ``prepare()`` runs in this process while the JVM starts (it writes the import files) and
+    returns the importer's arguments. :func:`start` fills ``marks`` with the monotonic time
+    it first saw each of :data:`IMPORT_MARKS` in the log, and ``go`` with when it let the
+    import begin (epoch seconds, as the JVM stamps its marks)."""
+
+    home: Path
+    prepare: Callable[[], list[str]]
+    marks: dict[str, float] = field(default_factory=dict)
+    go: float = 0.0
 
 
 # --------------------------------------------------------------------------- runtime
@@ -354,6 +372,7 @@ def start(
     timeout: float = 120.0,
     version: str = NEO4J_VERSION,
     progress: Progress | None = None,
+    import_first: ImportFirst | None = None,
 ) -> ServerInfo:
     """Start a Neo4j server in the background and wait until Bolt accepts connections.
 
@@ -361,6 +380,8 @@ def start(
     Authentication is always on: ``auth=(user, password)`` sets that user's password,
     otherwise the stored or a newly generated one is used (see :func:`credentials`). Data
     in ``data_dir`` (default ``$MEDKG_HOME/neo4j/<name>``, private) survives restarts.
+    With ``import_first`` the server process first runs that offline import (its JVM starts
+    while ``import_first.prepare`` runs here); ``timeout`` then covers the import too.
     """
     running = status(name)
     if running is not None:
@@ -383,17 +404,24 @@ def start(
         java, f"-Xmx{heap}", *JAVA_OPENS, "-cp", runtime.classpath(), MAIN_CLASS,
         str(work), str(port), str(runtime.plugins), pagecache,
     ]  # fmt: skip
+    args_file = work / ".import-args"
+    if import_first is not None:
+        cmd += [str(import_first.home), str(args_file)]
     if progress:
         progress(f"Starting Neo4j {version} (log: {log_path})", 0, None)
     began = time.monotonic()
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(log_fd, "wb") as log:
         proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            cmd, stdin=subprocess.DEVNULL if import_first is None else subprocess.PIPE,
+            stdout=log, stderr=subprocess.STDOUT,
             env=env, cwd=work, start_new_session=True, umask=0o077,
         )  # fmt: skip
     _CHILDREN[proc.pid] = proc
-    uri = _wait_ready(proc, log_path, timeout)
+    if import_first is not None:
+        _let_import_go(proc, import_first, args_file)
+    uri = _wait_ready(proc, log_path, timeout, None if import_first is None else import_first.marks)
+    args_file.unlink(missing_ok=True)
     info = ServerInfo(
         uri=uri,
         pid=proc.pid,
@@ -410,13 +438,51 @@ def start(
     return info
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], log_path: Path, timeout: float) -> str:
+def _let_import_go(proc: subprocess.Popen[bytes], job: ImportFirst, args_file: Path) -> None:
+    """Run ``job.prepare`` while the JVM starts, hand its arguments to the JVM and say GO;
+    if ``prepare`` fails, the JVM is told nothing (it sees stdin close) and is stopped."""
+    assert proc.stdin is not None
+    try:
+        args = job.prepare()
+        bad = [a for a in args if "\n" in a or "\r" in a]
+        if bad:
+            raise Neo4jServerError(f"an importer argument holds a line break: {bad[0]!r}")
+        _private_write(args_file, "".join(f"{a}\n" for a in args))
+        job.go = time.time()
+    except BaseException:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+        _terminate(proc.pid, grace=10.0)
+        args_file.unlink(missing_ok=True)
+        raise
+    try:
+        proc.stdin.write(b"GO\n")
+        proc.stdin.close()
+    except OSError:  # the JVM is gone already: _wait_ready reports its log
+        pass
+
+
+def _mark_time(line: str) -> float:
+    """The epoch seconds a mark line (``WAITING 1733380000123``) carries, else now."""
+    last = line.rsplit(" ", 1)[-1]
+    return int(last) / 1000 if last.isdigit() else time.time()
+
+
+def _wait_ready(
+    proc: subprocess.Popen[bytes],
+    log_path: Path,
+    timeout: float,
+    marks: dict[str, float] | None = None,
+) -> str:
     deadline = time.monotonic() + timeout
     while True:
         with contextlib.suppress(OSError):
             for line in log_path.read_text("utf-8", errors="replace").splitlines():
                 if line.startswith(READY_PREFIX):
                     return line[len(READY_PREFIX) :].strip()
+                mark = next((m for m in IMPORT_MARKS if line.startswith(m)), None)
+                if marks is not None and mark is not None:
+                    marks.setdefault(mark, _mark_time(line))
         code = proc.poll()
         if code is not None:
             _CHILDREN.pop(proc.pid, None)
@@ -430,7 +496,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], log_path: Path, timeout: float) -
                 f"Neo4j was not ready after {timeout:.0f} s; stopped it. Log {log_path}:\n"
                 f"{_log_tail(log_path)}"
             )
-        time.sleep(0.25)
+        time.sleep(0.1 if marks is not None else 0.25)
 
 
 def _terminate(pid: int, grace: float) -> None:
@@ -494,6 +560,7 @@ def database_states(info: ServerInfo, timeout: float = 10.0) -> dict[str, str]:
 
 __all__ = [
     "NEO4J_VERSION",
+    "ImportFirst",
     "Neo4jRuntime",
     "Neo4jServerError",
     "ServerInfo",

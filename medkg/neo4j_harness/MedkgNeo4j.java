@@ -1,4 +1,7 @@
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -6,6 +9,8 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 import inet.ipaddr.IPAddressString;
+import org.neo4j.cli.AdminTool;
+import org.neo4j.cli.ExecutionContext;
 import org.neo4j.configuration.GraphDatabaseInternalSettings;
 import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.connectors.BoltConnector;
@@ -20,8 +25,17 @@ import org.neo4j.io.ByteUnit;
  * and APOC, run as a plain java process (no Docker).
  *
  * <pre>
- * java -cp lib/*:classes MedkgNeo4j WORK_DIR PORT PLUGIN_DIR PAGECACHE
+ * java -cp lib/*:classes MedkgNeo4j WORK_DIR PORT PLUGIN_DIR PAGECACHE [IMPORT_HOME ARGS_FILE]
  * </pre>
+ *
+ * With IMPORT_HOME and ARGS_FILE the process first runs Neo4j's offline importer
+ * ({@code neo4j-admin database import full}, through {@link AdminTool}) into WORK_DIR/data,
+ * then starts the server on the imported database: one JVM start instead of two, and the
+ * server reuses the classes the importer loaded. It prepares the importer, prints
+ * {@code WAITING <epoch ms>}, and waits for a {@code GO} line on stdin, so the caller can write the
+ * import files while this JVM starts; then it reads the importer's arguments from ARGS_FILE
+ * (one per line; IMPORT_HOME/conf/neo4j.conf names the data folder), prints
+ * {@code IMPORTED <epoch ms>} or {@code MEDKG IMPORT FAILED} (and exits 3) before starting the server.
  *
  * WORK_DIR holds the databases ({@code WORK_DIR/data}, kept across restarts) and the harness'
  * per-run folder (logs, deleted on a clean stop). PORT 0 binds a free port. The environment
@@ -41,8 +55,8 @@ public final class MedkgNeo4j {
                     "apoc.number.*");
 
     public static void main(String[] args) throws Exception {
-        if (args.length < 3) {
-            System.err.println("usage: MedkgNeo4j WORK_DIR PORT PLUGIN_DIR [PAGECACHE]");
+        if (args.length < 3 || args.length == 5 || args.length > 6) {
+            System.err.println("usage: MedkgNeo4j WORK_DIR PORT PLUGIN_DIR [PAGECACHE [IMPORT_HOME ARGS_FILE]]");
             System.exit(2);
         }
         Path workDir = Path.of(args[0]).toAbsolutePath();
@@ -59,6 +73,9 @@ public final class MedkgNeo4j {
 
         Files.createDirectories(workDir);
         Files.createDirectories(pluginDir);
+        if (args.length == 6) {
+            importFirst(Path.of(args[4]).toAbsolutePath(), Path.of(args[5]).toAbsolutePath());
+        }
         Neo4j neo4j = Neo4jBuilders.newInProcessBuilder(workDir)
                 .withDisabledServer()
                 .withConfig(BoltConnector.enabled, true)
@@ -88,6 +105,35 @@ public final class MedkgNeo4j {
         System.out.println("READY bolt://127.0.0.1:" + bolt.getPort());
         System.out.flush();
         stopped.await();
+    }
+
+    /**
+     * Run the offline importer in this JVM once the caller says GO (see the class comment);
+     * exits 3 when it fails, 4 when the caller gives up before GO.
+     */
+    private static void importFirst(Path home, Path argsFile) throws Exception {
+        ExecutionContext ctx = new ExecutionContext(home, home.resolve("conf"));
+        AdminTool.getCommandLine(ctx); // loads the command classes while the caller writes files
+        System.out.println("WAITING " + System.currentTimeMillis());
+        System.out.flush();
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        String go = in.readLine();
+        if (!"GO".equals(go)) {
+            System.out.println("IMPORT CANCELLED");
+            System.out.flush();
+            System.exit(4);
+        }
+        List<String> importArgs = Files.readAllLines(argsFile, StandardCharsets.UTF_8);
+        int code = AdminTool.execute(ctx, importArgs.toArray(new String[0]));
+        System.out.flush();
+        System.err.flush();
+        if (code != 0) {
+            System.out.println("MEDKG IMPORT FAILED (exit " + code + ")");
+            System.out.flush();
+            System.exit(3);
+        }
+        System.out.println("IMPORTED " + System.currentTimeMillis());
+        System.out.flush();
     }
 
     /**

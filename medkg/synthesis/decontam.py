@@ -15,6 +15,7 @@ located, never imported.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -258,6 +259,13 @@ class Decontaminator:
         self.matches: dict[str, list[str]] = {}
         self._by_benchmark: Counter[str] = Counter()
         self.checked = 0
+
+    def fresh(self) -> Decontaminator:
+        """A checker with this config and index and nothing checked yet, built without
+        reading or checking the benchmark files again (a Ray worker may not see them)."""
+        new = copy.copy(self)
+        new.matches, new._by_benchmark, new.checked = {}, Counter(), 0
+        return new
 
     def check(self, item: QAItem) -> list[str]:
         """Benchmark ids the item's question overlaps (also recorded on the item)."""

@@ -44,12 +44,13 @@ error (:class:`SynthesisShortfall`), or with ``allow_partial`` a result that say
 from __future__ import annotations
 
 import math
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -72,6 +73,9 @@ from medkg.synthesis.runner import (
     auto_cap,
     complete,
 )
+
+if TYPE_CHECKING:
+    from medkg.engines.base import Engine
 
 SHUFFLE_SALT = 0x5EED
 # Families made only when named (a family class's ``opt_in``): the drug family asks for
@@ -130,6 +134,9 @@ class SynthResult:
     shortfall: dict[str, int] = field(default_factory=dict)
     contamination: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # How the shards ran (engine, workers, families taken over or rerun): provenance of
+    # the run, not of the dataset, so not in the manifest (it is the same either way).
+    sharding: dict[str, Any] = field(default_factory=dict)
 
     def manifest(self) -> dict[str, Any]:
         """Everything about how the dataset was made (no timestamps, no local paths)."""
@@ -389,23 +396,22 @@ def synthesize(
     *,
     backends: SynthBackends | None = None,
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> SynthResult:
     """Make ``config.n`` verified, deduplicated, decontaminated items from ``kg``;
-    ``progress("synthesise", accepted, config.n)`` after every accepted item."""
+    ``progress("synthesise", accepted, config.n)`` after every accepted item.
+
+    With an ``engine`` (:mod:`medkg.engines`: local or Ray) the families' first passes
+    run as shards on it and are checked against global deduplication and
+    decontamination after the shards (:mod:`medkg.synthesis.sharded`): the dataset is
+    byte-identical to the one made without an engine."""
+    given_backends = backends  # the shards rebuild the default ones on their workers
     backends = backends or SynthBackends.default()
     families = validate_config(config, backends)
     kg = canonical_graph(kg)
     # Static checks done: read the benchmarks (their errors come before any item work).
-    decontam_cfg = config.decontam_config()
-    checker = None
-    if decontam_cfg.enabled:
-        try:
-            index = NgramIndex(
-                load_benchmarks(decontam_cfg), decontam_cfg.ngram, decontam_cfg.short_ngram
-            )
-        except ValueError as exc:
-            raise SynthesisError(str(exc)) from None
-        checker = Decontaminator(decontam_cfg, index)
+    index = benchmark_index(config)
+    checker = None if index is None else Decontaminator(config.decontam_config(), index)
     dedup = Deduplicator(config.dedup_config())
     try:  # the strategy's name and parameters, before the graph view is built
         backends.build_sampler(config.strategy, kg.nodes, **dict(config.strategy_params))
@@ -416,6 +422,7 @@ def synthesize(
 
     rejects: Counter[str] = Counter()
     n_accepted = 0
+    sharding: dict[str, Any] = {}
 
     def advance() -> None:
         nonlocal n_accepted
@@ -426,10 +433,32 @@ def synthesize(
     def run_one(run: FamilyRun) -> None:
         run.run(graph, backends, dedup, checker, rejects, advance)
 
-    runs = [_family_run(plan, config) for plan in plans]
-    for run in runs:
-        run_one(run)
+    if engine is None:
+        runs = [_family_run(plan, config) for plan in plans]
+        for run in runs:
+            run_one(run)
+    else:
+        from medkg.synthesis.sharded import first_pass_sharded
+
+        first = first_pass_sharded(
+            engine, kg, graph, config, families, plans, backends, checker, progress,
+            task_backends=given_backends,
+        )  # fmt: skip
+        runs, dedup, checker = first.runs, first.dedup, first.checker
+        rejects.update(first.rejects)
+        n_accepted = sum(len(run.out) for run in runs)
+        sharding = {
+            **engine.describe(),
+            "shards": len(runs),
+            "taken_over": first.replayed,
+            "rerun_on_driver": first.rerun,
+            "shard_cpu_s": first.shard_cpu_s,
+            "replay_s": first.driver_s,
+        }
+    rebalance_start = time.perf_counter()
     moved = complete(runs, config.weights_for(families), run_one, move=config.rebalance)
+    if sharding:  # what the driver spent after the shards (a cost figure, not output)
+        sharding["rebalance_s"] = round(time.perf_counter() - rebalance_start, 2)
 
     items = [item for run in runs for item in run.out]
     order = np.random.default_rng([config.seed, SHUFFLE_SALT]).permutation(len(items))
@@ -450,6 +479,7 @@ def synthesize(
         partial=bool(shortfall),
         shortfall=shortfall,
         contamination=dict(checker.matches) if checker else {},
+        sharding=sharding,
     )
     rare = result.distribution.get("rare", {})
     if rare.get("within_tolerance") is False:
@@ -475,6 +505,20 @@ def synthesize(
     elif result.warnings and not config.allow_partial:
         raise SynthesisError("; ".join(result.warnings))
     return result
+
+
+def benchmark_index(config: SynthConfig) -> NgramIndex | None:
+    """The n-gram index of the benchmarks to decontaminate against (None: decontamination
+    is off); a bad benchmark file is a :class:`SynthesisError`."""
+    decontam_cfg = config.decontam_config()
+    if not decontam_cfg.enabled:
+        return None
+    try:
+        return NgramIndex(
+            load_benchmarks(decontam_cfg), decontam_cfg.ngram, decontam_cfg.short_ngram
+        )
+    except ValueError as exc:
+        raise SynthesisError(str(exc)) from None
 
 
 def _family_run(plan: FamilyPlan, config: SynthConfig) -> FamilyRun:

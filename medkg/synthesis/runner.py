@@ -30,7 +30,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -39,9 +39,22 @@ from medkg.synthesis.items import VERIFIED_ATTR, QAItem, Reject
 
 if TYPE_CHECKING:
     from medkg.synthesis.config import SynthConfig
-    from medkg.synthesis.decontam import Decontaminator
-    from medkg.synthesis.dedup import Deduplicator
+    from medkg.synthesis.dedup import Duplicate
     from medkg.synthesis.pipeline import FamilyPlan, SynthBackends
+
+
+class DuplicateCheck(Protocol):
+    """What a run asks of deduplication (a :class:`~medkg.synthesis.dedup.Deduplicator`,
+    or a wrapper that records its answers for a sharded run)."""
+
+    def check(self, item: QAItem) -> Duplicate | None: ...
+
+
+class ContaminationCheck(Protocol):
+    """What a run asks of decontamination (a :class:`~medkg.synthesis.decontam.Decontaminator`)."""
+
+    def keep(self, item: QAItem) -> bool: ...
+
 
 STALL_DRAWS = 2_000  # a family stops after this many draws in a row with nothing accepted
 SEED_RETRIES = 1  # a seed is drawn at most 2 * cap + this many times, then set aside
@@ -137,8 +150,8 @@ class FamilyRun:
         self,
         graph: Any,
         backends: SynthBackends,
-        dedup: Deduplicator,
-        checker: Decontaminator | None,
+        dedup: DuplicateCheck,
+        checker: ContaminationCheck | None,
         rejects: Counter[str],
         advance: Callable[[], None],
     ) -> None:

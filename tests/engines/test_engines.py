@@ -19,7 +19,11 @@ from medkg.coverage.linking import Linker
 from medkg.coverage.sharded import embed_sharded, link_sharded, shards_of
 from medkg.engines import EngineError, LocalEngine, RayEngine, ShardTask, build_engine
 from medkg.io import mmlu_medical_items
-from tests.factories.graphs import small_graph
+from medkg.kg.model import KnowledgeGraph
+from medkg.synthesis.items import QAItem, Reject
+from medkg.synthesis.pipeline import SynthBackends, SynthConfig, SynthResult, synthesize
+from tests.factories.graphs import generated_graph, small_graph
+from tests.factories.synth import FakeFamily, FakeGeneFamily, fake_backends
 
 pytestmark = pytest.mark.ray
 
@@ -30,8 +34,8 @@ def ray_cluster() -> Iterator[str]:
     import ray  # the [ray] extra is part of [dev]: missing Ray fails here, it is not skipped
     from ray.cluster_utils import Cluster
 
-    # Test-defined tasks travel by value: Ray workers need not import the tests package.
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    # Test-defined tasks and families travel by value: Ray workers need not import tests.
+    ray.cloudpickle.register_pickle_by_value(sys.modules["tests"])
     # Ray always addresses a node by this machine's own interface address (never loopback)
     # and keeps its token authentication on; every process of the cluster is on this machine.
     cluster = Cluster(
@@ -61,6 +65,29 @@ class SlowFirstAttempt(ShardTask[list[int], list[int]]):
             marker.write_text(str(os.getpid()))
             time.sleep(60)
         return [x + 1 for x in shard]
+
+
+class SlowFirstDx(FakeFamily):
+    """fake_dx whose first item, on the first attempt only, announces its pid and sleeps."""
+
+    folder = ""  # set by the test; travels with the class (pickled by value)
+
+    def make(self, row: int, rng: np.random.Generator) -> QAItem | Reject:
+        marker = Path(self.folder) / "started"
+        if not marker.exists():
+            marker.write_text(str(os.getpid()))
+            time.sleep(60)
+        return super().make(row, rng)
+
+
+def kill_when_started(marker: Path) -> None:
+    """Wait for a shard to write its pid into ``marker``, then SIGKILL that worker."""
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.exists(), "the shard never started"
+    time.sleep(0.2)  # the pid is written before the sleep starts
+    os.kill(int(marker.read_text()), signal.SIGKILL)
 
 
 class Fails(ShardTask[list[int], list[int]]):
@@ -113,13 +140,7 @@ def test_a_worker_killed_mid_shard_is_retried(ray_cluster: str, tmp_path: Path) 
         target=lambda: result.update(out=engine.map(SlowFirstAttempt(str(tmp_path)), shards))
     )
     thread.start()
-    marker = tmp_path / "started-0"
-    deadline = time.monotonic() + 120
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert marker.exists(), "shard 0 never started"
-    time.sleep(0.2)  # the pid is written before the sleep starts
-    os.kill(int(marker.read_text()), signal.SIGKILL)
+    kill_when_started(tmp_path / "started-0")
     thread.join(timeout=180)
     assert not thread.is_alive()
     assert result["out"] == [[x + 1 for x in s] for s in shards]
@@ -137,12 +158,7 @@ def test_a_worker_that_keeps_dying_fails_clearly(ray_cluster: str, tmp_path: Pat
 
     thread = threading.Thread(target=run)
     thread.start()
-    marker = tmp_path / "started-0"
-    deadline = time.monotonic() + 120
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.2)
-    os.kill(int(marker.read_text()), signal.SIGKILL)
+    kill_when_started(tmp_path / "started-0")
     thread.join(timeout=180)
     assert len(errors) == 1 and isinstance(errors[0], EngineError)
     assert "shard 0" in str(errors[0]) and "died" in str(errors[0])
@@ -190,3 +206,114 @@ def test_cli_link_on_ray_writes_the_local_table(ray_cluster: str, tmp_path: Path
     res = runner.invoke(app, ["coverage", "link", str(data), "--fields", "text", "--path",
                               str(store), "--engine", "spark"])  # fmt: skip
     assert res.exit_code != 0 and "unknown engine 'spark'" in res.output
+
+
+def _synth_in_thread(
+    engine: RayEngine, backends: SynthBackends, out: dict[str, object]
+) -> threading.Thread:
+    def work() -> None:
+        try:
+            out["result"] = synthesize(
+                generated_graph(), SynthConfig(n=120, strategy="uniform"), backends=backends,
+                engine=engine,
+            )  # fmt: skip
+        except BaseException as exc:  # collected for the assertions
+            out["error"] = exc
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread
+
+
+def test_synth_survives_a_worker_killed_mid_shard(ray_cluster: str, tmp_path: Path) -> None:
+    plain = synthesize(generated_graph(), SynthConfig(n=120, strategy="uniform"),
+                       backends=fake_backends())  # fmt: skip
+    SlowFirstDx.folder = str(tmp_path / "retried")
+    Path(SlowFirstDx.folder).mkdir()
+    slow = fake_backends(fake_dx=SlowFirstDx, fake_gene=FakeGeneFamily)
+    got: dict[str, object] = {}
+    thread = _synth_in_thread(RayEngine(workers=2, max_retries=2), slow, got)
+    kill_when_started(Path(SlowFirstDx.folder) / "started")
+    thread.join(timeout=240)
+    assert not thread.is_alive() and "error" not in got, got.get("error")
+    result = got["result"]
+    assert isinstance(result, SynthResult)
+    assert [i.to_dict() for i in result.items] == [i.to_dict() for i in plain.items]
+    assert result.manifest() == plain.manifest()
+
+    # No retries left: the run fails with the engine's error, naming the shard.
+    SlowFirstDx.folder = str(tmp_path / "fails")
+    Path(SlowFirstDx.folder).mkdir()
+    got = {}
+    thread = _synth_in_thread(RayEngine(workers=1, max_retries=0), slow, got)
+    kill_when_started(Path(SlowFirstDx.folder) / "started")
+    thread.join(timeout=240)
+    assert isinstance(got.get("error"), EngineError), got
+    assert "shard 0" in str(got["error"]) and "died" in str(got["error"])
+
+
+def test_cli_synth_on_ray_writes_the_local_dataset(
+    ray_cluster: str, bundled_kg: KnowledgeGraph, tmp_path: Path
+) -> None:
+    """`medkg synth --engine ray` writes the bytes `medkg synth` writes (hashed here)."""
+    import hashlib
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from medkg.cli.main import app
+    from medkg.kg.stores import open_store
+
+    store = tmp_path / "graph"
+    with open_store("embedded", path=store) as s:
+        s.save(bundled_kg)
+    runner = CliRunner()
+    digests = {}
+    for engine in ("local", "ray"):
+        out = tmp_path / engine
+        res = runner.invoke(app, ["synth", "--n", "250", "--path", str(store), "--out", str(out),
+                                  "--formats", "jsonl", "--engine", engine, "--json"])  # fmt: skip
+        assert res.exit_code == 0, res.output
+        assert _json.loads(res.stdout)["engine"]["engine"] == engine
+        digests[engine] = {
+            name: hashlib.sha256((out / name).read_bytes()).hexdigest()
+            for name in ("items.jsonl", "manifest.json")
+        }
+    assert digests["ray"] == digests["local"]
+    assert (tmp_path / "local" / "items.jsonl").read_text().count("\n") == 250
+
+
+def test_cli_synth_without_ray_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from medkg.cli.main import app
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` sees without the extra
+    out = tmp_path / "ds"
+    res = CliRunner().invoke(app, ["synth", "--n", "10", "--out", str(out), "--engine", "ray",
+                                   "--path", str(tmp_path / "no-graph")])  # fmt: skip
+    assert res.exit_code != 0
+    assert "pip install 'medkg[ray]'" in res.output
+    assert not out.exists()  # failed before any work, nothing written
+
+
+def test_audit_links_through_the_engine_with_the_same_files(tmp_path: Path) -> None:
+    """run_audit with an engine (shards of 50 items) writes the files it writes without."""
+    from medkg.coverage.pipeline import DatasetSpec, run_audit
+
+    kg = small_graph()
+    specs = [DatasetSpec("mmlu", "mmlu")]
+    ticks: list[tuple[str, int, int | None]] = []
+    plain = run_audit(kg, specs, out=tmp_path / "plain", amcs_reference=None, report=False)
+    sharded = run_audit(kg, specs, out=tmp_path / "sharded", amcs_reference=None, report=False,
+                        engine=LocalEngine(), shard_size=50,
+                        progress=lambda s, d, t: ticks.append((s, d, t)))  # fmt: skip
+    assert sharded.mentions["mmlu"].height > 0
+    assert sharded.mentions["mmlu"].equals(plain.mentions["mmlu"])
+    assert sorted(plain.files) == sorted(sharded.files)
+    for name, file in plain.files.items():
+        assert sharded.files[name].read_bytes() == file.read_bytes(), name
+    links = [d for s, d, _ in ticks if s == "link"]
+    assert links[-1] == len(mmlu_medical_items()) and links == sorted(links)

@@ -13,20 +13,40 @@ from medkg.kg import neo4j_server as runner
 from medkg.kg.build import stats
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.stores.base import StoreError
-from medkg.kg.stores.neo4j_bulk import ARRAY_DELIMITER, bulk_import, write_import_files
+from medkg.kg.stores.neo4j import Neo4jStore
+from medkg.kg.stores.neo4j_bulk import (
+    ARRAY_DELIMITER,
+    bulk_import,
+    finish_import,
+    write_import_files,
+)
 from tests.factories.stores import assert_same_graph
 
 
 def test_import_files_are_typed_and_complete(small_kg: KnowledgeGraph, tmp_path: Path) -> None:
     files = write_import_files(small_kg, tmp_path / "csv")
     header = (tmp_path / "csv" / "entities.header.csv").read_text().strip().split(",")
-    assert header[:2] == ["id:ID(Entity)", ":LABEL"]
+    assert header[:3] == [":ID(Entity)", "id:string", ":LABEL"]
     assert "synonyms:string[]" in header and "obsolete:boolean" in header
     rows = list(csv.reader((tmp_path / "csv" / "entities.csv").open()))
     assert len(rows) == files.node_rows == small_kg.nodes.height
-    marfan = next(r for r in rows if r[0] == "ORPHA:558")
-    assert marfan[1] == f"Entity{ARRAY_DELIMITER}Disease"
+    # nodes are numbered 0..n-1 in table order: the importer's actual node ids
+    assert [r[0] for r in rows] == [str(i) for i in range(len(rows))]
+    assert [r[1] for r in rows] == small_kg.nodes.get_column("id").to_list()
+    marfan = next(r for r in rows if r[1] == "ORPHA:558")
+    assert marfan[2] == f"Entity{ARRAY_DELIMITER}Disease"
     assert marfan[header.index("synonyms:string[]")] == f"MFS{ARRAY_DELIMITER}Marfan's syndrome"
+    # relationships name their ends by those numbers; read back, they are the edge table's
+    number = {r[0]: r[1] for r in rows}
+    rels = list(csv.reader((tmp_path / "csv" / "relationships.csv").open()))
+    assert [(number[r[0]], r[2], number[r[1]]) for r in rels] == list(
+        small_kg.edges.select("src", "rel", "dst").iter_rows()
+    )
+    tree = list(csv.reader((tmp_path / "csv" / "tree.csv").open()))
+    parents = small_kg.nodes.filter(small_kg.nodes["met_parent"].is_not_null())
+    assert sorted((number[r[0]], number[r[1]]) for r in tree) == sorted(
+        parents.select("id", "met_parent").iter_rows()
+    )
     n_tree = small_kg.nodes.filter(small_kg.nodes["met_parent"].is_not_null()).height
     assert (
         files.relationship_rows
@@ -42,6 +62,17 @@ def test_import_files_are_typed_and_complete(small_kg: KnowledgeGraph, tmp_path:
     assert not files.multiline  # no value holds a line break: parsed in parallel
     with pytest.raises(StoreError, match="not empty"):
         write_import_files(small_kg, tmp_path / "csv")
+
+
+def dangling(kg: KnowledgeGraph) -> KnowledgeGraph:
+    """``kg`` with one more edge whose target is no entity of the graph."""
+    extra = kg.edges.head(1).with_columns(pl.lit("HP:9999999").alias("dst"))
+    return KnowledgeGraph(nodes=kg.nodes, edges=pl.concat([kg.edges, extra]), sources=kg.sources)
+
+
+def test_an_edge_to_no_entity_is_refused_by_name(small_kg: KnowledgeGraph, tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"edge .* its dst 'HP:9999999' is no entity"):
+        write_import_files(dangling(small_kg), tmp_path / "csv")
 
 
 def awkward_lists(kg: KnowledgeGraph) -> KnowledgeGraph:
@@ -62,24 +93,36 @@ def awkward_lists(kg: KnowledgeGraph) -> KnowledgeGraph:
     return KnowledgeGraph(nodes=nodes, edges=edges, sources=kg.sources, report=kg.report)
 
 
+def rel_key_constraints(store: Neo4jStore) -> set[str]:
+    rows = store.read(lambda run: run("SHOW CONSTRAINTS YIELD name RETURN name"), "constraints")
+    return {r["name"] for r in rows if r["name"].startswith("medkg_rel_key_unique_")}
+
+
 @pytest.mark.neo4j
 @pytest.mark.slow
-def test_bulk_import_reads_back_the_same_graph(small_kg: KnowledgeGraph, tmp_path: Path) -> None:
+def test_bulk_import_reads_back_the_same_graph(
+    small_kg: KnowledgeGraph, tmp_path: Path, medkg_home: Path
+) -> None:
     import json
 
     from typer.testing import CliRunner
 
     from medkg.cli.main import app
     from medkg.kg.stores.embedded import EmbeddedStore
-    from medkg.kg.stores.neo4j import Neo4jStore
 
-    runtime = runner.ensure_runtime()
     work = tmp_path / "bulk-server"
-    got = bulk_import(small_kg, runtime, work)
-    assert got.nodes == small_kg.nodes.height
-    # A second import into the now existing database is refused unless asked to replace it.
-    with pytest.raises(StoreError, match=r"offline import .* failed"):
-        bulk_import(small_kg, runtime, work)
+    got = bulk_import(small_kg, work, name="bulk-test")
+    try:  # one JVM imported, then started the server on the imported database
+        assert got.nodes == small_kg.nodes.height and got.server.uri.startswith("bolt://")
+        assert runner.status("bulk-test") is not None
+        assert got.import_seconds > 0 and got.start_seconds > 0
+    finally:
+        runner.stop("bulk-test")
+    # A second import into the now existing database is refused unless asked to replace it,
+    # and leaves no server behind.
+    with pytest.raises(StoreError, match=r"offline import .* failed: .*replaced only with"):
+        bulk_import(small_kg, work, name="bulk-test")
+    assert runner.status("bulk-test") is None
 
     # What an empty CSV field cannot carry: [""], and edge lists with and without nulls.
     kg = awkward_lists(small_kg)
@@ -105,10 +148,59 @@ def test_bulk_import_reads_back_the_same_graph(small_kg: KnowledgeGraph, tmp_pat
             assert all(isinstance(r["tags"], list) for r in links)
             assert stats(store.stats_view()) == stats(kg)
             assert store.met_children("MET:Disease")[0] >= 1  # MET_PARENT links imported
+            assert store.search("marfan")[0]["id"] == "ORPHA:558"  # full-text index online
         finally:
             store.close()
     finally:
         runner.stop()
+
+
+@pytest.mark.neo4j
+@pytest.mark.slow
+def test_key_constraints_come_with_the_first_online_save(
+    small_kg: KnowledgeGraph, tmp_path: Path, medkg_home: Path
+) -> None:
+    """An import declares the database loaded without the relationship key constraints;
+    the first online save creates them before its MERGE and updates the graph correctly."""
+    work = tmp_path / "lazy"
+    done = bulk_import(small_kg, work, name="bulk-lazy")
+    try:
+        user, password = runner.credentials("bulk-lazy")
+        store = Neo4jStore(uri=done.server.uri, user=user, password=password)
+        try:
+            finish_import(store, small_kg, done)
+            assert rel_key_constraints(store) == set()
+            assert_same_graph(store.load(), small_kg)
+            # an incremental update: one edge gone, one edge's onset changed
+            edges = small_kg.edges.slice(1).with_columns(
+                pl.when(pl.int_range(pl.len()) == 0)
+                .then(pl.lit("HP:0003577"))
+                .otherwise(pl.col("onset"))
+                .alias("onset")
+            )
+            changed = KnowledgeGraph(nodes=small_kg.nodes, edges=edges, sources=small_kg.sources)
+            report = store.save(changed)
+            types = set(small_kg.edges.get_column("rel").to_list())
+            assert rel_key_constraints(store) == {f"medkg_rel_key_unique_{t}" for t in types}
+            assert report.details["relationships_deleted"] == 2  # the dropped and the old row
+            assert_same_graph(store.load(), changed)
+        finally:
+            store.close()
+    finally:
+        runner.stop("bulk-lazy")
+
+
+@pytest.mark.neo4j
+def test_a_failing_file_writer_leaves_no_server(
+    small_kg: KnowledgeGraph, tmp_path: Path, medkg_home: Path
+) -> None:
+    """The server JVM starts while the files are written; when writing them fails, the JVM
+    is stopped and the error is the writer's."""
+    with pytest.raises(StoreError, match="is no entity"):
+        bulk_import(dangling(small_kg), tmp_path / "w", name="bulk-fail")
+    assert runner.status("bulk-fail") is None
+    assert not (tmp_path / "w" / "data" / "databases" / "neo4j").exists()
+    assert not list((tmp_path / "w").glob(".import-*"))  # staging removed
 
 
 def test_the_array_delimiter_inside_a_list_is_refused(

@@ -5,15 +5,19 @@ transactions: idempotent, incremental, and bounded by transaction overhead. For 
 database, ``neo4j-admin database import full`` (the ``neo4j-import-tool`` jar, already in
 the local server's runtime) writes the store files directly. This module
 
-1. writes the graph as the importer's CSV files (typed headers; entities labelled
-   ``Entity`` + their kind, relationships keyed as the online path keys them, and the MET's
-   ``MET_PARENT`` links) into a staging folder;
-2. runs the importer on a stopped server's data folder (``WORK_DIR/data``), replacing the
-   database only with ``overwrite=True``, while this process computes the graph's content
-   hash for the meta node;
-3. finishes the database once the server is up again (:func:`finish_import`, through the
-   store's public schema, transaction and meta methods): its constraints and indexes, a
-   count-store check that it holds the graph, and the meta node that marks it complete.
+1. starts the server's JVM in import mode and, meanwhile, writes the graph as the
+   importer's CSV files (typed headers; nodes numbered 0..n-1 as the importer's actual
+   node ids; entities labelled ``Entity`` + their kind; relationships keyed as the online
+   path keys them; the MET's ``MET_PARENT`` links) into a staging folder;
+2. that JVM runs the importer on the stopped server's data folder (``WORK_DIR/data``),
+   replacing the database only with ``overwrite=True``, while this process computes the
+   graph's content hash for the meta node; then it starts the server on the imported
+   database (:func:`bulk_import`);
+3. finishes the database on the started server (:func:`finish_import`, through the
+   store's public schema, transaction and meta methods): the indexes and constraints reads
+   need, awaited until ONLINE, a count-store check that it holds the graph, and the meta
+   node that marks it complete. The relationship key constraints are left to the first
+   online save, whose MERGE they serve (:func:`schema_for`).
 
 The importer cannot write an empty array (an empty field leaves the property absent, see
 neo4j/neo4j#13566). A list column that holds no nulls is therefore recorded in the meta node
@@ -26,9 +30,7 @@ in Cypher, such a property is absent where the online path stores ``[]``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,8 +42,9 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from medkg.kg import cypher
+from medkg.kg import neo4j_server as runner
 from medkg.kg.model import KnowledgeGraph
-from medkg.kg.neo4j_server import JAVA_OPENS, Neo4jRuntime, Neo4jServerError
+from medkg.kg.neo4j_server import Neo4jServerError, ServerInfo
 from medkg.kg.stores.base import SaveReport, StoreError
 from medkg.kg.stores.neo4j_tables import edge_keys, storable_tables, tree_link_rows
 
@@ -82,21 +85,30 @@ class BulkFiles:
 
 @dataclass
 class BulkImport:
-    """What :func:`bulk_import` did: rows, phase timings, and what :func:`finish_import`
-    needs (the content hash computed while the importer ran, the files' bookkeeping)."""
+    """What :func:`bulk_import` did: rows, stage timings (seconds), the server it started,
+    and what :func:`finish_import` needs (the content hash computed while the importer ran,
+    the files' bookkeeping).
+
+    Stages: ``write_csv_seconds`` (this process writes the files) overlaps
+    ``jvm_ready_seconds`` (the server JVM starts and loads the importer); then
+    ``import_seconds`` (the importer) and ``start_seconds`` (the server starts on the
+    imported database); ``seconds`` is all of it, from the call to a server that answers."""
 
     nodes: int
     relationships: int
     write_csv_seconds: float
+    jvm_ready_seconds: float
     import_seconds: float
-    rows_per_second: int
+    start_seconds: float
+    seconds: float
+    server: ServerInfo = field(repr=False)
     content_hash: str = field(repr=False)
     files: BulkFiles = field(repr=False)
 
     def figures(self) -> dict[str, float | int]:
         """The counts and timings (JSON-ready)."""
         out = asdict(self)
-        del out["content_hash"], out["files"]
+        del out["content_hash"], out["files"], out["server"]
         return out
 
 
@@ -147,8 +159,33 @@ def _lists(frame: pl.DataFrame, table: str, key: str, files: BulkFiles) -> pl.Da
     return frame.with_columns(joined)
 
 
+def _node_numbers(edges: pl.DataFrame, numbers: pl.DataFrame, what: str) -> pl.DataFrame:
+    """``edges`` with ``src``/``dst`` replaced by the node numbers of ``numbers`` (id, n);
+    StoreError naming the first row whose end is no entity of the graph."""
+    out = edges
+    for end in ("src", "dst"):
+        out = out.join(
+            numbers.rename({"id": end, "n": f"{end}_n"}), on=end, how="left", maintain_order="left"
+        )
+        missing = out.filter(pl.col(f"{end}_n").is_null())
+        if missing.height:
+            row = missing.row(0, named=True)
+            raise StoreError(
+                f"{what} {row['src']!r} -> {row['dst']!r}: its {end} {row[end]!r} is no entity "
+                "of the graph"
+            )
+    return out.with_columns(pl.col("src_n").alias("src"), pl.col("dst_n").alias("dst")).drop(
+        "src_n", "dst_n"
+    )
+
+
 def write_import_files(kg: KnowledgeGraph, folder: str | Path) -> BulkFiles:
-    """Write ``kg`` as importer CSV files into ``folder`` (created; must be empty)."""
+    """Write ``kg`` as importer CSV files into ``folder`` (created; must be empty).
+
+    Nodes are numbered 0..n-1 in table order and the files use those numbers as the
+    importer's actual node ids (``--id-type=actual``): relationships name their ends by
+    number, so the importer keeps no string-id map and parses no string ids twice. The
+    entity id is an ordinary ``id`` property."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if any(folder.iterdir()):
@@ -156,8 +193,9 @@ def write_import_files(kg: KnowledgeGraph, folder: str | Path) -> BulkFiles:
     nodes, edges = kg.nodes, kg.edges
     node_columns, edge_columns, _ = storable_tables(nodes, edges)
     out = BulkFiles(folder, multiline=_has_newline(nodes) or _has_newline(edges))
+    numbers = nodes.select("id", pl.int_range(pl.len(), dtype=pl.UInt32).alias("n"))
 
-    header = [f"id:ID({ID_SPACE})", ":LABEL"] + [
+    header = [f":ID({ID_SPACE})", "id:string", ":LABEL"] + [
         f"{c}:{_csv_type(t)}" for c, t in node_columns if c != "id"
     ]
     labels = (
@@ -167,7 +205,9 @@ def write_import_files(kg: KnowledgeGraph, folder: str | Path) -> BulkFiles:
         .alias(":LABEL")
     )
     props = [c for c, _ in node_columns if c != "id"]
-    table = _lists(nodes, "nodes", "id", out).select("id", labels, *props)
+    table = _lists(nodes, "nodes", "id", out).select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("n"), "id", labels, *props
+    )
     path = folder / "entities.csv"
     table.write_csv(path, include_header=False)
     (folder / "entities.header.csv").write_text(",".join(header) + "\n", encoding="utf-8")
@@ -179,7 +219,7 @@ def write_import_files(kg: KnowledgeGraph, folder: str | Path) -> BulkFiles:
     header = [f":START_ID({ID_SPACE})", f":END_ID({ID_SPACE})", ":TYPE", "key:string"] + [
         f"{c}:{_csv_type(t)}" for c, t in edge_props
     ]
-    table = _lists(keyed, "edges", "key", out).select(
+    table = _node_numbers(_lists(keyed, "edges", "key", out), numbers, "edge").select(
         "src", "dst", "rel", "key", *(c for c, _ in edge_props)
     )
     path = folder / "relationships.csv"
@@ -191,8 +231,8 @@ def write_import_files(kg: KnowledgeGraph, folder: str | Path) -> BulkFiles:
     if "met_parent" in nodes.columns:
         tree = tree_link_rows(nodes)
         path = folder / "tree.csv"
-        tree.with_columns(
-            pl.lit(cypher.TREE_REL).alias("type"), pl.lit("true").alias("mark")
+        _node_numbers(tree.rename({"id": "src", "met_parent": "dst"}), numbers, "tree link").select(
+            "src", "dst", pl.lit(cypher.TREE_REL).alias("type"), pl.lit("true").alias("mark")
         ).write_csv(path, include_header=False)
         (folder / "tree.header.csv").write_text(
             f":START_ID({ID_SPACE}),:END_ID({ID_SPACE}),:TYPE,{cypher.TREE_MARK}:boolean\n",
@@ -204,107 +244,141 @@ def write_import_files(kg: KnowledgeGraph, folder: str | Path) -> BulkFiles:
     return out
 
 
-def import_command(
-    runtime: Neo4jRuntime, files: BulkFiles, *, java: str = "java", heap: str = "1g",
-    database: str = "neo4j", overwrite: bool = False,
-) -> list[str]:  # fmt: skip
-    """The ``neo4j-admin database import full`` command line for ``files``."""
+def import_arguments(
+    files: BulkFiles, *, database: str = "neo4j", overwrite: bool = False
+) -> list[str]:
+    """The arguments of ``neo4j-admin database import full`` for ``files``."""
 
     def group(path: Path) -> str:
         return f"{path.with_name(path.stem + '.header.csv')},{path}"
 
     return [
-        java, f"-Xmx{heap}", *JAVA_OPENS, "-cp", str(runtime.lib / "*"),
-        "org.neo4j.cli.AdminTool", "database", "import", "full", database,
+        "database", "import", "full", database,
         *(f"--nodes={group(p)}" for p in files.nodes),
         *(f"--relationships={group(p)}" for p in files.relationships),
-        "--array-delimiter=U+001F",
+        "--id-type=actual", "--array-delimiter=U+001F",
         f"--multiline-fields={'true' if files.multiline else 'false'}", "--strict=true",
         f"--overwrite-destination={'true' if overwrite else 'false'}",
-        f"--report-file={files.folder / 'import.report'}",
+        f"--report-file={files.folder / 'import.report'}", "--verbose",
     ]  # fmt: skip
+
+
+def _import_failure(log: Path) -> tuple[str, str] | None:
+    """``(message, whole report)`` of a failed import from the server log, else None: the
+    message is the importer's innermost cause."""
+    try:
+        lines = [ln for ln in log.read_text("utf-8", errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return None
+    end = next((i for i, ln in enumerate(lines) if ln.startswith(runner.IMPORT_FAILED)), None)
+    if end is None:
+        return None
+    begin = next((i for i in range(end - 1, -1, -1) if lines[i].startswith("IMPORT FAILED")), 0)
+    report = [ln.strip() for ln in lines[begin:end] if not ln.lstrip().startswith(("at ", "..."))]
+    why = report[-1].removeprefix("Caused by: ") if report else ""
+    return why, "\n".join(report)
 
 
 def bulk_import(
     kg: KnowledgeGraph,
-    runtime: Neo4jRuntime,
     work_dir: str | Path,
     *,
     overwrite: bool = False,
     heap: str = "1g",
+    name: str = runner.DEFAULT_NAME,
+    port: int = 0,
     keep_files: Path | None = None,
+    timeout: float = 3600.0,
 ) -> BulkImport:
-    """Import ``kg`` into the database of a **stopped** server whose work folder is
-    ``work_dir`` (its data is ``work_dir/data``); then start the server and call
-    :func:`finish_import`. An existing database is replaced only with ``overwrite``; a
-    failed import names the importer's own message."""
+    """Import ``kg`` into the data folder ``work_dir/data`` of a **stopped** server named
+    ``name``, then start that server on it: one JVM runs the importer and then serves
+    (:func:`medkg.kg.neo4j_server.start` with an import first). It starts while this process
+    writes the import files, and this process computes the graph's content hash while it
+    imports. Call :func:`finish_import` next. An existing database is replaced only with
+    ``overwrite``; a failed import names the importer's own message and leaves no server
+    running."""
     work_dir = Path(work_dir).expanduser().resolve()
-    java = shutil.which("java")
-    if java is None:
-        raise Neo4jServerError("the offline importer needs Java 17+ on PATH")
+    work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     home = work_dir / "import-home"
     (home / "conf").mkdir(parents=True, exist_ok=True)
     (home / "conf" / "neo4j.conf").write_text(
-        f"server.directories.data={work_dir / 'data'}\n"
-        f"server.directories.logs={work_dir / 'import-home' / 'logs'}\n",
+        f"server.directories.data={work_dir / 'data'}\nserver.directories.logs={home / 'logs'}\n",
         encoding="utf-8",
     )
     staging = Path(tempfile.mkdtemp(prefix=".import-", dir=work_dir))
-    try:
-        t0 = time.perf_counter()
-        files = write_import_files(kg, staging)
-        written = time.perf_counter() - t0
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "NEO4J_HOME": str(home),
-            "NEO4J_CONF": str(home / "conf"),
-        }  # a minimal environment: the importer needs nothing else of the caller's
-        cmd = import_command(runtime, files, java=java, heap=heap, overwrite=overwrite)
-        t1 = time.perf_counter()
-        # The meta node's content hash is computed while the importer (a JVM) works.
-        with ThreadPoolExecutor(1) as pool:
-            hashing = pool.submit(kg.content_hash)
-            proc = subprocess.run(cmd, env=env, cwd=staging, capture_output=True, text=True)
-            content_hash = hashing.result()
-        imported = time.perf_counter() - t1
-        if proc.returncode != 0:
-            lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
-            why = next((ln for ln in reversed(lines) if not ln.lstrip().startswith("at ")), "")
-            if not overwrite and "exist" in why.lower():
+    state: dict[str, Any] = {}
+    begun = time.time()
+    with ThreadPoolExecutor(1) as pool:
+
+        def prepare() -> list[str]:
+            t0 = time.time()
+            state["files"] = write_import_files(kg, staging)
+            state["written"] = time.time() - t0
+            # The meta node's content hash is computed while the JVM imports.
+            state["hashing"] = pool.submit(kg.content_hash)
+            return import_arguments(state["files"], overwrite=overwrite)
+
+        job = runner.ImportFirst(home, prepare)
+        try:
+            info = runner.start(
+                data_dir=work_dir, port=port, heap=heap, name=name, timeout=timeout,
+                import_first=job,
+            )  # fmt: skip
+        except Neo4jServerError as exc:
+            failure = _import_failure(work_dir / "server.log")
+            if failure is None:
+                raise
+            why, report = failure
+            if not overwrite and ("exist" in report.lower() or "contains data" in report):
                 why += " (an existing database is replaced only with overwrite)"
-            raise StoreError(f"offline import into {work_dir / 'data'} failed: {why}")
-        if keep_files is not None:
-            shutil.copytree(staging, keep_files, dirs_exist_ok=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    rows = files.node_rows + files.relationship_rows
+            raise StoreError(f"offline import into {work_dir / 'data'} failed: {why}") from exc
+        finally:
+            if keep_files is not None and staging.is_dir():
+                shutil.copytree(staging, keep_files, dirs_exist_ok=True)
+            shutil.rmtree(staging, ignore_errors=True)
+        ready = time.time()
+        content_hash = state["hashing"].result()
+    files: BulkFiles = state["files"]
+    imported = job.marks.get("IMPORTED", ready)
+    waiting = job.marks.get("WAITING", job.go)  # the JVM reads GO once it waits for it
     return BulkImport(
         nodes=files.node_rows,
         relationships=files.relationship_rows,
-        write_csv_seconds=round(written, 3),
-        import_seconds=round(imported, 3),
-        rows_per_second=round(rows / max(written + imported, 1e-9)),
+        write_csv_seconds=round(state["written"], 3),
+        import_seconds=round(imported - max(job.go, waiting), 3),
+        start_seconds=round(ready - imported, 3),
+        jvm_ready_seconds=round(waiting - begun, 3),
+        seconds=round(ready - begun, 3),
+        server=info,
         content_hash=content_hash,
         files=files,
     )
 
 
 def schema_for(rels: list[str]) -> list[str]:
-    """The constraints and indexes of a graph with relationship types ``rels`` (the online
-    path creates the same ones before writing)."""
+    """The constraints and indexes a loaded database needs before it is declared loaded:
+    the entity and meta ones (every read query uses them), plus the relationship key
+    constraints of ``rels``. An import passes only the types whose values it writes
+    afterwards (those writes seek by key): the other key constraints serve the online
+    save's MERGE, which creates them itself on its first run
+    (:meth:`medkg.kg.stores.neo4j.Neo4jStore.save`); an imported database has unique keys
+    by construction (:func:`medkg.kg.stores.neo4j_tables.edge_keys`)."""
     return [*cypher.schema_statements(), *(cypher.relationship_key_constraint(r) for r in rels)]
 
 
 def finish_import(store: Neo4jStore, kg: KnowledgeGraph, done: BulkImport) -> SaveReport:
     """Finish a database the offline importer wrote from ``kg`` (:func:`bulk_import`), on
-    the started server: constraints and indexes (built once over the imported data), the
-    values the files could not carry, a count-store check that the database holds what
-    ``kg`` holds, and the meta node that marks the graph complete."""
+    the started server: the indexes and constraints reads need (:func:`schema_for`, built
+    once over the imported data and awaited until ONLINE), the values the files could not
+    carry, a count-store check that the database holds what ``kg`` holds, and the meta node
+    that marks the graph complete."""
     from medkg.kg.stores.neo4j import graph_meta
 
     start = time.perf_counter()
     node_columns, edge_columns, rels = storable_tables(kg.nodes, kg.edges)
-    store.ensure_schema(schema_for(rels))
+    later_edges = done.files.later.get("edges", {})
+    keyed_later = sorted({rel for rows in later_edges.values() for _, rel, _ in rows if rel})
+    store.ensure_schema(schema_for(keyed_later))
     for _table, columns in sorted(done.files.later.items()):
         for col, rows in sorted(columns.items()):
             by_rel: dict[str | None, list[dict[str, Any]]] = {}
@@ -331,7 +405,7 @@ def finish_import(store: Neo4jStore, kg: KnowledgeGraph, done: BulkImport) -> Sa
             f"and {relationships} relationships, the graph {kg.nodes.height} and "
             f"{done.relationships} (edges and tree links)"
         )
-    seconds = done.write_csv_seconds + done.import_seconds + time.perf_counter() - start
+    seconds = done.seconds + time.perf_counter() - start
     store.complete(
         graph_meta(
             kg, done.content_hash, node_columns, edge_columns,
@@ -357,7 +431,7 @@ __all__ = [
     "BulkImport",
     "bulk_import",
     "finish_import",
-    "import_command",
+    "import_arguments",
     "schema_for",
     "write_import_files",
 ]
