@@ -150,6 +150,45 @@ def _words(g: SynthesisGraph, row: int) -> tuple[frozenset[str], tuple[str, ...]
 
 TYPED = re.compile(r"\b(type|subtype|susceptibility|group|form)\b", re.IGNORECASE)
 
+# Words that name a member's place in a series, not what the disease is.
+_SERIES_WORDS = frozenset(
+    [
+        "type",
+        "types",
+        "subtype",
+        "form",
+        "forms",
+        "group",
+        "groups",
+        "class",
+        "variant",
+        "complementation",
+        "susceptibility",
+        "to",
+        "the",
+        "of",
+        "and",
+    ]
+)
+
+
+def series_stem(name: str) -> frozenset[str]:
+    """The words a numbered series shares, when there are at least two of them: the name
+    without numbers (arabic, roman, "1a"), single letters and series designators, but with
+    its inheritance words. "Deafness, autosomal recessive 94" and "... 48" share
+    {deafness, autosomal, recessive}; their name cores ({deafness}) are too weak to tell."""
+    words = {
+        w
+        for w in _TOKEN.findall(name.lower())
+        if w not in _SERIES_WORDS
+        and not w.isdigit()
+        and len(w) > 1
+        and _ROMAN.match(w) is None
+        and _NUMBERED.fullmatch(w) is None
+    }
+    return frozenset(words) if len(words) >= 2 else frozenset()
+
+
 NameSig = tuple[
     frozenset[str],
     frozenset[str],
@@ -157,6 +196,7 @@ NameSig = tuple[
     bool,
     tuple[frozenset[str], ...],
     tuple[frozenset[str], tuple[str, ...]],
+    frozenset[str],
 ]
 
 
@@ -188,20 +228,24 @@ def _name_sig(g: SynthesisGraph, row: int) -> NameSig:
             bool(TYPED.search(g.names[row])),
             ordered,
             _words(g, row),
+            series_stem(g.names[row]),
         )
         cache[row] = hit
     return hit
 
 
 def names_related(g: SynthesisGraph, a: int, b: int) -> bool:
-    """Same name core, one core inside the other, or a one-word core that is the other's
-    acronym (names and synonyms of both). A one-word core ("hemophilia", "syndrome") is
+    """Same name core, one core inside the other, members of one numbered series
+    (:func:`series_stem`), or a one-word core that is the other's acronym (names and
+    synonyms of both). A one-word core ("hemophilia", "syndrome") is
     too weak to call two names one, unless both names are typed members of one series
     ("Type D brachydactyly", "Type E brachydactyly")."""
-    words_a, ones_a, acr_a, typed_a, cores_a, name_a = _name_sig(g, a)
-    words_b, ones_b, acr_b, typed_b, cores_b, name_b = _name_sig(g, b)
+    words_a, ones_a, acr_a, typed_a, cores_a, name_a, series_a = _name_sig(g, a)
+    words_b, ones_b, acr_b, typed_b, cores_b, name_b, series_b = _name_sig(g, b)
     if name_a == name_b:
         return True  # the same words reordered: "Hemihyperplasia, isolated"
+    if series_a and series_a == series_b:
+        return True  # members of one numbered series: "Osteopetrosis, AR 2" and "... 3"
     if not ones_a.isdisjoint(acr_b) or not ones_b.isdisjoint(acr_a):
         return True  # a one-word core that is the other's acronym
     if words_a.isdisjoint(words_b):

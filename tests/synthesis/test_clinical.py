@@ -16,6 +16,7 @@ from medkg.synthesis.clinical import (
     disease_like,
     name_core,
     related,
+    series_stem,
 )
 from medkg.synthesis.distractors import OptionBalance, pick
 from medkg.synthesis.inspect import answer_prior, baselines, credit, inspect_items
@@ -41,6 +42,14 @@ DISEASES = {
     "ORPHA:5": "Hemophilia B",
     "ORPHA:2128": "Isolated hemihyperplasia",
     "OMIM:235000": "Hemihyperplasia, isolated",
+    # numbered series whose name cores are one word ({deafness}, {osteopetrosis})
+    "OMIM:618434": "Deafness, autosomal recessive 94",
+    "OMIM:609439": "Deafness, autosomal recessive 48",
+    "OMIM:124900": "Deafness, autosomal dominant 1",
+    "OMIM:304500": "Deafness, X-linked 1",
+    "OMIM:400047": "DEAFNESS, Y-LINKED 2",
+    "OMIM:259730": "Osteopetrosis, autosomal recessive 3",
+    "OMIM:259710": "Osteopetrosis, autosomal recessive 2",
 }
 PHENOTYPES = {
     "HP:0000118": ("Phenotypic abnormality", None),
@@ -115,6 +124,16 @@ def test_name_cores_drop_numbering_and_designators():
     assert name_core("3MC syndrome 1") == name_core("3MC syndrome") == {"3mc", "syndrome"}
 
 
+def test_series_stem_keeps_inheritance_words_and_drops_numbering():
+    assert series_stem("Deafness, autosomal recessive 94") == {"deafness", "autosomal", "recessive"}
+    assert series_stem("Nemaline myopathy 5C, autosomal dominant") == {
+        "nemaline", "myopathy", "autosomal", "dominant"
+    }  # fmt: skip
+    assert series_stem("Deafness, X-linked 1") == series_stem("DEAFNESS, Y-LINKED 2")
+    assert series_stem("Hemophilia A") == frozenset()  # one word: too weak to call a series
+    assert series_stem("Spinocerebellar ataxia type XI") == {"spinocerebellar", "ataxia"}
+
+
 @pytest.mark.parametrize(
     ("a", "b"),
     [
@@ -125,6 +144,11 @@ def test_name_cores_drop_numbering_and_designators():
         ("HP:0001892", "HP:0000978"),  # IS_A parent and child
         ("HP:0005627", "HP:0005863"),  # lettered members of one typed series
         ("ORPHA:2128", "OMIM:235000"),  # the same words reordered
+        # members of one numbered series, inheritance words included: before the fix these
+        # were "wrong" options for each other (their cores are one word)
+        ("OMIM:618434", "OMIM:609439"),
+        ("OMIM:259730", "OMIM:259710"),
+        ("OMIM:304500", "OMIM:400047"),  # X-linked 1, Y-linked 2: letters are numbering
     ],
 )
 def test_related_pairs(g: SynthesisGraph, a: str, b: str):
@@ -134,7 +158,9 @@ def test_related_pairs(g: SynthesisGraph, a: str, b: str):
 
 def test_unrelated_pairs(g: SynthesisGraph):
     pairs = [("ORPHA:903", "ORPHA:3"), ("ORPHA:3", "ORPHA:4"), ("HP:0000978", "HP:0000421"),
-             ("ORPHA:3", "ORPHA:5"), ("HP:9000001", "HP:9000002")]  # fmt: skip
+             ("ORPHA:3", "ORPHA:5"), ("HP:9000001", "HP:9000002"),
+             ("OMIM:618434", "OMIM:124900"),  # two series: recessive 94, dominant 1
+             ("OMIM:618434", "OMIM:259730")]  # fmt: skip
     for a, b in pairs:
         ra, rb = rows(g, a, b)
         assert not related(g, ra, rb), (a, b)

@@ -63,7 +63,7 @@ def test_name_core_matches_the_word_by_word_rule(g):
 def test_one_pass_signature_has_the_plain_cores_and_acronyms(g):
     rows = np.random.default_rng(0).choice(g.n, size=4000, replace=False).tolist()
     for row in rows:
-        words, ones, acronyms, _, cores, _ = _name_sig(g, row)
+        words, ones, acronyms, _, cores, _, _ = _name_sig(g, row)
         assert set(cores) == set(_cores(g, row))
         assert acronyms == _acronyms(g, row)
         assert words == frozenset().union(*_cores(g, row))
