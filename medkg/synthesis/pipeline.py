@@ -434,7 +434,7 @@ def synthesize(
         run.run(graph, backends, dedup, checker, rejects, advance)
 
     if engine is None:
-        runs = [_family_run(plan, config) for plan in plans]
+        runs = [family_run(plan, config) for plan in plans]
         for run in runs:
             run_one(run)
     else:
@@ -521,7 +521,10 @@ def benchmark_index(config: SynthConfig) -> NgramIndex | None:
         raise SynthesisError(str(exc)) from None
 
 
-def _family_run(plan: FamilyPlan, config: SynthConfig) -> FamilyRun:
+def family_run(plan: FamilyPlan, config: SynthConfig) -> FamilyRun:
+    """A family's run state for ``plan``: its seeded random stream, per-stratum needs and
+    seed counters (public: the sharded plan in :mod:`medkg.synthesis.sharded` builds one per
+    shard, so every engine starts each family exactly as the one-process path does)."""
     if plan.quota == 0:
         need: dict[str, int] = {}
     elif plan.rare_quota is None:

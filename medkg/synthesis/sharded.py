@@ -1,7 +1,7 @@
 """Synthesis on an engine: each family's first pass is one shard, checked globally after.
 
 The plan. A family's draws depend on its own random stream (seeded by the run's seed and
-the family's name, :func:`medkg.synthesis.pipeline._family_run`), its own seed counters,
+the family's name, :func:`medkg.synthesis.pipeline.family_run`), its own seed counters,
 and two shared checks: deduplication (against every item kept so far, of every family)
 and decontamination (a fixed benchmark index, so per item). A shard runs one family's
 first pass on a worker with a deduplicator of its own and records, for every item it
@@ -191,13 +191,13 @@ class FamilyPass(ShardTask[str, FamilyOutcome]):
         self._built = (backends, graph, {plan.name: plan for plan in plans})
 
     def run(self, shard: str) -> FamilyOutcome:
-        from medkg.synthesis.pipeline import _family_run
+        from medkg.synthesis.pipeline import family_run
 
         self.setup()
         assert self._built is not None
         start = time.process_time()
         backends, graph, plans = self._built
-        run = _family_run(plans[shard], self.config)
+        run = family_run(plans[shard], self.config)
         trace: list[TraceEntry] = []
         dedup = _TracedDedup(Deduplicator(self.config.dedup_config()), trace)
         checker = None if self.checker is None else _TracedChecker(self.checker.fresh(), trace)
@@ -248,7 +248,7 @@ def first_pass_sharded(
     """Every family's first pass as a shard on ``engine``, then the global replay (module
     docstring); ``progress("shards", done, total)`` per shard, then
     ``progress("synthesise", accepted, n)`` per family taken over."""
-    from medkg.synthesis.pipeline import _family_run
+    from medkg.synthesis.pipeline import family_run
 
     prototype = None if checker is None else checker.fresh()
     task = FamilyPass(kg, config, families, prototype, task_backends)
@@ -274,7 +274,7 @@ def first_pass_sharded(
     for plan, outcome in zip(plans, outcomes, strict=True):
         if outcome.name != plan.name:  # an engine that lost the shard order
             raise RuntimeError(f"shard of family {outcome.name!r} came back as {plan.name!r}")
-        run = _family_run(plan, config)
+        run = family_run(plan, config)
         if _replay(outcome.trace, dedup, checker):
             # the family object continues on the driver (rebalancing) with its own state
             plan.family = load_family(outcome.state["family"], graph)

@@ -122,16 +122,16 @@ def test_a_cross_family_duplicate_reruns_that_family_on_the_driver(kg):
 
 def test_the_shard_outcome_travels_and_restores_the_rng(kg):
     """A shard's state restores a run that continues exactly as the original would."""
-    from medkg.synthesis.pipeline import SynthBackends, _family_run, plan_families
+    from medkg.synthesis.pipeline import SynthBackends, family_run, plan_families
     from medkg.synthesis.sharded import restore_run, run_state
 
     backends: SynthBackends = fake_backends()
     config = SynthConfig(n=60, strategy="uniform")
     graph = backends.graph_from_kg(kg)
     plan = plan_families(kg, graph, config, ["fake_dx", "fake_gene"], backends)[0]
-    run = _family_run(plan, config)
+    run = family_run(plan, config)
     run.rng.integers(1000, size=7)
-    copy = restore_run(_family_run(plan, config), run_state(run))
+    copy = restore_run(family_run(plan, config), run_state(run))
     np.testing.assert_array_equal(copy.rng.integers(1000, size=5), run.rng.integers(1000, size=5))
 
 
