@@ -50,7 +50,8 @@ NOT_A_DISEASE_NAME = re.compile(
 _TOKEN = re.compile(r"[0-9a-z]+")
 _NUMBERED = re.compile(r"[0-9]+[a-z]")
 _ROMAN = re.compile(r"^(?=[ivx]+$)x{0,3}(ix|iv|v?i{0,3})$")
-DESIGNATORS = frozenset(
+# Words that name a member's place in a series, not what the disease is.
+SERIES_DESIGNATORS = frozenset(
     [
         "type",
         "types",
@@ -64,6 +65,14 @@ DESIGNATORS = frozenset(
         "complementation",
         "susceptibility",
         "to",
+        "the",
+        "of",
+        "and",
+    ]
+)
+# ... and, for a name core, also inheritance, fillers and single letters of "X-linked".
+DESIGNATORS = SERIES_DESIGNATORS | frozenset(
+    [
         "with",
         "autosomal",
         "dominant",
@@ -71,9 +80,6 @@ DESIGNATORS = frozenset(
         "linked",
         "x",
         "y",
-        "the",
-        "of",
-        "and",
         "due",
         "a",
         "an",
@@ -150,27 +156,6 @@ def _words(g: SynthesisGraph, row: int) -> tuple[frozenset[str], tuple[str, ...]
 
 TYPED = re.compile(r"\b(type|subtype|susceptibility|group|form)\b", re.IGNORECASE)
 
-# Words that name a member's place in a series, not what the disease is.
-_SERIES_WORDS = frozenset(
-    [
-        "type",
-        "types",
-        "subtype",
-        "form",
-        "forms",
-        "group",
-        "groups",
-        "class",
-        "variant",
-        "complementation",
-        "susceptibility",
-        "to",
-        "the",
-        "of",
-        "and",
-    ]
-)
-
 
 def series_stem(name: str) -> frozenset[str]:
     """The words a numbered series shares, when there are at least two of them: the name
@@ -180,7 +165,7 @@ def series_stem(name: str) -> frozenset[str]:
     words = {
         w
         for w in _TOKEN.findall(name.lower())
-        if w not in _SERIES_WORDS
+        if w not in SERIES_DESIGNATORS
         and not w.isdigit()
         and len(w) > 1
         and _ROMAN.match(w) is None
