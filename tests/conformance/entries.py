@@ -46,6 +46,7 @@ SOURCES: dict[str, Entry] = {
     "hpoa": path_only("hpo/mini.hpoa"),
     "hpo_genes": path_only("hpo/genes_to_phenotype.txt"),
     "mesh": path_only("sources/mesh_descriptors_excerpt.tsv"),
+    "mesh_scr": path_only("sources/mesh_scr_excerpt.tsv"),
     "icd10": path_only("sources/icd10_v2019_excerpt.xml"),
     "icd10cm": path_only("sources/icd10c-tabular-April-1-2026-excerpt.xml"),
     "drugs": path_only("sources/drugs_excerpt.tsv", disease_mesh_ids=set()),
