@@ -342,6 +342,7 @@ def _top1(v: np.ndarray) -> np.ndarray:
     return np.asarray(sims.argmax(axis=1))
 
 
+@pytest.mark.slow
 def test_minilm_on_ray_gives_sentence_transformers_vectors(ray_cluster: str) -> None:
     """Real MiniLM on two Ray workers (each loads the model once) against the local engine
     and against sentence-transformers called directly: 1e-6, same top-1 neighbours."""
