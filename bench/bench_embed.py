@@ -14,6 +14,14 @@ The model is loaded once and shared, so load time is not counted. The outputs of
 and direct are compared (max abs difference and top-1 neighbour agreement).
 
     python bench/bench_embed.py [--n 3000] [--runs 3] [--threads 1]
+
+``--engines`` instead times :func:`medkg.embed.sharded.embed_sharded` (what the audit runs
+on a cache miss) on the local engine and on Ray with 1 and 2 workers, interleaved, in one
+process. Ray's start-up (``ray.init`` of a private 2-CPU instance) is timed apart; each Ray
+run includes what every audit pays: starting the actors and loading the model in each.
+The local engine uses the already loaded model. Vectors are compared to the local ones.
+
+    python bench/bench_embed.py --engines [--n 3000] [--runs 3] [--shard-size 512]
 """
 
 from __future__ import annotations
@@ -46,7 +54,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--engines", action="store_true", help="local vs Ray 1 and 2 workers")
+    ap.add_argument("--shard-size", type=int, default=512)
     args = ap.parse_args()
+    if args.engines:
+        engines(args)
+        return
 
     import torch
 
@@ -89,6 +102,59 @@ def main() -> None:
         f"max |medkg - direct| = {np.abs(m - d).max():.2e}; "
         f"top-1 neighbour agreement on {len(sample)} names: {np.mean(top_d == top_m):.3f}"
     )
+
+
+def engines(args: argparse.Namespace) -> None:
+    """Local engine vs Ray with 1 and 2 workers on the same texts, medians of interleaved runs."""
+    import ray
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from medkg.embed import SentenceTransformerEmbedder
+    from medkg.embed.sharded import embed_sharded
+    from medkg.engines import LocalEngine, RayEngine
+
+    texts = disease_names(args.n)
+    emb = SentenceTransformerEmbedder(batch_size=64)
+    t0 = time.perf_counter()
+    emb.load()
+    load_s = time.perf_counter() - t0
+    emb.embed(texts[:64])  # warm-up
+    t0 = time.perf_counter()
+    RayEngine(workers=2).connect(ray)  # a private 2-CPU instance, shared by both Ray runs
+    start_s = time.perf_counter() - t0
+    ways = {
+        "local": LocalEngine(),
+        "ray-1": RayEngine(workers=1),
+        "ray-2": RayEngine(workers=2),
+    }
+    times: dict[str, list[float]] = {k: [] for k in ways}
+    out: dict[str, np.ndarray] = {}
+    for _ in range(args.runs):
+        for name, engine in ways.items():
+            t0 = time.perf_counter()
+            out[name] = embed_sharded(texts, engine, emb, shard_size=args.shard_size)
+            times[name].append(time.perf_counter() - t0)
+    ray.shutdown()
+    base = statistics.median(times["local"])
+    print(
+        f"{len(texts)} disease names, {args.threads} thread(s) per worker, shards of "
+        f"{args.shard_size}, {args.runs} runs (medians); model load {load_s:.1f} s, "
+        f"Ray start-up {start_s:.1f} s (not in the figures)"
+    )
+    print(f"{'engine':<8} {'seconds':>8} {'texts/s':>8} {'vs local':>9}  runs")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        runs = " ".join(f"{t:.1f}" for t in ts)
+        print(f"{name:<8} {med:8.2f} {len(texts) / med:8.1f} {base / med:8.2f}x  {runs}")
+    ref = out["local"]
+    top = np.argsort(-(ref @ ref.T), axis=1)[:, 1]
+    for name in ("ray-1", "ray-2"):
+        v = out[name]
+        agree = np.mean(np.argsort(-(v @ v.T), axis=1)[:, 1] == top)
+        print(
+            f"{name}: max |ray - local| = {np.abs(v - ref).max():.2e}; top-1 agreement {agree:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -247,7 +247,8 @@ def audit_cmd(
     concentration, top uncovered branches, AMCS; writes coverage.json, gaps.json, CSVs, report.html.
 
     With ``--engine ray`` each dataset is linked in shards on Ray workers (the same
-    mention table); the rest of the audit runs here."""
+    mention table), and AMCS entities missing from the embedding cache are embedded there
+    (the same vectors, the same cache entry); the rest of the audit runs here."""
     from medkg.coverage.audit import check_name
     from medkg.coverage.pipeline import AUDIT_KIND, AUDIT_LEGACY, DatasetSpec, run_audit
     from medkg.synthesis.inspect import inspect_if_synth

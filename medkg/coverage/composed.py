@@ -20,6 +20,12 @@ real name or synonym always wins a tie.
   ("<X>-deficient") and the prepositional "deficiency of <X>".
 * **disease / disorder** — "<X> disorders" for a real form "<X> diseases" and back
   (MeSH names classes "… Diseases"; text says "… disorders" as often).
+* **class paraphrase** — "<X> defects|abnormalities|anomalies|dysfunction|manifestations"
+  for a real form "<X> diseases|disorders" of one or two words before the head (also with
+  a "system" before the head dropped: "immune defects" for "Immune System Diseases").
+  Text names a class of diseases by its site or mechanism and a generic head as often as
+  by "diseases"; MeSH lists few such entry terms. A real form of the paraphrase (MeSH
+  "Eye Abnormalities", "Heart Defects, Congenital") always wins.
 * **inherited class** — "autosomal recessive|dominant disease|disorder",
   "inherited|hereditary (human) disease|disorder", "X-linked disease|disorder": MeSH has no
   descriptor per inheritance mode; such phrases are indexed under the descriptor whose
@@ -130,6 +136,25 @@ def _disease_disorder(forms: pl.DataFrame) -> list[tuple[str, str, str]]:
     return out
 
 
+_PARAPHRASE_HEADS = ("defect", "defects", "abnormality", "abnormalities", "anomaly",
+                     "anomalies", "dysfunction", "manifestations")  # fmt: skip
+
+
+def _class_paraphrase(forms: pl.DataFrame) -> list[tuple[str, str, str]]:
+    """'<X> <generic head>' for a real form '<X> [system] diseases|disorders' (X: 1-2 words)."""
+    real = forms.filter(
+        (pl.col("rank") < 3) & pl.col("key").str.contains(r" (?:diseases?|disorders?) $")
+    )
+    out: list[tuple[str, str, str]] = []
+    for ent, kind, key in real.select("id", "kind", "key").iter_rows():
+        words = key.split()[:-1]
+        if words and words[-1] == "system":
+            words = words[:-1]
+        if 1 <= len(words) <= 2:
+            out.extend((ent, kind, " " + " ".join([*words, h]) + " ") for h in _PARAPHRASE_HEADS)
+    return out
+
+
 def _inherited_class(forms: pl.DataFrame) -> list[tuple[str, str, str]]:
     real = forms.filter(pl.col("rank") < 3)
     out = []
@@ -154,7 +179,7 @@ def composed_forms(
     """Composed keys (columns ``id``, ``kind``, ``form``, ``key``) from the graph and its
     real surface forms ``forms`` (columns ``id``, ``kind``, ``form``, ``key``, ``rank``)."""
     rows = _site_morphology(forms) + _inherited_class(forms) + _deficient(forms)
-    rows += _disease_disorder(forms)
+    rows += _disease_disorder(forms) + _class_paraphrase(forms)
     rows += _gene_deficiency(kg, kinds, prefixes)
     return pl.DataFrame(
         {

@@ -36,7 +36,8 @@ class LinkerConfig:
         default=True,
         metadata={"help": "also index forms composed by terminology rules: '<site> carcinoma' "
                   "for MeSH '<site> Neoplasms', '<gene> deficiency' via gene-disease edges, "
-                  "'autosomal recessive disorder' -> the hereditary-disease class"},
+                  "'autosomal recessive disorder' -> the hereditary-disease class, "
+                  "'immune defects' -> 'Immune System Diseases'"},
     )  # fmt: skip
     mesh_exclude_trees: tuple[str, ...] = field(
         default=("C23.550.210", "C23.550.291", "C23.550.362"),

@@ -122,15 +122,18 @@ def amcs_summary(
     bins: int = 40,
     drill: int = 15,
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
     """AMCS between a reference set (A, e.g. the MET's diseases) and a dataset's linked
     entities (B): both directions, histograms of the per-item best cosines, and the
     reference entities the dataset covers least with their best match (drill-down).
-    ``progress("embed", done, total)`` follows embeddings that are not cache hits."""
-    a = embed_set(reference, embedder, graph_hash=graph_hash, recipe=recipe, progress=progress)
-    b = _reuse(
-        reference, a, linked, embedder, graph_hash=graph_hash, recipe=recipe, progress=progress
-    )
+    ``progress("embed", done, total)`` follows embeddings that are not cache hits, which
+    run on ``engine`` when given (the same vectors, the same cache entries)."""
+    kw: dict[str, Any] = {
+        "graph_hash": graph_hash, "recipe": recipe, "progress": progress, "engine": engine
+    }  # fmt: skip
+    a = embed_set(reference, embedder, **kw)
+    b = _reuse(reference, a, linked, embedder, **kw)
     res = compute_amcs(a, b, mode=mode)
     edges = np.linspace(-1.0, 1.0, 2 * bins + 1)[bins:]  # [0, 1] in `bins` steps
     low = np.clip(res.best_score_a_to_b, 0.0, 1.0)
@@ -204,7 +207,9 @@ def run_audit(
     dataset's quality section of the report (the CLI passes
     :func:`medkg.synthesis.inspect.inspect_if_synth`); without it there is none.
     ``engine`` (local or Ray, :mod:`medkg.engines`): link each dataset in shards of
-    ``shard_size`` items on it (the same mention table); None links in this process."""
+    ``shard_size`` items on it (the same mention table), and embed the AMCS entities that
+    are not in the embedding cache on it (the same vectors, the same cache entry); None
+    does both in this process."""
     if not datasets:
         raise UsageError("no datasets to audit")
     names = [d.name for d in datasets]
@@ -264,6 +269,7 @@ def run_audit(
                     recipe=recipe,
                     mode=amcs_mode,
                     progress=progress,
+                    engine=engine,
                 )
         a.inspect = inspect(spec.path) if inspect is not None else {}
         audits.append(a)

@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from medkg.embed import Embedder, embed_entities, entity_texts
+from medkg.engines.base import Engine
 from medkg.errors import MedkgError
 from medkg.io import DatasetError, Item, iter_items, mmlu_medical_items
 from medkg.kg.model import KnowledgeGraph
@@ -182,13 +183,16 @@ def embed_set(
     graph_hash: str,
     recipe: str = "name",
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> np.ndarray:
-    """Vectors for a set, rows in ``ts.ids`` order (graph entities through the cache);
-    ``progress("embed", done, total)`` follows any embedding that is not a cache hit."""
+    """Vectors for a set, rows in ``ts.ids`` order (graph entities through the cache, a
+    miss embedded on ``engine`` when given); ``progress("embed", done, total)`` follows any
+    embedding that is not a cache hit."""
     if ts.graph_nodes is not None:
         emb = embed_entities(
-            ts.graph_nodes, embedder, graph_hash=graph_hash, recipe=recipe, progress=progress
-        )
+            ts.graph_nodes, embedder, graph_hash=graph_hash, recipe=recipe, progress=progress,
+            engine=engine,
+        )  # fmt: skip
         index = emb.index()
         return emb.vectors[[index[i] for i in ts.ids]]
     return embedder.embed(ts.texts, progress=progress)

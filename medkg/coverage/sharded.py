@@ -3,24 +3,21 @@
 * :class:`LinkShard` links one shard of ``(item_id, text)`` pairs; every worker rebuilds
   the linker's automaton once from its surface table (the table travels, not a pickle of
   the automaton).
-* :class:`EmbedShard` embeds one shard of texts with an embedder built by registry key on
-  each worker.
-* :func:`link_sharded` / :func:`embed_sharded` cut the input into shards, run them on an
-  engine and put the results together in input order: the same mention table or the same
-  matrix whichever engine ran them.
+* :func:`link_sharded` cuts the input into shards, runs them on an engine and puts the
+  results together in input order: the same mention table whichever engine ran them.
+* :class:`EmbedShard` / :func:`embed_sharded` live in :mod:`medkg.embed.sharded` (the
+  embedding cache uses them) and are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from itertools import islice
+from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from medkg.coverage.linking import MENTION_SCHEMA, Linker, LinkerConfig
-from medkg.embed import Embedder, FloatArray, build_embedder
+from medkg.embed.sharded import EmbedShard, embed_sharded, shards_of
 from medkg.engines import Engine, ShardTask
 from medkg.progress import Progress
 
@@ -54,38 +51,6 @@ class LinkShard(ShardTask[Pairs, pl.DataFrame]):
         return self._linker.link_texts(shard)
 
 
-class EmbedShard(ShardTask[list[str], FloatArray]):
-    """Vectors of one shard of texts, by an embedder built from its registry key."""
-
-    def __init__(self, key: str, **options: Any) -> None:
-        self.key = key
-        self.options = options
-        self._embedder: Embedder | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_embedder"] = None
-        return state
-
-    def setup(self) -> None:
-        if self._embedder is None:
-            self._embedder = build_embedder(self.key, **self.options)
-
-    def run(self, shard: list[str]) -> FloatArray:
-        self.setup()
-        assert self._embedder is not None
-        return self._embedder.embed(shard)
-
-
-def shards_of(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    """Consecutive shards of ``size`` items (the last may be shorter)."""
-    if size < 1:
-        raise ValueError(f"shard size must be >= 1, got {size}")
-    it = iter(items)
-    while shard := list(islice(it, size)):
-        yield shard
-
-
 def link_sharded(
     linker: Linker,
     pairs: Iterable[tuple[str, str]],
@@ -98,25 +63,6 @@ def link_sharded(
     rows in input order (within an item by start offset), whichever engine ran."""
     frames = engine.map(LinkShard(linker), list(shards_of(pairs, shard_size)), progress=progress)
     return pl.concat(frames) if frames else pl.DataFrame(schema=MENTION_SCHEMA)
-
-
-def embed_sharded(
-    texts: Sequence[str],
-    engine: Engine,
-    key: str,
-    *,
-    shard_size: int = 4096,
-    progress: Progress | None = None,
-    **options: Any,
-) -> FloatArray:
-    """Vectors of ``texts`` (row ``i`` for text ``i``), embedded shard by shard on ``engine``
-    by the embedder registered as ``key`` with ``options``."""
-    parts = engine.map(
-        EmbedShard(key, **options), list(shards_of(texts, shard_size)), progress=progress
-    )
-    if not parts:
-        return np.empty((0, build_embedder(key, **options).dim), dtype=np.float32)
-    return np.concatenate(parts)
 
 
 __all__ = ["EmbedShard", "LinkShard", "embed_sharded", "link_sharded", "shards_of"]

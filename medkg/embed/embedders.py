@@ -33,6 +33,7 @@ import numpy.typing as npt
 import polars as pl
 
 from medkg.config import cache_dir
+from medkg.engines.base import Engine
 from medkg.errors import MedkgError, UsageError
 from medkg.progress import Progress
 from medkg.registry import OptionError, Registry
@@ -87,14 +88,7 @@ class Embedder(ABC):
         to texts of similar length: on a transformer this is most of the cost, and it is
         what sentence-transformers does inside one ``encode`` call. Rows come back in the
         caller's order. ``progress("embed", done, total)`` is called after every chunk."""
-        if isinstance(texts, str | bytes):
-            raise TypeError("embed() takes a sequence of texts, not a single string")
-        items = list(texts)
-        for i, t in enumerate(items):
-            if not isinstance(t, str):
-                raise TypeError(f"text {i} is {type(t).__name__}, not str")
-            if not t.strip():
-                raise UsageError(f"text {i} is empty")
+        items = check_texts(texts)
         order = sorted(range(len(items)), key=lambda i: -len(items[i]))
         out = np.empty((len(items), self.dim), dtype=np.float32)
         step = max(self.chunk_size, self.batch_size)
@@ -115,10 +109,28 @@ class Embedder(ABC):
         out /= norms[:, None]
         return out
 
+    def load(self) -> None:  # noqa: B027 (an optional hook, empty by default)
+        """Load the model now (a backend with one loads it on first use otherwise); an
+        engine's worker calls it once, before its first shard."""
+
     @abstractmethod
     def _embed_batch(self, texts: list[str]) -> npt.ArrayLike:
         """Raw (unnormalised) vectors for one chunk of non-empty texts (up to
         ``chunk_size``; a backend batches it by ``batch_size`` itself if it needs to)."""
+
+
+def check_texts(texts: Sequence[str]) -> list[str]:
+    """``texts`` as a list, or the error :meth:`Embedder.embed` gives: a bare string, a
+    non-string item or an empty text (named by its index)."""
+    if isinstance(texts, str | bytes):
+        raise TypeError("embed() takes a sequence of texts, not a single string")
+    items = list(texts)
+    for i, t in enumerate(items):
+        if not isinstance(t, str):
+            raise TypeError(f"text {i} is {type(t).__name__}, not str")
+        if not t.strip():
+            raise UsageError(f"text {i} is empty")
+    return items
 
 
 # Backends by name, imported on first use; third-party ones arrive through the
@@ -220,6 +232,15 @@ class SentenceTransformerEmbedder(Embedder):
             or model.get_sentence_embedding_dimension
         )
         return int(getter())
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Travels to an engine's workers as configuration: each loads the weights itself.
+        state = dict(self.__dict__)
+        state["_model"] = None
+        return state
+
+    def load(self) -> None:
+        self._load()
 
     def _load(self) -> Any:
         if self._model is None:
@@ -420,6 +441,8 @@ def embed_entities(
     cache: str | Path | None = None,
     use_cache: bool = True,
     progress: Progress | None = None,
+    engine: Engine | None = None,
+    shard_size: int | None = None,
 ) -> EntityEmbeddings:
     """Embed the entities of ``nodes`` (a graph's node table or a slice of it), cached.
 
@@ -428,6 +451,10 @@ def embed_entities(
     the recipe and the selected ids, under ``cache`` (default ``cache_dir()/embeddings``);
     ``use_cache=False`` neither reads nor writes it. A second call with the same inputs reads the entry.
     ``progress("embed", done, total)`` follows the embedding (not called on a cache hit).
+
+    ``engine`` (local or Ray, :mod:`medkg.engines`): a cache miss is embedded on it, in
+    length-sorted shards of ``shard_size`` texts (:func:`medkg.embed.sharded.embed_sharded`)
+    and written to the same entry; None embeds in this process.
     """
     texts = entity_texts(nodes, recipe)
     ids = texts.get_column("id").to_list()
@@ -439,7 +466,16 @@ def embed_entities(
             log.debug("entity embeddings %s read from the cache", key)
             return EntityEmbeddings(hit[0], hit[1], embedder.model_id, recipe, key, True)
     log.info("embedding %d entities with %s", len(ids), embedder.model_id)
-    vectors = embedder.embed(texts.get_column("text").to_list(), progress=progress)
+    text_list = texts.get_column("text").to_list()
+    if engine is None:
+        vectors = embedder.embed(text_list, progress=progress)
+    else:
+        from medkg.embed.sharded import EMBED_SHARD_SIZE, embed_sharded
+
+        vectors = embed_sharded(
+            text_list, engine, embedder, shard_size=shard_size or EMBED_SHARD_SIZE,
+            progress=progress,
+        )  # fmt: skip
     if root is not None:
         meta = {
             "key": key,
@@ -464,6 +500,7 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "build_embedder",
     "bundled_model_path",
+    "check_texts",
     "default_model_missing",
     "embed_entities",
     "embedding_cache_dir",

@@ -101,6 +101,14 @@ def test_embedder_contract(name: str, entry: Entry, tmp_path: Path) -> None:
     assert vectors.dtype == np.float32 and vectors.shape == (3, embedder.dim)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert np.array_equal(vectors, build_embedder(name, *args, **options).embed(texts))
+    # An engine's worker gets the embedder pickled: its configuration, not loaded weights.
+    import pickle
+
+    blob = pickle.dumps(embedder)
+    assert len(blob) < 100_000, f"{name} pickles {len(blob)} bytes (a loaded model?)"
+    travelled = pickle.loads(blob)
+    travelled.load()
+    assert np.array_equal(travelled.embed(texts), vectors)
 
 
 # ----------------------------------------------------------------------------- generators

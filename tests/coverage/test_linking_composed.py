@@ -1,5 +1,5 @@
 """Composed surface forms (site + morphology, gene + deficiency, inherited classes,
-disease/disorder, "<X> deficient"), the MeSH tree exclusion, subtype and bracketed-
+disease/disorder, "<X> deficient", class paraphrases), the MeSH tree exclusion, subtype and bracketed-
 abbreviation spans, and the look/check split of an annotated corpus; on a hand-made graph
 in the real node/edge format."""
 
@@ -47,6 +47,14 @@ def graph() -> KnowledgeGraph:
         {"id": "MESH:D009468", "kind": d, "name": "Neuromuscular Diseases",
          "props": _trees("C10.668")},
         {"id": "MESH:D006623", "kind": d, "name": "von Hippel-Lindau Disease"},
+        # MeSH 2025 names and (some) entry terms
+        {"id": "MESH:D007154", "kind": d, "name": "Immune System Diseases",
+         "synonyms": ["immune disorders", "immunologic diseases"]},
+        {"id": "MESH:D001327", "kind": d, "name": "Autoimmune Diseases",
+         "synonyms": ["autoimmune disease"]},
+        {"id": "MESH:D005128", "kind": d, "name": "Eye Diseases", "synonyms": ["eye disorders"]},
+        {"id": "MESH:D005124", "kind": d, "name": "Eye Abnormalities",
+         "synonyms": ["eye abnormality"]},
         {"id": "NCBIGene:735", "kind": "Gene", "name": "C9"},
     ])  # fmt: skip
     edges = edges_frame([
@@ -100,6 +108,22 @@ def test_inherited_classes_and_disease_disorder(lk: Linker) -> None:
         ("Neurodegenerative disorders", "MESH:D019636", "rule")
     ]
     assert links(lk, "G6PD deficient cells.") == [("G6PD deficient", "X:g6pd", "rule")]
+
+
+def test_class_paraphrase_with_a_generic_head(lk: Linker) -> None:
+    # "<X> defects / abnormalities / manifestations" name the class "<X> [system] diseases"
+    got = links(lk, "Immune defects and autoimmune manifestations; an immunologic abnormality.")
+    assert got == [
+        ("Immune defects", "MESH:D007154", "rule"),
+        ("autoimmune manifestations", "MESH:D001327", "rule"),
+        ("immunologic abnormality", "MESH:D007154", "rule"),
+    ]
+    # a real form of the paraphrase wins: MeSH has its own "Eye Abnormalities"
+    assert links(lk, "Eye abnormalities.") == [("Eye abnormalities", "MESH:D005124", "exact")]
+    assert links(lk, "Eye defects.") == [("Eye defects", "MESH:D005128", "rule")]
+    # a generic head alone names nothing, and neither does a head after an unknown class
+    assert links(lk, "Defects and abnormalities of the gait.") == []
+    assert links(lk, "Prostatic defects.") == []
 
 
 def test_composed_forms_can_be_switched_off(kg: KnowledgeGraph) -> None:

