@@ -26,7 +26,10 @@ FOUNDATION = {"medkg", "errors", "config", "registry", "outputs", "io", "text", 
 # < stages < cli/ui, with no imports between stages except from training, the last one.
 LAYERS: list[tuple[str, frozenset[str], bool]] = [
     ("foundation", frozenset(FOUNDATION), True),
-    ("services", frozenset({"llm", "embed", "engines"}), False),
+    # engines run shard tasks and know nothing of what runs: the embedder spreads its cache
+    # misses over them, so they sit below the other services
+    ("engines", frozenset({"engines"}), False),
+    ("services", frozenset({"llm", "embed"}), False),
     ("graph", frozenset({"kg"}), False),
     ("stages", frozenset({"synthesis", "coverage", "retrieval"}), False),
     ("consumers", frozenset({"training"}), False),  # reads datasets, uses the linker

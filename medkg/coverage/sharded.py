@@ -6,7 +6,7 @@
 * :func:`link_sharded` cuts the input into shards, runs them on an engine and puts the
   results together in input order: the same mention table whichever engine ran them.
 * :class:`EmbedShard` / :func:`embed_sharded` live in :mod:`medkg.embed.sharded` (the
-  embedding cache uses them) and are re-exported here.
+  embedding cache uses them).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from medkg.coverage.linking import MENTION_SCHEMA, Linker, LinkerConfig
-from medkg.embed.sharded import EmbedShard, embed_sharded, shards_of
+from medkg.embed.sharded import shards_of
 from medkg.engines import Engine, ShardTask
 from medkg.progress import Progress
 
@@ -65,4 +65,4 @@ def link_sharded(
     return pl.concat(frames) if frames else pl.DataFrame(schema=MENTION_SCHEMA)
 
 
-__all__ = ["EmbedShard", "LinkShard", "embed_sharded", "link_sharded", "shards_of"]
+__all__ = ["LinkShard", "link_sharded"]

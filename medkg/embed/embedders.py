@@ -37,6 +37,7 @@ from medkg.engines.base import Engine
 from medkg.errors import MedkgError, UsageError
 from medkg.progress import Progress
 from medkg.registry import OptionError, Registry
+from medkg.text.batch import text_batch
 
 log = logging.getLogger(__name__)
 
@@ -122,15 +123,7 @@ class Embedder(ABC):
 def check_texts(texts: Sequence[str]) -> list[str]:
     """``texts`` as a list, or the error :meth:`Embedder.embed` gives: a bare string, a
     non-string item or an empty text (named by its index)."""
-    if isinstance(texts, str | bytes):
-        raise TypeError("embed() takes a sequence of texts, not a single string")
-    items = list(texts)
-    for i, t in enumerate(items):
-        if not isinstance(t, str):
-            raise TypeError(f"text {i} is {type(t).__name__}, not str")
-        if not t.strip():
-            raise UsageError(f"text {i} is empty")
-    return items
+    return text_batch(texts, call="embed", noun="text", plural="texts", empty=UsageError)
 
 
 # Backends by name, imported on first use; third-party ones arrive through the

@@ -34,6 +34,7 @@ import medkg
 from medkg.errors import UsageError
 from medkg.outputs import staged_folder
 from medkg.retrieval.base import RETRIEVERS, Chunk, Hit, RetrievalError, Retriever
+from medkg.text.batch import text_batch
 
 FORMAT_VERSION = 1
 META_FILE = "meta.json"
@@ -210,14 +211,9 @@ class IndexedRetriever(Retriever):
 
     def search(self, queries: Sequence[str], k: int = 10) -> list[list[Hit]]:
         """The top ``k`` hits for each query, best first (fewer when fewer chunks match)."""
-        if isinstance(queries, str | bytes):
-            raise TypeError("search() takes a sequence of queries, not a single string")
-        items = list(queries)
-        for i, q in enumerate(items):
-            if not isinstance(q, str):
-                raise TypeError(f"query {i} is {type(q).__name__}, not str")
-            if not q.strip():
-                raise RetrievalError(f"query {i} is empty")
+        items = text_batch(
+            queries, call="search", noun="query", plural="queries", empty=RetrievalError
+        )
         if k < 1:
             raise UsageError(f"k must be >= 1, got {k}")
         if not items or not self._chunks:

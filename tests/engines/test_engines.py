@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from medkg.coverage.linking import Linker
-from medkg.coverage.sharded import embed_sharded, link_sharded, shards_of
+from medkg.coverage.sharded import link_sharded
+from medkg.embed.sharded import embed_sharded, shards_of
 from medkg.engines import EngineError, LocalEngine, RayEngine, ShardTask, build_engine
 from medkg.engines.base import R, S
 from medkg.io import mmlu_medical_items
