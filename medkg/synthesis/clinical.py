@@ -128,18 +128,6 @@ def _names_of(g: SynthesisGraph, row: int) -> list[str]:
     return [g.names[row], *(g.synonyms[row] if row < len(g.synonyms) else [])]
 
 
-def _cores(g: SynthesisGraph, row: int) -> list[frozenset[str]]:
-    """The non-empty cores of a row's name and synonyms (plain formulation; the fast
-    checks use :func:`_name_sig`, which must agree with it)."""
-    return [c for c in {name_core(x) for x in _names_of(g, row)} if c]
-
-
-def _acronyms(g: SynthesisGraph, row: int) -> set[str]:
-    """Acronyms of a row's name cores (plain formulation, see :func:`_cores`)."""
-    names = _names_of(g, row)
-    return {acronym(" ".join(sorted(name_core(x), key=x.lower().find))) for x in names} - {""}
-
-
 def _words(g: SynthesisGraph, row: int) -> tuple[frozenset[str], tuple[str, ...]]:
     """A name's words as a set, with its numbers in order ("1.2" is not "2.1")."""
     cache = g._cache.setdefault("clinical.words", {})
@@ -187,8 +175,9 @@ NameSig = tuple[
 
 def _name_sig(g: SynthesisGraph, row: int) -> NameSig:
     """Per row, cached: (words of every core, one-word cores' words, acronyms, typed,
-    the cores, :func:`_words`), from one pass over the row's names - the same cores and
-    acronyms as :func:`_cores` and :func:`_acronyms`.
+    the cores, :func:`_words`), from one pass over the row's names: the cores are
+    :func:`name_core` of each name and synonym, the acronyms :func:`acronym` of each core's
+    words in name order (tests/factories/names.py writes both out plainly).
 
     Two rows can only share or nest cores when their core words meet, so these sets let
     :func:`names_related` answer most pairs with two C-level set intersections."""

@@ -16,8 +16,6 @@ from medkg.io import write_jsonl
 from medkg.kg.index import SynthesisGraph
 from medkg.synthesis.clinical import (
     TYPED,
-    _acronyms,
-    _cores,
     _words,
     names_related,
     related_to,
@@ -26,6 +24,7 @@ from medkg.synthesis.clinical import (
 from medkg.synthesis.distractors import similar_diseases
 from medkg.synthesis.export import item_row
 from medkg.synthesis.pipeline import SynthConfig, synthesize
+from tests.factories.names import plain_acronyms, plain_cores
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +49,7 @@ def ref_names_related(g: SynthesisGraph, a: int, b: int) -> bool:
         return True
     if series_stem(g.names[a]) and series_stem(g.names[a]) == series_stem(g.names[b]):
         return True
-    ca, cb = _cores(g, a), _cores(g, b)
+    ca, cb = plain_cores(g, a), plain_cores(g, b)
     typed = bool(TYPED.search(g.names[a])) and bool(TYPED.search(g.names[b]))
     for x in ca:
         for y in cb:
@@ -59,9 +58,9 @@ def ref_names_related(g: SynthesisGraph, a: int, b: int) -> bool:
             if typed and x == y:
                 return True
     for x in ca:
-        if len(x) == 1 and next(iter(x)) in _acronyms(g, b):
+        if len(x) == 1 and next(iter(x)) in plain_acronyms(g, b):
             return True
-    return any(len(y) == 1 and next(iter(y)) in _acronyms(g, a) for y in cb)
+    return any(len(y) == 1 and next(iter(y)) in plain_acronyms(g, a) for y in cb)
 
 
 def ref_related(g: SynthesisGraph, key: int, c: int) -> bool:

@@ -13,13 +13,12 @@ from medkg.kg.index import SynthesisGraph
 from medkg.kg.model import DRUG, PHENOTYPE
 from medkg.synthesis.clinical import (
     DESCENDANT_LIMIT,
-    _acronyms,
-    _cores,
     _name_sig,
     name_core,
     related_to,
 )
 from medkg.synthesis.distractors import genes_of_similar_diseases, similar_diseases
+from tests.factories.names import plain_acronyms, plain_cores
 
 pytestmark = pytest.mark.slow
 
@@ -64,10 +63,10 @@ def test_one_pass_signature_has_the_plain_cores_and_acronyms(g):
     rows = np.random.default_rng(0).choice(g.n, size=4000, replace=False).tolist()
     for row in rows:
         words, ones, acronyms, _, cores, _, _ = _name_sig(g, row)
-        assert set(cores) == set(_cores(g, row))
-        assert acronyms == _acronyms(g, row)
-        assert words == frozenset().union(*_cores(g, row))
-        assert ones == {next(iter(c)) for c in _cores(g, row) if len(c) == 1}
+        assert set(cores) == set(plain_cores(g, row))
+        assert acronyms == plain_acronyms(g, row)
+        assert words == frozenset().union(*plain_cores(g, row))
+        assert ones == {next(iter(c)) for c in plain_cores(g, row) if len(c) == 1}
 
 
 def plain_hierarchy_related(g: SynthesisGraph, a: int, b: int) -> bool:
