@@ -23,6 +23,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import TypeVar
 
 import polars as pl
@@ -110,7 +111,7 @@ def main() -> None:
     for copies in sorted({1, max(1, args.repeat // 2), args.repeat}):
         big = items * copies
         big_chars = sum(len(i.text) for i in big)
-        big_s, big_df = timed(lambda big=big: linker.link(big), max(1, args.runs - 1))
+        big_s, big_df = timed(partial(linker.link, big), max(1, args.runs - 1))
         print(f"\nLinker on {len(big):,} items ({big_chars:,} chars): {big_chars / big_s:,.0f} "
               f"chars/s ({big_s:.2f} s, {big_df.height:,} mentions); ratio to the regex "
               f"{big_chars / big_s / base_cps:,.1f}x")  # fmt: skip
@@ -121,7 +122,7 @@ def main() -> None:
         )
         for label, batch in (("same items", sample), ("1,089 MMLU items", items)):
             chars = sum(len(i.text) for i in batch)
-            f_s, f_df = timed(lambda batch=batch: filtered.link(batch), max(1, args.runs - 1))
+            f_s, f_df = timed(partial(filtered.link, batch), max(1, args.runs - 1))
             print(f"\nLinker + mention filter, {label} ({chars:,} chars): {chars / f_s:,.0f} "
                   f"chars/s ({f_s:.3f} s, {f_df.height:,} mentions); ratio to the regex "
                   f"{chars / f_s / base_cps:,.1f}x")  # fmt: skip

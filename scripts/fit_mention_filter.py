@@ -81,7 +81,7 @@ def main() -> None:
     groups = np.array([r[0] for r in rows])
     folds = list(GroupKFold(n_splits=5).split(X, right, groups))
     base = f1(np.ones(len(rows), dtype=bool), right, gold_key, n_gold)
-    best = (base, None, 0.0)
+    best: tuple[float, float | None, float] = (base, None, 0.0)
     for c in C_GRID:
         prob = np.zeros(len(rows))
         for train, test in folds:
@@ -92,12 +92,13 @@ def main() -> None:
             print(f"C={c:<5} threshold={t:.2f} out-of-fold F1 {score:.4f}")
             if score > best[0] + 1e-9:
                 best = (score, c, t)
-    score, c, t = best
+    score, best_c, t = best
     print(f"look half: {len(rows)} proposals, {int(right.sum())} right, {n_gold} gold; "
-          f"unfiltered F1 {base:.4f}, best out-of-fold F1 {score:.4f} (C={c}, threshold={t})")  # fmt: skip
-    if c is None:
+          f"unfiltered F1 {base:.4f}, best out-of-fold F1 {score:.4f} (C={best_c}, threshold={t})")  # fmt: skip
+    if best_c is None:
         raise SystemExit("no filter beats keeping every proposal; nothing written")
     # per-fold gain of the chosen model over keeping every proposal: is it above noise?
+    c = best_c
     gains = []
     for train, test in folds:
         model = LogisticRegression(C=c, max_iter=2000).fit(X[train], right[train])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -117,3 +118,11 @@ def test_a_malformed_filter_names_the_file() -> None:
         )
     with pytest.raises(MedkgError, match=r"f\.json: not a mention filter"):
         MentionFilter.from_dict({"weights": {}}, "f.json")
+
+
+def test_a_saved_linker_keeps_the_filter_setting(small: KnowledgeGraph, tmp_path: Path) -> None:
+    on = Linker.from_graph(small, LinkerConfig(tfidf=False, mention_filter=True))
+    text = "Marfan syndrome (MFS) with myopia; MFS."
+    again = Linker.load(on.save(tmp_path / "linker"))
+    assert again.config.mention_filter
+    assert again.link_text(text).equals(on.link_text(text))
