@@ -17,7 +17,7 @@ from medkg.engines import LocalEngine
 from medkg.synthesis.decontam import Decontaminator
 from medkg.synthesis.export import item_row
 from medkg.synthesis.items import Reject
-from medkg.synthesis.pipeline import SynthConfig, SynthResult, synthesize
+from medkg.synthesis.pipeline import SynthConfig, SynthResult, canonical_graph, synthesize
 from medkg.synthesis.sharded import FamilyPass
 from tests.factories.graphs import generated_graph
 from tests.factories.synth import (
@@ -113,8 +113,9 @@ def test_a_cross_family_duplicate_reruns_that_family_on_the_driver(kg):
     assert sharded.sharding["rerun_on_driver"] == ["fake_twin"]
     # The twin's shard alone (its own dedup only) keeps items the global run drops:
     # taking the shard over as is would have changed the dataset.
-    task = FamilyPass(kg, config, ["fake_dx", "fake_twin"], None, backends)
-    alone = {i.id for i in task.run("fake_twin").state["out"]}
+    # the rows a run draws from: the graph in canonical order, as synthesize() passes it
+    task = FamilyPass(canonical_graph(kg), config, ["fake_dx", "fake_twin"], None, backends)
+    alone = {i.id for i in task.run(("fake_twin", 0)).state["out"]}
     kept = {i.id for i in plain.items if i.family == "fake_twin"}
     assert alone != kept
     assert plain.counts["funnel"]["fake_twin"]["duplicate"] > 0 and kept
@@ -145,8 +146,8 @@ def test_a_pickled_task_gives_the_same_shard(kg, tmp_path):
     config = SynthConfig(n=40, decontam_files=[str(bench)], decontam_mode="drop")
     checker = Decontaminator(config.decontam_config())
     task = FamilyPass(kg, config, ["fake_dx"], checker, fake_backends(fake_dx=FakeFamily))
-    here = task.run("fake_dx")
+    here = task.run(("fake_dx", 0))
     bench.unlink()
-    there = pickle.loads(pickle.dumps(task)).run("fake_dx")
+    there = pickle.loads(pickle.dumps(task)).run(("fake_dx", 0))
     assert [i.id for i in there.state["out"]] == [i.id for i in here.state["out"]]
     assert [(i.id, d, k) for i, d, k in there.trace] == [(i.id, d, k) for i, d, k in here.trace]
