@@ -1,6 +1,7 @@
 """Seed-range shards inside a family (``SynthConfig.shards_per_family`` = K > 1).
 
-With K = 1 (the default) a family's first pass is one unit of work with one random stream
+With K = 1 (the default), and always for a family with ``seed_ranges = False`` (chain: its
+key choice is steered by all its earlier keys), a family's first pass is one unit of work with one random stream
 (:func:`medkg.synthesis.pipeline.family_run`), as it always was. With K > 1 each family's
 first pass is cut into K *ranges*, each a unit of its own:
 
@@ -49,15 +50,21 @@ RANGE_SALT = 0x4A7E5
 Unit = tuple[str, int]
 
 
+def ranges_of(plan: FamilyPlan, config: SynthConfig) -> int:
+    """How many ranges ``plan``'s family is cut into: K, or 1 for a family that must see
+    its whole history (``seed_ranges = False``, e.g. chain's key choice)."""
+    return config.shards_per_family if getattr(plan.family, "seed_ranges", True) else 1
+
+
 def units(plans: Sequence[FamilyPlan], config: SynthConfig) -> list[Unit]:
     """Every unit of the first pass, in the order the global checks see them."""
-    return [(plan.name, r) for plan in plans for r in range(config.shards_per_family)]
+    return [(plan.name, r) for plan in plans for r in range(ranges_of(plan, config))]
 
 
-def unit_label(unit: Unit, config: SynthConfig) -> str:
+def unit_label(unit: Unit, plan: FamilyPlan, config: SynthConfig) -> str:
     """A unit's name in reports: the family's name, ``family#r`` for a range."""
     name, r = unit
-    return name if config.shards_per_family == 1 else f"{name}#{r}"
+    return name if ranges_of(plan, config) == 1 else f"{name}#{r}"
 
 
 def _range_rng(config: SynthConfig, name: str, r: int) -> np.random.Generator:
@@ -106,7 +113,7 @@ def unit_run(
     one-stream dataset), else range ``r``'s (:func:`range_plan`, its own stream)."""
     from medkg.synthesis.pipeline import family_run
 
-    if config.shards_per_family == 1:
+    if ranges_of(plan, config) == 1:
         return family_run(plan, config)
     part = range_plan(plan, config, r, graph, backends)
     return family_run(part, config, rng=_range_rng(config, plan.name, r))
@@ -118,7 +125,7 @@ def merge_runs(plan: FamilyPlan, config: SynthConfig, runs: Sequence[FamilyRun])
     budgets added up; it continues with its own stream and the last range's family object."""
     from medkg.synthesis.pipeline import family_run
 
-    if config.shards_per_family == 1:
+    if ranges_of(plan, config) == 1:
         (run,) = runs
         return run
     merged = family_run(plan, config, rng=_range_rng(config, plan.name, len(runs)))
@@ -142,10 +149,8 @@ def top_up(
 ) -> None:
     """K > 1: a merged family still short (one range's seeds ran out, another's are left)
     continues on its whole pool before any shortfall moves to other families."""
-    if config.shards_per_family == 1:
-        return
     for run in runs:
-        if run.short:
+        if run.short and ranges_of(run.plan, config) > 1:
             run.exhausted.clear()
             run_one(run)
 
@@ -158,10 +163,9 @@ def first_pass_local(
     run_one: Callable[[FamilyRun], None],
 ) -> list[FamilyRun]:
     """Every unit run in (family, range) order in this process, merged per family."""
-    k = config.shards_per_family
     runs = []
     for plan in plans:
-        parts = [unit_run(plan, config, r, graph, backends) for r in range(k)]
+        parts = [unit_run(plan, config, r, graph, backends) for r in range(ranges_of(plan, config))]
         for part in parts:
             run_one(part)
         runs.append(merge_runs(plan, config, parts))
@@ -174,6 +178,7 @@ __all__ = [
     "first_pass_local",
     "merge_runs",
     "range_plan",
+    "ranges_of",
     "top_up",
     "unit_label",
     "unit_run",

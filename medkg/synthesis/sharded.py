@@ -209,7 +209,7 @@ class FamilyPass(ShardTask[Unit, FamilyOutcome]):
         run.run(graph, backends, dedup, checker, rejects, lambda: None)
         cpu = time.process_time() - start
         state = {**run_state(run), "family": family_state(run.plan.family, graph)}
-        label = unit_label(shard, self.config)
+        label = unit_label(shard, plans[name], self.config)
         return FamilyOutcome(label, state, trace, rejects, round(cpu, 2))
 
 
@@ -279,10 +279,10 @@ def first_pass_sharded(
     rerun: list[str] = []
     accepted = 0
     for key, outcome in zip(keys, outcomes, strict=True):
-        label = unit_label(key, config)
+        plan = plan_of[key[0]]
+        label = unit_label(key, plan, config)
         if outcome.name != label:  # an engine that lost the shard order
             raise RuntimeError(f"shard of {outcome.name!r} came back as {label!r}")
-        plan = plan_of[key[0]]
         run = unit_run(plan, config, key[1], graph, backends)
         if _replay(outcome.trace, dedup, checker):
             # the family object continues on the driver (rebalancing) with its own state

@@ -176,3 +176,23 @@ def test_cli_rejects_a_bad_shard_count(tmp_path: Path):
                                    "0", "--path", str(tmp_path / "no-graph")])  # fmt: skip
     assert res.exit_code != 0 and "shards_per_family must be a positive integer" in res.output
     assert not out.exists()
+
+
+class UnrangedDx(FakeFamily):
+    """fake_dx that must see its whole history (as chain's key choice): never cut."""
+
+    seed_ranges = False
+
+
+def test_a_family_that_must_see_its_history_stays_one_unit(kg):
+    backends = fake_backends(fake_dx=UnrangedDx, fake_gene=FakeGeneFamily)
+    ranged = SynthConfig(n=120, seed=5, strategy="uniform", shards_per_family=3)
+    result = synthesize(kg, ranged, backends=backends, engine=LocalEngine())
+    assert result.sharding["taken_over"] == ["fake_dx", "fake_gene#0", "fake_gene#1", "fake_gene#2"]
+    assert digest(result) == digest(synthesize(kg, ranged, backends=backends))
+    # its own stream and whole pool, as without ranges (fake_gene never duplicates it)
+    plain = synthesize(kg, SynthConfig(n=120, seed=5, strategy="uniform"), backends=backends)
+    ids = [sorted(i.id for i in r.items if i.family == "fake_dx") for r in (result, plain)]
+    assert ids[0] == ids[1]
+    genes = [sorted(i.id for i in r.items if i.family == "fake_gene") for r in (result, plain)]
+    assert genes[0] != genes[1]
