@@ -22,8 +22,8 @@ from medkg.synthesis.pipeline import SynthConfig, canonical_graph, plan_families
 from medkg.synthesis.ranges import range_plan
 from medkg.synthesis.sharded import FamilyPass
 from tests.factories.graphs import generated_graph
+from tests.factories.sharding import MMLU_EXCERPT, StatefulGeneFamily, TwinDxFamily, digest
 from tests.factories.synth import FakeFamily, FakeGeneFamily, fake_backends
-from tests.synthesis.test_sharded import MMLU_EXCERPT, StatefulGeneFamily, TwinDxFamily, digest
 
 
 class PairedFamily(FakeFamily):
