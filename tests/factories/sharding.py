@@ -1,16 +1,12 @@
 """Helpers of the sharded-synthesis tests (tests/synthesis/test_sharded*.py,
 tests/engines/test_synth_ranges.py): families that duplicate or keep state, a digest of a
-result's items and manifest, the MMLU excerpt, and the real local Ray cluster fixture."""
+result's items and manifest, the MMLU excerpt."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from medkg.synthesis.export import item_row
 from medkg.synthesis.items import Reject
@@ -50,22 +46,3 @@ def digest(result: SynthResult) -> tuple[str, str]:
         hashlib.sha256(rows.encode()).hexdigest(),
         hashlib.sha256(manifest.encode()).hexdigest(),
     )
-
-
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[str]:
-    """A real Ray cluster: head node + one worker node, 1 CPU each, no dashboard (as the
-    one of tests/engines/test_engines.py)."""
-    import ray  # the [ray] extra is part of [dev]: missing Ray fails here, it is not skipped
-    from ray.cluster_utils import Cluster
-
-    # Test-defined tasks and families travel by value: Ray workers need not import tests.
-    ray.cloudpickle.register_pickle_by_value(sys.modules["tests"])
-    cluster = Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
-    )
-    cluster.add_node(num_cpus=1)
-    ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
-    yield cluster.address
-    ray.shutdown()
-    cluster.shutdown()
