@@ -73,7 +73,7 @@ def stream_batches(
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # results come back in shard order
     ctx.enable_progress_bars = False  # the caller draws its own (progress callback)
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # no notes on stderr
     rows = [
         {"index": i, "shard": ray.cloudpickle.dumps(s)}  # descriptors, not data
         for i, s in enumerate(shards)
