@@ -42,6 +42,8 @@ class LinkShard(ShardTask[Pairs, pl.DataFrame]):
         self.config = linker.config.to_dict()
         self.stats = dict(linker.stats)
         self.senses = linker.senses  # plain dicts and frames: travels to the worker
+        # the linker's mention filter (a caller's own, not only the packaged one): weights
+        self.mention_filter = linker._filter
         self._linker: Linker | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -52,7 +54,11 @@ class LinkShard(ShardTask[Pairs, pl.DataFrame]):
     def setup(self) -> None:
         if self._linker is None:
             self._linker = Linker(
-                self.surfaces, LinkerConfig.from_dict(self.config), self.stats, self.senses
+                self.surfaces,
+                LinkerConfig.from_dict(self.config),
+                self.stats,
+                self.senses,
+                self.mention_filter,
             )
 
     def run(self, shard: Pairs) -> pl.DataFrame:

@@ -170,3 +170,25 @@ def test_audit_of_a_corpus_equals_the_audit_of_its_records(tmp_path: Path) -> No
             assert pl.read_parquet(sharded.files[name]).equals(pl.read_parquet(file)), name
         else:
             assert sharded.files[name].read_bytes() == file.read_bytes(), name
+
+
+def test_a_linkers_own_mention_filter_travels_to_the_workers() -> None:
+    """A shard task rebuilds the linker on the worker: with the caller's mention filter,
+    not the packaged one (a filter that keeps nothing drops every mention it scores)."""
+    import pickle
+    from dataclasses import replace
+
+    from medkg.coverage.linking import LinkerConfig
+    from medkg.coverage.linking_filter import MentionFilter
+    from medkg.coverage.sharded import LinkShard
+
+    pairs = [(i.id, i.text) for i in mmlu_medical_items()[:400]]
+    kg = small_graph()
+    plain = Linker.from_graph(kg).link_texts(pairs)
+    config = replace(LinkerConfig(), mention_filter=True)
+    nothing = MentionFilter({}, intercept=-50.0, threshold=0.5, kinds=("Disease", "Phenotype"))
+    linker = Linker.from_graph(kg, config, mention_filter=nothing)
+    own = linker.link_texts(pairs)
+    assert own.height < plain.height  # the filter dropped mentions here
+    task = pickle.loads(pickle.dumps(LinkShard(linker)))  # what travels to a worker
+    assert task.run(pairs).equals(own)
