@@ -1,11 +1,15 @@
 """Ray Data on the real local Ray cluster (tests/engines/conftest.py): corpora linked shard by
 shard through ``map_batches`` on an actor pool write the local engine's bytes, a bad shard
 names its file and line and leaves nothing behind, the audit of a corpus on Ray writes the
-local audit, and streamed embedding gives the local vectors."""
+local audit, streamed embedding gives the local vectors, each actor sets its task up once,
+and a worker killed mid-shard is replaced and its shard run again."""
 
 from __future__ import annotations
 
 import json
+import os
+import threading
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +19,12 @@ from typer.testing import CliRunner
 from medkg.cli.main import app
 from medkg.coverage.linking import Linker
 from medkg.coverage.sharded import link_corpus
-from medkg.embed.sharded import embed_sharded
-from medkg.engines import LocalEngine, RayEngine
+from medkg.embed.sharded import embed_sharded, shards_of
+from medkg.engines import LocalEngine, RayEngine, ShardTask
 from medkg.io import DatasetError
 from medkg.retrieval.shards import ShardItems, plan_shards
 from tests.coverage.test_sharded_corpus import PUBMED, write_corpus
+from tests.engines.test_engines import SlowFirstAttempt, kill_when_started
 from tests.factories.graphs import small_graph
 
 pytestmark = pytest.mark.ray
@@ -104,3 +109,44 @@ def test_streamed_embedding_on_ray_data_gives_the_local_vectors(ray_cluster: str
     local = embed_sharded(texts, LocalEngine(), "hashing", shard_size=32)
     remote = embed_sharded(texts, RayEngine(workers=2), "hashing", shard_size=32)
     np.testing.assert_array_equal(remote, local)
+
+
+class CountsSetups(ShardTask[list[int], list[int]]):
+    """Notes each ``setup`` (one file per call) and each shard's worker pid."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def setup(self) -> None:
+        (Path(self.folder) / f"setup-{os.getpid()}-{uuid.uuid4().hex}").touch()
+
+    def run(self, shard: list[int]) -> list[int]:
+        return [x * 2 for x in shard]
+
+
+def test_each_ray_data_actor_sets_the_task_up_once(ray_cluster: str, tmp_path: Path) -> None:
+    shards = list(shards_of(range(40), 4))
+    got = list(RayEngine(workers=2).stream(CountsSetups(str(tmp_path)), shards))
+    assert got == [[x * 2 for x in s] for s in shards]
+    setups = list(tmp_path.glob("setup-*"))
+    assert 1 <= len(setups) <= 2  # one per actor of the pool, not one per shard (10)
+
+
+def test_a_ray_data_worker_killed_mid_shard_is_retried(ray_cluster: str, tmp_path: Path) -> None:
+    shards = list(shards_of(range(12), 4))
+    result: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            result["out"] = list(
+                RayEngine(workers=2).stream(SlowFirstAttempt(str(tmp_path)), shards)
+            )
+        except BaseException as exc:  # collected for the assertion
+            result["error"] = exc
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    kill_when_started(tmp_path / "started-0")
+    thread.join(timeout=240)
+    assert not thread.is_alive()
+    assert result.get("out") == [[x + 1 for x in s] for s in shards], result.get("error")
