@@ -192,3 +192,22 @@ def test_a_linkers_own_mention_filter_travels_to_the_workers() -> None:
     assert own.height < plain.height  # the filter dropped mentions here
     task = pickle.loads(pickle.dumps(LinkShard(linker)))  # what travels to a worker
     assert task.run(pairs).equals(own)
+
+
+def test_a_corpus_on_ray_without_ray_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from medkg.engines import EngineError, RayEngine
+
+    write_corpus(tmp_path / "corpus")
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` sees without the extra
+    linker = Linker.from_graph(small_graph())
+    out = tmp_path / "m.parquet"
+    with pytest.raises(EngineError, match=r"pip install 'medkg\[ray\]'"):
+        link_corpus(linker, plan_shards(str(tmp_path / "corpus"), 50), ShardItems(("q",)),
+                    RayEngine(), out)  # fmt: skip
+    res = CliRunner().invoke(app, ["coverage", "link", str(tmp_path / "corpus"), "--fields", "q",
+                                   "--out", str(out), "--engine", "ray"])  # fmt: skip
+    assert res.exit_code != 0 and "pip install 'medkg[ray]'" in res.output
