@@ -4,8 +4,10 @@ Each actor builds the task's heavy state once (:meth:`ShardTask.setup`), then ta
 shard at a time, so a fast worker takes more shards. An actor that dies (a killed worker
 process, a lost node) is restarted by Ray and its shard retried, up to ``max_retries``
 times; after that the run fails with an :class:`EngineError` naming the shard, and nothing
-is written by the stage (stages write only after ``map`` returns). Ray is the optional
-``[ray]`` extra and is imported only when this engine runs.
+is written by the stage (stages write only after ``map`` returns). :meth:`Engine.stream`
+(a corpus larger than memory, embedding) goes through Ray Data instead
+(:mod:`medkg.engines.raydata`: ``map_batches`` on an actor pool, results streamed back in
+order). Ray is the optional ``[ray]`` extra and is imported only when this engine runs.
 """
 
 from __future__ import annotations
