@@ -7,7 +7,8 @@ process whole).
 * :func:`plan_shards` cuts them into :class:`CorpusShard` s: a PubMed XML(.gz) file is one
   shard (a baseline file holds ~30,000 citations and XML cannot be entered mid-way); a
   JSONL file is cut every ``shard_size`` lines (byte ranges found by one scan of the file);
-  a Parquet file every ``shard_size`` rows (row counts from its footer).
+  a Parquet file into runs of whole row groups of at least ``shard_size`` rows (from its
+  footer; a row group is never split, so no shard reads another's).
 * :class:`ShardItems` reads one shard as ``(item id, text)`` pairs, the items
   ``medkg coverage link`` links: JSONL and Parquet records as :func:`medkg.io.iter_items`
   reads them (text fields joined by newlines; the id is ``id_field`` or the record's line /
@@ -42,7 +43,8 @@ _GLOB_CHARS = set("*?[")
 @dataclass(frozen=True)
 class CorpusShard:
     """One piece of a corpus file. JSONL: bytes ``[start, stop)`` whose first line is line
-    ``first_line``; Parquet: rows ``[start, stop)`` (0-based); PubMed: the whole file.
+    ``first_line``; Parquet: rows ``[start, stop)`` (0-based, on row-group boundaries);
+    PubMed: the whole file.
     ``name`` is the file's path in the corpus, the prefix of record-number ids (empty for a
     one-file corpus)."""
 
@@ -105,11 +107,7 @@ def plan_shards(source: str, shard_size: int) -> list[CorpusShard]:
         if fmt == "jsonl":
             shards += _jsonl_shards(file, name, shard_size)
         elif fmt == "parquet":
-            rows = _parquet_file(file).metadata.num_rows
-            shards += [
-                CorpusShard(str(file), fmt, s, min(s + shard_size, rows), name=name)
-                for s in range(0, rows, shard_size)
-            ]
+            shards += _parquet_shards(file, name, shard_size)
         else:
             shards.append(CorpusShard(str(file), "pubmed", name=name))
     return shards
@@ -128,6 +126,21 @@ def _jsonl_shards(file: Path, name: str, shard_size: int) -> list[CorpusShard]:
         end = fh.tell()
     if end > start:
         shards.append(CorpusShard(str(file), "jsonl", start, end, first, name))
+    return shards
+
+
+def _parquet_shards(file: Path, name: str, shard_size: int) -> list[CorpusShard]:
+    """Whole row groups, gathered until a shard has ``shard_size`` rows: a row group is
+    read by one shard only (a writer's row group may hold more rows than a shard)."""
+    meta = _parquet_file(file).metadata
+    shards, start, end = [], 0, 0
+    for group in range(meta.num_row_groups):
+        end += meta.row_group(group).num_rows
+        if end - start >= shard_size:
+            shards.append(CorpusShard(str(file), "parquet", start, end, name=name))
+            start = end
+    if end > start:
+        shards.append(CorpusShard(str(file), "parquet", start, end, name=name))
     return shards
 
 
