@@ -71,6 +71,7 @@ def stream_batches(
     import ray.data
 
     ctx = ray.data.DataContext.get_current()
+    # process-wide settings of Ray Data (this driver runs no other Ray Data work)
     ctx.execution_options.preserve_order = True  # results come back in shard order
     ctx.enable_progress_bars = False  # the caller draws its own (progress callback)
     logging.getLogger("ray.data").setLevel(logging.ERROR)  # no notes on stderr

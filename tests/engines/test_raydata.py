@@ -20,11 +20,11 @@ from medkg.cli.main import app
 from medkg.coverage.linking import Linker
 from medkg.coverage.sharded import link_corpus
 from medkg.embed.sharded import embed_sharded, shards_of
-from medkg.engines import LocalEngine, RayEngine, ShardTask
+from medkg.engines import EngineError, LocalEngine, RayEngine, ShardTask
 from medkg.io import DatasetError
 from medkg.retrieval.shards import ShardItems, plan_shards
 from tests.coverage.test_sharded_corpus import PUBMED, write_corpus
-from tests.engines.test_engines import SlowFirstAttempt, kill_when_started
+from tests.engines.test_engines import Fails, SlowFirstAttempt, kill_when_started
 from tests.factories.graphs import small_graph
 
 pytestmark = pytest.mark.ray
@@ -150,3 +150,9 @@ def test_a_ray_data_worker_killed_mid_shard_is_retried(ray_cluster: str, tmp_pat
     thread.join(timeout=240)
     assert not thread.is_alive()
     assert result.get("out") == [[x + 1 for x in s] for s in shards], result.get("error")
+
+
+def test_a_failing_shard_on_ray_data_names_itself(ray_cluster: str) -> None:
+    shards = list(shards_of(range(12), 4))
+    with pytest.raises(EngineError, match=r"shard 1 failed: ValueError\('seven is not allowed'\)"):
+        list(RayEngine(workers=2).stream(Fails(), shards))
