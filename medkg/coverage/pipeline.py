@@ -215,7 +215,10 @@ def run_audit(
     ``engine`` (local or Ray, :mod:`medkg.engines`): link each dataset in shards of
     ``shard_size`` items on it (the same mention table), and embed the AMCS entities that
     are not in the embedding cache on it (the same vectors, the same cache entry); None
-    does both in this process."""
+    does both in this process. A dataset with a ``corpus`` is linked shard by shard with
+    :func:`medkg.coverage.sharded.link_corpus` (on ``engine``, else locally): its full
+    mention table is spooled to disk and moved into ``out``, and ``mentions[name]`` holds
+    only the columns the audit counts (:data:`~medkg.coverage.sharded.AUDIT_COLUMNS`)."""
     if not datasets:
         raise UsageError("no datasets to audit")
     names = [d.name for d in datasets]
