@@ -251,7 +251,10 @@ def run_audit(
     audits: list[Audit] = []
     mentions: dict[str, pl.DataFrame] = {}
     # full mention tables of corpora, on disk until they move into the output folder
-    spool = Path(tempfile.mkdtemp(prefix="medkg-audit-"))
+    # beside the output when it can (same file system: the move is a rename, no copy)
+    near = Path(out).absolute().parent if out is not None else None
+    spool = Path(tempfile.mkdtemp(prefix=".medkg-audit-spool-",
+                                  dir=near if near is not None and near.is_dir() else None))  # fmt: skip
     mention_files: dict[str, Path] = {}
     try:
         for spec, items in loaded:

@@ -170,6 +170,7 @@ def test_audit_of_a_corpus_equals_the_audit_of_its_records(tmp_path: Path) -> No
     sharded = run_audit(kg, [DatasetSpec("d", str(tmp_path / "corpus"), ("q",), None, corpus)],
                         out=tmp_path / "sharded", amcs_reference=None, report=False)  # fmt: skip
     assert sharded.audits[0].n_items == len(expected)
+    assert not list(tmp_path.glob(".medkg-audit-spool-*"))  # the spooled table moved in
     assert sorted(plain.files) == sorted(sharded.files)
     for name, file in plain.files.items():
         if name.endswith(".parquet") and name.startswith("mentions"):
