@@ -218,3 +218,22 @@ def test_a_corpus_on_ray_without_ray_names_the_extra(
     res = CliRunner().invoke(app, ["coverage", "link", str(tmp_path / "corpus"), "--fields", "q",
                                    "--out", str(out), "--engine", "ray"])  # fmt: skip
     assert res.exit_code != 0 and "pip install 'medkg[ray]'" in res.output
+
+
+def test_the_scale_bench_splits_pubmed_into_the_same_citations(tmp_path: Path) -> None:
+    """bench/bench_scale.py's split: well-formed files holding every citation once, in
+    order (checked with the PubMed reader against the whole file)."""
+    import importlib.util
+
+    from medkg.retrieval.readers import read_documents
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "bench_scale.py"
+    spec = importlib.util.spec_from_file_location("bench_scale", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    files = bench.split_pubmed(PUBMED, 3, tmp_path)
+    assert len(files) == 3
+    whole = [(d.doc_id, d.title, d.text) for d in read_documents(PUBMED, "pubmed")]
+    parts = [(d.doc_id, d.title, d.text) for f in files for d in read_documents(f, "pubmed")]
+    assert parts == whole and len(whole) == 8
