@@ -1,5 +1,5 @@
 """Seed-range shards (``shards_per_family`` K > 1) on a real local Ray cluster (a head and
-a worker node, one CPU each: tests/factories/ray_cluster.py): the Ray run writes the bytes
+a worker node, one CPU each: tests/engines/conftest.py): the Ray run writes the bytes
 of the local run of the same config, also when ranges are run again on the driver, and
 through the CLI on the bundled graph."""
 
@@ -14,14 +14,11 @@ import pytest
 from medkg.engines import RayEngine
 from medkg.kg.model import KnowledgeGraph
 from medkg.synthesis.pipeline import SynthConfig, synthesize
-from tests.factories import ray_cluster as cluster
 from tests.factories.graphs import generated_graph
 from tests.factories.sharding import MMLU_EXCERPT, TwinDxFamily, digest
 from tests.factories.synth import FakeFamily, fake_backends
 
 pytestmark = pytest.mark.ray
-
-ray_cluster = cluster.ray_cluster  # a real local cluster, started for this module
 
 
 @pytest.mark.parametrize("twin", [False, True])
