@@ -96,7 +96,7 @@ def test_no_two_items_ask_the_same_question_with_the_same_answer(real):
     def norm(text: str) -> str:
         return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
-    keys = defaultdict(int)
+    keys: defaultdict[tuple[str, str], int] = defaultdict(int)
     for i in result.items:
         keys[norm(i.question), norm(i.options[i.answer_index])] += 1
     assert max(keys.values()) == 1
