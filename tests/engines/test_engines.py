@@ -5,7 +5,6 @@ fails, and Ray missing."""
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import threading
 import time
@@ -25,6 +24,7 @@ from medkg.kg.model import KnowledgeGraph
 from medkg.progress import Progress
 from medkg.synthesis.items import QAItem, Reject
 from medkg.synthesis.pipeline import SynthBackends, SynthConfig, SynthResult, synthesize
+from tests.factories.engines import Fails, SlowFirstAttempt, kill_when_started
 from tests.factories.graphs import generated_graph, small_graph
 from tests.factories.synth import FakeFamily, FakeGeneFamily, fake_backends
 
@@ -34,20 +34,6 @@ pytestmark = pytest.mark.ray
 class Square(ShardTask[list[int], list[int]]):
     def run(self, shard: list[int]) -> list[int]:
         return [x * x for x in shard]
-
-
-class SlowFirstAttempt(ShardTask[list[int], list[int]]):
-    """Shard 0's first attempt announces its pid in a file and sleeps: time to kill it."""
-
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
-
-    def run(self, shard: list[int]) -> list[int]:
-        marker = Path(self.folder) / f"started-{shard[0]}"
-        if shard[0] == 0 and not marker.exists():
-            marker.write_text(str(os.getpid()))
-            time.sleep(60)
-        return [x + 1 for x in shard]
 
 
 class SlowFirstDx(FakeFamily):
@@ -61,23 +47,6 @@ class SlowFirstDx(FakeFamily):
             marker.write_text(str(os.getpid()))
             time.sleep(60)
         return super().make(row, rng)
-
-
-def kill_when_started(marker: Path) -> None:
-    """Wait for a shard to write its pid into ``marker``, then SIGKILL that worker."""
-    deadline = time.monotonic() + 120
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert marker.exists(), "the shard never started"
-    time.sleep(0.2)  # the pid is written before the sleep starts
-    os.kill(int(marker.read_text()), signal.SIGKILL)
-
-
-class Fails(ShardTask[list[int], list[int]]):
-    def run(self, shard: list[int]) -> list[int]:
-        if 7 in shard:
-            raise ValueError("seven is not allowed")
-        return shard
 
 
 def test_local_engine_keeps_order_and_reports_progress() -> None:

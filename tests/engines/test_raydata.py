@@ -23,8 +23,8 @@ from medkg.embed.sharded import embed_sharded, shards_of
 from medkg.engines import EngineError, LocalEngine, RayEngine, ShardTask
 from medkg.io import DatasetError
 from medkg.retrieval.shards import ShardItems, plan_shards
-from tests.coverage.test_sharded_corpus import PUBMED, write_corpus
-from tests.engines.test_engines import Fails, SlowFirstAttempt, kill_when_started
+from tests.factories.corpora import PUBMED, write_corpus
+from tests.factories.engines import Fails, SlowFirstAttempt, kill_when_started
 from tests.factories.graphs import small_graph
 
 pytestmark = pytest.mark.ray

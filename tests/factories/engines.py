@@ -1,6 +1,12 @@
-"""A tiny shard task every engine must run the same way."""
+"""Shard tasks the engine tests run: a tiny one every engine must run the same way, one
+that fails, one slow enough to kill its worker mid-shard."""
 
 from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
 
 from medkg.engines import ShardTask
 
@@ -10,3 +16,34 @@ class SquareTask(ShardTask[int, int]):
 
     def run(self, shard: int) -> int:
         return shard * shard
+
+
+class SlowFirstAttempt(ShardTask[list[int], list[int]]):
+    """Shard 0's first attempt announces its pid in a file and sleeps: time to kill it."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def run(self, shard: list[int]) -> list[int]:
+        marker = Path(self.folder) / f"started-{shard[0]}"
+        if shard[0] == 0 and not marker.exists():
+            marker.write_text(str(os.getpid()))
+            time.sleep(60)
+        return [x + 1 for x in shard]
+
+
+def kill_when_started(marker: Path) -> None:
+    """Wait for a shard to write its pid into ``marker``, then SIGKILL that worker."""
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.exists(), "the shard never started"
+    time.sleep(0.2)  # the pid is written before the sleep starts
+    os.kill(int(marker.read_text()), signal.SIGKILL)
+
+
+class Fails(ShardTask[list[int], list[int]]):
+    def run(self, shard: list[int]) -> list[int]:
+        if 7 in shard:
+            raise ValueError("seven is not allowed")
+        return shard
