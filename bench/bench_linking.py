@@ -12,6 +12,7 @@ times. Prints characters per second (median of ``--runs``) and the ratio (target
     python bench/bench_linking.py                  # bundled graph, exact + abbreviation
     python bench/bench_linking.py --tfidf          # also the TF-IDF fallback
     python bench/bench_linking.py --forms 20000    # a dictionary subsample for both
+    python bench/bench_linking.py --mention-filter # also time the learned mention filter
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import re
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from typing import TypeVar
 
 import polars as pl
@@ -49,6 +52,10 @@ def main() -> None:
     ap.add_argument("--baseline-chars", type=int, default=2_000)
     ap.add_argument("--repeat", type=int, default=5, help="copies of MMLU for the Linker run")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument(
+        "--mention-filter", action="store_true",
+        help="also time a Linker with the learned mention filter on (same regex baseline)",
+    )  # fmt: skip
     args = ap.parse_args()
 
     t = time.perf_counter()
@@ -104,10 +111,21 @@ def main() -> None:
     for copies in sorted({1, max(1, args.repeat // 2), args.repeat}):
         big = items * copies
         big_chars = sum(len(i.text) for i in big)
-        big_s, big_df = timed(lambda big=big: linker.link(big), max(1, args.runs - 1))
+        big_s, big_df = timed(partial(linker.link, big), max(1, args.runs - 1))
         print(f"\nLinker on {len(big):,} items ({big_chars:,} chars): {big_chars / big_s:,.0f} "
               f"chars/s ({big_s:.2f} s, {big_df.height:,} mentions); ratio to the regex "
               f"{big_chars / big_s / base_cps:,.1f}x")  # fmt: skip
+
+    if args.mention_filter:
+        filtered = Linker(
+            linker.surfaces, replace(config, mention_filter=True), linker.stats, linker.senses
+        )
+        for label, batch in (("same items", sample), ("1,089 MMLU items", items)):
+            chars = sum(len(i.text) for i in batch)
+            f_s, f_df = timed(partial(filtered.link, batch), max(1, args.runs - 1))
+            print(f"\nLinker + mention filter, {label} ({chars:,} chars): {chars / f_s:,.0f} "
+                  f"chars/s ({f_s:.3f} s, {f_df.height:,} mentions); ratio to the regex "
+                  f"{chars / f_s / base_cps:,.1f}x")  # fmt: skip
 
 
 if __name__ == "__main__":

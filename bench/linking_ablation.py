@@ -42,6 +42,7 @@ def main() -> None:
         ("no curated abbreviations", replace(base, clinical_abbreviations=False)),
         ("no abbreviation handling", replace(base, abbreviations=None)),
         ("+ TF-IDF fallback (0.85)", replace(base, tfidf=True)),
+        ("+ learned mention filter", replace(base, mention_filter=True)),
     ]
     print(f"documents: all {len(docs)}, look {len(look)}, check {len(check)}")
     print("| configuration | span F1 all | strict F1 all / look / check "

@@ -31,7 +31,11 @@ equivalents, :mod:`medkg.coverage.equivalence`). Per item:
    unambiguous mentions of the same text that are them, their equivalents or their graph
    neighbours; with no support, the dictionary order (name before EXACT synonym before
    other synonym before variant; then kind, prefix, id).
-4. **tfidf** (off by default: its measured precision is in bench/README.md) - unlinked
+4. **mention filter** (``mention_filter``, off by default: on the NCBI disease corpus's
+   held-out check half it lowered mention F1, bench/README.md) - a logistic regression
+   fitted on annotated text (:mod:`medkg.coverage.linking_filter`) drops the mentions of
+   its kinds it judges unlikely to be annotated.
+5. **tfidf** (off by default: its measured precision is in bench/README.md) - unlinked
    noun-phrase-like runs matched to the nearest form by character n-gram TF-IDF cosine
    (:mod:`medkg.coverage.fallback`).
 
@@ -65,6 +69,7 @@ from medkg.coverage.abbreviations import (
 )
 from medkg.coverage.fallback import TfidfFallback
 from medkg.coverage.linking_config import LinkerConfig
+from medkg.coverage.linking_filter import MentionFilter, mention_features, packaged_filter
 from medkg.coverage.senses import SenseContext
 from medkg.coverage.spans import (
     composite_heads,
@@ -111,7 +116,10 @@ class Linker:
         config: LinkerConfig | None = None,
         stats: dict[str, int] | None = None,
         senses: SenseContext | None = None,
+        mention_filter: MentionFilter | None = None,
     ) -> None:
+        """``mention_filter`` replaces the packaged filter (used when
+        ``config.mention_filter`` is on)."""
         import ahocorasick
 
         self.config = config or LinkerConfig()
@@ -125,6 +133,12 @@ class Linker:
             if "composed" in surfaces.columns
             else [False] * surfaces.height
         )
+        self._rank = (
+            surfaces.get_column("rank").to_list()
+            if "rank" in surfaces.columns
+            else [0] * surfaces.height
+        )
+        self._filter = (mention_filter or packaged_filter()) if self.config.mention_filter else None
         self._candidates: list[list[str]] = (
             surfaces.get_column("candidates").to_list()
             if "candidates" in surfaces.columns
@@ -163,7 +177,12 @@ class Linker:
         self._prefix_rank = {p: i for i, p in enumerate(self.config.prefix_priority)}
 
     @classmethod
-    def from_graph(cls, kg: KnowledgeGraph, config: LinkerConfig | None = None) -> Linker:
+    def from_graph(
+        cls,
+        kg: KnowledgeGraph,
+        config: LinkerConfig | None = None,
+        mention_filter: MentionFilter | None = None,
+    ) -> Linker:
         """Build the dictionary (and automaton) from a graph's names and synonyms, and the
         sense context (neighbourhoods of shared forms' entities, exact mappings)."""
         config = config or LinkerConfig()
@@ -173,7 +192,7 @@ class Linker:
         senses = SenseContext.from_graph(
             kg, shared.to_list(), config.prefix_priority, config.kinds, linkable
         )
-        return cls(surfaces, config, stats, senses)
+        return cls(surfaces, config, stats, senses, mention_filter)
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> Path:
@@ -335,6 +354,107 @@ class Linker:
         best = min([ent, *eq], key=lambda c: (rank.get(c.split(":", 1)[0], n), c != ent, c))
         return best
 
+    def _item_rows(self, text: str) -> tuple[list[tuple[int, int, int, str, str]], bytearray]:
+        """One text's mentions before the mention filter, ``(start, end, surface index,
+        method, entity)`` in text order, and the offsets they cover."""
+        norm = Normalised(text)
+        exact = self._exact(text, norm)
+        found: list[tuple[int, int, int, str]] = []  # start, end, surface index, method
+        covered = bytearray(len(text))  # original offsets already in a mention
+        if self._detector is not None and "(" in text:
+            for s, e, idx in self._abbreviations(text, exact):
+                if covered.find(1, s, e) == -1:
+                    covered[s:e] = b"\x01" * (e - s)
+                    found.append((s, e, idx, ABBREVIATION))
+        spans = self._spans(text, exact)
+        claimed = bytearray(len(text))
+        for s, e, idx, method in spans:
+            # a locally defined abbreviation wins; conjuncts share one span
+            if covered.find(1, s, e) != -1 and claimed.find(1, s, e) == -1:
+                continue
+            claimed[s:e] = b"\x01" * (e - s)
+            found.append((s, e, idx, method))
+        for s, e, _, _ in found:
+            covered[s:e] = b"\x01" * (e - s)
+        first_seen: dict[str, int] = {}
+        for s, _, idx, _ in found:
+            for c in self._candidates[idx]:
+                first_seen[c] = min(s, first_seen.get(c, s))
+        found.extend(self._undefined_abbreviations(text, covered, first_seen))
+        # senses: entities named unambiguously are the context of the ambiguous ones
+        context = {self._entity[idx] for _, _, idx, _ in found if len(self._candidates[idx]) == 1}
+        rows = self._choose(found, context)
+        for s, e, _, _ in found:
+            covered[s:e] = b"\x01" * (e - s)
+        return rows, covered
+
+    def _filtered(
+        self, text: str, rows: list[tuple[int, int, int, str, str]], flt: MentionFilter
+    ) -> list[tuple[int, int, int, str, str]]:
+        """The rows the mention filter keeps (rows of kinds it does not judge all stay)."""
+        kinds = self.config.kinds
+        rank = self.senses.kind_rank if self.senses is not None else {}
+        feats = self.row_features(text, rows)
+        return [
+            r
+            for r, f in zip(rows, feats, strict=True)
+            if kinds[min(rank.get(r[4], 0), len(kinds) - 1)] not in flt.kinds or flt.keep(f)
+        ]
+
+    def _choose(
+        self, found: list[tuple[int, int, int, str]], context: set[str]
+    ) -> list[tuple[int, int, int, str, str]]:
+        """Each found span's entity (sense choice, then the preferred equivalent), in text
+        order, without repeats: (start, end, surface index, method, entity)."""
+        rows: list[tuple[int, int, int, str, str]] = []
+        emitted: set[tuple[int, int, str]] = set()
+        for s, e, idx, method in sorted(found, key=lambda f: (f[0], f[1])):
+            cands = self._candidates[idx]
+            ent = (
+                self.senses.choose(cands, context)
+                if self.senses is not None and self.config.context and len(cands) > 1
+                else self._entity[idx]
+            )
+            ent = self._preferred(ent)
+            if (s, e, ent) in emitted:
+                continue  # "DiGeorge/Shprintzen syndrome": both conjuncts name one entity
+            emitted.add((s, e, ent))
+            rows.append((s, e, idx, method, ent))
+        return rows
+
+    def row_features(
+        self, text: str, rows: Sequence[tuple[int, int, int, str, str]]
+    ) -> list[dict[str, float]]:
+        """Mention-filter features (:func:`~medkg.coverage.linking_filter.mention_features`)
+        of one text's chosen mentions ``(start, end, surface index, method, entity)``."""
+        symbols = self.senses.symbols if self.senses is not None else frozenset()
+        count: dict[str, int] = {}
+        for r in rows:
+            count[r[4]] = count.get(r[4], 0) + 1
+        seen: set[str] = set()
+        out = []
+        for s, e, idx, method, ent in rows:
+            out.append(
+                mention_features(
+                    text, s, e, method, ent, self._rank[idx], len(self._candidates[idx]),
+                    text[s:e] in symbols, count[ent], ent not in seen,
+                )
+            )  # fmt: skip
+            seen.add(ent)
+        return out
+
+    def candidate_features(
+        self, items: Sequence[tuple[str, str]]
+    ) -> list[tuple[str, int, int, str, str, dict[str, float]]]:
+        """Every mention the linker proposes before the mention filter, with its features:
+        ``(item_id, start, end, entity_id, method, features)`` (to fit the filter)."""
+        out = []
+        for item_id, text in items:
+            rows, _ = self._item_rows(text)
+            for (s, e, _, method, ent), f in zip(rows, self.row_features(text, rows), strict=True):
+                out.append((item_id, s, e, ent, method, f))
+        return out
+
     # ------------------------------------------------------------------ public
     def equivalents(self, entity_id: str) -> list[str]:
         """Entities the graph's exact mappings say are the same concept."""
@@ -358,50 +478,12 @@ class Linker:
             cols["equivalents"].append(self.equivalents(ent))
 
         for item_id, text in items:
-            norm = Normalised(text)
-            exact = self._exact(text, norm)
-            found: list[tuple[int, int, int, str]] = []  # start, end, surface index, method
-            covered = bytearray(len(text))  # original offsets already in a mention
-            if self._detector is not None and "(" in text:
-                for s, e, idx in self._abbreviations(text, exact):
-                    if covered.find(1, s, e) == -1:
-                        covered[s:e] = b"\x01" * (e - s)
-                        found.append((s, e, idx, ABBREVIATION))
-            spans = self._spans(text, exact)
-            claimed = bytearray(len(text))
-            for s, e, idx, method in spans:
-                # a locally defined abbreviation wins; conjuncts share one span
-                if covered.find(1, s, e) != -1 and claimed.find(1, s, e) == -1:
-                    continue
-                claimed[s:e] = b"\x01" * (e - s)
-                found.append((s, e, idx, method))
-            for s, e, _, _ in found:
-                covered[s:e] = b"\x01" * (e - s)
-            first_seen: dict[str, int] = {}
-            for s, _, idx, _ in found:
-                for c in self._candidates[idx]:
-                    first_seen[c] = min(s, first_seen.get(c, s))
-            found.extend(self._undefined_abbreviations(text, covered, first_seen))
-            # senses: entities named unambiguously are the context of the ambiguous ones
-            context = {
-                self._entity[idx] for _, _, idx, _ in found if len(self._candidates[idx]) == 1
-            }
-            emitted: set[tuple[int, int, str]] = set()
-            for s, e, idx, method in sorted(found, key=lambda f: (f[0], f[1])):
-                cands = self._candidates[idx]
-                ent = (
-                    self.senses.choose(cands, context)
-                    if self.senses is not None and self.config.context and len(cands) > 1
-                    else self._entity[idx]
-                )
-                ent = self._preferred(ent)
-                if (s, e, ent) in emitted:
-                    continue  # "DiGeorge/Shprintzen syndrome": both conjuncts name one entity
-                emitted.add((s, e, ent))
+            rows, covered = self._item_rows(text)
+            if self._filter is not None:
+                rows = self._filtered(text, rows, self._filter)
+            for s, e, _, method, ent in rows:
                 add(item_id, s, e, text[s:e], ent, method, 1.0)
             if self._fallback is not None:
-                for s, e, _, _ in found:
-                    covered[s:e] = b"\x01" * (e - s)
                 for run in self._fallback.phrases(text, covered):
                     for s, e in self._fallback.subspans(run):
                         pending.append((item_id, n_runs, s, e))

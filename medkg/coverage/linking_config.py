@@ -61,6 +61,12 @@ class LinkerConfig:
         metadata={"help": "link common clinical abbreviations (HIV, HCV, CKD, ...) from the "
                   "curated list when written in capitals and not defined in the text"},
     )  # fmt: skip
+    mention_filter: bool = field(
+        default=False,
+        metadata={"help": "drop mentions the learned mention filter (data/mention_filter.json, "
+                  "fitted on the look half of the NCBI disease corpus) judges unlikely to be "
+                  "annotated; judges only the kinds it was fitted on"},
+    )  # fmt: skip
     min_chars: int = field(default=3, metadata={"help": "shortest normalised surface form"})
     max_senses: int = field(
         default=8, metadata={"help": "skip a surface form naming more entities than this"}

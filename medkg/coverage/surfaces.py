@@ -37,7 +37,9 @@ def _excluded_by_tree(nodes: pl.DataFrame, branches: tuple[str, ...]) -> list[st
 
 def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFrame, dict[str, int]]:
     """One row per kept surface key: ``key``, ``entity_id`` (the first sense),
-    ``acronym``, ``composed`` (only :mod:`medkg.coverage.composed` gave the key), ``senses`` (how many entities share it) and ``candidates`` (all of them,
+    ``acronym``, ``composed`` (only :mod:`medkg.coverage.composed` gave the key), ``rank`` (the
+    best form's rank: name 0, EXACT synonym 1, other synonym 2, MONDO/DOID 3, variant 4,
+    composed 5), ``senses`` (how many entities share it) and ``candidates`` (all of them,
     best first by name/synonym/variant rank, kind order, prefix priority, id).
 
     Returns the table and the counts of forms skipped by reason."""
@@ -160,6 +162,8 @@ def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFram
             pl.col("acronym").first(),
             # the best form's rank: a key only composition gave is a "rule" match
             (pl.col("rank").first() == _COMPOSED).alias("composed"),
+            # the best form's rank (name, synonym, ..., composed): a mention-filter feature
+            pl.col("rank").first().alias("rank"),
             pl.col("id").n_unique().alias("senses"),
             # every sense, best first: the context may pick another (medkg.coverage.senses)
             pl.col("id").unique(maintain_order=True).alias("candidates"),
@@ -170,7 +174,7 @@ def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFram
     best = best.filter(~ambiguous)
     stats["keys"] = best.height
     stats["keys_shared"] = best.filter(pl.col("senses") > 1).height
-    cols = ("key", "entity_id", "acronym", "composed", "senses", "candidates")
+    cols = ("key", "entity_id", "acronym", "composed", "rank", "senses", "candidates")
     return best.select(cols), stats
 
 
