@@ -157,7 +157,7 @@ def main() -> None:
     args = ap.parse_args()
     runtime = runner.ensure_runtime()  # fetched and compiled once; not part of either span
     del runtime
-    pairs = []
+    pairs: list[tuple[dict[str, float], dict[str, float] | None]] = []
     for run in range(1, args.runs + 1):
         with tempfile.TemporaryDirectory() as tmp:
             print(f"--- run {run}; load average before: {load_average()}", flush=True)

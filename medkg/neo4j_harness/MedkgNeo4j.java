@@ -48,7 +48,8 @@ import org.neo4j.kernel.internal.GraphDatabaseAPI;
  * database as Neo4j creates it, prints {@code DBMS <epoch ms> <cpu ms>}, and stops it (Community
  * has no STOP DATABASE; the kernel's database object is stopped directly, as a store copy
  * does). Once the importer is done ({@code IMPORTED <epoch ms> <cpu ms>}) the imported store and
- * transaction folders replace the empty ones and the database starts on them. A failed import
+ * transaction folders replace the empty ones and the database starts on them (Bolt listens from
+ * the DBMS start, but only READY says the imported database serves; medkg connects after it). A failed import
  * prints {@code MEDKG IMPORT FAILED}, stops the DBMS and exits 3 (4 when the caller gives up
  * before GO). The caller refuses to import
  * over an existing database unless asked to replace it.
