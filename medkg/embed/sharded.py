@@ -4,8 +4,10 @@
   worker unloaded (its configuration, not its weights) and loads its model once there, in
   :meth:`~medkg.engines.ShardTask.setup`.
 * :func:`embed_sharded` sorts the texts by length (longest first, as
-  :meth:`Embedder.embed` does within a call), cuts the sorted list into shards, runs them on
-  an engine and puts the rows back in the caller's order. Each shard holds texts of
+  :meth:`Embedder.embed` does within a call), cuts the sorted list into shards, streams them
+  through an engine (:meth:`~medkg.engines.Engine.stream`: on Ray, Ray Data batches on an
+  actor pool that loads the model once per actor) and puts the rows back in the caller's
+  order. Each shard holds texts of
   similar length, so no batch pads far; and the shards, hence the vectors, are the same
   whichever engine ran them.
 """
@@ -76,7 +78,9 @@ def embed_sharded(
         if progress is not None:
             progress("embed", min(done * shard_size, len(items)), len(items))
 
-    parts = engine.map(EmbedShard(emb), shards, progress=shard_done)
+    # streamed: on the ray engine that is Ray Data's map_batches on an actor pool, each
+    # actor loading the model once (medkg.engines.raydata)
+    parts = list(engine.stream(EmbedShard(emb), shards, progress=shard_done))
     if not parts:
         return np.empty((0, emb.dim), dtype=np.float32)
     out = np.empty((len(items), parts[0].shape[1]), dtype=np.float32)

@@ -3,7 +3,8 @@
 
 A stage describes its work as a :class:`ShardTask` (heavy state built once per worker by
 ``setup``, then one call per shard) and hands the shards to an engine built by registry
-key with :func:`build_engine`.
+key with :func:`build_engine`: ``map`` returns all results, ``stream`` yields them in
+order as they come (on Ray through Ray Data), for outputs larger than memory.
 """
 
 from __future__ import annotations

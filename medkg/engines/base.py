@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from medkg.errors import MedkgError
@@ -58,6 +58,29 @@ class Engine(ABC):
     @abstractmethod
     def _map(self, task: ShardTask[S, R], shards: list[S], progress: Progress | None) -> list[R]:
         """The hook: results of ``shards`` in order."""
+
+    def stream(
+        self,
+        task: ShardTask[S, R],
+        shards: Iterable[S],
+        *,
+        progress: Progress | None = None,
+    ) -> Iterator[R]:
+        """``task.run(s)`` for each shard, yielded in shard order as they are ready, so a
+        caller can write each result away before the next arrives (a corpus larger than
+        memory). The shards are small descriptors (a file and a range), listed up front;
+        ``progress("shards", done, total)`` ticks per shard. Stopping the iteration early
+        stops the work."""
+        shards = list(shards)
+        if not shards:
+            return iter(())
+        return self._stream(task, shards, progress)
+
+    def _stream(
+        self, task: ShardTask[S, R], shards: list[S], progress: Progress | None
+    ) -> Iterator[R]:
+        """The hook of :meth:`stream`; the default runs :meth:`map` (results held at once)."""
+        yield from self.map(task, shards, progress=progress)
 
     def describe(self) -> dict[str, Any]:
         """Provenance for manifests (outputs do not depend on it)."""

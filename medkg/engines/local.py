@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from medkg.engines.base import Engine, R, S, ShardTask, register_engine
 from medkg.progress import Progress
 
@@ -18,3 +20,12 @@ class LocalEngine(Engine):
             if progress is not None:
                 progress("shards", len(out), len(shards))
         return out
+
+    def _stream(
+        self, task: ShardTask[S, R], shards: list[S], progress: Progress | None
+    ) -> Iterator[R]:
+        task.setup()
+        for done, shard in enumerate(shards, 1):
+            yield task.run(shard)
+            if progress is not None:
+                progress("shards", done, len(shards))

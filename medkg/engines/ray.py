@@ -4,13 +4,16 @@ Each actor builds the task's heavy state once (:meth:`ShardTask.setup`), then ta
 shard at a time, so a fast worker takes more shards. An actor that dies (a killed worker
 process, a lost node) is restarted by Ray and its shard retried, up to ``max_retries``
 times; after that the run fails with an :class:`EngineError` naming the shard, and nothing
-is written by the stage (stages write only after ``map`` returns). Ray is the optional
-``[ray]`` extra and is imported only when this engine runs.
+is written by the stage (stages write only after ``map`` returns). :meth:`Engine.stream`
+(a corpus larger than memory, embedding) goes through Ray Data instead
+(:mod:`medkg.engines.raydata`: ``map_batches`` on an actor pool, results streamed back in
+order). Ray is the optional ``[ray]`` extra and is imported only when this engine runs.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from medkg.engines.base import (
@@ -98,6 +101,24 @@ class RayEngine(Engine):
                 num_cpus=max(1, int(self.workers * self.cpus_per_worker + 0.999)),
                 **kwargs,
             )
+
+    def _stream(
+        self, task: ShardTask[S, R], shards: list[S], progress: Progress | None
+    ) -> Iterator[R]:
+        """Through Ray Data (:mod:`medkg.engines.raydata`): the shards stream through
+        ``map_batches`` on an actor pool of ``workers`` actors, results back in order."""
+        from medkg.engines.raydata import stream_batches
+
+        ray = import_ray()
+        self.connect(ray)
+        yield from stream_batches(
+            ray,
+            task,
+            shards,
+            workers=self.workers,
+            cpus_per_worker=self.cpus_per_worker,
+            progress=progress,
+        )
 
     def _map(self, task: ShardTask[S, R], shards: list[S], progress: Progress | None) -> list[R]:
         ray = import_ray()

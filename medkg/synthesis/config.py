@@ -129,6 +129,15 @@ class SynthConfig:
     max_draws_factor: float = field(
         default=20.0, metadata=_help("Draw budget per family: this many seeds per requested item.")
     )
+    shards_per_family: int = field(
+        default=1,
+        metadata=_help(
+            "Split each family's quota and seed pool into this many seed ranges, each with "
+            "its own random stream from (seed, family, range): more, evener shards for an "
+            "engine. Part of the dataset's definition (another K gives another dataset, the "
+            "same on every engine); 1 keeps the one-stream-per-family dataset."
+        ),
+    )
 
     # ------------------------------------------------------------------ derived settings
     def dedup_config(self) -> DedupConfig:
@@ -151,6 +160,9 @@ class SynthConfig:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         # File names, not paths: the manifest must not depend on where the files lie.
         d["decontam_files"] = [Path(f).name for f in self.decontam_files]
+        # Recorded only when set: the default datasets' manifests stay as they were.
+        if self.shards_per_family == 1:
+            del d["shards_per_family"]
         return d
 
     @classmethod

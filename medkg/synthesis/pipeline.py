@@ -67,6 +67,7 @@ from medkg.synthesis.config import (
 from medkg.synthesis.decontam import Decontaminator, NgramIndex, load_benchmarks
 from medkg.synthesis.dedup import Deduplicator
 from medkg.synthesis.items import QAItem
+from medkg.synthesis.ranges import first_pass_local, top_up
 from medkg.synthesis.report import realised_distribution, run_counts
 from medkg.synthesis.runner import (
     FamilyRun,
@@ -203,6 +204,9 @@ def validate_config(config: SynthConfig, backends: SynthBackends) -> list[str]:
             )
     if config.n_options not in (4, 5):
         raise SynthesisError(f"n_options must be 4 or 5, got {config.n_options}")
+    k = config.shards_per_family
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise SynthesisError(f"shards_per_family must be a positive integer, got {k!r}")
     if config.max_draws_factor < 1:
         raise SynthesisError(f"max_draws_factor must be >= 1, got {config.max_draws_factor}")
     try:
@@ -434,9 +438,7 @@ def synthesize(
         run.run(graph, backends, dedup, checker, rejects, advance)
 
     if engine is None:
-        runs = [family_run(plan, config) for plan in plans]
-        for run in runs:
-            run_one(run)
+        runs = first_pass_local(plans, config, graph, backends, run_one)
     else:
         from medkg.synthesis.sharded import first_pass_sharded
 
@@ -449,13 +451,14 @@ def synthesize(
         n_accepted = sum(len(run.out) for run in runs)
         sharding = {
             **engine.describe(),
-            "shards": len(runs),
+            "shards": len(first.shard_cpu_s),
             "taken_over": first.replayed,
             "rerun_on_driver": first.rerun,
             "shard_cpu_s": first.shard_cpu_s,
             "replay_s": first.driver_s,
         }
     rebalance_start = time.perf_counter()
+    top_up(runs, config, run_one)  # K > 1: a short family's other ranges' seeds first
     moved = complete(runs, config.weights_for(families), run_one, move=config.rebalance)
     if sharding:  # what the driver spent after the shards (a cost figure, not output)
         sharding["rebalance_s"] = round(time.perf_counter() - rebalance_start, 2)
@@ -521,10 +524,13 @@ def benchmark_index(config: SynthConfig) -> NgramIndex | None:
         raise SynthesisError(str(exc)) from None
 
 
-def family_run(plan: FamilyPlan, config: SynthConfig) -> FamilyRun:
-    """A family's run state for ``plan``: its seeded random stream, per-stratum needs and
-    seed counters (public: the sharded plan in :mod:`medkg.synthesis.sharded` builds one per
-    shard, so every engine starts each family exactly as the one-process path does)."""
+def family_run(
+    plan: FamilyPlan, config: SynthConfig, rng: np.random.Generator | None = None
+) -> FamilyRun:
+    """A family's run state for ``plan``: its seeded random stream (or ``rng``: a seed
+    range's, :mod:`medkg.synthesis.ranges`), per-stratum needs and seed counters (public:
+    the sharded plan in :mod:`medkg.synthesis.sharded` builds one per shard, so every
+    engine starts each family exactly as the one-process path does)."""
     if plan.quota == 0:
         need: dict[str, int] = {}
     elif plan.rare_quota is None:
@@ -532,7 +538,9 @@ def family_run(plan: FamilyPlan, config: SynthConfig) -> FamilyRun:
     else:
         need = {"rare": plan.rare_quota, "common": plan.quota - plan.rare_quota}
     budget = math.ceil(plan.quota * config.max_draws_factor) + 100
-    return FamilyRun(plan, config, _family_rng(config.seed, plan.name), need, budget)
+    if rng is None:
+        rng = _family_rng(config.seed, plan.name)
+    return FamilyRun(plan, config, rng, need, budget)
 
 
 def canonical_graph(kg: KnowledgeGraph) -> KnowledgeGraph:

@@ -1,4 +1,6 @@
-"""Synthesis on an engine: each family's first pass is one shard, checked globally after.
+"""Synthesis on an engine: each family's first pass is one shard (or, with
+``shards_per_family`` K > 1, each of its K seed ranges is: :mod:`medkg.synthesis.ranges`;
+read "unit" for "family" below, in (family, range) order), checked globally after.
 
 The plan. A family's draws depend on its own random stream (seeded by the run's seed and
 the family's name, :func:`medkg.synthesis.pipeline.family_run`), its own seed counters,
@@ -41,6 +43,7 @@ from medkg.synthesis.config import SynthConfig
 from medkg.synthesis.decontam import Decontaminator
 from medkg.synthesis.dedup import Deduplicator, Duplicate
 from medkg.synthesis.items import QAItem
+from medkg.synthesis.ranges import Unit, merge_runs, unit_label, unit_run, units
 from medkg.synthesis.runner import FamilyRun
 
 if TYPE_CHECKING:
@@ -157,9 +160,11 @@ def restore_run(run: FamilyRun, state: dict[str, Any]) -> FamilyRun:
     return run
 
 
-class FamilyPass(ShardTask[str, FamilyOutcome]):
-    """One family's first pass (the shard is the family's name), with its own
-    deduplicator; the graph view and every family's plan are built once per worker."""
+class FamilyPass(ShardTask[Unit, FamilyOutcome]):
+    """One unit of the first pass (the shard is ``(family, range)``: the family's whole
+    first pass when ``shards_per_family`` is 1, else one of its seed ranges,
+    :mod:`medkg.synthesis.ranges`), with its own deduplicator; the graph view and every
+    family's plan are built once per worker."""
 
     def __init__(
         self,
@@ -190,14 +195,13 @@ class FamilyPass(ShardTask[str, FamilyOutcome]):
         plans = plan_families(self.kg, graph, self.config, self.families, backends)
         self._built = (backends, graph, {plan.name: plan for plan in plans})
 
-    def run(self, shard: str) -> FamilyOutcome:
-        from medkg.synthesis.pipeline import family_run
-
+    def run(self, shard: Unit) -> FamilyOutcome:
         self.setup()
         assert self._built is not None
         start = time.process_time()
         backends, graph, plans = self._built
-        run = family_run(plans[shard], self.config)
+        name, r = shard
+        run = unit_run(plans[name], self.config, r, graph, backends)
         trace: list[TraceEntry] = []
         dedup = _TracedDedup(Deduplicator(self.config.dedup_config()), trace)
         checker = None if self.checker is None else _TracedChecker(self.checker.fresh(), trace)
@@ -205,20 +209,22 @@ class FamilyPass(ShardTask[str, FamilyOutcome]):
         run.run(graph, backends, dedup, checker, rejects, lambda: None)
         cpu = time.process_time() - start
         state = {**run_state(run), "family": family_state(run.plan.family, graph)}
-        return FamilyOutcome(shard, state, trace, rejects, round(cpu, 2))
+        label = unit_label(shard, plans[name], self.config)
+        return FamilyOutcome(label, state, trace, rejects, round(cpu, 2))
 
 
 @dataclass
 class FirstPass:
-    """The families' runs after their first passes, and the global checks' state."""
+    """The families' runs after their first passes (a family's ranges merged), and the
+    global checks' state."""
 
     runs: list[FamilyRun]
     dedup: Deduplicator
     checker: Decontaminator | None
     rejects: Counter[str]
-    replayed: list[str]  # families whose shard was taken over as is
-    rerun: list[str]  # families run again on the driver (a cross-family duplicate)
-    shard_cpu_s: dict[str, float]  # each family shard's CPU seconds on its worker
+    replayed: list[str]  # units (family or family#range) whose shard was taken over as is
+    rerun: list[str]  # units run again on the driver (a duplicate of an earlier unit's item)
+    shard_cpu_s: dict[str, float]  # each unit shard's CPU seconds on its worker
     driver_s: float  # wall seconds of the global replay (and any rerun) on the driver
 
 
@@ -245,14 +251,14 @@ def first_pass_sharded(
     *,
     task_backends: SynthBackends | None = None,
 ) -> FirstPass:
-    """Every family's first pass as a shard on ``engine``, then the global replay (module
-    docstring); ``progress("shards", done, total)`` per shard, then
-    ``progress("synthesise", accepted, n)`` per family taken over."""
-    from medkg.synthesis.pipeline import family_run
-
+    """Every unit of the first pass (a family, or a family's seed range) as a shard on
+    ``engine``, then the global replay in (family, range) order (module docstring);
+    ``progress("shards", done, total)`` per shard, then ``progress("synthesise",
+    accepted, n)`` per unit."""
     prototype = None if checker is None else checker.fresh()
     task = FamilyPass(kg, config, families, prototype, task_backends)
-    outcomes = engine.map(task, [plan.name for plan in plans], progress=progress)
+    keys = units(plans, config)
+    outcomes = engine.map(task, keys, progress=progress)
     start = time.perf_counter()
 
     def fresh_checks(
@@ -265,37 +271,41 @@ def first_pass_sharded(
         return dedup, fresh
 
     dedup, checker = fresh_checks([])
-    runs: list[FamilyRun] = []
+    plan_of = {plan.name: plan for plan in plans}
+    unit_runs: dict[str, list[FamilyRun]] = {plan.name: [] for plan in plans}
     traces: list[list[TraceEntry]] = []
     rejects: Counter[str] = Counter()
     replayed: list[str] = []
     rerun: list[str] = []
     accepted = 0
-    for plan, outcome in zip(plans, outcomes, strict=True):
-        if outcome.name != plan.name:  # an engine that lost the shard order
-            raise RuntimeError(f"shard of family {outcome.name!r} came back as {plan.name!r}")
-        run = family_run(plan, config)
+    for key, outcome in zip(keys, outcomes, strict=True):
+        plan = plan_of[key[0]]
+        label = unit_label(key, plan, config)
+        if outcome.name != label:  # an engine that lost the shard order
+            raise RuntimeError(f"shard of {outcome.name!r} came back as {label!r}")
+        run = unit_run(plan, config, key[1], graph, backends)
         if _replay(outcome.trace, dedup, checker):
             # the family object continues on the driver (rebalancing) with its own state
-            plan.family = load_family(outcome.state["family"], graph)
+            run.plan.family = load_family(outcome.state["family"], graph)
             restore_run(run, outcome.state)
             traces.append(outcome.trace)
             rejects.update(outcome.rejects)
-            replayed.append(plan.name)
+            replayed.append(label)
         else:
-            # Another family's item changes an answer: run this family here, against the
-            # global state of the families before it, as one process would.
+            # An earlier unit's item changes an answer: run this unit here, against the
+            # global state of the units before it, as one process would.
             dedup, checker = fresh_checks(traces)
             trace: list[TraceEntry] = []
             traced_checker = None if checker is None else _TracedChecker(checker, trace)
             run.run(graph, backends, _TracedDedup(dedup, trace), traced_checker, rejects,
                     lambda: None)  # fmt: skip
             traces.append(trace)
-            rerun.append(plan.name)
-        runs.append(run)
+            rerun.append(label)
+        unit_runs[plan.name].append(run)
         accepted += len(run.out)
         if progress is not None:
             progress("synthesise", accepted, config.n)
+    runs = [merge_runs(plan, config, unit_runs[plan.name]) for plan in plans]
     return FirstPass(
         runs, dedup, checker, rejects, replayed, rerun,
         {o.name: o.cpu_s for o in outcomes}, round(time.perf_counter() - start, 2),

@@ -31,26 +31,6 @@ from tests.factories.synth import FakeFamily, FakeGeneFamily, fake_backends
 pytestmark = pytest.mark.ray
 
 
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[str]:
-    """A real Ray cluster: head node + one worker node, 1 CPU each, no dashboard."""
-    import ray  # the [ray] extra is part of [dev]: missing Ray fails here, it is not skipped
-    from ray.cluster_utils import Cluster
-
-    # Test-defined tasks and families travel by value: Ray workers need not import tests.
-    ray.cloudpickle.register_pickle_by_value(sys.modules["tests"])
-    # Ray always addresses a node by this machine's own interface address (never loopback)
-    # and keeps its token authentication on; every process of the cluster is on this machine.
-    cluster = Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
-    )
-    cluster.add_node(num_cpus=1)
-    ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
-    yield cluster.address
-    ray.shutdown()
-    cluster.shutdown()
-
-
 class Square(ShardTask[list[int], list[int]]):
     def run(self, shard: list[int]) -> list[int]:
         return [x * x for x in shard]
@@ -398,12 +378,19 @@ class RecordingEngine(LocalEngine):
         self.tasks.append(type(task).__name__)
         return super()._map(task, shards, progress)
 
+    def _stream(
+        self, task: ShardTask[S, R], shards: list[S], progress: Progress | None
+    ) -> Iterator[R]:
+        self.tasks.append(type(task).__name__)
+        return super()._stream(task, shards, progress)
 
-def test_audit_embeds_amcs_through_the_engine(
+
+def test_audit_embeds_one_shard_misses_here_with_the_same_figures(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """run_audit with an engine embeds the AMCS entities on it (an empty cache each run)
-    and gives the AMCS figures of a plain run."""
+    """run_audit with an engine (an empty cache each run) gives the AMCS figures of a plain
+    run; AMCS misses that fit in one shard are embedded in this process, not on the engine
+    (no workers start to load a model for a handful of names)."""
     from medkg.coverage.pipeline import DatasetSpec, run_audit
 
     kg = small_graph()
@@ -416,7 +403,9 @@ def test_audit_embeds_amcs_through_the_engine(
     engine = RecordingEngine()
     sharded = run_audit(kg, specs, engine=engine, shard_size=50, **kw,  # type: ignore[arg-type]
                         progress=lambda s, d, t: ticks.append((s, d, t)))  # fmt: skip
-    assert engine.tasks == ["LinkShard", "EmbedShard", "EmbedShard"]  # reference, rest of B
+    # the 6 reference diseases and the rest of B fit in one shard each: embedded here, no
+    # workers started to load the model for them
+    assert engine.tasks == ["LinkShard"]
     assert plain.audits[0].amcs["n_a"] in [d for s, d, _ in ticks if s == "embed"]
     assert list((tmp_path / "sharded").rglob("vectors.npy"))
     a, b = plain.audits[0].amcs, sharded.audits[0].amcs

@@ -1,5 +1,5 @@
-"""`medkg synth --n 10000 --seed 0` (default settings) on the real graph, checked by an
-independent re-derivation.
+"""`medkg synth --n 10000 --seed 0` (default settings; and with `--shards-per-family 4`) on
+the real graph, checked by an independent re-derivation.
 
 The checks here do not use the synthesis code's graph view or verifier: they re-read the
 raw edge table with polars and walk HPO IS_A with plain dicts, or read the raw source
@@ -28,10 +28,12 @@ def graph(bundled_kg):
     return bundled_kg
 
 
-@pytest.fixture(scope="module")
-def real(graph):
-    """The Done-means run: default settings, n=10,000, seed 0."""
-    return graph, synthesize(graph, SynthConfig(n=N, seed=0))
+@pytest.fixture(scope="module", params=[1, 4], ids=["one-stream", "4-seed-ranges"])
+def real(graph, request):
+    """The Done-means run: default settings, n=10,000, seed 0; and the same with the
+    families cut into 4 seed ranges (``--shards-per-family 4``: another dataset, whose
+    quality must hold as well)."""
+    return graph, synthesize(graph, SynthConfig(n=N, seed=0, shards_per_family=request.param))
 
 
 def _hpo_ancestors(kg) -> dict[str, set[str]]:
@@ -85,6 +87,21 @@ def test_ten_thousand_items_spread_over_many_seeds(real):
         assert funnel["duplicate"] <= 0.05 * funnel["draws"], fam
 
 
+def test_no_two_items_ask_the_same_question_with_the_same_answer(real):
+    """Counted here (a normalisation written here, not medkg's dedup key): every item's
+    question + answer text once, and the full count."""
+    _, result = real
+    assert len(result.items) == N and not result.partial
+
+    def norm(text: str) -> str:
+        return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+    keys: defaultdict[tuple[str, str], int] = defaultdict(int)
+    for i in result.items:
+        keys[norm(i.question), norm(i.options[i.answer_index])] += 1
+    assert max(keys.values()) == 1
+
+
 def test_inspect_finds_no_trivial_baseline_above_chance(real):
     from medkg.synthesis.inspect import inspect_items
 
@@ -134,13 +151,14 @@ def test_trivial_heuristics_written_here_stay_at_chance(real):
             assert acc / len(its) <= chance + 0.05, (fam, name, acc / len(its))
 
 
+@pytest.mark.parametrize("k", [1, 4])
 @pytest.mark.parametrize(("n", "seed", "alpha"), [(3000, 1, ALPHA), (1000, 0, 0.5)])
-def test_requested_rare_share_is_met_with_full_counts(graph, n, seed, alpha):
+def test_requested_rare_share_is_met_with_full_counts(graph, n, seed, alpha, k):
     # The chain family's common stratum is hard to fill (a common seed's other disease of
     # the gene is mostly rare, which makes the item rare). Before rebalancing, 0.5 on
     # 1,000 items stopped with 171 of 200 chain items; now the other families' common
     # strata make the missing common items, and the count and the share both hold.
-    result = synthesize(graph, SynthConfig(n=n, seed=seed, rare_share=alpha))
+    result = synthesize(graph, SynthConfig(n=n, seed=seed, rare_share=alpha, shards_per_family=k))
     assert len(result.items) == n and not result.partial
     rare_ids = set(graph.nodes.filter(pl.col("rare").fill_null(False)).get_column("id"))
     rare = sum(i.rare for i in result.items) / n

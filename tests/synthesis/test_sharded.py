@@ -6,20 +6,17 @@ real dedup, real decontamination index)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from medkg.engines import LocalEngine
 from medkg.synthesis.decontam import Decontaminator
-from medkg.synthesis.export import item_row
-from medkg.synthesis.items import Reject
-from medkg.synthesis.pipeline import SynthConfig, SynthResult, synthesize
+from medkg.synthesis.pipeline import SynthConfig, canonical_graph, synthesize
 from medkg.synthesis.sharded import FamilyPass
 from tests.factories.graphs import generated_graph
+from tests.factories.sharding import MMLU_EXCERPT, StatefulGeneFamily, TwinDxFamily, digest
 from tests.factories.synth import (
     MMLU_STEM,
     FakeFamily,
@@ -28,44 +25,10 @@ from tests.factories.synth import (
     fake_backends,
 )
 
-MMLU_EXCERPT = Path(__file__).parent.parent / "fixtures" / "benchmarks" / "mmlu_excerpt.jsonl"
-
-
-class TwinDxFamily(FakeFamily):
-    """fake_dx under another name: same seeds, same stems, own random stream, so many of
-    its items are near duplicates (same answer and seed, 3 of 4 cues) of fake_dx's."""
-
-    name = "fake_twin"
-
-
-class StatefulGeneFamily(FakeGeneFamily):
-    """fake_gene with state across draws (as a real family's OptionBalance): an item's
-    difficulty follows how many items the family object made before it."""
-
-    def __init__(self, graph, n_options=5):
-        super().__init__(graph, n_options)
-        self.made = 0
-
-    def make(self, row, rng):
-        item = super().make(row, rng)
-        self.made += 1
-        if not isinstance(item, Reject):
-            item.difficulty = round(0.1 * (self.made % 7), 1)
-        return item
-
 
 @pytest.fixture(scope="module")
 def kg():
     return generated_graph()
-
-
-def digest(result: SynthResult) -> tuple[str, str]:
-    rows = "".join(json.dumps(item_row(i), sort_keys=True) + "\n" for i in result.items)
-    manifest = json.dumps(result.manifest(), sort_keys=True, default=str)
-    return (
-        hashlib.sha256(rows.encode()).hexdigest(),
-        hashlib.sha256(manifest.encode()).hexdigest(),
-    )
 
 
 @pytest.mark.parametrize("mode", ["flag", "drop"])
@@ -113,8 +76,9 @@ def test_a_cross_family_duplicate_reruns_that_family_on_the_driver(kg):
     assert sharded.sharding["rerun_on_driver"] == ["fake_twin"]
     # The twin's shard alone (its own dedup only) keeps items the global run drops:
     # taking the shard over as is would have changed the dataset.
-    task = FamilyPass(kg, config, ["fake_dx", "fake_twin"], None, backends)
-    alone = {i.id for i in task.run("fake_twin").state["out"]}
+    # the rows a run draws from: the graph in canonical order, as synthesize() passes it
+    task = FamilyPass(canonical_graph(kg), config, ["fake_dx", "fake_twin"], None, backends)
+    alone = {i.id for i in task.run(("fake_twin", 0)).state["out"]}
     kept = {i.id for i in plain.items if i.family == "fake_twin"}
     assert alone != kept
     assert plain.counts["funnel"]["fake_twin"]["duplicate"] > 0 and kept
@@ -145,8 +109,8 @@ def test_a_pickled_task_gives_the_same_shard(kg, tmp_path):
     config = SynthConfig(n=40, decontam_files=[str(bench)], decontam_mode="drop")
     checker = Decontaminator(config.decontam_config())
     task = FamilyPass(kg, config, ["fake_dx"], checker, fake_backends(fake_dx=FakeFamily))
-    here = task.run("fake_dx")
+    here = task.run(("fake_dx", 0))
     bench.unlink()
-    there = pickle.loads(pickle.dumps(task)).run("fake_dx")
+    there = pickle.loads(pickle.dumps(task)).run(("fake_dx", 0))
     assert [i.id for i in there.state["out"]] == [i.id for i in here.state["out"]]
     assert [(i.id, d, k) for i, d, k in there.trace] == [(i.id, d, k) for i, d, k in here.trace]

@@ -106,6 +106,9 @@ class QuestionFamily(ABC):
     name: ClassVar[str]
     #: Made only when named in ``SynthConfig.families`` (not part of the default mix).
     opt_in: ClassVar[bool] = False
+    #: May be cut into seed ranges (``SynthConfig.shards_per_family``): False for a family
+    #: whose items must be steered by its whole history, which ranges run apart cannot share.
+    seed_ranges: ClassVar[bool] = True
 
     def __init__(self, graph: SynthesisGraph, n_options: int = 5, **params: Any) -> None:
         if not 4 <= n_options <= 5:

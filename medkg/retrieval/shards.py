@@ -1,0 +1,231 @@
+"""Sharded corpora: a folder or glob of JSONL / Parquet / PubMed XML files, cut into small
+shard descriptors that a worker reads on its own (the corpus never passes through one
+process whole).
+
+* :func:`corpus_files` lists the files of a source (a folder, searched recursively, a glob
+  pattern, or one file) in path order.
+* :func:`plan_shards` cuts them into :class:`CorpusShard` s: a PubMed XML(.gz) file is one
+  shard (a baseline file holds ~30,000 citations and XML cannot be entered mid-way); a
+  JSONL file is cut every ``shard_size`` lines (byte ranges found by one scan of the file);
+  a Parquet file into runs of whole row groups of at least ``shard_size`` rows (from its
+  footer; a row group is never split, so no shard reads another's).
+* :class:`ShardItems` reads one shard as ``(item id, text)`` pairs, the items
+  ``medkg coverage link`` links: JSONL and Parquet records as :func:`medkg.io.iter_items`
+  reads them (text fields joined by newlines; the id is ``id_field`` or the record's line /
+  row number, prefixed by the file's path in the corpus when there are several files, so
+  ids stay unique); a PubMed citation as its PMID and its title, a newline and its abstract
+  (the title alone when it has none), through :func:`medkg.retrieval.readers.read_documents`.
+
+Bad input raises the reader's error naming the file and line (a malformed JSON line, a
+missing field, malformed XML, a file that is not Parquet).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from medkg.io import DatasetError, record_item
+from medkg.retrieval.readers import read_documents
+
+#: Corpus file formats by name ending.
+CORPUS_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
+                   ".xml": "pubmed", ".xml.gz": "pubmed"}  # fmt: skip
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class CorpusShard:
+    """One piece of a corpus file. JSONL: bytes ``[start, stop)`` whose first line is line
+    ``first_line``; Parquet: rows ``[start, stop)`` (0-based, on row-group boundaries);
+    PubMed: the whole file.
+    ``name`` is the file's path in the corpus, the prefix of record-number ids (empty for a
+    one-file corpus)."""
+
+    path: str
+    fmt: str
+    start: int = 0
+    stop: int | None = None
+    first_line: int = 1
+    name: str = ""
+
+
+def corpus_format(path: str | Path) -> str | None:
+    """``jsonl``, ``parquet`` or ``pubmed`` from a file name, None for anything else."""
+    name = Path(path).name.lower()
+    for suffix, fmt in CORPUS_SUFFIXES.items():
+        if name.endswith(suffix):
+            return fmt
+    return None
+
+
+def is_sharded_source(source: str) -> bool:
+    """Whether ``source`` names a sharded corpus: a folder (not a `medkg synth` output,
+    which holds ``items.jsonl``), a glob pattern, or a PubMed XML file."""
+    path = Path(source)
+    if _GLOB_CHARS & set(source):
+        return True
+    if path.is_dir():
+        return not (path / "items.jsonl").is_file()
+    return corpus_format(path) == "pubmed"
+
+
+def corpus_files(source: str) -> tuple[list[Path], Path]:
+    """The corpus files of ``source`` in path order, and the folder their names are
+    relative to."""
+    path = Path(source)
+    if _GLOB_CHARS & set(source):
+        files = [Path(p) for p in glob.glob(source, recursive=True)]
+        root = Path(os.path.dirname(re.split(r"[*?\[]", source, maxsplit=1)[0]) or ".")
+    elif path.is_dir():
+        files, root = [p for p in path.rglob("*")], path
+    elif path.is_file():
+        files, root = [path], path.parent
+    else:
+        raise DatasetError(source, "corpus not found")
+    files = sorted((p for p in files if p.is_file() and corpus_format(p)), key=str)
+    if not files:
+        raise DatasetError(source, f"no corpus files ({', '.join(CORPUS_SUFFIXES)}) found")
+    return files, root
+
+
+def plan_shards(source: str, shard_size: int) -> list[CorpusShard]:
+    """The shards of a corpus in reading order (see the module docstring)."""
+    if shard_size < 1:
+        raise ValueError(f"shard size must be >= 1, got {shard_size}")
+    files, root = corpus_files(source)
+    shards: list[CorpusShard] = []
+    for file in files:
+        name = file.relative_to(root).as_posix() if len(files) > 1 else ""
+        fmt = corpus_format(file)
+        if fmt == "jsonl":
+            shards += _jsonl_shards(file, name, shard_size)
+        elif fmt == "parquet":
+            shards += _parquet_shards(file, name, shard_size)
+        else:
+            shards.append(CorpusShard(str(file), "pubmed", name=name))
+    return shards
+
+
+def _jsonl_shards(file: Path, name: str, shard_size: int) -> list[CorpusShard]:
+    shards = []
+    start, line, first = 0, 0, 1
+    with file.open("rb") as fh:
+        for _ in fh:
+            line += 1
+            if line - first + 1 == shard_size:
+                end = fh.tell()
+                shards.append(CorpusShard(str(file), "jsonl", start, end, first, name))
+                start, first = end, line + 1
+        end = fh.tell()
+    if end > start:
+        shards.append(CorpusShard(str(file), "jsonl", start, end, first, name))
+    return shards
+
+
+def _parquet_shards(file: Path, name: str, shard_size: int) -> list[CorpusShard]:
+    """Whole row groups, gathered until a shard has ``shard_size`` rows: a row group is
+    read by one shard only (a writer's row group may hold more rows than a shard)."""
+    meta = _parquet_file(file).metadata
+    shards, start, end = [], 0, 0
+    for group in range(meta.num_row_groups):
+        end += meta.row_group(group).num_rows
+        if end - start >= shard_size:
+            shards.append(CorpusShard(str(file), "parquet", start, end, name=name))
+            start = end
+    if end > start:
+        shards.append(CorpusShard(str(file), "parquet", start, end, name=name))
+    return shards
+
+
+def _parquet_file(path: Path) -> Any:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+        raise DatasetError(path, f"not a readable Parquet file ({exc})") from None
+
+
+@dataclass(frozen=True)
+class ShardItems:
+    """Reads a :class:`CorpusShard` as ``(item id, text)`` pairs (small and picklable: it
+    travels to the workers that read the shards)."""
+
+    fields: tuple[str, ...] = ("text",)
+    id_field: str | None = None
+
+    def __call__(self, shard: CorpusShard) -> list[tuple[str, str]]:
+        path = Path(shard.path)
+        if shard.fmt == "pubmed":
+            return [
+                (d.doc_id, f"{d.title}\n{d.text}" if d.metadata.get("has_abstract") and d.title
+                 else d.text)
+                for d in read_documents(path, "pubmed")
+            ]  # fmt: skip
+        if shard.fmt == "jsonl":
+            records = _jsonl_records(shard)
+        else:
+            records = _parquet_records(shard, (*self.fields, *filter(None, [self.id_field])))
+        prefix = f"{shard.name}:" if shard.name and self.id_field is None else ""
+        out = []
+        for number, rec in records:
+            item = record_item(path, number, rec, self.fields, self.id_field)
+            out.append((prefix + item.id, item.text))
+        return out
+
+
+def _jsonl_records(shard: CorpusShard) -> list[tuple[int, Any]]:
+    path = Path(shard.path)
+    with path.open("rb") as fh:
+        fh.seek(shard.start)
+        data = fh.read((shard.stop or path.stat().st_size) - shard.start)
+    out = []
+    for number, raw in enumerate(data.split(b"\n"), shard.first_line):
+        try:
+            text = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            raise DatasetError(
+                path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", line=number
+            ) from None
+        if not text:
+            continue
+        try:
+            out.append((number, json.loads(text)))
+        except json.JSONDecodeError as exc:
+            raise DatasetError(path, f"malformed JSON: {exc.msg}", line=number) from None
+    return out
+
+
+def _parquet_records(shard: CorpusShard, wanted: Sequence[str]) -> list[tuple[int, Any]]:
+    pf = _parquet_file(Path(shard.path))
+    # only the columns linking reads (a missing one is reported by record_item, by name)
+    columns = [c for c in pf.schema_arrow.names if c in wanted]
+    stop = shard.stop if shard.stop is not None else pf.metadata.num_rows
+    out: list[tuple[int, Any]] = []
+    first = 0  # first row of the current row group
+    for group in range(pf.metadata.num_row_groups):
+        n = pf.metadata.row_group(group).num_rows
+        if first + n > shard.start and first < stop:
+            rows = pf.read_row_group(group, columns=columns).to_pylist()
+            lo, hi = max(shard.start - first, 0), min(stop - first, n)
+            out += [(first + i + 1, rows[i]) for i in range(lo, hi)]  # 1-based row numbers
+        first += n
+    return out
+
+
+__all__ = [
+    "CORPUS_SUFFIXES",
+    "CorpusShard",
+    "ShardItems",
+    "corpus_files",
+    "corpus_format",
+    "is_sharded_source",
+    "plan_shards",
+]
