@@ -19,7 +19,13 @@ written:
 Both are checked by a round trip (not timed): the loaded graph's content hash must equal
 the built graph's. Rows = nodes + relationships (edges and MET_PARENT links).
 
-    python bench/bench_neo4j_bulk.py --graph $MEDKG_HOME/graph [--skip-online] [--reimport]
+Besides the whole span, the offline path's "load proper" is CSV + importer + finishing
+(the JVM and DBMS start left out), and CPU seconds are printed (the machine is shared:
+CPU time depends less on the load than wall time): this process's for the CSV files, the
+server JVM's until it serves (importer and DBMS start) and at the end (with the indexes);
+for the online path, the server JVM's and this process's during the save.
+
+    python bench/bench_neo4j_bulk.py --graph $MEDKG_HOME/graph [--runs 3] [--skip-online] [--reimport]
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -66,8 +73,14 @@ def load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def offline_run(graph: Path, work: Path, *, replace: bool) -> tuple[float, int]:
-    """One timed offline load into ``work`` (see the module doc); its span and rows."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def offline_run(graph: Path, work: Path, *, replace: bool) -> dict[str, float]:
+    """One timed offline load into ``work`` (see the module doc); its figures."""
     t0 = time.perf_counter()
     kg = EmbeddedStore(graph).load()
     read = time.perf_counter() - t0
@@ -78,24 +91,59 @@ def offline_run(graph: Path, work: Path, *, replace: bool) -> tuple[float, int]:
         finish_import(store, kg, done)
         finish = time.perf_counter() - t
         offline = time.perf_counter() - t0
+        jvm_cpu = cpu_seconds(done.server.pid)
         check = round_trip(store, kg)
         store.close()
     finally:
         runner.stop("bench-bulk")
     rows = done.nodes + done.relationships
+    proper = done.write_csv_seconds + done.import_seconds + finish
     print(f"graph: {kg.nodes.height:,} nodes, {kg.edges.height:,} edges, "
           f"{done.files.tree_links:,} tree links = {rows:,} rows")  # fmt: skip
     print(
         f"offline{' re-import into the used folder' if replace else ''}: read graph {read:.1f} s"
         f" + [CSV {done.write_csv_seconds:.1f} s | JVM ready {done.jvm_ready_seconds:.1f} s]"
-        f" + importer {done.import_seconds:.1f} s + server start {done.start_seconds:.1f} s"
+        f" + importer {done.import_seconds:.1f} s [beside them: DBMS up at"
+        f" {done.dbms_seconds:.1f} s] + switch to the imported store {done.start_seconds:.1f} s"
         f" (bulk_import {done.seconds:.1f} s) + indexes ONLINE, check, meta {finish:.1f} s"
         f" = {offline:.1f} s -> {rows / offline:,.0f} rows/s (round trip ok in {check:.1f} s)"
+    )
+    print(
+        f"  load proper (CSV + importer + finishing) {proper:.1f} s -> {rows / proper:,.0f}"
+        f" rows/s; CPU: CSV {done.csv_cpu_seconds:.1f} s, server JVM until it serves"
+        f" {done.jvm_cpu_seconds:.1f} s, at the end {jvm_cpu:.1f} s"
     )
     for stage, took in importer_stages(work / "server.log"):
         print(f"  importer stage {stage}: {took}")
     print(f"load average after offline: {load_average()}", flush=True)
-    return offline, rows
+    return {"span": offline, "proper": proper, "rows": rows, "jvm_cpu": jvm_cpu,
+            "csv_cpu": done.csv_cpu_seconds}  # fmt: skip
+
+
+def online_run(graph: Path, work: Path, rows: int) -> dict[str, float]:
+    """One timed online load (read, empty server start, save) into ``work``."""
+    t0 = time.perf_counter()
+    kg = EmbeddedStore(graph).load()
+    info = runner.start(data_dir=work, port=0, name="bench-online", heap="2g")
+    try:
+        store = Neo4jStore(uri=info.uri)
+        t, cpu = time.perf_counter(), time.process_time()
+        store.save(kg)
+        save = time.perf_counter() - t
+        save_cpu = time.process_time() - cpu
+        online = time.perf_counter() - t0
+        jvm_cpu = cpu_seconds(info.pid)
+        round_trip(store, kg)
+        store.close()
+    finally:
+        runner.stop("bench-online")
+    print(
+        f"online: read graph + server start {online - save:.1f} s + save {save:.1f} s"
+        f" = {online:.1f} s -> {rows / online:,.0f} rows/s (save alone {rows / save:,.0f});"
+        f" CPU: server JVM {jvm_cpu:.1f} s, this process in the save {save_cpu:.1f} s"
+    )
+    print(f"load average after online: {load_average()}", flush=True)
+    return {"span": online, "save": save, "jvm_cpu": jvm_cpu}
 
 
 def main() -> None:
@@ -105,36 +153,39 @@ def main() -> None:
     ap.add_argument(
         "--reimport", action="store_true", help="also re-import into the used folder (--replace)"
     )
+    ap.add_argument("--runs", type=int, default=1, help="offline + online pairs, then medians")
     args = ap.parse_args()
     runtime = runner.ensure_runtime()  # fetched and compiled once; not part of either span
     del runtime
-    with tempfile.TemporaryDirectory() as tmp:
-        print(f"load average before: {load_average()}", flush=True)
-        offline, rows = offline_run(args.graph, Path(tmp) / "bulk", replace=False)
-        if args.reimport:  # the same folder again: its system database exists now
-            offline_run(args.graph, Path(tmp) / "bulk", replace=True)
-        if args.skip_online:
-            return
-        t0 = time.perf_counter()
-        kg = EmbeddedStore(args.graph).load()
-        info = runner.start(data_dir=Path(tmp) / "online", port=0, name="bench-online", heap="2g")
-        try:
-            store = Neo4jStore(uri=info.uri)
-            t = time.perf_counter()
-            store.save(kg)
-            save = time.perf_counter() - t
-            online = time.perf_counter() - t0
-            round_trip(store, kg)
-            store.close()
-        finally:
-            runner.stop("bench-online")
+    pairs: list[tuple[dict[str, float], dict[str, float] | None]] = []
+    for run in range(1, args.runs + 1):
+        with tempfile.TemporaryDirectory() as tmp:
+            print(f"--- run {run}; load average before: {load_average()}", flush=True)
+            off = offline_run(args.graph, Path(tmp) / "bulk", replace=False)
+            if args.reimport:  # the same folder again: its system database exists now
+                offline_run(args.graph, Path(tmp) / "bulk", replace=True)
+            if args.skip_online:
+                pairs.append((off, None))
+                continue
+            on = online_run(args.graph, Path(tmp) / "online", int(off["rows"]))
+            print(f"offline / online: {on['span'] / off['span']:.1f}x (against the save alone: "
+                  f"{on['save'] / off['span']:.1f}x)")  # fmt: skip
+            pairs.append((off, on))
+    if args.runs > 1:
+        rows = pairs[0][0]["rows"]
+        med = statistics.median
+        span, proper = med(o["span"] for o, _ in pairs), med(o["proper"] for o, _ in pairs)
         print(
-            f"online: read graph + server start {online - save:.1f} s + save {save:.1f} s"
-            f" = {online:.1f} s -> {rows / online:,.0f} rows/s (save alone {rows / save:,.0f})"
+            f"median of {args.runs}: offline {span:.1f} s -> {rows / span:,.0f} rows/s; load"
+            f" proper {proper:.1f} s -> {rows / proper:,.0f} rows/s; server JVM CPU"
+            f" {med(o['jvm_cpu'] for o, _ in pairs):.1f} s"
         )
-        print(f"offline / online: {online / offline:.1f}x (against the save alone: "
-              f"{save / offline:.1f}x)")  # fmt: skip
-        print(f"load average after online: {load_average()}", flush=True)
+        if not args.skip_online:
+            ratio = med(on["span"] / o["span"] for o, on in pairs if on)
+            save_ratio = med(on["save"] / o["span"] for o, on in pairs if on)
+            online = med(on["span"] for _, on in pairs if on)
+            print(f"  online {online:.1f} s -> {rows / online:,.0f} rows/s; offline / online"
+                  f" {ratio:.1f}x (against the save alone {save_ratio:.1f}x)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import signal
 import socket
 import subprocess
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from typing import Any
 
 from medkg.config import cache_dir, neo4j_credentials_path, neo4j_state_dir
 from medkg.errors import MedkgError
+from medkg.kg import neo4j_cds
 from medkg.progress import Progress
 
 NEO4J_VERSION = "5.26.18"
@@ -58,7 +60,9 @@ JAVA_OPENS = (
 )
 DEFAULT_NAME = "default"
 READY_PREFIX = "READY "
-IMPORT_MARKS = ("WAITING", "IMPORTED")  # lines MedkgNeo4j prints around an import
+# Lines ``NAME <epoch ms> <cpu ms>`` MedkgNeo4j prints around an import: the importer is
+# ready, the DBMS is up (beside the importer), the import is done, the database serves.
+IMPORT_MARKS = ("WAITING", "DBMS", "IMPORTED", "SERVING")
 IMPORT_FAILED = "MEDKG IMPORT FAILED"  # its line when the import fails (then it exits 3)
 
 
@@ -82,11 +86,12 @@ class Neo4jRuntime:
         return self.root / "plugins"
 
     @property
-    def classes(self) -> Path:
-        return self.root / "classes"
+    def runner_jar(self) -> Path:
+        """The compiled runner, as a jar: class-data sharing refuses a class folder."""
+        return self.root / "runner" / "medkg-neo4j.jar"
 
     def classpath(self) -> str:
-        return os.pathsep.join([str(self.lib / "*"), str(self.classes)])
+        return os.pathsep.join([str(self.lib / "*"), str(self.runner_jar)])
 
 
 @dataclass(frozen=True)
@@ -131,13 +136,14 @@ class ImportFirst:
 
     ``home`` is the importer's NEO4J_HOME (``home/conf/neo4j.conf`` names the data folder);
     ``prepare()`` runs in this process while the JVM starts (it writes the import files) and
-    returns the importer's arguments. :func:`start` fills ``marks`` with the monotonic time
-    it first saw each of :data:`IMPORT_MARKS` in the log, and ``go`` with when it let the
-    import begin (epoch seconds, as the JVM stamps its marks)."""
+    returns the importer's arguments. :func:`start` fills ``marks`` with the epoch seconds
+    and ``cpu`` with the JVM's CPU seconds each of :data:`IMPORT_MARKS` carries, and ``go``
+    with when it let the import begin (epoch seconds, as the JVM stamps its marks)."""
 
     home: Path
     prepare: Callable[[], list[str]]
     marks: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
     go: float = 0.0
 
 
@@ -181,6 +187,16 @@ def _run_tool(cmd: list[str], what: str, cwd: Path | None = None) -> None:
         raise Neo4jServerError(f"{what} failed (exit {proc.returncode}):\n{tail}")
 
 
+def _write_jar(classes: Path, jar: Path) -> None:
+    """Pack the compiled ``classes`` into ``jar`` (fixed entry times: same classes, same
+    bytes)."""
+    jar.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(jar, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(zipfile.ZipInfo("META-INF/MANIFEST.MF"), "Manifest-Version: 1.0\r\n\r\n")
+        for path in sorted(classes.rglob("*.class")):
+            zf.writestr(zipfile.ZipInfo(path.relative_to(classes).as_posix()), path.read_bytes())
+
+
 def ensure_runtime(version: str = NEO4J_VERSION, progress: Progress | None = None) -> Neo4jRuntime:
     """Fetch the Neo4j + APOC jars and compile the runner, once; later calls return at once.
 
@@ -196,10 +212,7 @@ def ensure_runtime(version: str = NEO4J_VERSION, progress: Progress | None = Non
             data = json.loads(stamp.read_text("utf-8"))
         except (OSError, json.JSONDecodeError):
             return False
-        return bool(
-            data.get("fingerprint") == fingerprint
-            and (runtime.classes / f"{MAIN_CLASS}.class").is_file()
-        )
+        return bool(data.get("fingerprint") == fingerprint and runtime.runner_jar.is_file())
 
     if ready():
         return runtime
@@ -236,6 +249,7 @@ def ensure_runtime(version: str = NEO4J_VERSION, progress: Progress | None = Non
              str(HARNESS_DIR / f"{MAIN_CLASS}.java")],
             "javac MedkgNeo4j.java",
         )  # fmt: skip
+        _write_jar(classes_tmp, build / "runner" / runtime.runner_jar.name)
         plugins_tmp = build / "plugins"
         plugins_tmp.mkdir()
         apoc = sorted(lib_tmp.glob("apoc-*.jar"))
@@ -243,7 +257,7 @@ def ensure_runtime(version: str = NEO4J_VERSION, progress: Progress | None = Non
             raise Neo4jServerError(f"no APOC jar among the fetched dependencies in {lib_tmp}")
         for jar in apoc:
             shutil.copy2(jar, plugins_tmp / jar.name)
-        for part in ("lib", "classes", "plugins"):
+        for part in ("lib", "runner", "plugins"):
             shutil.rmtree(runtime.root / part, ignore_errors=True)
             (build / part).rename(runtime.root / part)
         shutil.rmtree(build, ignore_errors=True)
@@ -400,8 +414,9 @@ def start(
     log_path = work / "server.log"
     user, password = credentials(name, auth)
     env = jvm_environment(user, password)
+    cds = neo4j_cds.plan(runtime.root, java)
     cmd = [
-        java, f"-Xmx{heap}", *JAVA_OPENS, "-cp", runtime.classpath(), MAIN_CLASS,
+        java, f"-Xmx{heap}", *cds.options, *JAVA_OPENS, "-cp", runtime.classpath(), MAIN_CLASS,
         str(work), str(port), str(runtime.plugins), pagecache,
     ]  # fmt: skip
     args_file = work / ".import-args"
@@ -418,9 +433,10 @@ def start(
             env=env, cwd=work, start_new_session=True, umask=0o077,
         )  # fmt: skip
     _CHILDREN[proc.pid] = proc
+    cds.started(proc.pid)
     if import_first is not None:
         _let_import_go(proc, import_first, args_file)
-    uri = _wait_ready(proc, log_path, timeout, None if import_first is None else import_first.marks)
+    uri = _wait_ready(proc, log_path, timeout, import_first)
     args_file.unlink(missing_ok=True)
     info = ServerInfo(
         uri=uri,
@@ -462,17 +478,17 @@ def _let_import_go(proc: subprocess.Popen[bytes], job: ImportFirst, args_file: P
         pass
 
 
-def _mark_time(line: str) -> float:
-    """The epoch seconds a mark line (``WAITING 1733380000123``) carries, else now."""
-    last = line.rsplit(" ", 1)[-1]
-    return int(last) / 1000 if last.isdigit() else time.time()
+def _mark_values(line: str) -> tuple[float, float | None]:
+    """The epoch seconds and JVM CPU seconds a mark line (``WAITING 1733380000123 2150``)
+    carries; now and None for what it lacks."""
+    parts = line.split()
+    epoch = int(parts[1]) / 1000 if len(parts) > 1 and parts[1].isdigit() else time.time()
+    cpu = int(parts[2]) / 1000 if len(parts) > 2 and parts[2].isdigit() else None
+    return epoch, cpu
 
 
 def _wait_ready(
-    proc: subprocess.Popen[bytes],
-    log_path: Path,
-    timeout: float,
-    marks: dict[str, float] | None = None,
+    proc: subprocess.Popen[bytes], log_path: Path, timeout: float, job: ImportFirst | None = None
 ) -> str:
     deadline = time.monotonic() + timeout
     while True:
@@ -480,9 +496,11 @@ def _wait_ready(
             for line in log_path.read_text("utf-8", errors="replace").splitlines():
                 if line.startswith(READY_PREFIX):
                     return line[len(READY_PREFIX) :].strip()
-                mark = next((m for m in IMPORT_MARKS if line.startswith(m)), None)
-                if marks is not None and mark is not None:
-                    marks.setdefault(mark, _mark_time(line))
+                mark = next((m for m in IMPORT_MARKS if line.startswith(m + " ")), None)
+                if job is not None and mark is not None and mark not in job.marks:
+                    job.marks[mark], cpu = _mark_values(line)
+                    if cpu is not None:
+                        job.cpu[mark] = cpu
         code = proc.poll()
         if code is not None:
             _CHILDREN.pop(proc.pid, None)
@@ -496,7 +514,7 @@ def _wait_ready(
                 f"Neo4j was not ready after {timeout:.0f} s; stopped it. Log {log_path}:\n"
                 f"{_log_tail(log_path)}"
             )
-        time.sleep(0.1 if marks is not None else 0.25)
+        time.sleep(0.1 if job is not None else 0.25)
 
 
 def _terminate(pid: int, grace: float) -> None:

@@ -1,12 +1,18 @@
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
 
 import inet.ipaddr.IPAddressString;
 import org.neo4j.cli.AdminTool;
@@ -19,6 +25,9 @@ import org.neo4j.graphdb.GraphDatabaseService;
 import org.neo4j.harness.Neo4j;
 import org.neo4j.harness.Neo4jBuilders;
 import org.neo4j.io.ByteUnit;
+import org.neo4j.io.layout.DatabaseLayout;
+import org.neo4j.kernel.database.Database;
+import org.neo4j.kernel.internal.GraphDatabaseAPI;
 
 /**
  * medkg's local Neo4j Community server: the in-process test harness with Bolt on 127.0.0.1
@@ -28,14 +37,22 @@ import org.neo4j.io.ByteUnit;
  * java -cp lib/*:classes MedkgNeo4j WORK_DIR PORT PLUGIN_DIR PAGECACHE [IMPORT_HOME ARGS_FILE]
  * </pre>
  *
- * With IMPORT_HOME and ARGS_FILE the process first runs Neo4j's offline importer
- * ({@code neo4j-admin database import full}, through {@link AdminTool}) into WORK_DIR/data,
- * then starts the server on the imported database: one JVM start instead of two, and the
- * server reuses the classes the importer loaded. It prepares the importer, prints
- * {@code WAITING <epoch ms>}, and waits for a {@code GO} line on stdin, so the caller can write the
- * import files while this JVM starts; then it reads the importer's arguments from ARGS_FILE
- * (one per line; IMPORT_HOME/conf/neo4j.conf names the data folder), prints
- * {@code IMPORTED <epoch ms>} or {@code MEDKG IMPORT FAILED} (and exits 3) before starting the server.
+ * With IMPORT_HOME and ARGS_FILE the process also runs Neo4j's offline importer
+ * ({@code neo4j-admin database import full}, through {@link AdminTool}) and serves the imported
+ * database: one JVM start instead of two. The importer runs in a thread of its own while the
+ * DBMS starts (system database, security, Bolt, procedures) beside it: it prepares, prints
+ * {@code WAITING <epoch ms> <cpu ms>}, waits for a {@code GO} line on stdin (so the caller can
+ * write the import files meanwhile), reads its arguments from ARGS_FILE (one per line; the
+ * database name is the fourth) and imports into the staging data folder
+ * IMPORT_HOME/conf/neo4j.conf names, IMPORT_HOME/data. Meanwhile the DBMS comes up with that
+ * database as Neo4j creates it, prints {@code DBMS <epoch ms> <cpu ms>}, and stops it (Community
+ * has no STOP DATABASE; the kernel's database object is stopped directly, as a store copy
+ * does). Once the importer is done ({@code IMPORTED <epoch ms> <cpu ms>}) the imported store and
+ * transaction folders replace the empty ones and the database starts on them (Bolt listens from
+ * the DBMS start, but only READY says the imported database serves; medkg connects after it). A failed import
+ * prints {@code MEDKG IMPORT FAILED}, stops the DBMS and exits 3 (4 when the caller gives up
+ * before GO). The caller refuses to import
+ * over an existing database unless asked to replace it.
  *
  * WORK_DIR holds the databases ({@code WORK_DIR/data}, kept across restarts) and the harness'
  * per-run folder (logs, deleted on a clean stop). PORT 0 binds a free port. The environment
@@ -73,8 +90,13 @@ public final class MedkgNeo4j {
 
         Files.createDirectories(workDir);
         Files.createDirectories(pluginDir);
-        if (args.length == 6) {
-            importFirst(Path.of(args[4]).toAbsolutePath(), Path.of(args[5]).toAbsolutePath());
+        Path data = workDir.resolve("data");
+        ImportJob job = args.length == 6
+                ? new ImportJob(Path.of(args[4]).toAbsolutePath(), Path.of(args[5]).toAbsolutePath())
+                : null;
+        Thread importer = job == null ? null : new Thread(job, "medkg-import");
+        if (importer != null) {
+            importer.start();
         }
         Neo4j neo4j = Neo4jBuilders.newInProcessBuilder(workDir)
                 .withDisabledServer()
@@ -84,56 +106,127 @@ public final class MedkgNeo4j {
                 .withConfig(GraphDatabaseSettings.allow_file_urls, false)
                 .withConfig(GraphDatabaseInternalSettings.cypher_ip_blocklist,
                         List.of(new IPAddressString("0.0.0.0/0"), new IPAddressString("::/0")))
-                .withConfig(GraphDatabaseSettings.data_directory, workDir.resolve("data"))
+                .withConfig(GraphDatabaseSettings.data_directory, data)
                 .withConfig(GraphDatabaseSettings.pagecache_memory, parseBytes(pagecache))
                 .withConfig(GraphDatabaseSettings.plugin_dir, pluginDir)
                 .withConfig(GraphDatabaseSettings.procedure_allowlist, APOC_ALLOWED)
                 .withConfig(GraphDatabaseSettings.procedure_unrestricted, List.of())
                 .build();
 
+        AtomicBoolean closed = new AtomicBoolean();
+        Runnable close = () -> {
+            if (closed.compareAndSet(false, true)) {
+                neo4j.close();
+            }
+        };
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
-                neo4j.close();
+                close.run();
             } finally {
                 stopped.countDown();
             }
         }, "medkg-neo4j-shutdown"));
 
         setPassword(neo4j.databaseManagementService().database("system"), user, password);
+        if (job != null) {
+            mark("DBMS");
+            serveImport(neo4j, job, importer, close);
+        }
         URI bolt = neo4j.boltURI();
+        mark("SERVING");
         System.out.println("READY bolt://127.0.0.1:" + bolt.getPort());
         System.out.flush();
         stopped.await();
     }
 
+    /** Print {@code NAME <epoch ms> <process cpu ms>} (stage marks the caller times). */
+    static synchronized void mark(String name) {
+        long cpuNanos = ((com.sun.management.OperatingSystemMXBean)
+                ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+        System.out.println(name + " " + System.currentTimeMillis() + " " + cpuNanos / 1_000_000);
+        System.out.flush();
+    }
+
     /**
-     * Run the offline importer in this JVM once the caller says GO (see the class comment);
-     * exits 3 when it fails, 4 when the caller gives up before GO.
+     * Stop the started DBMS's (empty) user database, wait for the importer, move the
+     * imported store into its place and start it again. On a failed import: stop the DBMS,
+     * exit 3 (4 when cancelled).
      */
-    private static void importFirst(Path home, Path argsFile) throws Exception {
-        ExecutionContext ctx = new ExecutionContext(home, home.resolve("conf"));
-        AdminTool.getCommandLine(ctx); // loads the command classes while the caller writes files
-        System.out.println("WAITING " + System.currentTimeMillis());
-        System.out.flush();
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        String go = in.readLine();
-        if (!"GO".equals(go)) {
-            System.out.println("IMPORT CANCELLED");
+    private static void serveImport(Neo4j neo4j, ImportJob job, Thread importer, Runnable close)
+            throws Exception {
+        importer.join(); // the database name comes with the importer's arguments
+        if (job.code != 0) {
+            System.out.println(job.code == 4 ? "IMPORT CANCELLED" : "MEDKG IMPORT FAILED (exit " + job.code + ")");
             System.out.flush();
-            System.exit(4);
+            close.run();
+            Runtime.getRuntime().halt(job.code == 4 ? 4 : 3);
         }
-        List<String> importArgs = Files.readAllLines(argsFile, StandardCharsets.UTF_8);
-        int code = AdminTool.execute(ctx, importArgs.toArray(new String[0]));
-        System.out.flush();
-        System.err.flush();
-        if (code != 0) {
-            System.out.println("MEDKG IMPORT FAILED (exit " + code + ")");
-            System.out.flush();
-            System.exit(3);
+        GraphDatabaseAPI api = (GraphDatabaseAPI) neo4j.databaseManagementService().database(job.database);
+        Database database = api.getDependencyResolver().resolveDependency(Database.class);
+        DatabaseLayout layout = database.getDatabaseLayout();
+        database.stop();
+        Path staged = job.home.resolve("data");
+        replace(staged.resolve("databases").resolve(job.database), layout.databaseDirectory());
+        replace(staged.resolve("transactions").resolve(job.database), layout.getTransactionLogsDirectory());
+        database.start();
+    }
+
+    private static void replace(Path from, Path to) throws IOException {
+        deleteTree(to);
+        Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
         }
-        System.out.println("IMPORTED " + System.currentTimeMillis());
-        System.out.flush();
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    /**
+     * The offline importer, run in its own thread once the caller says GO (see the class
+     * comment); {@code code} is its exit status (4: the caller gave up before GO).
+     */
+    static final class ImportJob implements Runnable {
+        final Path home;
+        final Path argsFile;
+        volatile int code = 1;
+        volatile String database = "neo4j";
+
+        ImportJob(Path home, Path argsFile) {
+            this.home = home;
+            this.argsFile = argsFile;
+        }
+
+        @Override
+        public void run() {
+            try {
+                ExecutionContext ctx = new ExecutionContext(home, home.resolve("conf"));
+                AdminTool.getCommandLine(ctx); // loads the command classes while the caller writes files
+                mark("WAITING");
+                BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+                if (!"GO".equals(in.readLine())) {
+                    code = 4;
+                    return;
+                }
+                List<String> importArgs = Files.readAllLines(argsFile, StandardCharsets.UTF_8);
+                database = importArgs.get(3);
+                code = AdminTool.execute(ctx, importArgs.toArray(new String[0]));
+                System.out.flush();
+                System.err.flush();
+                if (code == 0) {
+                    mark("IMPORTED");
+                }
+            } catch (Throwable e) {
+                e.printStackTrace();
+                code = 1;
+            }
+        }
     }
 
     /**

@@ -116,6 +116,9 @@ def test_bulk_import_reads_back_the_same_graph(
         assert got.nodes == small_kg.nodes.height and got.server.uri.startswith("bolt://")
         assert runner.status("bulk-test") is not None
         assert got.import_seconds > 0 and got.start_seconds > 0
+        # the DBMS came up beside the importer in the same JVM, whose CPU the marks carry
+        assert 0 < got.dbms_seconds <= got.seconds and got.jvm_cpu_seconds > 0
+        assert not (work / "import-home" / "data").exists()  # the staged store moved in
     finally:
         runner.stop("bulk-test")
     # A second import into the now existing database is refused unless asked to replace it,

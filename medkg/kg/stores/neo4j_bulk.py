@@ -9,10 +9,11 @@ the local server's runtime) writes the store files directly. This module
    importer's CSV files (typed headers; nodes numbered 0..n-1 as the importer's actual
    node ids; entities labelled ``Entity`` + their kind; relationships keyed as the online
    path keys them; the MET's ``MET_PARENT`` links) into a staging folder;
-2. that JVM runs the importer on the stopped server's data folder (``WORK_DIR/data``),
-   replacing the database only with ``overwrite=True``, while this process computes the
-   graph's content hash for the meta node; then it starts the server on the imported
-   database (:func:`bulk_import`);
+2. that JVM runs the importer into a staging data folder while it starts the DBMS on the
+   stopped server's data folder (``WORK_DIR/data``) beside it, then moves the imported
+   store into place and starts the database on it (``MedkgNeo4j.java``); this process
+   computes the graph's content hash for the meta node meanwhile. An existing database is
+   replaced only with ``overwrite=True`` (:func:`bulk_import`);
 3. finishes the database on the started server (:func:`finish_import`, through the
    store's public schema, transaction and meta methods): the indexes and constraints reads
    need, awaited until ONLINE, a count-store check that it holds the graph, and the meta
@@ -91,16 +92,23 @@ class BulkImport:
 
     Stages: ``write_csv_seconds`` (this process writes the files) overlaps
     ``jvm_ready_seconds`` (the server JVM starts and loads the importer); then
-    ``import_seconds`` (the importer) and ``start_seconds`` (the server starts on the
-    imported database); ``seconds`` is all of it, from the call to a server that answers."""
+    ``import_seconds`` (the importer); ``dbms_seconds`` (from the call until the DBMS is up,
+    beside the two before) and ``start_seconds`` (from the importer's end until the
+    database serves the imported store: what is left of the DBMS start, the switch to the
+    imported store); ``seconds`` is all of it, from the call to a server that answers.
+    CPU seconds: ``csv_cpu_seconds`` of this process writing the files, ``jvm_cpu_seconds``
+    of the server JVM until it serves (importer and DBMS start)."""
 
     nodes: int
     relationships: int
     write_csv_seconds: float
     jvm_ready_seconds: float
     import_seconds: float
+    dbms_seconds: float
     start_seconds: float
     seconds: float
+    csv_cpu_seconds: float
+    jvm_cpu_seconds: float
     server: ServerInfo = field(repr=False)
     content_hash: str = field(repr=False)
     files: BulkFiles = field(repr=False)
@@ -293,30 +301,40 @@ def bulk_import(
     """Import ``kg`` into the data folder ``work_dir/data`` of a **stopped** server named
     ``name``, then start that server on it: one JVM runs the importer and then serves
     (:func:`medkg.kg.neo4j_server.start` with an import first). It starts while this process
-    writes the import files, and this process computes the graph's content hash while it
-    imports. Call :func:`finish_import` next. An existing database is replaced only with
-    ``overwrite``; a failed import names the importer's own message and leaves no server
-    running."""
+    writes the import files, imports them into a staging data folder while its DBMS starts,
+    and this process computes the graph's content hash meanwhile. Call
+    :func:`finish_import` next. An existing database is replaced only with ``overwrite``; a
+    failed import names the importer's own message and leaves no server running."""
     work_dir = Path(work_dir).expanduser().resolve()
+    existing = work_dir / "data" / "databases" / "neo4j"
+    if not overwrite and existing.is_dir() and any(existing.iterdir()):
+        raise StoreError(
+            f"offline import into {work_dir / 'data'} failed: the database {existing} exists "
+            "(an existing database is replaced only with overwrite)"
+        )
     work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     home = work_dir / "import-home"
+    shutil.rmtree(home / "data", ignore_errors=True)  # a failed run's staged store
     (home / "conf").mkdir(parents=True, exist_ok=True)
     (home / "conf" / "neo4j.conf").write_text(
-        f"server.directories.data={work_dir / 'data'}\nserver.directories.logs={home / 'logs'}\n",
+        f"server.directories.data={home / 'data'}\nserver.directories.logs={home / 'logs'}\n",
         encoding="utf-8",
     )
+    fresh = not (work_dir / "data").exists()  # removed again when the import fails
     staging = Path(tempfile.mkdtemp(prefix=".import-", dir=work_dir))
     state: dict[str, Any] = {}
     begun = time.time()
     with ThreadPoolExecutor(1) as pool:
 
         def prepare() -> list[str]:
-            t0 = time.time()
+            t0, cpu0 = time.time(), time.process_time()
             state["files"] = write_import_files(kg, staging)
             state["written"] = time.time() - t0
+            state["csv_cpu"] = time.process_time() - cpu0
             # The meta node's content hash is computed while the JVM imports.
             state["hashing"] = pool.submit(kg.content_hash)
-            return import_arguments(state["files"], overwrite=overwrite)
+            # The staging data folder is new: the switch to it replaces the database.
+            return import_arguments(state["files"])
 
         job = runner.ImportFirst(home, prepare)
         try:
@@ -324,18 +342,21 @@ def bulk_import(
                 data_dir=work_dir, port=port, heap=heap, name=name, timeout=timeout,
                 import_first=job,
             )  # fmt: skip
-        except Neo4jServerError as exc:
+        except BaseException as exc:
+            if fresh:  # the DBMS started beside the importer: nothing half-written stays
+                shutil.rmtree(work_dir / "data", ignore_errors=True)
+            if not isinstance(exc, Neo4jServerError):
+                raise
             failure = _import_failure(work_dir / "server.log")
             if failure is None:
                 raise
-            why, report = failure
-            if not overwrite and ("exist" in report.lower() or "contains data" in report):
-                why += " (an existing database is replaced only with overwrite)"
+            why, _report = failure
             raise StoreError(f"offline import into {work_dir / 'data'} failed: {why}") from exc
         finally:
             if keep_files is not None and staging.is_dir():
                 shutil.copytree(staging, keep_files, dirs_exist_ok=True)
             shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(home / "data", ignore_errors=True)
         ready = time.time()
         content_hash = state["hashing"].result()
     files: BulkFiles = state["files"]
@@ -346,9 +367,12 @@ def bulk_import(
         relationships=files.relationship_rows,
         write_csv_seconds=round(state["written"], 3),
         import_seconds=round(imported - max(job.go, waiting), 3),
+        dbms_seconds=round(job.marks.get("DBMS", ready) - begun, 3),
         start_seconds=round(ready - imported, 3),
         jvm_ready_seconds=round(waiting - begun, 3),
         seconds=round(ready - begun, 3),
+        csv_cpu_seconds=round(state["csv_cpu"], 3),
+        jvm_cpu_seconds=round(job.cpu.get("SERVING", 0.0), 3),
         server=info,
         content_hash=content_hash,
         files=files,
