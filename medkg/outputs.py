@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from medkg.errors import OutputError
+from medkg.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -130,18 +131,6 @@ def _absolute(target: str | os.PathLike[str]) -> Path:
 
 
 # ----------------------------------------------------------------------------- recovery
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
-
-
 def _staging_pid(name: str, target_name: str) -> tuple[str, int] | None:
     """``(role, pid)`` when ``name`` is staging or an aside copy of ``target_name``."""
     prefix = f".{target_name}."
@@ -197,7 +186,7 @@ def recover(target: str | os.PathLike[str]) -> None:
                 os.rename(asides[0], path)
                 log.warning("restored %s from %s (a swap was interrupted)", path, asides[0].name)
     for p, (_role, pid) in ours:
-        if p.exists() and not _pid_alive(pid):
+        if p.exists() and not pid_alive(pid):
             log.info("removing %s, left behind by process %d", p, pid)
             _remove(p)
 

@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "medkg"
 
 FOUNDATION = {"medkg", "errors", "config", "registry", "outputs", "io", "text", "progress",
-              "redact", "xmlsafe", "apportion"}  # fmt: skip
+              "redact", "xmlsafe", "apportion", "processes"}  # fmt: skip
 
 # bottom -> top; a package may import its own layer only where ``sideways`` is True. This
 # refines the picture of docs/architecture.md: infrastructure (foundation + services) < kg

@@ -13,12 +13,13 @@ the class path is the one the archive was made with and otherwise runs without i
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+from medkg.processes import pid_alive
 
 ENV_SWITCH = "MEDKG_NEO4J_CDS"
 
@@ -43,19 +44,6 @@ def _key(java: str) -> str:
     return hashlib.sha256(f"{real}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:16]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    with contextlib.suppress(OSError, IndexError):
-        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    return True
-
-
 def _adopt(folder: Path, key: str, archive: Path) -> None:
     """Make a finished pending archive (its JVM has exited) the archive; drop the others
     that are finished (a later JVM would write the same classes again)."""
@@ -65,7 +53,7 @@ def _adopt(folder: Path, key: str, archive: Path) -> None:
             pid = int(pid_file.read_text(encoding="utf-8").strip())
         except (OSError, ValueError):
             continue
-        if _alive(pid):
+        if pid_alive(pid):
             continue
         if not archive.is_file() and pending.is_file() and pending.stat().st_size > 0:
             os.replace(pending, archive)

@@ -45,6 +45,7 @@ from typing import Any
 from medkg.config import cache_dir, neo4j_credentials_path, neo4j_state_dir
 from medkg.errors import MedkgError
 from medkg.kg import neo4j_cds
+from medkg.processes import pid_alive
 from medkg.progress import Progress
 
 NEO4J_VERSION = "5.26.18"
@@ -321,17 +322,7 @@ def _alive(pid: int) -> bool:
     child = _CHILDREN.get(pid)
     if child is not None:
         return child.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.is_file():  # a zombie is dead for our purposes
-        with contextlib.suppress(OSError, IndexError):
-            return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    return True
+    return pid_alive(pid)
 
 
 def _is_runner(pid: int) -> bool:

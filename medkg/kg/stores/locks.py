@@ -31,6 +31,7 @@ from typing import Any
 
 from medkg.errors import LockedError
 from medkg.kg import cypher
+from medkg.processes import pid_alive
 
 STALE_AFTER = 60.0
 """Seconds without a heartbeat after which a Neo4j writer lock is considered abandoned."""
@@ -66,13 +67,7 @@ class LockOwner:
         """True when the owner ran on this machine and its process is gone."""
         if self.host != socket.gethostname() or self.pid <= 0:
             return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
+        return not pid_alive(self.pid)
 
 
 def refusal(where: str, owner: LockOwner | None, waited: float) -> LockedError:
