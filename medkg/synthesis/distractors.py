@@ -173,6 +173,13 @@ class OptionBalance:
         k, d = self.key.get(row, 0), self.shown.get(row, 0)
         return k >= MIN_KEYS and (k + 1) / (k + d + 1) > KEY_RATE_SLACK / n_options
 
+    def owes(self, row: int, n_options: int) -> bool:
+        """``row`` has been the key ``MIN_KEYS`` times or more and shown as a distractor
+        fewer than ``n_options - 1`` times per key: it owes distractor appearances, without
+        which its past keys single it out as the answer when it comes back as the key."""
+        k = self.key.get(row, 0)
+        return k >= MIN_KEYS and k * (n_options - 1) > self.shown.get(row, 0)
+
     def record(self, answer: int, distractors: list[int]) -> None:
         self.key[answer] = self.key.get(answer, 0) + 1
         for d in distractors:

@@ -9,13 +9,13 @@ a bug shared by the families and `verify_item` cannot hide itself.
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from medkg.synthesis.pipeline import SynthConfig, synthesize
+from tests.factories import baselines
 
 pytestmark = pytest.mark.slow
 
@@ -112,43 +112,20 @@ def test_inspect_finds_no_trivial_baseline_above_chance(real):
             assert entry["accuracy"] <= entry["chance"] + 0.05
 
 
-def _credit(scores: Sequence[float], answer: int) -> float:
-    top = max(scores)
-    best = [i for i, s in enumerate(scores) if s == top]
-    return 1 / len(best) if answer in best else 0.0
-
-
 def test_trivial_heuristics_written_here_stay_at_chance(real):
-    """The issue's giveaways, computed here without medkg's inspect module (its own split,
-    its own tokeniser): "the option that is the answer elsewhere in the dataset" learned on
-    the even items and tested on the odd ones and back, the longest option, and the option
-    sharing most words with the stem. Before the long-tail work the first scored 0.48-0.61."""
-    words = re.compile(r"[a-z0-9]+")
-    by_family = defaultdict(list)
-    for it in real[1].items:
-        by_family[it.family].append(it)
-    for fam, its in by_family.items():
-        chance = sum(1 / len(i.options) for i in its) / len(its)
-        prior = 0.0
-        halves = (its[0::2], its[1::2])
-        for train, test in (halves, halves[::-1]):
-            key: defaultdict[str, int] = defaultdict(int)
-            seen: defaultdict[str, int] = defaultdict(int)
-            for i in train:
-                key[i.answer_id] += 1
-                for o in i.option_ids:
-                    seen[o] += 1
-            for i in test:
-                rates = [key[o] / seen[o] if seen[o] else 0.0 for o in i.option_ids]
-                prior += _credit(rates, i.answer_index)
-        longest = sum(_credit([len(o) for o in i.options], i.answer_index) for i in its)
-        overlap = 0.0
-        for i in its:
-            stem = set(words.findall(i.question.lower()))
-            shared = [len(set(words.findall(o.lower())) & stem) for o in i.options]
-            overlap += _credit(shared, i.answer_index)
-        for name, acc in (("answer prior", prior), ("longest", longest), ("overlap", overlap)):
-            assert acc / len(its) <= chance + 0.05, (fam, name, acc / len(its))
+    """The issue's giveaways, computed without medkg's inspect module (tests/factories/
+    baselines.py: its own split, its own tokeniser): "the option that is the answer
+    elsewhere in the dataset" learned on the even items and tested on the odd ones and
+    back, the longest option, and the option sharing most words with the stem. Before the
+    long-tail work the first scored 0.48-0.61."""
+    for fam, its in baselines.by_family(real[1].items).items():
+        chance = baselines.chance(its)
+        for name, acc in (
+            ("answer prior", baselines.answer_prior(its)),
+            ("longest", baselines.longest_option(its)),
+            ("overlap", baselines.stem_overlap(its)),
+        ):
+            assert acc <= chance + 0.05, (fam, name, acc)
 
 
 @pytest.mark.parametrize("k", [1, 4])
