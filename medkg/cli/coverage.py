@@ -38,6 +38,12 @@ FieldsOption = typer.Option(
     help="Comma-separated text fields joined per item (MMLU ignores this).",
 )
 IdFieldOption = typer.Option(None, "--id-field", help="Id field (default: the record number).")
+MentionFilterOption = typer.Option(
+    False,
+    "--mention-filter/--no-mention-filter",
+    help="Drop Disease mentions the learned mention filter judges unlikely (off by default: it "
+    "lost on the NCBI corpus's held-out half; see bench/README.md).",
+)
 EmbedderOption = typer.Option(
     "sentence-transformers", "--embedder", help="Embedder key (sentence-transformers, hashing)."
 )
@@ -167,12 +173,13 @@ def link_cmd(
     ray_address: str = RayAddressOption,
     workers: int = WorkersOption,
     shard_size: int = typer.Option(500, "--shard-size", help="Items per shard."),
+    mention_filter: bool = MentionFilterOption,
 ) -> None:
     """Link a dataset's mentions to MET entities (dictionary, abbreviations, TF-IDF fallback).
 
     The items are linked in shards, on this process or on a Ray cluster; the mention
     table is the same either way."""
-    from medkg.coverage.linking import Linker
+    from medkg.coverage.linking import Linker, LinkerConfig
     from medkg.coverage.pipeline import DatasetSpec
     from medkg.coverage.sharded import link_sharded
     from medkg.retrieval.shards import is_sharded_source
@@ -182,7 +189,7 @@ def link_cmd(
         raise UsageError(f"--shard-size must be >= 1, got {shard_size}")
     if is_sharded_source(dataset):
         _link_corpus(dataset, output, _fields(fields), id_field, store, path, runner,
-                     shard_size, as_json)  # fmt: skip
+                     shard_size, as_json, LinkerConfig(mention_filter=mention_filter))  # fmt: skip
         return
     spec = DatasetSpec("dataset", _dataset_path(dataset), _fields(fields), id_field)
     items = spec.items()
@@ -190,7 +197,7 @@ def link_cmd(
     start = time.perf_counter()
     with coverage_progress() as update:
         update("linker", 0, 1)
-        linker = Linker.from_graph(kg)
+        linker = Linker.from_graph(kg, LinkerConfig(mention_filter=mention_filter))
         mentions = link_sharded(
             linker,
             ((i.id, i.text) for i in items),
@@ -209,6 +216,7 @@ def link_cmd(
         "entities": mentions.get_column("entity_id").n_unique(),
         "by_method": dict(sorted(mentions.group_by("method").len().iter_rows())),
         "characters": sum(len(i.text) for i in items),
+        "linker": linker.config.to_dict(),
     }
     _report_links(counts, start, output, runner, as_json)
 
@@ -232,7 +240,7 @@ def _report_links(
 
 def _link_corpus(dataset: str, output: Path, fields: tuple[str, ...], id_field: str | None,
                  store: str | None, path: Path | None, runner: Any, shard_size: int,
-                 as_json: bool) -> None:  # fmt: skip
+                 as_json: bool, config: Any) -> None:  # fmt: skip
     """``coverage link`` of a sharded corpus (a folder, a glob, PubMed XML): shard by
     shard, each read on its worker, the mentions streamed into the staged output."""
     from medkg.coverage.linking import Linker
@@ -244,7 +252,7 @@ def _link_corpus(dataset: str, output: Path, fields: tuple[str, ...], id_field: 
     start = time.perf_counter()
     with coverage_progress() as update:
         update("linker", 0, 1)
-        linker = Linker.from_graph(kg)
+        linker = Linker.from_graph(kg, config)
         update("linker", 1, 1)
         with staged_file(output) as tmp:
             res = link_corpus(linker, shards, ShardItems(fields, id_field), runner, tmp,
@@ -260,6 +268,7 @@ def _link_corpus(dataset: str, output: Path, fields: tuple[str, ...], id_field: 
         "entities": res.entities,
         "by_method": dict(by_method.iter_rows()),
         "characters": res.characters,
+        "linker": linker.config.to_dict(),
     }
     _report_links(counts, start, output, runner, as_json)
 
@@ -417,6 +426,7 @@ def eval_linking_cmd(
         help="Preferred id prefixes for a name several sources share, e.g. MESH,OMIM.",
     ),
     tfidf: bool = typer.Option(False, "--tfidf/--no-tfidf", help="Also run the TF-IDF fallback."),
+    mention_filter: bool = MentionFilterOption,
     mentions_out: Path = typer.Option(
         None, "--mentions", help="Also write the predicted mention table (Parquet)."
     ),
@@ -433,7 +443,7 @@ def eval_linking_cmd(
     from medkg.coverage.linking import LinkerConfig
 
     docs = read_corpus(corpus, fmt)
-    config = LinkerConfig(tfidf=tfidf)
+    config = LinkerConfig(tfidf=tfidf, mention_filter=mention_filter)
     if prefer:
         config = replace(config, prefix_priority=tuple(p.strip() for p in prefer.split(",")))
     kg = _load_graph(store, path)
@@ -444,7 +454,7 @@ def eval_linking_cmd(
     if mentions_out is not None:
         with staged_file(mentions_out) as tmp:
             mentions.write_parquet(tmp)
-    data = {"corpus": str(corpus), **scores.to_dict(),
+    data = {"corpus": str(corpus), **scores.to_dict(), "linker": config.to_dict(),
             "seconds": round(time.perf_counter() - start, 2)}  # fmt: skip
     if as_json:
         print_json(data)

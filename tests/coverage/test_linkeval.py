@@ -172,6 +172,28 @@ def test_cli_json_and_table(store_path: Path, tmp_path: Path) -> None:
     assert "MAPS_TO" in res.stdout and "abbreviation" in res.stdout
 
 
+def test_cli_mention_filter_flag_reaches_the_linker(store_path: Path, tmp_path: Path) -> None:
+    """``--mention-filter`` turns the learned filter on (off by default); the JSON says which
+    linker settings produced the scores, and the mentions are those of a linker built with
+    the filter on."""
+    from medkg.coverage.annotated import read_corpus
+    from medkg.coverage.linkeval import evaluate_linker
+    from medkg.coverage.linking import LinkerConfig
+
+    base = ["coverage", "eval-linking", str(FIX / "marfan.jsonl"), "--path", str(store_path),
+            "--json"]  # fmt: skip
+    off = runner.invoke(app, base)
+    on = runner.invoke(app, [*base, "--mention-filter", "--mentions", str(tmp_path / "m.parquet")])
+    assert off.exit_code == 0 and on.exit_code == 0, off.output + on.output
+    assert json.loads(off.stdout)["linker"]["mention_filter"] is False
+    assert json.loads(on.stdout)["linker"]["mention_filter"] is True
+    with open_store("embedded", path=store_path) as s:
+        kg = s.load()
+    config = LinkerConfig(tfidf=False, mention_filter=True)
+    _, expected = evaluate_linker(kg, read_corpus(FIX / "marfan.jsonl", None), config, None)
+    assert pl.read_parquet(tmp_path / "m.parquet").equals(expected)
+
+
 def test_cli_unmapped_types_exit_2(store_path: Path, tmp_path: Path) -> None:
     odd = _pubtator(tmp_path, "1|t|Hi there.\n1|a|x\n1\t0\t2\tHi\tFooType\tD000001\n")
     res = runner.invoke(app, ["coverage", "eval-linking", str(odd), "--path", str(store_path)])

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from medkg.cli.main import app
-from medkg.coverage.linking import Linker
+from medkg.coverage.linking import Linker, LinkerConfig
 from medkg.coverage.pipeline import DatasetSpec, run_audit
 from medkg.coverage.sharded import CorpusSource, link_corpus
 from medkg.engines import LocalEngine
@@ -122,6 +122,12 @@ def test_cli_links_a_folder_and_leaves_nothing_on_bad_input(tmp_path: Path) -> N
     assert (
         data["items"] == len(expected) and data["shards"] == 4 + 2 + 3
     )  # lines / row groups (45, 45, 30) / lines
+    assert data["linker"]["mention_filter"] is False  # the default linker
+    res = CliRunner().invoke(app, [*args, "--mention-filter"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["linker"]["mention_filter"] is True
+    on = Linker.from_graph(small_graph(), LinkerConfig(mention_filter=True))
+    assert pl.read_parquet(out).equals(on.link_texts(expected))
     out.unlink()
     (tmp_path / "corpus" / "a.jsonl").open("a").write("{not json\n")
     res = CliRunner().invoke(app, args)
