@@ -6,7 +6,9 @@ process whole).
   pattern, or one file) in path order.
 * :func:`plan_shards` cuts them into :class:`CorpusShard` s: a PubMed XML(.gz) file is one
   shard (a baseline file holds ~30,000 citations and XML cannot be entered mid-way); a
-  JSONL file is cut every ``shard_size`` lines (byte ranges found by one scan of the file);
+  JSONL file is cut every ``shard_size`` lines (byte ranges found by one scan of the file;
+  a gzipped JSONL file, ``.jsonl.gz``, is one shard, since a gzip stream cannot be entered
+  mid-way either);
   a Parquet file into runs of whole row groups of at least ``shard_size`` rows (from its
   footer; a row group is never split, so no shard reads another's).
 * :class:`ShardItems` reads one shard as ``(item id, text)`` pairs, the items
@@ -23,6 +25,7 @@ missing field, malformed XML, a file that is not Parquet).
 from __future__ import annotations
 
 import glob
+import gzip
 import json
 import os
 import re
@@ -35,8 +38,9 @@ from medkg.io import DatasetError, record_item
 from medkg.retrieval.readers import read_documents
 
 #: Corpus file formats by name ending.
-CORPUS_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
-                   ".xml": "pubmed", ".xml.gz": "pubmed"}  # fmt: skip
+CORPUS_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".jsonl.gz": "jsonl",
+                   ".ndjson.gz": "jsonl", ".parquet": "parquet", ".xml": "pubmed",
+                   ".xml.gz": "pubmed"}  # fmt: skip
 _GLOB_CHARS = set("*?[")
 
 
@@ -67,13 +71,14 @@ def corpus_format(path: str | Path) -> str | None:
 
 def is_sharded_source(source: str) -> bool:
     """Whether ``source`` names a sharded corpus: a folder (not a `medkg synth` output,
-    which holds ``items.jsonl``), a glob pattern, or a PubMed XML file."""
+    which holds ``items.jsonl``), a glob pattern, a PubMed XML file or a gzipped JSONL file."""
     path = Path(source)
     if _GLOB_CHARS & set(source):
         return True
     if path.is_dir():
         return not (path / "items.jsonl").is_file()
-    return corpus_format(path) == "pubmed"
+    fmt = corpus_format(path)
+    return fmt == "pubmed" or (fmt == "jsonl" and path.name.endswith(".gz"))
 
 
 def corpus_files(source: str) -> tuple[list[Path], Path]:
@@ -104,7 +109,9 @@ def plan_shards(source: str, shard_size: int) -> list[CorpusShard]:
     for file in files:
         name = file.relative_to(root).as_posix() if len(files) > 1 else ""
         fmt = corpus_format(file)
-        if fmt == "jsonl":
+        if fmt == "jsonl" and file.name.endswith(".gz"):
+            shards.append(CorpusShard(str(file), "jsonl", name=name))  # the whole stream
+        elif fmt == "jsonl":
             shards += _jsonl_shards(file, name, shard_size)
         elif fmt == "parquet":
             shards += _parquet_shards(file, name, shard_size)
@@ -183,9 +190,16 @@ class ShardItems:
 
 def _jsonl_records(shard: CorpusShard) -> list[tuple[int, Any]]:
     path = Path(shard.path)
-    with path.open("rb") as fh:
-        fh.seek(shard.start)
-        data = fh.read((shard.stop or path.stat().st_size) - shard.start)
+    if path.name.endswith(".gz"):
+        try:
+            with gzip.open(path, "rb") as gz:
+                data = gz.read()
+        except (OSError, EOFError) as exc:  # not gzip, or a cut stream
+            raise DatasetError(path, f"unreadable gzip stream ({exc})") from None
+    else:
+        with path.open("rb") as fh:
+            fh.seek(shard.start)
+            data = fh.read((shard.stop or path.stat().st_size) - shard.start)
     out = []
     for number, raw in enumerate(data.split(b"\n"), shard.first_line):
         try:

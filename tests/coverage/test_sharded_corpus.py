@@ -90,6 +90,22 @@ def test_a_malformed_line_names_its_file_and_line(tmp_path: Path) -> None:
                     LocalEngine(), tmp_path / "m.parquet")  # fmt: skip
 
 
+def test_gzipped_jsonl_is_one_shard_with_the_plain_files_records(tmp_path: Path) -> None:
+    expected = write_corpus(tmp_path / "corpus")
+    plain = tmp_path / "corpus" / "a.jsonl"
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    (packed / "a.jsonl.gz").write_bytes(gzip.compress(plain.read_bytes()))
+    shards = plan_shards(str(packed), 7)
+    assert len(shards) == 1 and shards[0].fmt == "jsonl"
+    assert is_sharded_source(str(packed / "a.jsonl.gz")) and not is_sharded_source(str(plain))
+    got = ShardItems(("q",))(shards[0])
+    assert got == [(i.split(":", 1)[1], t) for i, t in expected if i.startswith("a.jsonl:")]
+    (packed / "a.jsonl.gz").write_bytes(gzip.compress(plain.read_bytes())[:-300])  # cut
+    with pytest.raises(DatasetError, match=r"a\.jsonl\.gz.*unreadable gzip"):
+        ShardItems(("q",))(plan_shards(str(packed), 7)[0])
+
+
 def test_truncated_pubmed_shard_names_its_file(tmp_path: Path) -> None:
     folder = tmp_path / "pubmed"
     folder.mkdir()
