@@ -172,14 +172,23 @@ def _decode(path: Path, raw: bytes, line_offset: int = 0) -> str:
 def read_jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
     """``(line number, record)`` of each non-blank line of a JSON Lines file."""
     with path.open("rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            text = _decode(path, raw, number - 1).strip()
-            if not text:
-                continue
-            try:
-                yield number, json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(path, f"malformed JSON: {exc.msg}", line=number) from None
+        yield from jsonl_records(path, fh)
+
+
+def jsonl_records(
+    path: Path, lines: Iterable[bytes], first_line: int = 1
+) -> Iterator[tuple[int, Any]]:
+    """``(line number, record)`` of each non-blank line of ``lines`` (raw JSON Lines of
+    ``path``, the first numbered ``first_line``: a piece of the file read on its own);
+    errors name the file and line."""
+    for number, raw in enumerate(lines, first_line):
+        text = _decode(path, raw, number - 1).strip()
+        if not text:
+            continue
+        try:
+            yield number, json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(path, f"malformed JSON: {exc.msg}", line=number) from None
 
 
 def read_json_records(path: Path) -> Iterator[tuple[int, Any]]:
@@ -203,13 +212,19 @@ def _csv(path: Path) -> Iterator[tuple[int, Any]]:
     yield from enumerate(csv.DictReader(lines()), 1)
 
 
-def _parquet(path: Path) -> Iterator[tuple[int, Any]]:
+def open_parquet(path: Path) -> Any:
+    """``path`` as a ``pyarrow.parquet.ParquetFile`` (footer read, no data), or a
+    :class:`DatasetError` naming it when it is not a readable Parquet file."""
     import pyarrow.parquet as pq
 
     try:
-        pf = pq.ParquetFile(path)
+        return pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
         raise DatasetError(path, f"not a readable Parquet file ({exc})") from None
+
+
+def _parquet(path: Path) -> Iterator[tuple[int, Any]]:
+    pf = open_parquet(path)
     number = 0
     for batch in pf.iter_batches(batch_size=8192):
         for rec in batch.to_pylist():

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import glob
 import gzip
-import json
 import os
 import re
 from collections.abc import Sequence
@@ -34,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medkg.io import DatasetError, record_item
+from medkg.io import DatasetError, jsonl_records, open_parquet, record_item
 from medkg.retrieval.readers import read_documents
 
 #: Corpus file formats by name ending.
@@ -139,7 +138,7 @@ def _jsonl_shards(file: Path, name: str, shard_size: int) -> list[CorpusShard]:
 def _parquet_shards(file: Path, name: str, shard_size: int) -> list[CorpusShard]:
     """Whole row groups, gathered until a shard has ``shard_size`` rows: a row group is
     read by one shard only (a writer's row group may hold more rows than a shard)."""
-    meta = _parquet_file(file).metadata
+    meta = open_parquet(file).metadata
     shards, start, end = [], 0, 0
     for group in range(meta.num_row_groups):
         end += meta.row_group(group).num_rows
@@ -149,15 +148,6 @@ def _parquet_shards(file: Path, name: str, shard_size: int) -> list[CorpusShard]
     if end > start:
         shards.append(CorpusShard(str(file), "parquet", start, end, name=name))
     return shards
-
-
-def _parquet_file(path: Path) -> Any:
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
-        raise DatasetError(path, f"not a readable Parquet file ({exc})") from None
 
 
 @dataclass(frozen=True)
@@ -200,25 +190,11 @@ def _jsonl_records(shard: CorpusShard) -> list[tuple[int, Any]]:
         with path.open("rb") as fh:
             fh.seek(shard.start)
             data = fh.read((shard.stop or path.stat().st_size) - shard.start)
-    out = []
-    for number, raw in enumerate(data.split(b"\n"), shard.first_line):
-        try:
-            text = raw.decode("utf-8").strip()
-        except UnicodeDecodeError as exc:
-            raise DatasetError(
-                path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", line=number
-            ) from None
-        if not text:
-            continue
-        try:
-            out.append((number, json.loads(text)))
-        except json.JSONDecodeError as exc:
-            raise DatasetError(path, f"malformed JSON: {exc.msg}", line=number) from None
-    return out
+    return list(jsonl_records(path, data.split(b"\n"), shard.first_line))
 
 
 def _parquet_records(shard: CorpusShard, wanted: Sequence[str]) -> list[tuple[int, Any]]:
-    pf = _parquet_file(Path(shard.path))
+    pf = open_parquet(Path(shard.path))
     # only the columns linking reads (a missing one is reported by record_item, by name)
     columns = [c for c in pf.schema_arrow.names if c in wanted]
     stop = shard.stop if shard.stop is not None else pf.metadata.num_rows
