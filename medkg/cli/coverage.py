@@ -257,16 +257,13 @@ def _link_corpus(dataset: str, output: Path, fields: tuple[str, ...], id_field: 
         with staged_file(output) as tmp:
             res = link_corpus(linker, shards, ShardItems(fields, id_field), runner, tmp,
                               progress=update)  # fmt: skip
-    import polars as pl
-
-    by_method = pl.scan_parquet(output).group_by("method").len().sort("method").collect()
     counts = {
         "shards": res.shards,
         "items": res.items,
         "linked_items": res.linked_items,
         "mentions": res.mentions,
         "entities": res.entities,
-        "by_method": dict(by_method.iter_rows()),
+        "by_method": res.by_method,
         "characters": res.characters,
         "linker": linker.config.to_dict(),
     }

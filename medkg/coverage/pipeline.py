@@ -250,15 +250,18 @@ def run_audit(
         )
     audits: list[Audit] = []
     mentions: dict[str, pl.DataFrame] = {}
-    # full mention tables of corpora, on disk until they move into the output folder
-    # beside the output when it can (same file system: the move is a rename, no copy)
+    # full mention tables of corpora, on disk until they move into the output folder,
+    # beside the output when it can (same file system: the move is a rename, no copy);
+    # made only when a dataset is a corpus
     near = Path(out).absolute().parent if out is not None else None
-    spool = Path(tempfile.mkdtemp(prefix=".medkg-audit-spool-",
-                                  dir=near if near is not None and near.is_dir() else None))  # fmt: skip
+    spool: Path | None = None
     mention_files: dict[str, Path] = {}
     try:
         for spec, items in loaded:
             if spec.corpus is not None:
+                if spool is None:
+                    spool = Path(tempfile.mkdtemp(prefix=".medkg-audit-spool-",
+                                                  dir=near if near and near.is_dir() else None))  # fmt: skip
                 file = spool / f"{spec.name}.parquet"
                 links = link_corpus(linker, spec.corpus.shards, spec.corpus.read,
                                     engine or LocalEngine(), file, progress=progress)  # fmt: skip
@@ -289,7 +292,8 @@ def run_audit(
                                               linker, graph_hash, amcs_reference, report)  # fmt: skip
             result.files = {k: final / v.name for k, v in result.files.items()}
     finally:
-        shutil.rmtree(spool, ignore_errors=True)
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
     return result
 
 

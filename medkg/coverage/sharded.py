@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,6 +130,7 @@ class CorpusLinks:
     mentions: int
     linked_items: int
     entities: int
+    by_method: dict[str, int]  # mentions per linking method, by method name
 
 
 def link_corpus(
@@ -150,6 +152,7 @@ def link_corpus(
     schema = pl.DataFrame(schema=MENTION_SCHEMA).to_arrow().schema
     items = characters = rows = linked = 0
     entities: set[str] = set()  # bounded by the graph, not by the corpus
+    by_method: Counter[str] = Counter()
     with pq.ParquetWriter(str(out), schema, compression="zstd") as writer:
         for result in engine.stream(LinkCorpusShard(linker, read), shards, progress=progress):
             items += result.items
@@ -161,9 +164,11 @@ def link_corpus(
                 # an item lies in one shard, so per-shard counts add up
                 linked += m.get_column("item_id").n_unique()
                 entities.update(m.get_column("entity_id").unique().to_list())
+                by_method.update(dict(m.group_by("method").len().iter_rows()))
     if items == 0:
         raise InputError(f"the corpus has no items ({len(shards)} shards read)")
-    return CorpusLinks(len(shards), items, characters, rows, linked, len(entities))
+    return CorpusLinks(len(shards), items, characters, rows, linked, len(entities),
+                       dict(sorted(by_method.items())))  # fmt: skip
 
 
 __all__ = [

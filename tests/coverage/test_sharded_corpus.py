@@ -139,6 +139,8 @@ def test_cli_links_a_folder_and_leaves_nothing_on_bad_input(tmp_path: Path) -> N
         data["items"] == len(expected) and data["shards"] == 4 + 2 + 3
     )  # lines / row groups (45, 45, 30) / lines
     assert data["linker"]["mention_filter"] is False  # the default linker
+    written = pl.read_parquet(out).group_by("method").len().iter_rows()
+    assert data["by_method"] == dict(sorted(written)) and sum(data["by_method"].values()) > 0
     res = CliRunner().invoke(app, [*args, "--mention-filter"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["linker"]["mention_filter"] is True
