@@ -201,7 +201,9 @@ def write_import_files(kg: KnowledgeGraph, folder: str | Path) -> BulkFiles:
     nodes, edges = kg.nodes, kg.edges
     node_columns, edge_columns, _ = storable_tables(nodes, edges)
     out = BulkFiles(folder, multiline=_has_newline(nodes) or _has_newline(edges))
-    numbers = nodes.select("id", pl.int_range(pl.len(), dtype=pl.UInt32).alias("n"))
+    # the importer's node ids: one numbering, read by the entity rows and the links alike
+    numbered = nodes.with_row_index("n")
+    numbers = numbered.select("id", "n")
 
     header = [f":ID({ID_SPACE})", "id:string", ":LABEL"] + [
         f"{c}:{_csv_type(t)}" for c, t in node_columns if c != "id"
@@ -213,9 +215,7 @@ def write_import_files(kg: KnowledgeGraph, folder: str | Path) -> BulkFiles:
         .alias(":LABEL")
     )
     props = [c for c, _ in node_columns if c != "id"]
-    table = _lists(nodes, "nodes", "id", out).select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("n"), "id", labels, *props
-    )
+    table = _lists(numbered, "nodes", "id", out).select("n", "id", labels, *props)
     path = folder / "entities.csv"
     table.write_csv(path, include_header=False)
     (folder / "entities.header.csv").write_text(",".join(header) + "\n", encoding="utf-8")
