@@ -26,6 +26,7 @@ from medkg.synthesis.items import QAItem, Reject
 from medkg.synthesis.pipeline import SynthBackends, SynthConfig, SynthResult, synthesize
 from tests.factories.engines import Fails, SlowFirstAttempt, kill_when_started
 from tests.factories.graphs import generated_graph, small_graph
+from tests.factories.sharding import cli_synth_digests
 from tests.factories.synth import FakeFamily, FakeGeneFamily, fake_backends
 
 pytestmark = pytest.mark.ray
@@ -207,30 +208,8 @@ def test_synth_survives_a_worker_killed_mid_shard(ray_cluster: str, tmp_path: Pa
 def test_cli_synth_on_ray_writes_the_local_dataset(
     ray_cluster: str, bundled_kg: KnowledgeGraph, tmp_path: Path
 ) -> None:
-    """`medkg synth --engine ray` writes the bytes `medkg synth` writes (hashed here)."""
-    import hashlib
-    import json as _json
-
-    from typer.testing import CliRunner
-
-    from medkg.cli.main import app
-    from medkg.kg.stores import open_store
-
-    store = tmp_path / "graph"
-    with open_store("embedded", path=store) as s:
-        s.save(bundled_kg)
-    runner = CliRunner()
-    digests = {}
-    for engine in ("local", "ray"):
-        out = tmp_path / engine
-        res = runner.invoke(app, ["synth", "--n", "250", "--path", str(store), "--out", str(out),
-                                  "--formats", "jsonl", "--engine", engine, "--json"])  # fmt: skip
-        assert res.exit_code == 0, res.output
-        assert _json.loads(res.stdout)["engine"]["engine"] == engine
-        digests[engine] = {
-            name: hashlib.sha256((out / name).read_bytes()).hexdigest()
-            for name in ("items.jsonl", "manifest.json")
-        }
+    """`medkg synth --engine ray` writes the bytes `medkg synth` writes (hashed with hashlib)."""
+    digests = cli_synth_digests(bundled_kg, tmp_path)
     assert digests["ray"] == digests["local"]
     assert (tmp_path / "local" / "items.jsonl").read_text().count("\n") == 250
 

@@ -5,7 +5,6 @@ through the CLI on the bundled graph."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from medkg.engines import RayEngine
 from medkg.kg.model import KnowledgeGraph
 from medkg.synthesis.pipeline import SynthConfig, synthesize
 from tests.factories.graphs import generated_graph
-from tests.factories.sharding import MMLU_EXCERPT, TwinDxFamily, digest
+from tests.factories.sharding import MMLU_EXCERPT, TwinDxFamily, cli_synth_digests, digest
 from tests.factories.synth import FakeFamily, fake_backends
 
 pytestmark = pytest.mark.ray
@@ -41,27 +40,8 @@ def test_cli_synth_ranges_on_ray_writes_the_local_dataset(
     ray_cluster: str, bundled_kg: KnowledgeGraph, tmp_path: Path
 ) -> None:
     """`medkg synth --shards-per-family 3 --engine ray` writes the bytes of the local run
-    (hashed here with hashlib), and the manifest records K."""
-    from typer.testing import CliRunner
-
-    from medkg.cli.main import app
-    from medkg.kg.stores import open_store
-
-    store = tmp_path / "graph"
-    with open_store("embedded", path=store) as s:
-        s.save(bundled_kg)
-    digests = {}
-    for engine in ("local", "ray"):
-        out = tmp_path / engine
-        res = CliRunner().invoke(app, ["synth", "--n", "250", "--path", str(store), "--out",
-                                       str(out), "--formats", "jsonl", "--engine", engine,
-                                       "--shards-per-family", "3", "--json"])  # fmt: skip
-        assert res.exit_code == 0, res.output
-        assert json.loads(res.stdout)["engine"]["engine"] == engine
-        digests[engine] = {
-            name: hashlib.sha256((out / name).read_bytes()).hexdigest()
-            for name in ("items.jsonl", "manifest.json")
-        }
+    (hashed with hashlib), and the manifest records K."""
+    digests = cli_synth_digests(bundled_kg, tmp_path, "--shards-per-family", "3")
     assert digests["ray"] == digests["local"]
     manifest = json.loads((tmp_path / "ray" / "manifest.json").read_text())
     assert manifest["config"]["shards_per_family"] == 3

@@ -1,6 +1,7 @@
 """Helpers of the sharded-synthesis tests (tests/synthesis/test_sharded*.py,
-tests/engines/test_synth_ranges.py): families that duplicate or keep state, a digest of a
-result's items and manifest, the MMLU excerpt."""
+tests/engines/test_synth_ranges.py, tests/engines/test_engines.py): families that duplicate
+or keep state, a digest of a result's items and manifest, the same of `medkg synth` runs on
+the local and the ray engine, the MMLU excerpt."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from medkg.kg.model import KnowledgeGraph
 from medkg.synthesis.export import item_row
 from medkg.synthesis.items import Reject
 from medkg.synthesis.pipeline import SynthResult
@@ -46,3 +48,31 @@ def digest(result: SynthResult) -> tuple[str, str]:
         hashlib.sha256(rows.encode()).hexdigest(),
         hashlib.sha256(manifest.encode()).hexdigest(),
     )
+
+
+def cli_synth_digests(kg: KnowledgeGraph, root: Path, *options: str) -> dict[str, dict[str, str]]:
+    """`medkg synth --n 250` of ``kg`` (saved to ``root/graph``) into ``root/local`` and
+    ``root/ray``, each with ``--engine`` set and ``options`` added; per engine the sha256
+    (hashlib) of ``items.jsonl`` and ``manifest.json``. Each run must exit 0 and its JSON
+    summary must name the engine that ran it."""
+    from typer.testing import CliRunner
+
+    from medkg.cli.main import app
+    from medkg.kg.stores import open_store
+
+    store = root / "graph"
+    with open_store("embedded", path=store) as s:
+        s.save(kg)
+    digests = {}
+    for engine in ("local", "ray"):
+        out = root / engine
+        res = CliRunner().invoke(app, ["synth", "--n", "250", "--path", str(store), "--out",
+                                       str(out), "--formats", "jsonl", "--engine", engine,
+                                       *options, "--json"])  # fmt: skip
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.stdout)["engine"]["engine"] == engine
+        digests[engine] = {
+            name: hashlib.sha256((out / name).read_bytes()).hexdigest()
+            for name in ("items.jsonl", "manifest.json")
+        }
+    return digests
