@@ -25,7 +25,15 @@ CPU time depends less on the load than wall time): this process's for the CSV fi
 server JVM's until it serves (importer and DBMS start) and at the end (with the indexes);
 for the online path, the server JVM's and this process's during the save.
 
-    python bench/bench_neo4j_bulk.py --graph $MEDKG_HOME/graph [--runs 3] [--skip-online] [--reimport]
+The imported server compiles with C1 only (:data:`medkg.kg.neo4j_server.IMPORT_JIT`);
+``--compare-jit`` also runs the offline path with tiered compilation (the JVM's default)
+before it in each run, alternating. After each offline load (not timed in its span) the
+same server answers a fixed set of short queries (entity, neighbours and name search for
+every 400th entity) and then the round trip reads the whole graph: their seconds and the
+server JVM's CPU seconds show what the compiler choice costs the serving afterwards.
+
+    python bench/bench_neo4j_bulk.py --graph $MEDKG_HOME/graph [--runs 3] [--skip-online]
+        [--reimport] [--compare-jit]
 """
 
 from __future__ import annotations
@@ -43,6 +51,8 @@ from medkg.kg.model import KnowledgeGraph
 from medkg.kg.stores.embedded import EmbeddedStore
 from medkg.kg.stores.neo4j import Neo4jStore
 from medkg.kg.stores.neo4j_bulk import bulk_import, finish_import
+
+QUERY_EVERY = 400  # the short queries ask about every 400th entity (207 of the graph)
 
 STAGE = re.compile(r"^(?P<stage>[^\[\]]+?), started ")
 DONE = re.compile(r"^Done in (?P<t>.+)$")
@@ -79,12 +89,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def offline_run(graph: Path, work: Path, *, replace: bool) -> dict[str, float]:
+def short_queries(store: Neo4jStore, kg: KnowledgeGraph) -> float:
+    """Seconds for entity + neighbours of every QUERY_EVERY-th entity and a name search
+    for its name's first word (what an interactive user asks)."""
+    ids = kg.nodes.get_column("id").gather_every(QUERY_EVERY).to_list()
+    names = kg.nodes.get_column("name").gather_every(QUERY_EVERY).to_list()
+    t = time.perf_counter()
+    for node_id, name in zip(ids, names, strict=True):
+        assert store.get_node(node_id) is not None, node_id
+        store.neighbours(node_id)
+        if name:
+            store.search(name.split()[0], limit=10)
+    return time.perf_counter() - t
+
+
+def offline_run(
+    graph: Path, work: Path, *, replace: bool, jit: tuple[str, ...] = runner.IMPORT_JIT
+) -> dict[str, float]:
     """One timed offline load into ``work`` (see the module doc); its figures."""
     t0 = time.perf_counter()
     kg = EmbeddedStore(graph).load()
     read = time.perf_counter() - t0
-    done = bulk_import(kg, work, heap="2g", name="bench-bulk", overwrite=replace)
+    done = bulk_import(kg, work, heap="2g", name="bench-bulk", overwrite=replace, jit=jit)
     try:
         store = Neo4jStore(uri=done.server.uri)
         t = time.perf_counter()
@@ -92,7 +118,10 @@ def offline_run(graph: Path, work: Path, *, replace: bool) -> dict[str, float]:
         finish = time.perf_counter() - t
         offline = time.perf_counter() - t0
         jvm_cpu = cpu_seconds(done.server.pid)
+        queries = short_queries(store, kg)
+        queries_cpu = cpu_seconds(done.server.pid) - jvm_cpu
         check = round_trip(store, kg)
+        check_cpu = cpu_seconds(done.server.pid) - jvm_cpu - queries_cpu
         store.close()
     finally:
         runner.stop("bench-bulk")
@@ -100,8 +129,10 @@ def offline_run(graph: Path, work: Path, *, replace: bool) -> dict[str, float]:
     proper = done.write_csv_seconds + done.import_seconds + finish
     print(f"graph: {kg.nodes.height:,} nodes, {kg.edges.height:,} edges, "
           f"{done.files.tree_links:,} tree links = {rows:,} rows")  # fmt: skip
+    compiler = " ".join(jit) or "tiered compilation"
     print(
-        f"offline{' re-import into the used folder' if replace else ''}: read graph {read:.1f} s"
+        f"offline{' re-import into the used folder' if replace else ''} ({compiler}):"
+        f" read graph {read:.1f} s"
         f" + [CSV {done.write_csv_seconds:.1f} s | JVM ready {done.jvm_ready_seconds:.1f} s]"
         f" + importer {done.import_seconds:.1f} s [beside them: DBMS up at"
         f" {done.dbms_seconds:.1f} s] + switch to the imported store {done.start_seconds:.1f} s"
@@ -113,11 +144,16 @@ def offline_run(graph: Path, work: Path, *, replace: bool) -> dict[str, float]:
         f" rows/s; CPU: CSV {done.csv_cpu_seconds:.1f} s, server JVM until it serves"
         f" {done.jvm_cpu_seconds:.1f} s, at the end {jvm_cpu:.1f} s"
     )
+    print(
+        f"  serving afterwards: short queries {queries:.1f} s (JVM CPU {queries_cpu:.1f} s),"
+        f" then the whole-graph round trip {check:.1f} s (JVM CPU {check_cpu:.1f} s)"
+    )
     for stage, took in importer_stages(work / "server.log"):
         print(f"  importer stage {stage}: {took}")
     print(f"load average after offline: {load_average()}", flush=True)
     return {"span": offline, "proper": proper, "rows": rows, "jvm_cpu": jvm_cpu,
-            "csv_cpu": done.csv_cpu_seconds}  # fmt: skip
+            "csv_cpu": done.csv_cpu_seconds, "queries": queries, "queries_cpu": queries_cpu,
+            "check": check, "check_cpu": check_cpu}  # fmt: skip
 
 
 def online_run(graph: Path, work: Path, rows: int) -> dict[str, float]:
@@ -154,13 +190,21 @@ def main() -> None:
         "--reimport", action="store_true", help="also re-import into the used folder (--replace)"
     )
     ap.add_argument("--runs", type=int, default=1, help="offline + online pairs, then medians")
+    ap.add_argument(
+        "--compare-jit",
+        action="store_true",
+        help="in each run, first an offline load with tiered compilation (before C1 only)",
+    )
     args = ap.parse_args()
     runtime = runner.ensure_runtime()  # fetched and compiled once; not part of either span
     del runtime
     pairs: list[tuple[dict[str, float], dict[str, float] | None]] = []
+    tiered: list[dict[str, float]] = []
     for run in range(1, args.runs + 1):
         with tempfile.TemporaryDirectory() as tmp:
             print(f"--- run {run}; load average before: {load_average()}", flush=True)
+            if args.compare_jit:
+                tiered.append(offline_run(args.graph, Path(tmp) / "tiered", replace=False, jit=()))
             off = offline_run(args.graph, Path(tmp) / "bulk", replace=False)
             if args.reimport:  # the same folder again: its system database exists now
                 offline_run(args.graph, Path(tmp) / "bulk", replace=True)
@@ -180,6 +224,15 @@ def main() -> None:
             f" proper {proper:.1f} s -> {rows / proper:,.0f} rows/s; server JVM CPU"
             f" {med(o['jvm_cpu'] for o, _ in pairs):.1f} s"
         )
+        for label, runs in (("C1 only", [o for o, _ in pairs]), ("tiered", tiered)):
+            if runs:
+                print(
+                    f"  {label}: span {med(o['span'] for o in runs):.1f} s, JVM CPU"
+                    f" {med(o['jvm_cpu'] for o in runs):.1f} s; short queries"
+                    f" {med(o['queries'] for o in runs):.1f} s (JVM"
+                    f" {med(o['queries_cpu'] for o in runs):.1f} s), round trip"
+                    f" {med(o['check'] for o in runs):.1f} s (JVM {med(o['check_cpu'] for o in runs):.1f} s)"
+                )
         if not args.skip_online:
             ratio = med(on["span"] / o["span"] for o, on in pairs if on)
             save_ratio = med(on["save"] / o["span"] for o, on in pairs if on)

@@ -65,6 +65,12 @@ READY_PREFIX = "READY "
 # ready, the DBMS is up (beside the importer), the import is done, the database serves.
 IMPORT_MARKS = ("WAITING", "DBMS", "IMPORTED", "SERVING")
 IMPORT_FAILED = "MEDKG IMPORT FAILED"  # its line when the import fails (then it exits 3)
+# A server that starts with an import compiles with C1 only: the import, the DBMS start and
+# the index build are short bursts of code run once, where C2's compile threads cost more
+# CPU than their code saves (bench/README.md: about a third of the JVM's CPU seconds). The
+# trade-off, measured: sustained scans (a whole-graph read over Bolt) cost about twice the
+# JVM CPU afterwards; short queries cost less. A plain start keeps tiered compilation.
+IMPORT_JIT = ("-XX:TieredStopAtLevel=1",)
 
 
 class Neo4jServerError(MedkgError, RuntimeError):
@@ -139,10 +145,12 @@ class ImportFirst:
     ``prepare()`` runs in this process while the JVM starts (it writes the import files) and
     returns the importer's arguments. :func:`start` fills ``marks`` with the epoch seconds
     and ``cpu`` with the JVM's CPU seconds each of :data:`IMPORT_MARKS` carries, and ``go``
-    with when it let the import begin (epoch seconds, as the JVM stamps its marks)."""
+    with when it let the import begin (epoch seconds, as the JVM stamps its marks).
+    ``jit`` are the JVM's compiler options for this start (:data:`IMPORT_JIT`)."""
 
     home: Path
     prepare: Callable[[], list[str]]
+    jit: tuple[str, ...] = IMPORT_JIT
     marks: dict[str, float] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
     go: float = 0.0
@@ -406,8 +414,9 @@ def start(
     user, password = credentials(name, auth)
     env = jvm_environment(user, password)
     cds = neo4j_cds.plan(runtime.root, java)
+    jit = import_first.jit if import_first is not None else ()
     cmd = [
-        java, f"-Xmx{heap}", *cds.options, *JAVA_OPENS, "-cp", runtime.classpath(), MAIN_CLASS,
+        java, f"-Xmx{heap}", *jit, *cds.options, *JAVA_OPENS, "-cp", runtime.classpath(), MAIN_CLASS,
         str(work), str(port), str(runtime.plugins), pagecache,
     ]  # fmt: skip
     args_file = work / ".import-args"

@@ -93,6 +93,11 @@ def awkward_lists(kg: KnowledgeGraph) -> KnowledgeGraph:
     return KnowledgeGraph(nodes=nodes, edges=edges, sources=kg.sources, report=kg.report)
 
 
+def jvm_arguments(pid: int) -> list[str]:
+    """The command line process ``pid`` runs (Linux ``/proc``)."""
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+
+
 def rel_key_constraints(store: Neo4jStore) -> set[str]:
     rows = store.read(lambda run: run("SHOW CONSTRAINTS YIELD name RETURN name"), "constraints")
     return {r["name"] for r in rows if r["name"].startswith("medkg_rel_key_unique_")}
@@ -119,6 +124,8 @@ def test_bulk_import_reads_back_the_same_graph(
         # the DBMS came up beside the importer in the same JVM, whose CPU the marks carry
         assert 0 < got.dbms_seconds <= got.seconds and got.jvm_cpu_seconds > 0
         assert not (work / "import-home" / "data").exists()  # the staged store moved in
+        # the importing JVM compiles with C1 only (runner.IMPORT_JIT)
+        assert set(runner.IMPORT_JIT) <= set(jvm_arguments(got.server.pid))
     finally:
         runner.stop("bulk-test")
     # A second import into the now existing database is refused unless asked to replace it,
@@ -166,8 +173,9 @@ def test_key_constraints_come_with_the_first_online_save(
     """An import declares the database loaded without the relationship key constraints;
     the first online save creates them before its MERGE and updates the graph correctly."""
     work = tmp_path / "lazy"
-    done = bulk_import(small_kg, work, name="bulk-lazy")
+    done = bulk_import(small_kg, work, name="bulk-lazy", jit=())  # tiered, the JVM's default
     try:
+        assert not any(a.startswith("-XX:Tiered") for a in jvm_arguments(done.server.pid))
         user, password = runner.credentials("bulk-lazy")
         store = Neo4jStore(uri=done.server.uri, user=user, password=password)
         try:

@@ -297,6 +297,7 @@ def bulk_import(
     port: int = 0,
     keep_files: Path | None = None,
     timeout: float = 3600.0,
+    jit: tuple[str, ...] = runner.IMPORT_JIT,
 ) -> BulkImport:
     """Import ``kg`` into the data folder ``work_dir/data`` of a **stopped** server named
     ``name``, then start that server on it: one JVM runs the importer and then serves
@@ -304,7 +305,9 @@ def bulk_import(
     writes the import files, imports them into a staging data folder while its DBMS starts,
     and this process computes the graph's content hash meanwhile. Call
     :func:`finish_import` next. An existing database is replaced only with ``overwrite``; a
-    failed import names the importer's own message and leaves no server running."""
+    failed import names the importer's own message and leaves no server running. ``jit``:
+    the server JVM's compiler options (C1 only by default, see
+    :data:`medkg.kg.neo4j_server.IMPORT_JIT`; ``()`` for tiered compilation)."""
     work_dir = Path(work_dir).expanduser().resolve()
     existing = work_dir / "data" / "databases" / "neo4j"
     if not overwrite and existing.is_dir() and any(existing.iterdir()):
@@ -336,7 +339,7 @@ def bulk_import(
             # The staging data folder is new: the switch to it replaces the database.
             return import_arguments(state["files"])
 
-        job = runner.ImportFirst(home, prepare)
+        job = runner.ImportFirst(home, prepare, jit=jit)
         try:
             info = runner.start(
                 data_dir=work_dir, port=port, heap=heap, name=name, timeout=timeout,
