@@ -26,8 +26,8 @@ server JVM's until it serves (importer and DBMS start) and at the end (with the 
 for the online path, the server JVM's and this process's during the save.
 
 The imported server compiles with C1 only (:data:`medkg.kg.neo4j_server.IMPORT_JIT`);
-``--compare-jit`` also runs the offline path with tiered compilation (the JVM's default)
-before it in each run, alternating. After each offline load (not timed in its span) the
+``--compare-jit`` also runs the offline path with the JVM's default compilation before it
+in each run, alternating. After each offline load (not timed in its span) the
 same server answers a fixed set of short queries (entity, neighbours and name search for
 every 400th entity) and then the round trip reads the whole graph: their seconds and the
 server JVM's CPU seconds show what the compiler choice costs the serving afterwards.
@@ -129,7 +129,7 @@ def offline_run(
     proper = done.write_csv_seconds + done.import_seconds + finish
     print(f"graph: {kg.nodes.height:,} nodes, {kg.edges.height:,} edges, "
           f"{done.files.tree_links:,} tree links = {rows:,} rows")  # fmt: skip
-    compiler = " ".join(jit) or "tiered compilation"
+    compiler = " ".join(jit) or "the JVM's default compilation"
     print(
         f"offline{' re-import into the used folder' if replace else ''} ({compiler}):"
         f" read graph {read:.1f} s"
@@ -193,7 +193,7 @@ def main() -> None:
     ap.add_argument(
         "--compare-jit",
         action="store_true",
-        help="in each run, first an offline load with tiered compilation (before C1 only)",
+        help="in each run, first an offline load with the JVM's default compilation",
     )
     args = ap.parse_args()
     runtime = runner.ensure_runtime()  # fetched and compiled once; not part of either span
@@ -224,7 +224,7 @@ def main() -> None:
             f" proper {proper:.1f} s -> {rows / proper:,.0f} rows/s; server JVM CPU"
             f" {med(o['jvm_cpu'] for o, _ in pairs):.1f} s"
         )
-        for label, runs in (("C1 only", [o for o, _ in pairs]), ("tiered", tiered)):
+        for label, runs in (("C1 only", [o for o, _ in pairs]), ("JVM default", tiered)):
             if runs:
                 print(
                     f"  {label}: span {med(o['span'] for o in runs):.1f} s, JVM CPU"

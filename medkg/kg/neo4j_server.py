@@ -66,10 +66,10 @@ READY_PREFIX = "READY "
 IMPORT_MARKS = ("WAITING", "DBMS", "IMPORTED", "SERVING")
 IMPORT_FAILED = "MEDKG IMPORT FAILED"  # its line when the import fails (then it exits 3)
 # A server that starts with an import compiles with C1 only: the import, the DBMS start and
-# the index build are short bursts of code run once, where C2's compile threads cost more
-# CPU than their code saves (bench/README.md: about a third of the JVM's CPU seconds). The
-# trade-off, measured: sustained scans (a whole-graph read over Bolt) cost about twice the
-# JVM CPU afterwards; short queries cost less. A plain start keeps tiered compilation.
+# the index build run much code briefly, where C2's compile threads cost more CPU than their
+# code saves (about a third of the JVM's CPU for the load, bench/README.md). Measured cost:
+# a whole-graph read over Bolt takes about 1.8x the JVM CPU afterwards (short queries less);
+# a restart (`medkg neo4j stop`, `start`) brings the JVM's default compilation back.
 IMPORT_JIT = ("-XX:TieredStopAtLevel=1",)
 
 

@@ -307,7 +307,7 @@ def bulk_import(
     :func:`finish_import` next. An existing database is replaced only with ``overwrite``; a
     failed import names the importer's own message and leaves no server running. ``jit``:
     the server JVM's compiler options (C1 only by default, see
-    :data:`medkg.kg.neo4j_server.IMPORT_JIT`; ``()`` for tiered compilation)."""
+    :data:`medkg.kg.neo4j_server.IMPORT_JIT`; ``()`` for the JVM's defaults)."""
     work_dir = Path(work_dir).expanduser().resolve()
     existing = work_dir / "data" / "databases" / "neo4j"
     if not overwrite and existing.is_dir() and any(existing.iterdir()):
