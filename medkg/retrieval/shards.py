@@ -159,22 +159,33 @@ class ShardItems:
     id_field: str | None = None
 
     def __call__(self, shard: CorpusShard) -> list[tuple[str, str]]:
+        return [(item_id, text) for item_id, text, _ in self.located(shard)]
+
+    def locations(self, shard: CorpusShard) -> list[str]:
+        """Where each record of ``shard`` is, in the order :meth:`__call__` gives them
+        (``file:line`` for JSONL, ``file: row N`` for Parquet, ``file: citation N`` for
+        PubMed): what an error about one record names."""
+        return [where for _, _, where in self.located(shard)]
+
+    def located(self, shard: CorpusShard) -> list[tuple[str, str, str]]:
+        """``(item id, text, where)`` of each record of ``shard``."""
         path = Path(shard.path)
         if shard.fmt == "pubmed":
             return [
                 (d.doc_id, f"{d.title}\n{d.text}" if d.metadata.get("has_abstract") and d.title
-                 else d.text)
-                for d in read_documents(path, "pubmed")
+                 else d.text, f"{path}: citation {n}")
+                for n, d in enumerate(read_documents(path, "pubmed"), 1)
             ]  # fmt: skip
         if shard.fmt == "jsonl":
-            records = _jsonl_records(shard)
+            records, sep = _jsonl_records(shard), ":"
         else:
             records = _parquet_records(shard, (*self.fields, *filter(None, [self.id_field])))
+            sep = ": row "
         prefix = f"{shard.name}:" if shard.name and self.id_field is None else ""
         out = []
         for number, rec in records:
             item = record_item(path, number, rec, self.fields, self.id_field)
-            out.append((prefix + item.id, item.text))
+            out.append((prefix + item.id, item.text, f"{path}{sep}{number}"))
         return out
 
 
