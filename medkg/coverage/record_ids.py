@@ -56,6 +56,8 @@ class IdSpool:
         self.shift = np.uint64(64 - buckets.bit_length() + 1)
         self._dir = tempfile.TemporaryDirectory(prefix=".medkg-ids-", dir=near)
         self.folder = Path(self._dir.name)
+        # plain strings, made once: this runs per shard and bucket
+        self._files = [str(self.folder / f"{b:04d}.bin") for b in range(buckets)]
         self.records = 0
 
     def __enter__(self) -> IdSpool:
@@ -77,7 +79,7 @@ class IdSpool:
         cuts = np.searchsorted(bucket, np.arange(self.buckets + 1, dtype="<u8"))
         for b in range(self.buckets):
             if cuts[b + 1] > cuts[b]:
-                with (self.folder / f"{b:04d}.bin").open("ab") as fh:
+                with open(self._files[b], "ab") as fh:
                     rows[cuts[b] : cuts[b + 1]].tofile(fh)
         self.records += len(hashes)
 

@@ -5,6 +5,7 @@ and the driver's memory does not grow with the corpus. Ray: tests/engines/test_r
 
 from __future__ import annotations
 
+import gc
 import tracemalloc
 from pathlib import Path
 
@@ -117,6 +118,7 @@ def test_the_id_spool_finds_every_repeat_and_only_repeats(tmp_path: Path) -> Non
 
 def _peak(kg: KnowledgeGraph, linker: Linker, folder: Path, out: Path) -> int:
     corpus = CorpusSource(tuple(plan_shards(str(folder), 500)), ShardItems(("q",)))
+    gc.collect()  # garbage of earlier tests is not this audit's
     tracemalloc.start()
     try:
         run_audit(kg, [DatasetSpec("d", str(folder), ("q",), None, corpus)], out=out,
@@ -134,11 +136,16 @@ def test_the_drivers_memory_does_not_grow_with_the_corpus(tmp_path: Path) -> Non
     kg = small_graph()
     linker = Linker.from_graph(kg)
     texts = ["fever and cough", "a rash on the arm", "headache", "nothing to link here"]
-    peaks = {}
+    peaks: dict[int, int] = {}
     for n in (5000, 20000):
         folder = tmp_path / f"c{n}"
         for part in range(n // 2500):
             write_keyed_jsonl(folder / f"p{part}.jsonl", [f"r{part}-{i}" for i in range(2500)],
                               [texts[i % 4] for i in range(2500)])  # fmt: skip
-        peaks[n] = _peak(kg, linker, folder, tmp_path / f"audit{n}")
+    # twice each, the lower peak: a one-off resize of an interpreter-wide table (interned
+    # strings, after earlier tests) lands in whichever run crosses its threshold
+    for run in range(4):
+        n = (5000, 20000)[run % 2]
+        peak = _peak(kg, linker, tmp_path / f"c{n}", tmp_path / f"audit{n}-{run}")
+        peaks[n] = min(peaks.get(n, peak), peak)
     assert peaks[20000] < peaks[5000] + 100_000, peaks
