@@ -35,9 +35,8 @@ from medkg.coverage.audit import (
     write_audit,
 )
 from medkg.coverage.linking import MENTION_SCHEMA, Linker
-from medkg.coverage.rollup import AuditTree
 from medkg.coverage.sets import TextSet, embed_set, met_slice
-from medkg.coverage.sharded import CorpusSource, link_corpus
+from medkg.coverage.sharded import CorpusLinks, CorpusSource, link_corpora
 from medkg.embed import DEFAULT_EMBEDDER, Embedder, build_embedder
 from medkg.engines.base import Engine
 from medkg.engines.local import LocalEngine
@@ -262,28 +261,28 @@ def run_audit(
     # made only when a dataset is a corpus
     near = Path(out).absolute().parent if out is not None else None
     spool: Path | None = None
-    tree: AuditTree | None = None
     mention_files: dict[str, Path] = {}
     try:
+        corpora = [spec for spec, _ in loaded if spec.corpus is not None]
+        corpus_links: dict[str, CorpusLinks] = {}
+        if corpora:
+            spool = Path(tempfile.mkdtemp(prefix=".medkg-audit-spool-",
+                                          dir=near if near and near.is_dir() else None))  # fmt: skip
+            mention_files = {spec.name: spool / f"{spec.name}.parquet" for spec in corpora}
+            # every corpus in one stream (one pool of workers, the linker built once per
+            # worker); each worker reduces its shard to the audit's counts, added up here
+            jobs = [(spec.corpus, mention_files[spec.name]) for spec in corpora if spec.corpus]
+            links = link_corpora(linker, jobs, engine or LocalEngine(),
+                                 progress=progress, tree=audit_tree(kg.nodes))  # fmt: skip
+            corpus_links = {spec.name: n for spec, n in zip(corpora, links, strict=True)}
         for spec, items in loaded:
-            if spec.corpus is not None:
-                if spool is None:
-                    spool = Path(tempfile.mkdtemp(prefix=".medkg-audit-spool-",
-                                                  dir=near if near and near.is_dir() else None))  # fmt: skip
-                    tree = audit_tree(kg.nodes)
-                file = spool / f"{spec.name}.parquet"
-                # each worker reduces its shard to the audit's counts; they add up here
-                links = link_corpus(linker, spec.corpus.shards, spec.corpus.read,
-                                    engine or LocalEngine(), file, progress=progress,
-                                    tree=tree)  # fmt: skip
-                assert links.counts is not None
-                mention_files[spec.name] = file
-                log.info(
-                    "dataset %s: %d items, %d mentions", spec.name, links.items, links.mentions
-                )
-                a = audit_counts(kg.nodes, links.counts, name=spec.name, n_items=links.items,
+            if spec.name in corpus_links:
+                done = corpus_links[spec.name]
+                assert done.counts is not None
+                log.info("dataset %s: %d items, %d mentions", spec.name, done.items, done.mentions)
+                a = audit_counts(kg.nodes, done.counts, name=spec.name, n_items=done.items,
                                  kinds=kinds, branch_depth=branch_depth)  # fmt: skip
-                entity_ids = links.counts.entity_ids
+                entity_ids = done.counts.entity_ids
             else:
                 assert items is not None
                 if engine is None:

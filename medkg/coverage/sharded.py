@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -101,26 +102,31 @@ class ShardLinks(NamedTuple):
     id_hashes: np.ndarray | None = None
 
 
-class LinkCorpusShard(ShardTask[Any, ShardLinks]):
-    """Reads a corpus shard on the worker (``read``) and links it (a :class:`LinkShard`);
-    with a ``tree`` it also reduces the shard's mentions to the audit's counts there
+class LinkCorpusShard(ShardTask[tuple[int, Any], ShardLinks]):
+    """Reads a corpus shard on the worker and links it (a :class:`LinkShard`). A shard is
+    ``(corpus, descriptor)``: the descriptor is read by ``reads[corpus]``, so the shards of
+    several corpora go through one pool with the linker built once per worker. With a
+    ``tree`` it also reduces the shard's mentions to the audit's counts there
     (:func:`medkg.coverage.rollup.count_mentions`). A repeated item id in the shard raises
     an :class:`~medkg.errors.InputError` naming both records."""
 
-    def __init__(self, linker: Linker, read: ShardReader, tree: AuditTree | None = None) -> None:
+    def __init__(
+        self, linker: Linker, reads: Sequence[ShardReader], tree: AuditTree | None = None
+    ) -> None:
         self.link = LinkShard(linker)
-        self.read = read
+        self.reads = tuple(reads)
         self.tree = tree
 
     def setup(self) -> None:
         self.link.setup()
 
-    def run(self, shard: Any) -> ShardLinks:
-        pairs = list(self.read(shard))
+    def run(self, shard: tuple[int, Any]) -> ShardLinks:
+        read, descriptor = self.reads[shard[0]], shard[1]
+        pairs = list(read(descriptor))
         ids = [item_id for item_id, _ in pairs]
         repeat = first_repeat(ids)
         if repeat is not None:
-            raise repeated_id(ids[repeat[1]], *(where(self.read, shard, p) for p in repeat))
+            raise repeated_id(ids[repeat[1]], *(where(read, descriptor, p) for p in repeat))
         mentions = self.link.run(pairs) if pairs else pl.DataFrame(schema=MENTION_SCHEMA)
         counts = count_mentions(self.tree, mentions) if self.tree is not None else None
         return ShardLinks(len(pairs), sum(len(t) for _, t in pairs), mentions, counts,
@@ -189,38 +195,74 @@ def link_corpus(
     :mod:`medkg.coverage.record_ids`). With a ``tree`` each worker also reduces its
     shard's mentions to the audit's counts, added up here into ``counts`` (memory bounded
     by the graph, not the corpus: :mod:`medkg.coverage.rollup`)."""
+    source = CorpusSource(tuple(shards), read)
+    return link_corpora(linker, [(source, Path(out))], engine, progress=progress, tree=tree)[0]
+
+
+def link_corpora(
+    linker: Linker,
+    corpora: Sequence[tuple[CorpusSource, Path]],
+    engine: Engine,
+    *,
+    progress: Progress | None = None,
+    tree: AuditTree | None = None,
+) -> list[CorpusLinks]:
+    """:func:`link_corpus` of several ``(corpus, out)`` in one :meth:`Engine.stream`: one
+    pool of workers (on Ray, one actor pool building the linker once per actor) for all
+    of them, not one per corpus. Each corpus gets its own file, id check and counts."""
     import pyarrow.parquet as pq
 
     schema = pl.DataFrame(schema=MENTION_SCHEMA).to_arrow().schema
-    items = characters = rows = linked = 0
-    entities: set[str] = set()  # bounded by the graph, not by the corpus
-    by_method: Counter[str] = Counter()
-    merger: CountsMerger | None = None
-    task = LinkCorpusShard(linker, read, tree)
-    with IdSpool(near=Path(out).absolute().parent) as ids, \
-            pq.ParquetWriter(str(out), schema, compression="zstd") as writer:  # fmt: skip
-        for index, result in enumerate(engine.stream(task, shards, progress=progress)):
-            items += result.items
-            characters += result.characters
-            if result.id_hashes is not None:
-                ids.add(index, result.id_hashes)
-            if result.counts is not None:
-                merger = merger or CountsMerger(result.counts.follow)
-                merger.add(result.counts)
-            m = result.mentions
-            if m.height:
-                writer.write_table(m.to_arrow().cast(schema))
-                rows += m.height
-                # an item lies in one shard (ids are checked unique), so per-shard counts add up
-                linked += m.get_column("item_id").n_unique()
-                entities.update(m.get_column("entity_id").unique().to_list())
-                by_method.update(dict(m.group_by("method").len().iter_rows()))
-        _check_repeats(ids, shards, read)
-    if items == 0:
-        raise InputError(f"the corpus has no items ({len(shards)} shards read)")
-    return CorpusLinks(len(shards), items, characters, rows, linked, len(entities),
-                       dict(sorted(by_method.items())),
-                       merger.result() if merger is not None else None)  # fmt: skip
+    tagged = [(k, s) for k, (source, _) in enumerate(corpora) for s in source.shards]
+    task = LinkCorpusShard(linker, [source.read for source, _ in corpora], tree)
+    with ExitStack() as stack:
+        sinks = []
+        for source, out in corpora:
+            spool = stack.enter_context(IdSpool(near=Path(out).absolute().parent))
+            writer = stack.enter_context(pq.ParquetWriter(str(out), schema, compression="zstd"))
+            sinks.append(_CorpusSink(source, writer, spool))
+        for (k, _), result in zip(tagged, engine.stream(task, tagged, progress=progress),
+                                  strict=True):  # fmt: skip
+            sinks[k].add(result)
+        return [sink.finish() for sink in sinks]
+
+
+class _CorpusSink:
+    """One corpus's side of :func:`link_corpora`: its shards' results appended to its
+    Parquet file and id spool, its counts added up (all bounded by the graph)."""
+
+    def __init__(self, source: CorpusSource, writer: Any, spool: IdSpool) -> None:
+        self.source, self.writer, self.spool = source, writer, spool
+        self.shards = self.items = self.characters = self.rows = self.linked = 0
+        self.entities: set[str] = set()  # bounded by the graph, not by the corpus
+        self.by_method: Counter[str] = Counter()
+        self.merger: CountsMerger | None = None
+
+    def add(self, result: ShardLinks) -> None:
+        self.items += result.items
+        self.characters += result.characters
+        if result.id_hashes is not None:
+            self.spool.add(self.shards, result.id_hashes)
+        self.shards += 1
+        if result.counts is not None:
+            self.merger = self.merger or CountsMerger(result.counts.follow)
+            self.merger.add(result.counts)
+        m = result.mentions
+        if m.height:
+            self.writer.write_table(m.to_arrow().cast(self.writer.schema))
+            self.rows += m.height
+            # an item lies in one shard (ids are checked unique), so per-shard counts add up
+            self.linked += m.get_column("item_id").n_unique()
+            self.entities.update(m.get_column("entity_id").unique().to_list())
+            self.by_method.update(dict(m.group_by("method").len().iter_rows()))
+
+    def finish(self) -> CorpusLinks:
+        _check_repeats(self.spool, self.source.shards, self.source.read)
+        if self.items == 0:
+            raise InputError(f"the corpus has no items ({len(self.source.shards)} shards read)")
+        return CorpusLinks(self.shards, self.items, self.characters, self.rows, self.linked,
+                           len(self.entities), dict(sorted(self.by_method.items())),
+                           self.merger.result() if self.merger is not None else None)  # fmt: skip
 
 
 def _check_repeats(ids: IdSpool, shards: Sequence[Any], read: ShardReader) -> None:
@@ -248,6 +290,7 @@ __all__ = [
     "LinkShard",
     "ShardLinks",
     "ShardReader",
+    "link_corpora",
     "link_corpus",
     "link_sharded",
     "repeated_id",

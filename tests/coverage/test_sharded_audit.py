@@ -6,6 +6,7 @@ and the driver's memory does not grow with the corpus. Ray: tests/engines/test_r
 from __future__ import annotations
 
 import gc
+import json
 import tracemalloc
 from pathlib import Path
 
@@ -149,3 +150,46 @@ def test_the_drivers_memory_does_not_grow_with_the_corpus(tmp_path: Path) -> Non
         peak = _peak(kg, linker, tmp_path / f"c{n}", tmp_path / f"audit{n}-{run}")
         peaks[n] = min(peaks.get(n, peak), peak)
     assert peaks[20000] < peaks[5000] + 100_000, peaks
+
+
+class CountingEngine(LocalEngine):
+    """The local engine, counting its ``stream`` calls (each is one worker pool on Ray)."""
+
+    def __init__(self) -> None:
+        self.streams = 0
+
+    def _stream(self, task, shards, progress):  # type: ignore[no-untyped-def]
+        self.streams += 1
+        return super()._stream(task, shards, progress)
+
+
+def test_two_corpora_of_one_audit_share_one_stream(tmp_path: Path) -> None:
+    """One pool of workers for every corpus of an audit; each corpus's files are those of
+    its audit alone."""
+    write_mixed_corpus(tmp_path / "one")
+    write_keyed_jsonl(tmp_path / "two" / "a.jsonl", ["k1", "k2", "k3"],
+                      ["fever and cough", "a rash", "nothing"])  # fmt: skip
+    kg = small_graph()
+
+    def spec(name: str, folder: str, size: int, key: str | None) -> DatasetSpec:
+        corpus = CorpusSource(tuple(plan_shards(folder, size)), ShardItems(("q",), key))
+        return DatasetSpec(name, folder, ("q",), key, corpus)
+
+    one, two = (
+        spec("one", str(tmp_path / "one"), 40, None),
+        spec("two", str(tmp_path / "two"), 2, "key"),
+    )
+    engine = CountingEngine()
+    both = run_audit(kg, [one, two], out=tmp_path / "both", amcs_reference=None,
+                     report=False, engine=engine)  # fmt: skip
+    assert engine.streams == 1
+    for s in (one, two):
+        alone = run_audit(kg, [s], out=tmp_path / f"alone-{s.name}", amcs_reference=None,
+                          report=False)  # fmt: skip
+        for name in ("gaps", "nodes", "branches", "levels", "uncovered", "mentions"):
+            ext = "json" if name == "gaps" else "parquet" if name == "mentions" else "csv"
+            got = both.files[f"{name}.{s.name}.{ext}"].read_bytes()
+            assert got == alone.files[f"{name}.{ext}"].read_bytes(), (s.name, name)
+        data = json.loads((tmp_path / "both" / "coverage.json").read_text())
+        mine = next(d for d in data["datasets"] if d["name"] == s.name)
+        assert mine == json.loads(alone.files["coverage.json"].read_text())["datasets"][0]
