@@ -16,6 +16,11 @@ the figure is the step's own peak above them). The bundled graph's linker (the d
     Before: read the table, ``audit()``. After: row group by row group (one per shard)
     ``count_mentions`` + ``CountsMerger``, then ``audit_counts()`` (on a cluster the
     counting runs on the workers; here on the driver, so "after" is overstated).
+``--pools``: what a worker pool costs on the ray engine (2 workers, a private Ray
+    instance), to judge sharing one pool between an audit's linking and its embedding:
+    a Ray Data stream of a trivial task (actor start + teardown), the same with the
+    linking task (the bundled linker and the audit tree shipped, the linker rebuilt per
+    actor) and with the embedding task (MiniLM loaded per actor); each on 2 tiny shards.
 ``ids``: the duplicate-id check alone on ``--ids`` synthetic PMIDs in shards of 30,000
     (hash, spool to disk, check): seconds and peak RSS, to scale to PubMed's 36 M.
 
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,7 +41,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
+from bench_scale import load, split_pubmed  # bench/ is on the path of a script run from it
+
+from medkg.engines import ShardTask
+
 AUDIT_COLUMNS = ["item_id", "entity_id", "method", "equivalents"]  # what the audit read back
 
 
@@ -154,6 +163,52 @@ def child_ids(n: int, folder: str) -> dict[str, Any]:
             "peak_mib": _rss_mib("VmHWM") - base}  # fmt: skip
 
 
+class Nothing(ShardTask[int, int]):
+    """A trivial shard task (what a pool costs with no state to build)."""
+
+    def run(self, shard: int) -> int:
+        return shard
+
+
+def bench_pools(store: Path, folder: Path, runs: int) -> None:
+    import ray
+
+    from medkg.coverage.audit import audit_tree
+    from medkg.coverage.linking import Linker
+    from medkg.coverage.sharded import LinkCorpusShard
+    from medkg.embed import DEFAULT_EMBEDDER, build_embedder
+    from medkg.embed.sharded import EmbedShard
+    from medkg.engines import RayEngine
+    from medkg.retrieval.shards import ShardItems, plan_shards
+
+    kg = _load(str(store))
+    linker = Linker.from_graph(kg)
+    one = plan_shards(str(sorted(folder.iterdir())[0]), 1)[:1]
+    t = time.perf_counter()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    print(f"pools (ray, 2 workers; Ray start-up {time.perf_counter() - t:.1f} s)  [{load()}]")
+    tasks = {
+        "trivial task": (Nothing(), [1, 2]),
+        "linking task (bundled linker + tree)": (
+            LinkCorpusShard(linker, [ShardItems()], audit_tree(kg.nodes)),
+            [(0, one[0]), (0, one[0])],
+        ),
+        "embedding task (MiniLM)": (EmbedShard(build_embedder(DEFAULT_EMBEDDER)), [["a"], ["b"]]),
+    }
+    for name, (task, shards) in tasks.items():
+        secs = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            list(RayEngine(workers=2).stream(task, shards))  # type: ignore[arg-type]
+            secs.append(time.perf_counter() - t)
+        print(f"  {name:<38} {statistics.median(secs):6.1f} s  (runs "
+              f"{' / '.join(f'{x:.1f}' for x in secs)})")  # fmt: skip
+    ray.shutdown()
+    t = time.perf_counter()
+    LinkCorpusShard(linker, [ShardItems()], audit_tree(kg.nodes)).setup()
+    print(f"  in-process: linker rebuilt from its surface table {time.perf_counter() - t:.1f} s")
+
+
 def run_child(*args: str) -> dict[str, Any]:
     env = {**os.environ, "POLARS_MAX_THREADS": os.environ.get("POLARS_MAX_THREADS", "2")}
     res = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True,
@@ -199,10 +254,8 @@ def main() -> None:
     ap.add_argument("--scale", type=int, nargs="+", default=[1, 4, 16])
     ap.add_argument("--ids", type=int, default=2_000_000)
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--pools", action="store_true", help="only the pool costs on ray")
     args = ap.parse_args()
-    sys.path.insert(0, str(BENCH))
-    from bench_scale import load, split_pubmed
-
     from medkg.kg.build import build_graph
     from medkg.kg.stores import open_store
 
@@ -220,6 +273,9 @@ def main() -> None:
         split_pubmed(args.pubmed, args.split, folder)
         print(f"graph {kg.nodes.height:,} nodes, {args.split} shard files; "
               f"set-up {time.perf_counter() - t:.1f} s")  # fmt: skip
+        if args.pools:
+            bench_pools(store, folder, args.runs)
+            return
         print(f"e2e: link + audit of {args.pubmed.name} in {args.split} shards (local engine)")
         e2e: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
         for _ in range(args.runs):

@@ -126,14 +126,16 @@ class LinkCorpusShard(ShardTask[tuple[int, Any], ShardLinks]):
         ids = [item_id for item_id, _ in pairs]
         repeat = first_repeat(ids)
         if repeat is not None:
-            raise repeated_id(ids[repeat[1]], *(where(read, descriptor, p) for p in repeat))
+            raise repeated_id(
+                ids[repeat[1]], *(record_location(read, descriptor, p) for p in repeat)
+            )
         mentions = self.link.run(pairs) if pairs else pl.DataFrame(schema=MENTION_SCHEMA)
         counts = count_mentions(self.tree, mentions) if self.tree is not None else None
         return ShardLinks(len(pairs), sum(len(t) for _, t in pairs), mentions, counts,
                           id_hashes(ids))  # fmt: skip
 
 
-def where(read: ShardReader, shard: Any, position: int) -> str:
+def record_location(read: ShardReader, shard: Any, position: int) -> str:
     """Where record ``position`` of ``shard`` is: the reader's own words (``locations``,
     e.g. ``file:line``) when it has them, else the shard and the record's number."""
     locations = getattr(read, "locations", None)
@@ -275,8 +277,8 @@ def _check_repeats(ids: IdSpool, shards: Sequence[Any], read: ShardReader) -> No
             if s not in read_ids:
                 read_ids[s] = [item_id for item_id, _ in read(shards[s])]
         if read_ids[sa][pa] == read_ids[sb][pb]:
-            error = repeated_id(read_ids[sa][pa], where(read, shards[sa], pa),
-                                where(read, shards[sb], pb))  # fmt: skip
+            error = repeated_id(read_ids[sa][pa], record_location(read, shards[sa], pa),
+                                record_location(read, shards[sb], pb))  # fmt: skip
             more = len(candidates) - n - 1
             if more:
                 error.args = (f"{error.args[0]} ({more} more records repeat an earlier id)",)
@@ -293,6 +295,6 @@ __all__ = [
     "link_corpora",
     "link_corpus",
     "link_sharded",
+    "record_location",
     "repeated_id",
-    "where",
 ]
