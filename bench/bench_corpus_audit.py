@@ -183,14 +183,16 @@ def bench_pools(store: Path, folder: Path, runs: int) -> None:
 
     kg = _load(str(store))
     linker = Linker.from_graph(kg)
-    one = plan_shards(str(sorted(folder.iterdir())[0]), 1)[:1]
+    tiny = folder.parent / "tiny.jsonl"  # one short record: the pool's fixed cost only
+    tiny.write_text('{"text": "cystic fibrosis"}\n')
+    one = plan_shards(str(tiny), 1)
     t = time.perf_counter()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     print(f"pools (ray, 2 workers; Ray start-up {time.perf_counter() - t:.1f} s)  [{load()}]")
     tasks = {
         "trivial task": (Nothing(), [1, 2]),
         "linking task (bundled linker + tree)": (
-            LinkCorpusShard(linker, [ShardItems()], audit_tree(kg.nodes)),
+            LinkCorpusShard(linker, [ShardItems()], audit_tree(kg.nodes)),  # ships both
             [(0, one[0]), (0, one[0])],
         ),
         "embedding task (MiniLM)": (EmbedShard(build_embedder(DEFAULT_EMBEDDER)), [["a"], ["b"]]),
