@@ -38,6 +38,7 @@ def main() -> None:
         ("no composed forms (rules)", replace(base, composed=False)),
         ("no variants", replace(base, variants=False)),
         ("no context sense choice", replace(base, context=False)),
+        ("no MeSH SCR deferral", replace(base, mesh_scr_defer_from=None)),
         ("no qualifiers / composites", replace(base, qualifiers=False)),
         ("no curated abbreviations", replace(base, clinical_abbreviations=False)),
         ("no abbreviation handling", replace(base, abbreviations=None)),

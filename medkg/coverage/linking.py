@@ -70,7 +70,7 @@ from medkg.coverage.abbreviations import (
 from medkg.coverage.fallback import TfidfFallback
 from medkg.coverage.linking_config import LinkerConfig
 from medkg.coverage.linking_filter import MentionFilter, mention_features, packaged_filter
-from medkg.coverage.senses import SenseContext
+from medkg.coverage.senses import SenseContext, deferred_scr_headings
 from medkg.coverage.spans import (
     composite_heads,
     crosses_boundary,
@@ -117,15 +117,19 @@ class Linker:
         stats: dict[str, int] | None = None,
         senses: SenseContext | None = None,
         mention_filter: MentionFilter | None = None,
+        scr_headings: dict[str, str] | None = None,
     ) -> None:
         """``mention_filter`` replaces the packaged filter (used when
-        ``config.mention_filter`` is on)."""
+        ``config.mention_filter`` is on); ``scr_headings``: the deferred MeSH
+        supplementary records and their headings
+        (:func:`~medkg.coverage.senses.deferred_scr_headings`)."""
         import ahocorasick
 
         self.config = config or LinkerConfig()
         self.surfaces = surfaces
         self.stats = dict(stats or {})
         self.senses = senses
+        self.scr_headings = dict(scr_headings or {})
         self._entity = surfaces.get_column("entity_id").to_list()
         self._acronym = surfaces.get_column("acronym").to_list()
         self._composed = (
@@ -192,7 +196,8 @@ class Linker:
         senses = SenseContext.from_graph(
             kg, shared.to_list(), config.prefix_priority, config.kinds, linkable
         )
-        return cls(surfaces, config, stats, senses, mention_filter)
+        heads = deferred_scr_headings(kg, config.mesh_scr_defer_from, linkable)
+        return cls(surfaces, config, stats, senses, mention_filter, heads)
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> Path:
@@ -203,7 +208,8 @@ class Linker:
         self.surfaces.write_parquet(folder / "surfaces.parquet")
         if self.senses is not None:
             self.senses.save(folder)
-        meta = {"config": self.config.to_dict(), "stats": self.stats}
+        meta = {"config": self.config.to_dict(), "stats": self.stats,
+                "scr_headings": self.scr_headings}  # fmt: skip
         (folder / "linker.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
         return folder
 
@@ -218,7 +224,7 @@ class Linker:
             if (folder / "neighbours.parquet").is_file()
             else None
         )
-        return cls(surfaces, config, meta["stats"], senses)
+        return cls(surfaces, config, meta["stats"], senses, None, meta.get("scr_headings"))
 
     # ------------------------------------------------------------------ exact pass
     def _exact(self, text: str, norm: Normalised) -> list[tuple[int, int, int]]:
@@ -338,7 +344,9 @@ class Linker:
 
     def _preferred(self, ent: str) -> str:
         """The exact equivalent of ``ent`` of the same kind from the most preferred source
-        (``prefix_priority``), among the entities the dictionary links; else ``ent``."""
+        (``prefix_priority``), among the entities the dictionary links; else ``ent``. A
+        deferred MeSH supplementary record (``mesh_scr_defer_from``) comes after every
+        other equivalent and, if it is still the choice, gives way to its heading."""
         if self.senses is None:
             return ent
         kind = self.senses.kind_rank.get(ent)
@@ -347,12 +355,22 @@ class Linker:
             for e in self.senses.equivalence.of(ent)
             if e in self._linkable and self.senses.kind_rank.get(e) == kind
         ]
-        if not eq:
-            return ent
+        heads = self.scr_headings
         rank = self._prefix_rank
         n = len(rank)
-        best = min([ent, *eq], key=lambda c: (rank.get(c.split(":", 1)[0], n), c != ent, c))
-        return best
+        # a deferred record was copied from OMIM: its OMIM entry comes first
+        late = any(c in heads for c in (ent, *eq))
+        best = min(
+            [ent, *eq],
+            key=lambda c: (
+                c in heads,
+                late and not c.startswith("OMIM:"),
+                rank.get(c.split(":", 1)[0], n),
+                c != ent,
+                c,
+            ),
+        )
+        return heads.get(best, best)
 
     def _item_rows(self, text: str) -> tuple[list[tuple[int, int, int, str, str]], bytearray]:
         """One text's mentions before the mention filter, ``(start, end, surface index,

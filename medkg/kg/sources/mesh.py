@@ -161,6 +161,36 @@ class MeshEntry:
     given_id: str | None = None
 
 
+def _word_stems(text: str) -> tuple[str, ...]:
+    """Words of a name with the plural endings taken off ("deficiencies" -> "deficiency")."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return tuple(w[:-3] + "y" if w.endswith("ies") else w.rstrip("s") for w in words)
+
+
+def split_term_fragments(names: list[str]) -> list[str]:
+    """``names`` without the pieces of entry terms the dictionary split at a comma.
+
+    The bundled dictionary holds a few entry terms cut in two at their comma: "carboxylase
+    deficiency," and "combined" (MeSH's "Carboxylase Deficiency, Combined", whose plural,
+    "carboxylase deficiencies, combined", it holds whole), ", nonfluent" (of "Aphasia,
+    Nonfluent"). A piece that starts or ends with a comma is never a name. Its other half
+    is dropped as well when it is one word and the two halves joined again give, up to
+    plural endings, another name of the same entry; a one-word name is kept otherwise."""
+    pieces = [n for n in names if n.strip().startswith(",") or n.strip().endswith(",")]
+    if not pieces:
+        return names
+    whole = {_word_stems(n) for n in names if n not in pieces}
+    halves = set()
+    for piece in pieces:
+        for name in names:
+            if name in pieces or " " in name.strip():
+                continue
+            joined = f"{piece} {name}" if piece.strip().endswith(",") else f"{name} {piece}"
+            if _word_stems(joined) in whole:
+                halves.add(name)
+    return [n for n in names if n not in pieces and n not in halves]
+
+
 def read_disease_pickle(obj: Mapping[str, Any]) -> tuple[list[MeshEntry], dict[str, int]]:
     """Entries of the bundled dictionary, and counts of what could not be used.
 
@@ -176,6 +206,11 @@ def read_disease_pickle(obj: Mapping[str, Any]) -> tuple[list[MeshEntry], dict[s
                 variants[target].append(variant)
             else:
                 orphans += 1
+    fragments = 0
+    for target, names in variants.items():
+        kept = split_term_fragments(names)
+        fragments += len(names) - len(kept)
+        variants[target] = kept
     entries = []
     bad_ids = 0
     for key, data in canon.items():
@@ -193,6 +228,7 @@ def read_disease_pickle(obj: Mapping[str, Any]) -> tuple[list[MeshEntry], dict[s
         )
     skipped = {
         "mesh.variants_without_entry": orphans,
+        "mesh.split_term_fragments_skipped": fragments,
         "mesh.entries_without_valid_id_skipped": bad_ids,
     }
     return entries, skipped
