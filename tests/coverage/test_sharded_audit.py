@@ -8,7 +8,9 @@ from __future__ import annotations
 import gc
 import json
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -18,10 +20,11 @@ from medkg.coverage.linking import Linker
 from medkg.coverage.pipeline import DatasetSpec, run_audit
 from medkg.coverage.record_ids import IdSpool, id_hashes
 from medkg.coverage.sharded import CorpusSource, link_corpus
-from medkg.engines import LocalEngine
+from medkg.engines import LocalEngine, ShardTask
 from medkg.errors import InputError
 from medkg.kg.model import KnowledgeGraph
 from medkg.kg.stores import open_store
+from medkg.progress import Progress
 from medkg.retrieval.shards import ShardItems, plan_shards
 from tests.factories.corpora import (
     PUBMED,
@@ -158,7 +161,9 @@ class CountingEngine(LocalEngine):
     def __init__(self) -> None:
         self.streams = 0
 
-    def _stream(self, task, shards, progress):  # type: ignore[no-untyped-def]
+    def _stream(
+        self, task: ShardTask[Any, Any], shards: list[Any], progress: Progress | None
+    ) -> Iterator[Any]:
         self.streams += 1
         return super()._stream(task, shards, progress)
 
