@@ -88,15 +88,17 @@ def test_cli_audit_of_a_corpus_on_ray_writes_the_local_audit(
         outs[engine] = tmp_path / f"audit-{engine}"
         res = CliRunner().invoke(
             app,
-            ["coverage", "audit", str(tmp_path / "corpus"), "--fields", "q", "--path", str(store),
+            ["coverage", "audit", str(tmp_path / "corpus"), str(PUBMED), "--fields", "q",
+             "--path", str(store),
              "--out", str(outs[engine]), "--engine", engine, "--shard-size", "60",
              "--amcs-ref", "none", "--no-report", "--json"],
         )  # fmt: skip
         assert res.exit_code == 0, res.output
-        summary = json.loads(res.stdout)["datasets"][0]
-        assert summary["name"] == "corpus" and summary["n_items"] == 400
+        first, second = json.loads(res.stdout)["datasets"]  # two corpora, one stream
+        assert first["name"] == "corpus" and first["n_items"] == 400
+        assert second["name"] == "pubmed21n1298-excerpt" and second["n_items"] == 8
     names = sorted(p.name for p in outs["local"].iterdir())
-    assert "mentions.parquet" in names and "coverage.json" in names
+    assert "mentions.corpus.parquet" in names and "coverage.json" in names
     assert names == sorted(p.name for p in outs["ray"].iterdir())
     for name in names:
         if name != "manifest.json":  # its provenance names the engine
