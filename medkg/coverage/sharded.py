@@ -11,7 +11,10 @@
   :class:`medkg.retrieval.shards.ShardItems`, passed in because coverage does not import
   retrieval) and links it, and the driver appends each shard's mentions to one Parquet
   file (one row group per shard) as they arrive in shard order: the same file whichever
-  engine ran.
+  engine ran. With the audit's tree each worker also reduces its shard to the audit's
+  per-node counts (:mod:`medkg.coverage.rollup`), which the driver adds up; item ids are
+  checked unique across the corpus (:mod:`medkg.coverage.record_ids`).
+  :func:`link_corpora` does the same for several corpora in one stream (one pool).
 * :class:`EmbedShard` / :func:`embed_sharded` live in :mod:`medkg.embed.sharded` (the
   embedding cache uses them).
 """
