@@ -15,7 +15,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -282,6 +282,11 @@ def run_audit(
                 log.info("dataset %s: %d items, %d mentions", spec.name, done.items, done.mentions)
                 a = audit_counts(kg.nodes, done.counts, name=spec.name, n_items=done.items,
                                  kinds=kinds, branch_depth=branch_depth)  # fmt: skip
+                if spec.corpus is not None and spec.corpus.repeated_ids == "last":
+                    # the records n_items leaves out (coverage.json's summary)
+                    a = replace(a, summary={**a.summary, "repeated_ids": "last",
+                                            "superseded": done.superseded,
+                                            "deleted": done.deleted})  # fmt: skip
                 entity_ids = done.counts.entity_ids
             else:
                 assert items is not None

@@ -13,7 +13,10 @@
   file (one row group per shard) as they arrive in shard order: the same file whichever
   engine ran. With the audit's tree each worker also reduces its shard to the audit's
   per-node counts (:mod:`medkg.coverage.rollup`), which the driver adds up; item ids are
-  checked unique across the corpus (:mod:`medkg.coverage.record_ids`).
+  checked unique across the corpus (:mod:`medkg.coverage.record_ids`), or, with a
+  corpus's ``repeated_ids="last"``, a pre-pass over the ids (:class:`CorpusIdsShard`)
+  finds the records a later one supersedes or a later file deletes, and the link pass
+  leaves them out (a PubMed baseline with its update files).
   :func:`link_corpora` does the same for several corpora in one stream (one pool).
 * :class:`EmbedShard` / :func:`embed_sharded` live in :mod:`medkg.embed.sharded` (the
   embedding cache uses them).
@@ -32,7 +35,15 @@ import numpy as np
 import polars as pl
 
 from medkg.coverage.linking import MENTION_SCHEMA, Linker, LinkerConfig
-from medkg.coverage.record_ids import IdSpool, first_repeat, id_hashes
+from medkg.coverage.record_ids import (
+    Dropped,
+    IdSpool,
+    LatestSpool,
+    check_policy,
+    first_repeat,
+    id_hashes,
+    wide_id_hashes,
+)
 from medkg.coverage.rollup import AuditCounts, AuditTree, CountsMerger, count_mentions
 from medkg.embed.sharded import shards_of
 from medkg.engines import Engine, ShardTask
@@ -105,10 +116,12 @@ class ShardLinks(NamedTuple):
     id_hashes: np.ndarray | None = None
 
 
-class LinkCorpusShard(ShardTask[tuple[int, Any], ShardLinks]):
+class LinkCorpusShard(ShardTask[tuple[Any, ...], ShardLinks]):
     """Reads a corpus shard on the worker and links it (a :class:`LinkShard`). A shard is
-    ``(corpus, descriptor)``: the descriptor is read by ``reads[corpus]``, so the shards of
-    several corpora go through one pool with the linker built once per worker. With a
+    ``(corpus, descriptor)`` or ``(corpus, descriptor, drops)``: the descriptor is read by
+    ``reads[corpus]``, so the shards of several corpora go through one pool with the linker
+    built once per worker; ``drops`` (the ``last`` policy's, an array, possibly empty) are
+    positions of records left out, and then no id hashes go back. With a
     ``tree`` it also reduces the shard's mentions to the audit's counts there
     (:func:`medkg.coverage.rollup.count_mentions`). A repeated item id in the shard raises
     an :class:`~medkg.errors.InputError` naming both records."""
@@ -123,9 +136,15 @@ class LinkCorpusShard(ShardTask[tuple[int, Any], ShardLinks]):
     def setup(self) -> None:
         self.link.setup()
 
-    def run(self, shard: tuple[int, Any]) -> ShardLinks:
+    def run(self, shard: tuple[Any, ...]) -> ShardLinks:
         read, descriptor = self.reads[shard[0]], shard[1]
         pairs = list(read(descriptor))
+        # the "last" policy's records to leave out (positions in the shard, sorted); the
+        # pre-pass made the rest unique across the corpus, so no hashes go back
+        drops = shard[2] if len(shard) > 2 else None
+        if drops is not None and len(drops):
+            gone = set(drops.tolist())
+            pairs = [p for n, p in enumerate(pairs) if n not in gone]
         ids = [item_id for item_id, _ in pairs]
         repeat = first_repeat(ids)
         if repeat is not None:
@@ -135,7 +154,26 @@ class LinkCorpusShard(ShardTask[tuple[int, Any], ShardLinks]):
         mentions = self.link.run(pairs) if pairs else pl.DataFrame(schema=MENTION_SCHEMA)
         counts = count_mentions(self.tree, mentions) if self.tree is not None else None
         return ShardLinks(len(pairs), sum(len(t) for _, t in pairs), mentions, counts,
-                          id_hashes(ids))  # fmt: skip
+                          id_hashes(ids) if drops is None else None)  # fmt: skip
+
+
+class CorpusIdsShard(ShardTask[tuple[int, Any], tuple[np.ndarray, np.ndarray]]):
+    """The ``last`` policy's pre-pass over one shard ``(corpus, descriptor)``: the 128-bit
+    hashes of its item ids (in the order the reader gives its records) and of the ids it
+    deletes (a PubMed update file's ``DeleteCitation``), through the reader's ``ids``
+    method when it has one (:meth:`medkg.retrieval.shards.ShardItems.ids`)."""
+
+    def __init__(self, reads: Sequence[ShardReader]) -> None:
+        self.reads = tuple(reads)
+
+    def run(self, shard: tuple[int, Any]) -> tuple[np.ndarray, np.ndarray]:
+        read, descriptor = self.reads[shard[0]], shard[1]
+        ids_of = getattr(read, "ids", None)
+        if ids_of is not None:
+            ids, deleted = ids_of(descriptor)
+        else:
+            ids, deleted = [item_id for item_id, _ in read(descriptor)], []
+        return wide_id_hashes(ids), wide_id_hashes(deleted)
 
 
 def record_location(read: ShardReader, shard: Any, position: int) -> str:
@@ -162,6 +200,12 @@ class CorpusSource:
 
     shards: tuple[Any, ...]
     read: ShardReader
+    #: records sharing an id: ``error`` (refused) or ``last`` (the last one in shard order
+    #: is kept, deletions honoured): :mod:`medkg.coverage.record_ids`
+    repeated_ids: str = "error"
+
+    def __post_init__(self) -> None:
+        check_policy(self.repeated_ids)
 
 
 @dataclass(frozen=True)
@@ -176,6 +220,8 @@ class CorpusLinks:
     entities: int
     by_method: dict[str, int]  # mentions per linking method, by method name
     counts: AuditCounts | None = None  # the audit's counts, added over shards (with a tree)
+    superseded: int = 0  # records left out for a later one with their id (policy "last")
+    deleted: int = 0  # records left out for a later deletion of their id (policy "last")
 
 
 def link_corpus(
@@ -187,6 +233,7 @@ def link_corpus(
     *,
     progress: Progress | None = None,
     tree: AuditTree | None = None,
+    repeated_ids: str = "error",
 ) -> CorpusLinks:
     """Link every shard of a corpus on ``engine`` and write the mention table to ``out``
     (Parquet, one row group per shard, in shard order), never holding more than a few
@@ -199,8 +246,9 @@ def link_corpus(
     worker and across shards through hashes spooled to disk beside ``out``:
     :mod:`medkg.coverage.record_ids`). With a ``tree`` each worker also reduces its
     shard's mentions to the audit's counts, added up here into ``counts`` (memory bounded
-    by the graph, not the corpus: :mod:`medkg.coverage.rollup`)."""
-    source = CorpusSource(tuple(shards), read)
+    by the graph, not the corpus: :mod:`medkg.coverage.rollup`). ``repeated_ids="last"``
+    keeps the last record of each id instead and honours deletions (``CorpusSource``)."""
+    source = CorpusSource(tuple(shards), read, repeated_ids)
     return link_corpora(linker, [(source, Path(out))], engine, progress=progress, tree=tree)[0]
 
 
@@ -218,26 +266,62 @@ def link_corpora(
     import pyarrow.parquet as pq
 
     schema = pl.DataFrame(schema=MENTION_SCHEMA).to_arrow().schema
-    tagged = [(k, s) for k, (source, _) in enumerate(corpora) for s in source.shards]
+    dropped = _latest_records(corpora, engine, progress)
+    tagged: list[tuple[Any, ...]] = [(k, s, None if d is None else d.positions.get(n, _NONE))
+              for k, ((source, _), d) in enumerate(zip(corpora, dropped, strict=True))
+              for n, s in enumerate(source.shards)]  # fmt: skip
     task = LinkCorpusShard(linker, [source.read for source, _ in corpora], tree)
     with ExitStack() as stack:
         sinks = []
-        for source, out in corpora:
-            spool = stack.enter_context(IdSpool(near=Path(out).absolute().parent))
+        for (source, out), drop in zip(corpora, dropped, strict=True):
+            spool = (stack.enter_context(IdSpool(near=Path(out).absolute().parent))
+                     if drop is None else None)  # fmt: skip
             writer = stack.enter_context(pq.ParquetWriter(str(out), schema, compression="zstd"))
-            sinks.append(_CorpusSink(source, writer, spool))
-        for (k, _), result in zip(tagged, engine.stream(task, tagged, progress=progress),
+            sinks.append(_CorpusSink(source, writer, spool, drop))
+        for (k, _, _), result in zip(tagged, engine.stream(task, tagged, progress=progress),
                                   strict=True):  # fmt: skip
             sinks[k].add(result)
         return [sink.finish() for sink in sinks]
+
+
+_NONE = np.zeros(0, dtype="<u4")  # a shard of a "last" corpus that keeps every record
+
+
+def _latest_records(
+    corpora: Sequence[tuple[CorpusSource, Path]], engine: Engine, progress: Progress | None
+) -> list[Dropped | None]:
+    """The ``last`` policy's pre-pass: for each corpus with that policy the records to leave
+    out (None for an ``error`` corpus), from one stream of :class:`CorpusIdsShard` over
+    their shards and a :class:`~medkg.coverage.record_ids.LatestSpool` per corpus."""
+    latest = [k for k, (source, _) in enumerate(corpora) if source.repeated_ids == "last"]
+    out: list[Dropped | None] = [None] * len(corpora)
+    if not latest:
+        return out
+    tagged = [(k, n, s) for k in latest for n, s in enumerate(corpora[k][0].shards)]
+    task = CorpusIdsShard([source.read for source, _ in corpora])
+
+    def tick(_stage: str, done: int, total: int | None) -> None:
+        if progress is not None:
+            progress("ids", done, total)
+
+    with ExitStack() as stack:
+        spools = {k: stack.enter_context(LatestSpool(near=Path(corpora[k][1]).absolute().parent))
+                  for k in latest}  # fmt: skip
+        results = engine.stream(task, [(k, s) for k, _, s in tagged], progress=tick)
+        for (k, n, _), (hashes, deleted) in zip(tagged, results, strict=True):
+            spools[k].add(n, hashes, deleted)
+        for k in latest:
+            out[k] = spools[k].resolve()
+    return out
 
 
 class _CorpusSink:
     """One corpus's side of :func:`link_corpora`: its shards' results appended to its
     Parquet file and id spool, its counts added up (all bounded by the graph)."""
 
-    def __init__(self, source: CorpusSource, writer: Any, spool: IdSpool) -> None:
-        self.source, self.writer, self.spool = source, writer, spool
+    def __init__(self, source: CorpusSource, writer: Any, spool: IdSpool | None,
+                 dropped: Dropped | None) -> None:  # fmt: skip
+        self.source, self.writer, self.spool, self.dropped = source, writer, spool, dropped
         self.shards = self.items = self.characters = self.rows = self.linked = 0
         self.entities: set[str] = set()  # bounded by the graph, not by the corpus
         self.by_method: Counter[str] = Counter()
@@ -246,7 +330,7 @@ class _CorpusSink:
     def add(self, result: ShardLinks) -> None:
         self.items += result.items
         self.characters += result.characters
-        if result.id_hashes is not None:
+        if result.id_hashes is not None and self.spool is not None:
             self.spool.add(self.shards, result.id_hashes)
         self.shards += 1
         if result.counts is not None:
@@ -262,12 +346,15 @@ class _CorpusSink:
             self.by_method.update(dict(m.group_by("method").len().iter_rows()))
 
     def finish(self) -> CorpusLinks:
-        _check_repeats(self.spool, self.source.shards, self.source.read)
+        if self.spool is not None:
+            _check_repeats(self.spool, self.source.shards, self.source.read)
         if self.items == 0:
             raise InputError(f"the corpus has no items ({len(self.source.shards)} shards read)")
+        drop = self.dropped
         return CorpusLinks(self.shards, self.items, self.characters, self.rows, self.linked,
                            len(self.entities), dict(sorted(self.by_method.items())),
-                           self.merger.result() if self.merger is not None else None)  # fmt: skip
+                           self.merger.result() if self.merger is not None else None,
+                           drop.superseded if drop else 0, drop.deleted if drop else 0)  # fmt: skip
 
 
 def _check_repeats(ids: IdSpool, shards: Sequence[Any], read: ShardReader) -> None:
@@ -289,6 +376,7 @@ def _check_repeats(ids: IdSpool, shards: Sequence[Any], read: ShardReader) -> No
 
 
 __all__ = [
+    "CorpusIdsShard",
     "CorpusLinks",
     "CorpusSource",
     "LinkCorpusShard",

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from medkg.io import DatasetError, jsonl_records, open_parquet, record_item
-from medkg.retrieval.readers import read_documents
+from medkg.retrieval.readers import ReadReport, read_documents
 
 #: Corpus file formats by name ending.
 CORPUS_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".jsonl.gz": "jsonl",
@@ -160,6 +160,17 @@ class ShardItems:
 
     def __call__(self, shard: CorpusShard) -> list[tuple[str, str]]:
         return [(item_id, text) for item_id, text, _ in self.located(shard)]
+
+    def ids(self, shard: CorpusShard) -> tuple[list[str], list[str]]:
+        """The item ids of ``shard`` in the order :meth:`__call__` gives them, and the ids
+        it deletes: a PubMed update file's ``DeleteCitation`` PMIDs (none for JSONL and
+        Parquet). What the ``last`` policy for repeated ids reads
+        (:mod:`medkg.coverage.record_ids`)."""
+        if shard.fmt != "pubmed":
+            return [item_id for item_id, _ in self(shard)], []
+        report = ReadReport()
+        ids = [d.doc_id for d in read_documents(Path(shard.path), "pubmed", report=report)]
+        return ids, report.deleted
 
     def locations(self, shard: CorpusShard) -> list[str]:
         """Where each record of ``shard`` is, in the order :meth:`__call__` gives them
