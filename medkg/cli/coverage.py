@@ -213,6 +213,9 @@ def link_cmd(
                      shard_size, as_json, LinkerConfig(mention_filter=mention_filter),
                      repeated_ids)  # fmt: skip
         return
+    if repeated_ids != "error":
+        raise UsageError("--repeated-ids last applies to a sharded corpus (a folder, a glob, "
+                         f"PubMed XML or .jsonl.gz), not to {dataset}")  # fmt: skip
     spec = DatasetSpec("dataset", _dataset_path(dataset), _fields(fields), id_field)
     items = spec.items()
     kg = _load_graph(store, path)

@@ -24,7 +24,7 @@ from medkg.kg.stores import open_store
 from medkg.retrieval.shards import ShardItems, plan_shards
 from tests.factories.corpora import write_keyed_jsonl
 from tests.factories.graphs import small_graph
-from tests.factories.pubmed_updates import REVISED_TITLE, write_updated_pubmed
+from tests.factories.pubmed_updates import REVISED_TITLE, UpdatedPubmed, write_updated_pubmed
 
 
 def test_a_baseline_with_its_update_links_the_latest_versions(tmp_path: Path) -> None:
@@ -44,7 +44,7 @@ def test_a_baseline_with_its_update_links_the_latest_versions(tmp_path: Path) ->
     # the kept items are exactly the expected ones: an audit of them alone links the same
     only = tmp_path / "only"
     only.mkdir()
-    write_keyed_jsonl(only / "kept.jsonl", pm.kept, [t for _, t in _texts(pm, linker)])
+    write_keyed_jsonl(only / "kept.jsonl", pm.kept, [t for _, t in _texts(pm)])
     alone = link_corpus(linker, plan_shards(str(only), 100), ShardItems(("q",), "key"),
                         LocalEngine(), tmp_path / "alone.parquet")  # fmt: skip
     assert pl.read_parquet(tmp_path / "alone.parquet").equals(m)
@@ -52,7 +52,7 @@ def test_a_baseline_with_its_update_links_the_latest_versions(tmp_path: Path) ->
                                                                  res.linked_items)  # fmt: skip
 
 
-def _texts(pm, linker) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def _texts(pm: UpdatedPubmed) -> list[tuple[str, str]]:
     """The kept citations' texts, read file by file and kept by the expected PMIDs: the
     update's version for the revised one."""
     by_id: dict[str, str] = {}
@@ -129,6 +129,12 @@ def test_an_unknown_policy_is_a_usage_error(tmp_path: Path) -> None:
             res.output.split()
         )
         assert not (tmp_path / "m.parquet").exists() and not (tmp_path / "audit").exists()
+    # a dataset read whole (not a sharded corpus) has no "last" to keep: said, not ignored
+    (tmp_path / "plain.jsonl").write_text('{"q": "Myopia"}\n')
+    res = CliRunner().invoke(app, ["coverage", "link", str(tmp_path / "plain.jsonl"), "--out",
+                                   str(tmp_path / "m.parquet"), "--repeated-ids", "last"])  # fmt: skip
+    assert res.exit_code == 2 and "applies to a sharded corpus" in " ".join(res.output.split())
+    assert not (tmp_path / "m.parquet").exists()
 
 
 def test_cli_link_and_audit_report_superseded_and_deleted(tmp_path: Path) -> None:
