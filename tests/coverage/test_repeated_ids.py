@@ -156,3 +156,25 @@ def test_cli_link_and_audit_report_superseded_and_deleted(tmp_path: Path) -> Non
     summary = json.loads((tmp_path / "audit" / "coverage.json").read_text())
     first = summary["datasets"][0]["summary"] if "datasets" in summary else summary
     assert (first["n_items"], first["superseded"], first["deleted"]) == (len(pm.kept), 1, 1)
+
+
+def test_the_pubmed_reader_gives_a_files_deleted_citations() -> None:
+    """The real excerpt's ``DeleteCitation`` PMIDs (read here with a regex), in file order,
+    as ids; its citations' ids unchanged."""
+    import gzip
+    import re
+
+    from medkg.retrieval.readers import ReadReport, read_documents
+    from tests.factories.corpora import PUBMED
+
+    raw = gzip.decompress(PUBMED.read_bytes()).decode()
+    block = re.search(r"<DeleteCitation>(.*?)</DeleteCitation>", raw, re.S)
+    assert block is not None
+    expected = re.findall(r'<PMID Version="1">(\d+)</PMID>', block[1])
+    report = ReadReport()
+    docs = list(read_documents(PUBMED, "pubmed", report=report))
+    assert len(expected) == 3 and report.deleted == expected
+    assert not set(expected) & {d.doc_id for d in docs}
+    assert "deleted" not in report.to_dict()  # reports elsewhere keep their shape
+    ids, deleted = ShardItems().ids(plan_shards(str(PUBMED), 10)[0])
+    assert ids == [d.doc_id for d in docs] and deleted == expected
