@@ -47,6 +47,14 @@ MentionFilterOption = typer.Option(
 EmbedderOption = typer.Option(
     "sentence-transformers", "--embedder", help="Embedder key (sentence-transformers, hashing)."
 )
+RepeatedIdsOption = typer.Option(
+    "error",
+    "--repeated-ids",
+    help="Records of a sharded corpus that share an id: 'error' refuses the corpus (naming "
+    "both records); 'last' keeps the one last in the corpus's order (files in sorted path "
+    "order, records in file order) and drops ids a later PubMed file deletes "
+    "(DeleteCitation): a PubMed baseline with its update files.",
+)
 RecipeOption = typer.Option(
     "name", "--recipe", help="Entity text: name, name+synonyms, name+definition."
 )
@@ -75,12 +83,23 @@ def _dataset_path(arg: str) -> str:
 
 COVERAGE_STAGES = {"link": "linking items", "linker": "building the linker", "amcs": "AMCS",
                    "embed": "embedding names (cached after)",
-                   "shards": "linking corpus shards"}  # fmt: skip
+                   "shards": "linking corpus shards",
+                   "ids": "reading corpus ids (--repeated-ids last)"}  # fmt: skip
 
 
 def coverage_progress() -> AbstractContextManager[Progress]:
     """The bars of the coverage steps (:data:`COVERAGE_STAGES`)."""
     return progress_bars(COVERAGE_STAGES)
+
+
+def _repeated_ids(policy: str) -> str:
+    """The ``--repeated-ids`` value, checked before any work."""
+    from medkg.coverage.record_ids import check_policy
+
+    try:
+        return check_policy(policy)
+    except ValueError as exc:
+        raise UsageError(f"--repeated-ids: {exc}") from None
 
 
 def _corpus_name(source: str) -> str:
@@ -174,6 +193,7 @@ def link_cmd(
     workers: int = WorkersOption,
     shard_size: int = typer.Option(500, "--shard-size", help="Items per shard."),
     mention_filter: bool = MentionFilterOption,
+    repeated_ids: str = RepeatedIdsOption,
 ) -> None:
     """Link a dataset's mentions to MET entities (dictionary, abbreviations, TF-IDF fallback).
 
@@ -184,13 +204,18 @@ def link_cmd(
     from medkg.coverage.sharded import link_sharded
     from medkg.retrieval.shards import is_sharded_source
 
+    _repeated_ids(repeated_ids)
     runner = engine_from_options(engine, ray_address, workers)
     if shard_size < 1:
         raise UsageError(f"--shard-size must be >= 1, got {shard_size}")
     if is_sharded_source(dataset):
         _link_corpus(dataset, output, _fields(fields), id_field, store, path, runner,
-                     shard_size, as_json, LinkerConfig(mention_filter=mention_filter))  # fmt: skip
+                     shard_size, as_json, LinkerConfig(mention_filter=mention_filter),
+                     repeated_ids)  # fmt: skip
         return
+    if repeated_ids != "error":
+        raise UsageError("--repeated-ids last applies to a sharded corpus (a folder, a glob, "
+                         f"PubMed XML or .jsonl.gz), not to {dataset}")  # fmt: skip
     spec = DatasetSpec("dataset", _dataset_path(dataset), _fields(fields), id_field)
     items = spec.items()
     kg = _load_graph(store, path)
@@ -231,6 +256,9 @@ def _report_links(
         print_json(data)
         return
     shards = f" in {data['shards']:,} shards" if "shards" in data else ""
+    if "superseded" in data:
+        shards += (f" ({data['superseded']:,} superseded by a later version and "
+                   f"{data['deleted']:,} deleted records left out)")  # fmt: skip
     out.print(
         f"linked {data['linked_items']:,} of {data['items']:,} items{shards}: "
         f"{data['mentions']:,} mentions of {data['entities']:,} entities {data['by_method']} "
@@ -240,7 +268,7 @@ def _report_links(
 
 def _link_corpus(dataset: str, output: Path, fields: tuple[str, ...], id_field: str | None,
                  store: str | None, path: Path | None, runner: Any, shard_size: int,
-                 as_json: bool, config: Any) -> None:  # fmt: skip
+                 as_json: bool, config: Any, repeated_ids: str = "error") -> None:  # fmt: skip
     """``coverage link`` of a sharded corpus (a folder, a glob, PubMed XML): shard by
     shard, each read on its worker, the mentions streamed into the staged output."""
     from medkg.coverage.linking import Linker
@@ -256,7 +284,7 @@ def _link_corpus(dataset: str, output: Path, fields: tuple[str, ...], id_field: 
         update("linker", 1, 1)
         with staged_file(output) as tmp:
             res = link_corpus(linker, shards, ShardItems(fields, id_field), runner, tmp,
-                              progress=update)  # fmt: skip
+                              progress=update, repeated_ids=repeated_ids)  # fmt: skip
     counts = {
         "shards": res.shards,
         "items": res.items,
@@ -267,6 +295,8 @@ def _link_corpus(dataset: str, output: Path, fields: tuple[str, ...], id_field: 
         "characters": res.characters,
         "linker": linker.config.to_dict(),
     }
+    if repeated_ids == "last":  # the records left out, so that the counts add up
+        counts |= {"repeated_ids": "last", "superseded": res.superseded, "deleted": res.deleted}
     _report_links(counts, start, output, runner, as_json)
 
 
@@ -306,6 +336,7 @@ def audit_cmd(
     shard_size: int = typer.Option(
         2000, "--shard-size", help="Items per shard (JSONL lines, Parquet rows) of a corpus."
     ),
+    repeated_ids: str = RepeatedIdsOption,
 ) -> None:
     """Long-tail audit: counts per MET node rolled up, coverage per level/branch, rare share,
     concentration, top uncovered branches, AMCS; writes coverage.json, gaps.json, CSVs, report.html.
@@ -323,7 +354,7 @@ def audit_cmd(
 
     if shard_size < 1:
         raise UsageError(f"--shard-size must be >= 1, got {shard_size}")
-
+    _repeated_ids(repeated_ids)
     if names and len(names) != len(datasets):
         raise UsageError(f"give one --name per dataset ({len(datasets)}), got {len(names)}")
     check_folder_target(output, AUDIT_KIND, AUDIT_LEGACY)  # before any work
@@ -333,7 +364,7 @@ def audit_cmd(
         if is_sharded_source(d):  # read shard by shard on the engine's workers
             name = names[i] if names else _corpus_name(d)
             corpus = CorpusSource(tuple(plan_shards(d, shard_size)),
-                                  ShardItems(_fields(fields), id_field))  # fmt: skip
+                                  ShardItems(_fields(fields), id_field), repeated_ids)  # fmt: skip
             specs.append(DatasetSpec(check_name(name), d, _fields(fields), id_field, corpus))
             continue
         p = _dataset_path(d)
@@ -361,6 +392,10 @@ def audit_cmd(
                     "files": {k: str(v) for k, v in result.files.items()}})  # fmt: skip
         return
     print_audit_table(result.audits)
+    for a in result.audits:
+        if "superseded" in a.summary:
+            out.print(f"{a.name}: {a.summary['superseded']:,} superseded and "
+                      f"{a.summary['deleted']:,} deleted records left out (--repeated-ids last)")  # fmt: skip
     out.print(f"audit files in {output}/ (report: {output / 'report.html'})")
 
 

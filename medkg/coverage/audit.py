@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from medkg.coverage.rollup import AuditCounts, AuditTree, ancestor_counts, count_mentions
 from medkg.errors import MedkgError
 from medkg.kg.model import CATEGORY, DISEASE, DRUG, GENE, PHENOTYPE
 from medkg.outputs import staged_file
@@ -107,25 +108,10 @@ def _tree(nodes: pl.DataFrame) -> pl.DataFrame:
     return nodes.select(NODE_COLUMNS)
 
 
-def ancestor_counts(pairs: pl.DataFrame, parents: pl.DataFrame, max_depth: int) -> pl.DataFrame:
-    """Distinct ``key`` per node over each node and all its MET ancestors.
-
-    ``pairs`` has columns ``key`` and ``id``; ``parents`` has ``id`` and ``met_parent``.
-    Returns ``id``, ``n``: how many distinct keys sit at or below each node.
-    """
-    frontier = pairs.select("key", "id").unique()
-    levels = [frontier]
-    for _ in range(max_depth + 1):
-        frontier = (
-            frontier.join(parents, on="id", how="inner")
-            .select("key", pl.col("met_parent").alias("id"))
-            .drop_nulls("id")
-            .unique()
-        )
-        if frontier.is_empty():
-            break
-        levels.append(frontier)
-    return pl.concat(levels).unique().group_by("id").agg(pl.len().cast(pl.Int64).alias("n"))
+def audit_tree(nodes: pl.DataFrame) -> AuditTree:
+    """What counting a dataset's mentions needs of the graph (checked for the MET columns);
+    small enough to travel to the workers that count corpus shards."""
+    return AuditTree.of(_tree(nodes))
 
 
 def gini(counts: np.ndarray) -> float:
@@ -170,38 +156,37 @@ def audit(
     a mention also covers its entity's exact-mapping equivalents, so one concept named
     in MeSH, ICD-10 and OMIM covers all three sources' branches.
     """
-    tree = _tree(nodes)
+    tree = audit_tree(nodes)  # the MET columns are checked first
     if "item_id" not in mentions.columns or "entity_id" not in mentions.columns:
         raise AuditError("the mention table needs item_id and entity_id columns")
     n_items = mentions.get_column("item_id").n_unique() if n_items is None else n_items
     if n_items == 0:
         raise AuditError(f"dataset {name!r} has no items")
-    known = mentions.filter(pl.col("entity_id").is_in(tree.get_column("id").implode()))
-    unknown = mentions.height - known.height
-    pairs = known.select(pl.col("item_id").alias("key"), pl.col("entity_id").alias("id"))
-    follow = follow_equivalents and "equivalents" in known.columns
-    if follow:
-        # (item, equivalent) pairs: the concept a mention names, in every source
-        via = (
-            known.select(pl.col("item_id").alias("key"), pl.col("equivalents").alias("id"))
-            .explode("id")
-            .drop_nulls("id")
-            .filter(pl.col("id").is_in(tree.get_column("id").implode()))
-        )
-        concept_pairs = pl.concat([pairs, via]).unique()
-    else:
-        concept_pairs = pairs
+    counts = count_mentions(tree, mentions, follow_equivalents=follow_equivalents)
+    return audit_counts(nodes, counts, name=name, n_items=n_items, kinds=kinds,
+                        branch_depth=branch_depth, min_branch_size=min_branch_size)  # fmt: skip
 
-    direct = known.group_by("entity_id").agg(
-        pl.col("item_id").n_unique().cast(pl.Int64).alias("items"),
-        pl.len().cast(pl.Int64).alias("mentions"),
-    )
-    concept = concept_pairs.group_by("id").agg(
-        pl.col("key").n_unique().cast(pl.Int64).alias("concept_items")
-    )
+
+def audit_counts(
+    nodes: pl.DataFrame,
+    counts: AuditCounts,
+    *,
+    name: str,
+    n_items: int,
+    kinds: Sequence[str] = AUDIT_KINDS,
+    branch_depth: int = 2,
+    min_branch_size: int = 5,
+) -> Audit:
+    """The audit of a dataset from its mention counts (:func:`medkg.coverage.rollup.
+    count_mentions`, or the merged counts of a corpus's shards): the same audit
+    :func:`audit` gives of the whole mention table, never holding the mentions."""
+    tree = _tree(nodes)
+    if n_items == 0:
+        raise AuditError(f"dataset {name!r} has no items")
+    follow = counts.follow
     parents = tree.select("id", "met_parent").drop_nulls("met_parent")
     max_depth = int(tree.get_column("depth").cast(pl.Int64).max() or 0)  # type: ignore[arg-type]
-    rollup = ancestor_counts(concept_pairs, parents, max_depth).rename({"n": "rollup_items"})
+    direct, concept, rollup = counts.entities, counts.concept, counts.rollup
     covered_ids = concept.select("id", pl.col("id").alias("key"))
     below = ancestor_counts(covered_ids, parents, max_depth).rename({"n": "covered_below"})
 
@@ -217,7 +202,7 @@ def audit(
     counted = ("items", "mentions", "concept_items", "rollup_items", "covered_below")
     table = (
         tree.with_columns(universe.alias("in_universe"))
-        .join(direct.rename({"entity_id": "id"}), on="id", how="left")
+        .join(direct, on="id", how="left")
         .join(concept, on="id", how="left")
         .join(rollup, on="id", how="left")
         .join(below, on="id", how="left")
@@ -229,25 +214,21 @@ def audit(
         .sort("id")
     )
     uni = table.filter(pl.col("in_universe"))
-    counts = uni.get_column("items").to_numpy()
+    item_counts = uni.get_column("items").to_numpy()
     covered = uni.get_column("concept_items").to_numpy() > 0
-    mentioned = np.sort(counts[counts > 0])[::-1]
+    mentioned = np.sort(item_counts[item_counts > 0])[::-1]
     top_k = max(1, math.ceil(0.01 * uni.height))
-    linked_items = pairs.get_column("key").n_unique()
+    linked_items = counts.linked_items
 
     rare_d = uni.filter(pl.col("kind") == DISEASE)
-    rare_mentions = known.join(
-        table.select("id", "rare", "kind"), left_on="entity_id", right_on="id"
-    )
-    disease_mentions = rare_mentions.filter(pl.col("kind") == DISEASE)
-    rare_items = disease_mentions.filter(pl.col("rare")).get_column("item_id").n_unique()
+    rare_items = counts.rare_items
     summary: dict[str, Any] = {
         "n_items": n_items,
         "linked_items": linked_items,
         "linked_item_share": linked_items / n_items,
-        "mentions": known.height,
-        "mentions_unknown_ids": unknown,
-        "distinct_entities": int((counts > 0).sum()),
+        "mentions": counts.mentions,
+        "mentions_unknown_ids": counts.unknown,
+        "distinct_entities": int((item_counts > 0).sum()),
         "universe_kinds": list(kinds),
         "universe_nodes": uni.height,
         # coverage counts concepts: a node is covered when it or an exact-mapping
@@ -256,7 +237,7 @@ def audit(
         if follow
         else "entity only",
         "coverage": float(covered.mean()) if covered.size else 0.0,
-        "covered_via_equivalents_only": int(((counts == 0) & covered).sum()),
+        "covered_via_equivalents_only": int(((item_counts == 0) & covered).sum()),
         "coverage_by_kind": {
             k: {
                 "nodes": g.height,
@@ -272,23 +253,23 @@ def audit(
             "nodes": int(rare_d.get_column("rare").sum()),
             "covered": int(rare_d.filter(pl.col("rare") & (pl.col("concept_items") > 0)).height),
             "coverage": _share(rare_d.filter(pl.col("rare")).get_column("concept_items") > 0),
-            "share_of_disease_mentions": _share(disease_mentions.get_column("rare")),
+            "share_of_disease_mentions": counts.rare_disease_mentions / counts.disease_mentions
+            if counts.disease_mentions
+            else 0.0,
             "items_mentioning_rare_disease": rare_items,
             "share_of_items": rare_items / n_items,
         },
         "concentration": {
-            "gini": gini(counts),
+            "gini": gini(item_counts),
             "gini_mentioned": gini(mentioned),
-            "entropy": normalised_entropy(counts),
+            "entropy": normalised_entropy(item_counts),
             "top1pct_entities": top_k,
             "top1pct_share": float(mentioned[:top_k].sum() / mentioned.sum())
             if mentioned.size
             else 0.0,
             "singletons": int((mentioned == 1).sum()),
         },
-        "by_method": dict(
-            sorted(known.group_by("method").len().iter_rows()) if "method" in known.columns else []
-        ),
+        "by_method": dict(sorted(counts.by_method.items())),
     }
 
     levels = (
@@ -513,6 +494,8 @@ __all__ = [
     "AuditError",
     "ancestor_counts",
     "audit",
+    "audit_counts",
+    "audit_tree",
     "check_name",
     "compare",
     "gaps_entries",

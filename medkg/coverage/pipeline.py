@@ -15,7 +15,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +29,14 @@ from medkg.coverage.audit import (
     Audit,
     AuditError,
     audit,
+    audit_counts,
+    audit_tree,
     check_name,
     write_audit,
 )
 from medkg.coverage.linking import MENTION_SCHEMA, Linker
 from medkg.coverage.sets import TextSet, embed_set, met_slice
-from medkg.coverage.sharded import AUDIT_COLUMNS, CorpusSource, link_corpus
+from medkg.coverage.sharded import CorpusLinks, CorpusSource, link_corpora
 from medkg.embed import DEFAULT_EMBEDDER, Embedder, build_embedder
 from medkg.engines.base import Engine
 from medkg.engines.local import LocalEngine
@@ -75,6 +77,7 @@ class DatasetSpec:
 @dataclass
 class CoverageResult:
     audits: list[Audit]
+    # mention tables of the datasets read whole; a corpus's is only its file in ``files``
     mentions: dict[str, pl.DataFrame]
     files: dict[str, Path] = field(default_factory=dict)
     amcs_reference: str = ""
@@ -217,8 +220,11 @@ def run_audit(
     are not in the embedding cache on it (the same vectors, the same cache entry); None
     does both in this process. A dataset with a ``corpus`` is linked shard by shard with
     :func:`medkg.coverage.sharded.link_corpus` (on ``engine``, else locally): its full
-    mention table is spooled to disk and moved into ``out``, and ``mentions[name]`` holds
-    only the columns the audit counts (:data:`~medkg.coverage.sharded.AUDIT_COLUMNS`)."""
+    mention table is spooled to disk and moved into ``out`` and is not in ``mentions``:
+    each worker reduces its shard's mentions to the audit's counts
+    (:mod:`medkg.coverage.rollup`) and the driver adds them up, so memory is bounded by
+    the graph, not by the corpus (the same audit files, to the byte). A corpus's item ids
+    must be unique (an :class:`~medkg.errors.InputError` names both records)."""
     if not datasets:
         raise UsageError("no datasets to audit")
     names = [d.name for d in datasets]
@@ -257,30 +263,44 @@ def run_audit(
     spool: Path | None = None
     mention_files: dict[str, Path] = {}
     try:
+        corpora = [spec for spec, _ in loaded if spec.corpus is not None]
+        corpus_links: dict[str, CorpusLinks] = {}
+        if corpora:
+            spool = Path(tempfile.mkdtemp(prefix=".medkg-audit-spool-",
+                                          dir=near if near and near.is_dir() else None))  # fmt: skip
+            mention_files = {spec.name: spool / f"{spec.name}.parquet" for spec in corpora}
+            # every corpus in one stream (one pool of workers, the linker built once per
+            # worker); each worker reduces its shard to the audit's counts, added up here
+            jobs = [(spec.corpus, mention_files[spec.name]) for spec in corpora if spec.corpus]
+            links = link_corpora(linker, jobs, engine or LocalEngine(),
+                                 progress=progress, tree=audit_tree(kg.nodes))  # fmt: skip
+            corpus_links = {spec.name: n for spec, n in zip(corpora, links, strict=True)}
         for spec, items in loaded:
-            if spec.corpus is not None:
-                if spool is None:
-                    spool = Path(tempfile.mkdtemp(prefix=".medkg-audit-spool-",
-                                                  dir=near if near and near.is_dir() else None))  # fmt: skip
-                file = spool / f"{spec.name}.parquet"
-                links = link_corpus(linker, spec.corpus.shards, spec.corpus.read,
-                                    engine or LocalEngine(), file, progress=progress)  # fmt: skip
-                m = pl.read_parquet(file, columns=list(AUDIT_COLUMNS))
-                mention_files[spec.name] = file
-                n_items = links.items
+            if spec.name in corpus_links:
+                done = corpus_links[spec.name]
+                assert done.counts is not None
+                log.info("dataset %s: %d items, %d mentions", spec.name, done.items, done.mentions)
+                a = audit_counts(kg.nodes, done.counts, name=spec.name, n_items=done.items,
+                                 kinds=kinds, branch_depth=branch_depth)  # fmt: skip
+                if spec.corpus is not None and spec.corpus.repeated_ids == "last":
+                    # the records n_items leaves out (coverage.json's summary)
+                    a = replace(a, summary={**a.summary, "repeated_ids": "last",
+                                            "superseded": done.superseded,
+                                            "deleted": done.deleted})  # fmt: skip
+                entity_ids = done.counts.entity_ids
             else:
                 assert items is not None
                 if engine is None:
                     m = link_items(linker, items, progress=progress)
                 else:
                     m = _link_on(engine, linker, items, shard_size, progress)
-                n_items = len(items)
-            mentions[spec.name] = m
-            log.info("dataset %s: %d items, %d mentions", spec.name, n_items, m.height)
-            a = audit(kg.nodes, m, name=spec.name, n_items=n_items, kinds=kinds,
-                      branch_depth=branch_depth)  # fmt: skip
-            a = _with_amcs(a, spec, m, kg, reference, emb, graph_hash, recipe, amcs_mode,
-                           progress, engine, inspect)  # fmt: skip
+                mentions[spec.name] = m
+                log.info("dataset %s: %d items, %d mentions", spec.name, len(items), m.height)
+                a = audit(kg.nodes, m, name=spec.name, n_items=len(items), kinds=kinds,
+                          branch_depth=branch_depth)  # fmt: skip
+                entity_ids = sorted(set(m.get_column("entity_id").to_list()))
+            a = _with_amcs(a, spec, entity_ids, kg, reference, emb, graph_hash, recipe,
+                           amcs_mode, progress, engine, inspect)  # fmt: skip
             audits.append(a)
         result = CoverageResult(audits, mentions, amcs_reference=amcs_reference or "",
                                 model=emb.model_id if reference is not None else "")  # fmt: skip
@@ -297,14 +317,14 @@ def run_audit(
     return result
 
 
-def _with_amcs(a: Audit, spec: DatasetSpec, m: pl.DataFrame, kg: KnowledgeGraph,
+def _with_amcs(a: Audit, spec: DatasetSpec, entity_ids: list[str], kg: KnowledgeGraph,
                reference: TextSet | None, emb: Embedder, graph_hash: str, recipe: str,
                amcs_mode: str, progress: Progress | None, engine: Engine | None,
                inspect: Inspector | None) -> Audit:  # fmt: skip
-    """``a`` with its AMCS against ``reference`` (when given) and its quality section."""
+    """``a`` with its AMCS against ``reference`` (when given; ``entity_ids``: the entities
+    the dataset mentions) and its quality section."""
     if reference is not None:
-        ids = sorted(set(m.get_column("entity_id").to_list()))
-        frame = kg.nodes.filter(pl.col("id").is_in(ids)).sort("id")
+        frame = kg.nodes.filter(pl.col("id").is_in(entity_ids)).sort("id")
         if not frame.is_empty():
             if progress:
                 progress("amcs", 0, 1)
@@ -340,12 +360,12 @@ def _write_outputs(out: Path, audits: list[Audit], mentions: dict[str, pl.DataFr
         "model": result.model or None,
     }
     files = write_audit(audits, out, extra=extra)
-    for name, m in mentions.items():
-        path = out / (f"mentions.{name}.parquet" if len(mentions) > 1 else "mentions.parquet")
-        if name in mention_files:  # a corpus's full table, written while it was linked
-            shutil.move(mention_files[name], path)
+    for a in audits:
+        path = out / (f"mentions.{a.name}.parquet" if len(audits) > 1 else "mentions.parquet")
+        if a.name in mention_files:  # a corpus's full table, written while it was linked
+            shutil.move(mention_files[a.name], path)
         else:
-            m.write_parquet(path)
+            mentions[a.name].write_parquet(path)
         files[path.name] = path
     if report:
         from medkg.coverage.report import write_report

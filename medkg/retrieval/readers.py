@@ -82,6 +82,10 @@ class ReadReport:
     empty: int = 0
     skipped: list[Skip] = field(default_factory=list)
     bytes_read: int = 0
+    #: ids a PubMed update file deletes (its ``DeleteCitation`` list, in file order): kept
+    #: out of :meth:`to_dict`; a corpus that keeps the latest versions drops them
+    #: (:mod:`medkg.coverage.record_ids`)
+    deleted: list[str] = field(default_factory=list)
 
     @property
     def skipped_count(self) -> int:
@@ -94,6 +98,7 @@ class ReadReport:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("bytes_read")
+        out.pop("deleted")
         out["skipped_count"] = self.skipped_count
         return out
 
@@ -323,7 +328,8 @@ def read_text_folder(
 # ----------------------------------------------------------------------------- PubMed XML
 @reader("pubmed")
 def read_pubmed_xml(path: Path, problems: _Problems, report: ReadReport) -> Iterator[Document]:
-    """MEDLINE citations of a PubMed baseline or update file (``DeleteCitation`` ignored)."""
+    """MEDLINE citations of a PubMed baseline or update file; the PMIDs of an update
+    file's ``DeleteCitation`` list go to ``report.deleted`` (ids as citations get them)."""
     raw = path.open("rb")
     stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if _is_gzip(path) else raw  # type: ignore[assignment]
     ordinal = 0
@@ -333,6 +339,11 @@ def read_pubmed_xml(path: Path, problems: _Problems, report: ReadReport) -> Iter
         for event, elem in events:
             if root is None:
                 root = elem
+            if event == "end" and elem.tag == "DeleteCitation":
+                # <!ELEMENT DeleteCitation (PMID+)>, after the last PubmedArticle
+                report.deleted += [_doc_id(_text(p), p.get("Version", "1"))
+                                   for p in elem.iterfind("PMID") if _text(p)]  # fmt: skip
+                continue
             if event != "end" or elem.tag != "PubmedArticle":
                 continue
             ordinal += 1
@@ -380,7 +391,7 @@ def _citation(
     # their own id so that none is lost as a duplicate.
     version_text = pmid_elem.get("Version", "1")
     version = int(version_text) if version_text.isdigit() else 1
-    doc_id = pmid if version == 1 else f"{pmid}.v{version}"
+    doc_id = _doc_id(pmid, version_text)
     art = citation.find("Article")
     title = _text(art.find("ArticleTitle")) if art is not None else ""
     if not title and art is not None:
@@ -406,6 +417,11 @@ def _citation(
     if not abstract:
         report.title_only += 1
     return Document(doc_id, title, abstract or title, meta)
+
+
+def _doc_id(pmid: str, version: str) -> str:
+    """A citation's id: its PMID, with ``.vN`` for a version N > 1 (``<PMID Version="N">``)."""
+    return pmid if not version.isdigit() or int(version) == 1 else f"{pmid}.v{int(version)}"
 
 
 def _pub_year(art: ET.Element | None) -> int | None:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from medkg.io import DatasetError, jsonl_records, open_parquet, record_item
-from medkg.retrieval.readers import read_documents
+from medkg.retrieval.readers import ReadReport, read_documents
 
 #: Corpus file formats by name ending.
 CORPUS_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".jsonl.gz": "jsonl",
@@ -159,22 +159,44 @@ class ShardItems:
     id_field: str | None = None
 
     def __call__(self, shard: CorpusShard) -> list[tuple[str, str]]:
+        return [(item_id, text) for item_id, text, _ in self.located(shard)]
+
+    def ids(self, shard: CorpusShard) -> tuple[list[str], list[str]]:
+        """The item ids of ``shard`` in the order :meth:`__call__` gives them, and the ids
+        it deletes: a PubMed update file's ``DeleteCitation`` PMIDs (none for JSONL and
+        Parquet). What the ``last`` policy for repeated ids reads
+        (:mod:`medkg.coverage.record_ids`)."""
+        if shard.fmt != "pubmed":
+            return [item_id for item_id, _ in self(shard)], []
+        report = ReadReport()
+        ids = [d.doc_id for d in read_documents(Path(shard.path), "pubmed", report=report)]
+        return ids, report.deleted
+
+    def locations(self, shard: CorpusShard) -> list[str]:
+        """Where each record of ``shard`` is, in the order :meth:`__call__` gives them
+        (``file:line`` for JSONL, ``file: row N`` for Parquet, ``file: citation N`` for
+        PubMed): what an error about one record names."""
+        return [where for _, _, where in self.located(shard)]
+
+    def located(self, shard: CorpusShard) -> list[tuple[str, str, str]]:
+        """``(item id, text, where)`` of each record of ``shard``."""
         path = Path(shard.path)
         if shard.fmt == "pubmed":
             return [
                 (d.doc_id, f"{d.title}\n{d.text}" if d.metadata.get("has_abstract") and d.title
-                 else d.text)
-                for d in read_documents(path, "pubmed")
+                 else d.text, f"{path}: citation {n}")
+                for n, d in enumerate(read_documents(path, "pubmed"), 1)
             ]  # fmt: skip
         if shard.fmt == "jsonl":
-            records = _jsonl_records(shard)
+            records, sep = _jsonl_records(shard), ":"
         else:
             records = _parquet_records(shard, (*self.fields, *filter(None, [self.id_field])))
+            sep = ": row "
         prefix = f"{shard.name}:" if shard.name and self.id_field is None else ""
         out = []
         for number, rec in records:
             item = record_item(path, number, rec, self.fields, self.id_field)
-            out.append((prefix + item.id, item.text))
+            out.append((prefix + item.id, item.text, f"{path}{sep}{number}"))
         return out
 
 

@@ -21,9 +21,10 @@ from medkg.coverage.linking import Linker
 from medkg.coverage.sharded import link_corpus
 from medkg.embed.sharded import embed_sharded, shards_of
 from medkg.engines import EngineError, LocalEngine, RayEngine, ShardTask
+from medkg.errors import InputError
 from medkg.io import DatasetError
 from medkg.retrieval.shards import ShardItems, plan_shards
-from tests.factories.corpora import PUBMED, write_corpus
+from tests.factories.corpora import PUBMED, check_rolled_up_audit, write_corpus, write_keyed_jsonl
 from tests.factories.engines import Fails, SlowFirstAttempt, kill_when_started
 from tests.factories.graphs import small_graph
 
@@ -87,19 +88,43 @@ def test_cli_audit_of_a_corpus_on_ray_writes_the_local_audit(
         outs[engine] = tmp_path / f"audit-{engine}"
         res = CliRunner().invoke(
             app,
-            ["coverage", "audit", str(tmp_path / "corpus"), "--fields", "q", "--path", str(store),
+            ["coverage", "audit", str(tmp_path / "corpus"), str(PUBMED), "--fields", "q",
+             "--path", str(store),
              "--out", str(outs[engine]), "--engine", engine, "--shard-size", "60",
              "--amcs-ref", "none", "--no-report", "--json"],
         )  # fmt: skip
         assert res.exit_code == 0, res.output
-        summary = json.loads(res.stdout)["datasets"][0]
-        assert summary["name"] == "corpus" and summary["n_items"] == 400
+        first, second = json.loads(res.stdout)["datasets"]  # two corpora, one stream
+        assert first["name"] == "corpus" and first["n_items"] == 400
+        assert second["name"] == "pubmed21n1298-excerpt" and second["n_items"] == 8
     names = sorted(p.name for p in outs["local"].iterdir())
-    assert "mentions.parquet" in names and "coverage.json" in names
+    assert "mentions.corpus.parquet" in names and "coverage.json" in names
     assert names == sorted(p.name for p in outs["ray"].iterdir())
     for name in names:
         if name != "manifest.json":  # its provenance names the engine
             assert (outs["ray"] / name).read_bytes() == (outs["local"] / name).read_bytes(), name
+
+
+def test_a_rolled_up_audit_on_ray_equals_the_whole_table_audit(
+    ray_cluster: str, tmp_path: Path
+) -> None:
+    """Each Ray worker reduces its shard to the audit's counts; the driver adds them."""
+    check_rolled_up_audit(small_graph(), tmp_path, 40, RayEngine(workers=2))
+
+
+def test_repeated_ids_on_ray_name_both_records(ray_cluster: str, tmp_path: Path) -> None:
+    """Across shards (found on the driver from the spooled hashes) and within one shard
+    (raised on the worker, re-raised as it was)."""
+    texts = ["fever", "a rash", "headache", "cough"]
+    write_keyed_jsonl(tmp_path / "c" / "a.jsonl", ["k1", "k2", "k3", "k4"], texts)
+    write_keyed_jsonl(tmp_path / "c" / "b.jsonl", ["k5", "k3", "k6", "k3"], texts)
+    linker = Linker.from_graph(small_graph())
+    for size, where in ((2, r"\S*a\.jsonl:3 and \S*b\.jsonl:2\."),
+                        (4, r"\S*b\.jsonl:2 and \S*b\.jsonl:4\.")):  # fmt: skip
+        with pytest.raises(InputError, match=rf"item id 'k3' appears twice in the corpus: {where}"):
+            link_corpus(linker, plan_shards(str(tmp_path / "c"), size),
+                        ShardItems(("q",), "key"), RayEngine(workers=2),
+                        tmp_path / "m.parquet")  # fmt: skip
 
 
 def test_streamed_embedding_on_ray_data_gives_the_local_vectors(ray_cluster: str) -> None:

@@ -1,0 +1,200 @@
+"""The audit of a sharded corpus from per-shard counts (medkg.coverage.rollup): the same
+files, to the byte, as the audit of the corpus's whole mention table, the counts equal
+Python sets over that table, repeated item ids are named (file and line of both records),
+and the driver's memory does not grow with the corpus. Ray: tests/engines/test_raydata.py."""
+
+from __future__ import annotations
+
+import gc
+import json
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from medkg.cli.main import app
+from medkg.coverage.linking import Linker
+from medkg.coverage.pipeline import DatasetSpec, run_audit
+from medkg.coverage.record_ids import IdSpool, id_hashes
+from medkg.coverage.sharded import CorpusSource, link_corpus
+from medkg.engines import LocalEngine, ShardTask
+from medkg.errors import InputError
+from medkg.kg.model import KnowledgeGraph
+from medkg.kg.stores import open_store
+from medkg.progress import Progress
+from medkg.retrieval.shards import ShardItems, plan_shards
+from tests.factories.corpora import (
+    PUBMED,
+    check_rolled_up_audit,
+    write_keyed_jsonl,
+    write_mixed_corpus,
+)
+from tests.factories.graphs import small_graph
+
+
+def test_rolled_up_audit_equals_the_whole_table_audit(tmp_path: Path) -> None:
+    check_rolled_up_audit(small_graph(), tmp_path, 40)
+
+
+@pytest.mark.slow
+def test_rolled_up_audit_equals_the_whole_table_audit_on_the_bundled_graph(
+    bundled_kg: KnowledgeGraph, tmp_path: Path
+) -> None:
+    """The bundled graph's linker finds thousands of mentions (MeSH, ICD-10, HPO, with
+    exact-mapping equivalents) in the MMLU records and the MEDLINE excerpt."""
+    check_rolled_up_audit(bundled_kg, tmp_path, 25)
+
+
+def test_a_corpus_audit_holds_no_mention_table(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    write_mixed_corpus(folder)
+    corpus = CorpusSource(tuple(plan_shards(str(folder), 40)), ShardItems(("q",)))
+    res = run_audit(small_graph(), [DatasetSpec("d", str(folder), ("q",), None, corpus)],
+                    out=tmp_path / "a", amcs_reference=None, report=False)  # fmt: skip
+    assert res.mentions == {} and res.files["mentions.parquet"].is_file()
+
+
+def test_a_repeated_id_across_files_names_both_records(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    texts = ["fever and cough", "a rash", "headache", "nothing here"]
+    write_keyed_jsonl(folder / "a.jsonl", ["k1", "k2", "k3", "k4"], texts)
+    write_keyed_jsonl(folder / "sub" / "b.jsonl", ["k5", "k6", "k2", "k7"], texts)
+    linker = Linker.from_graph(small_graph())
+    for size in (1, 2, 10):  # the two records in other shards of other files, every way
+        with pytest.raises(InputError, match=r"item id 'k2' appears twice in the corpus: "
+                           r"\S*a\.jsonl:2 and \S*sub/b\.jsonl:3\.") as err:  # fmt: skip
+            link_corpus(linker, plan_shards(str(folder), size), ShardItems(("q",), "key"),
+                        LocalEngine(), tmp_path / "m.parquet")  # fmt: skip
+        assert "more records" not in str(err.value)
+    assert not list(tmp_path.glob(".medkg-ids-*"))  # the spooled hashes are gone
+
+
+def test_a_repeated_id_within_a_shard_names_both_lines(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    write_keyed_jsonl(folder / "a.jsonl", ["x", "y", "z", "y", "x"], ["a", "b", "c", "d", "e"])
+    with pytest.raises(InputError, match=r"item id 'y' appears twice in the corpus: "
+                       r"\S*a\.jsonl:2 and \S*a\.jsonl:4\."):  # fmt: skip
+        link_corpus(Linker.from_graph(small_graph()), plan_shards(str(folder), 100),
+                    ShardItems(("q",), "key"), LocalEngine(), tmp_path / "m.parquet")  # fmt: skip
+
+
+def test_the_same_pubmed_file_twice_is_refused_by_the_cli(tmp_path: Path) -> None:
+    """A baseline file copied twice (or an update file beside its baseline): every PMID
+    twice. The audit names the first PMID and both files, exits non-zero, writes nothing."""
+    import gzip
+    import re
+
+    folder = tmp_path / "pubmed"
+    folder.mkdir()
+    for name in ("pubmed21n1298.xml.gz", "pubmed21n1299.xml.gz"):
+        (folder / name).write_bytes(PUBMED.read_bytes())
+    first = re.search(r'<PMID Version="1">(\d+)</PMID>', gzip.decompress(PUBMED.read_bytes())
+                      .decode())[1]  # type: ignore[index]  # fmt: skip
+    store = tmp_path / "graph"
+    with open_store("embedded", path=store) as s:
+        s.save(small_graph())
+    out = tmp_path / "audit"
+    res = CliRunner().invoke(app, ["coverage", "audit", str(folder), "--path", str(store),
+                                   "--out", str(out), "--amcs-ref", "none", "--no-report"])  # fmt: skip
+    assert res.exit_code != 0
+    text = " ".join(res.output.split())
+    assert f"item id '{first}' appears twice" in text
+    assert "1298.xml.gz: citation 1 and" in text and "1299.xml.gz: citation 1" in text
+    assert "(7 more records repeat an earlier id)" in text
+    assert not out.exists() and not list(tmp_path.glob(".medkg-*"))
+
+
+def test_the_id_spool_finds_every_repeat_and_only_repeats(tmp_path: Path) -> None:
+    ids = [f"PMID{n}" for n in range(5000)]
+    with IdSpool(tmp_path, buckets=8) as spool:
+        spool.add(0, id_hashes(ids[:3000]))
+        spool.add(1, id_hashes([*ids[3000:], "PMID17", "PMID4999"]))
+        assert spool.records == 5002
+        assert spool.repeats() == [((0, 17), (1, 2000)), ((1, 1999), (1, 2001))]
+    with IdSpool(tmp_path) as spool:
+        spool.add(0, id_hashes(ids))
+        assert spool.repeats() == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def _peak(kg: KnowledgeGraph, linker: Linker, folder: Path, out: Path) -> int:
+    corpus = CorpusSource(tuple(plan_shards(str(folder), 500)), ShardItems(("q",)))
+    gc.collect()  # garbage of earlier tests is not this audit's
+    tracemalloc.start()
+    try:
+        run_audit(kg, [DatasetSpec("d", str(folder), ("q",), None, corpus)], out=out,
+                  linker=linker, amcs_reference=None, report=False)  # fmt: skip
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.slow
+def test_the_drivers_memory_does_not_grow_with_the_corpus(tmp_path: Path) -> None:
+    """tracemalloc's peak (Python objects and numpy arrays on the driver; polars' own
+    buffers are not traced) over a corpus of 5,000 and of 20,000 records in shards of
+    500: ids held on the driver (a set or a hash array) would add ≥ 120 kB."""
+    kg = small_graph()
+    linker = Linker.from_graph(kg)
+    texts = ["fever and cough", "a rash on the arm", "headache", "nothing to link here"]
+    peaks: dict[int, int] = {}
+    for n in (5000, 20000):
+        folder = tmp_path / f"c{n}"
+        for part in range(n // 2500):
+            write_keyed_jsonl(folder / f"p{part}.jsonl", [f"r{part}-{i}" for i in range(2500)],
+                              [texts[i % 4] for i in range(2500)])  # fmt: skip
+    # twice each, the lower peak: a one-off resize of an interpreter-wide table (interned
+    # strings, after earlier tests) lands in whichever run crosses its threshold
+    for run in range(4):
+        n = (5000, 20000)[run % 2]
+        peak = _peak(kg, linker, tmp_path / f"c{n}", tmp_path / f"audit{n}-{run}")
+        peaks[n] = min(peaks.get(n, peak), peak)
+    assert peaks[20000] < peaks[5000] + 100_000, peaks
+
+
+class CountingEngine(LocalEngine):
+    """The local engine, counting its ``stream`` calls (each is one worker pool on Ray)."""
+
+    def __init__(self) -> None:
+        self.streams = 0
+
+    def _stream(
+        self, task: ShardTask[Any, Any], shards: list[Any], progress: Progress | None
+    ) -> Iterator[Any]:
+        self.streams += 1
+        return super()._stream(task, shards, progress)
+
+
+def test_two_corpora_of_one_audit_share_one_stream(tmp_path: Path) -> None:
+    """One pool of workers for every corpus of an audit; each corpus's files are those of
+    its audit alone."""
+    write_mixed_corpus(tmp_path / "one")
+    write_keyed_jsonl(tmp_path / "two" / "a.jsonl", ["k1", "k2", "k3"],
+                      ["fever and cough", "a rash", "nothing"])  # fmt: skip
+    kg = small_graph()
+
+    def spec(name: str, folder: str, size: int, key: str | None) -> DatasetSpec:
+        corpus = CorpusSource(tuple(plan_shards(folder, size)), ShardItems(("q",), key))
+        return DatasetSpec(name, folder, ("q",), key, corpus)
+
+    one, two = (
+        spec("one", str(tmp_path / "one"), 40, None),
+        spec("two", str(tmp_path / "two"), 2, "key"),
+    )
+    engine = CountingEngine()
+    both = run_audit(kg, [one, two], out=tmp_path / "both", amcs_reference=None,
+                     report=False, engine=engine)  # fmt: skip
+    assert engine.streams == 1
+    for s in (one, two):
+        alone = run_audit(kg, [s], out=tmp_path / f"alone-{s.name}", amcs_reference=None,
+                          report=False)  # fmt: skip
+        for name in ("gaps", "nodes", "branches", "levels", "uncovered", "mentions"):
+            ext = "json" if name == "gaps" else "parquet" if name == "mentions" else "csv"
+            got = both.files[f"{name}.{s.name}.{ext}"].read_bytes()
+            assert got == alone.files[f"{name}.{ext}"].read_bytes(), (s.name, name)
+        data = json.loads((tmp_path / "both" / "coverage.json").read_text())
+        mine = next(d for d in data["datasets"] if d["name"] == s.name)
+        assert mine == json.loads(alone.files["coverage.json"].read_text())["datasets"][0]
