@@ -167,13 +167,19 @@ class CorpusIdsShard(ShardTask[tuple[int, Any], tuple[np.ndarray, np.ndarray]]):
         self.reads = tuple(reads)
 
     def run(self, shard: tuple[int, Any]) -> tuple[np.ndarray, np.ndarray]:
-        read, descriptor = self.reads[shard[0]], shard[1]
-        ids_of = getattr(read, "ids", None)
-        if ids_of is not None:
-            ids, deleted = ids_of(descriptor)
-        else:
-            ids, deleted = [item_id for item_id, _ in read(descriptor)], []
+        ids, deleted = shard_ids(self.reads[shard[0]], shard[1])
         return wide_id_hashes(ids), wide_id_hashes(deleted)
+
+
+def shard_ids(read: ShardReader, shard: Any) -> tuple[Sequence[str], Sequence[str]]:
+    """The item ids of ``shard`` in the order ``read`` gives its records, and the ids it
+    deletes: through the reader's ``ids`` method when it has one
+    (:meth:`medkg.retrieval.shards.ShardItems.ids`), else from the records it reads."""
+    ids_of = getattr(read, "ids", None)
+    if ids_of is not None:
+        ids, deleted = ids_of(shard)
+        return ids, deleted
+    return [item_id for item_id, _ in read(shard)], []
 
 
 def record_location(read: ShardReader, shard: Any, position: int) -> str:
@@ -361,11 +367,11 @@ def _check_repeats(ids: IdSpool, shards: Sequence[Any], read: ShardReader) -> No
     """Raise for the first id two shards share (by the later record's place); a repeated
     hash is confirmed on the ids themselves, read again from the two shards."""
     candidates = ids.repeats()
-    read_ids: dict[int, list[str]] = {}
+    read_ids: dict[int, Sequence[str]] = {}
     for n, ((sa, pa), (sb, pb)) in enumerate(candidates):
         for s in (sa, sb):
             if s not in read_ids:
-                read_ids[s] = [item_id for item_id, _ in read(shards[s])]
+                read_ids[s] = shard_ids(read, shards[s])[0]
         if read_ids[sa][pa] == read_ids[sb][pb]:
             error = repeated_id(read_ids[sa][pa], record_location(read, shards[sa], pa),
                                 record_location(read, shards[sb], pb))  # fmt: skip
@@ -388,4 +394,5 @@ __all__ = [
     "link_sharded",
     "record_location",
     "repeated_id",
+    "shard_ids",
 ]
