@@ -341,7 +341,7 @@ def read_pubmed_xml(path: Path, problems: _Problems, report: ReadReport) -> Iter
                 root = elem
             if event == "end" and elem.tag == "DeleteCitation":
                 # <!ELEMENT DeleteCitation (PMID+)>, after the last PubmedArticle
-                report.deleted += [_doc_id(_text(p), p.get("Version", "1"))
+                report.deleted += [_doc_id(_text(p), _version(p))
                                    for p in elem.iterfind("PMID") if _text(p)]  # fmt: skip
                 continue
             if event != "end" or elem.tag != "PubmedArticle":
@@ -389,9 +389,8 @@ def _citation(
     # A revised article (Wellcome Open Research, F1000Research...) has one citation per
     # version under the same PMID, often in the same file: versions after the first get
     # their own id so that none is lost as a duplicate.
-    version_text = pmid_elem.get("Version", "1")
-    version = int(version_text) if version_text.isdigit() else 1
-    doc_id = _doc_id(pmid, version_text)
+    version = _version(pmid_elem)
+    doc_id = _doc_id(pmid, version)
     art = citation.find("Article")
     title = _text(art.find("ArticleTitle")) if art is not None else ""
     if not title and art is not None:
@@ -419,9 +418,15 @@ def _citation(
     return Document(doc_id, title, abstract or title, meta)
 
 
-def _doc_id(pmid: str, version: str) -> str:
-    """A citation's id: its PMID, with ``.vN`` for a version N > 1 (``<PMID Version="N">``)."""
-    return pmid if not version.isdigit() or int(version) == 1 else f"{pmid}.v{int(version)}"
+def _version(pmid: ET.Element) -> int:
+    """The version of a ``<PMID Version="N">`` element (1 when absent or not a number)."""
+    text = pmid.get("Version", "1")
+    return int(text) if text.isdigit() else 1
+
+
+def _doc_id(pmid: str, version: int) -> str:
+    """A citation's id: its PMID, with ``.vN`` for a version N other than 1."""
+    return pmid if version == 1 else f"{pmid}.v{version}"
 
 
 def _pub_year(art: ET.Element | None) -> int | None:
