@@ -121,6 +121,7 @@ from medkg.kg.sources.mesh_categories import (
     link_tree_numbers,
 )
 from medkg.kg.sources.mesh_evidence import MeshNames, mesh_names
+from medkg.text import words
 
 SOURCE_NAME = "MeSH"
 #: Kind of a descriptor with no disease tree number (behaviour, phenomena, health care).
@@ -163,8 +164,7 @@ class MeshEntry:
 
 def _word_stems(text: str) -> tuple[str, ...]:
     """Words of a name with the plural endings taken off ("deficiencies" -> "deficiency")."""
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return tuple(w[:-3] + "y" if w.endswith("ies") else w.rstrip("s") for w in words)
+    return tuple(w[:-3] + "y" if w.endswith("ies") else w.rstrip("s") for w in words(text))
 
 
 def split_term_fragments(names: list[str]) -> list[str]:
