@@ -184,8 +184,8 @@ def audit_counts(
     if n_items == 0:
         raise AuditError(f"dataset {name!r} has no items")
     follow = counts.follow
-    parents = tree.select("id", "met_parent").drop_nulls("met_parent")
-    max_depth = int(tree.get_column("depth").cast(pl.Int64).max() or 0)  # type: ignore[arg-type]
+    shape = AuditTree.of(tree)
+    parents, max_depth = shape.parents, shape.max_depth
     direct, concept, rollup = counts.entities, counts.concept, counts.rollup
     covered_ids = concept.select("id", pl.col("id").alias("key"))
     below = ancestor_counts(covered_ids, parents, max_depth).rename({"n": "covered_below"})
