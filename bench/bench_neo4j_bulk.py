@@ -32,8 +32,13 @@ same server answers a fixed set of short queries (entity, neighbours and name se
 every 400th entity) and then the round trip reads the whole graph: their seconds and the
 server JVM's CPU seconds show what the compiler choice costs the serving afterwards.
 
+``--edges M [M ...]`` times the offline path alone on subgraphs: the first M edges, the
+entities they join and the tree links among those, each saved as an embedded store of its
+own before the clock starts; a line fitted through the medians splits the span into its
+fixed part (JVM and DBMS start, index creation) and its per-row part.
+
     python bench/bench_neo4j_bulk.py --graph $MEDKG_HOME/graph [--runs 3] [--skip-online]
-        [--reimport] [--compare-jit]
+        [--reimport] [--compare-jit] [--edges 10 200000 629018]
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+
+import polars as pl
 
 from medkg.kg import neo4j_server as runner
 from medkg.kg.model import KnowledgeGraph
@@ -101,6 +108,48 @@ def short_queries(store: Neo4jStore, kg: KnowledgeGraph) -> float:
         if name:
             store.search(name.split()[0], limit=10)
     return time.perf_counter() - t
+
+
+def subgraph(kg: KnowledgeGraph, m: int) -> KnowledgeGraph:
+    """The first ``m`` edges of ``kg`` (table order), the entities they join and the tree
+    links to parents among those."""
+    edges = kg.edges.head(m)
+    ends = pl.concat([edges.get_column("src"), edges.get_column("dst")]).unique()
+    nodes = kg.nodes.join(ends.to_frame("id"), on="id", how="semi", maintain_order="left")
+    if "met_parent" in nodes.columns:
+        parents = nodes.select(pl.col("id").alias("met_parent"))
+        kept = nodes.join(parents, on="met_parent", how="semi").get_column("id")
+        nodes = nodes.with_columns(
+            pl.when(pl.col("id").is_in(kept.implode()))
+            .then(pl.col("met_parent"))
+            .alias("met_parent")
+        )
+    return KnowledgeGraph.from_frames(nodes, edges, kg.sources)
+
+
+def fixed_cost(graph: Path, sizes: list[int], runs: int) -> None:
+    """Offline spans of subgraphs (``--edges``): medians per size and a least-squares line
+    span = fixed + rows / rate over them."""
+    kg = EmbeddedStore(graph).load()
+    points: list[tuple[int, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:  # edges
+            part = Path(tmp) / f"graph-{n}"
+            EmbeddedStore(part).save(subgraph(kg, n))
+            spans: list[float] = []
+            for run in range(1, runs + 1):
+                print(
+                    f"--- the first {n:,} edges, run {run}; load average {load_average()}",
+                    flush=True,
+                )
+                got = offline_run(part, Path(tmp) / f"bulk-{n}-{run}", replace=False)
+                spans.append(got["span"])
+                rows = int(got["rows"])
+            points.append((rows, statistics.median(spans)))
+            print(f"median: {rows:,} rows in {points[-1][1]:.1f} s", flush=True)
+    if len(points) > 1:
+        slope, fixed = statistics.linear_regression([r for r, _ in points], [s for _, s in points])
+        print(f"fit: span = {fixed:.1f} s + rows / {1 / slope:,.0f} rows/s")
 
 
 def offline_run(
@@ -195,9 +244,18 @@ def main() -> None:
         action="store_true",
         help="in each run, first an offline load with the JVM's default compilation",
     )
+    ap.add_argument(
+        "--edges",
+        type=int,
+        nargs="+",
+        help="offline path only, on subgraphs of the first M edges (the fixed cost)",
+    )
     args = ap.parse_args()
     runtime = runner.ensure_runtime()  # fetched and compiled once; not part of either span
     del runtime
+    if args.edges:
+        fixed_cost(args.graph, args.edges, args.runs)
+        return
     pairs: list[tuple[dict[str, float], dict[str, float] | None]] = []
     tiered: list[dict[str, float]] = []
     for run in range(1, args.runs + 1):
