@@ -13,11 +13,14 @@ Formats (:data:`READERS`, chosen by :func:`detect_format` unless named):
 ``pubmed``
     PubMed/MEDLINE baseline XML (``.xml`` or ``.xml.gz``), streamed with
     ``xml.etree.ElementTree.iterparse`` and cleared record by record, so memory stays flat
-    on a 40 MB baseline file. PMID is the id (``PMID.vN`` for version N > 1 of a versioned
-    citation), ArticleTitle the title, the AbstractText
-    sections (with their Label) the text; MeSH headings and the publication year go to
-    the metadata. A citation without an abstract gives a title-only document (its text is
-    the title) and is counted.
+    on a 40 MB baseline file. Both kinds of record of a ``PubmedArticleSet`` are read:
+    journal citations (``PubmedArticle``) and NCBI Bookshelf books and chapters
+    (``PubmedBookArticle``, counted in :attr:`ReadReport.books`). PMID is the id
+    (``PMID.vN`` for version N > 1 of a versioned record), ArticleTitle the title (a
+    book's BookTitle when it has none), the AbstractText sections (with their Label) the
+    text; MeSH headings (none for books) and the publication year go to the metadata. A
+    record without an abstract gives a title-only document (its text is the title) and is
+    counted.
 
 Bad input (a malformed JSON line, a record without its id or text, bytes that are not
 UTF-8, malformed XML) raises :class:`~medkg.retrieval.base.RetrievalError` naming the file
@@ -69,7 +72,8 @@ class ReadReport:
     """What reading (and chunking) one corpus did; nothing is dropped without a count.
 
     ``title_only``: documents whose text is only their title (PubMed citations without an
-    abstract); ``empty``: records with no text, left out (or read but giving no chunk);
+    abstract); ``books``: PubMed book records (``PubmedBookArticle``) read as documents;
+    ``empty``: records with no text, left out (or read but giving no chunk);
     ``skipped``: bad
     records left out with ``on_error="skip"``; ``bytes_read``: position in the source
     (compressed bytes for ``.gz``), for progress bars.
@@ -79,6 +83,7 @@ class ReadReport:
     docs: int = 0
     chunks: int = 0
     title_only: int = 0
+    books: int = 0
     empty: int = 0
     skipped: list[Skip] = field(default_factory=list)
     bytes_read: int = 0
@@ -328,11 +333,13 @@ def read_text_folder(
 # ----------------------------------------------------------------------------- PubMed XML
 @reader("pubmed")
 def read_pubmed_xml(path: Path, problems: _Problems, report: ReadReport) -> Iterator[Document]:
-    """MEDLINE citations of a PubMed baseline or update file; the PMIDs of an update
-    file's ``DeleteCitation`` list go to ``report.deleted`` (ids as citations get them)."""
+    """The records of a PubMed baseline or update file (citations and books, in file
+    order); the PMIDs of an update file's ``DeleteCitation`` list go to ``report.deleted``
+    (ids as records get them)."""
     raw = path.open("rb")
     stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if _is_gzip(path) else raw  # type: ignore[assignment]
     ordinal = 0
+    numbers = dict.fromkeys(_RECORDS, 0)  # per kind: what an error about a record names
     try:
         events = xmlsafe.iterparse(stream, events=("start", "end"))
         root: ET.Element | None = None
@@ -344,10 +351,11 @@ def read_pubmed_xml(path: Path, problems: _Problems, report: ReadReport) -> Iter
                 report.deleted += [_doc_id(_text(p), _version(p))
                                    for p in elem.iterfind("PMID") if _text(p)]  # fmt: skip
                 continue
-            if event != "end" or elem.tag != "PubmedArticle":
+            if event != "end" or elem.tag not in _RECORDS:
                 continue
             ordinal += 1
-            doc = _citation(path, ordinal, elem, problems, report)
+            numbers[elem.tag] += 1
+            doc = _RECORDS[elem.tag](path, numbers[elem.tag], elem, problems, report)
             report.bytes_read = raw.tell()
             root.clear()  # drop the finished record (and the husks of earlier ones)
             if doc is not None:
@@ -392,30 +400,85 @@ def _citation(
     version = _version(pmid_elem)
     doc_id = _doc_id(pmid, version)
     art = citation.find("Article")
-    title = _text(art.find("ArticleTitle")) if art is not None else ""
-    if not title and art is not None:
-        title = _text(art.find("VernacularTitle"))
-    sections = []
-    for sec in citation.iterfind("Article/Abstract/AbstractText"):
-        body = _text(sec)
-        if body:
-            label = sec.get("Label")
-            sections.append(f"{label}: {body}" if label else body)
-    abstract = "\n".join(sections)
-    if not abstract and not title:
-        report.empty += 1
-        return None
+    title = _first_text(art, "ArticleTitle", "VernacularTitle") if art is not None else ""
     meta: dict[str, Any] = {
         "pmid": pmid,
         "version": version,
         "year": _pub_year(art),
         "journal": _text(art.find("Journal/Title")) if art is not None else "",
         "mesh": [_heading(h) for h in citation.iterfind("MeshHeadingList/MeshHeading")],
-        "has_abstract": bool(abstract),
     }
+    return _record_document(doc_id, title, _abstract(art), meta, report)
+
+
+def _book(
+    path: Path, ordinal: int, article: ET.Element, problems: _Problems, report: ReadReport
+) -> Document | None:
+    """A ``PubmedBookArticle``: an NCBI Bookshelf book or chapter (DTD pubmed_250101:
+    ``BookDocument (PMID, ArticleIdList, Book, LocationLabel*, ArticleTitle?,
+    VernacularTitle?, ..., Abstract?, ..., ContributionDate?, ...)``). A chapter has its
+    ArticleTitle; a whole book has only its ``Book/BookTitle``. Books carry no MeSH
+    headings and no journal."""
+    book = article.find("BookDocument")
+    pmid_elem = book.find("PMID") if book is not None else None
+    pmid = _text(pmid_elem)
+    if book is None or pmid_elem is None or not pmid:
+        problems(path, None, f"PubmedBookArticle number {ordinal} has no BookDocument/PMID")
+        return None
+    version = _version(pmid_elem)
+    book_title = _text(book.find("Book/BookTitle"))
+    title = _first_text(book, "ArticleTitle") or book_title or _first_text(book, "VernacularTitle")
+    meta: dict[str, Any] = {
+        "pmid": pmid,
+        "version": version,
+        "year": _year_of(book.find("Book/PubDate")) or _year_of(book.find("ContributionDate")),
+        "journal": "",
+        "book": book_title,
+        "mesh": [],
+    }
+    doc = _record_document(_doc_id(pmid, version), title, _abstract(book), meta, report)
+    if doc is not None:
+        report.books += 1
+    return doc
+
+
+#: the records of a ``PubmedArticleSet`` (``(PubmedArticle | PubmedBookArticle)+``), by tag
+_RECORDS: dict[str, Callable[..., Document | None]] = {
+    "PubmedArticle": _citation,
+    "PubmedBookArticle": _book,
+}
+
+
+def _first_text(parent: ET.Element, *tags: str) -> str:
+    """The text of the first of ``tags`` under ``parent`` that has any."""
+    return next((t for t in (_text(parent.find(tag)) for tag in tags) if t), "")
+
+
+def _abstract(parent: ET.Element | None) -> str:
+    """The ``Abstract/AbstractText`` sections under ``parent``, one a line, each with its
+    Label (``BACKGROUND: ...``) when it has one."""
+    if parent is None:
+        return ""
+    sections = []
+    for sec in parent.iterfind("Abstract/AbstractText"):
+        body = _text(sec)
+        if body:
+            label = sec.get("Label")
+            sections.append(f"{label}: {body}" if label else body)
+    return "\n".join(sections)
+
+
+def _record_document(
+    doc_id: str, title: str, abstract: str, meta: dict[str, Any], report: ReadReport
+) -> Document | None:
+    """A PubMed record's document: its abstract, or its title alone (counted); a record
+    with neither is counted empty and left out."""
+    if not abstract and not title:
+        report.empty += 1
+        return None
     if not abstract:
         report.title_only += 1
-    return Document(doc_id, title, abstract or title, meta)
+    return Document(doc_id, title, abstract or title, {**meta, "has_abstract": bool(abstract)})
 
 
 def _version(pmid: ET.Element) -> int:
@@ -432,11 +495,22 @@ def _doc_id(pmid: str, version: int) -> str:
 def _pub_year(art: ET.Element | None) -> int | None:
     if art is None:
         return None
-    for tag in ("Journal/JournalIssue/PubDate/Year", "ArticleDate/Year"):
-        year = _text(art.find(tag))
-        if year.isdigit():
-            return int(year)
-    match = _YEAR.search(_text(art.find("Journal/JournalIssue/PubDate/MedlineDate")))
+    issue = art.find("Journal/JournalIssue/PubDate")
+    # the issue's Year, else the electronic date's, else the issue's MedlineDate range
+    return (
+        _year_of(issue, medline_date=False) or _year_of(art.find("ArticleDate")) or _year_of(issue)
+    )
+
+
+def _year_of(date: ET.Element | None, medline_date: bool = True) -> int | None:
+    """The year of a date element: its ``Year``, else (with ``medline_date``) the first
+    year in a ``MedlineDate`` such as ``1998 Dec-1999 Jan``."""
+    if date is None:
+        return None
+    year = _text(date.find("Year"))
+    if year.isdigit():
+        return int(year)
+    match = _YEAR.search(_text(date.find("MedlineDate"))) if medline_date else None
     return int(match.group(1)) if match else None
 
 
