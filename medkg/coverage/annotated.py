@@ -1,6 +1,7 @@
 """Read entity-annotated corpora (gold mentions with concept ids) for linking evaluation.
 
-Formats, chosen by suffix unless named:
+Formats, chosen by suffix unless named (all UTF-8; a byte order mark at the start of the
+file is skipped):
 
 * **PubTator** (``.txt``, ``.pubtator``): blocks of ``PMID|t|title``, ``PMID|a|abstract``
   and tab-separated ``PMID start end text type ids`` lines, blank line between documents
@@ -51,6 +52,8 @@ _CANONICAL = {"NCBIGENE": "NCBIGene", "GENE": "NCBIGene", "ORPHANET": "ORPHA"}
 _MESH_BARE = re.compile(r"^[CD]\d{6,9}$")
 _NO_CONCEPT = {"", "-1", "-"}
 _GENE_TYPES = {"gene", "geneorgeneproduct"}
+# UTF-8; a byte order mark at the start (Windows editors write one) is not text
+_ENCODING = "utf-8-sig"
 _BIOC_ID_INFONS = ("identifier", "Identifier", "MESH", "NCBI Gene", "NCBIGene", "OMIM")
 
 
@@ -194,7 +197,7 @@ def read_pubtator(path: str | Path) -> Iterator[AnnotatedDocument]:
     """Documents of a PubTator file (see the module docstring)."""
     path = Path(path)
     block: list[tuple[int, str]] = []
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding=_ENCODING) as fh:
         for no, line in enumerate(fh, 1):
             line = line.rstrip("\r\n")
             if line.strip():
@@ -210,7 +213,7 @@ def read_pubtator(path: str | Path) -> Iterator[AnnotatedDocument]:
 def read_jsonl(path: str | Path) -> Iterator[AnnotatedDocument]:
     """Documents of a JSONL corpus: ``{"id", "text", "mentions": [...]}`` per line."""
     path = Path(path)
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding=_ENCODING) as fh:
         for no, line in enumerate(fh, 1):
             if not line.strip():
                 continue
@@ -270,7 +273,7 @@ def read_bioc(path: str | Path, fmt: str = "bioc-xml") -> Iterator[AnnotatedDocu
         if fmt == "bioc-xml":  # DTD entities are refused before lxml sees the file
             with path.open("rb") as raw:
                 xmlsafe.check_no_entities(raw)
-        with path.open(encoding="utf-8") as fh:
+        with path.open(encoding=_ENCODING) as fh:
             collection = bioc.load(fh) if fmt == "bioc-xml" else biocjson.load(fh)
     except (ValueError, KeyError, TypeError, SyntaxError) as exc:  # XMLSyntaxError: a SyntaxError
         raise CorpusError(path, f"not a BioC {fmt[5:].upper()} collection: {exc}") from None

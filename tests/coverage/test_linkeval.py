@@ -205,3 +205,21 @@ def test_cli_bad_corpus_exits_2_naming_the_line(store_path: Path, tmp_path: Path
     res = runner.invoke(app, ["coverage", "eval-linking", str(bad), "--path", str(store_path)])
     assert res.exit_code == 2
     assert "bad.txt:3:" in res.output and "outside its text" in res.output
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_a_byte_order_mark_is_not_part_of_the_text(tmp_path: Path, name: str) -> None:
+    """A UTF-8 byte order mark (Windows editors write one) starts the file, not the first
+    document: the PubTator reader used to read it into the first PMID and then refuse the
+    document's own mention lines ("document \\ufeff100: line of document 100 ..."); the JSON
+    readers refused the file."""
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + (FIX / name).read_bytes())
+    assert read_corpus(path) == read_corpus(FIX / name)
+
+
+def test_crlf_line_ends_and_no_final_newline(tmp_path: Path) -> None:
+    raw = (FIX / "marfan.pubtator.txt").read_text(encoding="utf-8")
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(raw.rstrip("\n").replace("\n", "\r\n").encode())
+    assert read_corpus(path) == read_corpus(FIX / "marfan.pubtator.txt")
