@@ -6,7 +6,8 @@ file is skipped):
 * **PubTator** (``.txt``, ``.pubtator``): blocks of ``PMID|t|title``, ``PMID|a|abstract``
   and tab-separated ``PMID start end text type ids`` lines, blank line between documents
   (the NCBI disease, BC5CDR and NLM-Gene corpora). The document text is title + " " +
-  abstract, the offsets PubTator uses. Read here, line by line, so an error can name its
+  abstract, the offsets PubTator uses; relation lines (BC5CDR's ``PMID CID chemical
+  disease``) are skipped. Read here, line by line, so an error can name its
   line (the ``bioc`` package's PubTator reader prints and skips malformed lines).
 * **BioC** XML (``.xml``) or JSON (``.bioc.json``): read with the ``bioc`` package; the
   text is each passage placed at its ``offset`` (gaps filled with spaces), annotation
@@ -161,13 +162,14 @@ def _pubtator_block(path: Path, lines: list[tuple[int, str]]) -> AnnotatedDocume
                 abstract = head.group(3)
             continue
         cols = line.split("\t")
+        if len(cols) in (4, 5) and not cols[1].isdigit():
+            # a relation line, not a mention: BC5CDR's "PMID CID chemical disease"
+            continue
         if len(cols) < 5:
             raise CorpusError(
                 path, "malformed line: expected 'PMID|t|text', 'PMID|a|text' or "
                 f"'PMID<TAB>start<TAB>end<TAB>text<TAB>type<TAB>ids', got {line[:80]!r}", line=no,
             )  # fmt: skip
-        if len(cols) == 5 and not cols[1].isdigit():
-            continue  # a relation line (PMID, type, id, id): not a mention
         raw.append((no, cols))
     first = lines[0][0]
     if pmid is None:

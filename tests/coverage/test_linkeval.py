@@ -223,3 +223,28 @@ def test_crlf_line_ends_and_no_final_newline(tmp_path: Path) -> None:
     path = tmp_path / "crlf.txt"
     path.write_bytes(raw.rstrip("\n").replace("\n", "\r\n").encode())
     assert read_corpus(path) == read_corpus(FIX / "marfan.pubtator.txt")
+
+
+def test_bc5cdr_relation_lines_are_not_mentions(tmp_path: Path) -> None:
+    """BC5CDR (BioCreative V CDR) PubTator files end each document with chemical-induced
+    disease relations, ``PMID<TAB>CID<TAB>chemical<TAB>disease`` (four fields, the corpus's
+    readme), and mark composite mentions with a seventh field; a relation is not a
+    malformed line."""
+    title = "Paracetamol-associated coma, metabolic acidosis, renal and hepatic failure."
+    body = (
+        f"3403780|t|{title}\n3403780|a|A case is presented.\n"
+        "3403780\t0\t11\tParacetamol\tChemical\tD000082\t\n"
+        "3403780\t23\t27\tcoma\tDisease\tD003128\t\n"
+        "3403780\t49\t74\trenal and hepatic failure\tDisease\tD058186|D017093\t"
+        "renal failure|hepatic failure\n"
+        "3403780\tCID\tD000082\tD003128\n"
+    )
+    (doc,) = read_corpus(_pubtator(tmp_path, body))
+    assert [(m.text, m.type, m.ids) for m in doc.mentions] == [
+        ("Paracetamol", "Chemical", ("MESH:D000082",)),
+        ("coma", "Disease", ("MESH:D003128",)),
+        ("renal and hepatic failure", "Disease", ("MESH:D058186", "MESH:D017093")),
+    ]
+    # a four-field line with integer offsets is still a malformed mention
+    with pytest.raises(CorpusError, match=r"bad.txt:3: malformed line"):
+        read_corpus(_pubtator(tmp_path, f"1|t|{title}\n1|a|x\n1\t0\t11\tParacetamol\n"))
