@@ -16,7 +16,7 @@ from medkg.coverage.linking import (
     surface_key,
 )
 from medkg.io import Item, mmlu_medical_items
-from medkg.kg.model import KnowledgeGraph
+from medkg.kg.model import KnowledgeGraph, SourceInfo, edges_frame, nodes_frame, stamp
 from tests.factories.graphs import small_graph
 
 
@@ -75,6 +75,22 @@ def test_offsets_with_punctuation_case_and_accents(linker: Linker) -> None:
 def test_acronyms_match_only_in_capitals(linker: Linker) -> None:
     got = rows(linker.link_text("FBN1 variants; fbn1 is lower case; TGFB2."))
     assert [(g[2], g[3]) for g in got] == [("FBN1", "NCBIGene:2200"), ("TGFB2", "NCBIGene:7042")]
+
+
+@pytest.mark.parametrize("synonyms", [["CCTGA", "ccTGA"], ["ccTGA", "CCTGA"]])
+def test_a_form_in_capitals_and_in_mixed_case_matches_any_case(synonyms: list[str]) -> None:
+    """HPO's HP:0011605 has the EXACT synonyms "CCTGA" and "ccTGA" (one key, one rank):
+    the graph writes it in mixed case too, so the key matches text in any case, whatever
+    the order of the synonyms (the tie was left to the sort, so it depended on it)."""
+    info = SourceInfo(name="HPO", version="2024-08-13", license="HPO license")
+    node = {"id": "HP:0011605", "kind": "Phenotype", "synonyms": synonyms,
+            "synonym_scopes": ["EXACT", "EXACT"], "name": "Congenitally corrected "
+            "transposition of the great arteries with ventricular septal defect"}  # fmt: skip
+    kg = KnowledgeGraph.from_frames(
+        stamp(nodes_frame([node]), info), stamp(edges_frame([]), info), [info]
+    )
+    got = rows(Linker.from_graph(kg, LinkerConfig(tfidf=False)).link_text("ccTGA or CCTGA."))
+    assert [(g[2], g[3]) for g in got] == [("ccTGA", "HP:0011605"), ("CCTGA", "HP:0011605")]
 
 
 def test_short_and_stopword_forms_are_skipped_and_counted(small: KnowledgeGraph) -> None:
