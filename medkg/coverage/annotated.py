@@ -212,6 +212,14 @@ def read_pubtator(path: str | Path) -> Iterator[AnnotatedDocument]:
 
 
 # ----------------------------------------------------------------------------- JSONL
+def _json_offset(value: Any) -> int:
+    """A JSON offset as an int: an integer (or its digits as a string); a fraction or a
+    boolean is a ValueError, not a character position to round."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(value)
+    return int(value)
+
+
 def read_jsonl(path: str | Path) -> Iterator[AnnotatedDocument]:
     """Documents of a JSONL corpus: ``{"id", "text", "mentions": [...]}`` per line."""
     path = Path(path)
@@ -232,12 +240,18 @@ def read_jsonl(path: str | Path) -> Iterator[AnnotatedDocument]:
             mentions = []
             for k, m in enumerate(rec.get("mentions") or []):
                 try:
-                    start, end = int(m["start"]), int(m["end"])
+                    start, end = _json_offset(m["start"]), _json_offset(m["end"])
                 except (KeyError, TypeError, ValueError):
                     raise CorpusError(path, f"document {doc_id}: mention {k} needs integer "
                                       "'start' and 'end'", line=no) from None  # fmt: skip
                 raw_ids = m.get("ids", m.get("id", []))
-                raw_ids = [raw_ids] if isinstance(raw_ids, str) else list(raw_ids or [])
+                if isinstance(raw_ids, str):
+                    raw_ids = [raw_ids]
+                elif raw_ids is None:
+                    raw_ids = []
+                elif not isinstance(raw_ids, list):
+                    raise CorpusError(path, f"document {doc_id}: mention {k} has ids {raw_ids!r}; "
+                                      "give a string or a list of strings", line=no)  # fmt: skip
                 mtype = str(m.get("type", ""))
                 ids = tuple(
                     dict.fromkeys(

@@ -5,6 +5,7 @@ whose scores are worked out by hand below."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -248,3 +249,28 @@ def test_bc5cdr_relation_lines_are_not_mentions(tmp_path: Path) -> None:
     # a four-field line with integer offsets is still a malformed mention
     with pytest.raises(CorpusError, match=r"bad.txt:3: malformed line"):
         read_corpus(_pubtator(tmp_path, f"1|t|{title}\n1|a|x\n1\t0\t11\tParacetamol\n"))
+
+
+@pytest.mark.parametrize(
+    ("mention", "message"),
+    [
+        ('{"start": 0, "end": 6, "ids": 9216}', "mention 0 has ids 9216; give a string or a list"),
+        ('{"start": 0.9, "end": 6.2, "id": "D009216"}', "mention 0 needs integer 'start' and"),
+        ('{"start": true, "end": 6, "id": "D009216"}', "mention 0 needs integer 'start' and"),
+    ],
+)
+def test_jsonl_values_of_the_wrong_type_name_the_line(
+    tmp_path: Path, mention: str, message: str
+) -> None:
+    """An id field that is neither a string nor a list was a TypeError traceback; offsets
+    0.9-6.2 were truncated to 0-6 and read as the mention "Myopia"."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"id": "a", "text": "Myopia.", "mentions": []}\n'
+        f'{{"id": "b", "text": "Myopia.", "mentions": [{mention}]}}\n'
+    )
+    with pytest.raises(CorpusError, match=rf"bad.jsonl:2: document b: {re.escape(message)}"):
+        read_corpus(bad)
+    ok = tmp_path / "ok.jsonl"  # integral numbers in any JSON spelling are offsets
+    ok.write_text('{"id": "a", "text": "Myopia.", "mentions": [{"start": 0.0, "end": "6"}]}\n')
+    assert [(m.start, m.end) for m in read_corpus(ok)[0].mentions] == [(0, 6)]
