@@ -241,7 +241,7 @@ class Linker:
         for s, e, idx in hits:
             if taken.find(1, s, e) != -1:
                 continue
-            o_s, o_e = norm.original(s), norm.original(e - 1) + 1
+            o_s, o_e = norm.original(s), norm.end(e)
             if self._acronym[idx] and not text[o_s:o_e].isupper():
                 continue
             if crosses_boundary(text[o_s:o_e]):

@@ -72,6 +72,18 @@ def test_offsets_with_punctuation_case_and_accents(linker: Linker) -> None:
     ]  # "arachnodactylyX" is not a whole word
 
 
+def test_accents_written_as_combining_marks(linker: Linker) -> None:
+    """Decomposed text (NFD): the mark is part of its word, and of the span when it ends
+    the mention (it used to split "Marfa\u0301n" in two, so nothing matched)."""
+    text = "Marfa\u0301n syndrome and myopia\u0301; MARFA\u0301N\tSYNDROME"
+    got = linker.link_text(text)
+    assert rows(got) == [
+        (0, 16, "Marfa\u0301n syndrome", "MESH:D056846", "exact"),
+        (21, 28, "myopia\u0301", "MESH:D009216", "exact"),
+        (30, 46, "MARFA\u0301N\tSYNDROME", "MESH:D056846", "exact"),
+    ]
+
+
 def test_acronyms_match_only_in_capitals(linker: Linker) -> None:
     got = rows(linker.link_text("FBN1 variants; fbn1 is lower case; TGFB2."))
     assert [(g[2], g[3]) for g in got] == [("FBN1", "NCBIGene:2200"), ("TGFB2", "NCBIGene:7042")]
