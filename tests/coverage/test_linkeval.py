@@ -274,3 +274,33 @@ def test_jsonl_values_of_the_wrong_type_name_the_line(
     ok = tmp_path / "ok.jsonl"  # integral numbers in any JSON spelling are offsets
     ok.write_text('{"id": "a", "text": "Myopia.", "mentions": [{"start": 0.0, "end": "6"}]}\n')
     assert [(m.start, m.end) for m in read_corpus(ok)[0].mentions] == [(0, 6)]
+
+
+def test_only_the_scored_kinds_gold_counts(tmp_path: Path) -> None:
+    """``kinds`` (``--kinds``: "graph kinds linked and scored") restricts the gold as well
+    as the predictions: scoring the Disease mentions of a chemical + disease corpus (the
+    BC5CDR format) with every disease found is recall 1, not 2 of 3 with the chemical
+    counted as a miss. A type that maps to no kind stays scored (the user named its kind)."""
+    title = "Paracetamol-associated coma, metabolic acidosis, renal and hepatic failure."
+    body = (
+        f"3403780|t|{title}\n3403780|a|A case is presented.\n"
+        "3403780\t0\t11\tParacetamol\tChemical\tD000082\t\n"
+        "3403780\t23\t27\tcoma\tDisease\tD003128\t\n"
+        "3403780\t29\t47\tmetabolic acidosis\tDisease\tD000138\t\n"
+    )
+    docs = read_corpus(_pubtator(tmp_path, body))
+    kind_of = {"MESH:D003128": "Disease", "MESH:D000138": "Disease", "MESH:D000082": "Drug"}
+    pred = pl.DataFrame(
+        [("3403780", 23, 27, "MESH:D003128", "exact"),
+         ("3403780", 29, 47, "MESH:D000138", "exact")],
+        schema=["item_id", "start", "end", "entity_id", "method"], orient="row",
+    )  # fmt: skip
+    o = score_linking(docs, pred, kind_of, Equivalence([]), ["Disease"]).overall
+    for level in ("span", "mention strict", "document strict"):
+        assert (o[level]["gold"], o[level]["recall"], o[level]["precision"]) == (2, 1.0, 1.0)
+    both = score_linking(docs, pred, kind_of, Equivalence([])).overall  # corpus kinds
+    assert (both["span"]["gold"], both["span"]["tp_gold"]) == (3, 2)
+    odd = _pubtator(tmp_path, f"1|t|{title}\n1|a|x\n1\t23\t27\tcoma\tFooType\tD003128\n")
+    pred = pred.with_columns(pl.lit("1").alias("item_id"))
+    o = score_linking(read_corpus(odd), pred, kind_of, Equivalence([]), ["Disease"]).overall
+    assert (o["mention strict"]["gold"], o["mention strict"]["tp_gold"]) == (1, 1)
