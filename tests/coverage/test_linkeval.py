@@ -304,3 +304,27 @@ def test_only_the_scored_kinds_gold_counts(tmp_path: Path) -> None:
     pred = pred.with_columns(pl.lit("1").alias("item_id"))
     o = score_linking(read_corpus(odd), pred, kind_of, Equivalence([]), ["Disease"]).overall
     assert (o["mention strict"]["gold"], o["mention strict"]["tp_gold"]) == (1, 1)
+
+
+def test_a_span_counts_once_at_span_level(tmp_path: Path) -> None:
+    """Span scores are over distinct spans: a composite mention the linker reports as one
+    row per concept ("breast and ovarian cancer": two rows, one span) is one predicted
+    span, and a gold line listed twice is one gold mention (it made one found span two
+    true positives of recall, and one prediction two of precision)."""
+    raw = (FIX / "marfan.pubtator.txt").read_text(encoding="utf-8")
+    dup = "100\t0\t15\tMarfan syndrome\tSpecificDisease\tD056846\n"
+    docs = read_corpus(_pubtator(tmp_path, raw.replace(dup, dup + dup)))
+    assert len(docs[0].mentions) == 8  # the reader keeps what the file says
+    kind_of = {"MESH:D056846": "Disease", "OMIM:154700": "Disease", "MESH:D009216": "Disease"}
+    pred = pl.DataFrame(
+        [("100", 0, 15, "MESH:D056846", "composite"),  # right
+         ("100", 0, 15, "OMIM:154700", "composite"),  # same span, not the gold id
+         ("100", 76, 83, "MESH:D009216", "exact")],  # no gold there
+        schema=["item_id", "start", "end", "entity_id", "method"], orient="row",
+    )  # fmt: skip
+    o = score_linking(docs, pred, kind_of, Equivalence([])).overall
+    # 2 predicted spans, 1 right; 9 gold spans (7 + 2), 1 found
+    assert [o["span"][k] for k in ("predicted", "tp_predicted", "gold", "tp_gold")] == [2, 1, 9, 1]
+    # mention level: each (span, id) row is a claim; the duplicate gold line is one mention
+    strict = o["mention strict"]
+    assert [strict[k] for k in ("predicted", "tp_predicted", "gold", "tp_gold")] == [3, 1, 9, 1]
