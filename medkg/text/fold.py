@@ -27,7 +27,7 @@ class _FoldTable(dict[int, int]):
                 low = ch
             base = "".join(
                 c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c)
-            )
+            ).lower()  # again: the decomposition may uncover a capital ("𝐌" -> "M")
             out = base if len(base) == 1 else low
         else:
             out = " "

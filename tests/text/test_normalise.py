@@ -132,3 +132,19 @@ def test_a_mark_at_the_end_of_a_match_stays_in_the_span() -> None:
     assert n.text == " guillain barre gbs "
     end = n.text.index(" gbs")
     assert text[n.original(1) : n.end(end)] == "Guillain-Barre\u0301"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\U0001d40c\U0001d41a\U0001d42b\U0001d41f\U0001d41a\U0001d427", "marfan"),  # math bold
+        ("İ", "i"),  # LATIN CAPITAL I WITH DOT ABOVE: lower() gives two characters
+        ("ＭＡＲＦＡＮ", "marfan"),  # fullwidth
+    ],
+)
+def test_fold_lower_cases_what_compatibility_decomposition_uncovers(
+    text: str, expected: str
+) -> None:
+    """The fold lower-cased before the compatibility decomposition, so a letter with no
+    lower-case form of its own (mathematical bold M, dotted I) folded to a capital."""
+    assert fold(text) == expected
