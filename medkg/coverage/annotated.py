@@ -81,6 +81,7 @@ class AnnotatedDocument:
     id: str
     text: str
     mentions: tuple[GoldMention, ...]
+    line: int | None = field(default=None, compare=False)  # its first line, for errors
 
 
 def normalise_id(raw: str, path: str | Path, line: int | None = None, type_: str = "") -> str:
@@ -192,7 +193,9 @@ def _pubtator_block(path: Path, lines: list[tuple[int, str]]) -> AnnotatedDocume
         m = GoldMention(start, end, cols[3], cols[4], ids, no)
         _check_span(path, pmid, text, m, no)
         mentions.append(m)
-    return AnnotatedDocument(pmid, text, tuple(sorted(mentions, key=lambda m: (m.start, m.end))))
+    return AnnotatedDocument(
+        pmid, text, tuple(sorted(mentions, key=lambda m: (m.start, m.end))), first
+    )
 
 
 def read_pubtator(path: str | Path) -> Iterator[AnnotatedDocument]:
@@ -264,7 +267,7 @@ def read_jsonl(path: str | Path) -> Iterator[AnnotatedDocument]:
                 _check_span(path, doc_id, text, g, no, f" (number {k})")
                 mentions.append(g)
             yield AnnotatedDocument(
-                doc_id, text, tuple(sorted(mentions, key=lambda g: (g.start, g.end)))
+                doc_id, text, tuple(sorted(mentions, key=lambda g: (g.start, g.end))), no
             )
 
 
@@ -346,11 +349,12 @@ def read_corpus(path: str | Path, fmt: str | None = None) -> list[AnnotatedDocum
         raise CorpusError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if not docs:
         raise CorpusError(path, "no documents")
-    seen: set[str] = set()
+    seen: dict[str, int | None] = {}
     for d in docs:
         if d.id in seen:
-            raise CorpusError(path, f"document id {d.id} appears twice")
-        seen.add(d.id)
+            where = f" (first at line {seen[d.id]})" if seen[d.id] is not None else ""
+            raise CorpusError(path, f"document id {d.id} appears twice{where}", line=d.line)
+        seen[d.id] = d.line
     return docs
 
 

@@ -71,6 +71,8 @@ def _pubtator(tmp_path: Path, body: str) -> Path:
         ("1|t|Marfan.\n1|a|Text.\n1\tx\t3\tMar\tDisease\tD056846\n",
          "bad.txt:3: offsets 'x' '3' are not integers"),
         ("\n\n", "bad.txt: no documents"),
+        ("1|t|Myopia.\n1|a|Text.\n\n2|t|Other.\n\n1|t|Myopia again.\n1|a|Text.\n",
+         "bad.txt:6: document id 1 appears twice (first at line 1)"),
     ],
 )  # fmt: skip
 def test_pubtator_errors_name_file_and_line(tmp_path: Path, body: str, message: str) -> None:
