@@ -241,7 +241,11 @@ def read_jsonl(path: str | Path) -> Iterator[AnnotatedDocument]:
             if not isinstance(text, str) or not text.strip():
                 raise CorpusError(path, f"document {doc_id} has no text", line=no, field="text")
             mentions = []
-            for k, m in enumerate(rec.get("mentions") or []):
+            listed = rec.get("mentions") or []
+            if not isinstance(listed, list):
+                raise CorpusError(path, f"document {doc_id}: 'mentions' must be a list of "
+                                  f"objects, got {listed!r:.40}", line=no)  # fmt: skip
+            for k, m in enumerate(listed):
                 try:
                     start, end = _json_offset(m["start"]), _json_offset(m["end"])
                 except (KeyError, TypeError, ValueError):

@@ -273,6 +273,9 @@ def test_jsonl_values_of_the_wrong_type_name_the_line(
     )
     with pytest.raises(CorpusError, match=rf"bad.jsonl:2: document b: {re.escape(message)}"):
         read_corpus(bad)
+    bad.write_text('{"id": "c", "text": "Myopia.", "mentions": 5}\n')  # was a TypeError
+    with pytest.raises(CorpusError, match=r"bad.jsonl:1: document c: 'mentions' must be a list"):
+        read_corpus(bad)
     ok = tmp_path / "ok.jsonl"  # integral numbers in any JSON spelling are offsets
     ok.write_text('{"id": "a", "text": "Myopia.", "mentions": [{"start": 0.0, "end": "6"}]}\n')
     assert [(m.start, m.end) for m in read_corpus(ok)[0].mentions] == [(0, 6)]
