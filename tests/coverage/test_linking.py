@@ -84,6 +84,20 @@ def test_accents_written_as_combining_marks(linker: Linker) -> None:
     ]
 
 
+def test_the_table_does_not_depend_on_the_batch_size(linker: Linker) -> None:
+    """Rows come in item order, each item's by start: a batch was sorted by item id on
+    its own, so items "b", "a" linked one at a time and together gave two orders."""
+    items = [("b", "Myopia and Marfan syndrome."), ("a", "Marfan syndrome."), ("c", "x")]
+    one = linker.link(items, batch_size=1)
+    assert one.equals(linker.link(items, batch_size=2))
+    assert one.equals(linker.link(items))
+    assert rows(one.filter(pl.col("item_id") == "b")) == [
+        (0, 6, "Myopia", "MESH:D009216", "exact"),
+        (11, 26, "Marfan syndrome", "MESH:D056846", "exact"),
+    ]
+    assert one.get_column("item_id").to_list() == ["b", "b", "a"]
+
+
 def test_acronyms_match_only_in_capitals(linker: Linker) -> None:
     got = rows(linker.link_text("FBN1 variants; fbn1 is lower case; TGFB2."))
     assert [(g[2], g[3]) for g in got] == [("FBN1", "NCBIGene:2200"), ("TGFB2", "NCBIGene:7042")]
