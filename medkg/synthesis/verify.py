@@ -225,9 +225,14 @@ def _fitting_genes(
     g: SynthesisGraph, cues: list[int], maybe: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Diseases with every cue, and the genes associated with any of them (``maybe``: the
-    conservative set, counting 0-of-n cohort annotations, that distractors must avoid)."""
+    conservative set that distractors must avoid: it counts 0-of-n cohort annotations, and
+    the genes of the fitting diseases' MAPS_TO equivalents, since sources attach genes to
+    their own ids: FCGR3B is a gene of ORPHA:536 only, the same lupus as OMIM:152700)."""
     dstar = g.diseases_with_all(cues, maybe=maybe)
-    genes = [g.dis_gene.row(int(d)) for d in dstar]
+    holders = dstar
+    if maybe and dstar.size:
+        holders = np.unique(np.concatenate([dstar, *(g.equiv.row(int(d)) for d in dstar)]))
+    genes = [g.dis_gene.row(int(d)) for d in holders]
     gstar = np.unique(np.concatenate(genes)) if genes else np.zeros(0, dtype=np.int32)
     return dstar, gstar
 

@@ -49,7 +49,12 @@ pytestmark = pytest.mark.slow
 # combined immunodeficiencies "related" to each other; one diagnosis item now offers one of
 # them as a distractor (its id, options and rationale differ), every item's graph_hash
 # differs. Before: 52a50385…e8ff2.
-ITEMS_SHA256 = "a7e2fb897acdde50b875e5cd756e0968476de4d3e063bc55a555b41115ce2ae4"
+# 5 Dec 2026 (review3): gene and chain distractors avoid the genes of the fitting
+# diseases' MAPS_TO equivalents (a source attaches genes to its own id: all four distractors
+# of a lupus gene item were genes of ORPHA:536, the twin of OMIM:152700). 4 items were wrong
+# (gene 2, chain 2); with the draws after them 284 items differ (chain 146, gene 138).
+# Before: a7e2fb89…2ae4.
+ITEMS_SHA256 = "7c853dc8d5a16c7a1cee9a8db314b02e921169da82519f4f81f847d6a5b05221"
 
 
 def ref_names_related(g: SynthesisGraph, a: int, b: int) -> bool:

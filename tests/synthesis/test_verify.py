@@ -224,3 +224,70 @@ def test_family_turns_verifier_problem_into_reject(g: SynthesisGraph, monkeypatc
     fam = make_family("diagnosis", g)
     out = fam.make(int(np.flatnonzero(fam.eligible())[0]), np.random.default_rng(0))
     assert isinstance(out, Reject) and out.reason == "distractor_also_fits"
+
+
+def _with_equivalent_holding_a_gene(it: QAItem, also: str | None = None):
+    """The synthetic graph plus OMIM:999, the item's hidden disease under another id (a
+    MAPS_TO edge, no phenotypes), holding the new gene NCBIGene:999 (as sources attach genes
+    to their own ids: FCGR3B is a gene of ORPHA:536 only, the same lupus as OMIM:152700);
+    ``also``: a new disease that NCBIGene:999 is associated with too."""
+    import polars as pl
+
+    from tests.factories.graphs import synthetic_kg
+
+    kg = synthetic_kg()
+    seed_row = kg.nodes.filter(pl.col("id") == it.seed_entity)
+    gene_row = kg.nodes.filter(pl.col("id") == it.entity_ids[-1 if it.family == "gene" else -2])
+    new = [
+        seed_row.with_columns(pl.lit("OMIM:999").alias("id"), pl.lit("Twin entry").alias("name")),
+        gene_row.with_columns(pl.lit("NCBIGene:999").alias("id"), pl.lit("NEWG").alias("name")),
+    ]
+    links = [("NCBIGene:999", "OMIM:999")]
+    if also is not None:
+        new.append(
+            seed_row.with_columns(pl.lit(also).alias("id"), pl.lit("Far disease").alias("name"))
+        )
+        links.append(("NCBIGene:999", also))
+    gene_edge = kg.edges.filter(pl.col("rel") == "GENE_ASSOCIATED_WITH").head(1)
+    extra = [gene_edge.with_columns(pl.lit(s).alias("src"), pl.lit(d).alias("dst"))
+             for s, d in links]  # fmt: skip
+    extra.append(
+        gene_edge.with_columns(
+            pl.lit("OMIM:999").alias("src"),
+            pl.lit("MAPS_TO").alias("rel"),
+            pl.lit(it.seed_entity).alias("dst"),
+        )
+    )
+    kg2 = dataclasses.replace(
+        kg, nodes=pl.concat([kg.nodes, *new]), edges=pl.concat([kg.edges, *extra])
+    )
+    return SynthesisGraph.from_kg(kg2, content_hash="x")
+
+
+def test_gene_of_the_hidden_disease_under_another_id_is_not_a_valid_distractor(
+    g: SynthesisGraph,
+):
+    """A distractor gene that the graph associates with the described disease through its
+    MAPS_TO equivalent is a correct answer too (seen on the bundled graph: all four
+    distractors of a lupus vignette were genes of ORPHA:536, the OMIM entry's twin)."""
+    it = first_item(g, "gene")
+    g2 = _with_equivalent_holding_a_gene(it)
+    assert verify_item(it, g2) == []
+    bad = swap_distractor(g2, it, "NCBIGene:999")
+    assert "distractor_also_fits" in reasons(bad, g2)
+    # the family's own distractor filter keeps it out (checked on the raw edges: the gene's
+    # only disease is the seed's MAPS_TO twin)
+    from medkg.synthesis.questions.gene import fitting_genes
+
+    cues = cues_of(g2, it)
+    assert g2.row("NCBIGene:999") in fitting_genes(g2, cues, maybe=True)[1]
+
+
+def test_chain_disease_reached_through_the_hidden_diseases_twin_is_not_a_valid_distractor(
+    g: SynthesisGraph,
+):
+    it = first_item(g, "chain")
+    g2 = _with_equivalent_holding_a_gene(it, also="ORPHA:1999")
+    assert verify_item(it, g2) == []
+    bad = swap_distractor(g2, it, "ORPHA:1999")  # another disease of the twin's gene
+    assert "distractor_also_fits" in reasons(bad, g2)
