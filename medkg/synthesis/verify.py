@@ -180,10 +180,14 @@ def _check_path(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
 # ---------------------------------------------------------------------- predicates
 def absent_phenotype(g: SynthesisGraph, disease: int, p: int) -> bool:
     """``p`` is safely not a feature of ``disease``: neither annotated (nor implied by an
-    annotated descendant), nor a refinement of an annotated phenotype."""
-    if g.dis_maybe_closed.has(disease, p):
-        return False
-    return not bool(g.dis_maybe.contains(disease, g.anc.row(p)).any())
+    annotated descendant), nor a refinement of an annotated phenotype, for the disease nor
+    for any of its MAPS_TO equivalents (OMIM and Orphanet annotate one disease apart:
+    ORPHA:353298 Roifman syndrome has an abnormal nasal bridge, OMIM:616651 does not)."""
+    up = g.anc.row(p)
+    for d in (disease, *g.equiv.row(disease).tolist()):
+        if g.dis_maybe_closed.has(d, p) or g.dis_maybe.contains(d, up).any():
+            return False
+    return True
 
 
 def negated_cue(g: SynthesisGraph, disease: int, p: int) -> bool:

@@ -291,3 +291,57 @@ def test_chain_disease_reached_through_the_hidden_diseases_twin_is_not_a_valid_d
     assert verify_item(it, g2) == []
     bad = swap_distractor(g2, it, "ORPHA:1999")  # another disease of the twin's gene
     assert "distractor_also_fits" in reasons(bad, g2)
+
+
+def _with_twin_annotated(g: SynthesisGraph, it: QAItem, phenotype: str) -> SynthesisGraph:
+    """The synthetic graph plus OMIM:999, a MAPS_TO twin of the item's disease annotated
+    with ``phenotype`` (OMIM and Orphanet annotate one disease apart)."""
+    import polars as pl
+
+    from tests.factories.graphs import synthetic_kg
+
+    kg = synthetic_kg()
+    twin = kg.nodes.filter(pl.col("id") == it.seed_entity).with_columns(
+        pl.lit("OMIM:999").alias("id"), pl.lit("Twin entry").alias("name")
+    )
+    hp = kg.edges.filter(pl.col("rel") == "HAS_PHENOTYPE", ~pl.col("negated")).head(1)
+    extra = [
+        hp.with_columns(pl.lit("OMIM:999").alias("src"), pl.lit(phenotype).alias("dst")),
+        hp.with_columns(
+            pl.lit("OMIM:999").alias("src"),
+            pl.lit("MAPS_TO").alias("rel"),
+            pl.lit(it.seed_entity).alias("dst"),
+        ),
+    ]
+    kg2 = dataclasses.replace(
+        kg, nodes=pl.concat([kg.nodes, twin]), edges=pl.concat([kg.edges, *extra])
+    )
+    return SynthesisGraph.from_kg(kg2, content_hash="x")
+
+
+def test_phenotype_options_read_the_diseases_equivalents(g: SynthesisGraph):
+    """A feature of the disease's MAPS_TO twin is a feature of the disease: it is no wrong
+    option of "a characteristic feature of D", and no key of "NOT a feature of D" (seen on
+    the bundled graph: 9 of 271 positive items offered a feature of the Orphanet twin)."""
+    fam = make_family("phenotype", g)
+    by_template: dict[str, QAItem] = {}
+    for s in np.flatnonzero(fam.eligible()).tolist():
+        for r in range(6):
+            out = fam.make(int(s), np.random.default_rng(r))
+            if isinstance(out, QAItem):
+                by_template.setdefault(out.template, out)
+    pos, neg = by_template["phenotype.positive.v1"], by_template["phenotype.negative.v1"]
+    g2 = _with_twin_annotated(g, pos, pos.distractor_ids[0])
+    assert g2.dis_pheno.has(g2.row("OMIM:999"), g2.row(pos.distractor_ids[0]))
+    assert "distractor_also_fits" in reasons(pos, g2)
+    g3 = _with_twin_annotated(g, neg, neg.answer_id)
+    assert "answer_does_not_fit" in reasons(neg, g3)
+    # the family itself never offers a feature of the twin
+    fam2 = make_family("phenotype", g2)
+    seed, made = g2.row(pos.seed_entity), 0
+    for r in range(30):
+        out = fam2.make(seed, np.random.default_rng(r))
+        if isinstance(out, QAItem) and out.template == "phenotype.positive.v1":
+            made += 1
+            assert pos.distractor_ids[0] not in out.distractor_ids
+    assert made

@@ -2,7 +2,8 @@
 
 * ``phenotype.positive.v1`` — "Which is a characteristic feature of D?": the answer is a
   frequent, specific annotated phenotype; distractors are HPO siblings/cousins of it that D
-  neither has (HPO closure applied) nor refines.
+  neither has (HPO closure applied) nor refines, and neither do D's MAPS_TO equivalents
+  (:func:`~medkg.synthesis.verify.absent_phenotype`).
 * ``phenotype.negative.v1`` — "Which is NOT a feature of D?": the answer is a phenotype
   annotated NOT for D when there is one, else an absent IS_A sibling of one of D's
   features; distractors are D's annotated features, most frequent first.
