@@ -25,7 +25,10 @@ its reason counted, when it:
 - ``lost_cue``: drops a presented cue: an item entity named in the original stem (not an
   option) must still be named, by its name or any synonym;
 - ``negation_changed``: gains or loses a negation (NOT / EXCEPT / LEAST), which would flip
-  the answer of a "which is NOT ..." question.
+  the answer of a "which is NOT ..." question;
+- ``contaminated`` (:func:`apply_paraphrase`, when the run decontaminates): shares an
+  n-gram with a benchmark question, in flag and drop mode alike (the item keeps its
+  template stem, which the pipeline checked).
 
 With ``params.n > 1`` the first candidate that passes is kept; an item whose candidates all
 fail is counted once, under its first candidate's reason. Accepted items take the
@@ -388,6 +391,27 @@ def paraphrase_items(
 
 
 # ----------------------------------------------------------------------------- pipeline step
+def _without_contaminated(
+    accepted: list[QAItem], result: SynthResult, rejects: Counter[str]
+) -> list[QAItem]:
+    """The rewrites whose stems share no indexed gram with the benchmarks the run
+    decontaminates against; the others are counted as ``contaminated`` (whatever the mode:
+    their item keeps its template stem, which the pipeline checked). A rewrite is new
+    text, and its few-shot examples may be questions of those very benchmarks (MMLU)."""
+    from medkg.synthesis.pipeline import benchmark_index
+
+    index = benchmark_index(result.config)
+    if index is None:
+        return accepted
+    clean = []
+    for item in accepted:
+        if index.match(item.question):
+            rejects["contaminated"] += 1
+        else:
+            clean.append(item)
+    return clean
+
+
 def graph_names_for(kg: KnowledgeGraph, ids: set[str]) -> dict[str, list[str]]:
     """id -> [name, *synonyms] for the given entities (what the paraphrase re-check needs)."""
     rows = kg.nodes.filter(pl.col("id").is_in(sorted(ids))).select("id", "name", "synonyms")
@@ -421,6 +445,7 @@ def apply_paraphrase(
     accepted, rejects = paraphrase_items(
         chosen, generator, graph_names_for(kg, ids), params, seed=seed
     )
+    accepted = _without_contaminated(accepted, result, rejects)
     by_source = {it.provenance["paraphrase"]["source_id"]: it for it in accepted}
     for i in picked:
         original = result.items[i]
