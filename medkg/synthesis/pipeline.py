@@ -70,6 +70,7 @@ from medkg.synthesis.items import QAItem
 from medkg.synthesis.ranges import first_pass_local, top_up
 from medkg.synthesis.report import realised_distribution, run_counts
 from medkg.synthesis.runner import (
+    MAX_AUTO_CAP,
     FamilyRun,
     auto_cap,
     complete,
@@ -354,15 +355,18 @@ def _rare_quotas(
             f"{rare_only} draw only rare diseases and make {fixed} of the {config.n} items: "
             "raise the rare share or lower their weights"
         )
-    # A mixed family's common stratum holds at most one item per common seed (without
-    # replacement): the rest of its quota must be rare.
+    # A mixed family's common stratum holds at most ``per_seed`` items per common seed (its
+    # largest cap: max_per_seed, else MAX_AUTO_CAP): the rest of its quota must be rare.
+    per_seed = config.max_per_seed if config.max_per_seed is not None else MAX_AUTO_CAP
     commons = [int((eligible[f] & ~rare_pool).sum()) for f in families]
-    floor = [max(0, q - c) if m else 0 for q, c, m in zip(quotas, commons, mixed, strict=True)]
+    floor = [max(0, q - c * per_seed) if m else 0
+             for q, c, m in zip(quotas, commons, mixed, strict=True)]  # fmt: skip
     if rare_total - fixed < sum(floor):
         raise SynthesisError(
             f"rare share {config.rare_share} allows {rare_total} rare items, but the families' "
             f"common seeds cannot hold the rest ({dict(zip(families, commons, strict=True))} "
-            "common seeds): raise the rare share"
+            f"common seeds, at most {per_seed} item(s) each): raise the rare share or "
+            "max_per_seed"
         )
     split = _capped_allocation(
         rare_total - fixed - sum(floor),

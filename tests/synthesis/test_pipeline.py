@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from medkg.kg.model import KnowledgeGraph, SourceInfo
@@ -264,3 +265,20 @@ def test_row_order_of_the_graph_does_not_change_the_dataset(kg):
     a, b = run(kg, n=50, seed=4, rare_share=0.3), run(shuffled, n=50, seed=4, rare_share=0.3)
     assert [i.to_dict() for i in a.items] == [i.to_dict() for i in b.items]
     assert a.manifest() == b.manifest()
+
+
+def test_rare_quota_counts_a_common_seed_as_max_per_seed_items(kg):
+    """A mixed family's common stratum holds ``max_per_seed`` items per common seed, not
+    one: 80 common diseases at 2 items each hold the 90 common items of n=120 at a rare
+    share of 0.25 (the split once demanded 40 rare items, one common item per seed, and
+    called the run impossible: "raise the rare share")."""
+    res = synthesize(
+        kg,
+        SynthConfig(n=120, seed=1, strategy="uniform", families=["fake_dx"], rare_share=0.25,
+                    max_per_seed=2),
+        backends=fake_backends(fake_dx=FakeFamily),
+    )  # fmt: skip
+    assert len(res.items) == 120 and not res.partial
+    rare = sum(1 for it in res.items if kg.nodes.filter(pl.col("id") == it.answer_id)["rare"][0])
+    assert rare == 30  # checked on the node table, not the items' own flag
+    assert max(Counter(it.seed_entity for it in res.items).values()) <= 2
