@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from medkg.errors import UsageError
+from medkg.io import DatasetError, read_json_records, read_jsonl_records
 from medkg.kg.model import KnowledgeGraph
 from medkg.synthesis.config import SynthesisError
 from medkg.synthesis.decontam import MMLU_MEDICAL_SUBJECTS, mmlu_path
@@ -118,20 +119,24 @@ class ParaphraseConfig:
             )
 
 
-def _records(path: Path) -> list[dict[str, Any]]:
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".jsonl":
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    data = json.loads(text)
-    if not isinstance(data, list):
-        raise UsageError(f"{path}: expected a JSON list of question objects")
-    return data
+def _records(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """``(line, record)`` of a JSONL file (``(position, record)`` of a JSON list); errors
+    name the file and the line."""
+    rows = read_jsonl_records(path) if path.suffix == ".jsonl" else read_json_records(path)
+    out = []
+    for where, rec in rows:
+        if not isinstance(rec, dict):
+            raise DatasetError(
+                path, f"expected a JSON object, got {type(rec).__name__}", line=where
+            )
+        out.append((where, rec))
+    return out
 
 
-def _seed_from_record(rec: dict[str, Any], default_id: str) -> SeedQuestion:
+def _seed_from_record(rec: dict[str, Any], default_id: str, path: Path, where: int) -> SeedQuestion:
     question = rec.get("question")
     if not isinstance(question, str) or not question.strip():
-        raise UsageError(f"{default_id}: no question text")
+        raise DatasetError(path, f"record {default_id} has no question text", line=where)
     opts = rec.get("options")
     if isinstance(opts, dict):
         options = tuple(str(opts[k]) for k in sorted(opts))
@@ -150,12 +155,13 @@ def load_seed_questions(
 
     A record needs ``question``; options come from ``options`` (list, or dict keyed by
     letter) or MMLU's ``answer_a`` ..; the answer from ``correct_answer``, ``answer`` or
-    ``gold``. Ids are the record's ``id`` or ``<file stem>:<record number>``.
+    ``gold``. Ids are the record's ``id`` or ``<file stem>:<record number>``. A bad record
+    is a :class:`~medkg.io.DatasetError` naming the file and line.
     """
     if path is None:
         src = mmlu_path()
         wanted = set(subjects)
-        recs = [r for r in _records(src) if r.get("topic") in wanted]
+        recs = [(w, r) for w, r in _records(src) if r.get("topic") in wanted]
         if not recs:
             raise UsageError(f"{src}: no questions in subjects {sorted(wanted)}")
         stem = "mmlu"
@@ -165,7 +171,7 @@ def load_seed_questions(
             raise FileNotFoundError(f"seed-question file not found: {src}")
         recs = _records(src)
         stem = src.stem
-    return [_seed_from_record(r, f"{stem}:{i}") for i, r in enumerate(recs)]
+    return [_seed_from_record(r, f"{stem}:{i}", src, w) for i, (w, r) in enumerate(recs)]
 
 
 @dataclass(frozen=True)

@@ -351,3 +351,21 @@ def test_seed_questions_from_user_files(tmp_path: Path) -> None:
         load_seed_questions(bad)
     with pytest.raises(FileNotFoundError):
         load_seed_questions(tmp_path / "missing.json")
+
+
+def test_a_bad_seed_question_file_is_named_with_its_line(tmp_path: Path) -> None:
+    """Errors name the file and the line: a malformed line, a record that is not an
+    object, a record without question text (before: a bare JSONDecodeError, an
+    AttributeError, or 'mine:1: no question text' without the file)."""
+    ok = json.dumps({"question": "Q1?"})
+    cases = {
+        "broken.jsonl": (ok + "\n\n{not json\n", 3),
+        "listed.jsonl": (ok + "\n[1, 2]\n", 2),
+        "blank.jsonl": (ok + "\n" + json.dumps({"question": "  "}) + "\n", 2),
+    }
+    for name, (text, line) in cases.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ValueError) as err:
+            load_seed_questions(path)
+        assert f"{path}:{line}:" in str(err.value), str(err.value)
