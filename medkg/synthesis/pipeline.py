@@ -21,7 +21,8 @@ diseases; each such family draws its rare and its common stratum apart, each wit
 configured strategy restricted to that pool. Items are accepted into the rare or common
 stratum until each is full, so the realised rare share equals the requested one up to
 rounding; an item whose stratum is already full is counted as ``surplus`` (valid, not
-needed), never silently dropped.
+needed), never silently dropped. A rare share that no count of ``n`` items meets within
+``RARE_TOLERANCE`` (0.25 of 10 items) is an error before any item is made.
 
 Spread. A seed makes at most ``cap`` items of a family and is drawn at most two times per
 item it made plus ``2 + SEED_RETRIES`` (never more than ``2 cap + SEED_RETRIES``); then it
@@ -334,6 +335,14 @@ def _rare_quotas(
     with no rare disease among its seeds, the rest split over the mixed families."""
     assert config.rare_share is not None
     rare_total = round(config.rare_share * config.n)
+    closest = rare_total / config.n if config.n else config.rare_share
+    if abs(closest - config.rare_share) > RARE_TOLERANCE + 1e-12 and not config.allow_partial:
+        # no count of n items is within the tolerance: say so before any item is made
+        raise SynthesisError(
+            f"rare share {config.rare_share} of {config.n} items: the closest count, "
+            f"{rare_total}, is a share of {closest:.4f}, more than {RARE_TOLERANCE} away; "
+            "raise n or allow a stated partial result"
+        )
     rare_pool = _rare_disease_mask(kg)
     has_rare = [bool((eligible[f] & rare_pool).any()) for f in families]
     has_common = [bool((eligible[f] & ~rare_pool).any()) for f in families]

@@ -8,6 +8,7 @@ counts, dedup, decontamination, shortfalls and determinism.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -282,3 +283,21 @@ def test_rare_quota_counts_a_common_seed_as_max_per_seed_items(kg):
     rare = sum(1 for it in res.items if kg.nodes.filter(pl.col("id") == it.answer_id)["rare"][0])
     assert rare == 30  # checked on the node table, not the items' own flag
     assert max(Counter(it.seed_entity for it in res.items).values()) <= 2
+
+
+def test_a_rare_share_no_count_can_meet_is_an_error_before_any_draw(kg):
+    """0.25 of 10 items is 2 or 3 rare items, a share of 0.2 or 0.3, both more than 2
+    points away: the run used to make every item and then fail on the realised share."""
+    draws: list[int] = []
+
+    class Counting(FakeFamily):
+        def make(self, row: int, rng: Any) -> Any:
+            draws.append(row)
+            return super().make(row, rng)
+
+    cfg = SynthConfig(n=10, seed=0, strategy="uniform", families=["fake_dx"], rare_share=0.25)
+    with pytest.raises(SynthesisError, match=r"rare share 0.25 of 10 items.*0.2000"):
+        synthesize(kg, cfg, backends=fake_backends(fake_dx=Counting))
+    assert draws == []
+    ok = synthesize(kg, dataclasses.replace(cfg, n=12), backends=fake_backends(fake_dx=Counting))
+    assert sum(it.rare for it in ok.items) == 3 and draws
