@@ -27,11 +27,11 @@ from medkg.coverage.audit import (
     AUDIT_KINDS,
     FORMAT,
     Audit,
-    AuditError,
     audit,
     audit_counts,
     audit_tree,
     check_name,
+    check_names,
     write_audit,
 )
 from medkg.coverage.linking import MENTION_SCHEMA, Linker
@@ -227,10 +227,7 @@ def run_audit(
     must be unique (an :class:`~medkg.errors.InputError` names both records)."""
     if not datasets:
         raise UsageError("no datasets to audit")
-    names = [d.name for d in datasets]
-    if len(set(names)) != len(names):
-        raise AuditError(f"dataset names must differ, got {names}")
-    for name in names:
+    for name in check_names([d.name for d in datasets]):
         check_name(name)
     if out is not None:
         check_folder_target(out, AUDIT_KIND, AUDIT_LEGACY)
