@@ -191,10 +191,10 @@ def record_location(read: ShardReader, shard: Any, position: int) -> str:
     return f"record {position + 1} of shard {shard!r}"
 
 
-def repeated_id(item_id: str, first: str, second: str) -> InputError:
-    """The error for an item id given by two records."""
+def repeated_id(item_id: str, first: str, second: str, where: str = "the corpus") -> InputError:
+    """The error for an item id given by two records (of a corpus, or of ``where``)."""
     return InputError(
-        f"item id {item_id!r} appears twice in the corpus: {first} and {second}. Each record "
+        f"item id {item_id!r} appears twice in {where}: {first} and {second}. Each record "
         "is one item of the audit, so ids must be unique (with --id-field, name a field whose "
         "values are unique, or leave it out: ids are then file:line / file:row numbers)"
     )

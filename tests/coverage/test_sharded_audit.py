@@ -81,6 +81,27 @@ def test_a_repeated_id_within_a_shard_names_both_lines(tmp_path: Path) -> None:
                     ShardItems(("q",), "key"), LocalEngine(), tmp_path / "m.parquet")  # fmt: skip
 
 
+def test_a_dataset_read_whole_with_a_repeated_id_is_refused_like_a_corpus(
+    tmp_path: Path,
+) -> None:
+    """The same JSONL file audited as a file (read whole) and as a one-file corpus: two
+    records of one id are one item to the counts and two to n_items (linked share 1/3 where
+    2 of 3 records link), so both refuse it naming the lines (the blank line counts)."""
+    folder = tmp_path / "corpus"
+    write_keyed_jsonl(folder / "a.jsonl", ["k1", "k2", "k1"], ["Myopia", "plain", "FBN1"])
+    path = folder / "a.jsonl"
+    path.write_text(path.read_text().replace("\n", "\n\n", 1))  # line 2 blank: k1 at 1 and 4
+    kg = small_graph()
+    corpus = CorpusSource(tuple(plan_shards(str(folder), 10)), ShardItems(("q",), "key"))
+    for spec in (DatasetSpec("d", str(path), ("q",), "key"),
+                 DatasetSpec("d", str(folder), ("q",), "key", corpus)):  # fmt: skip
+        out = tmp_path / "audit"
+        with pytest.raises(InputError, match=r"item id 'k1' appears twice in .*\S*a\.jsonl:1 "
+                           r"and \S*a\.jsonl:4\."):  # fmt: skip
+            run_audit(kg, [spec], out=out, amcs_reference=None, report=False)
+        assert not out.exists()
+
+
 def test_the_same_pubmed_file_twice_is_refused_by_the_cli(tmp_path: Path) -> None:
     """A baseline file copied twice (or an update file beside its baseline): every PMID
     twice. The audit names the first PMID and both files, exits non-zero, writes nothing."""
