@@ -102,6 +102,14 @@ def _repeated_ids(policy: str) -> str:
         raise UsageError(f"--repeated-ids: {exc}") from None
 
 
+def _no_corpus_for(policy: str, datasets: str) -> None:
+    """Refuse a ``--repeated-ids`` other than ``error`` where no dataset is a sharded corpus
+    (said, not ignored: only a corpus has a ``last`` to keep)."""
+    if policy != "error":
+        raise UsageError(f"--repeated-ids {policy} applies to a sharded corpus (a folder, a "
+                         f"glob, PubMed XML or .jsonl.gz), not to {datasets}")  # fmt: skip
+
+
 def _corpus_name(source: str) -> str:
     """A corpus's default name: its folder's or file's stem (``pubmed`` for ``pubmed/*.xml.gz``)."""
     stem = Path(source.split("*")[0].rstrip("/") or ".").resolve().name
@@ -213,9 +221,7 @@ def link_cmd(
                      shard_size, as_json, LinkerConfig(mention_filter=mention_filter),
                      repeated_ids)  # fmt: skip
         return
-    if repeated_ids != "error":
-        raise UsageError("--repeated-ids last applies to a sharded corpus (a folder, a glob, "
-                         f"PubMed XML or .jsonl.gz), not to {dataset}")  # fmt: skip
+    _no_corpus_for(repeated_ids, dataset)
     spec = DatasetSpec("dataset", _dataset_path(dataset), _fields(fields), id_field)
     items = spec.items()
     kg = _load_graph(store, path)
@@ -370,6 +376,8 @@ def audit_cmd(
         p = _dataset_path(d)
         name = names[i] if names else ("mmlu" if p == "mmlu" else Path(d).stem)
         specs.append(DatasetSpec(check_name(name), p, _fields(fields), id_field))
+    if not any(spec.corpus is not None for spec in specs):
+        _no_corpus_for(repeated_ids, ", ".join(datasets))
     with store_from_options(store, path) as s:
         kg = s.load()
         with coverage_progress() as update:

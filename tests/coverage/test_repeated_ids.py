@@ -137,6 +137,22 @@ def test_an_unknown_policy_is_a_usage_error(tmp_path: Path) -> None:
     assert not (tmp_path / "m.parquet").exists()
 
 
+def test_audit_with_last_and_no_sharded_corpus_says_so(tmp_path: Path) -> None:
+    """As ``coverage link`` does: ``last`` applies to sharded corpora only, so an audit of
+    datasets read whole must not take it silently (its coverage.json would not say it)."""
+    (tmp_path / "plain.jsonl").write_text('{"q": "Myopia"}\n')
+    store, out = tmp_path / "graph", tmp_path / "audit"
+    with open_store("embedded", path=store) as s:
+        s.save(small_graph())
+    res = CliRunner().invoke(app, ["coverage", "audit", str(tmp_path / "plain.jsonl"), "--out",
+                                   str(out), "--path", str(store), "--fields", "q",
+                                   "--amcs-ref", "none",
+                                   "--no-report", "--repeated-ids", "last"])  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert "applies to a sharded corpus" in " ".join(res.output.split())
+    assert not out.exists()
+
+
 def test_cli_link_and_audit_report_superseded_and_deleted(tmp_path: Path) -> None:
     pm = write_updated_pubmed(tmp_path / "pubmed")
     store = tmp_path / "graph"
