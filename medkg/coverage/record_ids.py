@@ -137,18 +137,49 @@ class IdSpool(_BucketSpool):
     def repeats(self) -> list[tuple[tuple[int, int], tuple[int, int]]]:
         """Pairs of places ``((shard, position), (shard, position))`` whose ids hash alike,
         the earlier place first, sorted by the later place (a hash seen k times gives k - 1
-        pairs, each against its first place). Reads one bucket at a time."""
-        pairs = []
+        pairs, each against its first place). Every pair at once: :meth:`first_repeats`
+        holds a window of them."""
+        return self.first_repeats(None)[0]
+
+    def first_repeats(
+        self, limit: int | None, after: int | None = None
+    ) -> tuple[list[tuple[tuple[int, int], tuple[int, int]]], int]:
+        """The first ``limit`` pairs of :meth:`repeats` (all when None) whose later place
+        (``shard << 32 | position``) comes after ``after``, and how many such pairs there
+        are in all. Reads one bucket at a time and keeps ``limit`` pairs (16 bytes each),
+        however many ids repeat (a corpus given twice repeats every one)."""
+        firsts: list[np.ndarray] = []
+        laters: list[np.ndarray] = []
+        total = 0
         for file in sorted(self.folder.glob("*.bin")):
-            rows = np.fromfile(file, dtype=RECORD)
-            rows.sort(order=("hash", "place"))
-            same = np.flatnonzero(rows["hash"][1:] == rows["hash"][:-1]) + 1
-            for n in same:
-                first = n - 1
-                while first > 0 and rows["hash"][first - 1] == rows["hash"][n]:
-                    first -= 1
-                pairs.append((_place(rows["place"][first]), _place(rows["place"][n])))
-        return sorted(pairs, key=lambda p: (p[1], p[0]))
+            first, later = _bucket_pairs(np.fromfile(file, dtype=RECORD))
+            if after is not None:
+                keep = later > np.uint64(after)
+                first, later = first[keep], later[keep]
+            total += len(later)
+            firsts.append(first)
+            laters.append(later)
+            if limit is not None:  # keep the window only: the first `limit` by later place
+                first, later = np.concatenate(firsts), np.concatenate(laters)
+                order = np.lexsort((first, later))[:limit]
+                firsts, laters = [first[order]], [later[order]]
+        if not firsts:
+            return [], 0
+        first, later = np.concatenate(firsts), np.concatenate(laters)
+        order = np.lexsort((first, later))[:limit]
+        return [(_place(first[n]), _place(later[n])) for n in order], total
+
+
+def _bucket_pairs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Of one bucket's rows, the places ``(first, later)`` of every record whose hash an
+    earlier record has (``later``), each against the first record of its hash."""
+    rows.sort(order=("hash", "place"))
+    hashes = rows["hash"]
+    starts = np.ones(len(rows), dtype=bool)
+    starts[1:] = hashes[1:] != hashes[:-1]
+    head = np.maximum.accumulate(np.where(starts, np.arange(len(rows)), 0))
+    later = np.flatnonzero(~starts)
+    return rows["place"][head[later]], rows["place"][later]
 
 
 class Dropped(NamedTuple):

@@ -363,22 +363,32 @@ class _CorpusSink:
                            drop.superseded if drop else 0, drop.deleted if drop else 0)  # fmt: skip
 
 
-def _check_repeats(ids: IdSpool, shards: Sequence[Any], read: ShardReader) -> None:
+def _check_repeats(
+    ids: IdSpool, shards: Sequence[Any], read: ShardReader, window: int = 1024
+) -> None:
     """Raise for the first id two shards share (by the later record's place); a repeated
-    hash is confirmed on the ids themselves, read again from the two shards."""
-    candidates = ids.repeats()
-    read_ids: dict[int, Sequence[str]] = {}
-    for n, ((sa, pa), (sb, pb)) in enumerate(candidates):
-        for s in (sa, sb):
-            if s not in read_ids:
-                read_ids[s] = shard_ids(read, shards[s])[0]
-        if read_ids[sa][pa] == read_ids[sb][pb]:
-            error = repeated_id(read_ids[sa][pa], record_location(read, shards[sa], pa),
-                                record_location(read, shards[sb], pb))  # fmt: skip
-            more = len(candidates) - n - 1
-            if more:
-                error.args = (f"{error.args[0]} ({more} more records repeat an earlier id)",)
-            raise error
+    hash is confirmed on the ids themselves, read again from the two shards. Candidates
+    come ``window`` at a time (the first one is a real repeat but for a 64-bit collision),
+    so the driver never holds every repeat of a corpus that repeats millions."""
+    after = None
+    while True:
+        candidates, total = ids.first_repeats(window, after)
+        read_ids: dict[int, Sequence[str]] = {}
+        for n, ((sa, pa), (sb, pb)) in enumerate(candidates):
+            for s in (sa, sb):
+                if s not in read_ids:
+                    read_ids[s] = shard_ids(read, shards[s])[0]
+            if read_ids[sa][pa] == read_ids[sb][pb]:
+                error = repeated_id(read_ids[sa][pa], record_location(read, shards[sa], pa),
+                                    record_location(read, shards[sb], pb))  # fmt: skip
+                more = total - n - 1
+                if more:
+                    error.args = (f"{error.args[0]} ({more} more records repeat an earlier id)",)
+                raise error
+        if len(candidates) == total:
+            return
+        (shard, position) = candidates[-1][1]
+        after = shard << 32 | position
 
 
 __all__ = [
