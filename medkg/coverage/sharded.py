@@ -354,8 +354,12 @@ class _CorpusSink:
     def finish(self) -> CorpusLinks:
         if self.spool is not None:
             _check_repeats(self.spool, self.source.shards, self.source.read)
-        if self.items == 0:
-            raise InputError(f"the corpus has no items ({len(self.source.shards)} shards read)")
+        if self.items == 0:  # name its files: an audit may link several corpora
+            shards = self.source.shards
+            files = sorted({str(getattr(s, "path", s)) for s in shards})
+            listed = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if files[3:] else "")
+            raise InputError(f"the corpus has no items ({len(shards)} "
+                             f"shard{'s' if len(shards) != 1 else ''} read: {listed})")  # fmt: skip
         drop = self.dropped
         return CorpusLinks(self.shards, self.items, self.characters, self.rows, self.linked,
                            len(self.entities), dict(sorted(self.by_method.items())),

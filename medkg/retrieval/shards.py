@@ -116,6 +116,10 @@ def plan_shards(source: str, shard_size: int) -> list[CorpusShard]:
             shards += _parquet_shards(file, name, shard_size)
         else:
             shards.append(CorpusShard(str(file), "pubmed", name=name))
+    if not shards:  # every file empty: said here, naming the source, not by the linking
+        one = len(files) == 1
+        raise DatasetError(source, f"no records (its {len(files)} corpus "
+                                   f"{'file is' if one else 'files are'} empty)")  # fmt: skip
     return shards
 
 

@@ -153,6 +153,30 @@ def test_cli_links_a_folder_and_leaves_nothing_on_bad_input(tmp_path: Path) -> N
     assert not out.exists() and not list(tmp_path.glob(".mentions*"))  # nothing half-written
 
 
+def test_an_empty_corpus_among_several_is_named(tmp_path: Path) -> None:
+    """An audit of two corpora, one whose files hold no record: the error names that
+    corpus's files (not "the corpus has no items" of either), and a corpus of empty files
+    fails when planned, naming its folder; exit 2, nothing written."""
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "a.jsonl").write_text('{"q": "Myopia"}\n')
+    (tmp_path / "blank").mkdir()
+    (tmp_path / "blank" / "b.jsonl").write_text("\n\n")  # a shard of no record
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none" / "c.jsonl").write_text("")  # no shard at all
+    store, out = _store(tmp_path), tmp_path / "audit"
+    for empty, message in (("blank", r"has no items \(1 shard read: \S*blank/b\.jsonl\)"),
+                           ("none", r"\S*none: no records \(its 1 corpus file is empty\)")):  # fmt: skip
+        res = CliRunner().invoke(app, ["coverage", "audit", str(tmp_path / "full"),
+                                       str(tmp_path / empty), "--fields", "q", "--path",
+                                       str(store), "--out", str(out), "--amcs-ref", "none",
+                                       "--no-report"])  # fmt: skip
+        assert res.exit_code == 2, res.output
+        assert re.search(message, " ".join(res.output.split())), res.output
+        assert not out.exists()
+    with pytest.raises(DatasetError, match=r"no records \(its 1 corpus file is empty\)"):
+        plan_shards(str(tmp_path / "none"), 10)
+
+
 def test_audit_of_a_corpus_equals_the_audit_of_its_records(tmp_path: Path) -> None:
     expected = write_corpus(tmp_path / "corpus")
     whole = tmp_path / "whole.jsonl"
