@@ -68,6 +68,12 @@ def corpus_format(path: str | Path) -> str | None:
     return None
 
 
+def _gzipped(path: Path) -> bool:
+    """Whether a corpus file is gzipped, by its name as :func:`corpus_format` reads it
+    (case-blind: ``A.JSONL.GZ`` too)."""
+    return path.name.lower().endswith(".gz")
+
+
 def is_sharded_source(source: str) -> bool:
     """Whether ``source`` names a sharded corpus: a folder (not a `medkg synth` output,
     which holds ``items.jsonl``), a glob pattern, a PubMed XML file or a gzipped JSONL file."""
@@ -77,7 +83,7 @@ def is_sharded_source(source: str) -> bool:
     if path.is_dir():
         return not (path / "items.jsonl").is_file()
     fmt = corpus_format(path)
-    return fmt == "pubmed" or (fmt == "jsonl" and path.name.endswith(".gz"))
+    return fmt == "pubmed" or (fmt == "jsonl" and _gzipped(path))
 
 
 def corpus_files(source: str) -> tuple[list[Path], Path]:
@@ -108,7 +114,7 @@ def plan_shards(source: str, shard_size: int) -> list[CorpusShard]:
     for file in files:
         name = file.relative_to(root).as_posix() if len(files) > 1 else ""
         fmt = corpus_format(file)
-        if fmt == "jsonl" and file.name.endswith(".gz"):
+        if fmt == "jsonl" and _gzipped(file):
             shards.append(CorpusShard(str(file), "jsonl", name=name))  # the whole stream
         elif fmt == "jsonl":
             shards += _jsonl_shards(file, name, shard_size)
@@ -206,7 +212,7 @@ class ShardItems:
 
 def _jsonl_records(shard: CorpusShard) -> list[tuple[int, Any]]:
     path = Path(shard.path)
-    if path.name.endswith(".gz"):
+    if _gzipped(path):
         try:
             with gzip.open(path, "rb") as gz:
                 data = gz.read()

@@ -106,6 +106,21 @@ def test_gzipped_jsonl_is_one_shard_with_the_plain_files_records(tmp_path: Path)
         ShardItems(("q",))(plan_shards(str(packed), 7)[0])
 
 
+def test_an_upper_case_gz_suffix_is_read_as_gzip(tmp_path: Path) -> None:
+    """``A.JSONL.GZ`` is a corpus file (suffixes are matched case-blind) and must be read as
+    the gzip stream it is, not cut into lines of compressed bytes ("not UTF-8 text")."""
+    expected = write_corpus(tmp_path / "corpus")
+    plain = tmp_path / "corpus" / "a.jsonl"
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    (packed / "A.JSONL.GZ").write_bytes(gzip.compress(plain.read_bytes()))
+    assert is_sharded_source(str(packed / "A.JSONL.GZ"))
+    shards = plan_shards(str(packed), 7)
+    assert len(shards) == 1 and (shards[0].start, shards[0].stop) == (0, None)
+    got = ShardItems(("q",))(shards[0])
+    assert got == [(i.split(":", 1)[1], t) for i, t in expected if i.startswith("a.jsonl:")]
+
+
 def test_truncated_pubmed_shard_names_its_file(tmp_path: Path) -> None:
     folder = tmp_path / "pubmed"
     folder.mkdir()
