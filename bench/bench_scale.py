@@ -40,14 +40,17 @@ from medkg.kg.build import build_graph
 from medkg.retrieval.readers import read_documents
 from medkg.retrieval.shards import ShardItems, plan_shards
 
+RECORD_STARTS = ("<PubmedArticle>", "<PubmedBookArticle>")
+
 
 def _articles(src: Path) -> tuple[list[str], Iterator[str]]:
-    """The header lines of a MEDLINE file and an iterator over its citations' XML."""
+    """The header lines of a MEDLINE file and an iterator over its records' XML (citations
+    and book records, each starting on a line of its own as in NLM's files)."""
     opener = gzip.open if src.name.endswith(".gz") else open
     fh = opener(src, "rt", encoding="utf-8")
     header: list[str] = []
     for line in fh:
-        if line.strip() == "<PubmedArticle>":
+        if line.strip() in RECORD_STARTS:
             first = line
             break
         header.append(line)  # declaration, doctype, <PubmedArticleSet>
@@ -59,7 +62,7 @@ def _articles(src: Path) -> tuple[list[str], Iterator[str]]:
                 tag = line.strip()
                 if tag.startswith(("<DeleteCitation", "</PubmedArticleSet")):
                     break
-                if tag == "<PubmedArticle>":
+                if tag in RECORD_STARTS:
                     yield "".join(block)
                     block = []
                 block.append(line)
@@ -70,7 +73,7 @@ def _articles(src: Path) -> tuple[list[str], Iterator[str]]:
 
 def split_pubmed(src: Path, parts: int, folder: Path) -> list[Path]:
     """Cut a MEDLINE XML(.gz) file into ``parts`` well-formed files of consecutive
-    citations (the header and root element repeated, DeleteCitation left out)."""
+    records (the header and root element repeated, DeleteCitation left out)."""
     total = sum(1 for _ in _articles(src)[1])
     header, articles = _articles(src)
     files = []

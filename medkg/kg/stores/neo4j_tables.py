@@ -117,21 +117,14 @@ def _json_rows(frame: pl.DataFrame) -> list[str]:
 def edge_keys(edges: pl.DataFrame) -> list[str]:
     """Deterministic key per edge row: blake2b-128 over :func:`_row_json` of the row (all
     its columns), with ``-1``, ``-2`` ... appended to exact repeats in row order."""
-    digests = pl.Series(
-        "key",
-        [
-            hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
-            for text in _json_rows(edges)
-        ],
-        dtype=pl.String(),
-    )
-    repeat = pl.DataFrame({"key": digests}).select(
-        pl.col("key"), (pl.int_range(pl.len()).over("key")).alias("n")
-    )
-    keyed = repeat.select(
-        pl.when(pl.col("n") == 0)
-        .then(pl.col("key"))
-        .otherwise(pl.col("key") + "-" + pl.col("n").cast(pl.String))
+    blake2b = hashlib.blake2b
+    keys = [blake2b(text.encode("utf-8"), digest_size=16).hexdigest() for text in _json_rows(edges)]
+    digests = pl.Series("key", keys, dtype=pl.String())
+    if not digests.is_duplicated().any():  # the usual case: no window, no second list
+        return keys
+    n = pl.int_range(pl.len()).over("key")
+    keyed = pl.DataFrame({"key": digests}).select(
+        pl.when(n == 0).then(pl.col("key")).otherwise(pl.col("key") + "-" + n.cast(pl.String))
     )
     return keyed.to_series().to_list()
 
