@@ -121,6 +121,23 @@ def test_an_upper_case_gz_suffix_is_read_as_gzip(tmp_path: Path) -> None:
     assert got == [(i.split(":", 1)[1], t) for i, t in expected if i.startswith("a.jsonl:")]
 
 
+def test_a_lone_surrogate_escape_names_its_file_and_line(tmp_path: Path) -> None:
+    """JSON may escape half of a UTF-16 pair (``"\\ud800"``): Python reads it as a string
+    that no UTF-8 writer takes (the linker's table, the id hashes), so a corpus or a file
+    read whole failed with a bare UnicodeEncodeError. A pair that is whole stays text."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text('{"key": "k1", "q": "\\ud83d\\ude00 Myopia"}\n'
+                                    '{"key": "\\ud800", "q": "Myopia"}\n')  # fmt: skip
+    first = ShardItems(("q",), "key")(plan_shards(str(folder), 1)[0])
+    assert first == [("k1", "\U0001f600 Myopia")]
+    with pytest.raises(DatasetError, match=r"a\.jsonl:2: .*surrogate"):
+        link_corpus(Linker.from_graph(small_graph()), plan_shards(str(folder), 1),
+                    ShardItems(("q",), "key"), LocalEngine(), tmp_path / "m.parquet")  # fmt: skip
+    with pytest.raises(DatasetError, match=r"a\.jsonl:2: .*surrogate"):
+        DatasetSpec("d", str(folder / "a.jsonl"), ("q",), "key").items()
+
+
 def test_truncated_pubmed_shard_names_its_file(tmp_path: Path) -> None:
     folder = tmp_path / "pubmed"
     folder.mkdir()
