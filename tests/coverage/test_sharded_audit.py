@@ -102,6 +102,30 @@ def test_a_dataset_read_whole_with_a_repeated_id_is_refused_like_a_corpus(
         assert not out.exists()
 
 
+def test_a_dataset_read_whole_writes_one_mention_table_with_or_without_an_engine(
+    tmp_path: Path,
+) -> None:
+    """``coverage audit --engine local`` links in this process, ``--engine ray`` in shards
+    of ``--shard-size`` on an engine; the linker orders each batch by item id, and line
+    number ids ("1", "10", "11", ... "2") sort apart from their input order, so batches of
+    500 here and shards of 50 there wrote other mentions.parquet bytes. Ray's shards are
+    these LocalEngine shards (tests/engines/test_audit_engines_ray.py)."""
+    import polars as pl
+
+    texts = ["fever and cough", "Myopia", "Marfan syndrome", "FBN1 and Myopia"]
+    (tmp_path / "d.jsonl").write_text("".join(f'{{"q": "{texts[n % 4]}"}}\n' for n in range(120)))
+    spec = DatasetSpec("d", str(tmp_path / "d.jsonl"), ("q",))
+    kg, files = small_graph(), {}
+    for name, engine in (("here", None), ("engine", LocalEngine())):
+        res = run_audit(kg, [spec], out=tmp_path / name, amcs_reference=None, report=False,
+                        engine=engine, shard_size=50)  # fmt: skip
+        files[name] = res.files
+    assert pl.read_parquet(files["here"]["mentions.parquet"]).height > 100
+    assert sorted(files["here"]) == sorted(files["engine"])
+    for name, file in files["here"].items():
+        assert files["engine"][name].read_bytes() == file.read_bytes(), name
+
+
 def test_the_same_pubmed_file_twice_is_refused_by_the_cli(tmp_path: Path) -> None:
     """A baseline file copied twice (or an update file beside its baseline): every PMID
     twice. The audit names the first PMID and both files, exits non-zero, writes nothing."""
