@@ -86,6 +86,7 @@ def build_with_progress(
         assemble,
         available_sources,
         check_release,
+        has_bundled_release,
         load_sources,
         release_diff,
         resolve_source_keys,
@@ -111,7 +112,7 @@ def build_with_progress(
             start = time.perf_counter()
             graphs.extend(load_sources([key], {key: files[key]} if key in files else None))
             timings[f"load.{key}"] = time.perf_counter() - start
-            if key in files:
+            if key in files and has_bundled_release(key):
                 progress.update(task, description=f"comparing {key} with the bundled release")
                 diff = release_diff(load_sources([key])[0], graphs[-1])
                 _print_release_diff(key, files[key], diff)

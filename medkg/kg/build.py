@@ -174,6 +174,16 @@ edges (in total, or of any node kind or relation with at least 100 rows) without
 _MIN_GROUP = 100
 
 
+def has_bundled_release(key: str) -> bool:
+    """Whether source ``key`` ships a release file of its own (a ``--file`` for it is then
+    compared with that release); ``obo``, ``owl`` and ``tables`` load only what they are given."""
+    try:
+        available_sources()[key].default_path()
+    except SourceError:
+        return False
+    return True
+
+
 def release_diff(bundled: KnowledgeGraph, replacement: KnowledgeGraph) -> dict[str, Any]:
     """Counts of the bundled release against a replacement: totals, nodes by kind, edges by
     relation (bundled, replacement, change), and the drops over :data:`RELEASE_DROP_LIMIT`."""

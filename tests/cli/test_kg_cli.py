@@ -1,6 +1,7 @@
 """The `medkg kg` commands end to end on a small graph in an embedded store."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,21 @@ def test_build_with_a_bad_file_writes_nothing(tmp_path: Path):
     assert res.exit_code == 2
     assert "bad.obo:4: malformed line" in res.output
     assert not path.exists()
+
+
+def test_build_loads_a_source_without_a_bundled_release_from_its_file(tmp_path: Path):
+    """`--file` for a source with no bundled file (obo) loads that file; there is no bundled
+    release to compare it with (this failed: "this source has no bundled file")."""
+    obo = FIXTURES / "hpo" / "mini.obo"
+    term_ids = set(re.findall(r"^id: (HP:\d{7})$", obo.read_text("utf-8"), re.M))
+    path = tmp_path / "graph"
+    res = runner.invoke(
+        app, ["kg", "build", "--path", str(path), "--sources", "obo", "--file", f"obo={obo}"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "bundled release" not in res.output
+    nodes = EmbeddedStore(path).load().nodes
+    assert term_ids and term_ids <= set(nodes.get_column("id").to_list())
 
 
 def test_unknown_source_is_an_error(tmp_path: Path):
