@@ -14,7 +14,10 @@ be one item to the audit's item counts and two to its ``n_items``. So
   candidate; the driver re-reads the (two) shards it names to compare the ids themselves
   (64-bit hashes of 36 M ids collide with probability ~4e-5) and to name both records.
 
-That is the ``error`` policy for repeated ids (:data:`REPEATED_ID_POLICIES`). The ``last``
+That is the ``error`` policy for repeated ids (:data:`REPEATED_ID_POLICIES`). It keeps
+every record, so a record whose id a PubMed file deletes (``DeleteCitation``) is refused
+too: each shard also sends the hashes of the ids it deletes, spooled with a flagged
+position (:data:`DELETED`) and confirmed the same way. The ``last``
 policy keeps, of the records sharing an id, the one that comes last in the corpus's order
 (files in sorted path order, records in file order) and drops the others as *superseded*;
 an id that a file *deletes* (a PubMed update file's ``DeleteCitation`` list, which the DTD
@@ -45,6 +48,9 @@ RECORD = np.dtype([("hash", "<u8"), ("place", "<u8")])
 #: place is its shard's with position :data:`DELETION`, after every record of the shard).
 WIDE_RECORD = np.dtype([("hi", "<u8"), ("lo", "<u8"), ("place", "<u8")])
 DELETION = 0xFFFFFFFF
+#: In :class:`IdSpool` the position bit of an id a shard deletes (its k-th deletion is
+#: position ``DELETED | k``, after the shard's records).
+DELETED = 0x80000000
 #: What to do with records that share an id: refuse the corpus (``error``, naming both
 #: records) or keep the last one in corpus order and honour deletions (``last``).
 REPEATED_ID_POLICIES = ("error", "last")
@@ -124,21 +130,29 @@ class IdSpool(_BucketSpool):
         super().__init__(near, buckets)
         self.records = 0
 
-    def add(self, shard: int, hashes: np.ndarray) -> None:
-        """Spool one shard's id hashes (in record order)."""
-        if not len(hashes):
+    def add(self, shard: int, hashes: np.ndarray, deleted: np.ndarray | None = None) -> None:
+        """Spool one shard's id hashes (in record order) and the hashes of the ids it
+        deletes (a PubMed update file's ``DeleteCitation``: a record of a deleted id is
+        refused like a repeat, :func:`medkg.coverage.sharded.deleted_record`)."""
+        deleted = np.zeros(0, dtype="<u8") if deleted is None else deleted
+        n, m = len(hashes), len(deleted)
+        if max(n, m) >= DELETED:
+            raise ValueError(f"shard {shard} has {max(n, m)} ids; at most {DELETED - 1}")
+        if not n + m:
             return
-        rows = np.empty(len(hashes), dtype=RECORD)
-        rows["hash"] = hashes
-        rows["place"] = (np.uint64(shard) << np.uint64(32)) | np.arange(len(hashes), dtype="<u8")
-        self._append(rows, hashes)
-        self.records += len(hashes)
+        rows = np.empty(n + m, dtype=RECORD)
+        rows["hash"][:n], rows["hash"][n:] = hashes, deleted
+        base = np.uint64(shard) << np.uint64(32)
+        rows["place"][:n] = base | np.arange(n, dtype="<u8")
+        rows["place"][n:] = base | np.uint64(DELETED) | np.arange(m, dtype="<u8")
+        self._append(rows, rows["hash"])
+        self.records += n
 
     def repeats(self) -> list[tuple[tuple[int, int], tuple[int, int]]]:
         """Pairs of places ``((shard, position), (shard, position))`` whose ids hash alike,
         the earlier place first, sorted by the later place (a hash seen k times gives k - 1
-        pairs, each against its first place). Every pair at once: :meth:`first_repeats`
-        holds a window of them."""
+        pairs, each against its first place; two deletions of one id are no pair). Every
+        pair at once: :meth:`first_repeats` holds a window of them."""
         return self.first_repeats(None)[0]
 
     def first_repeats(
@@ -172,14 +186,18 @@ class IdSpool(_BucketSpool):
 
 def _bucket_pairs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Of one bucket's rows, the places ``(first, later)`` of every record whose hash an
-    earlier record has (``later``), each against the first record of its hash."""
+    earlier record has (``later``), each against the first record of its hash; a pair of
+    two deletions is left out (two update files may delete one PMID)."""
     rows.sort(order=("hash", "place"))
     hashes = rows["hash"]
     starts = np.ones(len(rows), dtype=bool)
     starts[1:] = hashes[1:] != hashes[:-1]
     head = np.maximum.accumulate(np.where(starts, np.arange(len(rows)), 0))
     later = np.flatnonzero(~starts)
-    return rows["place"][head[later]], rows["place"][later]
+    first, later = rows["place"][head[later]], rows["place"][later]
+    deleted = np.uint64(DELETED)
+    keep = ((first & deleted) == 0) | ((later & deleted) == 0)  # not two deletions
+    return first[keep], later[keep]
 
 
 class Dropped(NamedTuple):
@@ -251,6 +269,7 @@ def _place(value: np.uint64) -> tuple[int, int]:
 
 
 __all__ = [
+    "DELETED",
     "DELETION",
     "RECORD",
     "REPEATED_ID_POLICIES",

@@ -36,6 +36,7 @@ import polars as pl
 
 from medkg.coverage.linking import MENTION_SCHEMA, Linker, LinkerConfig
 from medkg.coverage.record_ids import (
+    DELETED,
     Dropped,
     IdSpool,
     LatestSpool,
@@ -115,6 +116,7 @@ class ShardLinks(NamedTuple):
     mentions: pl.DataFrame
     counts: AuditCounts | None = None
     id_hashes: np.ndarray | None = None
+    deleted_hashes: np.ndarray | None = None  # of the ids it deletes (PubMed, policy error)
 
 
 class LinkCorpusShard(ShardTask[tuple[Any, ...], ShardLinks]):
@@ -139,10 +141,18 @@ class LinkCorpusShard(ShardTask[tuple[Any, ...], ShardLinks]):
 
     def run(self, shard: tuple[Any, ...]) -> ShardLinks:
         read, descriptor = self.reads[shard[0]], shard[1]
-        pairs = list(read(descriptor))
         # the "last" policy's records to leave out (positions in the shard, sorted); the
         # pre-pass made the rest unique across the corpus, so no hashes go back
         drops = shard[2] if len(shard) > 2 else None
+        # the "error" policy: the ids the shard deletes too (PubMed's DeleteCitation), from
+        # the same reading, so that a deleted record is refused instead of audited
+        deleting = getattr(read, "read_deleting", None) if drops is None else None
+        deleted: Sequence[str] = ()
+        if deleting is not None:
+            found, deleted = deleting(descriptor)
+        else:
+            found = read(descriptor)
+        pairs = list(found)
         if drops is not None and len(drops):
             gone = set(drops.tolist())
             pairs = [p for n, p in enumerate(pairs) if n not in gone]
@@ -152,10 +162,17 @@ class LinkCorpusShard(ShardTask[tuple[Any, ...], ShardLinks]):
             raise repeated_id(
                 ids[repeat[1]], *(record_location(read, descriptor, p) for p in repeat)
             )
+        if deleted:  # a file deleting a record it holds itself
+            held = {i: n for n, i in enumerate(ids)}
+            hit = next((i for i in deleted if i in held), None)
+            if hit is not None:
+                raise deleted_record(hit, record_location(read, descriptor, held[hit]),
+                                     descriptor)  # fmt: skip
         mentions = self.link.run(pairs) if pairs else pl.DataFrame(schema=MENTION_SCHEMA)
         counts = count_mentions(self.tree, mentions) if self.tree is not None else None
         return ShardLinks(len(pairs), sum(len(t) for _, t in pairs), mentions, counts,
-                          id_hashes(ids) if drops is None else None)  # fmt: skip
+                          id_hashes(ids) if drops is None else None,
+                          id_hashes(deleted) if deleted else None)  # fmt: skip
 
 
 class CorpusIdsShard(ShardTask[tuple[int, Any], tuple[np.ndarray, np.ndarray]]):
@@ -198,6 +215,17 @@ def repeated_id(item_id: str, first: str, second: str, where: str = "the corpus"
         f"item id {item_id!r} appears twice in {where}: {first} and {second}. Each record "
         "is one item of the audit, so ids must be unique (with --id-field, name a field whose "
         "values are unique, or leave it out: ids are then file:line / file:row numbers)"
+    )
+
+
+def deleted_record(item_id: str, where: str, deleting: Any) -> InputError:
+    """The error for a record whose id a PubMed file's ``DeleteCitation`` lists, under the
+    ``error`` policy (which keeps every record, so it cannot leave one out)."""
+    path = getattr(deleting, "path", deleting)
+    return InputError(
+        f"citation {item_id!r} ({where}) is deleted by {path}'s DeleteCitation list, and "
+        "--repeated-ids error keeps every record: audit a baseline with its update files "
+        "with --repeated-ids last (the latest versions, deleted citations left out)"
     )
 
 
@@ -338,7 +366,7 @@ class _CorpusSink:
         self.items += result.items
         self.characters += result.characters
         if result.id_hashes is not None and self.spool is not None:
-            self.spool.add(self.shards, result.id_hashes)
+            self.spool.add(self.shards, result.id_hashes, result.deleted_hashes)
         self.shards += 1
         if result.counts is not None:
             self.merger = self.merger or CountsMerger(result.counts.follow)
@@ -378,13 +406,18 @@ def _check_repeats(
     after = None
     while True:
         candidates, total = ids.first_repeats(window, after)
-        read_ids: dict[int, Sequence[str]] = {}
+        read_ids: dict[int, tuple[Sequence[str], Sequence[str]]] = {}
         for n, ((sa, pa), (sb, pb)) in enumerate(candidates):
             for s in (sa, sb):
                 if s not in read_ids:
-                    read_ids[s] = shard_ids(read, shards[s])[0]
-            if read_ids[sa][pa] == read_ids[sb][pb]:
-                error = repeated_id(read_ids[sa][pa], record_location(read, shards[sa], pa),
+                    read_ids[s] = shard_ids(read, shards[s])
+            item_id = _id_at(read_ids[sa], pa)
+            if item_id == _id_at(read_ids[sb], pb):
+                if (pa | pb) & DELETED:  # one is a deletion (two deletions are no pair)
+                    (rs, rp), ds = ((sa, pa), sb) if pb & DELETED else ((sb, pb), sa)
+                    raise deleted_record(item_id, record_location(read, shards[rs], rp),
+                                         shards[ds])  # fmt: skip
+                error = repeated_id(item_id, record_location(read, shards[sa], pa),
                                     record_location(read, shards[sb], pb))  # fmt: skip
                 more = total - n - 1
                 if more:
@@ -396,6 +429,11 @@ def _check_repeats(
         after = shard << 32 | position
 
 
+def _id_at(ids: tuple[Sequence[str], Sequence[str]], position: int) -> str:
+    """The id at a spooled ``position`` of a shard whose ids and deleted ids are ``ids``."""
+    return ids[1][position & ~DELETED] if position & DELETED else ids[0][position]
+
+
 __all__ = [
     "CorpusIdsShard",
     "CorpusLinks",
@@ -404,6 +442,7 @@ __all__ = [
     "LinkShard",
     "ShardLinks",
     "ShardReader",
+    "deleted_record",
     "link_corpora",
     "link_corpus",
     "link_sharded",

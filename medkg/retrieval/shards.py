@@ -182,20 +182,30 @@ class ShardItems:
         ids = [d.doc_id for d in read_documents(Path(shard.path), "pubmed", report=report)]
         return ids, report.deleted
 
+    def read_deleting(self, shard: CorpusShard) -> tuple[list[tuple[str, str]], list[str]]:
+        """:meth:`__call__`'s pairs and the ids ``shard`` deletes (as :meth:`ids` gives
+        them), from one reading: what the ``error`` policy for repeated ids checks
+        deletions with (:mod:`medkg.coverage.record_ids`)."""
+        report = ReadReport()
+        return [(i, text) for i, text, _ in self.located(shard, report)], report.deleted
+
     def locations(self, shard: CorpusShard) -> list[str]:
         """Where each record of ``shard`` is, in the order :meth:`__call__` gives them
         (``file:line`` for JSONL, ``file: row N`` for Parquet, ``file: citation N`` for
         PubMed): what an error about one record names."""
         return [where for _, _, where in self.located(shard)]
 
-    def located(self, shard: CorpusShard) -> list[tuple[str, str, str]]:
-        """``(item id, text, where)`` of each record of ``shard``."""
+    def located(
+        self, shard: CorpusShard, report: ReadReport | None = None
+    ) -> list[tuple[str, str, str]]:
+        """``(item id, text, where)`` of each record of ``shard`` (a PubMed file's counts
+        and deleted ids go to ``report``)."""
         path = Path(shard.path)
         if shard.fmt == "pubmed":
             return [
                 (d.doc_id, f"{d.title}\n{d.text}" if d.metadata.get("has_abstract") and d.title
                  else d.text, f"{path}: citation {n}")
-                for n, d in enumerate(read_documents(path, "pubmed"), 1)
+                for n, d in enumerate(read_documents(path, "pubmed", report=report), 1)
             ]  # fmt: skip
         if shard.fmt == "jsonl":
             records, sep = _jsonl_records(shard), ":"

@@ -24,7 +24,12 @@ from medkg.kg.stores import open_store
 from medkg.retrieval.shards import ShardItems, plan_shards
 from tests.factories.corpora import write_keyed_jsonl
 from tests.factories.graphs import small_graph
-from tests.factories.pubmed_updates import REVISED_TITLE, UpdatedPubmed, write_updated_pubmed
+from tests.factories.pubmed_updates import (
+    REVISED_TITLE,
+    UpdatedPubmed,
+    without_revision,
+    write_updated_pubmed,
+)
 
 
 def test_a_baseline_with_its_update_links_the_latest_versions(tmp_path: Path) -> None:
@@ -69,6 +74,37 @@ def test_error_policy_still_names_both_records(tmp_path: Path) -> None:
                        r"\S*pubmed26n0002\.xml\.gz: citation 1\."):  # fmt: skip
         link_corpus(Linker.from_graph(small_graph()), plan_shards(str(pm.folder), 100),
                     ShardItems(), LocalEngine(), tmp_path / "m.parquet")  # fmt: skip
+
+
+def test_error_policy_refuses_a_citation_a_later_file_deletes(tmp_path: Path) -> None:
+    """The update without its revised citation: no PMID repeats, but its DeleteCitation
+    names a baseline citation. ``error`` read no deletion and audited the deleted citation;
+    it refuses it, naming the citation and the deleting file, as it refuses a repeat. A
+    deletion of a PMID the corpus does not hold (the other one) stays harmless, and so
+    does the same file deleting it twice over (the excerpt twice, by the CLI test)."""
+    import gzip
+
+    pm = write_updated_pubmed(tmp_path / "pubmed")
+    raw, update = without_revision(pm), pm.folder / "pubmed26n0002.xml.gz"
+    linker = Linker.from_graph(small_graph())
+    with pytest.raises(InputError, match=rf"citation '{pm.deleted}' \(\S*pubmed26n0001\.xml\.gz: "
+                       r"citation 3\) is deleted by \S*pubmed26n0002\.xml\.gz's DeleteCitation "
+                       r"list.*--repeated-ids last"):  # fmt: skip
+        link_corpus(linker, plan_shards(str(pm.folder), 100), ShardItems(), LocalEngine(),
+                    tmp_path / "m.parquet")  # fmt: skip
+    # the update alone deletes only PMIDs it does not hold: linked as before
+    alone = link_corpus(linker, plan_shards(str(update), 100), ShardItems(), LocalEngine(),
+                        tmp_path / "u.parquet")  # fmt: skip
+    assert alone.items == 2
+    # a file deleting a citation it holds itself (checked on the worker)
+    own = raw.replace(
+        "<DeleteCitation>", f'<DeleteCitation>\n<PMID Version="1">{pm.kept[-1]}</PMID>', 1
+    )
+    update.write_bytes(gzip.compress(own.encode()))
+    with pytest.raises(InputError, match=rf"citation '{pm.kept[-1]}' \(\S*pubmed26n0002\.xml\.gz"
+                       r": citation 2\) is deleted by \S*pubmed26n0002\.xml\.gz's"):  # fmt: skip
+        link_corpus(linker, plan_shards(str(update), 100), ShardItems(), LocalEngine(),
+                    tmp_path / "u.parquet")  # fmt: skip
 
 
 def test_last_keeps_the_last_jsonl_record_of_an_id_in_any_shard(tmp_path: Path) -> None:

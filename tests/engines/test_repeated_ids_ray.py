@@ -11,11 +11,12 @@ import pytest
 from medkg.coverage.linking import Linker
 from medkg.coverage.sharded import link_corpus
 from medkg.engines import LocalEngine, RayEngine
+from medkg.errors import InputError
 from medkg.retrieval.shards import ShardItems, plan_shards
 from tests.factories.corpora import write_keyed_jsonl
 from tests.factories.engines import check_cli_audit_on_ray
 from tests.factories.graphs import small_graph
-from tests.factories.pubmed_updates import write_updated_pubmed
+from tests.factories.pubmed_updates import without_revision, write_updated_pubmed
 
 pytestmark = pytest.mark.ray
 
@@ -43,3 +44,14 @@ def test_cli_audit_with_updates_on_ray_writes_the_local_audit(
     pm = write_updated_pubmed(tmp_path / "pubmed")
     names = check_cli_audit_on_ray(tmp_path, [str(pm.folder), "--repeated-ids", "last"])
     assert "coverage.json" in names
+
+
+def test_a_deleted_citation_on_ray_is_refused_as_locally(ray_cluster: str, tmp_path: Path) -> None:
+    """Under ``error`` the ids a file deletes come back from the Ray Data workers too: a
+    baseline citation its update deletes is refused naming both files."""
+    pm = write_updated_pubmed(tmp_path / "pubmed")
+    without_revision(pm)
+    with pytest.raises(InputError, match=rf"citation '{pm.deleted}' \(\S*pubmed26n0001\.xml\.gz: "
+                       r"citation 3\) is deleted by \S*pubmed26n0002\.xml\.gz's"):  # fmt: skip
+        link_corpus(Linker.from_graph(small_graph()), plan_shards(str(pm.folder), 1),
+                    ShardItems(), RayEngine(workers=2), tmp_path / "m.parquet")  # fmt: skip
