@@ -121,6 +121,18 @@ def _load_graph(store: str | None, path: Path | None) -> Any:
         return s.load()
 
 
+def _check_embedder(key: str) -> None:
+    """Refuse the default embedder when it cannot load here, before any linking or
+    reading (a core install has no model stack; the error used to come after linking)."""
+    from medkg.embed.embedders import DEFAULT_EMBEDDER, default_model_missing
+
+    if key == DEFAULT_EMBEDDER and (why := default_model_missing()):
+        raise UsageError(
+            f"the default embedding model cannot run here: {why}; or pass --embedder hashing "
+            "(lexical, needs no model)"
+        )
+
+
 @app.command("amcs")
 @handle_errors
 def amcs_cmd(
@@ -144,6 +156,7 @@ def amcs_cmd(
     from medkg.coverage.sets import embed_set, resolve_set
     from medkg.embed import build_embedder
 
+    _check_embedder(embedder)
     kg = _load_graph(store, path)
     linker: list[Linker] = []
 
@@ -361,6 +374,8 @@ def audit_cmd(
     if shard_size < 1:
         raise UsageError(f"--shard-size must be >= 1, got {shard_size}")
     _repeated_ids(repeated_ids)
+    if amcs_ref != "none":
+        _check_embedder(embedder)
     if names and len(names) != len(datasets):
         raise UsageError(f"give one --name per dataset ({len(datasets)}), got {len(names)}")
     check_folder_target(output, AUDIT_KIND, AUDIT_LEGACY)  # before any work

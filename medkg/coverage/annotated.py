@@ -1,11 +1,13 @@
 """Read entity-annotated corpora (gold mentions with concept ids) for linking evaluation.
 
-Formats, chosen by suffix unless named:
+Formats, chosen by suffix unless named (all UTF-8; a byte order mark at the start of the
+file is skipped):
 
 * **PubTator** (``.txt``, ``.pubtator``): blocks of ``PMID|t|title``, ``PMID|a|abstract``
   and tab-separated ``PMID start end text type ids`` lines, blank line between documents
   (the NCBI disease, BC5CDR and NLM-Gene corpora). The document text is title + " " +
-  abstract, the offsets PubTator uses. Read here, line by line, so an error can name its
+  abstract, the offsets PubTator uses; relation lines (BC5CDR's ``PMID CID chemical
+  disease``) are skipped. Read here, line by line, so an error can name its
   line (the ``bioc`` package's PubTator reader prints and skips malformed lines).
 * **BioC** XML (``.xml``) or JSON (``.bioc.json``): read with the ``bioc`` package; the
   text is each passage placed at its ``offset`` (gaps filled with spaces), annotation
@@ -51,6 +53,8 @@ _CANONICAL = {"NCBIGENE": "NCBIGene", "GENE": "NCBIGene", "ORPHANET": "ORPHA"}
 _MESH_BARE = re.compile(r"^[CD]\d{6,9}$")
 _NO_CONCEPT = {"", "-1", "-"}
 _GENE_TYPES = {"gene", "geneorgeneproduct"}
+# UTF-8; a byte order mark at the start (Windows editors write one) is not text
+_ENCODING = "utf-8-sig"
 _BIOC_ID_INFONS = ("identifier", "Identifier", "MESH", "NCBI Gene", "NCBIGene", "OMIM")
 
 
@@ -77,6 +81,7 @@ class AnnotatedDocument:
     id: str
     text: str
     mentions: tuple[GoldMention, ...]
+    line: int | None = field(default=None, compare=False)  # its first line, for errors
 
 
 def normalise_id(raw: str, path: str | Path, line: int | None = None, type_: str = "") -> str:
@@ -158,13 +163,14 @@ def _pubtator_block(path: Path, lines: list[tuple[int, str]]) -> AnnotatedDocume
                 abstract = head.group(3)
             continue
         cols = line.split("\t")
+        if len(cols) in (4, 5) and not cols[1].isdigit():
+            # a relation line, not a mention: BC5CDR's "PMID CID chemical disease"
+            continue
         if len(cols) < 5:
             raise CorpusError(
                 path, "malformed line: expected 'PMID|t|text', 'PMID|a|text' or "
                 f"'PMID<TAB>start<TAB>end<TAB>text<TAB>type<TAB>ids', got {line[:80]!r}", line=no,
             )  # fmt: skip
-        if len(cols) == 5 and not cols[1].isdigit():
-            continue  # a relation line (PMID, type, id, id): not a mention
         raw.append((no, cols))
     first = lines[0][0]
     if pmid is None:
@@ -187,14 +193,16 @@ def _pubtator_block(path: Path, lines: list[tuple[int, str]]) -> AnnotatedDocume
         m = GoldMention(start, end, cols[3], cols[4], ids, no)
         _check_span(path, pmid, text, m, no)
         mentions.append(m)
-    return AnnotatedDocument(pmid, text, tuple(sorted(mentions, key=lambda m: (m.start, m.end))))
+    return AnnotatedDocument(
+        pmid, text, tuple(sorted(mentions, key=lambda m: (m.start, m.end))), first
+    )
 
 
 def read_pubtator(path: str | Path) -> Iterator[AnnotatedDocument]:
     """Documents of a PubTator file (see the module docstring)."""
     path = Path(path)
     block: list[tuple[int, str]] = []
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding=_ENCODING) as fh:
         for no, line in enumerate(fh, 1):
             line = line.rstrip("\r\n")
             if line.strip():
@@ -207,10 +215,18 @@ def read_pubtator(path: str | Path) -> Iterator[AnnotatedDocument]:
 
 
 # ----------------------------------------------------------------------------- JSONL
+def _json_offset(value: Any) -> int:
+    """A JSON offset as an int: an integer (or its digits as a string); a fraction or a
+    boolean is a ValueError, not a character position to round."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(value)
+    return int(value)
+
+
 def read_jsonl(path: str | Path) -> Iterator[AnnotatedDocument]:
     """Documents of a JSONL corpus: ``{"id", "text", "mentions": [...]}`` per line."""
     path = Path(path)
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding=_ENCODING) as fh:
         for no, line in enumerate(fh, 1):
             if not line.strip():
                 continue
@@ -225,14 +241,24 @@ def read_jsonl(path: str | Path) -> Iterator[AnnotatedDocument]:
             if not isinstance(text, str) or not text.strip():
                 raise CorpusError(path, f"document {doc_id} has no text", line=no, field="text")
             mentions = []
-            for k, m in enumerate(rec.get("mentions") or []):
+            listed = rec.get("mentions") or []
+            if not isinstance(listed, list):
+                raise CorpusError(path, f"document {doc_id}: 'mentions' must be a list of "
+                                  f"objects, got {listed!r:.40}", line=no)  # fmt: skip
+            for k, m in enumerate(listed):
                 try:
-                    start, end = int(m["start"]), int(m["end"])
+                    start, end = _json_offset(m["start"]), _json_offset(m["end"])
                 except (KeyError, TypeError, ValueError):
                     raise CorpusError(path, f"document {doc_id}: mention {k} needs integer "
                                       "'start' and 'end'", line=no) from None  # fmt: skip
                 raw_ids = m.get("ids", m.get("id", []))
-                raw_ids = [raw_ids] if isinstance(raw_ids, str) else list(raw_ids or [])
+                if isinstance(raw_ids, str):
+                    raw_ids = [raw_ids]
+                elif raw_ids is None:
+                    raw_ids = []
+                elif not isinstance(raw_ids, list):
+                    raise CorpusError(path, f"document {doc_id}: mention {k} has ids {raw_ids!r}; "
+                                      "give a string or a list of strings", line=no)  # fmt: skip
                 mtype = str(m.get("type", ""))
                 ids = tuple(
                     dict.fromkeys(
@@ -245,7 +271,7 @@ def read_jsonl(path: str | Path) -> Iterator[AnnotatedDocument]:
                 _check_span(path, doc_id, text, g, no, f" (number {k})")
                 mentions.append(g)
             yield AnnotatedDocument(
-                doc_id, text, tuple(sorted(mentions, key=lambda g: (g.start, g.end)))
+                doc_id, text, tuple(sorted(mentions, key=lambda g: (g.start, g.end))), no
             )
 
 
@@ -270,7 +296,7 @@ def read_bioc(path: str | Path, fmt: str = "bioc-xml") -> Iterator[AnnotatedDocu
         if fmt == "bioc-xml":  # DTD entities are refused before lxml sees the file
             with path.open("rb") as raw:
                 xmlsafe.check_no_entities(raw)
-        with path.open(encoding="utf-8") as fh:
+        with path.open(encoding=_ENCODING) as fh:
             collection = bioc.load(fh) if fmt == "bioc-xml" else biocjson.load(fh)
     except (ValueError, KeyError, TypeError, SyntaxError) as exc:  # XMLSyntaxError: a SyntaxError
         raise CorpusError(path, f"not a BioC {fmt[5:].upper()} collection: {exc}") from None
@@ -327,11 +353,12 @@ def read_corpus(path: str | Path, fmt: str | None = None) -> list[AnnotatedDocum
         raise CorpusError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if not docs:
         raise CorpusError(path, "no documents")
-    seen: set[str] = set()
+    seen: dict[str, int | None] = {}
     for d in docs:
         if d.id in seen:
-            raise CorpusError(path, f"document id {d.id} appears twice")
-        seen.add(d.id)
+            where = f" (first at line {seen[d.id]})" if seen[d.id] is not None else ""
+            raise CorpusError(path, f"document id {d.id} appears twice{where}", line=d.line)
+        seen[d.id] = d.line
     return docs
 
 

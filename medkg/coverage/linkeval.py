@@ -2,8 +2,10 @@
 
 Levels (each with precision, recall and F1):
 
-* ``span`` — a prediction is right when its start and end equal a gold mention's (the
-  concept is not checked);
+* ``span`` — a predicted span is right when its start and end equal a gold mention's (the
+  concept is not checked); distinct spans are counted, so a composite mention reported as
+  one row per concept is one predicted span, and two gold mentions of one span one gold
+  span;
 * ``mention strict`` — same span and the predicted id is one of the gold mention's ids;
 * ``mention via MAPS_TO`` — same span and the predicted id, or one of its exact-mapping
   equivalents (:class:`~medkg.coverage.equivalence.Equivalence`), is a gold id;
@@ -11,9 +13,12 @@ Levels (each with precision, recall and F1):
   against the set of gold ids (a gold id is found when a predicted id is it, or, via
   MAPS_TO, is equivalent to it; a predicted id is right under the same test).
 
-Gold mentions without a concept id count for ``span`` only. Predictions are restricted to
+Gold mentions without a concept id count for ``span`` only; a gold line listed twice
+(same span, same ids) counts once. Predictions are restricted to
 the graph kinds the corpus annotates (``kinds``; an NCBI disease corpus says nothing about
-the genes in its text), so precision is over mentions linked to entities of those kinds.
+the genes in its text), so precision is over mentions linked to entities of those kinds;
+gold mentions likewise, to the types of those kinds (scoring BC5CDR's diseases leaves its
+chemicals out; a type :data:`TYPE_KINDS` does not map is always scored).
 
 Breakdowns: per gold mention type (recall only: a prediction has no corpus type), per
 predicted entity kind and per linking method (precision over that group's predictions;
@@ -29,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from medkg.coverage.annotated import AnnotatedDocument
+from medkg.coverage.annotated import AnnotatedDocument, GoldMention
 from medkg.coverage.equivalence import Equivalence
 from medkg.errors import UsageError
 from medkg.kg.model import DISEASE, DRUG, GENE, PHENOTYPE, KnowledgeGraph
@@ -112,6 +117,7 @@ def score_linking(
         if kind_of.get(ent) in wanted:
             preds[d].append((s, e, ent, meth))
 
+    unmapped_ok = wanted | {""}  # a type that maps to no kind: the caller named its kind
     modes: dict[str, Equivalence | None] = {"strict": None, "via MAPS_TO": equivalence}
     overall = {lv: Counts() for lv in LEVELS}
     groups: dict[str, dict[str, dict[str, Counts]]] = {
@@ -121,10 +127,19 @@ def score_linking(
     }
     for doc in docs:
         dp = preds.get(doc.id, [])
-        gold_at: dict[tuple[int, int], list[tuple[str, ...]]] = defaultdict(list)
+        # gold of the scored kinds only (a chemical is no miss of a disease evaluation),
+        # a line listed twice once
+        first: dict[tuple[int, int, tuple[str, ...]], GoldMention] = {}
         for m in doc.mentions:
+            if TYPE_KINDS.get(m.type.lower(), "") in unmapped_ok:
+                first.setdefault((m.start, m.end, m.ids), m)
+        scored = list(first.values())
+        gold_at: dict[tuple[int, int], list[tuple[str, ...]]] = defaultdict(list)
+        for m in scored:
             gold_at[(m.start, m.end)].append(m.ids)
-        # predictions
+        # predictions; at span level a span counts once in each group (a composite
+        # mention is one row per concept on one span)
+        span_seen: set[tuple[str, int, int]] = set()
         for s, e, ent, meth in dp:
             gold = gold_at.get((s, e))
             kind = kind_of[ent]
@@ -134,14 +149,20 @@ def score_linking(
                     ids and _ok(ent, ids, eq) for ids in gold or []
                 )
             for lv, hit in hits.items():
-                for c in (overall[lv], groups["kind"][kind][lv], groups["method"][meth][lv]):
+                for name, c in (("", overall[lv]), ("k" + kind, groups["kind"][kind][lv]),
+                                ("m" + meth, groups["method"][meth][lv])):  # fmt: skip
+                    if lv == "span":
+                        if (name, s, e) in span_seen:
+                            continue
+                        span_seen.add((name, s, e))
                     c.n_pred += 1
                     c.tp_pred += hit
         # gold mentions
         by_span: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
         for s, e, ent, meth in dp:
             by_span[(s, e)].append((ent, meth))
-        for m in doc.mentions:
+        gold_spans: set[tuple[int, int]] = set()
+        for m in scored:
             found = by_span.get((m.start, m.end), [])
             levels: dict[str, list[str]] = {"span": [meth for _, meth in found]}
             for mode, eq in modes.items():
@@ -151,6 +172,10 @@ def score_linking(
             for lv, methods in levels.items():
                 if lv != "span" and not m.ids:
                     continue
+                if lv == "span":  # two gold mentions of one span are one gold span
+                    if (m.start, m.end) in gold_spans:
+                        continue
+                    gold_spans.add((m.start, m.end))
                 overall[lv].n_gold += 1
                 overall[lv].tp_gold += bool(methods)
                 t = groups["type"][m.type][lv]
@@ -163,7 +188,7 @@ def score_linking(
                         groups["kind"][kind_of[ent]][lv].tp_gold += 1
                         break
         # documents
-        gold_ids = {i for m in doc.mentions for i in m.ids}
+        gold_ids = {i for m in scored for i in m.ids}
         pred_ids = {ent for _, _, ent, _ in dp}
         for mode, eq in modes.items():
             c = overall[f"document {mode}"]

@@ -241,7 +241,7 @@ class Linker:
         for s, e, idx in hits:
             if taken.find(1, s, e) != -1:
                 continue
-            o_s, o_e = norm.original(s), norm.original(e - 1) + 1
+            o_s, o_e = norm.original(s), norm.end(e)
             if self._acronym[idx] and not text[o_s:o_e].isupper():
                 continue
             if crosses_boundary(text[o_s:o_e]):
@@ -479,13 +479,20 @@ class Linker:
         return list(self.senses.equivalence.of(entity_id)) if self.senses is not None else []
 
     def link_texts(self, items: Sequence[tuple[str, str]]) -> pl.DataFrame:
-        """Mention table of one batch of ``(item_id, text)`` pairs."""
+        """Mention table of one batch of ``(item_id, text)`` pairs: the items in their
+        order, each one's mentions by start (so batches put together give the table of
+        the whole, whatever the batch size)."""
         cols: dict[str, list[Any]] = {k: [] for k in MENTION_SCHEMA}
-        pending: list[tuple[str, int, int, int]] = []  # item id, run number, start, end
+        position: list[int] = []  # each row's item, by its place in the batch
+        # item id, run number, start, end, item position
+        pending: list[tuple[str, int, int, int, int]] = []
         pending_text: list[str] = []
         n_runs = 0
 
-        def add(item_id: str, s: int, e: int, span: str, ent: str, method: str, sc: float) -> None:
+        def add(
+            pos: int, item_id: str, s: int, e: int, span: str, ent: str, method: str, sc: float
+        ) -> None:
+            position.append(pos)
             cols["item_id"].append(item_id)
             cols["start"].append(s)
             cols["end"].append(e)
@@ -495,16 +502,16 @@ class Linker:
             cols["score"].append(sc)
             cols["equivalents"].append(self.equivalents(ent))
 
-        for item_id, text in items:
+        for pos, (item_id, text) in enumerate(items):
             rows, covered = self._item_rows(text)
             if self._filter is not None:
                 rows = self._filtered(text, rows, self._filter)
             for s, e, _, method, ent in rows:
-                add(item_id, s, e, text[s:e], ent, method, 1.0)
+                add(pos, item_id, s, e, text[s:e], ent, method, 1.0)
             if self._fallback is not None:
                 for run in self._fallback.phrases(text, covered):
                     for s, e in self._fallback.subspans(run):
-                        pending.append((item_id, n_runs, s, e))
+                        pending.append((item_id, n_runs, s, e, pos))
                         pending_text.append(text[s:e])
                     n_runs += 1
         if pending and self._fallback is not None:
@@ -519,17 +526,19 @@ class Linker:
             current_run = -1
             taken: list[tuple[int, int]] = []  # spans chosen in the current run
             for i in order:
-                item_id, run_id, s, e = pending[i]
+                item_id, run_id, s, e, pos = pending[i]
                 if run_id != current_run:
                     current_run, taken = run_id, []
                 if any(s < te and ts < e for ts, te in taken):
                     continue
                 taken.append((s, e))
                 ent = self._entity[int(best[i])]
-                add(item_id, s, e, pending_text[i], ent, TFIDF, float(score[i]))
-        return pl.DataFrame(cols, schema=MENTION_SCHEMA).sort(
-            ["item_id", "start"], maintain_order=True
-        )
+                add(pos, item_id, s, e, pending_text[i], ent, TFIDF, float(score[i]))
+        # by item position, not item id: sorting ids ordered each batch on its own, so
+        # the table of a list of items depended on the batch size it was linked in
+        order = sorted(range(len(position)), key=lambda r: (position[r], cols["start"][r]))
+        return pl.DataFrame({k: [v[r] for r in order] for k, v in cols.items()},
+                            schema=MENTION_SCHEMA)  # fmt: skip
 
     def iter_link(
         self, items: Iterable[Item | tuple[str, str]], batch_size: int = 1000

@@ -154,7 +154,10 @@ def surface_table(kg: KnowledgeGraph, config: LinkerConfig) -> tuple[pl.DataFram
         .alias("prefix_rank"),
     )
     best = (
-        forms.sort(["key", "rank", "kind_rank", "prefix_rank", "id"])
+        # "acronym" last: one entity's forms of the same rank that differ only in case
+        # ("CCTGA", "ccTGA") were a tie the sort left in any order, so whether the key
+        # matched lower-case text depended on it; a form not in capitals wins the tie
+        forms.sort(["key", "rank", "kind_rank", "prefix_rank", "id", "acronym"])
         .group_by("key", maintain_order=True)
         .agg(
             pl.col("id").first().alias("entity_id"),

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 
+from medkg.text import surface_key
+
 # American -> British spellings, and back, as regular expressions on folded words
 _SPELLING_FWD = tuple((re.compile(a), b) for a, b in (
     (r"\btumor", "tumour"),
@@ -139,9 +141,8 @@ def key_variants(form: str, key: str) -> list[str]:
         head, tail = form.split(",")
         tail_words = tail.split()
         if 1 <= len(tail_words) <= 2 and head.strip():
-            inverted = " ".join((tail + " " + head).lower().split())
-            inverted = re.sub(r"[^0-9a-z ]", " ", inverted)
-            bases.append(" ".join(inverted.split()))
+            # keyed like every form (the fold), not ASCII letters only
+            bases.append(surface_key(tail + " " + head).strip())
     out: list[str] = []
     for i, base in enumerate(bases):
         # the last word of an inverted form ("neoplasms, abdominal") is no head noun

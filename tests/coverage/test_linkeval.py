@@ -5,6 +5,7 @@ whose scores are worked out by hand below."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -70,6 +71,8 @@ def _pubtator(tmp_path: Path, body: str) -> Path:
         ("1|t|Marfan.\n1|a|Text.\n1\tx\t3\tMar\tDisease\tD056846\n",
          "bad.txt:3: offsets 'x' '3' are not integers"),
         ("\n\n", "bad.txt: no documents"),
+        ("1|t|Myopia.\n1|a|Text.\n\n2|t|Other.\n\n1|t|Myopia again.\n1|a|Text.\n",
+         "bad.txt:6: document id 1 appears twice (first at line 1)"),
     ],
 )  # fmt: skip
 def test_pubtator_errors_name_file_and_line(tmp_path: Path, body: str, message: str) -> None:
@@ -205,3 +208,128 @@ def test_cli_bad_corpus_exits_2_naming_the_line(store_path: Path, tmp_path: Path
     res = runner.invoke(app, ["coverage", "eval-linking", str(bad), "--path", str(store_path)])
     assert res.exit_code == 2
     assert "bad.txt:3:" in res.output and "outside its text" in res.output
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_a_byte_order_mark_is_not_part_of_the_text(tmp_path: Path, name: str) -> None:
+    """A UTF-8 byte order mark (Windows editors write one) starts the file, not the first
+    document: the PubTator reader used to read it into the first PMID and then refuse the
+    document's own mention lines ("document \\ufeff100: line of document 100 ..."); the JSON
+    readers refused the file."""
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + (FIX / name).read_bytes())
+    assert read_corpus(path) == read_corpus(FIX / name)
+
+
+def test_crlf_line_ends_and_no_final_newline(tmp_path: Path) -> None:
+    raw = (FIX / "marfan.pubtator.txt").read_text(encoding="utf-8")
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(raw.rstrip("\n").replace("\n", "\r\n").encode())
+    assert read_corpus(path) == read_corpus(FIX / "marfan.pubtator.txt")
+
+
+def test_bc5cdr_relation_lines_are_not_mentions(tmp_path: Path) -> None:
+    """BC5CDR (BioCreative V CDR) PubTator files end each document with chemical-induced
+    disease relations, ``PMID<TAB>CID<TAB>chemical<TAB>disease`` (four fields, the corpus's
+    readme), and mark composite mentions with a seventh field; a relation is not a
+    malformed line."""
+    title = "Paracetamol-associated coma, metabolic acidosis, renal and hepatic failure."
+    body = (
+        f"3403780|t|{title}\n3403780|a|A case is presented.\n"
+        "3403780\t0\t11\tParacetamol\tChemical\tD000082\t\n"
+        "3403780\t23\t27\tcoma\tDisease\tD003128\t\n"
+        "3403780\t49\t74\trenal and hepatic failure\tDisease\tD058186|D017093\t"
+        "renal failure|hepatic failure\n"
+        "3403780\tCID\tD000082\tD003128\n"
+    )
+    (doc,) = read_corpus(_pubtator(tmp_path, body))
+    assert [(m.text, m.type, m.ids) for m in doc.mentions] == [
+        ("Paracetamol", "Chemical", ("MESH:D000082",)),
+        ("coma", "Disease", ("MESH:D003128",)),
+        ("renal and hepatic failure", "Disease", ("MESH:D058186", "MESH:D017093")),
+    ]
+    # a four-field line with integer offsets is still a malformed mention
+    with pytest.raises(CorpusError, match=r"bad.txt:3: malformed line"):
+        read_corpus(_pubtator(tmp_path, f"1|t|{title}\n1|a|x\n1\t0\t11\tParacetamol\n"))
+
+
+@pytest.mark.parametrize(
+    ("mention", "message"),
+    [
+        ('{"start": 0, "end": 6, "ids": 9216}', "mention 0 has ids 9216; give a string or a list"),
+        ('{"start": 0.9, "end": 6.2, "id": "D009216"}', "mention 0 needs integer 'start' and"),
+        ('{"start": true, "end": 6, "id": "D009216"}', "mention 0 needs integer 'start' and"),
+    ],
+)
+def test_jsonl_values_of_the_wrong_type_name_the_line(
+    tmp_path: Path, mention: str, message: str
+) -> None:
+    """An id field that is neither a string nor a list was a TypeError traceback; offsets
+    0.9-6.2 were truncated to 0-6 and read as the mention "Myopia"."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"id": "a", "text": "Myopia.", "mentions": []}\n'
+        f'{{"id": "b", "text": "Myopia.", "mentions": [{mention}]}}\n'
+    )
+    with pytest.raises(CorpusError, match=rf"bad.jsonl:2: document b: {re.escape(message)}"):
+        read_corpus(bad)
+    bad.write_text('{"id": "c", "text": "Myopia.", "mentions": 5}\n')  # was a TypeError
+    with pytest.raises(CorpusError, match=r"bad.jsonl:1: document c: 'mentions' must be a list"):
+        read_corpus(bad)
+    ok = tmp_path / "ok.jsonl"  # integral numbers in any JSON spelling are offsets
+    ok.write_text('{"id": "a", "text": "Myopia.", "mentions": [{"start": 0.0, "end": "6"}]}\n')
+    assert [(m.start, m.end) for m in read_corpus(ok)[0].mentions] == [(0, 6)]
+
+
+def test_only_the_scored_kinds_gold_counts(tmp_path: Path) -> None:
+    """``kinds`` (``--kinds``: "graph kinds linked and scored") restricts the gold as well
+    as the predictions: scoring the Disease mentions of a chemical + disease corpus (the
+    BC5CDR format) with every disease found is recall 1, not 2 of 3 with the chemical
+    counted as a miss. A type that maps to no kind stays scored (the user named its kind)."""
+    title = "Paracetamol-associated coma, metabolic acidosis, renal and hepatic failure."
+    body = (
+        f"3403780|t|{title}\n3403780|a|A case is presented.\n"
+        "3403780\t0\t11\tParacetamol\tChemical\tD000082\t\n"
+        "3403780\t23\t27\tcoma\tDisease\tD003128\t\n"
+        "3403780\t29\t47\tmetabolic acidosis\tDisease\tD000138\t\n"
+    )
+    docs = read_corpus(_pubtator(tmp_path, body))
+    kind_of = {"MESH:D003128": "Disease", "MESH:D000138": "Disease", "MESH:D000082": "Drug"}
+    pred = pl.DataFrame(
+        [("3403780", 23, 27, "MESH:D003128", "exact"),
+         ("3403780", 29, 47, "MESH:D000138", "exact")],
+        schema=["item_id", "start", "end", "entity_id", "method"], orient="row",
+    )  # fmt: skip
+    o = score_linking(docs, pred, kind_of, Equivalence([]), ["Disease"]).overall
+    for level in ("span", "mention strict", "document strict"):
+        assert (o[level]["gold"], o[level]["recall"], o[level]["precision"]) == (2, 1.0, 1.0)
+    both = score_linking(docs, pred, kind_of, Equivalence([])).overall  # corpus kinds
+    assert (both["span"]["gold"], both["span"]["tp_gold"]) == (3, 2)
+    odd = _pubtator(tmp_path, f"1|t|{title}\n1|a|x\n1\t23\t27\tcoma\tFooType\tD003128\n")
+    pred = pred.with_columns(pl.lit("1").alias("item_id"))
+    o = score_linking(read_corpus(odd), pred, kind_of, Equivalence([]), ["Disease"]).overall
+    assert (o["mention strict"]["gold"], o["mention strict"]["tp_gold"]) == (1, 1)
+
+
+def test_a_span_counts_once_at_span_level(tmp_path: Path) -> None:
+    """Span scores are over distinct spans: a composite mention the linker reports as one
+    row per concept ("breast and ovarian cancer": two rows, one span) is one predicted
+    span, and a gold line listed twice is one gold mention (it made one found span two
+    true positives of recall, and one prediction two of precision)."""
+    raw = (FIX / "marfan.pubtator.txt").read_text(encoding="utf-8")
+    dup = "100\t0\t15\tMarfan syndrome\tSpecificDisease\tD056846\n"
+    docs = read_corpus(_pubtator(tmp_path, raw.replace(dup, dup + dup)))
+    assert len(docs[0].mentions) == 8  # the reader keeps what the file says
+    kind_of = {"MESH:D056846": "Disease", "OMIM:154700": "Disease", "MESH:D009216": "Disease"}
+    pred = pl.DataFrame(
+        [("100", 0, 15, "MESH:D056846", "composite"),  # right
+         ("100", 0, 15, "OMIM:154700", "composite"),  # same span, not the gold id
+         ("100", 76, 83, "MESH:D009216", "exact")],  # no gold there
+        schema=["item_id", "start", "end", "entity_id", "method"], orient="row",
+    )  # fmt: skip
+    o = score_linking(docs, pred, kind_of, Equivalence([])).overall
+    # 2 predicted spans, 1 right; 9 gold spans (7 + 2), 1 found
+    assert [o["span"][k] for k in ("predicted", "tp_predicted", "gold", "tp_gold")] == [2, 1, 9, 1]
+    # mention level: each (span, id) row is a claim; the duplicate gold line is one mention
+    strict = o["mention strict"]
+    assert [strict[k] for k in ("predicted", "tp_predicted", "gold", "tp_gold")] == [3, 1, 9, 1]

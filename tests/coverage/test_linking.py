@@ -16,7 +16,7 @@ from medkg.coverage.linking import (
     surface_key,
 )
 from medkg.io import Item, mmlu_medical_items
-from medkg.kg.model import KnowledgeGraph
+from medkg.kg.model import KnowledgeGraph, SourceInfo, edges_frame, nodes_frame, stamp
 from tests.factories.graphs import small_graph
 
 
@@ -72,9 +72,51 @@ def test_offsets_with_punctuation_case_and_accents(linker: Linker) -> None:
     ]  # "arachnodactylyX" is not a whole word
 
 
+def test_accents_written_as_combining_marks(linker: Linker) -> None:
+    """Decomposed text (NFD): the mark is part of its word, and of the span when it ends
+    the mention (it used to split "Marfa\u0301n" in two, so nothing matched)."""
+    text = "Marfa\u0301n syndrome and myopia\u0301; MARFA\u0301N\tSYNDROME"
+    got = linker.link_text(text)
+    assert rows(got) == [
+        (0, 16, "Marfa\u0301n syndrome", "MESH:D056846", "exact"),
+        (21, 28, "myopia\u0301", "MESH:D009216", "exact"),
+        (30, 46, "MARFA\u0301N\tSYNDROME", "MESH:D056846", "exact"),
+    ]
+
+
+def test_the_table_does_not_depend_on_the_batch_size(linker: Linker) -> None:
+    """Rows come in item order, each item's by start: a batch was sorted by item id on
+    its own, so items "b", "a" linked one at a time and together gave two orders."""
+    items = [("b", "Myopia and Marfan syndrome."), ("a", "Marfan syndrome."), ("c", "x")]
+    one = linker.link(items, batch_size=1)
+    assert one.equals(linker.link(items, batch_size=2))
+    assert one.equals(linker.link(items))
+    assert rows(one.filter(pl.col("item_id") == "b")) == [
+        (0, 6, "Myopia", "MESH:D009216", "exact"),
+        (11, 26, "Marfan syndrome", "MESH:D056846", "exact"),
+    ]
+    assert one.get_column("item_id").to_list() == ["b", "b", "a"]
+
+
 def test_acronyms_match_only_in_capitals(linker: Linker) -> None:
     got = rows(linker.link_text("FBN1 variants; fbn1 is lower case; TGFB2."))
     assert [(g[2], g[3]) for g in got] == [("FBN1", "NCBIGene:2200"), ("TGFB2", "NCBIGene:7042")]
+
+
+@pytest.mark.parametrize("synonyms", [["CCTGA", "ccTGA"], ["ccTGA", "CCTGA"]])
+def test_a_form_in_capitals_and_in_mixed_case_matches_any_case(synonyms: list[str]) -> None:
+    """HPO's HP:0011605 has the EXACT synonyms "CCTGA" and "ccTGA" (one key, one rank):
+    the graph writes it in mixed case too, so the key matches text in any case, whatever
+    the order of the synonyms (the tie was left to the sort, so it depended on it)."""
+    info = SourceInfo(name="HPO", version="2024-08-13", license="HPO license")
+    node = {"id": "HP:0011605", "kind": "Phenotype", "synonyms": synonyms,
+            "synonym_scopes": ["EXACT", "EXACT"], "name": "Congenitally corrected "
+            "transposition of the great arteries with ventricular septal defect"}  # fmt: skip
+    kg = KnowledgeGraph.from_frames(
+        stamp(nodes_frame([node]), info), stamp(edges_frame([]), info), [info]
+    )
+    got = rows(Linker.from_graph(kg, LinkerConfig(tfidf=False)).link_text("ccTGA or CCTGA."))
+    assert [(g[2], g[3]) for g in got] == [("ccTGA", "HP:0011605"), ("CCTGA", "HP:0011605")]
 
 
 def test_short_and_stopword_forms_are_skipped_and_counted(small: KnowledgeGraph) -> None:

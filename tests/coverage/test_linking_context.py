@@ -14,6 +14,7 @@ from medkg.coverage.linking import Linker, LinkerConfig
 from medkg.coverage.spans import crosses_boundary
 from medkg.coverage.variants import key_variants, plural, singular
 from medkg.kg.model import KnowledgeGraph, SourceInfo, edges_frame, nodes_frame, stamp
+from medkg.text import surface_key
 
 FIX = Path(__file__).parents[1] / "fixtures" / "linking"
 INFO = SourceInfo(name="hand-made", version="1", license="CC0-1.0")
@@ -108,6 +109,20 @@ def test_variant_rules() -> None:
     ]  # fmt: skip
     assert " abdominal neoplasms " in key_variants("Neoplasms, Abdominal", " neoplasms abdominal ")
     assert " haemolytic anaemia " in key_variants("hemolytic anemia", " hemolytic anemia ")
+
+
+@pytest.mark.parametrize(
+    ("form", "text"),
+    [  # real graph names (Orphanet / OMIM) and the text order they stand for
+        ("Familial partial lipodystrophy, Köbberling type",
+         "Köbberling type familial partial lipodystrophy"),
+        ("Acrofacial dysostosis, Rodríguez type", "Rodriguez-type acrofacial dysostosis"),
+    ],
+)  # fmt: skip
+def test_word_order_variant_folds_like_the_text(form: str, text: str) -> None:
+    """The inverted variant is keyed like every other form (accents folded): it used to
+    keep ASCII letters only, so "Köbberling" became "k bberling" and never matched."""
+    assert surface_key(text) in key_variants(form, surface_key(form))
 
 
 def test_matches_do_not_cross_brackets_or_sentences(lk: Linker) -> None:

@@ -99,3 +99,52 @@ def test_decontamination_matches_either_way(a: str, b: str) -> None:
     index = NgramIndex([BenchmarkQuestion("bench", "bench:0", f"What causes {a}?")], ngram=13,
                        short_ngram=8)  # fmt: skip
     assert index.match(f"What causes {b}?") == ["bench:0"]
+
+
+# the same names with their accents as combining marks (Unicode NFD: macOS text, some PDF
+# and OCR output), written out so the file itself stays composed
+DECOMPOSED = [
+    ("Sjögren syndrome", "Sjo\u0308gren syndrome"),
+    ("Ménière's disease", "Me\u0301nie\u0300re's disease"),
+    ("Behçet disease", "Behc\u0327et disease"),
+]
+
+
+@pytest.mark.parametrize(("composed", "decomposed"), DECOMPOSED)
+def test_combining_marks_are_accents_not_word_breaks(composed: str, decomposed: str) -> None:
+    """fold() keeps one character for one, so a combining mark became a space and split
+    its word ("sjo gren"): the linker could not find "Sjögren syndrome" in decomposed text.
+    Keys, words and the linker's collapsed text drop the marks; offsets still map back."""
+    assert surface_key(decomposed) == surface_key(composed)
+    assert words(decomposed) == words(composed)
+    text = f"Dx:  {decomposed}, confirmed."
+    n = Normalised(text)
+    assert n.text == f" dx{surface_key(composed)}confirmed "
+    start = n.text.index(surface_key(composed)) + 1
+    end = start + len(surface_key(composed)) - 2
+    # the span maps back to the whole decomposed name, its last mark included
+    assert text[n.original(start) : n.end(end)] == decomposed
+
+
+def test_a_mark_at_the_end_of_a_match_stays_in_the_span() -> None:
+    text = "Guillain-Barre\u0301 (GBS)"
+    n = Normalised(text)
+    assert n.text == " guillain barre gbs "
+    end = n.text.index(" gbs")
+    assert text[n.original(1) : n.end(end)] == "Guillain-Barre\u0301"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\U0001d40c\U0001d41a\U0001d42b\U0001d41f\U0001d41a\U0001d427", "marfan"),  # math bold
+        ("İ", "i"),  # LATIN CAPITAL I WITH DOT ABOVE: lower() gives two characters
+        ("ＭＡＲＦＡＮ", "marfan"),  # fullwidth
+    ],
+)
+def test_fold_lower_cases_what_compatibility_decomposition_uncovers(
+    text: str, expected: str
+) -> None:
+    """The fold lower-cased before the compatibility decomposition, so a letter with no
+    lower-case form of its own (mathematical bold M, dotted I) folded to a capital."""
+    assert fold(text) == expected
