@@ -51,7 +51,7 @@ RepeatedIdsOption = typer.Option(
     "error",
     "--repeated-ids",
     help="Records of a sharded corpus that share an id: 'error' refuses the corpus (naming "
-    "both records); 'last' keeps the one last in the corpus's order (files in sorted path "
+    "both records, or a citation that a later PubMed file deletes); 'last' keeps the one last in the corpus's order (files in sorted path "
     "order, records in file order) and drops ids a later PubMed file deletes "
     "(DeleteCitation): a PubMed baseline with its update files.",
 )
