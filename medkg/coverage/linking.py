@@ -80,6 +80,7 @@ from medkg.coverage.spans import (
 from medkg.coverage.surfaces import surface_table
 from medkg.io import Item
 from medkg.kg.model import KnowledgeGraph
+from medkg.outputs import legacy_manifest, staged_folder
 from medkg.text import Normalised, fold, surface_key
 
 EXACT = "exact"
@@ -202,15 +203,20 @@ class Linker:
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> Path:
         """Write ``surfaces.parquet``, the sense context's Parquet tables and
-        ``linker.json`` (no pickles)."""
+        ``linker.json`` (no pickles) through a staged folder: ``folder`` is replaced whole
+        on success and untouched on failure; a folder that is not a saved linker (nor
+        empty) is refused."""
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.surfaces.write_parquet(folder / "surfaces.parquet")
-        if self.senses is not None:
-            self.senses.save(folder)
-        meta = {"config": self.config.to_dict(), "stats": self.stats,
-                "scr_headings": self.scr_headings}  # fmt: skip
-        (folder / "linker.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
+        legacy = legacy_manifest("linker.json", config=..., stats=...)  # saved before markers
+        with staged_folder(folder, "linker", legacy=legacy) as tmp:
+            self.surfaces.write_parquet(tmp / "surfaces.parquet")
+            if self.senses is not None:
+                self.senses.save(tmp)
+            meta = {"config": self.config.to_dict(), "stats": self.stats,
+                    "scr_headings": self.scr_headings}  # fmt: skip
+            (tmp / "linker.json").write_text(
+                json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8"
+            )
         return folder
 
     @classmethod

@@ -17,6 +17,7 @@ from medkg.coverage.linking import (
 )
 from medkg.io import Item, mmlu_medical_items
 from medkg.kg.model import KnowledgeGraph, SourceInfo, edges_frame, nodes_frame, stamp
+from medkg.outputs import OutputError
 from tests.factories.graphs import small_graph
 
 
@@ -191,6 +192,28 @@ def test_streaming_batches_and_persistence(linker: Linker, tmp_path: Path) -> No
     reloaded = Linker.load(linker.save(tmp_path / "linker"))
     assert reloaded.link(items).equals(whole)
     assert linker.link([]).schema == MENTION_SCHEMA
+
+
+def test_saving_a_linker_is_staged(linker: Linker, tmp_path: Path) -> None:
+    """Linker.save writes through a staged folder: a folder of someone else's files is
+    refused and left as it is; a save that fails half way leaves the earlier save whole
+    (it wrote in place: the earlier folder lost its surfaces and kept a stale linker.json)."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError):
+        linker.save(theirs)
+    assert [p.name for p in theirs.iterdir()] == ["notes.txt"]
+
+    folder = linker.save(tmp_path / "linker")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    # another linker whose save fails at its last file (linker.json: a stat JSON cannot hold)
+    other = Linker(linker.surfaces.head(3), linker.config, {"bad": object()}, linker.senses)
+    with pytest.raises(TypeError):
+        other.save(folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+    assert Linker.load(folder).link_text("Marfan syndrome").height > 0
 
 
 def test_mmlu_medical_end_to_end(full_linker: Linker) -> None:
