@@ -218,8 +218,7 @@ def run_audit(
     dataset's quality section of the report (the CLI passes
     :func:`medkg.synthesis.inspect.inspect_if_synth`); without it there is none.
     ``engine`` (local or Ray, :mod:`medkg.engines`): link each dataset in shards of
-    ``shard_size`` items on it (the same mention table as without, which links batches
-    of ``shard_size`` here: the linker orders a batch's rows by item id), and embed the AMCS entities that
+    ``shard_size`` items on it (the same mention table), and embed the AMCS entities that
     are not in the embedding cache on it (the same vectors, the same cache entry); None
     does both in this process. A dataset with a ``corpus`` is linked shard by shard with
     :func:`medkg.coverage.sharded.link_corpus` (on ``engine``, else locally): its full
@@ -294,8 +293,8 @@ def run_audit(
                 entity_ids = done.counts.entity_ids
             else:
                 assert items is not None
-                if engine is None:  # batches cut as the engine's shards: the same table
-                    m = link_items(linker, items, batch_size=shard_size, progress=progress)
+                if engine is None:
+                    m = link_items(linker, items, progress=progress)
                 else:
                     m = _link_on(engine, linker, items, shard_size, progress)
                 mentions[spec.name] = m

@@ -96,8 +96,7 @@ def link_sharded(
     progress: Progress | None = None,
 ) -> pl.DataFrame:
     """The mention table of ``(item_id, text)`` pairs, linked shard by shard on ``engine``;
-    rows in shard order, a shard's rows by item id and start offset (the linker's order),
-    whichever engine ran."""
+    rows in input order (within an item by start offset), whichever engine ran."""
     frames = engine.map(LinkShard(linker), list(shards_of(pairs, shard_size)), progress=progress)
     return pl.concat(frames) if frames else pl.DataFrame(schema=MENTION_SCHEMA)
 

@@ -105,11 +105,11 @@ def test_a_dataset_read_whole_with_a_repeated_id_is_refused_like_a_corpus(
 def test_a_dataset_read_whole_writes_one_mention_table_with_or_without_an_engine(
     tmp_path: Path,
 ) -> None:
-    """``coverage audit --engine local`` links in this process, ``--engine ray`` in shards
-    of ``--shard-size`` on an engine; the linker orders each batch by item id, and line
-    number ids ("1", "10", "11", ... "2") sort apart from their input order, so batches of
-    500 here and shards of 50 there wrote other mentions.parquet bytes. Ray's shards are
-    these LocalEngine shards (tests/engines/test_audit_engines_ray.py)."""
+    """``coverage audit --engine local`` links in batches of 500 in this process,
+    ``--engine ray`` in shards of ``--shard-size`` on an engine. While the linker ordered
+    each batch by item id, line-number ids ("1", "10", "11", ... "2") made the two write
+    other mentions.parquet bytes. Ray's shards are these LocalEngine shards
+    (tests/engines/test_audit_engines_ray.py)."""
     import polars as pl
 
     texts = ["fever and cough", "Myopia", "Marfan syndrome", "FBN1 and Myopia"]
