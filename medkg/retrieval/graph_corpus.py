@@ -15,7 +15,8 @@ The card's metadata keeps the rendered relations as records (``rel``, ``dir``, `
 chunks, resolves a term by its name (score 1.0) or a synonym (0.9), case- and
 punctuation-insensitive (falling back to :func:`medkg.kg.search.search_nodes` prefix and
 word matches, 0.8 to 0.5), and answers with the entity's definition plus its relations of
-the asked type, or the whole card for a plain term.
+the asked type (or, when it has none, those of its exact equivalents, said so: the card's
+metadata lists them), or the whole card for a plain term.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 import polars as pl
 
 from medkg.kg import model as m
+from medkg.kg.equivalents import equivalence_map
 from medkg.kg.resolve import normalise_name
 from medkg.kg.search import search_keys, search_nodes
 from medkg.outputs import legacy_manifest, staged_folder
@@ -93,11 +95,14 @@ def graph_documents(
         .sort("id")
     )
     relations = _relations(kg, entities.get_column("id"), names, kinds, per_relation)
+    equivalents = equivalence_map(kg.edges)
     docs = []
     for node in entities.iter_rows(named=True):
         rels, omitted = relations.get(node["id"], ([], 0))
         parent = node.get("met_parent")
-        docs.append(_card(node, names.get(parent) if parent else None, rels, omitted, max_chars))
+        doc = _card(node, names.get(parent) if parent else None, rels, omitted, max_chars)
+        doc.metadata["equivalents"] = equivalents.get(node["id"], [])
+        docs.append(doc)
     return docs
 
 
@@ -415,7 +420,7 @@ class GraphRetriever(Retriever):
             hits = []
             for rank, (entity, score) in enumerate(matches, 1):
                 card = self._cards[entity]
-                chunk = card if look is None else _lookup_chunk(card, look)
+                chunk = card if look is None else _lookup_chunk(card, look, self._cards)
                 hits.append(Hit(chunk, score, rank))
             out.append(hits)
         return out
@@ -530,8 +535,30 @@ def _ordinal(chunk: Chunk) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-def _lookup_chunk(card: Chunk, look: RelationLookup) -> Chunk:
-    """The answer to ``"<entity>, <relation>"``: the definition plus matching relations."""
+def _matching(card: Chunk, look: RelationLookup) -> list[dict[str, Any]]:
+    """The card's relation records of the kind ``look`` asks for."""
+    return [
+        r
+        for r in card.metadata.get("relations") or []
+        if r["rel"] in look.rels
+        and (look.direction is None or r["dir"] == look.direction)
+        and (look.other_kind is None or r.get("other_kind") == look.other_kind)
+    ]
+
+
+def _fact(entity: str, r: dict[str, Any]) -> str:
+    return (
+        f"{entity} {r['rel']} {r['other']}"
+        if r["dir"] == "out"
+        else (f"{r['other']} {r['rel']} {entity}")
+    )
+
+
+def _lookup_chunk(card: Chunk, look: RelationLookup, cards: dict[str, Chunk]) -> Chunk:
+    """The answer to ``"<entity>, <relation>"``: the definition plus matching relations.
+    An entity with none of its own answers with those of its exact equivalents (the
+    :mod:`medkg.kg.equivalents` edges on its card), each said to come from that
+    equivalent: MeSH's "Marfan Syndrome" records no gene, its OMIM equivalent FBN1."""
     meta = card.metadata
     name = meta.get("name") or card.title
     lines = [f"{name} ({meta.get('kind', 'entity')} {card.doc_id})."]
@@ -542,22 +569,25 @@ def _lookup_chunk(card: Chunk, look: RelationLookup) -> Chunk:
         lines.append(f"Also known as: {'; '.join(syns)}." if syns else f"{name} has no synonyms.")
     if look.label == "parent" and meta.get("met_parent_name"):
         lines.append(f"Parent in the medical entity tree: {meta['met_parent_name']}.")
-    rels = [
-        r
-        for r in meta.get("relations") or []
-        if r["rel"] in look.rels
-        and (look.direction is None or r["dir"] == look.direction)
-        and (look.other_kind is None or r.get("other_kind") == look.other_kind)
-    ]
+    rels = _matching(card, look)
     lines.extend(r["text"] for r in rels)
+    facts = [_fact(card.doc_id, r) for r in rels]
+    via: list[str] = []
     if look.rels and not rels:
-        lines.append(f"No {look.label} relations are recorded for {name}.")
-    facts = [
-        f"{card.doc_id} {r['rel']} {r['other']}"
-        if r["dir"] == "out"
-        else f"{r['other']} {r['rel']} {card.doc_id}"
-        for r in rels
-    ]
+        equivalents = [e for e in meta.get("equivalents") or [] if e in cards]
+        for eq in equivalents:
+            theirs = [r for r in _matching(cards[eq], look) if r["other"] != card.doc_id]
+            if theirs:
+                eq_meta = cards[eq].metadata
+                lines.append(f"Through its equivalent {eq_meta.get('name') or eq} ({eq}):")
+                lines.extend(r["text"] for r in theirs)
+                facts.extend(_fact(eq, r) for r in theirs)
+                via.append(eq)
+        if not via:
+            also = f" or its equivalents ({', '.join(equivalents)})" if equivalents else ""
+            lines.append(f"No {look.label} relations are recorded for {name}{also}.")
     text = "\n".join(lines)
     view = {"lookup": look.label, "facts": facts, "kind": meta.get("kind"), "name": name}
+    if via:
+        view["via_equivalents"] = via
     return Chunk(card.chunk_id, card.corpus, card.doc_id, card.title, text, 0, 0, view)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from medkg.kg.model import KnowledgeGraph, edges_frame, nodes_frame
@@ -161,8 +162,59 @@ def test_term_relation_lookup(retriever: GraphRetriever) -> None:
         "OMIM:154700 HAS_PHENOTYPE HP:0002616",
         "OMIM:154700 HAS_PHENOTYPE HP:0000545",
     ]
-    assert hits[2].chunk.text.endswith("No phenotype relations are recorded for Marfan Syndrome.")
+    # MeSH's heading records no phenotype: it answers with its equivalents', said so
+    assert hits[2].chunk.metadata["via_equivalents"] == ["OMIM:154700", "ORPHA:558"]
+    assert "Through its equivalent Marfan syndrome (OMIM:154700):" in hits[2].chunk.text
     assert len(retriever.search(["Marfan syndrome, phenotype"], k=1)[0]) == 1
+
+
+def test_a_lookup_reads_through_exact_equivalents(
+    retriever: GraphRetriever, kg: KnowledgeGraph
+) -> None:
+    """ "Marfan Syndrome, genes" on MeSH's heading said "No gene relations are recorded",
+    though its exact equivalents' genes are in the graph (FBN1 on OMIM:154700). Expected
+    from the edge table: the MAPS_TO neighbours of the heading and their gene edges."""
+    edges = kg.edges
+    maps = edges.filter(pl.col("rel") == "MAPS_TO")
+    equivalents = sorted(
+        set(maps.filter(pl.col("dst") == "MESH:D056846").get_column("src"))
+        | set(maps.filter(pl.col("src") == "MESH:D056846").get_column("dst"))
+    )
+    genes = edges.filter(
+        (pl.col("rel") == "GENE_ASSOCIATED_WITH") & pl.col("dst").is_in(equivalents)
+    )
+    expected = sorted(f"{g} GENE_ASSOCIATED_WITH {d}" for g, d in genes.select("src", "dst").rows())
+    assert expected  # the fixture has them
+    (hits,) = retriever.search(["Marfan syndrome, genes"])
+    mesh = next(h.chunk for h in hits if h.chunk.doc_id == "MESH:D056846")
+    assert sorted(mesh.metadata["facts"]) == expected
+    assert mesh.metadata["via_equivalents"] == sorted(
+        {d for _, d in genes.select("src", "dst").rows()}
+    )
+    assert "No gene relations" not in mesh.text
+    assert "FBN1 is a gene associated with Marfan syndrome." in mesh.text
+    # the entities that hold the facts themselves answer as before, with no via
+    omim = next(h.chunk for h in hits if h.chunk.doc_id == "OMIM:154700")
+    assert "via_equivalents" not in omim.metadata
+    assert omim.metadata["facts"] == ["NCBIGene:2200 GENE_ASSOCIATED_WITH OMIM:154700"]
+
+
+def test_a_lookup_with_nothing_on_the_equivalents_either_says_so(
+    retriever: GraphRetriever, kg: KnowledgeGraph
+) -> None:
+    ends = {"MESH:D056846", "OMIM:154700", "ORPHA:558"}
+    history = kg.edges.filter(
+        (pl.col("rel") == "HAS_MEDICAL_HISTORY")
+        & (pl.col("src").is_in(ends) | pl.col("dst").is_in(ends))
+    )
+    assert history.height == 0  # none in the fixture, on the heading or its equivalents
+    (hits,) = retriever.search(["Marfan syndrome, medical history"])
+    mesh = next(h.chunk for h in hits if h.chunk.doc_id == "MESH:D056846")
+    assert mesh.text.endswith(
+        "No medical history relations are recorded for Marfan Syndrome or its equivalents "
+        "(OMIM:154700, ORPHA:558)."
+    )
+    assert mesh.metadata["facts"] == [] and "via_equivalents" not in mesh.metadata
 
 
 def test_synonym_lookup_scores_lower_and_reads_incoming(retriever: GraphRetriever) -> None:
