@@ -71,6 +71,12 @@ class QAItem:
             raise UsageError(f"{self.family}: {len(self.options)} options (need 4-5)")
         if len(self.options) != len(self.option_ids):
             raise UsageError(f"{self.family}: options and option_ids differ in length")
+        # not Python's negative indexing: -1 would read as the last option (letter "H")
+        if not 0 <= self.answer_index < len(self.options):
+            raise UsageError(
+                f"{self.family}: answer_index {self.answer_index} outside the "
+                f"{len(self.options)} options"
+            )
         if self.option_ids[self.answer_index] != self.answer_id:
             raise UsageError(f"{self.family}: answer_index does not point at answer_id")
         if len(set(self.option_ids)) != len(self.option_ids):

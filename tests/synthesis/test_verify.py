@@ -345,3 +345,17 @@ def test_phenotype_options_read_the_diseases_equivalents(g: SynthesisGraph):
             made += 1
             assert pos.distractor_ids[0] not in out.distractor_ids
     assert made
+
+
+def test_an_answer_index_outside_the_options_is_bad_shape(g: SynthesisGraph):
+    """A read-back item whose answer_index is -1 pointed at the last option (Python's
+    negative index) and passed, exported with answer letter 'H'; one past the options
+    crashed the verifier with an IndexError instead of naming the problem."""
+    it = first_item(g, "diagnosis")
+    last = len(it.options) - 1
+    swapped = list(it.option_ids)
+    swapped[it.answer_index], swapped[last] = swapped[last], swapped[it.answer_index]
+    texts = [g.names[g.row(i)] for i in swapped]
+    negative = dataclasses.replace(it, option_ids=swapped, options=texts, answer_index=-1)
+    assert reasons(negative, g) == {"bad_shape"}
+    assert reasons(dataclasses.replace(it, answer_index=len(it.options)), g) == {"bad_shape"}
