@@ -102,6 +102,12 @@ def verify_item(item: QAItem, graph: SynthesisGraph) -> list[str]:
                 f"distractor_related: {graph.ids[d]} is a subtype, supertype or numbered "
                 f"sibling of the answer {item.answer_id}"
             )
+    for i, a in enumerate(rows.distractors):  # two wrong options, one entity: a giveaway
+        for b in rows.distractors[i + 1 :]:
+            if graph.equivalent(a, b):
+                problems.append(
+                    f"answer_not_unique: {graph.ids[a]} and {graph.ids[b]} are one entity"
+                )
     problems += _check_path(item, graph, rows)
     problems += _check_answer_hidden(item, graph, rows)
     check = family_check(item.family)

@@ -359,3 +359,16 @@ def test_an_answer_index_outside_the_options_is_bad_shape(g: SynthesisGraph):
     negative = dataclasses.replace(it, option_ids=swapped, options=texts, answer_index=-1)
     assert reasons(negative, g) == {"bad_shape"}
     assert reasons(dataclasses.replace(it, answer_index=len(it.options)), g) == {"bad_shape"}
+
+
+def test_two_distractors_that_are_one_entity_are_answer_not_unique(g: SynthesisGraph):
+    """The module's contract: two options that are one entity for a reader are
+    answer_not_unique, not only a distractor and the key (two distractors named alike
+    were let through, and a reader rules out both at once)."""
+    it = first_item(g, "diagnosis")
+    a, b = (g.row(x) for x in it.distractor_ids[:2])
+    names_lower = list(g.names_lower)
+    names_lower[b] = names_lower[a]
+    g2 = dataclasses.replace(g, names_lower=names_lower)
+    assert reasons(it, g2) == {"answer_not_unique"}
+    assert verify_item(it, g) == []
