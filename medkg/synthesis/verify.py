@@ -12,7 +12,8 @@ reject reasons families count (:func:`reason_of`):
   stated relation (in either direction); ``answer_not_on_path``;
 * ``answer_does_not_fit`` — the answer does not satisfy the question;
 * ``distractor_also_fits`` — a distractor satisfies it too (e.g. a distractor disease that
-  has every presented phenotype, directly or through an annotated descendant);
+  has every presented phenotype, directly or through an annotated descendant, itself or
+  through a MAPS_TO equivalent: sources attach facts to their own ids);
 * ``answer_not_unique`` — two options are the same entity for a reader (a MAPS_TO link or
   the same name), or the question has several equally valid answers (most specific
   common ancestor);
@@ -223,7 +224,8 @@ def _check_diagnosis(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     if not g.has_phenotype(rows.answer, cue_arr).all():
         out.append(f"answer_does_not_fit: {item.answer_id} lacks a presented phenotype")
     for d in rows.distractors:  # conservative: 0-of-n cohort annotations count here
-        if cues and g.may_have_phenotype(d, cue_arr).all():
+        twins = [d, *g.equiv.row(d).tolist()]  # sources annotate one disease apart
+        if cues and any(g.may_have_phenotype(t, cue_arr).all() for t in twins):
             out.append(f"distractor_also_fits: {g.ids[d]} has every presented phenotype")
     for m in rows.of_kind(MODIFIER):  # an onset cue must be the answer's clinical course
         if not g.course.has(rows.answer, m):
@@ -290,7 +292,7 @@ def _check_chain(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     ):
         out.append(f"answer_not_unique: {item.answer_id} is the presented disease itself")
     for d in rows.distractors:
-        if d in unsafe:
+        if not unsafe.isdisjoint([d, *g.equiv.row(d).tolist()]):  # itself or a MAPS_TO twin
             out.append(f"distractor_also_fits: {g.ids[d]} is reachable through a fitting gene")
     return out
 

@@ -372,3 +372,47 @@ def test_two_distractors_that_are_one_entity_are_answer_not_unique(g: SynthesisG
     g2 = dataclasses.replace(g, names_lower=names_lower)
     assert reasons(it, g2) == {"answer_not_unique"}
     assert verify_item(it, g) == []
+
+
+def _with_distractor_twin(it: QAItem, rel: str, targets: list[str]) -> SynthesisGraph:
+    """The synthetic graph plus OMIM:999, a MAPS_TO twin of the item's first distractor,
+    with ``rel`` edges: HAS_PHENOTYPE to ``targets``, or GENE_ASSOCIATED_WITH from them."""
+    import polars as pl
+
+    from tests.factories.graphs import synthetic_kg
+
+    kg = synthetic_kg()
+    d0 = it.distractor_ids[0]
+    twin = kg.nodes.filter(pl.col("id") == d0).with_columns(
+        pl.lit("OMIM:999").alias("id"), pl.lit("Twin entry").alias("name")
+    )
+    template = kg.edges.filter(pl.col("rel") == "HAS_PHENOTYPE", ~pl.col("negated")).head(1)
+    pairs = [("OMIM:999", "MAPS_TO", d0)] + [
+        ("OMIM:999", rel, t) if rel == "HAS_PHENOTYPE" else (t, rel, "OMIM:999") for t in targets
+    ]
+    extra = [
+        template.with_columns(
+            pl.lit(s).alias("src"), pl.lit(r).alias("rel"), pl.lit(d).alias("dst")
+        )
+        for s, r, d in pairs
+    ]
+    kg2 = dataclasses.replace(
+        kg, nodes=pl.concat([kg.nodes, twin]), edges=pl.concat([kg.edges, *extra])
+    )
+    return SynthesisGraph.from_kg(kg2, content_hash="x")
+
+
+def test_a_distractor_whose_twin_fits_is_rejected(g: SynthesisGraph):
+    """Diagnosis: a distractor disease whose MAPS_TO twin has every finding is a correct
+    diagnosis (ORPHA:776 / OMIM:309520 on the bundled graph); chain: a distractor whose
+    twin is a disease of the implicated gene is a correct answer (OMIM:151623 /
+    ORPHA:524 Li-Fraumeni syndrome)."""
+    dx = first_item(g, "diagnosis")
+    cue_ids = [g.ids[c] for c in cues_of(g, dx)]
+    g2 = _with_distractor_twin(dx, "HAS_PHENOTYPE", cue_ids)
+    assert verify_item(dx, g) == []
+    assert reasons(dx, g2) == {"distractor_also_fits"}
+    chain = first_item(g, "chain")
+    g3 = _with_distractor_twin(chain, "GENE_ASSOCIATED_WITH", [chain.entity_ids[-2]])
+    assert verify_item(chain, g) == []
+    assert reasons(chain, g3) == {"distractor_also_fits"}

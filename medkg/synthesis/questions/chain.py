@@ -117,10 +117,13 @@ class ChainFamily(QuestionFamily):
         dis_code = g.kind_codes[DISEASE]
 
         def ok(c: int) -> bool:
+            # nor through a MAPS_TO twin (OMIM:151623 Li-Fraumeni syndrome has no gene
+            # link of its own where its twin ORPHA:524 has)
+            twins = with_equivalents(g, c)
             return (
                 int(g.kind[c]) == dis_code
-                and c not in reach
-                and c not in dset
+                and reach.isdisjoint(twins)
+                and dset.isdisjoint(twins)
                 and not g.obsolete[c]
             )
 

@@ -3,7 +3,8 @@
 Seeds: diseases with at least ``k_min`` usable phenotype annotations. Cues: see
 :mod:`medkg.synthesis.questions.cues` (frequent/obligate and specific first, never NOT);
 the age of onset is added when the disease has exactly one onset term. Distractors: the
-diseases sharing most phenotypes (Jaccard), minus any that has every cue.
+diseases sharing most phenotypes (Jaccard), minus any that has every cue, itself or
+through a MAPS_TO equivalent.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from medkg.kg.model import DISEASE, HAS_CLINICAL_COURSE, HAS_PHENOTYPE
-from medkg.synthesis.clinical import disease_like
+from medkg.synthesis.clinical import disease_like, with_equivalents
 from medkg.synthesis.distractors import pick, similar_diseases
 from medkg.synthesis.items import Reject
 from medkg.synthesis.questions.base import (
@@ -75,7 +76,9 @@ class DiagnosisFamily(QuestionFamily):
             return (
                 int(g.kind[c]) == dis_code
                 and not g.obsolete[c]
-                and not all(closed.has(c, p) for p in cues)
+                # nor its MAPS_TO twins: sources annotate one disease apart (ORPHA:776
+                # lacks a finding its twin OMIM:309520 has)
+                and not any(all(closed.has(t, p) for p in cues) for t in with_equivalents(g, c))
                 and not (g.is_ancestor(c, seed) or g.is_ancestor(seed, c))
             )
 
