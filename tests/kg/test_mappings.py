@@ -144,3 +144,26 @@ def test_assembled_import_keeps_imported_edges(tmp_path: Path):
     # MESH:D008382 and MESH:D054119 are not in the small graph: dropped and counted
     assert maps.select("src", "dst").rows() == [("ORPHA:558", "MESH:D000013")]
     assert kg.report["build.dangling_edges_dropped.by_rel"]["MAPS_TO"] == 2
+
+
+def test_close_match_is_neither_exported_as_exact_nor_read_as_identity(tmp_path: Path):
+    """A curated skos:closeMatch says "similar", not "the same": importing it and exporting
+    the graph must keep closeMatch, and fact sharing must not follow it (it was exported
+    as skos:exactMatch and, at confidence >= 0.95, read as an equivalence)."""
+    from medkg.kg.equivalents import equivalence_map
+
+    src = tmp_path / "close.sssom.tsv"
+    src.write_text(
+        HEADER + "HP:0001166\tskos:closeMatch\t\tMESH:D054119\tsemapv:ManualMappingCuration\n",
+        encoding="utf-8",
+    )
+    edges = mapping_source(read_sssom(src), name="close").edges
+    assert '"match":"close"' in edges.get_column("props")[0]
+    assert equivalence_map(edges) == {}
+    kg = small_graph()
+    kg = type(kg)(nodes=kg.nodes, edges=pl.concat([kg.edges, edges], how="diagonal_relaxed"),
+                  sources=kg.sources, report=kg.report)  # fmt: skip
+    out = tmp_path / "graph.sssom.tsv"
+    write_sssom(kg, out, "https://example.org/medkg.sssom.tsv")
+    back = read_sssom(out).frame.filter(pl.col("subject_id") == "HP:0001166")
+    assert back.get_column("predicate_id").to_list() == ["skos:closeMatch"]
