@@ -49,7 +49,11 @@ pytestmark = pytest.mark.slow
 # combined immunodeficiencies "related" to each other; one diagnosis item now offers one of
 # them as a distractor (its id, options and rationale differ), every item's graph_hash
 # differs. Before: 52a50385…e8ff2.
-ITEMS_SHA256 = "a7e2fb897acdde50b875e5cd756e0968476de4d3e063bc55a555b41115ce2ae4"
+# 5 Dec 2026 (review4, HPO gene frequencies): 24,511 GENE_HAS_PHENOTYPE edges whose diseases
+# give different frequencies no longer state the first one (props.frequencies instead);
+# graph e62deda4beff -> 92cd6a7508ab. Items differ only in provenance graph_hash (checked:
+# 0 of 2,000 differ without it). Before: a7e2fb89…2ae4.
+ITEMS_SHA256 = "70c1e423afd9252c68a4a14508d3eb0f3a2c6d475d05683d1c6b163ccd477ea3"
 
 
 def ref_names_related(g: SynthesisGraph, a: int, b: int) -> bool:

@@ -16,7 +16,9 @@ names come from OMIM, Orphanet and DECIPHER under their own terms.
 
 ``genes_to_phenotype.txt`` gives Gene nodes (``NCBIGene:``, named by symbol),
 GENE_ASSOCIATED_WITH (gene -> disease, one per pair) and GENE_HAS_PHENOTYPE
-(gene -> term, one per pair; the diseases behind it in ``reference``, ``;``-joined).
+(gene -> term, one per pair; the diseases behind it in ``reference``, ``;``-joined; a
+``frequency`` only where the diseases that state one agree, else each disease's in
+``props.frequencies``).
 """
 
 from __future__ import annotations
@@ -339,22 +341,7 @@ class HpoGeneSource(Source):
             pl.lit(GENE_ASSOCIATED_WITH).alias("rel"),
             pl.col("disease_id").alias("dst"),
         ).unique(maintain_order=True)
-        freq_known = pl.col("frequency").filter(pl.col("frequency") != "-")
-        gene_pheno = (
-            frame.group_by(["gene", "hpo_id"], maintain_order=True)
-            .agg(
-                pl.col("disease_id").unique().sort().str.join(";").alias("reference"),
-                freq_known.first().alias("frequency"),
-            )
-            .select(
-                pl.col("gene").alias("src"),
-                pl.lit(GENE_HAS_PHENOTYPE).alias("rel"),
-                pl.col("hpo_id").alias("dst"),
-                "reference",
-                "frequency",
-            )
-            .with_columns(_frequency_value())
-        )
+        gene_pheno = _gene_phenotype_edges(frame)
         edges = pl.concat([conform(gene_disease, EDGE_SCHEMA), conform(gene_pheno, EDGE_SCHEMA)])
         edges = stamp(edges, info)
         counts = {
@@ -367,6 +354,39 @@ class HpoGeneSource(Source):
         if several:
             report["HPO-genes.genes_with_several_symbols_first_kept"] = several
         return KnowledgeGraph.from_frames(nodes, edges, [info], report)
+
+
+def _gene_phenotype_edges(frame: pl.DataFrame) -> pl.DataFrame:
+    """One GENE_HAS_PHENOTYPE edge per (gene, term); its frequency is the diseases' one only
+    when every disease that states one ("-" states none) gives the same; otherwise each
+    disease's is in ``props.frequencies`` and the edge has none (the first in file order
+    would be one disease's figure: ABCA1 - Hypertriglyceridemia read 0/7 where another
+    disease has it Very frequent)."""
+    known = frame.filter(pl.col("frequency") != "-")
+    per_disease = known.group_by(["gene", "hpo_id"]).agg(
+        pl.col("frequency").n_unique().alias("n_freq"),
+        pl.col("frequency").first().alias("frequency"),
+        pl.struct("disease_id", "frequency").sort_by("disease_id").alias("by_disease"),
+    )
+    several = pl.col("n_freq") > 1
+    props = pl.col("by_disease").map_elements(
+        lambda pairs: props_json({"frequencies": {p["disease_id"]: p["frequency"] for p in pairs}}),
+        return_dtype=pl.String(),
+    )
+    return (
+        frame.group_by(["gene", "hpo_id"], maintain_order=True)
+        .agg(pl.col("disease_id").unique().sort().str.join(";").alias("reference"))
+        .join(per_disease, on=["gene", "hpo_id"], how="left", maintain_order="left")
+        .select(
+            pl.col("gene").alias("src"),
+            pl.lit(GENE_HAS_PHENOTYPE).alias("rel"),
+            pl.col("hpo_id").alias("dst"),
+            "reference",
+            pl.when(several).then(None).otherwise(pl.col("frequency")).alias("frequency"),
+            pl.when(several).then(props).otherwise(None).alias("props"),
+        )
+        .with_columns(_frequency_value())
+    )
 
 
 def _version_from_path(path: Path) -> str:
