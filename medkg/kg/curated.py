@@ -74,24 +74,31 @@ def read_curated(path: Path) -> dict[tuple[str, str], dict[str, str]]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise CuratedMappingError(f"{path}: not UTF-8 text") from None
-    body = [line for line in text.splitlines() if not line.startswith("#")]
+    numbered = [
+        (n, line) for n, line in enumerate(text.splitlines(), 1) if not line.startswith("#")
+    ]
+    body = [line for _, line in numbered]
     reader = csv.DictReader(io.StringIO("\n".join(body)), delimiter="\t")
     needed = ("subject_id", "object_id", "predicate_id")
     missing = [c for c in needed if c not in (reader.fieldnames or [])]
     if missing:
         raise CuratedMappingError(f"{path}: not an SSSOM table (missing column(s) {missing})")
     out = {}
-    for number, row in enumerate(reader, 2):
+    for row in reader:
+        # the file line (comment lines count), not the row among the table's lines
+        number = numbered[reader.line_num - 1][0]
         if not row.get("subject_id") or not row.get("object_id"):
-            raise CuratedMappingError(f"{path} row {number}: subject_id and object_id are required")
+            raise CuratedMappingError(
+                f"{path} line {number}: subject_id and object_id are required"
+            )
         if row.get("predicate_modifier") not in (None, "", "Not"):
             raise CuratedMappingError(
-                f"{path} row {number}: predicate_modifier must be empty or Not, "
+                f"{path} line {number}: predicate_modifier must be empty or Not, "
                 f"got {row['predicate_modifier']!r}"
             )
         if row.get("predicate_id") not in PREDICATE_MATCH:
             raise CuratedMappingError(
-                f"{path} row {number}: predicate_id must be one of {sorted(PREDICATE_MATCH)}, "
+                f"{path} line {number}: predicate_id must be one of {sorted(PREDICATE_MATCH)}, "
                 f"got {row.get('predicate_id')!r}"
             )
         out[(row["subject_id"], row["object_id"])] = {c: row.get(c) or "" for c in SSSOM_COLUMNS}

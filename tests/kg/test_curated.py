@@ -84,10 +84,12 @@ def test_malformed_curated_file(tmp_path: Path) -> None:
         "#curie_map:\nsubject_id\tobject_id\tpredicate_id\tpredicate_modifier\nA:1\tB:2\tskos:exactMatch\tMaybe\n",
         "utf-8",
     )
-    with pytest.raises(CuratedMappingError, match="row 2: predicate_modifier must be empty or Not"):
+    with pytest.raises(
+        CuratedMappingError, match="line 3: predicate_modifier must be empty or Not"
+    ):
         read_curated(path)
     path.write_text("subject_id\tobject_id\tpredicate_id\n\tB:2\tskos:exactMatch\n", "utf-8")
-    with pytest.raises(CuratedMappingError, match="row 2: subject_id and object_id are required"):
+    with pytest.raises(CuratedMappingError, match="line 2: subject_id and object_id are required"):
         read_curated(path)
 
 
@@ -143,5 +145,17 @@ def test_curated_predicate_must_be_a_mapping_predicate(tmp_path: Path) -> None:
         "A:1\tB:2\tskos:exactMatch\t\nA:1\tB:3\tskos:relatedMatch\t\n",
         "utf-8",
     )
-    with pytest.raises(CuratedMappingError, match="row 3: predicate_id must be one of"):
+    with pytest.raises(CuratedMappingError, match="line 4: predicate_id must be one of"):
+        read_curated(path)
+
+
+def test_curated_errors_name_the_file_line(tmp_path: Path) -> None:
+    """The curated file's errors give its line (header comment lines count), not the row
+    number among the non-comment lines."""
+    path = tmp_path / "curated.sssom.tsv"
+    write_curated(path, {("A:1", "B:2"): decision("A:1", "B:2", False)})
+    lines = path.read_text("utf-8").splitlines()
+    lines.append("A:1\t\tskos:exactMatch\t\t\t\t\t\t\t\t")  # no object_id
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    with pytest.raises(CuratedMappingError, match=f"line {len(lines)}: subject_id and object_id"):
         read_curated(path)
