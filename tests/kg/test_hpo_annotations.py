@@ -126,3 +126,19 @@ def test_gene_phenotype_frequency_is_not_one_diseases_frequency(tmp_path: Path):
     assert abca1["reference"] == "OMIM:205400;OMIM:604091;ORPHA:31150"
     fbn1 = rows["NCBIGene:2200"]  # one disease states a frequency: it is the pair's
     assert (fbn1["frequency"], fbn1["frequency_value"], fbn1["props"]) == ("7/8", 0.875, None)
+
+
+def test_a_long_row_names_its_line(tmp_path):
+    """A row with a field too many (a stray tab) named no line ("cannot parse as TSV")."""
+    ok = "OMIM:1\tA\t\tHP:0000001\tx\tTAS\t\t\t\t\tP\tb\n"
+    p = _hpoa(tmp_path, ok + ok + "OMIM:1\tA\t\tHP:0000001\tx\tTAS\t\t\t\t\tP\tb\textra\n")
+    with pytest.raises(SourceError, match=r"bad\.hpoa:8: long row: 13 tab-separated fields"):
+        HpoAnnotationSource(p).load()
+    g = tmp_path / "genes_to_phenotype.txt"
+    g.write_text(
+        "ncbi_gene_id\tgene_symbol\thpo_id\thpo_name\tfrequency\tdisease_id\n"
+        "19\tABCA1\tHP:0002155\tHypertriglyceridemia\t-\tOMIM:205400\tx\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SourceError, match=r"genes_to_phenotype\.txt:2: long row: 7"):
+        HpoGeneSource(g).load()

@@ -114,6 +114,7 @@ def _read_tsv(path: Path, columns: list[str], skip: int) -> pl.DataFrame:
             truncate_ragged_lines=False,
         )
     except pl.exceptions.ComputeError as exc:
+        _check_row_widths(path, skip, None)  # a ragged row: name its line
         raise SourceError(path, f"cannot parse as TSV: {str(exc).splitlines()[0]}") from exc
     except UnicodeDecodeError as exc:  # pragma: no cover - polars raises ComputeError
         raise SourceError(path, f"not UTF-8: {exc}") from exc
@@ -126,18 +127,25 @@ def _read_tsv(path: Path, columns: list[str], skip: int) -> pl.DataFrame:
     return frame
 
 
-def _check_row_widths(path: Path, skip: int, n_columns: int) -> None:
-    """polars fills a short row with nulls: name the first one (file line) instead."""
+def _check_row_widths(path: Path, skip: int, n_columns: int | None) -> None:
+    """Name the first row (file line) whose width is not the header's: polars fills a short
+    row with nulls and refuses a long one without saying where. ``n_columns`` None: the
+    header line's width."""
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
-            if number <= skip + 1 or not line.strip():
+            if number <= skip:
                 continue
             fields = line.count(b"\t") + 1
-            if fields < n_columns:
-                raise SourceError(
-                    path, f"short row: {fields} tab-separated fields, the header has {n_columns}",
-                    number,
-                )  # fmt: skip
+            if number == skip + 1:
+                n_columns = n_columns or fields
+                continue
+            if not line.strip() or n_columns is None or fields == n_columns:
+                continue
+            which = "short" if fields < n_columns else "long"
+            raise SourceError(
+                path, f"{which} row: {fields} tab-separated fields, the header has {n_columns}",
+                number,
+            )  # fmt: skip
 
 
 def _first_bad_row(frame: pl.DataFrame, mask: pl.Series, header_line: int) -> int:
