@@ -250,6 +250,7 @@ PREFIX_IRIS = {
     "DOID": "http://purl.obolibrary.org/obo/DOID_",
     "ORPHA": "http://www.orpha.net/ORDO/Orphanet_",
     "OMIM": "https://omim.org/entry/",
+    "OMIMPS": "https://omim.org/phenotypicSeries/PS",
     "MESH": "http://id.nlm.nih.gov/mesh/",
     "ICD10": "https://icd.who.int/browse10/2019/en#/",
     "ICD10CM": "https://icd.codes/icd10cm/",
