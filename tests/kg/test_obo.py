@@ -211,3 +211,40 @@ def test_omim_phenotypic_series_is_not_the_omim_entry(tmp_path):
     maps = kg.edges.filter(pl.col("rel") == "MAPS_TO").select("src", "dst").rows()
     assert ("MONDO:0000005", "OMIM:203655") not in maps
     assert ("OMIM:203655", "MONDO:0000005") not in maps
+
+
+def test_mondo_related_xref_is_not_an_identity(tmp_path):
+    """MONDO marks its precise 1:1 equivalences ``{source="MONDO:equivalentTo"}``; other
+    xrefs (``MONDO:relatedTo``, ``MONDO:obsoleteEquivalent`` ...) are loose. Every xref was
+    an identity: a relatedTo xref became an exact ``xref`` MAPS_TO edge. Such xrefs now go
+    to ``props.related_xrefs`` and make no edge; unqualified and equivalentTo ones stay."""
+    from medkg.kg.build import assemble
+    from medkg.kg.sources.hpoa import HpoAnnotationSource
+
+    obo = tmp_path / "mondo.obo"
+    obo.write_text(
+        "format-version: 1.2\nontology: mondo\n\n[Term]\nid: MONDO:0000002\n"
+        "name: intermediate disease\n"
+        'xref: OMIM:100200 {source="MONDO:equivalentTo"}\n'
+        'xref: Orphanet:456 {source="MONDO:relatedTo"}\n'
+        'xref: DOID:99 {source="MONDO:obsoleteEquivalent"}\n'
+        "xref: UMLS:C0000002\n",
+        encoding="utf-8",
+    )
+    hpoa = tmp_path / "phenotype.hpoa"
+    hpoa.write_text(
+        "#version: 2025-01-16\n"
+        "database_id\tdisease_name\tqualifier\thpo_id\treference\tevidence\tonset\t"
+        "frequency\tsex\tmodifier\taspect\tbiocuration\n"
+        "OMIM:100200\tSome disease\t\tHP:0002293\tOMIM:100200\tIEA\t\t\t\t\tP\tHPO:iea\n"
+        "ORPHA:456\tOther disease\t\tHP:0002293\tORPHA:456\tIEA\t\t\t\t\tP\tHPO:iea\n",
+        encoding="utf-8",
+    )
+    mondo = graph_from_obo(obo)
+    row = mondo.nodes.row(0, named=True)
+    assert row["xrefs"] == ["OMIM:100200", "UMLS:C0000002"]
+    assert '"related_xrefs":["ORPHA:456","DOID:99"]' in row["props"]
+    kg = assemble([mondo, HpoAnnotationSource(hpoa).load()])
+    maps = kg.edges.filter(pl.col("rel") == "MAPS_TO").select("src", "dst", "method").rows()
+    assert ("MONDO:0000002", "OMIM:100200", "xref") in maps
+    assert not [m for m in maps if "ORPHA:456" in m[:2] and m[2] == "xref"]
