@@ -26,6 +26,7 @@ import csv
 import hashlib
 import importlib.util
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,9 +187,12 @@ def jsonl_records(
         if not text:
             continue
         try:
-            yield number, json.loads(text)
+            rec = json.loads(text)
         except json.JSONDecodeError as exc:
             raise DatasetError(path, f"malformed JSON: {exc.msg}", line=number) from None
+        if "\\u" in text and _SURROGATE_ESCAPE.search(text):  # half a pair, maybe
+            _check_unicode(path, rec, number)
+        yield number, rec
 
 
 def read_json_records(path: Path) -> Iterator[tuple[int, Any]]:
@@ -200,7 +204,26 @@ def read_json_records(path: Path) -> Iterator[tuple[int, Any]]:
         raise DatasetError(path, f"malformed JSON: {exc.msg}", line=exc.lineno) from None
     if not isinstance(data, list):
         raise DatasetError(path, f"expected a JSON list of objects, got {type(data).__name__}")
+    if _SURROGATE_ESCAPE.search(text):
+        for number, rec in enumerate(data, 1):
+            _check_unicode(path, rec, number)
     yield from enumerate(data, 1)
+
+
+#: JSON's escape of a UTF-16 surrogate, the only way a record can hold half a pair
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _check_unicode(path: Path, rec: Any, number: int) -> None:
+    """Refuse a record holding half a UTF-16 pair (JSON's ``"\\ud800"`` escape): Python
+    reads it, but no UTF-8 writer takes it (a mention table, an id's hash)."""
+    try:
+        json.dumps(rec, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode()
+        raise DatasetError(
+            path, f"a lone UTF-16 surrogate escape ({bad}) is not Unicode text", line=number
+        ) from None
 
 
 def _csv(path: Path) -> Iterator[tuple[int, Any]]:

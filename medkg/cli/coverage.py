@@ -51,7 +51,7 @@ RepeatedIdsOption = typer.Option(
     "error",
     "--repeated-ids",
     help="Records of a sharded corpus that share an id: 'error' refuses the corpus (naming "
-    "both records); 'last' keeps the one last in the corpus's order (files in sorted path "
+    "both records, or a citation that a later PubMed file deletes); 'last' keeps the one last in the corpus's order (files in sorted path "
     "order, records in file order) and drops ids a later PubMed file deletes "
     "(DeleteCitation): a PubMed baseline with its update files.",
 )
@@ -100,6 +100,14 @@ def _repeated_ids(policy: str) -> str:
         return check_policy(policy)
     except ValueError as exc:
         raise UsageError(f"--repeated-ids: {exc}") from None
+
+
+def _no_corpus_for(policy: str, datasets: str) -> None:
+    """Refuse a ``--repeated-ids`` other than ``error`` where no dataset is a sharded corpus
+    (said, not ignored: only a corpus has a ``last`` to keep)."""
+    if policy != "error":
+        raise UsageError(f"--repeated-ids {policy} applies to a sharded corpus (a folder, a "
+                         f"glob, PubMed XML or .jsonl.gz), not to {datasets}")  # fmt: skip
 
 
 def _corpus_name(source: str) -> str:
@@ -226,9 +234,7 @@ def link_cmd(
                      shard_size, as_json, LinkerConfig(mention_filter=mention_filter),
                      repeated_ids)  # fmt: skip
         return
-    if repeated_ids != "error":
-        raise UsageError("--repeated-ids last applies to a sharded corpus (a folder, a glob, "
-                         f"PubMed XML or .jsonl.gz), not to {dataset}")  # fmt: skip
+    _no_corpus_for(repeated_ids, dataset)
     spec = DatasetSpec("dataset", _dataset_path(dataset), _fields(fields), id_field)
     items = spec.items()
     kg = _load_graph(store, path)
@@ -385,6 +391,8 @@ def audit_cmd(
         p = _dataset_path(d)
         name = names[i] if names else ("mmlu" if p == "mmlu" else Path(d).stem)
         specs.append(DatasetSpec(check_name(name), p, _fields(fields), id_field))
+    if not any(spec.corpus is not None for spec in specs):
+        _no_corpus_for(repeated_ids, ", ".join(datasets))
     with store_from_options(store, path) as s:
         kg = s.load()
         with coverage_progress() as update:

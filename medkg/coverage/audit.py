@@ -418,9 +418,7 @@ def write_audit(
     """
     if not audits:
         raise AuditError("nothing to write: no audits")
-    names = [a.name for a in audits]
-    if len(set(names)) != len(names):
-        raise AuditError(f"dataset names must differ, got {names}")
+    check_names([a.name for a in audits])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
@@ -461,6 +459,26 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_names(names: Sequence[str]) -> list[str]:
+    """The names of the datasets of one audit: they must differ, and so must the tags they
+    give their files (``gaps.<tag>.json`` ...: ``x.y`` and ``x_y`` both tag ``x_y``, and
+    one dataset's files would replace the other's)."""
+    names = list(names)
+    if len(set(names)) != len(names):
+        raise AuditError(f"dataset names must differ, got {names}")
+    if len(names) > 1:
+        seen: dict[str, str] = {}
+        for name in names:
+            tag = _safe(name)
+            if tag in seen:
+                raise AuditError(
+                    f"dataset names {seen[tag]!r} and {name!r} give the same file names "
+                    f"(.{tag}: gaps.{tag}.json, nodes.{tag}.csv ...); rename one (--name)"
+                )
+            seen[tag] = name
+    return names
+
+
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
@@ -497,6 +515,7 @@ __all__ = [
     "audit_counts",
     "audit_tree",
     "check_name",
+    "check_names",
     "compare",
     "gaps_entries",
     "gini",

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -27,21 +28,22 @@ from medkg.coverage.audit import (
     AUDIT_KINDS,
     FORMAT,
     Audit,
-    AuditError,
     audit,
     audit_counts,
     audit_tree,
     check_name,
+    check_names,
     write_audit,
 )
 from medkg.coverage.linking import MENTION_SCHEMA, Linker
+from medkg.coverage.record_ids import first_repeat
 from medkg.coverage.sets import TextSet, embed_set, met_slice
-from medkg.coverage.sharded import CorpusLinks, CorpusSource, link_corpora
+from medkg.coverage.sharded import CorpusLinks, CorpusSource, link_corpora, repeated_id
 from medkg.embed import DEFAULT_EMBEDDER, Embedder, build_embedder
 from medkg.engines.base import Engine
 from medkg.engines.local import LocalEngine
 from medkg.errors import UsageError
-from medkg.io import Item, iter_items, mmlu_medical_items
+from medkg.io import Item, detect_format, iter_items, mmlu_medical_items, read_jsonl_records
 from medkg.kg.model import KnowledgeGraph
 from medkg.outputs import check_folder_target, legacy_manifest, staged_folder
 from medkg.progress import Progress
@@ -223,19 +225,20 @@ def run_audit(
     mention table is spooled to disk and moved into ``out`` and is not in ``mentions``:
     each worker reduces its shard's mentions to the audit's counts
     (:mod:`medkg.coverage.rollup`) and the driver adds them up, so memory is bounded by
-    the graph, not by the corpus (the same audit files, to the byte). A corpus's item ids
-    must be unique (an :class:`~medkg.errors.InputError` names both records)."""
+    the graph, not by the corpus (the same audit files, to the byte). Item ids must be
+    unique, in a corpus and in a dataset read whole (an
+    :class:`~medkg.errors.InputError` names both records)."""
     if not datasets:
         raise UsageError("no datasets to audit")
-    names = [d.name for d in datasets]
-    if len(set(names)) != len(names):
-        raise AuditError(f"dataset names must differ, got {names}")
-    for name in names:
+    for name in check_names([d.name for d in datasets]):
         check_name(name)
     if out is not None:
         check_folder_target(out, AUDIT_KIND, AUDIT_LEGACY)
     # read everything first (bad input fails early), except corpora: they stream below
     loaded = [(d, None if d.corpus is not None else d.items()) for d in datasets]
+    for spec, items in loaded:
+        if items is not None:
+            _check_ids(spec, items)
     if linker is None:
         if progress:
             progress("linker", 0, 1)
@@ -315,6 +318,22 @@ def run_audit(
         if spool is not None:
             shutil.rmtree(spool, ignore_errors=True)
     return result
+
+
+def _check_ids(spec: DatasetSpec, items: Sequence[Item]) -> None:
+    """Item ids of a dataset read whole must be unique, as a corpus's are
+    (:mod:`medkg.coverage.record_ids`): two records of one id would be one item to the
+    audit's counts and two to its ``n_items``. The error names both records."""
+    repeat = first_repeat([i.id for i in items])
+    if repeat is None:
+        return
+    path = Path(spec.path)
+    if spec.path != "mmlu" and detect_format(path) == "jsonl":  # file:line, blank lines counted
+        lines = [n for n, _ in islice(read_jsonl_records(path), repeat[1] + 1)]
+        places = [f"{path}:{lines[p]}" for p in repeat]
+    else:  # the record (JSON) or row (Parquet, CSV) number that ids without --id-field use
+        places = [f"{spec.path}: record {p + 1}" for p in repeat]
+    raise repeated_id(items[repeat[1]].id, places[0], places[1], f"dataset {spec.name!r}")
 
 
 def _with_amcs(a: Audit, spec: DatasetSpec, entity_ids: list[str], kg: KnowledgeGraph,

@@ -14,7 +14,10 @@ be one item to the audit's item counts and two to its ``n_items``. So
   candidate; the driver re-reads the (two) shards it names to compare the ids themselves
   (64-bit hashes of 36 M ids collide with probability ~4e-5) and to name both records.
 
-That is the ``error`` policy for repeated ids (:data:`REPEATED_ID_POLICIES`). The ``last``
+That is the ``error`` policy for repeated ids (:data:`REPEATED_ID_POLICIES`). It keeps
+every record, so a record whose id a PubMed file deletes (``DeleteCitation``) is refused
+too: each shard also sends the hashes of the ids it deletes, spooled with a flagged
+position (:data:`DELETED`) and confirmed the same way. The ``last``
 policy keeps, of the records sharing an id, the one that comes last in the corpus's order
 (files in sorted path order, records in file order) and drops the others as *superseded*;
 an id that a file *deletes* (a PubMed update file's ``DeleteCitation`` list, which the DTD
@@ -45,6 +48,9 @@ RECORD = np.dtype([("hash", "<u8"), ("place", "<u8")])
 #: place is its shard's with position :data:`DELETION`, after every record of the shard).
 WIDE_RECORD = np.dtype([("hi", "<u8"), ("lo", "<u8"), ("place", "<u8")])
 DELETION = 0xFFFFFFFF
+#: In :class:`IdSpool` the position bit of an id a shard deletes (its k-th deletion is
+#: position ``DELETED | k``, after the shard's records).
+DELETED = 0x80000000
 #: What to do with records that share an id: refuse the corpus (``error``, naming both
 #: records) or keep the last one in corpus order and honour deletions (``last``).
 REPEATED_ID_POLICIES = ("error", "last")
@@ -124,31 +130,74 @@ class IdSpool(_BucketSpool):
         super().__init__(near, buckets)
         self.records = 0
 
-    def add(self, shard: int, hashes: np.ndarray) -> None:
-        """Spool one shard's id hashes (in record order)."""
-        if not len(hashes):
+    def add(self, shard: int, hashes: np.ndarray, deleted: np.ndarray | None = None) -> None:
+        """Spool one shard's id hashes (in record order) and the hashes of the ids it
+        deletes (a PubMed update file's ``DeleteCitation``: a record of a deleted id is
+        refused like a repeat, :func:`medkg.coverage.sharded.deleted_record`)."""
+        deleted = np.zeros(0, dtype="<u8") if deleted is None else deleted
+        n, m = len(hashes), len(deleted)
+        if max(n, m) >= DELETED:
+            raise ValueError(f"shard {shard} has {max(n, m)} ids; at most {DELETED - 1}")
+        if not n + m:
             return
-        rows = np.empty(len(hashes), dtype=RECORD)
-        rows["hash"] = hashes
-        rows["place"] = (np.uint64(shard) << np.uint64(32)) | np.arange(len(hashes), dtype="<u8")
-        self._append(rows, hashes)
-        self.records += len(hashes)
+        rows = np.empty(n + m, dtype=RECORD)
+        rows["hash"][:n], rows["hash"][n:] = hashes, deleted
+        base = np.uint64(shard) << np.uint64(32)
+        rows["place"][:n] = base | np.arange(n, dtype="<u8")
+        rows["place"][n:] = base | np.uint64(DELETED) | np.arange(m, dtype="<u8")
+        self._append(rows, rows["hash"])
+        self.records += n
 
     def repeats(self) -> list[tuple[tuple[int, int], tuple[int, int]]]:
         """Pairs of places ``((shard, position), (shard, position))`` whose ids hash alike,
         the earlier place first, sorted by the later place (a hash seen k times gives k - 1
-        pairs, each against its first place). Reads one bucket at a time."""
-        pairs = []
+        pairs, each against its first place; two deletions of one id are no pair). Every
+        pair at once: :meth:`first_repeats` holds a window of them."""
+        return self.first_repeats(None)[0]
+
+    def first_repeats(
+        self, limit: int | None, after: int | None = None
+    ) -> tuple[list[tuple[tuple[int, int], tuple[int, int]]], int]:
+        """The first ``limit`` pairs of :meth:`repeats` (all when None) whose later place
+        (``shard << 32 | position``) comes after ``after``, and how many such pairs there
+        are in all. Reads one bucket at a time and keeps ``limit`` pairs (16 bytes each),
+        however many ids repeat (a corpus given twice repeats every one)."""
+        firsts: list[np.ndarray] = []
+        laters: list[np.ndarray] = []
+        total = 0
         for file in sorted(self.folder.glob("*.bin")):
-            rows = np.fromfile(file, dtype=RECORD)
-            rows.sort(order=("hash", "place"))
-            same = np.flatnonzero(rows["hash"][1:] == rows["hash"][:-1]) + 1
-            for n in same:
-                first = n - 1
-                while first > 0 and rows["hash"][first - 1] == rows["hash"][n]:
-                    first -= 1
-                pairs.append((_place(rows["place"][first]), _place(rows["place"][n])))
-        return sorted(pairs, key=lambda p: (p[1], p[0]))
+            first, later = _bucket_pairs(np.fromfile(file, dtype=RECORD))
+            if after is not None:
+                keep = later > np.uint64(after)
+                first, later = first[keep], later[keep]
+            total += len(later)
+            firsts.append(first)
+            laters.append(later)
+            if limit is not None:  # keep the window only: the first `limit` by later place
+                first, later = np.concatenate(firsts), np.concatenate(laters)
+                order = np.lexsort((first, later))[:limit]
+                firsts, laters = [first[order]], [later[order]]
+        if not firsts:
+            return [], 0
+        first, later = np.concatenate(firsts), np.concatenate(laters)
+        order = np.lexsort((first, later))[:limit]
+        return [(_place(first[n]), _place(later[n])) for n in order], total
+
+
+def _bucket_pairs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Of one bucket's rows, the places ``(first, later)`` of every record whose hash an
+    earlier record has (``later``), each against the first record of its hash; a pair of
+    two deletions is left out (two update files may delete one PMID)."""
+    rows.sort(order=("hash", "place"))
+    hashes = rows["hash"]
+    starts = np.ones(len(rows), dtype=bool)
+    starts[1:] = hashes[1:] != hashes[:-1]
+    head = np.maximum.accumulate(np.where(starts, np.arange(len(rows)), 0))
+    later = np.flatnonzero(~starts)
+    first, later = rows["place"][head[later]], rows["place"][later]
+    deleted = np.uint64(DELETED)
+    keep = ((first & deleted) == 0) | ((later & deleted) == 0)  # not two deletions
+    return first[keep], later[keep]
 
 
 class Dropped(NamedTuple):
@@ -220,6 +269,7 @@ def _place(value: np.uint64) -> tuple[int, int]:
 
 
 __all__ = [
+    "DELETED",
     "DELETION",
     "RECORD",
     "REPEATED_ID_POLICIES",

@@ -36,6 +36,7 @@ import polars as pl
 
 from medkg.coverage.linking import MENTION_SCHEMA, Linker, LinkerConfig
 from medkg.coverage.record_ids import (
+    DELETED,
     Dropped,
     IdSpool,
     LatestSpool,
@@ -114,6 +115,7 @@ class ShardLinks(NamedTuple):
     mentions: pl.DataFrame
     counts: AuditCounts | None = None
     id_hashes: np.ndarray | None = None
+    deleted_hashes: np.ndarray | None = None  # of the ids it deletes (PubMed, policy error)
 
 
 class LinkCorpusShard(ShardTask[tuple[Any, ...], ShardLinks]):
@@ -138,10 +140,18 @@ class LinkCorpusShard(ShardTask[tuple[Any, ...], ShardLinks]):
 
     def run(self, shard: tuple[Any, ...]) -> ShardLinks:
         read, descriptor = self.reads[shard[0]], shard[1]
-        pairs = list(read(descriptor))
         # the "last" policy's records to leave out (positions in the shard, sorted); the
         # pre-pass made the rest unique across the corpus, so no hashes go back
         drops = shard[2] if len(shard) > 2 else None
+        # the "error" policy: the ids the shard deletes too (PubMed's DeleteCitation), from
+        # the same reading, so that a deleted record is refused instead of audited
+        deleting = getattr(read, "read_deleting", None) if drops is None else None
+        deleted: Sequence[str] = ()
+        if deleting is not None:
+            found, deleted = deleting(descriptor)
+        else:
+            found = read(descriptor)
+        pairs = list(found)
         if drops is not None and len(drops):
             gone = set(drops.tolist())
             pairs = [p for n, p in enumerate(pairs) if n not in gone]
@@ -151,10 +161,17 @@ class LinkCorpusShard(ShardTask[tuple[Any, ...], ShardLinks]):
             raise repeated_id(
                 ids[repeat[1]], *(record_location(read, descriptor, p) for p in repeat)
             )
+        if deleted:  # a file deleting a record it holds itself
+            held = {i: n for n, i in enumerate(ids)}
+            hit = next((i for i in deleted if i in held), None)
+            if hit is not None:
+                raise deleted_record(hit, record_location(read, descriptor, held[hit]),
+                                     descriptor)  # fmt: skip
         mentions = self.link.run(pairs) if pairs else pl.DataFrame(schema=MENTION_SCHEMA)
         counts = count_mentions(self.tree, mentions) if self.tree is not None else None
         return ShardLinks(len(pairs), sum(len(t) for _, t in pairs), mentions, counts,
-                          id_hashes(ids) if drops is None else None)  # fmt: skip
+                          id_hashes(ids) if drops is None else None,
+                          id_hashes(deleted) if deleted else None)  # fmt: skip
 
 
 class CorpusIdsShard(ShardTask[tuple[int, Any], tuple[np.ndarray, np.ndarray]]):
@@ -191,12 +208,23 @@ def record_location(read: ShardReader, shard: Any, position: int) -> str:
     return f"record {position + 1} of shard {shard!r}"
 
 
-def repeated_id(item_id: str, first: str, second: str) -> InputError:
-    """The error for an item id given by two records."""
+def repeated_id(item_id: str, first: str, second: str, where: str = "the corpus") -> InputError:
+    """The error for an item id given by two records (of a corpus, or of ``where``)."""
     return InputError(
-        f"item id {item_id!r} appears twice in the corpus: {first} and {second}. Each record "
+        f"item id {item_id!r} appears twice in {where}: {first} and {second}. Each record "
         "is one item of the audit, so ids must be unique (with --id-field, name a field whose "
         "values are unique, or leave it out: ids are then file:line / file:row numbers)"
+    )
+
+
+def deleted_record(item_id: str, where: str, deleting: Any) -> InputError:
+    """The error for a record whose id a PubMed file's ``DeleteCitation`` lists, under the
+    ``error`` policy (which keeps every record, so it cannot leave one out)."""
+    path = getattr(deleting, "path", deleting)
+    return InputError(
+        f"citation {item_id!r} ({where}) is deleted by {path}'s DeleteCitation list, and "
+        "--repeated-ids error keeps every record: audit a baseline with its update files "
+        "with --repeated-ids last (the latest versions, deleted citations left out)"
     )
 
 
@@ -337,7 +365,7 @@ class _CorpusSink:
         self.items += result.items
         self.characters += result.characters
         if result.id_hashes is not None and self.spool is not None:
-            self.spool.add(self.shards, result.id_hashes)
+            self.spool.add(self.shards, result.id_hashes, result.deleted_hashes)
         self.shards += 1
         if result.counts is not None:
             self.merger = self.merger or CountsMerger(result.counts.follow)
@@ -354,8 +382,12 @@ class _CorpusSink:
     def finish(self) -> CorpusLinks:
         if self.spool is not None:
             _check_repeats(self.spool, self.source.shards, self.source.read)
-        if self.items == 0:
-            raise InputError(f"the corpus has no items ({len(self.source.shards)} shards read)")
+        if self.items == 0:  # name its files: an audit may link several corpora
+            shards = self.source.shards
+            files = sorted({str(getattr(s, "path", s)) for s in shards})
+            listed = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if files[3:] else "")
+            raise InputError(f"the corpus has no items ({len(shards)} "
+                             f"shard{'s' if len(shards) != 1 else ''} read: {listed})")  # fmt: skip
         drop = self.dropped
         return CorpusLinks(self.shards, self.items, self.characters, self.rows, self.linked,
                            len(self.entities), dict(sorted(self.by_method.items())),
@@ -363,22 +395,42 @@ class _CorpusSink:
                            drop.superseded if drop else 0, drop.deleted if drop else 0)  # fmt: skip
 
 
-def _check_repeats(ids: IdSpool, shards: Sequence[Any], read: ShardReader) -> None:
+def _check_repeats(
+    ids: IdSpool, shards: Sequence[Any], read: ShardReader, window: int = 1024
+) -> None:
     """Raise for the first id two shards share (by the later record's place); a repeated
-    hash is confirmed on the ids themselves, read again from the two shards."""
-    candidates = ids.repeats()
-    read_ids: dict[int, Sequence[str]] = {}
-    for n, ((sa, pa), (sb, pb)) in enumerate(candidates):
-        for s in (sa, sb):
-            if s not in read_ids:
-                read_ids[s] = shard_ids(read, shards[s])[0]
-        if read_ids[sa][pa] == read_ids[sb][pb]:
-            error = repeated_id(read_ids[sa][pa], record_location(read, shards[sa], pa),
-                                record_location(read, shards[sb], pb))  # fmt: skip
-            more = len(candidates) - n - 1
-            if more:
-                error.args = (f"{error.args[0]} ({more} more records repeat an earlier id)",)
-            raise error
+    hash is confirmed on the ids themselves, read again from the two shards. Candidates
+    come ``window`` at a time (the first one is a real repeat but for a 64-bit collision),
+    so the driver never holds every repeat of a corpus that repeats millions."""
+    after = None
+    while True:
+        candidates, total = ids.first_repeats(window, after)
+        read_ids: dict[int, tuple[Sequence[str], Sequence[str]]] = {}
+        for n, ((sa, pa), (sb, pb)) in enumerate(candidates):
+            for s in (sa, sb):
+                if s not in read_ids:
+                    read_ids[s] = shard_ids(read, shards[s])
+            item_id = _id_at(read_ids[sa], pa)
+            if item_id == _id_at(read_ids[sb], pb):
+                if (pa | pb) & DELETED:  # one is a deletion (two deletions are no pair)
+                    (rs, rp), ds = ((sa, pa), sb) if pb & DELETED else ((sb, pb), sa)
+                    raise deleted_record(item_id, record_location(read, shards[rs], rp),
+                                         shards[ds])  # fmt: skip
+                error = repeated_id(item_id, record_location(read, shards[sa], pa),
+                                    record_location(read, shards[sb], pb))  # fmt: skip
+                more = total - n - 1
+                if more:
+                    error.args = (f"{error.args[0]} ({more} more records repeat an earlier id)",)
+                raise error
+        if len(candidates) == total:
+            return
+        (shard, position) = candidates[-1][1]
+        after = shard << 32 | position
+
+
+def _id_at(ids: tuple[Sequence[str], Sequence[str]], position: int) -> str:
+    """The id at a spooled ``position`` of a shard whose ids and deleted ids are ``ids``."""
+    return ids[1][position & ~DELETED] if position & DELETED else ids[0][position]
 
 
 __all__ = [
@@ -389,6 +441,7 @@ __all__ = [
     "LinkShard",
     "ShardLinks",
     "ShardReader",
+    "deleted_record",
     "link_corpora",
     "link_corpus",
     "link_sharded",

@@ -385,19 +385,30 @@ def _text(elem: ET.Element | None) -> str:
     return _WS.sub(" ", "".join(elem.itertext())).strip()
 
 
+def _record_pmid(
+    path: Path, ordinal: int, record: ET.Element, body: str, problems: _Problems
+) -> tuple[ET.Element, str, int] | None:
+    """``(body element, PMID, version)`` of a PubMed record (``body``: ``MedlineCitation``
+    or ``BookDocument``), or None after telling ``problems`` it has none. A revised article
+    (Wellcome Open Research, F1000Research...) has one record per version under the same
+    PMID, often in the same file: versions after the first get their own id (``_doc_id``)
+    so that none is lost as a duplicate."""
+    element = record.find(body)
+    pmid_elem = element.find("PMID") if element is not None else None
+    pmid = _text(pmid_elem)
+    if element is None or pmid_elem is None or not pmid:
+        problems(path, None, f"{record.tag} number {ordinal} has no {body}/PMID")
+        return None
+    return element, pmid, _version(pmid_elem)
+
+
 def _citation(
     path: Path, ordinal: int, article: ET.Element, problems: _Problems, report: ReadReport
 ) -> Document | None:
-    citation = article.find("MedlineCitation")
-    pmid_elem = citation.find("PMID") if citation is not None else None
-    pmid = _text(pmid_elem)
-    if citation is None or pmid_elem is None or not pmid:
-        problems(path, None, f"PubmedArticle number {ordinal} has no MedlineCitation/PMID")
+    found = _record_pmid(path, ordinal, article, "MedlineCitation", problems)
+    if found is None:
         return None
-    # A revised article (Wellcome Open Research, F1000Research...) has one citation per
-    # version under the same PMID, often in the same file: versions after the first get
-    # their own id so that none is lost as a duplicate.
-    version = _version(pmid_elem)
+    citation, pmid, version = found
     doc_id = _doc_id(pmid, version)
     art = citation.find("Article")
     title = _first_text(art, "ArticleTitle", "VernacularTitle") if art is not None else ""
@@ -419,13 +430,10 @@ def _book(
     VernacularTitle?, ..., Abstract?, ..., ContributionDate?, ...)``). A chapter has its
     ArticleTitle; a whole book has only its ``Book/BookTitle``. Books carry no MeSH
     headings and no journal."""
-    book = article.find("BookDocument")
-    pmid_elem = book.find("PMID") if book is not None else None
-    pmid = _text(pmid_elem)
-    if book is None or pmid_elem is None or not pmid:
-        problems(path, None, f"PubmedBookArticle number {ordinal} has no BookDocument/PMID")
+    found = _record_pmid(path, ordinal, article, "BookDocument", problems)
+    if found is None:
         return None
-    version = _version(pmid_elem)
+    book, pmid, version = found
     book_title = _text(book.find("Book/BookTitle"))
     title = _first_text(book, "ArticleTitle") or book_title or _first_text(book, "VernacularTitle")
     meta: dict[str, Any] = {

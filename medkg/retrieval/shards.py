@@ -68,6 +68,12 @@ def corpus_format(path: str | Path) -> str | None:
     return None
 
 
+def _gzipped(path: Path) -> bool:
+    """Whether a corpus file is gzipped, by its name as :func:`corpus_format` reads it
+    (case-blind: ``A.JSONL.GZ`` too)."""
+    return path.name.lower().endswith(".gz")
+
+
 def is_sharded_source(source: str) -> bool:
     """Whether ``source`` names a sharded corpus: a folder (not a `medkg synth` output,
     which holds ``items.jsonl``), a glob pattern, a PubMed XML file or a gzipped JSONL file."""
@@ -77,7 +83,7 @@ def is_sharded_source(source: str) -> bool:
     if path.is_dir():
         return not (path / "items.jsonl").is_file()
     fmt = corpus_format(path)
-    return fmt == "pubmed" or (fmt == "jsonl" and path.name.endswith(".gz"))
+    return fmt == "pubmed" or (fmt == "jsonl" and _gzipped(path))
 
 
 def corpus_files(source: str) -> tuple[list[Path], Path]:
@@ -108,7 +114,7 @@ def plan_shards(source: str, shard_size: int) -> list[CorpusShard]:
     for file in files:
         name = file.relative_to(root).as_posix() if len(files) > 1 else ""
         fmt = corpus_format(file)
-        if fmt == "jsonl" and file.name.endswith(".gz"):
+        if fmt == "jsonl" and _gzipped(file):
             shards.append(CorpusShard(str(file), "jsonl", name=name))  # the whole stream
         elif fmt == "jsonl":
             shards += _jsonl_shards(file, name, shard_size)
@@ -116,6 +122,10 @@ def plan_shards(source: str, shard_size: int) -> list[CorpusShard]:
             shards += _parquet_shards(file, name, shard_size)
         else:
             shards.append(CorpusShard(str(file), "pubmed", name=name))
+    if not shards:  # every file empty: said here, naming the source, not by the linking
+        one = len(files) == 1
+        raise DatasetError(source, f"no records (its {len(files)} corpus "
+                                   f"{'file is' if one else 'files are'} empty)")  # fmt: skip
     return shards
 
 
@@ -172,20 +182,30 @@ class ShardItems:
         ids = [d.doc_id for d in read_documents(Path(shard.path), "pubmed", report=report)]
         return ids, report.deleted
 
+    def read_deleting(self, shard: CorpusShard) -> tuple[list[tuple[str, str]], list[str]]:
+        """:meth:`__call__`'s pairs and the ids ``shard`` deletes (as :meth:`ids` gives
+        them), from one reading: what the ``error`` policy for repeated ids checks
+        deletions with (:mod:`medkg.coverage.record_ids`)."""
+        report = ReadReport()
+        return [(i, text) for i, text, _ in self.located(shard, report)], report.deleted
+
     def locations(self, shard: CorpusShard) -> list[str]:
         """Where each record of ``shard`` is, in the order :meth:`__call__` gives them
         (``file:line`` for JSONL, ``file: row N`` for Parquet, ``file: citation N`` for
         PubMed): what an error about one record names."""
         return [where for _, _, where in self.located(shard)]
 
-    def located(self, shard: CorpusShard) -> list[tuple[str, str, str]]:
-        """``(item id, text, where)`` of each record of ``shard``."""
+    def located(
+        self, shard: CorpusShard, report: ReadReport | None = None
+    ) -> list[tuple[str, str, str]]:
+        """``(item id, text, where)`` of each record of ``shard`` (a PubMed file's counts
+        and deleted ids go to ``report``)."""
         path = Path(shard.path)
         if shard.fmt == "pubmed":
             return [
                 (d.doc_id, f"{d.title}\n{d.text}" if d.metadata.get("has_abstract") and d.title
                  else d.text, f"{path}: citation {n}")
-                for n, d in enumerate(read_documents(path, "pubmed"), 1)
+                for n, d in enumerate(read_documents(path, "pubmed", report=report), 1)
             ]  # fmt: skip
         if shard.fmt == "jsonl":
             records, sep = _jsonl_records(shard), ":"
@@ -202,7 +222,7 @@ class ShardItems:
 
 def _jsonl_records(shard: CorpusShard) -> list[tuple[int, Any]]:
     path = Path(shard.path)
-    if path.name.endswith(".gz"):
+    if _gzipped(path):
         try:
             with gzip.open(path, "rb") as gz:
                 data = gz.read()

@@ -191,3 +191,25 @@ def test_a_branch_without_universe_nodes_is_not_a_gap() -> None:
     nodes = pl.concat([tree(), extra.select(tree().columns)])
     got = audit(nodes, mentions(), name="toy", n_items=5, min_branch_size=1)
     assert got.uncovered.get_column("id").to_list() == ["D2a"]
+
+
+def test_names_that_share_a_file_tag_are_refused_before_anything_is_written(
+    result, tmp_path: Path
+) -> None:
+    """'x.y' and 'x_y' differ but both tag their files ``.x_y`` (gaps.x_y.json, ...): one
+    dataset's files would silently replace the other's, and reading the folder back would
+    give both names the same table."""
+    other = audit(tree(), mentions().filter(pl.col("item_id") == "3"), name="x_y", n_items=1,
+                  min_branch_size=1)  # fmt: skip
+    first = audit(tree(), mentions(), name="x.y", n_items=5, min_branch_size=1)
+    out = tmp_path / "audit"
+    with pytest.raises(
+        AuditError, match=r"'x\.y' and 'x_y' .*same file names \(\.x_y: gaps\.x_y\.json"
+    ):
+        write_audit([first, other], out)
+    assert not out.exists() or not list(out.iterdir())
+    from medkg.coverage.audit import check_names  # what run_audit checks before linking
+
+    with pytest.raises(AuditError, match=r"'x\.y' and 'x_y'"):
+        check_names(["x.y", "a", "x_y"])
+    assert check_names(["x.y", "x-y", "xy"]) == ["x.y", "x-y", "xy"]

@@ -24,7 +24,12 @@ from medkg.kg.stores import open_store
 from medkg.retrieval.shards import ShardItems, plan_shards
 from tests.factories.corpora import write_keyed_jsonl
 from tests.factories.graphs import small_graph
-from tests.factories.pubmed_updates import REVISED_TITLE, UpdatedPubmed, write_updated_pubmed
+from tests.factories.pubmed_updates import (
+    REVISED_TITLE,
+    UpdatedPubmed,
+    without_revision,
+    write_updated_pubmed,
+)
 
 
 def test_a_baseline_with_its_update_links_the_latest_versions(tmp_path: Path) -> None:
@@ -69,6 +74,37 @@ def test_error_policy_still_names_both_records(tmp_path: Path) -> None:
                        r"\S*pubmed26n0002\.xml\.gz: citation 1\."):  # fmt: skip
         link_corpus(Linker.from_graph(small_graph()), plan_shards(str(pm.folder), 100),
                     ShardItems(), LocalEngine(), tmp_path / "m.parquet")  # fmt: skip
+
+
+def test_error_policy_refuses_a_citation_a_later_file_deletes(tmp_path: Path) -> None:
+    """The update without its revised citation: no PMID repeats, but its DeleteCitation
+    names a baseline citation. ``error`` read no deletion and audited the deleted citation;
+    it refuses it, naming the citation and the deleting file, as it refuses a repeat. A
+    deletion of a PMID the corpus does not hold (the other one) stays harmless, and so
+    does the same file deleting it twice over (the excerpt twice, by the CLI test)."""
+    import gzip
+
+    pm = write_updated_pubmed(tmp_path / "pubmed")
+    raw, update = without_revision(pm), pm.folder / "pubmed26n0002.xml.gz"
+    linker = Linker.from_graph(small_graph())
+    with pytest.raises(InputError, match=rf"citation '{pm.deleted}' \(\S*pubmed26n0001\.xml\.gz: "
+                       r"citation 3\) is deleted by \S*pubmed26n0002\.xml\.gz's DeleteCitation "
+                       r"list.*--repeated-ids last"):  # fmt: skip
+        link_corpus(linker, plan_shards(str(pm.folder), 100), ShardItems(), LocalEngine(),
+                    tmp_path / "m.parquet")  # fmt: skip
+    # the update alone deletes only PMIDs it does not hold: linked as before
+    alone = link_corpus(linker, plan_shards(str(update), 100), ShardItems(), LocalEngine(),
+                        tmp_path / "u.parquet")  # fmt: skip
+    assert alone.items == 2
+    # a file deleting a citation it holds itself (checked on the worker)
+    own = raw.replace(
+        "<DeleteCitation>", f'<DeleteCitation>\n<PMID Version="1">{pm.kept[-1]}</PMID>', 1
+    )
+    update.write_bytes(gzip.compress(own.encode()))
+    with pytest.raises(InputError, match=rf"citation '{pm.kept[-1]}' \(\S*pubmed26n0002\.xml\.gz"
+                       r": citation 2\) is deleted by \S*pubmed26n0002\.xml\.gz's"):  # fmt: skip
+        link_corpus(linker, plan_shards(str(update), 100), ShardItems(), LocalEngine(),
+                    tmp_path / "u.parquet")  # fmt: skip
 
 
 def test_last_keeps_the_last_jsonl_record_of_an_id_in_any_shard(tmp_path: Path) -> None:
@@ -135,6 +171,22 @@ def test_an_unknown_policy_is_a_usage_error(tmp_path: Path) -> None:
                                    str(tmp_path / "m.parquet"), "--repeated-ids", "last"])  # fmt: skip
     assert res.exit_code == 2 and "applies to a sharded corpus" in " ".join(res.output.split())
     assert not (tmp_path / "m.parquet").exists()
+
+
+def test_audit_with_last_and_no_sharded_corpus_says_so(tmp_path: Path) -> None:
+    """As ``coverage link`` does: ``last`` applies to sharded corpora only, so an audit of
+    datasets read whole must not take it silently (its coverage.json would not say it)."""
+    (tmp_path / "plain.jsonl").write_text('{"q": "Myopia"}\n')
+    store, out = tmp_path / "graph", tmp_path / "audit"
+    with open_store("embedded", path=store) as s:
+        s.save(small_graph())
+    res = CliRunner().invoke(app, ["coverage", "audit", str(tmp_path / "plain.jsonl"), "--out",
+                                   str(out), "--path", str(store), "--fields", "q",
+                                   "--amcs-ref", "none",
+                                   "--no-report", "--repeated-ids", "last"])  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert "applies to a sharded corpus" in " ".join(res.output.split())
+    assert not out.exists()
 
 
 def test_cli_link_and_audit_report_superseded_and_deleted(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from medkg.cli.main import app
 from medkg.coverage.linking import Linker
 from medkg.coverage.pipeline import DatasetSpec, run_audit
 from medkg.coverage.record_ids import IdSpool, id_hashes
-from medkg.coverage.sharded import CorpusSource, link_corpus
+from medkg.coverage.sharded import CorpusSource, _check_repeats, link_corpus
 from medkg.engines import LocalEngine, ShardTask
 from medkg.errors import InputError
 from medkg.kg.model import KnowledgeGraph
@@ -81,6 +81,51 @@ def test_a_repeated_id_within_a_shard_names_both_lines(tmp_path: Path) -> None:
                     ShardItems(("q",), "key"), LocalEngine(), tmp_path / "m.parquet")  # fmt: skip
 
 
+def test_a_dataset_read_whole_with_a_repeated_id_is_refused_like_a_corpus(
+    tmp_path: Path,
+) -> None:
+    """The same JSONL file audited as a file (read whole) and as a one-file corpus: two
+    records of one id are one item to the counts and two to n_items (linked share 1/3 where
+    2 of 3 records link), so both refuse it naming the lines (the blank line counts)."""
+    folder = tmp_path / "corpus"
+    write_keyed_jsonl(folder / "a.jsonl", ["k1", "k2", "k1"], ["Myopia", "plain", "FBN1"])
+    path = folder / "a.jsonl"
+    path.write_text(path.read_text().replace("\n", "\n\n", 1))  # line 2 blank: k1 at 1 and 4
+    kg = small_graph()
+    corpus = CorpusSource(tuple(plan_shards(str(folder), 10)), ShardItems(("q",), "key"))
+    for spec in (DatasetSpec("d", str(path), ("q",), "key"),
+                 DatasetSpec("d", str(folder), ("q",), "key", corpus)):  # fmt: skip
+        out = tmp_path / "audit"
+        with pytest.raises(InputError, match=r"item id 'k1' appears twice in .*\S*a\.jsonl:1 "
+                           r"and \S*a\.jsonl:4\."):  # fmt: skip
+            run_audit(kg, [spec], out=out, amcs_reference=None, report=False)
+        assert not out.exists()
+
+
+def test_a_dataset_read_whole_writes_one_mention_table_with_or_without_an_engine(
+    tmp_path: Path,
+) -> None:
+    """``coverage audit --engine local`` links in batches of 500 in this process,
+    ``--engine ray`` in shards of ``--shard-size`` on an engine. While the linker ordered
+    each batch by item id, line-number ids ("1", "10", "11", ... "2") made the two write
+    other mentions.parquet bytes. Ray's shards are these LocalEngine shards
+    (tests/engines/test_audit_engines_ray.py)."""
+    import polars as pl
+
+    texts = ["fever and cough", "Myopia", "Marfan syndrome", "FBN1 and Myopia"]
+    (tmp_path / "d.jsonl").write_text("".join(f'{{"q": "{texts[n % 4]}"}}\n' for n in range(120)))
+    spec = DatasetSpec("d", str(tmp_path / "d.jsonl"), ("q",))
+    kg, files = small_graph(), {}
+    for name, engine in (("here", None), ("engine", LocalEngine())):
+        res = run_audit(kg, [spec], out=tmp_path / name, amcs_reference=None, report=False,
+                        engine=engine, shard_size=50)  # fmt: skip
+        files[name] = res.files
+    assert pl.read_parquet(files["here"]["mentions.parquet"]).height > 100
+    assert sorted(files["here"]) == sorted(files["engine"])
+    for name, file in files["here"].items():
+        assert files["engine"][name].read_bytes() == file.read_bytes(), name
+
+
 def test_the_same_pubmed_file_twice_is_refused_by_the_cli(tmp_path: Path) -> None:
     """A baseline file copied twice (or an update file beside its baseline): every PMID
     twice. The audit names the first PMID and both files, exits non-zero, writes nothing."""
@@ -118,6 +163,55 @@ def test_the_id_spool_finds_every_repeat_and_only_repeats(tmp_path: Path) -> Non
         spool.add(0, id_hashes(ids))
         assert spool.repeats() == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_naming_the_first_repeat_holds_a_bucket_not_every_repeat(tmp_path: Path) -> None:
+    """A corpus whose every id repeats (a baseline beside its copy; a baseline with a year
+    of update files under the default policy: millions of revised PMIDs): the error names
+    the first repeat and counts the rest with the driver holding one bucket and a window of
+    candidates, not Python pairs of every repeated record (10x the spool: 1.6 GB for 5 M
+    revised PMIDs)."""
+    ids = [str(30_000_000 + i) for i in range(100_000)]
+    folder = tmp_path / "corpus"
+    for name in ("a.jsonl", "b.jsonl"):
+        write_keyed_jsonl(folder / name, ids, ["x"] * len(ids))
+    read, shards = ShardItems(("q",), "key"), plan_shards(str(folder), 500)
+    with IdSpool(tmp_path, buckets=64) as spool:
+        for n, shard in enumerate(shards):
+            spool.add(n, id_hashes(read.ids(shard)[0]))
+        spooled = sum(f.stat().st_size for f in spool.folder.iterdir())
+        gc.collect()
+        tracemalloc.start()
+        try:
+            with pytest.raises(InputError, match=r"item id '30000000' appears twice in the "
+                               r"corpus: \S*a\.jsonl:1 and \S*b\.jsonl:1\. .*\(99999 more "
+                               r"records repeat an earlier id\)"):  # fmt: skip
+                _check_repeats(spool, shards, read)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert spooled == 200_000 * 16 and peak < spooled / 2, (peak, spooled)
+
+
+def test_a_hash_collision_moves_the_check_to_the_next_window(tmp_path: Path) -> None:
+    """Hand-made hashes: k1 and k3 share one (a 64-bit collision), k2 repeats. In windows of
+    one candidate the collision is read, found to differ, and the next window names k2."""
+    import numpy as np
+
+    folder = tmp_path / "corpus"
+    write_keyed_jsonl(folder / "a.jsonl", ["k1", "k2"], ["x", "y"])
+    write_keyed_jsonl(folder / "b.jsonl", ["k3", "k2"], ["x", "y"])
+    read, shards = ShardItems(("q",), "key"), plan_shards(str(folder), 10)
+    with IdSpool(tmp_path, buckets=1) as spool:
+        for n in (0, 1):
+            spool.add(n, np.array([7, 9], dtype="<u8"))
+        assert spool.first_repeats(1) == ([((0, 0), (1, 0))], 2)
+        assert spool.first_repeats(1, after=1 << 32) == ([((0, 1), (1, 1))], 1)
+        for window in (1, 2):
+            with pytest.raises(InputError, match=r"item id 'k2' appears twice in the corpus: "
+                               r"\S*a\.jsonl:2 and \S*b\.jsonl:2\.") as err:  # fmt: skip
+                _check_repeats(spool, shards, read, window=window)
+            assert "more records" not in str(err.value)
 
 
 def _peak(kg: KnowledgeGraph, linker: Linker, folder: Path, out: Path) -> int:

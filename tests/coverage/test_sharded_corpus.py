@@ -106,6 +106,38 @@ def test_gzipped_jsonl_is_one_shard_with_the_plain_files_records(tmp_path: Path)
         ShardItems(("q",))(plan_shards(str(packed), 7)[0])
 
 
+def test_an_upper_case_gz_suffix_is_read_as_gzip(tmp_path: Path) -> None:
+    """``A.JSONL.GZ`` is a corpus file (suffixes are matched case-blind) and must be read as
+    the gzip stream it is, not cut into lines of compressed bytes ("not UTF-8 text")."""
+    expected = write_corpus(tmp_path / "corpus")
+    plain = tmp_path / "corpus" / "a.jsonl"
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    (packed / "A.JSONL.GZ").write_bytes(gzip.compress(plain.read_bytes()))
+    assert is_sharded_source(str(packed / "A.JSONL.GZ"))
+    shards = plan_shards(str(packed), 7)
+    assert len(shards) == 1 and (shards[0].start, shards[0].stop) == (0, None)
+    got = ShardItems(("q",))(shards[0])
+    assert got == [(i.split(":", 1)[1], t) for i, t in expected if i.startswith("a.jsonl:")]
+
+
+def test_a_lone_surrogate_escape_names_its_file_and_line(tmp_path: Path) -> None:
+    """JSON may escape half of a UTF-16 pair (``"\\ud800"``): Python reads it as a string
+    that no UTF-8 writer takes (the linker's table, the id hashes), so a corpus or a file
+    read whole failed with a bare UnicodeEncodeError. A pair that is whole stays text."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text('{"key": "k1", "q": "\\ud83d\\ude00 Myopia"}\n'
+                                    '{"key": "\\ud800", "q": "Myopia"}\n')  # fmt: skip
+    first = ShardItems(("q",), "key")(plan_shards(str(folder), 1)[0])
+    assert first == [("k1", "\U0001f600 Myopia")]
+    with pytest.raises(DatasetError, match=r"a\.jsonl:2: .*surrogate"):
+        link_corpus(Linker.from_graph(small_graph()), plan_shards(str(folder), 1),
+                    ShardItems(("q",), "key"), LocalEngine(), tmp_path / "m.parquet")  # fmt: skip
+    with pytest.raises(DatasetError, match=r"a\.jsonl:2: .*surrogate"):
+        DatasetSpec("d", str(folder / "a.jsonl"), ("q",), "key").items()
+
+
 def test_truncated_pubmed_shard_names_its_file(tmp_path: Path) -> None:
     folder = tmp_path / "pubmed"
     folder.mkdir()
@@ -151,6 +183,30 @@ def test_cli_links_a_folder_and_leaves_nothing_on_bad_input(tmp_path: Path) -> N
     res = CliRunner().invoke(app, args)
     assert res.exit_code != 0 and "a.jsonl:152: malformed JSON" in res.output
     assert not out.exists() and not list(tmp_path.glob(".mentions*"))  # nothing half-written
+
+
+def test_an_empty_corpus_among_several_is_named(tmp_path: Path) -> None:
+    """An audit of two corpora, one whose files hold no record: the error names that
+    corpus's files (not "the corpus has no items" of either), and a corpus of empty files
+    fails when planned, naming its folder; exit 2, nothing written."""
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "a.jsonl").write_text('{"q": "Myopia"}\n')
+    (tmp_path / "blank").mkdir()
+    (tmp_path / "blank" / "b.jsonl").write_text("\n\n")  # a shard of no record
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none" / "c.jsonl").write_text("")  # no shard at all
+    store, out = _store(tmp_path), tmp_path / "audit"
+    for empty, message in (("blank", r"has no items \(1 shard read: \S*blank/b\.jsonl\)"),
+                           ("none", r"\S*none: no records \(its 1 corpus file is empty\)")):  # fmt: skip
+        res = CliRunner().invoke(app, ["coverage", "audit", str(tmp_path / "full"),
+                                       str(tmp_path / empty), "--fields", "q", "--path",
+                                       str(store), "--out", str(out), "--amcs-ref", "none",
+                                       "--no-report"])  # fmt: skip
+        assert res.exit_code == 2, res.output
+        assert re.search(message, " ".join(res.output.split())), res.output
+        assert not out.exists()
+    with pytest.raises(DatasetError, match=r"no records \(its 1 corpus file is empty\)"):
+        plan_shards(str(tmp_path / "none"), 10)
 
 
 def test_audit_of_a_corpus_equals_the_audit_of_its_records(tmp_path: Path) -> None:

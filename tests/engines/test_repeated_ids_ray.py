@@ -7,17 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from medkg.cli.main import app
 from medkg.coverage.linking import Linker
 from medkg.coverage.sharded import link_corpus
 from medkg.engines import LocalEngine, RayEngine
-from medkg.kg.stores import open_store
+from medkg.errors import InputError
 from medkg.retrieval.shards import ShardItems, plan_shards
 from tests.factories.corpora import write_keyed_jsonl
+from tests.factories.engines import check_cli_audit_on_ray
 from tests.factories.graphs import small_graph
-from tests.factories.pubmed_updates import write_updated_pubmed
+from tests.factories.pubmed_updates import without_revision, write_updated_pubmed
 
 pytestmark = pytest.mark.ray
 
@@ -43,19 +42,16 @@ def test_cli_audit_with_updates_on_ray_writes_the_local_audit(
     ray_cluster: str, tmp_path: Path
 ) -> None:
     pm = write_updated_pubmed(tmp_path / "pubmed")
-    store = tmp_path / "graph"
-    with open_store("embedded", path=store) as s:
-        s.save(small_graph())
-    outs = {}
-    for engine in ("local", "ray"):
-        outs[engine] = tmp_path / engine
-        res = CliRunner().invoke(app, ["coverage", "audit", str(pm.folder), "--path", str(store),
-                                       "--out", str(outs[engine]), "--amcs-ref", "none",
-                                       "--no-report", "--repeated-ids", "last",
-                                       "--engine", engine])  # fmt: skip
-        assert res.exit_code == 0, res.output
-    names = sorted(p.name for p in outs["local"].iterdir())
-    assert "coverage.json" in names and names == sorted(p.name for p in outs["ray"].iterdir())
-    for name in names:
-        if name != "manifest.json":  # its provenance names the engine
-            assert (outs["ray"] / name).read_bytes() == (outs["local"] / name).read_bytes(), name
+    names = check_cli_audit_on_ray(tmp_path, [str(pm.folder), "--repeated-ids", "last"])
+    assert "coverage.json" in names
+
+
+def test_a_deleted_citation_on_ray_is_refused_as_locally(ray_cluster: str, tmp_path: Path) -> None:
+    """Under ``error`` the ids a file deletes come back from the Ray Data workers too: a
+    baseline citation its update deletes is refused naming both files."""
+    pm = write_updated_pubmed(tmp_path / "pubmed")
+    without_revision(pm)
+    with pytest.raises(InputError, match=rf"citation '{pm.deleted}' \(\S*pubmed26n0001\.xml\.gz: "
+                       r"citation 3\) is deleted by \S*pubmed26n0002\.xml\.gz's"):  # fmt: skip
+        link_corpus(Linker.from_graph(small_graph()), plan_shards(str(pm.folder), 1),
+                    ShardItems(), RayEngine(workers=2), tmp_path / "m.parquet")  # fmt: skip

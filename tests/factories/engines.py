@@ -47,3 +47,32 @@ class Fails(ShardTask[list[int], list[int]]):
         if 7 in shard:
             raise ValueError("seven is not allowed")
         return shard
+
+
+def check_cli_audit_on_ray(tmp_path: Path, args: list[str]) -> list[str]:
+    """Run ``medkg coverage audit ARGS`` on the small graph with ``--engine local`` and with
+    ``--engine ray`` (the test session's cluster) and check the two folders hold the same
+    files, byte for byte (``manifest.json`` aside: its provenance names the engine); the
+    names of the files."""
+    from typer.testing import CliRunner
+
+    from medkg.cli.main import app
+    from medkg.kg.stores import open_store
+    from tests.factories.graphs import small_graph
+
+    store = tmp_path / "graph"
+    with open_store("embedded", path=store) as s:
+        s.save(small_graph())
+    outs = {}
+    for engine in ("local", "ray"):
+        outs[engine] = tmp_path / engine
+        res = CliRunner().invoke(app, ["coverage", "audit", *args, "--path", str(store), "--out",
+                                       str(outs[engine]), "--amcs-ref", "none", "--no-report",
+                                       "--engine", engine])  # fmt: skip
+        assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in outs["local"].iterdir())
+    assert names == sorted(p.name for p in outs["ray"].iterdir())
+    for name in names:
+        if name != "manifest.json":
+            assert (outs["ray"] / name).read_bytes() == (outs["local"] / name).read_bytes(), name
+    return names

@@ -58,3 +58,16 @@ def write_updated_pubmed(folder: Path) -> UpdatedPubmed:
     (folder / "pubmed26n0002.xml.gz").write_bytes(gzip.compress(update.encode(), mtime=0))
     kept = [p for p in pmids[:6] if p not in (pmids[1], pmids[2])] + [pmids[1], *pmids[6:]]
     return UpdatedPubmed(folder, kept, pmids[1], pmids[2], unknown)
+
+
+def without_revision(pm: UpdatedPubmed) -> str:
+    """Rewrite ``pm``'s update file without its revised citation, so that no PMID repeats
+    and only its ``DeleteCitation`` touches the baseline (the third citation); returns the
+    update's XML text as written."""
+    update = pm.folder / "pubmed26n0002.xml.gz"
+    raw = gzip.decompress(update.read_bytes()).decode()
+    revised = _ARTICLE.search(raw)
+    assert revised is not None and pm.revised in revised[0]
+    raw = raw.replace(revised[0], "", 1)
+    update.write_bytes(gzip.compress(raw.encode(), mtime=0))
+    return raw
