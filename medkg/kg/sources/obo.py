@@ -137,12 +137,16 @@ def split_value(value: str) -> tuple[str, str | None, str | None]:
 _MONDO_SOURCE = re.compile(r'source\s*=\s*"(MONDO:[A-Za-z]+)"')
 
 
+def loose_xref(sources: list[str]) -> bool:
+    """Whether an xref's ``source`` annotations say it is no equivalence: MONDO annotates
+    its curated 1:1 equivalences ``MONDO:equivalentTo``; an xref whose MONDO sources are
+    all something else (``MONDO:relatedTo``, ``MONDO:obsoleteEquivalent`` ...) is loose."""
+    mondo = [s for s in sources if s.startswith("MONDO:")]
+    return bool(mondo) and "MONDO:equivalentTo" not in mondo
+
+
 def _loose_xref(qualifiers: str | None) -> bool:
-    """Whether an xref's qualifiers say it is no equivalence: MONDO annotates its curated
-    1:1 equivalences ``source="MONDO:equivalentTo"``; an xref whose MONDO sources are all
-    something else (``MONDO:relatedTo``, ``MONDO:obsoleteEquivalent`` ...) is loose."""
-    sources = _MONDO_SOURCE.findall(qualifiers or "")
-    return bool(sources) and "MONDO:equivalentTo" not in sources
+    return loose_xref(_MONDO_SOURCE.findall(qualifiers or ""))
 
 
 def _strip_comment(value: str) -> str:
