@@ -374,13 +374,13 @@ def _gene_phenotype_edges(frame: pl.DataFrame) -> pl.DataFrame:
     per_disease = known.group_by(["gene", "hpo_id"]).agg(
         pl.col("frequency").n_unique().alias("n_freq"),
         pl.col("frequency").first().alias("frequency"),
-        pl.struct("disease_id", "frequency").sort_by("disease_id").alias("by_disease"),
+        pl.struct("disease_id", "frequency")
+        .unique()
+        .sort_by(pl.struct("disease_id", "frequency"))
+        .alias("by_disease"),
     )
     several = pl.col("n_freq") > 1
-    props = pl.col("by_disease").map_elements(
-        lambda pairs: props_json({"frequencies": {p["disease_id"]: p["frequency"] for p in pairs}}),
-        return_dtype=pl.String(),
-    )
+    props = pl.col("by_disease").map_elements(_frequencies_json, return_dtype=pl.String())
     return (
         frame.group_by(["gene", "hpo_id"], maintain_order=True)
         .agg(pl.col("disease_id").unique().sort().str.join(";").alias("reference"))
@@ -395,6 +395,15 @@ def _gene_phenotype_edges(frame: pl.DataFrame) -> pl.DataFrame:
         )
         .with_columns(_frequency_value())
     )
+
+
+def _frequencies_json(pairs: list[dict[str, str]]) -> str:
+    """``{"frequencies": {disease: frequency}}``; a disease listed twice for one pair with
+    different frequencies keeps both, ``"; "``-joined (sorted, so the text is stable)."""
+    by_disease: dict[str, list[str]] = {}
+    for p in pairs:
+        by_disease.setdefault(p["disease_id"], []).append(p["frequency"])
+    return str(props_json({"frequencies": {d: "; ".join(f) for d, f in by_disease.items()}}))
 
 
 def _version_from_path(path: Path) -> str:
