@@ -9,6 +9,10 @@ YAML header of ``#`` lines (curie map, mapping set id, licence) and one row per
 pair loses its MAPS_TO edge (so the tree no longer places a node through it), an accepted
 pair gets ``method="curated"`` and confidence 1.0 (added when the resolver did not make
 it); pairs naming ids that are not in the graph are counted, never applied silently.
+The ``predicate_id`` says what was accepted: ``skos:exactMatch`` (the same concept),
+``skos:broadMatch`` (the object is broader: the edge keeps ``props.match = "broad"``, so
+an accepted broad match never becomes an identity) or ``skos:closeMatch``
+(``props.match = "close"``); any other predicate is an error naming the row.
 """
 
 from __future__ import annotations
@@ -41,6 +45,12 @@ CURIE_MAP = {
     "skos": "http://www.w3.org/2004/02/skos/core#",
     "semapv": "https://w3id.org/semapv/vocab/",
 }
+# Accepted predicate -> props.match of the curated edge (None: an identity).
+PREDICATE_MATCH: dict[str, str | None] = {
+    "skos:exactMatch": None,
+    "skos:broadMatch": "broad",
+    "skos:closeMatch": "close",
+}
 CURATED = {
     "source": "medkg-curated",
     "source_version": "1",
@@ -64,20 +74,32 @@ def read_curated(path: Path) -> dict[tuple[str, str], dict[str, str]]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise CuratedMappingError(f"{path}: not UTF-8 text") from None
-    body = [line for line in text.splitlines() if not line.startswith("#")]
+    numbered = [
+        (n, line) for n, line in enumerate(text.splitlines(), 1) if not line.startswith("#")
+    ]
+    body = [line for _, line in numbered]
     reader = csv.DictReader(io.StringIO("\n".join(body)), delimiter="\t")
     needed = ("subject_id", "object_id", "predicate_id")
     missing = [c for c in needed if c not in (reader.fieldnames or [])]
     if missing:
         raise CuratedMappingError(f"{path}: not an SSSOM table (missing column(s) {missing})")
     out = {}
-    for number, row in enumerate(reader, 2):
+    for row in reader:
+        # the file line (comment lines count), not the row among the table's lines
+        number = numbered[reader.line_num - 1][0]
         if not row.get("subject_id") or not row.get("object_id"):
-            raise CuratedMappingError(f"{path} row {number}: subject_id and object_id are required")
+            raise CuratedMappingError(
+                f"{path} line {number}: subject_id and object_id are required"
+            )
         if row.get("predicate_modifier") not in (None, "", "Not"):
             raise CuratedMappingError(
-                f"{path} row {number}: predicate_modifier must be empty or Not, "
+                f"{path} line {number}: predicate_modifier must be empty or Not, "
                 f"got {row['predicate_modifier']!r}"
+            )
+        if row.get("predicate_id") not in PREDICATE_MATCH:
+            raise CuratedMappingError(
+                f"{path} line {number}: predicate_id must be one of {sorted(PREDICATE_MATCH)}, "
+                f"got {row.get('predicate_id')!r}"
             )
         out[(row["subject_id"], row["object_id"])] = {c: row.get(c) or "" for c in SSSOM_COLUMNS}
     return out
@@ -97,6 +119,11 @@ def write_curated(path: Path, rows: Mapping[tuple[str, str], Mapping[str, str]])
         writer.writerow({c: rows[key].get(c, "") for c in SSSOM_COLUMNS})
     write_text(path, "\n".join(header) + "\n" + buffer.getvalue())
     return path
+
+
+def _match_props(predicate: str) -> dict[str, str] | None:
+    match = PREDICATE_MATCH.get(predicate)
+    return {"match": match} if match else None
 
 
 def apply_curated_mappings(kg: KnowledgeGraph, path: Path | None) -> KnowledgeGraph:
@@ -120,7 +147,8 @@ def apply_curated_mappings(kg: KnowledgeGraph, path: Path | None) -> KnowledgeGr
     kept = edges.join(decided.select("src", "rel", "dst"), on=["src", "rel", "dst"], how="anti")
     known_accepted = [(s, o) for s, o in accepted if s in ids and o in ids]
     new = edges_frame(
-        [{"src": s, "rel": MAPS_TO, "dst": o, "method": "curated", "confidence": 1.0, **CURATED}
+        [{"src": s, "rel": MAPS_TO, "dst": o, "method": "curated", "confidence": 1.0,
+          "props": _match_props(rows[(s, o)]["predicate_id"]), **CURATED}
          for s, o in known_accepted]
     )  # fmt: skip
     existing = set(
@@ -144,6 +172,7 @@ def apply_curated_mappings(kg: KnowledgeGraph, path: Path | None) -> KnowledgeGr
 
 
 __all__ = [
+    "PREDICATE_MATCH",
     "CuratedMappingError",
     "apply_curated_mappings",
     "curated_path",

@@ -16,7 +16,10 @@ from medkg.errors import MedkgError
 # Canonical prefixes medkg knows, with the spellings seen in real sources.
 CANONICAL_PREFIXES: dict[str, tuple[str, ...]] = {
     "HP": ("HP", "HPO"),
-    "OMIM": ("OMIM", "MIM", "OMIMPS", "OMIM_PS"),
+    "OMIM": ("OMIM", "MIM"),
+    # An OMIM phenotypic series (PS606176: a group of diseases, MONDO's grouping classes) is
+    # not the OMIM entry with the same number (606176: one form): never read as OMIM.
+    "OMIMPS": ("OMIMPS", "OMIM_PS", "OMIM.PS"),
     "ORPHA": ("ORPHA", "ORPHANET", "ORDO", "ORPHANET_ID"),
     "DECIPHER": ("DECIPHER",),
     "NCBIGene": ("NCBIGENE", "NCBI_GENE", "ENTREZGENE", "ENTREZ", "GENEID"),

@@ -3,7 +3,8 @@
 Sources attach facts to their own ids: FBN1 is associated with ``OMIM:154700`` only, so
 ``ORPHA:558`` (the same Marfan syndrome) shows no gene. Nodes are never merged (see
 :mod:`medkg.kg.resolve`); instead a reader follows *equivalence* edges — MAPS_TO edges
-that state identity (``props.match`` not broad, method not a name-stem/contains match)
+that state identity (``props.match`` neither broad nor close — an imported
+``skos:closeMatch`` says "similar", not "the same" —, method not a name-stem/contains match)
 with a confidence, i.e. a measured precision, of at least :data:`EQUIVALENCE_MIN_PRECISION`
 — and shows the equivalent's facts as such (``via``), never as the node's own.
 """
@@ -19,12 +20,14 @@ from medkg.kg.model import IS_A, MAPS_TO, MET_PARENT, REPLACED_BY
 
 EQUIVALENCE_MIN_PRECISION = 0.95
 BROAD_METHODS = frozenset(["name_stem", "name_contains"])
+# props.match values that do not state identity (see medkg.kg.mappings.mapping_source).
+NOT_IDENTITY_MATCHES = ('"match":"broad"', '"match":"close"')
 STRUCTURAL_RELS = frozenset([IS_A, MAPS_TO, MET_PARENT, REPLACED_BY])
 
 
 def is_equivalence(method: str | None, confidence: float | None, props: str | None) -> bool:
     """Whether a MAPS_TO edge states identity precisely enough to share facts."""
-    if method in BROAD_METHODS or '"match":"broad"' in (props or ""):
+    if method in BROAD_METHODS or any(m in (props or "") for m in NOT_IDENTITY_MATCHES):
         return False
     return confidence is not None and confidence >= EQUIVALENCE_MIN_PRECISION
 

@@ -31,6 +31,7 @@ MEDKG = "https://w3id.org/medkg/"
 OBO = "http://purl.obolibrary.org/obo/"
 IRI_BASES = {
     "OMIM": "https://omim.org/entry/",
+    "OMIMPS": "https://omim.org/phenotypicSeries/PS",
     "ORPHA": "http://www.orpha.net/ORDO/Orphanet_",
     "MESH": "http://id.nlm.nih.gov/mesh/",
     "NCBIGene": "https://identifiers.org/ncbigene:",

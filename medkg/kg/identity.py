@@ -19,8 +19,11 @@ it correct, a negated row wrong, with the predicate read strictly: an identity m
 edge (``xref``, ``name_exact``, ``synonym_exact``) is correct only under a positive
 ``exactMatch`` (a ``broadMatch``, or any negated row, makes it wrong; so does a positive
 ``exactMatch`` of its subject to another concept of the same vocabulary); a broad
-method's edge (``name_stem``, ``name_contains``) is correct under any positive row and wrong
-under a negated ``broadMatch`` (a negated ``exactMatch`` says nothing about a broader match). Precision = correct / judged; a method with fewer than
+method's edge (``name_stem``, ``name_contains``) is correct under a positive ``exactMatch`` or
+``broadMatch`` and wrong under a positive ``narrowMatch`` (the target is narrower) or a
+negated ``broadMatch`` (a negated ``exactMatch`` says nothing about a broader match). A row
+judges both directions, read from the object's side with broad and narrow swapped
+(``A broadMatch B`` is ``B narrowMatch A``). Precision = correct / judged; a method with fewer than
 :data:`MIN_JUDGED` judged edges keeps its prior confidence, marked unmeasured.
 """
 
@@ -43,6 +46,9 @@ MIN_JUDGED = 20
 IDENTITY_METHODS = ("xref", "name_exact", "synonym_exact")
 EXACT = "skos:exactMatch"
 BROAD = "skos:broadMatch"
+NARROW = "skos:narrowMatch"
+# A row read from its object's side: "A broadMatch B" is "B narrowMatch A".
+_REVERSED = {BROAD: NARROW, NARROW: BROAD}
 _FAMILY = {"MESHX": "MESH"}
 _COUNTS = ("edges", "judged", "correct", "placement_judged", "placement_correct")
 
@@ -78,15 +84,17 @@ def load_gold(paths: Iterable[Path] | None = None) -> dict[str, list[GoldRow]]:
     out: dict[str, list[GoldRow]] = defaultdict(list)
     for table in _gold_tables(tuple(paths) if paths is not None else tuple(gold_files())):
         for r in table.frame.iter_rows(named=True):
-            for a, b, label in (
-                (r["subject_id"], r["object_id"], r["object_label"]),
-                (r["object_id"], r["subject_id"], r["subject_label"]),
-            ):
+            predicate = r["predicate_id"]
+            for a, b, label, pred in (
+                (r["subject_id"], r["object_id"], r["object_label"], predicate),
+                (r["object_id"], r["subject_id"], r["subject_label"],
+                 _REVERSED.get(predicate, predicate)),
+            ):  # fmt: skip
                 out[a].append(
                     GoldRow(
                         b,
                         normalise_name(label or ""),
-                        r["predicate_id"],
+                        pred,
                         r["negated"],
                         table.path.name,
                     )
@@ -125,9 +133,10 @@ def judge(
             if EXACT in positive:
                 return True
             return False if (negative or positive) else None
-        if positive:
+        # the target is a good parent when it is the same concept or a broader one
+        if positive & {EXACT, BROAD}:
             return True
-        return False if BROAD in negative else None
+        return False if (BROAD in negative or NARROW in positive) else None
     if method in IDENTITY_METHODS and any(
         not g.negated and g.predicate == EXACT and family(g.obj) == fam for g in rows
     ):

@@ -250,6 +250,7 @@ PREFIX_IRIS = {
     "DOID": "http://purl.obolibrary.org/obo/DOID_",
     "ORPHA": "http://www.orpha.net/ORDO/Orphanet_",
     "OMIM": "https://omim.org/entry/",
+    "OMIMPS": "https://omim.org/phenotypicSeries/PS",
     "MESH": "http://id.nlm.nih.gov/mesh/",
     "ICD10": "https://icd.who.int/browse10/2019/en#/",
     "ICD10CM": "https://icd.codes/icd10cm/",
@@ -264,12 +265,15 @@ PREFIX_IRIS = {
 
 
 def graph_mappings(kg: KnowledgeGraph) -> pl.DataFrame:
-    """The graph's MAPS_TO edges as SSSOM columns (one row per edge, sorted)."""
+    """The graph's MAPS_TO edges as SSSOM columns (one row per edge, sorted); the predicate
+    is the edge's ``props.match`` (broad, close, else exact)."""
     names = kg.nodes.select(pl.col("id"), pl.col("name"))
     maps = kg.edges.filter(pl.col("rel") == MAPS_TO).select(
         "src", "dst", "method", "confidence", "props", "source"
     )
-    broad = pl.col("props").fill_null("").str.contains('"match":"broad"', literal=True)
+    match = pl.col("props").fill_null("")
+    broad = match.str.contains('"match":"broad"', literal=True)
+    close = match.str.contains('"match":"close"', literal=True)
     names = names.with_columns(pl.col("name").str.replace_all(r"[\t\r\n]+", " "))
     return (
         maps.join(names.rename({"id": "src", "name": "subject_label"}), on="src", how="left")
@@ -277,7 +281,12 @@ def graph_mappings(kg: KnowledgeGraph) -> pl.DataFrame:
         .select(
             pl.col("src").alias("subject_id"),
             "subject_label",
-            pl.when(broad).then(pl.lit(BROAD)).otherwise(pl.lit(EXACT)).alias("predicate_id"),
+            pl.when(broad)
+            .then(pl.lit(BROAD))
+            .when(close)
+            .then(pl.lit(CLOSE))
+            .otherwise(pl.lit(EXACT))
+            .alias("predicate_id"),
             pl.col("dst").alias("object_id"),
             "object_label",
             pl.col("method")

@@ -14,8 +14,9 @@ reason                                  rare   evidence
                                                rare (``medkg kg import --rare-subset NAME``)
 ``prevalence:<value>``                  y/n    a source gives a prevalence (``props.prevalence``:
                                                a proportion, ``n/m`` or ``a-b / m``): rare when
-                                               its upper bound is below 1/2,000 (the EU
-                                               definition Orphanet uses)
+                                               its upper bound is at most 1/2,000 (the EU
+                                               definition Orphanet uses: "not more than 5 in
+                                               10 000", so "1-5 / 10 000" is rare)
 ``orphanet``                            yes    an Orphanet disease (Orphanet lists rare
                                                diseases only)
 ``omim_susceptibility``                 no     OMIM entry for a susceptibility / QTL / modifier
@@ -73,7 +74,8 @@ import polars as pl
 from medkg.kg.model import DISEASE, GENE_ASSOCIATED_WITH, IS_A, MAPS_TO
 from medkg.kg.resolve import normalise_name, normalise_names
 
-RARE_PREVALENCE_BELOW = 1 / 2000
+# EU: "not more than five in 10 000" (Regulation (EC) No 141/2000): at most this is rare.
+RARE_PREVALENCE_AT_MOST = 5 / 10_000
 HPOA_PREFIXES = ("OMIM", "DECIPHER")
 COMMON_TARGET_PREFIXES = ("MESH", "MESHX", "ICD10", "ICD10CM")
 EXACT_EQUIVALENCE = ("xref", "name_exact", "synonym_exact")
@@ -281,7 +283,7 @@ def _decide(
         return True, f"subset:{subset}"
     value = parse_prevalence(prevalence)
     if value is not None:
-        return value < RARE_PREVALENCE_BELOW, f"prevalence:{prevalence}"
+        return value <= RARE_PREVALENCE_AT_MOST, f"prevalence:{prevalence}"
     if prefix == "ORPHA":
         return True, "orphanet"
     if prefix in HPOA_PREFIXES:

@@ -1,7 +1,7 @@
 """Name and synonym search over a node table (the embedded store's `kg search`).
 
 Vectorised with polars: names and synonyms are normalised once per call (or once for
-many calls, with :func:`search_keys`) (lower case,
+many calls, with :func:`search_keys`) (lower case, accents and possessive "'s" dropped,
 punctuation to spaces) and scored:
 
 ====  ==========================================================
@@ -22,16 +22,22 @@ from typing import Any
 
 import polars as pl
 
-from medkg.kg.resolve import normalise_name
-
 
 def _norm(expr: pl.Expr) -> pl.Expr:
+    """:func:`medkg.kg.resolve.normalise_name` in polars (accents dropped, possessive "'s"
+    dropped); the query goes through it too, so a name always finds itself."""
     return (
-        expr.str.to_lowercase()
-        .str.replace_all(r"'s\b", "s")
+        expr.str.normalize("NFKD")
+        .str.replace_all(r"\p{Mn}", "")
+        .str.to_lowercase()
+        .str.replace_all(r"(\w)'s\b", "$1")
         .str.replace_all(r"[^a-z0-9]+", " ")
         .str.strip_chars()
     )
+
+
+def _normalise_query(text: str) -> str:
+    return str(pl.select(_norm(pl.lit(text, dtype=pl.String()))).item() or "")
 
 
 def _keyed(nodes: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
@@ -72,7 +78,7 @@ def search_nodes(
 
     ``keys`` (from :func:`search_keys` over the same nodes) skips re-normalising every
     name on each call."""
-    query = normalise_name(text)
+    query = _normalise_query(text)
     if not query:
         return []
     words = query.split()

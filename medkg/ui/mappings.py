@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from medkg.kg.curated import CuratedMappingError, read_curated, write_curated
+from medkg.kg.equivalents import BROAD_METHODS
 from medkg.ui.graph import GraphIndex
 
 
@@ -84,10 +85,19 @@ def record_decision(
     if edge.is_empty():
         raise MappingReviewError(f"no MAPS_TO edge {subject} → {obj} in the graph")
     rows = read_curated(path)
+    found = edge.row(0, named=True)
+    props = found.get("props") or ""
+    # What is accepted is the edge as it stands: a broad match stays broad, never an identity.
+    if found["method"] in BROAD_METHODS or '"match":"broad"' in props:
+        predicate = "skos:broadMatch"
+    elif '"match":"close"' in props:
+        predicate = "skos:closeMatch"
+    else:
+        predicate = "skos:exactMatch"
     rows[(subject, obj)] = {
         "subject_id": subject,
         "subject_label": index.name_of(subject),
-        "predicate_id": "skos:exactMatch",
+        "predicate_id": predicate,
         "predicate_modifier": "" if decision == "accept" else "Not",
         "object_id": obj,
         "object_label": index.name_of(obj),
@@ -95,7 +105,7 @@ def record_decision(
         "confidence": "1.0",
         "author_label": os.environ.get("USER", "curator"),
         "mapping_date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "comment": " ".join(f"{comment} (resolver: {edge.row(0, named=True)['method']})".split()),
+        "comment": " ".join(f"{comment} (resolver: {found['method']})".split()),
     }
     return write_curated(path, rows)
 

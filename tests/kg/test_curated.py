@@ -84,10 +84,12 @@ def test_malformed_curated_file(tmp_path: Path) -> None:
         "#curie_map:\nsubject_id\tobject_id\tpredicate_id\tpredicate_modifier\nA:1\tB:2\tskos:exactMatch\tMaybe\n",
         "utf-8",
     )
-    with pytest.raises(CuratedMappingError, match="row 2: predicate_modifier must be empty or Not"):
+    with pytest.raises(
+        CuratedMappingError, match="line 3: predicate_modifier must be empty or Not"
+    ):
         read_curated(path)
     path.write_text("subject_id\tobject_id\tpredicate_id\n\tB:2\tskos:exactMatch\n", "utf-8")
-    with pytest.raises(CuratedMappingError, match="row 2: subject_id and object_id are required"):
+    with pytest.raises(CuratedMappingError, match="line 2: subject_id and object_id are required"):
         read_curated(path)
 
 
@@ -98,3 +100,62 @@ def test_kg_build_refuses_a_missing_curated_file(tmp_path: Path) -> None:
                                       "--curated", str(tmp_path / "nope.tsv")])  # fmt: skip
     assert result.exit_code == 2 and "no such file" in result.output
     assert not (tmp_path / "g").exists()
+
+
+def test_accepting_a_broad_mapping_keeps_it_broad(tmp_path: Path) -> None:
+    """A curator accepting a resolver's *broad* match (a subtype hung under its family by
+    name_stem) confirms "broader", not "the same": the decision is written as
+    skos:broadMatch and the next build keeps ``props.match = "broad"``. Before, the UI wrote
+    skos:exactMatch and the build replaced the edge by a curated one without the marker,
+    i.e. an identity at confidence 1.0 that fact sharing and the linker follow."""
+    from medkg.kg.equivalents import equivalence_map
+    from medkg.kg.model import KnowledgeGraph
+    from medkg.ui.graph import GraphIndex
+    from medkg.ui.mappings import record_decision
+
+    base = assemble(sources())
+    broad = pl.DataFrame(
+        {"src": ["OMIM:999999"], "rel": ["MAPS_TO"], "dst": ["MESH:D056846"],
+         "method": ["name_stem"], "confidence": [1.0], "props": ['{"match":"broad"}']}
+    )  # fmt: skip
+    kg = KnowledgeGraph(
+        nodes=base.nodes,
+        edges=pl.concat([base.edges, broad], how="diagonal_relaxed"),
+        sources=base.sources,
+        report=base.report,
+    )
+    path = tmp_path / "curated.sssom.tsv"
+    record_decision(GraphIndex(kg), "OMIM:999999", "MESH:D056846", "accept", "", path)
+    assert read_curated(path)[("OMIM:999999", "MESH:D056846")]["predicate_id"] == (
+        "skos:broadMatch"
+    )
+    after = apply_curated_mappings(kg, path)
+    edge = after.edges.filter(
+        (pl.col("src") == "OMIM:999999") & (pl.col("dst") == "MESH:D056846")
+    ).row(0, named=True)
+    assert (edge["method"], edge["confidence"]) == ("curated", 1.0)
+    assert '"match":"broad"' in (edge["props"] or "")
+    assert "MESH:D056846" not in equivalence_map(after.edges).get("OMIM:999999", [])
+
+
+def test_curated_predicate_must_be_a_mapping_predicate(tmp_path: Path) -> None:
+    path = tmp_path / "c.tsv"
+    path.write_text(
+        "#curie_map:\nsubject_id\tobject_id\tpredicate_id\tpredicate_modifier\n"
+        "A:1\tB:2\tskos:exactMatch\t\nA:1\tB:3\tskos:relatedMatch\t\n",
+        "utf-8",
+    )
+    with pytest.raises(CuratedMappingError, match="line 4: predicate_id must be one of"):
+        read_curated(path)
+
+
+def test_curated_errors_name_the_file_line(tmp_path: Path) -> None:
+    """The curated file's errors give its line (header comment lines count), not the row
+    number among the non-comment lines."""
+    path = tmp_path / "curated.sssom.tsv"
+    write_curated(path, {("A:1", "B:2"): decision("A:1", "B:2", False)})
+    lines = path.read_text("utf-8").splitlines()
+    lines.append("A:1\t\tskos:exactMatch\t\t\t\t\t\t\t\t")  # no object_id
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    with pytest.raises(CuratedMappingError, match=f"line {len(lines)}: subject_id and object_id"):
+        read_curated(path)

@@ -1,5 +1,6 @@
 """HPO annotation loaders on real-format excerpts and on the bundled release."""
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -98,3 +99,46 @@ def test_hpoa_missing_column_and_empty(tmp_path):
     e.write_text("")
     with pytest.raises(SourceError, match="file is empty"):
         HpoAnnotationSource(e).load()
+
+
+def test_gene_phenotype_frequency_is_not_one_diseases_frequency(tmp_path: Path):
+    """Rows of the bundled genes_to_phenotype.txt (2025-01-16): ABCA1 - Hypertriglyceridemia
+    is 0/7 in OMIM:604091 and Very frequent in ORPHA:31150. The gene-phenotype edge stated
+    the first disease's 0/7 (frequency_value 0: "never") as the pair's frequency; where the
+    diseases disagree there is no one frequency: each disease's is in props.frequencies."""
+    path = tmp_path / "genes_to_phenotype.txt"
+    path.write_text(
+        "ncbi_gene_id\tgene_symbol\thpo_id\thpo_name\tfrequency\tdisease_id\n"
+        "19\tABCA1\tHP:0002155\tHypertriglyceridemia\t-\tOMIM:205400\n"
+        "19\tABCA1\tHP:0002155\tHypertriglyceridemia\t0/7\tOMIM:604091\n"
+        "19\tABCA1\tHP:0002155\tHypertriglyceridemia\tHP:0040281\tORPHA:31150\n"
+        "2200\tFBN1\tHP:0002616\tAortic root aneurysm\t7/8\tOMIM:154700\n"
+        "2200\tFBN1\tHP:0002616\tAortic root aneurysm\t-\tORPHA:558\n",
+        encoding="utf-8",
+    )
+    gp = HpoGeneSource(path).load().edges.filter(pl.col("rel") == "GENE_HAS_PHENOTYPE")
+    rows = {r["src"]: r for r in gp.iter_rows(named=True)}
+    abca1 = rows["NCBIGene:19"]
+    assert abca1["frequency"] is None and abca1["frequency_value"] is None
+    assert json.loads(abca1["props"]) == {
+        "frequencies": {"OMIM:604091": "0/7", "ORPHA:31150": "HP:0040281"}
+    }
+    assert abca1["reference"] == "OMIM:205400;OMIM:604091;ORPHA:31150"
+    fbn1 = rows["NCBIGene:2200"]  # one disease states a frequency: it is the pair's
+    assert (fbn1["frequency"], fbn1["frequency_value"], fbn1["props"]) == ("7/8", 0.875, None)
+
+
+def test_a_long_row_names_its_line(tmp_path):
+    """A row with a field too many (a stray tab) named no line ("cannot parse as TSV")."""
+    ok = "OMIM:1\tA\t\tHP:0000001\tx\tTAS\t\t\t\t\tP\tb\n"
+    p = _hpoa(tmp_path, ok + ok + "OMIM:1\tA\t\tHP:0000001\tx\tTAS\t\t\t\t\tP\tb\textra\n")
+    with pytest.raises(SourceError, match=r"bad\.hpoa:8: long row: 13 tab-separated fields"):
+        HpoAnnotationSource(p).load()
+    g = tmp_path / "genes_to_phenotype.txt"
+    g.write_text(
+        "ncbi_gene_id\tgene_symbol\thpo_id\thpo_name\tfrequency\tdisease_id\n"
+        "19\tABCA1\tHP:0002155\tHypertriglyceridemia\t-\tOMIM:205400\tx\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SourceError, match=r"genes_to_phenotype\.txt:2: long row: 7"):
+        HpoGeneSource(g).load()

@@ -144,3 +144,53 @@ def test_assembled_import_keeps_imported_edges(tmp_path: Path):
     # MESH:D008382 and MESH:D054119 are not in the small graph: dropped and counted
     assert maps.select("src", "dst").rows() == [("ORPHA:558", "MESH:D000013")]
     assert kg.report["build.dangling_edges_dropped.by_rel"]["MAPS_TO"] == 2
+
+
+def test_close_match_is_neither_exported_as_exact_nor_read_as_identity(tmp_path: Path):
+    """A curated skos:closeMatch says "similar", not "the same": importing it and exporting
+    the graph must keep closeMatch, and fact sharing must not follow it (it was exported
+    as skos:exactMatch and, at confidence >= 0.95, read as an equivalence)."""
+    from medkg.kg.equivalents import equivalence_map
+
+    src = tmp_path / "close.sssom.tsv"
+    src.write_text(
+        HEADER + "HP:0001166\tskos:closeMatch\t\tMESH:D054119\tsemapv:ManualMappingCuration\n",
+        encoding="utf-8",
+    )
+    edges = mapping_source(read_sssom(src), name="close").edges
+    assert '"match":"close"' in edges.get_column("props")[0]
+    assert equivalence_map(edges) == {}
+    kg = small_graph()
+    kg = type(kg)(nodes=kg.nodes, edges=pl.concat([kg.edges, edges], how="diagonal_relaxed"),
+                  sources=kg.sources, report=kg.report)  # fmt: skip
+    out = tmp_path / "graph.sssom.tsv"
+    write_sssom(kg, out, "https://example.org/medkg.sssom.tsv")
+    back = read_sssom(out).frame.filter(pl.col("subject_id") == "HP:0001166")
+    assert back.get_column("predicate_id").to_list() == ["skos:closeMatch"]
+
+
+def test_gold_reads_broad_and_narrow_in_their_direction(tmp_path: Path):
+    """``A broadMatch B`` says B is broader; read from B's side it is ``B narrowMatch A``.
+    The gold reader kept broadMatch for both directions and a broad method's edge counted as
+    correct under any positive row, so a placement under a *narrower* concept was judged a
+    good parent (a narrowMatch row, or the reverse of a broadMatch row)."""
+    from medkg.kg.identity import judge, load_gold
+
+    path = tmp_path / "gold.sssom.tsv"
+    path.write_text(
+        "#curie_map:\n#  ORPHA: http://www.orpha.net/ORDO/Orphanet_\n"
+        "#  MESH: http://id.nlm.nih.gov/mesh/\n#mapping_set_id: https://example.org/g\n"
+        "subject_id\tsubject_label\tpredicate_id\tobject_id\tobject_label\tmapping_justification\n"
+        "ORPHA:1\tdisease one\tskos:narrowMatch\tMESH:D1\tnarrow one\tsemapv:ManualMappingCuration\n"
+        "MESH:D2\tnarrow two\tskos:broadMatch\tORPHA:2\tdisease two\tsemapv:ManualMappingCuration\n"
+        "ORPHA:3\tdisease three\tskos:broadMatch\tMESH:D3\tbroad three\tsemapv:ManualMappingCuration\n",
+        encoding="utf-8",
+    )
+    gold = load_gold([path])
+    # placing ORPHA:1 / ORPHA:2 under a narrower MeSH descriptor is wrong
+    assert judge("ORPHA:1", "MESH:D1", "narrow one", "name_stem", gold) is False
+    assert judge("ORPHA:2", "MESH:D2", "narrow two", "name_stem", gold) is False
+    assert judge("ORPHA:2", "MESH:D2", "narrow two", "name_exact", gold, placement=True) is False
+    # under a broader one it is right, and the narrower side maps up correctly
+    assert judge("ORPHA:3", "MESH:D3", "broad three", "name_stem", gold) is True
+    assert judge("MESH:D2", "ORPHA:2", "disease two", "name_stem", gold) is True

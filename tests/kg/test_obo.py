@@ -175,3 +175,76 @@ def test_imported_ontology_names_kinds_subsets_and_rarity():
 def test_unknown_rare_subset_is_an_error():
     with pytest.raises(SourceError, match=r"rare subset\(s\) \['orphan'\] not in the file"):
         graph_from_obo(MONDO, rare_subsets=["orphan"])
+
+
+def test_omim_phenotypic_series_is_not_the_omim_entry(tmp_path):
+    """MONDO writes an OMIM phenotypic series (a group of diseases) as ``OMIMPS:203655``;
+    ``OMIM:203655`` is one entry of it (MONDO's curation guide: OMIMPS:606176 "diabetes
+    mellitus, permanent neonatal" is the grouping class, OMIM:606176 its form 1). The
+    prefix was read as OMIM, so the MONDO grouping class got an exact ``xref`` MAPS_TO to
+    the single entry."""
+    from medkg.kg.build import assemble
+    from medkg.kg.curie import normalise_curie
+    from medkg.kg.sources.hpoa import HpoAnnotationSource
+
+    assert normalise_curie("OMIMPS:203655") == "OMIMPS:203655"
+    assert normalise_curie("OMIM_PS:203655") == "OMIMPS:203655"
+    obo = tmp_path / "mondo.obo"
+    obo.write_text(
+        "format-version: 1.2\nontology: mondo\n\n[Term]\nid: MONDO:0000005\n"
+        "name: alopecia, isolated\n"
+        'xref: OMIMPS:203655 {source="MONDO:equivalentTo"}\n',
+        encoding="utf-8",
+    )
+    hpoa = tmp_path / "phenotype.hpoa"
+    hpoa.write_text(
+        "#version: 2025-01-16\n"
+        "database_id\tdisease_name\tqualifier\thpo_id\treference\tevidence\tonset\t"
+        "frequency\tsex\tmodifier\taspect\tbiocuration\n"
+        "OMIM:203655\tAlopecia universalis congenita\t\tHP:0002293\tOMIM:203655\tIEA"
+        "\t\t\t\t\tP\tHPO:iea[2009-02-17]\n",
+        encoding="utf-8",
+    )
+    mondo = graph_from_obo(obo)
+    assert mondo.nodes.get_column("xrefs").to_list() == [["OMIMPS:203655"]]
+    kg = assemble([mondo, HpoAnnotationSource(hpoa).load()])
+    maps = kg.edges.filter(pl.col("rel") == "MAPS_TO").select("src", "dst").rows()
+    assert ("MONDO:0000005", "OMIM:203655") not in maps
+    assert ("OMIM:203655", "MONDO:0000005") not in maps
+
+
+def test_mondo_related_xref_is_not_an_identity(tmp_path):
+    """MONDO marks its precise 1:1 equivalences ``{source="MONDO:equivalentTo"}``; other
+    xrefs (``MONDO:relatedTo``, ``MONDO:obsoleteEquivalent`` ...) are loose. Every xref was
+    an identity: a relatedTo xref became an exact ``xref`` MAPS_TO edge. Such xrefs now go
+    to ``props.related_xrefs`` and make no edge; unqualified and equivalentTo ones stay."""
+    from medkg.kg.build import assemble
+    from medkg.kg.sources.hpoa import HpoAnnotationSource
+
+    obo = tmp_path / "mondo.obo"
+    obo.write_text(
+        "format-version: 1.2\nontology: mondo\n\n[Term]\nid: MONDO:0000002\n"
+        "name: intermediate disease\n"
+        'xref: OMIM:100200 {source="MONDO:equivalentTo"}\n'
+        'xref: Orphanet:456 {source="MONDO:relatedTo"}\n'
+        'xref: DOID:99 {source="MONDO:obsoleteEquivalent"}\n'
+        "xref: UMLS:C0000002\n",
+        encoding="utf-8",
+    )
+    hpoa = tmp_path / "phenotype.hpoa"
+    hpoa.write_text(
+        "#version: 2025-01-16\n"
+        "database_id\tdisease_name\tqualifier\thpo_id\treference\tevidence\tonset\t"
+        "frequency\tsex\tmodifier\taspect\tbiocuration\n"
+        "OMIM:100200\tSome disease\t\tHP:0002293\tOMIM:100200\tIEA\t\t\t\t\tP\tHPO:iea\n"
+        "ORPHA:456\tOther disease\t\tHP:0002293\tORPHA:456\tIEA\t\t\t\t\tP\tHPO:iea\n",
+        encoding="utf-8",
+    )
+    mondo = graph_from_obo(obo)
+    row = mondo.nodes.row(0, named=True)
+    assert row["xrefs"] == ["OMIM:100200", "UMLS:C0000002"]
+    assert '"related_xrefs":["ORPHA:456","DOID:99"]' in row["props"]
+    kg = assemble([mondo, HpoAnnotationSource(hpoa).load()])
+    maps = kg.edges.filter(pl.col("rel") == "MAPS_TO").select("src", "dst", "method").rows()
+    assert ("MONDO:0000002", "OMIM:100200", "xref") in maps
+    assert not [m for m in maps if "ORPHA:456" in m[:2] and m[2] == "xref"]

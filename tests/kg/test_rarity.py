@@ -108,3 +108,18 @@ def test_parse_prevalence():
     assert parse_prevalence("unknown") is None
     assert parse_prevalence(None) is None
     assert parse_prevalence("<1 / 1 000 000") == 1e-6
+
+
+def test_prevalence_at_the_eu_threshold_is_rare():
+    """The EU definition (Regulation (EC) No 141/2000) is "not more than five in 10 000"
+    and Orphanet's class "1-5 / 10 000" holds rare diseases: an upper bound of exactly
+    1/2,000 is rare (it read not rare: the comparison was strict); 6-9 / 10 000 is not."""
+    nodes = nodes_frame(
+        [
+            {"id": "X:1", "kind": "Disease", "name": "a", "props": '{"prevalence":"1-5 / 10 000"}'},
+            {"id": "X:2", "kind": "Disease", "name": "b", "props": '{"prevalence":"1/2000"}'},
+            {"id": "X:3", "kind": "Disease", "name": "c", "props": '{"prevalence":"6-9 / 10 000"}'},
+        ]
+    )  # fmt: skip
+    out = {i: r for i, r, _ in rarity(nodes, edges_frame([])).iter_rows()}
+    assert out == {"X:1": True, "X:2": True, "X:3": False}

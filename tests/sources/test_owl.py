@@ -388,3 +388,31 @@ def test_named_rare_subset_is_rarity_evidence(tmp_path: Path) -> None:
     props = {i: json.loads(p) for i, p in kg.nodes.select("id", "props").iter_rows()}
     assert props["MONDO:0007739"]["rare_subset"] == "rare"
     assert "rare_subset" not in props["MONDO:0005148"]
+
+
+MONDO_XREF_AXIOMS_TTL = """\
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix oio: <http://www.geneontology.org/formats/oboInOwl#> .
+@prefix obo: <http://purl.obolibrary.org/obo/> .
+
+obo:MONDO_0000002 a owl:Class ; rdfs:label "intermediate disease" ;
+    oio:hasDbXref "OMIM:100200", "Orphanet:456", "UMLS:C0000002" .
+[] a owl:Axiom ; owl:annotatedSource obo:MONDO_0000002 ;
+   owl:annotatedProperty oio:hasDbXref ; owl:annotatedTarget "OMIM:100200" ;
+   oio:source "MONDO:equivalentTo" .
+[] a owl:Axiom ; owl:annotatedSource obo:MONDO_0000002 ;
+   owl:annotatedProperty oio:hasDbXref ; owl:annotatedTarget "Orphanet:456" ;
+   oio:source "MONDO:relatedTo" .
+"""
+
+
+def test_mondo_related_xref_axiom_is_not_an_identity(tmp_path: Path) -> None:
+    """MONDO's OWL puts an xref's source on an owl:Axiom; a ``MONDO:relatedTo`` xref is
+    loose, not one of MONDO's 1:1 equivalences, and must not become an identity xref (it
+    did: the axiom was ignored), as in the OBO loader."""
+    path = tmp_path / "mondo.ttl"
+    path.write_text(MONDO_XREF_AXIOMS_TTL, encoding="utf-8")
+    row = node(OwlSource(path).load(), "MONDO:0000002")
+    assert row["xrefs"] == ["OMIM:100200", "UMLS:C0000002"]
+    assert json.loads(row["props"])["related_xrefs"] == ["ORPHA:456"]

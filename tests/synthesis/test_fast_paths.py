@@ -49,6 +49,10 @@ pytestmark = pytest.mark.slow
 # combined immunodeficiencies "related" to each other; one diagnosis item now offers one of
 # them as a distractor (its id, options and rationale differ), every item's graph_hash
 # differs. Before: 52a50385…e8ff2.
+# 5 Dec 2026 (review4, HPO gene frequencies): 24,511 GENE_HAS_PHENOTYPE edges whose diseases
+# give different frequencies no longer state the first one (props.frequencies instead);
+# graph e62deda4beff -> 92cd6a7508ab. Items differ only in provenance graph_hash (checked:
+# 0 of 2,000 differ without it). Before: a7e2fb89…2ae4.
 # 5 Dec 2026 (review3): gene and chain distractors avoid the genes of the fitting
 # diseases' MAPS_TO equivalents (a source attaches genes to its own id: all four distractors
 # of a lupus gene item were genes of ORPHA:536, the twin of OMIM:152700). 4 items were wrong
@@ -62,7 +66,9 @@ pytestmark = pytest.mark.slow
 # twins too (ORPHA:776's twin has every finding; OMIM:151623's twin ORPHA:524 holds the
 # gene link): 7 of 10,000 items were wrong (none of these 2,000); 3 chain items differ here
 # (the family's filter changed the candidates of later draws). Before: db945302…f4a4.
-ITEMS_SHA256 = "bafeb825e047c0a6e96fa22de102a52974456b13547b2b4c05afa82fc5b0a2e3"
+# 5 Dec 2026 (merge): the review3 items on graph 92cd6a7508ab (review4); they differ from
+# bafeb825…a2e3 only in provenance graph_hash.
+ITEMS_SHA256 = "8cc40ff08f7fbb742731d904dd122d645f5a6c11c47cb628cfef3c3a37db4d7a"
 
 
 def ref_names_related(g: SynthesisGraph, a: int, b: int) -> bool:

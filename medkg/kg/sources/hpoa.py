@@ -16,7 +16,9 @@ names come from OMIM, Orphanet and DECIPHER under their own terms.
 
 ``genes_to_phenotype.txt`` gives Gene nodes (``NCBIGene:``, named by symbol),
 GENE_ASSOCIATED_WITH (gene -> disease, one per pair) and GENE_HAS_PHENOTYPE
-(gene -> term, one per pair; the diseases behind it in ``reference``, ``;``-joined).
+(gene -> term, one per pair; the diseases behind it in ``reference``, ``;``-joined; a
+``frequency`` only where the diseases that state one agree, else each disease's in
+``props.frequencies``).
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ def _read_tsv(path: Path, columns: list[str], skip: int) -> pl.DataFrame:
             truncate_ragged_lines=False,
         )
     except pl.exceptions.ComputeError as exc:
+        _check_row_widths(path, skip, None)  # a ragged row: name its line
         raise SourceError(path, f"cannot parse as TSV: {str(exc).splitlines()[0]}") from exc
     except UnicodeDecodeError as exc:  # pragma: no cover - polars raises ComputeError
         raise SourceError(path, f"not UTF-8: {exc}") from exc
@@ -124,18 +127,25 @@ def _read_tsv(path: Path, columns: list[str], skip: int) -> pl.DataFrame:
     return frame
 
 
-def _check_row_widths(path: Path, skip: int, n_columns: int) -> None:
-    """polars fills a short row with nulls: name the first one (file line) instead."""
+def _check_row_widths(path: Path, skip: int, n_columns: int | None) -> None:
+    """Name the first row (file line) whose width is not the header's: polars fills a short
+    row with nulls and refuses a long one without saying where. ``n_columns`` None: the
+    header line's width."""
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
-            if number <= skip + 1 or not line.strip():
+            if number <= skip:
                 continue
             fields = line.count(b"\t") + 1
-            if fields < n_columns:
-                raise SourceError(
-                    path, f"short row: {fields} tab-separated fields, the header has {n_columns}",
-                    number,
-                )  # fmt: skip
+            if number == skip + 1:
+                n_columns = n_columns or fields
+                continue
+            if not line.strip() or n_columns is None or fields == n_columns:
+                continue
+            which = "short" if fields < n_columns else "long"
+            raise SourceError(
+                path, f"{which} row: {fields} tab-separated fields, the header has {n_columns}",
+                number,
+            )  # fmt: skip
 
 
 def _first_bad_row(frame: pl.DataFrame, mask: pl.Series, header_line: int) -> int:
@@ -339,22 +349,7 @@ class HpoGeneSource(Source):
             pl.lit(GENE_ASSOCIATED_WITH).alias("rel"),
             pl.col("disease_id").alias("dst"),
         ).unique(maintain_order=True)
-        freq_known = pl.col("frequency").filter(pl.col("frequency") != "-")
-        gene_pheno = (
-            frame.group_by(["gene", "hpo_id"], maintain_order=True)
-            .agg(
-                pl.col("disease_id").unique().sort().str.join(";").alias("reference"),
-                freq_known.first().alias("frequency"),
-            )
-            .select(
-                pl.col("gene").alias("src"),
-                pl.lit(GENE_HAS_PHENOTYPE).alias("rel"),
-                pl.col("hpo_id").alias("dst"),
-                "reference",
-                "frequency",
-            )
-            .with_columns(_frequency_value())
-        )
+        gene_pheno = _gene_phenotype_edges(frame)
         edges = pl.concat([conform(gene_disease, EDGE_SCHEMA), conform(gene_pheno, EDGE_SCHEMA)])
         edges = stamp(edges, info)
         counts = {
@@ -367,6 +362,48 @@ class HpoGeneSource(Source):
         if several:
             report["HPO-genes.genes_with_several_symbols_first_kept"] = several
         return KnowledgeGraph.from_frames(nodes, edges, [info], report)
+
+
+def _gene_phenotype_edges(frame: pl.DataFrame) -> pl.DataFrame:
+    """One GENE_HAS_PHENOTYPE edge per (gene, term); its frequency is the diseases' one only
+    when every disease that states one ("-" states none) gives the same; otherwise each
+    disease's is in ``props.frequencies`` and the edge has none (the first in file order
+    would be one disease's figure: ABCA1 - Hypertriglyceridemia read 0/7 where another
+    disease has it Very frequent)."""
+    known = frame.filter(pl.col("frequency") != "-")
+    per_disease = known.group_by(["gene", "hpo_id"]).agg(
+        pl.col("frequency").n_unique().alias("n_freq"),
+        pl.col("frequency").first().alias("frequency"),
+        pl.struct("disease_id", "frequency")
+        .unique()
+        .sort_by(pl.struct("disease_id", "frequency"))
+        .alias("by_disease"),
+    )
+    several = pl.col("n_freq") > 1
+    props = pl.col("by_disease").map_elements(_frequencies_json, return_dtype=pl.String())
+    return (
+        frame.group_by(["gene", "hpo_id"], maintain_order=True)
+        .agg(pl.col("disease_id").unique().sort().str.join(";").alias("reference"))
+        .join(per_disease, on=["gene", "hpo_id"], how="left", maintain_order="left")
+        .select(
+            pl.col("gene").alias("src"),
+            pl.lit(GENE_HAS_PHENOTYPE).alias("rel"),
+            pl.col("hpo_id").alias("dst"),
+            "reference",
+            pl.when(several).then(None).otherwise(pl.col("frequency")).alias("frequency"),
+            pl.when(several).then(props).otherwise(None).alias("props"),
+        )
+        .with_columns(_frequency_value())
+    )
+
+
+def _frequencies_json(pairs: list[dict[str, str]]) -> str:
+    """``{"frequencies": {disease: frequency}}``; a disease listed twice for one pair with
+    different frequencies keeps both, ``"; "``-joined (sorted, so the text is stable)."""
+    by_disease: dict[str, list[str]] = {}
+    for p in pairs:
+        by_disease.setdefault(p["disease_id"], []).append(p["frequency"])
+    return str(props_json({"frequencies": {d: "; ".join(f) for d, f in by_disease.items()}}))
 
 
 def _version_from_path(path: Path) -> str:

@@ -1,7 +1,10 @@
 """OBO 1.2/1.4 flat-file loader (any ontology; HPO builds on it).
 
 Reads ``[Term]`` stanzas: id, name, def, synonym (with scope), xref, is_a, alt_id,
-is_obsolete, replaced_by, consider, relationship, subset. Every tag value may end with an
+is_obsolete, replaced_by, consider, relationship, subset. An xref whose qualifiers name
+MONDO sources other than ``MONDO:equivalentTo`` (``{source="MONDO:relatedTo"}``: a loose
+cross-reference, not one of MONDO's curated 1:1 equivalences) goes to
+``props.related_xrefs`` and makes no identity (MAPS_TO) edge. Every tag value may end with an
 OBO 1.4 qualifier block and a comment (``is_a: MONDO:0005071 {source="..."} ! nervous
 system disorder``): both are split off (:func:`split_value`), never read as part of the id.
 ``subset:`` memberships are kept in ``props.subsets``. ``[Typedef]``/``[Instance]``
@@ -52,6 +55,7 @@ class OboTerm:
     synonyms: list[str] = field(default_factory=list)
     synonym_scopes: list[str] = field(default_factory=list)
     xrefs: list[str] = field(default_factory=list)
+    related_xrefs: list[str] = field(default_factory=list)  # loose: no identity (see xref)
     parents: list[tuple[str, int]] = field(default_factory=list)
     alt_ids: list[str] = field(default_factory=list)
     obsolete: bool = False
@@ -130,6 +134,21 @@ def split_value(value: str) -> tuple[str, str | None, str | None]:
     return body.replace("\\!", "!"), qualifiers, comment or None
 
 
+_MONDO_SOURCE = re.compile(r'source\s*=\s*"(MONDO:[A-Za-z]+)"')
+
+
+def loose_xref(sources: list[str]) -> bool:
+    """Whether an xref's ``source`` annotations say it is no equivalence: MONDO annotates
+    its curated 1:1 equivalences ``MONDO:equivalentTo``; an xref whose MONDO sources are
+    all something else (``MONDO:relatedTo``, ``MONDO:obsoleteEquivalent`` ...) is loose."""
+    mondo = [s for s in sources if s.startswith("MONDO:")]
+    return bool(mondo) and "MONDO:equivalentTo" not in mondo
+
+
+def _loose_xref(qualifiers: str | None) -> bool:
+    return loose_xref(_MONDO_SOURCE.findall(qualifiers or ""))
+
+
 def _strip_comment(value: str) -> str:
     # "HP:0000118 {source=...} ! Phenotypic abnormality" -> "HP:0000118"
     return split_value(value)[0]
@@ -205,11 +224,18 @@ def parse_obo(path: Path, prefixes: Mapping[str, str] | None = None) -> OboDocum
             current.synonyms.append(syn)
             current.synonym_scopes.append(scope)
         elif tag == "xref":
-            ref = _strip_comment(value).split(" ", 1)[0].strip('"')
+            body, qualifiers, _comment = split_value(value)
+            ref = body.split(" ", 1)[0].strip('"')
             try:
-                current.xrefs.append(normalise_curie(ref, prefixes))
+                xref = normalise_curie(ref, prefixes)
             except CurieError:
                 report["obo.xref_not_curie"] += 1
+            else:
+                if _loose_xref(qualifiers):
+                    current.related_xrefs.append(xref)
+                    report["obo.xref_not_equivalence_kept_in_props"] += 1
+                else:
+                    current.xrefs.append(xref)
         elif tag == "is_a":
             current.parents.append((curie(_strip_comment(value), lineno, "is_a"), lineno))
         elif tag == "alt_id":
@@ -265,6 +291,8 @@ def obo_to_graph(
             props["alt_ids"] = t.alt_ids
         if t.consider:
             props["consider"] = t.consider
+        if t.related_xrefs:
+            props["related_xrefs"] = t.related_xrefs
         if t.comment:
             props["comment"] = t.comment
         if t.subsets:

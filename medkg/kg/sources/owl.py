@@ -11,7 +11,9 @@ synonyms           oboInOwl ``hasExactSynonym`` / ``hasNarrowSynonym`` /
                    ``hasBroadSynonym`` / ``hasRelatedSynonym`` (scope EXACT / NARROW /
                    BROAD / RELATED); ``skos:altLabel`` as RELATED
 xrefs              ``oboInOwl:hasDbXref`` (normalised CURIEs; other values kept as written
-                   and counted)
+                   and counted); one whose owl:Axiom ``oboInOwl:source`` values name
+                   MONDO relations other than ``MONDO:equivalentTo`` (``relatedTo``) is
+                   loose: ``props.related_xrefs``, no identity edge
 obsolete           ``owl:deprecated true``
 props              ``iri``, ``alt_ids`` (oboInOwl:hasAlternativeId), ``consider``,
                    ``comment`` (rdfs:comment), ``namespace`` (oboInOwl:hasOBONamespace),
@@ -62,8 +64,12 @@ from medkg.kg.model import (
     stamp,
 )
 from medkg.kg.sources.base import Source, SourceError, register_source
+from medkg.kg.sources.obo import loose_xref
 from medkg.kg.sources.rdf_io import (
     ALT_ID,
+    ANNOTATED_PROPERTY,
+    ANNOTATED_SOURCE,
+    ANNOTATED_TARGET,
     COMMENT,
     CONSIDER,
     DATE,
@@ -76,6 +82,7 @@ from medkg.kg.sources.rdf_io import (
     IN_SUBSET,
     LABEL,
     NAMESPACE,
+    OIO_SOURCE,
     ONTOLOGY_PREDICATES,
     OWL_CLASS,
     OWL_ONTOLOGY,
@@ -141,6 +148,21 @@ class IriMapper:
                     curie = None
         self._cache[iri] = curie
         return curie
+
+
+def _loose_xref_targets(values: Mapping[Any, Mapping[str, list[Any]]]) -> set[tuple[str, str]]:
+    """(class IRI, xref text) of hasDbXref assertions whose owl:Axiom sources mark them loose
+    (:func:`medkg.kg.sources.obo.loose_xref`): MONDO's ``MONDO:relatedTo`` xrefs."""
+    out: set[tuple[str, str]] = set()
+    for ann in values.values():
+        if [str(p) for p in ann.get(ANNOTATED_PROPERTY, ())] != [HAS_DBXREF]:
+            continue
+        sources = [str(s) for s in ann.get(OIO_SOURCE, ())]
+        if loose_xref(sources):
+            for cls in ann.get(ANNOTATED_SOURCE, ()):
+                for target in ann.get(ANNOTATED_TARGET, ()):
+                    out.add((str(cls), str(target)))
+    return out
 
 
 def suggest_base(iri: str) -> str:
@@ -243,6 +265,7 @@ class OwlSource(Source):
             elif ps in WANTED_PREDICATES:
                 values[s][ps].append(o)
         info = self._source_info(values, ontologies)
+        loose = _loose_xref_targets(values)
 
         named: dict[str, Any] = {}  # curie -> IRI
         unmapped: list[str] = []
@@ -317,6 +340,7 @@ class OwlSource(Source):
                 key=lambda pair: (SCOPE_ORDER[pair[1]], pair[0]),
             )
             xrefs: set[str] = set()
+            related: set[str] = set()
             for o in ann.get(HAS_DBXREF, ()):
                 text = str(o).strip()
                 if not text:
@@ -325,9 +349,15 @@ class OwlSource(Source):
                 if xref is None:
                     report["owl.xrefs_not_curie_kept_as_written"] += 1
                     xref = text
-                xrefs.add(xref)
+                if (str(cls), str(o)) in loose:
+                    related.add(xref)
+                    report["owl.xref_not_equivalence_kept_in_props"] += 1
+                else:
+                    xrefs.add(xref)
             obsolete = any(is_true(o) for o in ann.get(DEPRECATED, ()))
             props: dict[str, Any] = {"iri": str(cls)}
+            if related:
+                props["related_xrefs"] = sorted(related)
             for key, pred in (("alt_ids", ALT_ID), ("consider", CONSIDER), ("subsets", IN_SUBSET)):
                 items = sorted({self._curie_or_text(o) for o in ann.get(pred, ())} - {""})
                 if items:

@@ -106,7 +106,13 @@ ONTOLOGY_PREDICATES = {
     "title": _DCTERMS + "title",
     "citation": _DCTERMS + "bibliographicCitation",
 }
-WANTED_PREDICATES = _CLASS_PREDICATES | frozenset(ONTOLOGY_PREDICATES.values())
+# owl:Axiom annotations of an annotation assertion (MONDO's xref sources).
+ANNOTATED_SOURCE = _OWL + "annotatedSource"
+ANNOTATED_PROPERTY = _OWL + "annotatedProperty"
+ANNOTATED_TARGET = _OWL + "annotatedTarget"
+OIO_SOURCE = _OIO + "source"
+AXIOM_PREDICATES = frozenset({ANNOTATED_SOURCE, ANNOTATED_PROPERTY, ANNOTATED_TARGET, OIO_SOURCE})
+WANTED_PREDICATES = _CLASS_PREDICATES | frozenset(ONTOLOGY_PREDICATES.values()) | AXIOM_PREDICATES
 DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
