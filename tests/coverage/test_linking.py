@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 import pytest
@@ -208,7 +209,8 @@ def test_saving_a_linker_is_staged(linker: Linker, tmp_path: Path) -> None:
     folder = linker.save(tmp_path / "linker")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     # another linker whose save fails at its last file (linker.json: a stat JSON cannot hold)
-    other = Linker(linker.surfaces.head(3), linker.config, {"bad": object()}, linker.senses)
+    unwritable = cast(dict[str, int], {"bad": object()})
+    other = Linker(linker.surfaces.head(3), linker.config, unwritable, linker.senses)
     with pytest.raises(TypeError):
         other.save(folder)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -196,14 +196,10 @@ def test_omim_phenotypic_series_is_not_the_omim_entry(tmp_path):
         'xref: OMIMPS:203655 {source="MONDO:equivalentTo"}\n',
         encoding="utf-8",
     )
-    hpoa = tmp_path / "phenotype.hpoa"
-    hpoa.write_text(
-        "#version: 2025-01-16\n"
-        "database_id\tdisease_name\tqualifier\thpo_id\treference\tevidence\tonset\t"
-        "frequency\tsex\tmodifier\taspect\tbiocuration\n"
+    hpoa = _hpoa(
+        tmp_path,
         "OMIM:203655\tAlopecia universalis congenita\t\tHP:0002293\tOMIM:203655\tIEA"
         "\t\t\t\t\tP\tHPO:iea[2009-02-17]\n",
-        encoding="utf-8",
     )
     mondo = graph_from_obo(obo)
     assert mondo.nodes.get_column("xrefs").to_list() == [["OMIMPS:203655"]]
@@ -231,14 +227,10 @@ def test_mondo_related_xref_is_not_an_identity(tmp_path):
         "xref: UMLS:C0000002\n",
         encoding="utf-8",
     )
-    hpoa = tmp_path / "phenotype.hpoa"
-    hpoa.write_text(
-        "#version: 2025-01-16\n"
-        "database_id\tdisease_name\tqualifier\thpo_id\treference\tevidence\tonset\t"
-        "frequency\tsex\tmodifier\taspect\tbiocuration\n"
+    hpoa = _hpoa(
+        tmp_path,
         "OMIM:100200\tSome disease\t\tHP:0002293\tOMIM:100200\tIEA\t\t\t\t\tP\tHPO:iea\n"
         "ORPHA:456\tOther disease\t\tHP:0002293\tORPHA:456\tIEA\t\t\t\t\tP\tHPO:iea\n",
-        encoding="utf-8",
     )
     mondo = graph_from_obo(obo)
     row = mondo.nodes.row(0, named=True)
@@ -248,3 +240,15 @@ def test_mondo_related_xref_is_not_an_identity(tmp_path):
     maps = kg.edges.filter(pl.col("rel") == "MAPS_TO").select("src", "dst", "method").rows()
     assert ("MONDO:0000002", "OMIM:100200", "xref") in maps
     assert not [m for m in maps if "ORPHA:456" in m[:2] and m[2] == "xref"]
+
+
+def _hpoa(tmp_path, rows: str):
+    """A ``phenotype.hpoa`` in the real format (its header line) with ``rows``."""
+    path = tmp_path / "phenotype.hpoa"
+    path.write_text(
+        "#version: 2025-01-16\n"
+        "database_id\tdisease_name\tqualifier\thpo_id\treference\tevidence\tonset\t"
+        "frequency\tsex\tmodifier\taspect\tbiocuration\n" + rows,
+        encoding="utf-8",
+    )
+    return path
