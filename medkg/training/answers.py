@@ -6,7 +6,8 @@ with a match decides, and inside a tier the **last** statement wins ("The answer
 On reflection, the answer is C." reads C):
 
 1. ``stated`` - an explicit statement: "The answer is C", "Answer: (B)", "final answer
-   is **D**", "correct option: c", "I choose B".
+   is **D**", "correct option: c", "I choose B". A deciding statement that hedges between
+   letters ("Answer: B and D", "C, D", "B/C", "B or C") is no answer at all.
 2. ``marked`` - a line that starts with a marked letter: "**C.** Marfan syndrome",
    "C) Marfan syndrome", "(C) ...", "C. ...", "C: ...".
 3. ``bare`` - the whole completion is one letter ("C", "(C)", "C.") or one option's text.
@@ -41,6 +42,15 @@ _STATED = re.compile(
     r"|\b(?:correct|best|right|final)\s+(?:answer|option|choice)(?:\s+(?:is|would\s+be))?"
     r"|\b(?:option|choice)\s+(?=[\(\[]?[A-Ha-h]\b)|\bI\s+(?:choose|pick|select|go\s+with))"
     r"\s*[:=\-]?\s*(?i:is\s+)?(?i:option\s+|choice\s+|letter\s+)?" + _LETTER
+)
+# A second letter right after a stated one ("Answer: B and D", "C, D", "B/C", "(B) or (C)"):
+# the statement hedges between options. The second letter must end the list (end, punctuation
+# or another conjunction), so "The answer is B and C is wrong" still states B.
+_HEDGE = re.compile(
+    r"\s*(?:,|/|&|\band/or\b|\band\b|\bor\b)\s*(?:\*\*|__|\*)?[\(\[]?"
+    r"(?:[A-H]|[a-h](?=[\)\]]))[\)\]]?(?:\*\*|__|\*)?"
+    r"(?=\s*(?:$|[.,;:!?/&]|\band\b|\bor\b))",
+    re.MULTILINE,
 )
 _MARKED = re.compile(
     r"^[ \t>#\-]*(?:\*\*|__)?[\(\[]?(?P<up>[A-H])(?:[\)\]]|\.|:)(?:\*\*|__)?(?=\s|$)",
@@ -88,15 +98,22 @@ def _article(text: str, match: re.Match[str]) -> bool:
     )
 
 
-def _last_letter(
-    text: str, pattern: re.Pattern[str], n: int, check_article: bool = True
-) -> int | None:
+def _last_marked(text: str, n: int) -> int | None:
     found = None
-    for m in pattern.finditer(text):
-        letter = _letter_of(m)
-        idx = LETTERS.find(letter)
-        if 0 <= idx < n and not (check_article and _article(text, m)):
+    for m in _MARKED.finditer(text):
+        idx = LETTERS.find(_letter_of(m))
+        if 0 <= idx < n:
             found = idx
+    return found
+
+
+def _last_statement(text: str, n: int) -> tuple[int, bool] | None:
+    """(index, whether it hedges) of the last explicit statement of a valid letter."""
+    found = None
+    for m in _STATED.finditer(text):
+        idx = LETTERS.find(_letter_of(m))
+        if 0 <= idx < n and not _article(text, m):
+            found = (idx, _HEDGE.match(text, m.end()) is not None)
     return found
 
 
@@ -137,10 +154,12 @@ def extract_choice(text: str, options: Sequence[str] | int | None = None) -> Cho
     if not isinstance(text, str) or not text.strip():
         return None
     n = option_count(options)
-    idx = _last_letter(text, _STATED, n)
-    if idx is not None:
-        return Choice(idx, "stated")
-    idx = _last_letter(text, _MARKED, n, check_article=False)
+    stated = _last_statement(text, n)
+    if stated is not None:
+        idx, hedged = stated
+        # a deciding statement that names several letters chose none of them
+        return None if hedged else Choice(idx, "stated")
+    idx = _last_marked(text, n)
     if idx is not None:
         return Choice(idx, "marked")
     bare = _BARE.match(text.strip())

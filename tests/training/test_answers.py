@@ -109,3 +109,29 @@ def test_label_index_accepts_letters_indices_and_texts() -> None:
     assert label_index(4, OPTIONS) is None
     assert label_index(None, OPTIONS) is None
     assert label_index(True, OPTIONS) is None
+
+
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "Answer: B and D",
+        "The answer is C, D",
+        "The answer is B or C",
+        "Answer: B/C",
+        "Answer: (B), (C)",
+        "Final answer: **B** or **D**",
+    ],
+)
+def test_a_statement_naming_several_letters_is_no_answer(completion: str) -> None:
+    # a hedge must not score as right whenever its first letter is gold (reward hacking)
+    assert extract_choice(completion, OPTIONS) is None
+
+
+def test_a_single_letter_followed_by_prose_is_still_stated() -> None:
+    assert extract_letter("Answer: B, as C is wrong", OPTIONS) == "B"
+    assert extract_letter("Answer: C and this is final", OPTIONS) == "C"
+    assert extract_letter("The answer is B and C is wrong", OPTIONS) == "B"
+
+
+def test_a_hedge_ending_its_line_is_no_answer() -> None:
+    assert extract_choice("Answer: B and D\nReasoning: both fit.", OPTIONS) is None

@@ -60,6 +60,12 @@ def test_accuracy_on_strings_and_conversations() -> None:
     assert call(acc, ["The answer is E"], answer="E") == [0.0]
 
 
+def test_accuracy_gives_no_credit_for_hedging_between_letters() -> None:
+    acc = get_reward("accuracy")
+    hedges = ["Answer: B, D", "The answer is B or C.", "Answer: B/D"]
+    assert call(acc, hedges, answer="B") == [0.0, 0.0, 0.0]
+
+
 def test_accuracy_label_column_can_be_an_index_or_text() -> None:
     acc = get_reward("accuracy", label_column="label")
     assert call(acc, [STRUCTURED, TERSE_WRONG], label=1) == [1.0, 0.0]
