@@ -38,10 +38,13 @@ _LETTER = (
     r"(?![A-Za-z0-9'\-])(?:[\)\]])?(?:\*\*|__|\*)?"
 )
 _STATED = re.compile(
-    r"(?i:\banswer\b(?:\s+(?:is|would\s+be|should\s+be|must\s+be|=))?|\banswer\s*(?:is)?\s*:"
-    r"|\b(?:correct|best|right|final)\s+(?:answer|option|choice)(?:\s+(?:is|would\s+be))?"
+    # (?<![^\W_]) / (?![^\W_]): word edges that let "__" bold touch the cue
+    r"(?i:(?<![^\W_])answer(?![^\W_])(?:\s+(?:is|would\s+be|should\s+be|must\s+be|=))?"
+    r"|(?<![^\W_])answer\s*(?:is)?\s*:"
+    r"|(?<![^\W_])(?:correct|best|right|final)\s+(?:answer|option|choice)(?:\s+(?:is|would\s+be))?"
     r"|\b(?:option|choice)\s+(?=[\(\[]?[A-Ha-h]\b)|\bI\s+(?:choose|pick|select|go\s+with))"
-    r"\s*[:=\-]?\s*(?i:is\s+)?(?i:option\s+|choice\s+|letter\s+)?" + _LETTER
+    # markdown may wrap the cue itself: "**Answer:** C", "**Answer**: C"
+    r"(?:\*\*|__)?\s*[:=\-]?(?:\*\*|__)?\s*(?i:is\s+)?(?i:option\s+|choice\s+|letter\s+)?" + _LETTER
 )
 # A second letter right after a stated one ("Answer: B and D", "C, D", "B/C", "(B) or (C)"):
 # the statement hedges between options. The second letter must end the list (end, punctuation

@@ -135,3 +135,13 @@ def test_a_single_letter_followed_by_prose_is_still_stated() -> None:
 
 def test_a_hedge_ending_its_line_is_no_answer() -> None:
     assert extract_choice("Answer: B and D\nReasoning: both fit.", OPTIONS) is None
+
+
+@pytest.mark.parametrize(
+    "completion", ["**Answer:** C", "**Answer**: C", "__Answer:__ (C)", "**Final answer:** C"]
+)
+def test_markdown_bold_around_the_answer_cue_is_stated(completion: str) -> None:
+    # chat models bold the cue itself; the right letter must not read as no answer
+    choice = extract_choice(completion, OPTIONS)
+    assert choice is not None and (choice.letter, choice.tier) == ("C", "stated")
+    assert extract_letter("__Answer__: C", OPTIONS) == "C"
