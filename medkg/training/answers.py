@@ -159,9 +159,8 @@ def extract_choice(text: str, options: Sequence[str] | int | None = None) -> Cho
     n = option_count(options)
     stated = _last_statement(text, n)
     if stated is not None:
-        idx, hedged = stated
         # a deciding statement that names several letters chose none of them
-        return None if hedged else Choice(idx, "stated")
+        return None if stated[1] else Choice(stated[0], "stated")
     idx = _last_marked(text, n)
     if idx is not None:
         return Choice(idx, "marked")
