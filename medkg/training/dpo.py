@@ -212,7 +212,7 @@ def evidence_variant(row: Row, config: PairConfig, pool: NoisePool) -> list[Vari
 def noise_variants(row: Row, config: PairConfig, pool: NoisePool) -> list[Variant]:
     return [
         (f"noise:{c.get('chunk_id', '?')}", messages(row, [c], config))
-        for c in pool.noise_for(row, config.noise_per_item)
+        for c in pool.noise_for(row, config.noise_per_item, config)
     ]
 
 
@@ -228,11 +228,19 @@ class NoisePool:
                 chunks.setdefault(str(c.get("chunk_id")), (str(row.get("id")), c))
         self.chunks = [chunks[k] for k in sorted(chunks)]
 
-    def noise_for(self, row: Row, n: int) -> list[Mapping[str, Any]]:
+    def noise_for(
+        self, row: Row, n: int, config: PairConfig | None = None
+    ) -> list[Mapping[str, Any]]:
+        """Up to ``n`` noisy chunks for ``row`` (its label read as ``config.label_field``)."""
         if n <= 0:
             return []
         own = [c for c in _evidence(row) if c.get("supports") is False]
-        answer = str(row.get("answer") or "").lower()
+        # the gold option's text, whatever the label column holds (a letter, an index or
+        # absent "answer" would make every chunk "name the answer", or none of them)
+        gold = label_index(row.get((config or PairConfig()).label_field), row["options"])
+        if gold is None:
+            return own[:n]
+        answer = str(row["options"][gold]).lower()
         others = [
             c
             for item_id, c in self.chunks

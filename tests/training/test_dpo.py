@@ -14,8 +14,10 @@ from medkg.llm.base import Generator, GenParams, Messages
 from medkg.synthesis.items import LETTERS
 from medkg.training.dpo import (
     PAIRS_FILE,
+    NoisePool,
     PairConfig,
     build_pairs,
+    noise_variants,
     read_evidence_items,
     write_pairs,
 )
@@ -253,3 +255,26 @@ def test_cli_dpo_pairs_with_a_local_model(tmp_path: Path) -> None:
     assert manifest["items"] == str(items) and (out / PAIRS_FILE).is_file()
     bad = CliRunner().invoke(app, [*args[:4], "--pair-type", "cross_modal"])
     assert bad.exit_code == 2 and "register_variant('image')" in bad.output
+
+
+@pytest.mark.parametrize("label", ["letter", "missing"])
+def test_noise_excludes_chunks_naming_the_gold_option_whatever_the_label(label: str) -> None:
+    # Rows labelled by letter (label_field="answer" holding "C") or with no answer text: the
+    # noise filter must test the gold option's text, not the raw label ("c" is in every chunk;
+    # "" is in every chunk too), else no item gets a noisy chunk from another pack.
+    rows = [dict(r) for r in ITEMS]
+    for r in rows:
+        if label == "letter":
+            r["answer"] = r["answer_letter"]
+        else:
+            del r["answer"]
+    field = "answer" if label == "letter" else "answer_index"
+    config = PairConfig(label_field=field, noise_per_item=3)
+    pool = NoisePool(rows, config.seed)
+    huntington = rows[2]  # item3: no pack of its own, gold "Huntington disease"
+    noise = [vid.split(":", 1)[1] for vid, _ in noise_variants(huntington, config, pool)]
+    assert len(noise) == 3
+    assert not any(c.startswith("pubmed:3") for c in noise)
+    fabry = rows[3]  # item4: gold "Fabry disease"; only its own pack names it
+    prompts = [m[-1]["content"] for _, m in noise_variants(fabry, config, pool)]
+    assert prompts and not any("Fabry disease:" in p.split("Question:")[0] for p in prompts)
