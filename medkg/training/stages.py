@@ -94,7 +94,15 @@ def trim_metrics(path: Path, max_step: int) -> int:
     if not path.is_file():
         return 0
     lines = path.read_text(encoding="utf-8").splitlines()
-    kept = [ln for ln in lines if ln.strip() and json.loads(ln).get("step", 0) <= max_step]
+    kept = []
+    for ln in lines:
+        try:
+            step = json.loads(ln).get("step", 0) if ln.strip() else None
+        except ValueError:
+            # a line cut off by a kill mid-append: it came after the last checkpoint
+            continue
+        if step is not None and step <= max_step:
+            kept.append(ln)
     write_atomic(path, "".join(f"{ln}\n" for ln in kept))
     return len(lines) - len(kept)
 

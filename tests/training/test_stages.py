@@ -16,7 +16,14 @@ import pytest
 from medkg.synthesis.export import SYSTEM_PROMPT
 from medkg.training.recipe import RecipeError, load_recipe
 from medkg.training.rewards import REWARDS, completion_text
-from medkg.training.stages import DONE, METRICS, last_checkpoint, read_done, run_recipe
+from medkg.training.stages import (
+    DONE,
+    METRICS,
+    last_checkpoint,
+    read_done,
+    run_recipe,
+    trim_metrics,
+)
 from medkg.training.trainers import load_dataset
 from tests.factories.training import FAST_ARGS, RECIPES, write_jsonl
 
@@ -428,3 +435,14 @@ def test_smollm2_grpo_stage_smoke(tmp_path: Path) -> None:
     assert result.global_step == 2 and time.perf_counter() - t0 < 90
     assert metric_steps(result.output_dir) == [1, 2]
     assert (result.final_dir / "model.safetensors").is_file()
+
+
+def test_trim_metrics_drops_a_line_cut_off_by_a_kill(tmp_path: Path) -> None:
+    # A stage killed while the metrics callback appended a line leaves it half-written;
+    # resuming must drop it (it came after the last checkpoint), not fail to parse it.
+    path = tmp_path / METRICS
+    rows = [{"stage": "s", "step": s, "loss": 1.0 / s} for s in (1, 2, 3)]
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    path.write_text(text + '{"stage": "s", "step": 4, "lo', encoding="utf-8")
+    assert trim_metrics(path, 2) == 2
+    assert [json.loads(ln)["step"] for ln in path.read_text().splitlines()] == [1, 2]
