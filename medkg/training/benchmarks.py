@@ -22,6 +22,7 @@ original order shows the published text unchanged.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,29 @@ def permutation_set(spec: str, n: int) -> list[Order]:
         if order not in orders:
             orders.append(order)
     return orders
+
+
+# Options that name other options by position or letter ("All of the above", "None of
+# these", "Both A and B", "A and C"): in another order they mean something else.
+_POINTER = re.compile(
+    r"(?i:\b(?:all|none|both|neither|either|any)\s+of\s+the\s+(?:above|below|these|options)\b"
+    r"|\ball\s+of\s+these\b|\bnone\s+of\s+these\b)"
+    r"|\b[A-H]\s*(?:,|&|\band\b|\bor\b|\bnor\b)\s*[A-H]\b"
+)
+
+
+def pinned_order(options: Sequence[str]) -> bool:
+    """True when an option refers to others by position or letter, so the question may
+    only be asked in its published order."""
+    return any(_POINTER.search(o) for o in options)
+
+
+def question_orders(spec: str, options: Sequence[str]) -> list[Order]:
+    """The orders a question is asked in: :func:`permutation_set`, or the published order
+    alone when an option points at other options (see :func:`pinned_order`)."""
+    if pinned_order(options):
+        return [tuple(range(len(options)))]
+    return permutation_set(spec, len(options))
 
 
 def question_messages(prompt: str | MCQuestion, system_prompt: str = SYSTEM_PROMPT) -> Messages:
@@ -271,5 +295,7 @@ __all__ = [
     "load_benchmark",
     "mmlu_questions",
     "permutation_set",
+    "pinned_order",
     "question_messages",
+    "question_orders",
 ]

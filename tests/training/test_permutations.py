@@ -203,3 +203,38 @@ def test_cli_eval_prints_raw_consistent_and_letters(medssr: Path, tmp_path: Path
     assert sum(data["models"][0]["letters"]["predicted"].values()) == 12
     bad = invoke("eval", "-m", spec, "-b", str(medssr), "-p", "cyclic:0")
     assert bad.exit_code == 2 and "cyclic:0" in bad.output
+
+
+def test_options_that_point_at_other_options_keep_the_published_order(tmp_path: Path) -> None:
+    # "Both A and B" names options by letter and "All of the above" by position: shown in
+    # another order they mean something else (after a rotation "Both A and B" names two
+    # other options, so the gold is no longer right). Such questions are asked as published.
+    path = tmp_path / "bench.jsonl"
+    rows = [
+        {"id": "both", "question": "Which cause tall stature?",
+         "options": ["Marfan syndrome", "Homocystinuria", "Turner syndrome", "Both A and B"],
+         "answer_idx": "D"},
+        {"id": "above", "question": "Which are features of Marfan syndrome?",
+         "options": ["Ectopia lentis", "Aortic root dilatation", "Arachnodactyly",
+                     "All of the above"],
+         "answer_idx": "D"},
+        {"id": "plain", "question": "Which gene is mutated in Marfan syndrome?",
+         "options": ["FBN1", "CFTR", "HTT", "DMD"], "answer_idx": "A"},
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    questions = load_benchmark(path)
+    seen: list[str] = []
+
+    def reply(text: str) -> str:
+        seen.append(text)
+        return "Answer: D"
+
+    result = evaluate(Scripted(reply), questions)
+    orders = {r["id"]: [a["order"] for a in r["asks"]] for r in result.records}
+    assert orders["both"] == ["ABCD"]
+    assert orders["above"] == ["ABCD"]
+    assert orders["plain"] == ["ABCD", "BCDA", "CDAB", "DABC"]
+    for text in seen:
+        _, options, _ = option_block(text)
+        for pointer in ("Both A and B", "All of the above"):
+            assert pointer not in options or options.index(pointer) == 3
