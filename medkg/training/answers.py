@@ -9,7 +9,8 @@ On reflection, the answer is C." reads C):
    is **D**", "correct option: c", "I choose B". A deciding statement that hedges between
    letters ("Answer: B and D", "C, D", "B/C", "B or C") is no answer at all.
 2. ``marked`` - a line that starts with a marked letter: "**C.** Marfan syndrome",
-   "C) Marfan syndrome", "(C) ...", "C. ...", "C: ...".
+   "C) Marfan syndrome", "(C) ...", "C. ...", "C: ...". Marked lines of two or more
+   letters (going through the options one by one, or echoing them) are no answer.
 3. ``bare`` - the whole completion is one letter ("C", "(C)", "C.") or one option's text.
 4. ``named`` - the completion names option texts; if it names one, that option; if it
    names several, the last line that names exactly one decides.
@@ -101,12 +102,13 @@ def _article(text: str, match: re.Match[str]) -> bool:
     )
 
 
-def _last_marked(text: str, n: int) -> int | None:
-    found = None
+def _marked(text: str, n: int) -> set[int]:
+    """The valid letters that start a marked line."""
+    found = set()
     for m in _MARKED.finditer(text):
         idx = LETTERS.find(_letter_of(m))
         if 0 <= idx < n:
-            found = idx
+            found.add(idx)
     return found
 
 
@@ -161,17 +163,19 @@ def extract_choice(text: str, options: Sequence[str] | int | None = None) -> Cho
     if stated is not None:
         # a deciding statement that names several letters chose none of them
         return None if stated[1] else Choice(stated[0], "stated")
-    idx = _last_marked(text, n)
-    if idx is not None:
-        return Choice(idx, "marked")
+    marked = _marked(text, n)
+    if len(marked) > 1:
+        return None  # a walk through the options (or an echo of them) states no choice
+    if marked:
+        return Choice(marked.pop(), "marked")
     bare = _BARE.match(text.strip())
     if bare is not None:
         idx = LETTERS.find(_letter_of(bare))
         return Choice(idx, "bare") if 0 <= idx < n else None
     if isinstance(options, Sequence) and not isinstance(options, str):
-        idx, whole = _named(text, options)
-        if idx is not None:
-            return Choice(idx, "bare" if whole else "named")
+        named, whole = _named(text, options)
+        if named is not None:
+            return Choice(named, "bare" if whole else "named")
     return None
 
 

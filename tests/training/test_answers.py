@@ -145,3 +145,19 @@ def test_markdown_bold_around_the_answer_cue_is_stated(completion: str) -> None:
     choice = extract_choice(completion, OPTIONS)
     assert choice is not None and (choice.letter, choice.tier) == ("C", "stated")
     assert extract_letter("__Answer__: C", OPTIONS) == "C"
+
+
+def test_walking_through_every_option_is_no_answer() -> None:
+    # A completion that goes through the options one by one without stating an answer chose
+    # none; reading its last marked line would credit "D" whenever D is gold (and echoing
+    # the option list would always read as the last letter).
+    walk = (
+        "A) Cystic fibrosis - no lens findings.\nB) Marfan syndrome - fits the lens.\n"
+        "C) Marfan syndrome type 1 - also possible.\nD) Ehlers-Danlos syndrome - skin."
+    )
+    assert extract_choice(walk, OPTIONS) is None
+    echo = "A. Cystic fibrosis\nB. Marfan syndrome\nC. Marfan syndrome type 1\nD. Ehlers-Danlos"
+    assert extract_choice(echo, OPTIONS) is None
+    # the same letter marked twice still decides; a stated answer after a walk decides
+    assert extract_letter("**B.** Marfan syndrome\nB. fits best", OPTIONS) == "B"
+    assert extract_letter(walk + "\nAnswer: B", OPTIONS) == "B"
