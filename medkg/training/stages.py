@@ -14,7 +14,8 @@ stage was interrupted, it resumes from its last checkpoint (``resume_from_checkp
 and the metric lines logged after that checkpoint are dropped so none is counted twice. A
 folder without ``DONE`` is never taken for a finished stage: ``final/`` is written to a
 temporary sibling and renamed, and only then is ``DONE`` written; a rerun skips finished
-stages. No training loop is written here: the trainers are TRL's.
+stages, with a warning when a stage's configuration changed or when the stage it starts
+from finished again since (its ``DONE`` records a hash of that stage's ``DONE``). No training loop is written here: the trainers are TRL's.
 """
 
 from __future__ import annotations
@@ -149,6 +150,27 @@ def stage_fingerprint(stage: StageSpec) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def done_digest(output_dir: Path) -> str | None:
+    """A short hash of a finished stage's ``DONE`` record (None when unfinished): a later
+    stage keeps the one of the stage it started from, to notice that it was retrained."""
+    marker = output_dir / DONE
+    if not marker.is_file():
+        return None
+    return hashlib.sha256(marker.read_bytes()).hexdigest()[:16]
+
+
+def _stale_start(recipe: Recipe, stage: StageSpec, done: dict[str, Any]) -> str | None:
+    """Why a finished stage's start is stale: its ``init_from`` stage finished again (or not
+    at all) since it trained. None when unknown (an older DONE) or unchanged."""
+    recorded = done.get("init_done")
+    if stage.init_from is None or recorded is None:
+        return None
+    source = recipe.stage(stage.init_from)
+    if done_digest(source.output_dir) == recorded:
+        return None
+    return f"the stage it starts from, {source.name!r}, was retrained (or reset) since"
+
+
 def stage_model(recipe: Recipe, stage: StageSpec) -> Path:
     """The folder a stage starts from: its ``model``, or its ``init_from`` stage's final."""
     if stage.init_from is None:
@@ -234,6 +256,12 @@ def run_stage(
                 f"stage {stage.name}: warning: it finished with another configuration; "
                 f"delete {stage.output_dir} to train it again"
             )
+        stale = _stale_start(recipe, stage, done)
+        if stale is not None:
+            log(
+                f"stage {stage.name}: warning: {stale}; its final model is built on the old "
+                f"one: delete {stage.output_dir} to train it again"
+            )
         return StageResult(
             stage.name,
             "skipped",
@@ -275,6 +303,8 @@ def run_stage(
         "fingerprint": stage_fingerprint(stage),
         "metrics": METRICS,
     }
+    if stage.init_from is not None:
+        record["init_done"] = done_digest(recipe.stage(stage.init_from).output_dir)
     write_atomic(stage.output_dir / DONE, json.dumps(record, indent=2, sort_keys=True) + "\n")
     log(f"stage {stage.name}: done at step {record['global_step']} in {seconds:.1f} s")
     return StageResult(
@@ -308,6 +338,7 @@ __all__ = [
     "StageError",
     "StageResult",
     "build_trainer",
+    "done_digest",
     "last_checkpoint",
     "metrics_callback",
     "read_done",

@@ -446,3 +446,22 @@ def test_trim_metrics_drops_a_line_cut_off_by_a_kill(tmp_path: Path) -> None:
     path.write_text(text + '{"stage": "s", "step": 4, "lo', encoding="utf-8")
     assert trim_metrics(path, 2) == 2
     assert [json.loads(ln)["step"] for ln in path.read_text().splitlines()] == [1, 2]
+
+
+def test_a_stage_built_on_a_retrained_stage_warns(tmp_path: Path, tiny_model: Path) -> None:
+    # stage 2 trains from stage 1's final model; when stage 1 is later retrained (a new DONE),
+    # the skipped stage 2 still holds weights built on the old stage 1: say so
+    import shutil
+
+    data = write_jsonl(tmp_path / "grpo.jsonl", grpo_rows())
+    recipe = load_recipe(two_stage_recipe(tmp_path, tiny_model, data))
+    first = recipe.stages[0]
+    shutil.copytree(tiny_model, first.final_dir)  # stage 1 as finished, without training it
+    (first.output_dir / DONE).write_text('{"stage": "self_supervised", "seconds": 1.0}\n')
+    run_recipe(recipe, log=lambda _: None)
+    messages: list[str] = []
+    run_recipe(load_recipe(recipe.path), log=messages.append)
+    assert not any("retrained" in m for m in messages)
+    (first.output_dir / DONE).write_text('{"stage": "self_supervised", "seconds": 2.0}\n')
+    run_recipe(load_recipe(recipe.path), log=messages.append)
+    assert sum("'self_supervised', was retrained" in m for m in messages) == 1
