@@ -9,7 +9,7 @@ request is sent. The API key is read from the environment variable named by ``ap
 
 Each prompt is one request asking for ``n`` choices, seeded with the batch's seed plus the
 prompt's position in the batch (vLLM honours per-request seeds); a small thread pool sends
-up to ``concurrency`` requests at once. Connection failures, timeouts, HTTP 429 and 5xx are
+up to ``concurrency`` requests at once. Connection failures, replies cut off mid-body, timeouts, HTTP 429 and 5xx are
 retried ``retries`` times with exponential back-off; other HTTP errors fail at once. Every
 failure raises :class:`GeneratorError` naming the URL and the cause: endpoint unreachable,
 no answer within the timeout, the HTTP status with an excerpt of the body, or a reply that
@@ -23,6 +23,7 @@ naming the target. Credentials in ``base_url`` are masked in manifests and messa
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import time
@@ -222,6 +223,9 @@ class OpenAIGenerator(Generator):
             ) from exc
         except (ConnectionError, OSError) as exc:
             raise _Retryable(f"{url}: connection failed ({exc})") from exc
+        except http.client.HTTPException as exc:
+            # a reply cut off mid-body (IncompleteRead) or a garbled status line: transient
+            raise _Retryable(f"{url}: reply cut off ({exc!r})") from exc
         try:
             reply = json.loads(raw)
         except ValueError as exc:

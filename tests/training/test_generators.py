@@ -321,3 +321,46 @@ def test_openai_reply_with_too_few_choices_is_an_error() -> None:
         pytest.raises(GeneratorError, match="asked for n=3 choices, got 1"),
     ):
         remote(server).generate([user("q")], GenParams(n=3, temperature=0.8))
+
+
+def test_openai_reply_cut_off_mid_body_is_retried() -> None:
+    # A server (or proxy) that drops the connection mid-reply: urllib raises
+    # http.client.IncompleteRead from read(), which is neither an OSError nor a URLError.
+    # It is a transient failure like a reset connection: retried, then a GeneratorError.
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.factories.chat import completion
+
+    calls: list[int] = []
+
+    class Truncating(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            calls.append(1)
+            data = json.dumps(completion(body, ["Answer: B"])).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(data if len(calls) > 1 else data[: len(data) // 2])
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Truncating)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+        opts = {"base_url": url, "model": "m", "timeout_s": 5.0, "backoff_s": 0.01}
+        assert build_generator("openai", retries=1, **opts).generate([user("q")]) == [["Answer: B"]]
+        calls.clear()
+        with pytest.raises(GeneratorError, match="after 1 attempts"):
+            build_generator("openai", retries=0, **opts).generate([user("q")])
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
