@@ -9,8 +9,8 @@ request is sent. The API key is read from the environment variable named by ``ap
 
 Each prompt is one request asking for ``n`` choices, seeded with the batch's seed plus the
 prompt's position in the batch (vLLM honours per-request seeds); a small thread pool sends
-up to ``concurrency`` requests at once. Connection failures, replies cut off mid-body, timeouts, HTTP 429 and 5xx are
-retried ``retries`` times with exponential back-off; other HTTP errors fail at once. Every
+up to ``concurrency`` requests at once. Connection failures, replies cut off mid-body,
+timeouts, HTTP 429 and 5xx are retried ``retries`` times with exponential back-off; other HTTP errors fail at once. Every
 failure raises :class:`GeneratorError` naming the URL and the cause: endpoint unreachable,
 no answer within the timeout, the HTTP status with an excerpt of the body, or a reply that
 is not a chat completion. Only the standard library is used.
