@@ -11,7 +11,8 @@ bm25s indexes are static (idf and average length change with every document), so
 rebuilds the bm25s score matrix from the ids, which skips tokenizing again. Many adds in a
 row cost one rebuild (30,000 PubMed abstracts: ~2.3 s on 2 shared cores, while tokenizing
 100 new ones takes ~30 ms; see ``bench/bench_bm25.py``). Scores are bm25s's; the top-k selection is ours, so ties go to the
-earlier chunk and chunks sharing no term with the query are not returned.
+earlier chunk. Every chunk sharing a term with the query is a candidate (even one scoring 0,
+as under Robertson's or ATIRE's idf for a very common term); the others are not returned.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from medkg.retrieval.base import Chunk, RetrievalError, register_retriever
@@ -143,7 +145,7 @@ class BM25Retriever(IndexedRetriever):
                 out.append((np.empty(0, np.int64), np.empty(0, np.float32)))
                 continue
             scores = index.get_scores_from_ids(ids)
-            matched = np.flatnonzero(scores > 0)  # lucene idf > 0: a shared term scores > 0
+            matched = _chunks_with(index, ids)
             out.append(top_k(scores[matched], k, matched))
         return out
 
@@ -190,6 +192,17 @@ class BM25Retriever(IndexedRetriever):
         if n:
             self._index = _load_bm25s(folder / BM25S_DIR, n)
         return self
+
+
+def _chunks_with(index: Any, token_ids: list[int]) -> npt.NDArray[np.int64]:
+    """Positions of the chunks holding at least one of ``token_ids``, ascending.
+
+    Read from the index's postings, not from the scores: under Robertson's idf (clamped to
+    0 by bm25s for a term in over half the chunks) or ATIRE's (0 for a term in every
+    chunk) a chunk can share a query term and score 0; it is still a match."""
+    indptr, indices = index.scores["indptr"], index.scores["indices"]
+    parts = [indices[indptr[t] : indptr[t + 1]] for t in dict.fromkeys(token_ids)]
+    return np.unique(np.concatenate(parts)).astype(np.int64, copy=False)
 
 
 def _load_bm25s(path: Path, n: int) -> Any:

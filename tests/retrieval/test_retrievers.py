@@ -130,6 +130,30 @@ def test_bm25_scores_are_bm25s_scores() -> None:
         assert got.get(c.chunk_id, 0.0) == pytest.approx(float(expected[i]), rel=1e-6)
 
 
+@pytest.mark.parametrize("method", ["robertson", "atire", "lucene"])
+def test_bm25_returns_every_chunk_sharing_a_term_whatever_the_idf(method: str) -> None:
+    # "syndrome" is in 4 of the 6 chunks (titles and texts of DOCS, read by eye): Robertson's
+    # idf of a term in over half the chunks is clamped to 0 by bm25s, ATIRE's of a term in
+    # every chunk is 0, so a chunk can share a query term and still score 0. It must be
+    # returned (after the chunks that score more), and only chunks without the terms left out.
+    r = BM25Retriever(method=method)
+    r.add(make_chunks())
+    with_term = {"pubmed:0:0", "pubmed:1:0", "pubmed:2:0", "pubmed:5:0"}
+    (hits,) = r.search(["syndrome"], k=10)
+    assert set(ids(hits)) == with_term
+    (hits,) = r.search(["syndrome chloride"], k=10)
+    assert set(ids(hits)) == with_term | {"pubmed:3:0"}
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+    everywhere = BM25Retriever(method=method)  # a term in every chunk: atire idf = 0
+    everywhere.add(make_chunks([(t, f"{x} Rare disease.") for t, x in DOCS]))
+    (hits,) = everywhere.search(["rare"], k=10)
+    assert len(hits) == len(DOCS)
+    # best first, equal scores in chunk order
+    assert [h.chunk.chunk_id for h in hits] == [
+        h.chunk.chunk_id for h in sorted(hits, key=lambda h: (-h.score, int(h.chunk.doc_id)))
+    ]
+
+
 def test_bm25_is_deterministic_and_ties_go_to_the_earlier_chunk() -> None:
     twin = ("Marfan syndrome", DOCS[0][1])
     chunks = make_chunks([DOCS[3], twin, *DOCS[:3]])
