@@ -187,11 +187,42 @@ class BM25Retriever(IndexedRetriever):
             raise RetrievalError(f"{folder}: cannot read the tokenized corpus: {exc}") from exc
         if len(tokens) != n:
             raise RetrievalError(f"{folder / TOKENS_FILE} has {len(tokens)} rows, not {n}")
-        self._vocab = {w: i for i, w in enumerate(words)}
+        self._vocab = _check_vocab(folder, words, meta.get("vocab_size"), tokens)
         self._token_ids = tokens
         if n:
             self._index = _load_bm25s(folder / BM25S_DIR, n)
+            terms = len(self._index.scores["indptr"]) - 1
+            if terms != len(self._vocab):
+                raise RetrievalError(
+                    f"{folder / BM25S_DIR} scores {terms} terms; "
+                    f"{folder / VOCAB_FILE} has {len(self._vocab)}"
+                )
         return self
+
+
+def _check_vocab(
+    folder: Path, words: Any, expected: Any, tokens: list[list[int]]
+) -> dict[str, int]:
+    """word -> id from ``vocab.json``, which must be unique words, as many as ``meta.json``
+    records and covering every token id: token ids are positions in it, so a list that
+    lost or gained a word would load and then silently miss or mis-score query terms."""
+    path = folder / VOCAB_FILE
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise RetrievalError(f"{path}: not a list of words")
+    vocab = {w: i for i, w in enumerate(words)}
+    if len(vocab) != len(words):
+        dup = next(w for i, w in enumerate(words) if vocab[w] != i)
+        raise RetrievalError(f"{path}: the word {dup!r} appears twice")
+    if expected is not None and expected != len(words):
+        raise RetrievalError(
+            f"{path} has {len(words)} words; {folder / 'meta.json'} says {expected}"
+        )
+    top = max((max(row) for row in tokens if row), default=-1)
+    if top >= len(words):
+        raise RetrievalError(
+            f"{folder / TOKENS_FILE} uses token id {top}; {path} has {len(words)} words"
+        )
+    return vocab
 
 
 def _chunks_with(index: Any, token_ids: list[int]) -> npt.NDArray[np.int64]:

@@ -420,3 +420,19 @@ def test_missing_index_files_are_named(tmp_path: Path) -> None:
     (folder / "dense" / "meta.json").unlink()
     with pytest.raises(RetrievalError, match=r"dense is not a retrieval index"):
         load_retriever(folder)
+
+
+def test_bm25_vocabulary_out_of_step_with_the_index_is_named(tmp_path: Path) -> None:
+    # vocab.json maps token ids back to words; one that lost or gained words would load and
+    # then silently miss (or mis-score) every query term past the cut
+    bm25 = BM25Retriever()
+    bm25.add(make_chunks())
+    folder = bm25.save(tmp_path / "bm25")
+    words = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+    assert "fbn1" in words[1:]  # the saved vocabulary, read by eye: it holds the gene symbol
+    for bad in (words[:1], [*words, "extra"], [words[0], words[0], *words[2:]]):
+        (folder / "vocab.json").write_text(json.dumps(bad), encoding="utf-8")
+        with pytest.raises(RetrievalError, match=r"vocab\.json"):
+            load_retriever(folder)
+    (folder / "vocab.json").write_text(json.dumps(words), encoding="utf-8")
+    assert ids(load_retriever(folder).search(["FBN1"])[0]) == ["pubmed:0:0"]
