@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pytest
 
 from medkg.embed import build_embedder
@@ -436,3 +437,29 @@ def test_bm25_vocabulary_out_of_step_with_the_index_is_named(tmp_path: Path) -> 
             load_retriever(folder)
     (folder / "vocab.json").write_text(json.dumps(words), encoding="utf-8")
     assert ids(load_retriever(folder).search(["FBN1"])[0]) == ["pubmed:0:0"]
+
+
+@pytest.mark.parametrize(("key", "options"), KEYS)
+def test_bad_meta_and_chunk_files_are_named(
+    tmp_path: Path, key: str, options: dict[str, Any]
+) -> None:
+    r = build_retriever(key, **options)
+    r.add(make_chunks())
+    folder = r.save(tmp_path / key)
+    meta_path = folder / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    for bad in (
+        {k: v for k, v in meta.items() if k != "n_chunks"},
+        {**meta, "n_chunks": "six"},
+        {**meta, "n_chunks": -1},
+        {**meta, "format_version": "one"},
+    ):
+        meta_path.write_text(json.dumps(bad), encoding="utf-8")
+        with pytest.raises(RetrievalError, match=r"meta\.json"):
+            load_retriever(folder)
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    chunks_path = next(folder.rglob("chunks.parquet"))
+    df = pl.read_parquet(chunks_path)
+    df.with_columns(pl.lit("{not json").alias("metadata")).write_parquet(chunks_path)
+    with pytest.raises(RetrievalError, match=r"chunks\.parquet.*row 1.*metadata"):
+        load_retriever(folder)
