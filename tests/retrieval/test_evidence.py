@@ -181,3 +181,23 @@ def test_bad_inputs_are_named(tmp_path: Path):
     with pytest.raises(ValueError, match="refusing to overwrite"):
         write_evidence_dataset(result, taken)
     assert (taken / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_item_fields_of_the_wrong_type_are_named(tmp_path: Path):
+    # a string where the list of entity ids belongs was read character by character: the
+    # item silently had no cue (no graph query) and no support names
+    path = tmp_path / "items.jsonl"
+    for field, value in (
+        ("entity_ids", "HP:0001166,OMIM:154700"),
+        ("entity_ids", [["HP:0001166"]]),
+        ("option_ids", "OMIM:154700"),
+        ("path_nodes", 7),
+        ("question", ["Which gene?"]),
+        ("answer_id", None),
+    ):
+        path.write_text(
+            json.dumps(GENE_ITEM) + "\n" + json.dumps({**GENE_ITEM, field: value}) + "\n",
+            encoding="utf-8",
+        )
+        with pytest.raises(RetrievalError, match=rf"items\.jsonl:2: {field} must be"):
+            read_item_rows(path)
