@@ -478,7 +478,12 @@ def source_manifest(path: str | Path) -> dict[str, Any]:
     info: dict[str, Any] = {"items_sha256": file_digest(items)["sha256"]}
     man = folder / MANIFEST
     if man.is_file():
-        data = json.loads(man.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(man.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RetrievalError(f"{man}: unreadable dataset manifest ({exc})") from None
+        if not isinstance(data, dict):
+            raise RetrievalError(f"{man}: not a dataset manifest (not a JSON object)")
         for key in ("graph_hash", "seed", "n_items", "source_versions"):
             if key in data:
                 info[key] = data[key]

@@ -17,6 +17,7 @@ from medkg.retrieval.evidence import (
     attach_evidence,
     fuse,
     read_item_rows,
+    source_manifest,
     support_names,
     supports,
     write_evidence_dataset,
@@ -201,3 +202,13 @@ def test_item_fields_of_the_wrong_type_are_named(tmp_path: Path):
         )
         with pytest.raises(RetrievalError, match=rf"items\.jsonl:2: {field} must be"):
             read_item_rows(path)
+
+
+def test_unreadable_source_manifest_is_named(tmp_path: Path):
+    (tmp_path / "items.jsonl").write_text(json.dumps(GENE_ITEM) + "\n", encoding="utf-8")
+    (tmp_path / "manifest.json").write_text('{"graph_hash": "ab', encoding="utf-8")
+    with pytest.raises(RetrievalError, match=r"manifest\.json"):
+        source_manifest(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"graph_hash": "ab12", "seed": 3}', encoding="utf-8")
+    info = source_manifest(tmp_path)
+    assert (info["graph_hash"], info["seed"]) == ("ab12", 3)
