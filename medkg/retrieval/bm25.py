@@ -145,7 +145,10 @@ class BM25Retriever(IndexedRetriever):
                 out.append((np.empty(0, np.int64), np.empty(0, np.float32)))
                 continue
             scores = index.get_scores_from_ids(ids)
-            matched = _chunks_with(index, ids)
+            if self.method == "lucene":  # idf > 0: a chunk shares a term iff it scores > 0
+                matched = np.flatnonzero(scores > 0)
+            else:
+                matched = _chunks_with(index, ids)
             out.append(top_k(scores[matched], k, matched))
         return out
 
@@ -232,8 +235,10 @@ def _chunks_with(index: Any, token_ids: list[int]) -> npt.NDArray[np.int64]:
     0 by bm25s for a term in over half the chunks) or ATIRE's (0 for a term in every
     chunk) a chunk can share a query term and score 0; it is still a match."""
     indptr, indices = index.scores["indptr"], index.scores["indices"]
-    parts = [indices[indptr[t] : indptr[t + 1]] for t in dict.fromkeys(token_ids)]
-    return np.unique(np.concatenate(parts)).astype(np.int64, copy=False)
+    hit = np.zeros(int(index.scores["num_docs"]), dtype=bool)  # a mask: no sort per query
+    for t in set(token_ids):
+        hit[indices[indptr[t] : indptr[t + 1]]] = True
+    return np.flatnonzero(hit).astype(np.int64, copy=False)
 
 
 def _load_bm25s(path: Path, n: int) -> Any:
