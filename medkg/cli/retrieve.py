@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from medkg.cli.common import (
@@ -302,12 +303,13 @@ def query(
     if as_json:
         print_json({"corpus": corpus, "kind": target.kind, "query": text, "hits": rows})
         return
-    table = Table(title=f"{corpus} ({target.kind}): {text}")
+    table = Table(title=escape(f"{corpus} ({target.kind}): {text}"))
     for col in ("rank", "score", "doc", "title", "text"):
         table.add_column(col, justify="right" if col in ("rank", "score") else "left")
     for r in rows:
         snippet = " ".join(r["text"].split())[:160]
-        table.add_row(str(r["rank"]), f"{r['score']:.3f}", r["doc_id"], r["title"][:60], snippet)
+        cells = (escape(r["doc_id"]), escape(r["title"][:60]), escape(snippet))  # text, not markup
+        table.add_row(str(r["rank"]), f"{r['score']:.3f}", *cells)
     out.print(table)
     if not rows:
         console.print("[yellow]no hit[/] (no indexed chunk shares a term with the query)")
