@@ -252,7 +252,8 @@ async def export_reviewed_dataset(request: Request) -> Response:
 # ----------------------------------------------------------------------------- mappings
 async def mappings(request: Request) -> Response:
     ui = _ui(request)
-    threshold = _float(request.query_params.get("threshold"), "threshold") or 0.7
+    given = _float(request.query_params.get("threshold"), "threshold")
+    threshold = 0.7 if given is None else given  # 0 is a threshold (conflicts only)
     offset = max(_int(request.query_params.get("offset"), 0, "offset"), 0)
     decided = read_curated(curated_path(ui.home))
     queue = review_queue(ui.index, threshold)

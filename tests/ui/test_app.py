@@ -442,3 +442,12 @@ def test_inspect_warnings_filter_keeps_flagged_families_and_heavy_seeds(
     # a new manifest (a new dataset in the folder) is inspected afresh
     (folder / "manifest.json").write_text(json.dumps({"n_items": len(rows), "v": 2}), "utf-8")
     assert Dataset.open(folder).inspect_warnings() is not warn
+
+
+def test_mapping_threshold_zero_is_honoured(client: TestClient) -> None:
+    """threshold=0 asks for conflicts only; it must not fall back to the 0.7 default."""
+    page = client.get("/mappings?threshold=0")
+    assert page.status_code == 200
+    assert 'name="threshold" value="0.0"' in page.text and "below 0.7" not in page.text
+    assert 'value="0.7"' in client.get("/mappings").text
+    assert client.get("/mappings?threshold=abc").status_code == 400
