@@ -175,7 +175,7 @@ def _escape(text: str) -> str:
 
 
 async def _user_error(request: Request, exc: Exception) -> Response:
-    status = exc.status if isinstance(exc, UserError) else 400
+    status = exc.status if isinstance(exc, UserError) else getattr(exc, "http_status", 400)
     return error_page(request, str(exc), status)
 
 

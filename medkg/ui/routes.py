@@ -16,7 +16,14 @@ from medkg.kg.curie import normalise_curie
 from medkg.synthesis.review import DECISIONS, export_reviewed, record_decisions
 from medkg.ui.app import UIState, UserError, render
 from medkg.ui.coverage import branches_side_by_side, compare_metrics, generate_for_gap
-from medkg.ui.datasets import PAGE_SIZE, Dataset, ItemFilter, distractor_reasons, graph_path
+from medkg.ui.datasets import (
+    PAGE_SIZE,
+    Dataset,
+    ItemFilter,
+    distractor_reasons,
+    graph_path,
+    keep_reviews,
+)
 from medkg.ui.entity import entity_page, neighbourhood
 from medkg.ui.mappings import evidence, record_decision, review_queue
 
@@ -237,6 +244,7 @@ async def export_reviewed_dataset(request: Request) -> Response:
     form = await request.form()
     ds = _dataset(request, str(form.get("path", "")))
     out = ds.path.with_name(f"{ds.path.name}-reviewed")
+    keep_reviews(out)
     report = export_reviewed(ds.path, out)
     ui = _ui(request)
     if out.resolve() not in ui.datasets:

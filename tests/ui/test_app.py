@@ -451,3 +451,42 @@ def test_mapping_threshold_zero_is_honoured(client: TestClient) -> None:
     assert 'name="threshold" value="0.0"' in page.text and "below 0.7" not in page.text
     assert 'value="0.7"' in client.get("/mappings").text
     assert client.get("/mappings?threshold=abc").status_code == 400
+
+
+def test_export_again_keeps_the_reviews_made_on_the_export(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """Re-exporting replaces <dataset>-reviewed/ whole: decisions a curator recorded on the
+    reviewed copy (its review.jsonl) must not be deleted by a second click."""
+    from medkg.synthesis.export import export_items
+    from tests.factories.items import items as make_items
+
+    items = make_items()
+    ds, reviewed = tmp_path / "ds", tmp_path / "ds-reviewed"
+    export_items(items, ds, {"seed": 7}, ["jsonl", "parquet"])
+    assert client.post("/dataset/export", data={"path": str(ds)}).status_code == 200
+    decision = {"path": str(reviewed), "item_id": items[1].id, "decision": "flag", "reason": "x"}
+    assert client.post("/dataset/review", data=decision).status_code == 200
+    kept = (reviewed / "review.jsonl").read_bytes()
+    r = client.post("/dataset/export", data={"path": str(ds)})
+    assert r.status_code == 409 and "review.jsonl" in r.text
+    assert (reviewed / "review.jsonl").read_bytes() == kept
+
+
+def test_generating_again_keeps_the_reviews_of_the_generated_items(
+    tmp_path: Path, small_kg: KnowledgeGraph
+) -> None:
+    """A generated folder reviewed in the workbench is not replaced (with its review.jsonl)
+    by generating the same branch, size and seed again; refused before any work."""
+    from medkg.ui.coverage import generate_for_gap
+    from medkg.ui.datasets import ReviewsWouldBeLost
+
+    out = tmp_path / "generated" / "HP_0000118-n5-s0"
+    out.mkdir(parents=True)
+    (out / "review.jsonl").write_text(
+        '{"decision": "reject", "item_id": "a", "reason": "bad"}\n', encoding="utf-8"
+    )
+    gaps = [{"id": "HP:0001166", "items": 0}]
+    with pytest.raises(ReviewsWouldBeLost, match="review"):
+        generate_for_gap(small_kg, gaps, "HP:0000118", 5, 0, tmp_path / "generated")
+    assert (out / "review.jsonl").is_file()
