@@ -20,7 +20,7 @@ import polars as pl
 
 from medkg.config import medkg_home
 from medkg.coverage.audit import read_audit_folder
-from medkg.ui.datasets import keep_reviews
+from medkg.synthesis.review import keep_reviews
 from medkg.ui.graph import GraphIndex
 
 # One sequential scale for every dataset (viridis, 6 bins over [0, 1]).

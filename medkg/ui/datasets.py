@@ -24,7 +24,7 @@ import polars as pl
 from medkg.errors import MedkgError
 from medkg.synthesis.inspect import baselines
 from medkg.synthesis.items import QAItem
-from medkg.synthesis.review import DECISIONS, read_review, review_path
+from medkg.synthesis.review import DECISIONS, read_review
 from medkg.ui.graph import GraphIndex
 
 PAGE_SIZE = 50
@@ -46,23 +46,6 @@ TABLE_COLUMNS = (
 
 class DatasetError(MedkgError, ValueError):
     """The folder is not a readable medkg dataset; the message says why."""
-
-
-class ReviewsWouldBeLost(DatasetError):
-    """Writing this dataset folder would replace it with its review.jsonl (shown as 409)."""
-
-    http_status = 409
-
-
-def keep_reviews(folder: Path) -> None:
-    """Refuse to replace ``folder`` (a dataset output is swapped in whole) while it holds a
-    curator's review decisions: they would be deleted with it."""
-    path = review_path(folder)
-    if folder.is_dir() and path.is_file() and path.stat().st_size > 0:
-        raise ReviewsWouldBeLost(
-            f"{folder} holds review decisions ({path.name}) that writing it again would "
-            "delete: move or rename that folder first"
-        )
 
 
 @dataclass

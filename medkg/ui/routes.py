@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from medkg.kg.curated import curated_path, read_curated
 from medkg.kg.curie import normalise_curie
-from medkg.synthesis.review import DECISIONS, export_reviewed, record_decisions
+from medkg.synthesis.review import DECISIONS, export_reviewed, keep_reviews, record_decisions
 from medkg.ui.app import UIState, UserError, render
 from medkg.ui.coverage import branches_side_by_side, compare_metrics, generate_for_gap
 from medkg.ui.datasets import (
@@ -22,7 +22,6 @@ from medkg.ui.datasets import (
     ItemFilter,
     distractor_reasons,
     graph_path,
-    keep_reviews,
 )
 from medkg.ui.entity import entity_page, neighbourhood
 from medkg.ui.mappings import evidence, record_decision, review_queue

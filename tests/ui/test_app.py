@@ -478,8 +478,8 @@ def test_generating_again_keeps_the_reviews_of_the_generated_items(
 ) -> None:
     """A generated folder reviewed in the workbench is not replaced (with its review.jsonl)
     by generating the same branch, size and seed again; refused before any work."""
+    from medkg.synthesis.review import ReviewsWouldBeLost
     from medkg.ui.coverage import generate_for_gap
-    from medkg.ui.datasets import ReviewsWouldBeLost
 
     out = tmp_path / "generated" / "HP_0000118-n5-s0"
     out.mkdir(parents=True)
