@@ -28,3 +28,26 @@ def test_query_table_prints_bracketed_text(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     flat = " ".join(res.stdout.split())
     assert "[x-linked]" in flat and "[/i]" in flat
+
+
+def test_recipe_vars_stay_text_as_typed() -> None:
+    """`medkg train run --var NAME=VALUE`: the value is substituted as typed (the help says
+    values stay text); a JSON round trip turned "1.10" into "1.1" and "1e-5" into "1e-05"."""
+    from medkg.cli.train_run import parse_vars
+    from medkg.errors import UsageError
+
+    given = ["REV=1.10", "LR=1e-5", 'NAME="quoted"', "EMPTY=", "EQ=a=b", " K =v"]
+    assert parse_vars(given) == {
+        "REV": "1.10",
+        "LR": "1e-5",
+        "NAME": '"quoted"',
+        "EMPTY": "",
+        "EQ": "a=b",
+        "K": "v",
+    }
+    try:
+        parse_vars(["novalue"])
+    except UsageError as exc:
+        assert "novalue" in str(exc)
+    else:
+        raise AssertionError("NAME without =VALUE must be an error")
