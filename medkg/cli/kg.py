@@ -577,6 +577,12 @@ def export_cmd(
     check_export_target(dest, fmt)
     with store_from_options(store, path) as s:
         kg = s.load()
+    known = set(kg.nodes.get_column("kind").unique().to_list())
+    unknown = sorted(set(kind or []) - known)
+    if unknown:  # a misspelt kind would export an empty graph
+        raise UsageError(
+            f"--kind {', '.join(unknown)}: not in the graph; its kinds: {sorted(known)}"
+        )
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
     ) as p:

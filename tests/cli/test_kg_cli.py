@@ -235,3 +235,18 @@ def test_names_with_brackets_print_as_written(store_path: Path, tmp_path: Path):
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "[x-linked]" in flat(res.stdout) and "[/i]" in flat(res.stdout)
+
+
+def test_export_with_an_unknown_kind_is_an_error(store_path: Path, tmp_path: Path):
+    """A misspelt --kind used to export an empty graph with exit 0."""
+    dest = tmp_path / "out"
+    res = runner.invoke(
+        app, ["kg", "export", str(dest), "--kind", "Diseases", "--path", str(store_path)]
+    )
+    assert res.exit_code == 2, res.output
+    assert "Diseases" in res.output and "Disease" in res.output.replace("Diseases", "")
+    assert not dest.exists()
+    ok = _json(
+        ["kg", "export", str(dest), "--kind", "Disease", "--path", str(store_path), "--json"]
+    )
+    assert ok["nodes"] == 3
