@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape as esc  # names, synonyms, ids are data, never markup
 from rich.progress import (
     BarColumn,
     Progress,
@@ -371,31 +372,35 @@ def show(
         print_json(result)
         return
     out.print(
-        f"[bold]{node['id']}[/]  {node['name']}  [dim]({node['kind']}, {node['source']} {node['source_version']})[/]"
+        f"[bold]{esc(node['id'])}[/]  {esc(node['name'])}  "
+        f"[dim]({esc(node['kind'])}, {esc(node['source'])} {esc(node['source_version'])})[/]"
     )
     if node.get("definition"):
-        out.print(f"  {node['definition']}")
+        out.print(f"  {esc(node['definition'])}")
     if node.get("synonyms"):
-        out.print("  synonyms: " + "; ".join(node["synonyms"][:15]))
+        out.print("  synonyms: " + esc("; ".join(node["synonyms"][:15])))
     if node.get("xrefs"):
-        out.print("  xrefs: " + ", ".join(node["xrefs"][:15]))
+        out.print("  xrefs: " + esc(", ".join(node["xrefs"][:15])))
     if "depth" in node:
         out.print(
             f"  tree: depth {node['depth']}, subtree {node['subtree_size']:,}, placed by {node['met_placement']}, "
-            f"rare={node['rare']}{' (' + node['rare_reason'] + ')' if node.get('rare_reason') else ''}, "
+            f"rare={node['rare']}{' (' + esc(node['rare_reason']) + ')' if node.get('rare_reason') else ''}, "
             f"annotation degree {node['annotation_degree']}"
         )
     if ancestors:
-        out.print("  ancestors: " + " → ".join(f"{a['name']} [dim]{a['id']}[/]" for a in ancestors))
+        out.print(
+            "  ancestors: "
+            + " → ".join(f"{esc(a['name'])} [dim]{esc(a['id'])}[/]" for a in ancestors)
+        )
     if children:
         out.print(
             f"  children ({n_children:,}): "
-            + ", ".join(f"{c['name']} [dim]{c['id']}[/]" for c in children)
+            + ", ".join(f"{esc(c['name'])} [dim]{esc(c['id'])}[/]" for c in children)
         )
     _print_relations(grouped)
     for eq in via_equivalents:
         out.print(
-            f"  [bold]via equivalent[/] {eq['id']} {eq.get('name') or ''} "
+            f"  [bold]via equivalent[/] {esc(eq['id'])} {esc(eq.get('name') or '')} "
             f"[dim]({eq['method']}, precision {eq['confidence']:.2f})[/]"
         )
         _print_relations(eq["relations"], indent="    ")
@@ -403,14 +408,15 @@ def show(
 
 def _print_relations(grouped: dict[str, dict[str, Any]], indent: str = "  ") -> None:
     for key, g in grouped.items():
-        out.print(f"{indent}[bold]{key}[/] ({g['count']:,})")
+        out.print(f"{indent}[bold]{esc(key)}[/] ({g['count']:,})")
         for item in g["items"]:
             extra = ", ".join(
                 f"{k}={v}"
                 for k, v in item.items()
                 if k not in ("other", "other_name", "other_kind")
             )
-            out.print(f"{indent}  {item['other']}  {item.get('other_name') or ''}  [dim]{extra}[/]")
+            other, name = esc(item["other"]), esc(item.get("other_name") or "")
+            out.print(f"{indent}  {other}  {name}  [dim]{esc(extra)}[/]")
 
 
 @app.command()
@@ -429,11 +435,13 @@ def search(
     if as_json:
         print_json(hits)
         return
-    t = Table(title=f"'{text}'", title_justify="left")
+    t = Table(title=esc(f"'{text}'"), title_justify="left")
     for c in ("score", "id", "kind", "name", "matched"):
         t.add_column(c)
     for h in hits:
-        t.add_row(f"{h['score']:.2f}", h["id"], h["kind"], h["name"], h["matched"])
+        t.add_row(
+            f"{h['score']:.2f}", *(esc(str(h[c] or "")) for c in ("id", "kind", "name", "matched"))
+        )
     out.print(t)
 
 
@@ -569,6 +577,12 @@ def export_cmd(
     check_export_target(dest, fmt)
     with store_from_options(store, path) as s:
         kg = s.load()
+    known = set(kg.nodes.get_column("kind").unique().to_list())
+    unknown = sorted(set(kind or []) - known)
+    if unknown:  # a misspelt kind would export an empty graph
+        raise UsageError(
+            f"--kind {', '.join(unknown)}: not in the graph; its kinds: {sorted(known)}"
+        )
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
     ) as p:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from medkg.cli.common import (
@@ -30,6 +31,7 @@ from medkg.cli.common import (
     store_from_options,
 )
 from medkg.errors import UsageError
+from medkg.outputs import write_text
 from medkg.progress import Progress
 
 app = typer.Typer(no_args_is_help=True)
@@ -302,12 +304,13 @@ def query(
     if as_json:
         print_json({"corpus": corpus, "kind": target.kind, "query": text, "hits": rows})
         return
-    table = Table(title=f"{corpus} ({target.kind}): {text}")
+    table = Table(title=escape(f"{corpus} ({target.kind}): {text}"))
     for col in ("rank", "score", "doc", "title", "text"):
         table.add_column(col, justify="right" if col in ("rank", "score") else "left")
     for r in rows:
         snippet = " ".join(r["text"].split())[:160]
-        table.add_row(str(r["rank"]), f"{r['score']:.3f}", r["doc_id"], r["title"][:60], snippet)
+        cells = (escape(r["doc_id"]), escape(r["title"][:60]), escape(snippet))  # text, not markup
+        table.add_row(str(r["rank"]), f"{r['score']:.3f}", *cells)
     out.print(table)
     if not rows:
         console.print("[yellow]no hit[/] (no indexed chunk shares a term with the query)")
@@ -412,6 +415,8 @@ def eval_(
         cutoffs = [int(x) for x in split_values([ks])]
     except ValueError:
         raise UsageError(f"-k needs comma-separated integers, got {ks!r}") from None
+    if report_path is not None:  # checked before the evaluation, which can take minutes
+        _check_report_target(report_path)
     rows = read_item_rows(dataset)
     targets = _open_corpora(split_values(corpora), indexes, embedder, embedder_option)
     gen = _generator(generator, generator_option)
@@ -429,13 +434,23 @@ def eval_(
         )
     data = report.to_dict()
     if report_path is not None:
-        report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_text(report_path, json.dumps(data, indent=2, sort_keys=True) + "\n")  # atomic
     if as_json:
         print_json(data)
         return
     for table in retrieval_tables(report):
         out.print(table)
+
+
+def _check_report_target(path: Path) -> None:
+    """A report file path that can be written: not a folder, under no file."""
+    if path.is_dir():
+        raise UsageError(f"--report {path} is a folder: give a file path")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"--report {path}: {parent} is a file, not a folder")
+            break
 
 
 def _generator(key: str | None, options: list[str] | None) -> Any:

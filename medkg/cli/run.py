@@ -86,6 +86,7 @@ def run(
     from medkg.synthesis.decontam import BenchmarkError, mmlu_path
     from medkg.synthesis.export import KIND, LEGACY
     from medkg.synthesis.pipeline import SynthBackends, SynthConfig, synthesize, validate_config
+    from medkg.synthesis.review import keep_reviews
 
     # Every option and output is checked before the first step runs.
     config = SynthConfig(n=n, seed=seed, rare_share=rare_share, shards_per_family=shards_per_family)
@@ -93,6 +94,7 @@ def run(
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"{out_dir} is a file, not a folder: give a folder for --out")
     check_folder_target(out_dir / "dataset", KIND, LEGACY)
+    keep_reviews(out_dir / "dataset")  # a curator's review.jsonl would go with it
     check_folder_target(out_dir / "coverage", AUDIT_KIND, AUDIT_LEGACY)
     runner = None if engine == "local" else engine_from_options(engine, ray_address, workers)
     start = time.perf_counter()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from medkg.cli.common import (
@@ -169,7 +170,7 @@ def sample(
     for col in ("id", "name", "kind", "rare"):
         draws_table.add_column(col)
     for row in picked.head(show).iter_rows():
-        draws_table.add_row(*(str(v) for v in row))
+        draws_table.add_row(*(escape(str(v)) for v in row))  # names are data, not markup
     out.print(draws_table)
     if n > show:
         console.print(f"... {n - show:,} more (use --json for all)")
@@ -177,6 +178,6 @@ def sample(
     for col in ("group", "realised", reference_kind):
         dist.add_column(col, justify="left" if col == "group" else "right")
     for g in sorted(set(realised) | set(reference)):
-        dist.add_row(g, f"{realised.get(g, 0.0):.4f}", f"{reference.get(g, 0.0):.4f}")
+        dist.add_row(escape(g), f"{realised.get(g, 0.0):.4f}", f"{reference.get(g, 0.0):.4f}")
     out.print(dist)
     out.print(f"total variation distance: {tvd:.4f}   rare share: {result['rare_share']:.4f}")

@@ -128,6 +128,7 @@ def synth(
     from medkg.outputs import check_folder_target
     from medkg.synthesis.export import FORMATS, KIND, LEGACY
     from medkg.synthesis.pipeline import SynthBackends, synthesize, validate_config
+    from medkg.synthesis.review import keep_reviews
 
     config = SynthConfig(
         n=n,
@@ -158,6 +159,7 @@ def synth(
     # Options and the output folder are checked before anything is loaded or generated.
     validate_config(config, SynthBackends.default())
     check_folder_target(out_dir, KIND, LEGACY)
+    keep_reviews(out_dir)  # a curator's review.jsonl would go with the replaced folder
     # local: the plain one-process run (the same dataset, no replay to pay for)
     runner = None if engine == "local" else engine_from_options(engine, ray_address, workers)
     start = time.perf_counter()

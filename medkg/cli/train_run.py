@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,9 +21,9 @@ from medkg.cli.common import (
     generation_bar,
     handle_errors,
     out,
-    parse_params,
     print_json,
 )
+from medkg.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,8 +46,13 @@ def training_errors(fn: F) -> F:
 
 def parse_vars(values: list[str] | None) -> dict[str, str]:
     """``NAME=VALUE`` pairs (repeatable ``--var``); values stay text (the recipe reads them)."""
-    return {name: value if isinstance(value, str) else json.dumps(value)
-            for name, value in parse_params(values).items()}  # fmt: skip
+    pairs: dict[str, str] = {}
+    for item in values or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--var expects NAME=VALUE, got {item!r}")
+        pairs[name.strip()] = value  # as typed: no JSON round trip ("1.10" stays "1.10")
+    return pairs
 
 
 @training_errors

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from medkg.cli.common import PathOption, StoreOption, console, handle_errors, store_from_options
 from medkg.errors import UsageError
@@ -46,10 +48,29 @@ def ui(
     folders = [Dataset.open(d).path.resolve() for d in dataset or []]  # bad folders stop here
     audits = [AuditView.open(a).path.resolve() for a in audit or []]
     secret = (token or new_token()) if needs_token(host) else None
+    # bound before the graph loads: a taken port fails at once, and --port 0 prints its port
+    sock = _listen(host, port)
     state = UIState(store=source, datasets=folders, audits=audits, token=secret)
     console.print(f"loading the graph from {source.describe_location()} ...")
     state.index  # noqa: B018 - build the index before the first request
     shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{port}/" + (f"?token={secret}" if secret else "")
-    console.print(f"[green]medkg ui[/] on {url}  (Ctrl+C stops)")
-    uvicorn.run(create_app(state), host=host, port=port, log_level="warning")
+    url = f"http://{shown}:{sock.getsockname()[1]}/" + (f"?token={secret}" if secret else "")
+    console.print(f"[green]medkg ui[/] on {escape(url)}  (Ctrl+C stops)")
+    config = uvicorn.Config(create_app(state), host=host, port=port, log_level="warning")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (0: a free port); a clear error when taken."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock

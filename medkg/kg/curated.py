@@ -101,22 +101,58 @@ def read_curated(path: Path) -> dict[tuple[str, str], dict[str, str]]:
                 f"{path} line {number}: predicate_id must be one of {sorted(PREDICATE_MATCH)}, "
                 f"got {row.get('predicate_id')!r}"
             )
-        out[(row["subject_id"], row["object_id"])] = {c: row.get(c) or "" for c in SSSOM_COLUMNS}
+        # a curator's own columns (SSSOM has many optional ones) are kept for the next write
+        extra = [c for c in reader.fieldnames or [] if c not in SSSOM_COLUMNS]
+        out[(row["subject_id"], row["object_id"])] = {
+            c: row.get(c) or "" for c in (*SSSOM_COLUMNS, *extra)
+        }
     return out
 
 
+def _header(path: Path) -> list[str]:
+    """The ``#`` header to write: the existing file's curie map and metadata lines kept as
+    written (a curator may have added prefixes), medkg's prefixes and fields added."""
+    old = (
+        [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.startswith("#")]
+        if path.is_file()
+        else []
+    )
+    prefixes: dict[str, str] = {}
+    meta: list[str] = []
+    in_map = False
+    for line in old:
+        body = line[1:]
+        if body.strip() == "curie_map:":
+            in_map = True
+        elif in_map and body.startswith((" ", "\t")) and ":" in body:
+            key, _, value = body.strip().partition(":")
+            prefixes[key.strip()] = value.strip()
+        else:
+            in_map = False
+            meta.append(line)
+    for key, value in CURIE_MAP.items():
+        prefixes.setdefault(key, value)
+    for field, value in (
+        ("mapping_set_id", "https://w3id.org/medkg/curated-mappings"),
+        ("license", "https://creativecommons.org/publicdomain/zero/1.0/"),
+    ):
+        if not any(m[1:].startswith(f"{field}:") for m in meta):
+            meta.append(f"#{field}: {value}")
+    return ["#curie_map:"] + [f"#  {k}: {v}" for k, v in sorted(prefixes.items())] + meta
+
+
 def write_curated(path: Path, rows: Mapping[tuple[str, str], Mapping[str, str]]) -> Path:
-    """Write all rows (sorted by pair) with the SSSOM header, to a temporary name + rename."""
-    header = ["#curie_map:"] + [f"#  {k}: {v}" for k, v in sorted(CURIE_MAP.items())]
-    header += [
-        "#mapping_set_id: https://w3id.org/medkg/curated-mappings",
-        "#license: https://creativecommons.org/publicdomain/zero/1.0/",
-    ]
+    """Write all rows (sorted by pair) with the SSSOM header, to a temporary name + rename.
+    Columns and header lines medkg does not write (a curator's own) are kept."""
+    header = _header(path)
+    columns = list(SSSOM_COLUMNS)
+    for row in rows.values():  # the curator's own columns, after medkg's (see read_curated)
+        columns += [c for c in row if c not in columns]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SSSOM_COLUMNS, delimiter="\t", lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, delimiter="\t", lineterminator="\n")
     writer.writeheader()
     for key in sorted(rows):
-        writer.writerow({c: rows[key].get(c, "") for c in SSSOM_COLUMNS})
+        writer.writerow({c: rows[key].get(c, "") for c in columns})
     write_text(path, "\n".join(header) + "\n" + buffer.getvalue())
     return path
 

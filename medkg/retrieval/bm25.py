@@ -11,7 +11,8 @@ bm25s indexes are static (idf and average length change with every document), so
 rebuilds the bm25s score matrix from the ids, which skips tokenizing again. Many adds in a
 row cost one rebuild (30,000 PubMed abstracts: ~2.3 s on 2 shared cores, while tokenizing
 100 new ones takes ~30 ms; see ``bench/bench_bm25.py``). Scores are bm25s's; the top-k selection is ours, so ties go to the
-earlier chunk and chunks sharing no term with the query are not returned.
+earlier chunk. Every chunk sharing a term with the query is a candidate (even one scoring 0,
+as under Robertson's or ATIRE's idf for a very common term); the others are not returned.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from medkg.retrieval.base import Chunk, RetrievalError, register_retriever
@@ -143,7 +145,10 @@ class BM25Retriever(IndexedRetriever):
                 out.append((np.empty(0, np.int64), np.empty(0, np.float32)))
                 continue
             scores = index.get_scores_from_ids(ids)
-            matched = np.flatnonzero(scores > 0)  # lucene idf > 0: a shared term scores > 0
+            if self.method == "lucene":  # idf > 0: a chunk shares a term iff it scores > 0
+                matched = np.flatnonzero(scores > 0)
+            else:
+                matched = _chunks_with(index, ids)
             out.append(top_k(scores[matched], k, matched))
         return out
 
@@ -185,11 +190,55 @@ class BM25Retriever(IndexedRetriever):
             raise RetrievalError(f"{folder}: cannot read the tokenized corpus: {exc}") from exc
         if len(tokens) != n:
             raise RetrievalError(f"{folder / TOKENS_FILE} has {len(tokens)} rows, not {n}")
-        self._vocab = {w: i for i, w in enumerate(words)}
+        self._vocab = _check_vocab(folder, words, meta.get("vocab_size"), tokens)
         self._token_ids = tokens
         if n:
             self._index = _load_bm25s(folder / BM25S_DIR, n)
+            terms = len(self._index.scores["indptr"]) - 1
+            if terms != len(self._vocab):
+                raise RetrievalError(
+                    f"{folder / BM25S_DIR} scores {terms} terms; "
+                    f"{folder / VOCAB_FILE} has {len(self._vocab)}"
+                )
         return self
+
+
+def _check_vocab(
+    folder: Path, words: Any, expected: Any, tokens: list[list[int]]
+) -> dict[str, int]:
+    """word -> id from ``vocab.json``, which must be unique words, as many as ``meta.json``
+    records and covering every token id: token ids are positions in it, so a list that
+    lost or gained a word would load and then silently miss or mis-score query terms."""
+    path = folder / VOCAB_FILE
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise RetrievalError(f"{path}: not a list of words")
+    vocab = {w: i for i, w in enumerate(words)}
+    if len(vocab) != len(words):
+        dup = next(w for i, w in enumerate(words) if vocab[w] != i)
+        raise RetrievalError(f"{path}: the word {dup!r} appears twice")
+    if expected is not None and expected != len(words):
+        raise RetrievalError(
+            f"{path} has {len(words)} words; {folder / 'meta.json'} says {expected}"
+        )
+    top = max((max(row) for row in tokens if row), default=-1)
+    if top >= len(words):
+        raise RetrievalError(
+            f"{folder / TOKENS_FILE} uses token id {top}; {path} has {len(words)} words"
+        )
+    return vocab
+
+
+def _chunks_with(index: Any, token_ids: list[int]) -> npt.NDArray[np.int64]:
+    """Positions of the chunks holding at least one of ``token_ids``, ascending.
+
+    Read from the index's postings, not from the scores: under Robertson's idf (clamped to
+    0 by bm25s for a term in over half the chunks) or ATIRE's (0 for a term in every
+    chunk) a chunk can share a query term and score 0; it is still a match."""
+    indptr, indices = index.scores["indptr"], index.scores["indices"]
+    hit = np.zeros(int(index.scores["num_docs"]), dtype=bool)  # a mask: no sort per query
+    for t in set(token_ids):
+        hit[indices[indptr[t] : indptr[t + 1]]] = True
+    return np.flatnonzero(hit).astype(np.int64, copy=False)
 
 
 def _load_bm25s(path: Path, n: int) -> Any:

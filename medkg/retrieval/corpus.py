@@ -107,6 +107,8 @@ class CorpusSpec:
             return cls(**data)
         except TypeError as exc:
             raise RetrievalError(f"{where}: corpus {data.get('name')!r}: {exc}") from None
+        except RetrievalError as exc:  # a field __post_init__ refuses: say which file
+            raise RetrievalError(f"{where}: {exc}") from None
 
 
 def check_policy(size: int, overlap: int, what: str = "chunking") -> None:
@@ -293,6 +295,9 @@ class CorpusRegistry:
             raise RetrievalError(f"{self.path}: unreadable corpus registry ({exc})") from None
         if not isinstance(data, dict) or not isinstance(data.get("corpora"), builtins.list):
             raise RetrievalError(f"{self.path}: not a corpus registry (no 'corpora' list)")
+        for i, d in enumerate(data["corpora"], start=1):
+            if not isinstance(d, dict):
+                raise RetrievalError(f"{self.path}: corpus entry {i} is not an object: {d!r}")
         specs = [CorpusSpec.from_dict(d, str(self.path)) for d in data["corpora"]]
         return {s.name: s for s in specs}
 

@@ -447,10 +447,27 @@ def read_item_rows(path: str | Path) -> list[dict[str, Any]]:
             missing = [f for f in ("question", "answer_id", "entity_ids") if f not in row]
             if missing:
                 raise RetrievalError(f"{p}:{n}: item lacks {missing}")
+            _check_item_types(row, f"{p}:{n}")
             rows.append(row)
     if not rows:
         raise RetrievalError(f"{p}: no items")
     return rows
+
+
+# the fields retrieval reads, typed as ``QAItem.to_dict`` writes them: a string where a
+# list belongs would be iterated character by character (no cue, no support names)
+_STRING_FIELDS = ("question", "answer_id")
+_LIST_FIELDS = ("entity_ids", "option_ids", "distractor_ids", "path_nodes", "path_rels")
+
+
+def _check_item_types(row: Mapping[str, Any], where: str) -> None:
+    for f in _STRING_FIELDS:
+        if not isinstance(row[f], str):
+            raise RetrievalError(f"{where}: {f} must be a string, got {row[f]!r}")
+    for f in _LIST_FIELDS:
+        value = row.get(f, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise RetrievalError(f"{where}: {f} must be a list of ids (strings), got {value!r}")
 
 
 def source_manifest(path: str | Path) -> dict[str, Any]:
@@ -461,7 +478,12 @@ def source_manifest(path: str | Path) -> dict[str, Any]:
     info: dict[str, Any] = {"items_sha256": file_digest(items)["sha256"]}
     man = folder / MANIFEST
     if man.is_file():
-        data = json.loads(man.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(man.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RetrievalError(f"{man}: unreadable dataset manifest ({exc})") from None
+        if not isinstance(data, dict):
+            raise RetrievalError(f"{man}: not a dataset manifest (not a JSON object)")
         for key in ("graph_hash", "seed", "n_items", "source_versions"):
             if key in data:
                 info[key] = data[key]

@@ -111,12 +111,19 @@ def read_chunks(folder: Path, expected: int) -> list[Chunk]:
         raise RetrievalError(f"{path} lacks columns {missing}")
     if df.height != expected:
         raise RetrievalError(f"{path} has {df.height} chunks; {folder / META_FILE} says {expected}")
-    return [
-        Chunk(cid, corpus, doc, title, text, start, end, json.loads(meta))
-        for cid, corpus, doc, title, text, start, end, meta in df.select(
-            list(CHUNK_SCHEMA)
-        ).iter_rows()
-    ]
+    chunks = []
+    rows = df.select(list(CHUNK_SCHEMA)).iter_rows()
+    for row, (cid, corpus, doc, title, text, start, end, meta) in enumerate(rows, start=1):
+        try:
+            metadata = json.loads(meta)
+        except (TypeError, ValueError) as exc:
+            raise RetrievalError(
+                f"{path}: row {row} (chunk {cid}): metadata is not a JSON object ({exc})"
+            ) from None
+        if not isinstance(metadata, dict):
+            raise RetrievalError(f"{path}: row {row} (chunk {cid}): metadata is not a JSON object")
+        chunks.append(Chunk(cid, corpus, doc, title, text, start, end, metadata))
+    return chunks
 
 
 def read_meta(folder: str | Path, backend: str | None = None) -> dict[str, Any]:
@@ -134,7 +141,8 @@ def read_meta(folder: str | Path, backend: str | None = None) -> dict[str, Any]:
         raise RetrievalError(f"cannot read {path}: {exc}") from exc
     if not isinstance(meta, dict) or "backend" not in meta:
         raise RetrievalError(f"{path} names no backend")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+    _check_count(path, meta, "format_version", 0)
+    if meta.get("format_version", 0) > FORMAT_VERSION:
         raise RetrievalError(
             f"{folder}: index format {meta['format_version']} is newer than this medkg "
             f"reads ({FORMAT_VERSION})"
@@ -142,6 +150,12 @@ def read_meta(folder: str | Path, backend: str | None = None) -> dict[str, Any]:
     if backend is not None and meta["backend"] != backend:
         raise RetrievalError(f"{folder} holds a {meta['backend']!r} index, not {backend!r}")
     return meta
+
+
+def _check_count(path: Path, meta: dict[str, Any], key: str, default: Any = None) -> None:
+    value = meta.get(key, default)
+    if type(value) is not int or value < 0:
+        raise RetrievalError(f"{path}: {key} must be a whole number >= 0, got {value!r}")
 
 
 def check_load_options(folder: Path, options: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
@@ -236,6 +250,7 @@ class IndexedRetriever(Retriever):
         another backend raises :class:`RetrievalError` naming the folder."""
         folder = Path(folder)
         meta = read_meta(folder, cls.key)
+        _check_count(folder / META_FILE, meta, "n_chunks")  # the backends' _restore read it
         return cls._restore(folder, meta, **options)
 
     def meta(self) -> dict[str, Any]:

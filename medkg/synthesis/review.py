@@ -102,6 +102,24 @@ def record_decisions(dataset: str | Path, entries: Iterable[dict[str, Any]]) -> 
     return path
 
 
+class ReviewsWouldBeLost(ReviewError):
+    """Writing a dataset folder would replace it together with its review file."""
+
+    http_status = 409  # the workbench shows it as a conflict
+
+
+def keep_reviews(folder: str | Path) -> None:
+    """Refuse to replace ``folder`` while it holds a curator's review decisions: dataset
+    outputs are swapped in whole (``staged_folder``), so they would be deleted with it.
+    Call it before the work that writes the folder."""
+    path = Path(folder) / REVIEW_FILE
+    if path.is_file() and path.stat().st_size > 0:
+        raise ReviewsWouldBeLost(
+            f"{folder} holds review decisions ({REVIEW_FILE}) that writing it again would "
+            "delete: move or rename that folder first, or write to another one"
+        )
+
+
 def export_reviewed(
     dataset: str | Path, out_dir: str | Path, formats: Sequence[str] | None = None
 ) -> Any:
@@ -134,7 +152,9 @@ __all__ = [
     "DECISIONS",
     "REVIEW_FILE",
     "ReviewError",
+    "ReviewsWouldBeLost",
     "export_reviewed",
+    "keep_reviews",
     "read_review",
     "record_decisions",
     "rejected_ids",

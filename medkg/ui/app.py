@@ -111,7 +111,7 @@ def new_token() -> str:
 
 class TokenMiddleware(BaseHTTPMiddleware):
     """Require ``?token=`` (then a cookie) when the app has a token; static files included.
-    Writes (POST) from a page of another origin are refused whatever the binding, so a web
+    Without a token, only requests whose Host is a loopback name are served. Writes (POST) from a page of another origin are refused whatever the binding, so a web
     page open in the same browser cannot record decisions or start a generation."""
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
@@ -123,6 +123,13 @@ class TokenMiddleware(BaseHTTPMiddleware):
                 )
         token = request.app.state.ui.token
         if token is None:
+            # A token-less server listens on loopback only; a request naming another host
+            # is a page whose name was rebound to 127.0.0.1 (DNS rebinding): refused.
+            if urlsplit(f"//{request.headers.get('host', '')}").hostname not in LOOPBACK:
+                return PlainTextResponse(
+                    "medkg ui: requests must address this server as 127.0.0.1 or localhost.",
+                    status_code=403,
+                )
             return await call_next(request)
         given = request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE) or ""
         if not hmac.compare_digest(given.encode(), token.encode()):
@@ -168,7 +175,7 @@ def _escape(text: str) -> str:
 
 
 async def _user_error(request: Request, exc: Exception) -> Response:
-    status = exc.status if isinstance(exc, UserError) else 400
+    status = exc.status if isinstance(exc, UserError) else getattr(exc, "http_status", 400)
     return error_page(request, str(exc), status)
 
 

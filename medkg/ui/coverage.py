@@ -20,6 +20,7 @@ import polars as pl
 
 from medkg.config import medkg_home
 from medkg.coverage.audit import read_audit_folder
+from medkg.synthesis.review import keep_reviews
 from medkg.ui.graph import GraphIndex
 
 # One sequential scale for every dataset (viridis, 6 bins over [0, 1]).
@@ -272,6 +273,9 @@ def generate_for_gap(
         raise ValueError(f"branch {branch} has no audited entities to generate for")
     if not 1 <= n <= 500:
         raise ValueError("the number of items must be between 1 and 500")
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", branch)
+    out = (out_root or medkg_home() / "ui" / "generated") / f"{safe}-n{n}-s{seed}"
+    keep_reviews(out)  # before the work: a regenerated folder replaces its review.jsonl
     backends = backends or synthesis_backends(kg)
     families = families_for(kg, backends, [g["id"] for g in gaps])
     if not families:
@@ -292,8 +296,6 @@ def generate_for_gap(
         raise ValueError(
             f"no item could be made for branch {branch}: {result.warnings or result.rejects}"
         )
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", branch)
-    out = (out_root or medkg_home() / "ui" / "generated") / f"{safe}-n{n}-s{seed}"
     report = result.export(out, ["jsonl", "parquet"])
     return report.path, {
         "items": len(result.items),

@@ -13,10 +13,16 @@ from starlette.routing import Route
 
 from medkg.kg.curated import curated_path, read_curated
 from medkg.kg.curie import normalise_curie
-from medkg.synthesis.review import DECISIONS, export_reviewed, record_decisions
+from medkg.synthesis.review import DECISIONS, export_reviewed, keep_reviews, record_decisions
 from medkg.ui.app import UIState, UserError, render
 from medkg.ui.coverage import branches_side_by_side, compare_metrics, generate_for_gap
-from medkg.ui.datasets import PAGE_SIZE, Dataset, ItemFilter, distractor_reasons, graph_path
+from medkg.ui.datasets import (
+    PAGE_SIZE,
+    Dataset,
+    ItemFilter,
+    distractor_reasons,
+    graph_path,
+)
 from medkg.ui.entity import entity_page, neighbourhood
 from medkg.ui.mappings import evidence, record_decision, review_queue
 
@@ -237,6 +243,7 @@ async def export_reviewed_dataset(request: Request) -> Response:
     form = await request.form()
     ds = _dataset(request, str(form.get("path", "")))
     out = ds.path.with_name(f"{ds.path.name}-reviewed")
+    keep_reviews(out)
     report = export_reviewed(ds.path, out)
     ui = _ui(request)
     if out.resolve() not in ui.datasets:
@@ -252,7 +259,8 @@ async def export_reviewed_dataset(request: Request) -> Response:
 # ----------------------------------------------------------------------------- mappings
 async def mappings(request: Request) -> Response:
     ui = _ui(request)
-    threshold = _float(request.query_params.get("threshold"), "threshold") or 0.7
+    given = _float(request.query_params.get("threshold"), "threshold")
+    threshold = 0.7 if given is None else given  # 0 is a threshold (conflicts only)
     offset = max(_int(request.query_params.get("offset"), 0, "offset"), 0)
     decided = read_curated(curated_path(ui.home))
     queue = review_queue(ui.index, threshold)

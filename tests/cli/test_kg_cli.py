@@ -210,3 +210,43 @@ def test_show_reads_facts_through_equivalents(store_path: Path):
     assert "MESH:D056846" not in via  # the MeSH node carries no facts of its own here
     text = runner.invoke(app, ["kg", "show", "OMIM:154700", "--path", str(store_path)]).stdout
     assert "via equivalent ORPHA:558" in text and "TGFB2" in text
+
+
+def test_names_with_brackets_print_as_written(store_path: Path, tmp_path: Path):
+    """Entity names are data, not rich markup: "[x-linked]" must not vanish and "[/i]"
+    must not crash the table (both are plain text in imported ontologies)."""
+    obo = tmp_path / "odd.obo"
+    obo.write_text(
+        "ontology: odd\ndata-version: 1\n\n[Term]\nid: ODD:1\nname: Zyxdeafness [x-linked]\n"
+        "xref: OMIM:154700\n\n[Term]\nid: ODD:2\nname: Zyxdeafness [/i] type 2\n"
+    )
+    _json(["kg", "import", str(obo), "--kind", "Disease", "--path", str(store_path), "--json"])
+    flat = lambda text: " ".join(text.split())  # noqa: E731 - tables may wrap cells
+    res = runner.invoke(app, ["kg", "search", "zyxdeafness", "--path", str(store_path)])
+    assert res.exit_code == 0, res.output
+    assert "[x-linked]" in flat(res.stdout) and "[/i]" in flat(res.stdout)
+    res = runner.invoke(app, ["kg", "show", "OMIM:154700", "--path", str(store_path)])
+    assert res.exit_code == 0, res.output
+    assert "Zyxdeafness [x-linked]" in flat(res.stdout)
+    res = runner.invoke(
+        app,
+        ["sample", "--n", "40", "--show", "40", "--seed", "1", "--kind", "Disease",
+         "--path", str(store_path)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "[x-linked]" in flat(res.stdout) and "[/i]" in flat(res.stdout)
+
+
+def test_export_with_an_unknown_kind_is_an_error(store_path: Path, tmp_path: Path):
+    """A misspelt --kind used to export an empty graph with exit 0."""
+    dest = tmp_path / "out"
+    res = runner.invoke(
+        app, ["kg", "export", str(dest), "--kind", "Diseases", "--path", str(store_path)]
+    )
+    assert res.exit_code == 2, res.output
+    assert "Diseases" in res.output and "Disease" in res.output.replace("Diseases", "")
+    assert not dest.exists()
+    ok = _json(
+        ["kg", "export", str(dest), "--kind", "Disease", "--path", str(store_path), "--json"]
+    )
+    assert ok["nodes"] == 3

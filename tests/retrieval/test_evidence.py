@@ -17,6 +17,7 @@ from medkg.retrieval.evidence import (
     attach_evidence,
     fuse,
     read_item_rows,
+    source_manifest,
     support_names,
     supports,
     write_evidence_dataset,
@@ -181,3 +182,33 @@ def test_bad_inputs_are_named(tmp_path: Path):
     with pytest.raises(ValueError, match="refusing to overwrite"):
         write_evidence_dataset(result, taken)
     assert (taken / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_item_fields_of_the_wrong_type_are_named(tmp_path: Path):
+    # a string where the list of entity ids belongs was read character by character: the
+    # item silently had no cue (no graph query) and no support names
+    path = tmp_path / "items.jsonl"
+    for field, value in (
+        ("entity_ids", "HP:0001166,OMIM:154700"),
+        ("entity_ids", [["HP:0001166"]]),
+        ("option_ids", "OMIM:154700"),
+        ("path_nodes", 7),
+        ("question", ["Which gene?"]),
+        ("answer_id", None),
+    ):
+        path.write_text(
+            json.dumps(GENE_ITEM) + "\n" + json.dumps({**GENE_ITEM, field: value}) + "\n",
+            encoding="utf-8",
+        )
+        with pytest.raises(RetrievalError, match=rf"items\.jsonl:2: {field} must be"):
+            read_item_rows(path)
+
+
+def test_unreadable_source_manifest_is_named(tmp_path: Path):
+    (tmp_path / "items.jsonl").write_text(json.dumps(GENE_ITEM) + "\n", encoding="utf-8")
+    (tmp_path / "manifest.json").write_text('{"graph_hash": "ab', encoding="utf-8")
+    with pytest.raises(RetrievalError, match=r"manifest\.json"):
+        source_manifest(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"graph_hash": "ab12", "seed": 3}', encoding="utf-8")
+    info = source_manifest(tmp_path)
+    assert (info["graph_hash"], info["seed"]) == ("ab12", 3)

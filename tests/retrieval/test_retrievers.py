@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pytest
 
 from medkg.embed import build_embedder
@@ -128,6 +129,30 @@ def test_bm25_scores_are_bm25s_scores() -> None:
     got = {h.chunk.chunk_id: h.score for h in hits}
     for i, c in enumerate(chunks):
         assert got.get(c.chunk_id, 0.0) == pytest.approx(float(expected[i]), rel=1e-6)
+
+
+@pytest.mark.parametrize("method", ["robertson", "atire", "lucene"])
+def test_bm25_returns_every_chunk_sharing_a_term_whatever_the_idf(method: str) -> None:
+    # "syndrome" is in 4 of the 6 chunks (titles and texts of DOCS, read by eye): Robertson's
+    # idf of a term in over half the chunks is clamped to 0 by bm25s, ATIRE's of a term in
+    # every chunk is 0, so a chunk can share a query term and still score 0. It must be
+    # returned (after the chunks that score more), and only chunks without the terms left out.
+    r = BM25Retriever(method=method)
+    r.add(make_chunks())
+    with_term = {"pubmed:0:0", "pubmed:1:0", "pubmed:2:0", "pubmed:5:0"}
+    (hits,) = r.search(["syndrome"], k=10)
+    assert set(ids(hits)) == with_term
+    (hits,) = r.search(["syndrome chloride"], k=10)
+    assert set(ids(hits)) == with_term | {"pubmed:3:0"}
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+    everywhere = BM25Retriever(method=method)  # a term in every chunk: atire idf = 0
+    everywhere.add(make_chunks([(t, f"{x} Rare disease.") for t, x in DOCS]))
+    (hits,) = everywhere.search(["rare"], k=10)
+    assert len(hits) == len(DOCS)
+    # best first, equal scores in chunk order
+    assert [h.chunk.chunk_id for h in hits] == [
+        h.chunk.chunk_id for h in sorted(hits, key=lambda h: (-h.score, int(h.chunk.doc_id)))
+    ]
 
 
 def test_bm25_is_deterministic_and_ties_go_to_the_earlier_chunk() -> None:
@@ -395,4 +420,46 @@ def test_missing_index_files_are_named(tmp_path: Path) -> None:
     folder = hybrid.save(tmp_path / "hybrid")
     (folder / "dense" / "meta.json").unlink()
     with pytest.raises(RetrievalError, match=r"dense is not a retrieval index"):
+        load_retriever(folder)
+
+
+def test_bm25_vocabulary_out_of_step_with_the_index_is_named(tmp_path: Path) -> None:
+    # vocab.json maps token ids back to words; one that lost or gained words would load and
+    # then silently miss (or mis-score) every query term past the cut
+    bm25 = BM25Retriever()
+    bm25.add(make_chunks())
+    folder = bm25.save(tmp_path / "bm25")
+    words = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+    assert "fbn1" in words[1:]  # the saved vocabulary, read by eye: it holds the gene symbol
+    for bad in (words[:1], [*words, "extra"], [words[0], words[0], *words[2:]]):
+        (folder / "vocab.json").write_text(json.dumps(bad), encoding="utf-8")
+        with pytest.raises(RetrievalError, match=r"vocab\.json"):
+            load_retriever(folder)
+    (folder / "vocab.json").write_text(json.dumps(words), encoding="utf-8")
+    assert ids(load_retriever(folder).search(["FBN1"])[0]) == ["pubmed:0:0"]
+
+
+@pytest.mark.parametrize(("key", "options"), KEYS)
+def test_bad_meta_and_chunk_files_are_named(
+    tmp_path: Path, key: str, options: dict[str, Any]
+) -> None:
+    r = build_retriever(key, **options)
+    r.add(make_chunks())
+    folder = r.save(tmp_path / key)
+    meta_path = folder / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    for bad in (
+        {k: v for k, v in meta.items() if k != "n_chunks"},
+        {**meta, "n_chunks": "six"},
+        {**meta, "n_chunks": -1},
+        {**meta, "format_version": "one"},
+    ):
+        meta_path.write_text(json.dumps(bad), encoding="utf-8")
+        with pytest.raises(RetrievalError, match=r"meta\.json"):
+            load_retriever(folder)
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    chunks_path = next(folder.rglob("chunks.parquet"))
+    df = pl.read_parquet(chunks_path)
+    df.with_columns(pl.lit("{not json").alias("metadata")).write_parquet(chunks_path)
+    with pytest.raises(RetrievalError, match=r"chunks\.parquet.*row 1.*metadata"):
         load_retriever(folder)

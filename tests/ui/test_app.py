@@ -19,6 +19,9 @@ from medkg.ui.datasets import Dataset, ItemFilter
 from medkg.ui.entity import entity_page, frequency_words
 from medkg.ui.graph import GraphIndex
 
+# A token-less server answers only requests addressed to the loopback interface.
+LOCAL = "http://127.0.0.1:8765"
+
 
 def write_dataset(folder: Path, n: int, families: tuple[str, ...] = ("gene", "diagnosis")) -> Path:
     """A dataset folder in `medkg synth`'s layout: manifest.json + items.parquet."""
@@ -55,7 +58,7 @@ def state(tmp_path: Path, small_kg: KnowledgeGraph) -> UIState:
 
 @pytest.fixture()
 def client(state: UIState) -> TestClient:
-    return TestClient(create_app(state), raise_server_exceptions=False)
+    return TestClient(create_app(state), base_url=LOCAL, raise_server_exceptions=False)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -143,7 +146,7 @@ def test_token_is_required_beyond_loopback(state: UIState) -> None:
     assert not needs_token("127.0.0.1") and not needs_token("localhost")
     assert needs_token("0.0.0.0") and needs_token("192.168.1.5")
     state.token = "s3cret-token"
-    client = TestClient(create_app(state))
+    client = TestClient(create_app(state), base_url=LOCAL)
     assert client.get("/").status_code == 403
     assert client.get("/static/vendor/htmx.min.js").status_code == 403
     assert client.get("/?token=wrong").status_code == 403
@@ -231,7 +234,7 @@ def test_workbench_over_a_neo4j_store(neo4j_server: Any, small_kg: KnowledgeGrap
     store = Neo4jStore(uri=neo4j_server.uri)
     try:
         store.save(small_kg)
-        client = TestClient(create_app(UIState(store=store)))
+        client = TestClient(create_app(UIState(store=store)), base_url=LOCAL)
         page = client.get("/entity/OMIM:154700")
         assert page.status_code == 200
         assert "Marfan syndrome type 1" in page.text and "equivalent entity" in page.text
@@ -278,8 +281,22 @@ def test_writes_from_another_origin_are_refused(client: TestClient, tmp_path: Pa
     form = {"path": str(ds), "item_id": "item000001", "decision": "reject", "reason": "spam"}
     r = client.post("/dataset/review", data=form, headers={"Origin": "http://evil.example"})
     assert r.status_code == 403 and not (ds / "review.jsonl").exists()
-    r = client.post("/dataset/review", data=form, headers={"Origin": "http://testserver"})
+    r = client.post("/dataset/review", data=form, headers={"Origin": LOCAL})
     assert r.status_code == 200 and (ds / "review.jsonl").is_file()
+
+
+def test_a_tokenless_server_refuses_other_host_names(client: TestClient, tmp_path: Path) -> None:
+    """DNS rebinding: a page of http://evil.example:8765 whose name now resolves to
+    127.0.0.1 is same-origin with itself, so Origin matches Host; only the Host name
+    tells that the request was not addressed to the loopback server."""
+    ds = write_dataset(tmp_path / "ds", 3)
+    form = {"path": str(ds), "item_id": "item000001", "decision": "reject", "reason": "spam"}
+    evil = {"Host": "evil.example:8765", "Origin": "http://evil.example:8765"}
+    r = client.post("/dataset/review", data=form, headers=evil)
+    assert r.status_code == 403 and not (ds / "review.jsonl").exists()
+    assert client.get("/entity/ORPHA:558", headers={"Host": "evil.example:8765"}).status_code == 403
+    for host in ("localhost:8765", "127.0.0.1", "[::1]:8765"):
+        assert client.get("/entity/ORPHA:558", headers={"Host": host}).status_code == 200
 
 
 def test_ids_with_url_characters_link_and_open(tmp_path: Path, small_kg: KnowledgeGraph) -> None:
@@ -293,7 +310,9 @@ def test_ids_with_url_characters_link_and_open(tmp_path: Path, small_kg: Knowled
     kg = KnowledgeGraph(nodes=nodes, edges=small_kg.edges, sources=small_kg.sources)
     with open_store("embedded", path=tmp_path / "graph") as store:
         store.save(kg)
-    client = TestClient(create_app(UIState(store=open_store("embedded", path=tmp_path / "graph"))))
+    client = TestClient(
+        create_app(UIState(store=open_store("embedded", path=tmp_path / "graph"))), base_url=LOCAL
+    )
     listing = client.get("/tree/children/HP:0000118").text
     assert "/entity/LOCAL:a%2Fb%20c%231%3Fx" in listing
     page = client.get("/entity/LOCAL:a%2Fb%20c%231%3Fx")
@@ -310,7 +329,7 @@ def test_two_datasets_side_by_side_on_one_scale(tmp_path: Path, state: UIState) 
     b = audit(nodes, pl.DataFrame({"item_id": ["1"], "entity_id": ["HP:0000545"]}),
               name="beta", min_branch_size=1)  # fmt: skip
     write_audit([a, b], tmp_path / "cov")
-    client = TestClient(create_app(state))
+    client = TestClient(create_app(state), base_url=LOCAL)
     page = client.get("/coverage", params={"audit": str(tmp_path / "cov")})
     assert page.status_code == 200
     table = page.text[page.text.index('id="branches"') :]
@@ -360,7 +379,7 @@ def test_branch_lists_count_concepts_not_surface_mentions(tmp_path: Path, state:
     a = audit(state.index.nodes, mentions, name="solo", min_branch_size=1)
     write_audit([a], tmp_path / "cov")
     mentions.write_parquet(tmp_path / "cov" / "mentions.parquet")
-    client = TestClient(create_app(state))
+    client = TestClient(create_app(state), base_url=LOCAL)
     params = {"audit": str(tmp_path / "cov"), "dataset": "solo"}
     page = client.get("/coverage/branch", params={**params, "id": "ORPHA:558"}).text
     uncovered = page[
@@ -417,9 +436,57 @@ def test_inspect_warnings_filter_keeps_flagged_families_and_heavy_seeds(
     warn = ds.inspect_warnings()
     assert warn is ds.inspect_warnings()  # computed once per manifest
     assert set(warn.flagged_families) == {"gene"}
-    client = TestClient(create_app(state))
+    client = TestClient(create_app(state), base_url=LOCAL)
     html = client.get("/dataset", params={"path": str(folder), "warnings": "yes"}).text
     assert "13 item(s) match" in html and "longest 1.00 vs chance 0.25" in html
     # a new manifest (a new dataset in the folder) is inspected afresh
     (folder / "manifest.json").write_text(json.dumps({"n_items": len(rows), "v": 2}), "utf-8")
     assert Dataset.open(folder).inspect_warnings() is not warn
+
+
+def test_mapping_threshold_zero_is_honoured(client: TestClient) -> None:
+    """threshold=0 asks for conflicts only; it must not fall back to the 0.7 default."""
+    page = client.get("/mappings?threshold=0")
+    assert page.status_code == 200
+    assert 'name="threshold" value="0.0"' in page.text and "below 0.7" not in page.text
+    assert 'value="0.7"' in client.get("/mappings").text
+    assert client.get("/mappings?threshold=abc").status_code == 400
+
+
+def test_export_again_keeps_the_reviews_made_on_the_export(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """Re-exporting replaces <dataset>-reviewed/ whole: decisions a curator recorded on the
+    reviewed copy (its review.jsonl) must not be deleted by a second click."""
+    from medkg.synthesis.export import export_items
+    from tests.factories.items import items as make_items
+
+    items = make_items()
+    ds, reviewed = tmp_path / "ds", tmp_path / "ds-reviewed"
+    export_items(items, ds, {"seed": 7}, ["jsonl", "parquet"])
+    assert client.post("/dataset/export", data={"path": str(ds)}).status_code == 200
+    decision = {"path": str(reviewed), "item_id": items[1].id, "decision": "flag", "reason": "x"}
+    assert client.post("/dataset/review", data=decision).status_code == 200
+    kept = (reviewed / "review.jsonl").read_bytes()
+    r = client.post("/dataset/export", data={"path": str(ds)})
+    assert r.status_code == 409 and "review.jsonl" in r.text
+    assert (reviewed / "review.jsonl").read_bytes() == kept
+
+
+def test_generating_again_keeps_the_reviews_of_the_generated_items(
+    tmp_path: Path, small_kg: KnowledgeGraph
+) -> None:
+    """A generated folder reviewed in the workbench is not replaced (with its review.jsonl)
+    by generating the same branch, size and seed again; refused before any work."""
+    from medkg.synthesis.review import ReviewsWouldBeLost
+    from medkg.ui.coverage import generate_for_gap
+
+    out = tmp_path / "generated" / "HP_0000118-n5-s0"
+    out.mkdir(parents=True)
+    (out / "review.jsonl").write_text(
+        '{"decision": "reject", "item_id": "a", "reason": "bad"}\n', encoding="utf-8"
+    )
+    gaps = [{"id": "HP:0001166", "items": 0}]
+    with pytest.raises(ReviewsWouldBeLost, match="review"):
+        generate_for_gap(small_kg, gaps, "HP:0000118", 5, 0, tmp_path / "generated")
+    assert (out / "review.jsonl").is_file()

@@ -106,3 +106,33 @@ def test_medkg_ui_serves_and_guards_with_a_token(tmp_path: Path, small_kg: Knowl
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_port_zero_prints_the_port_it_listens_on(tmp_path: Path, small_kg: KnowledgeGraph) -> None:
+    """`--port 0` ("a free one") must print the URL of the port actually bound, not :0."""
+    with open_store("embedded", path=tmp_path / "graph") as store:
+        store.save(small_kg)
+    proc, url = _serve(["--path", str(tmp_path / "graph"), "--port", "0"])
+    try:
+        found = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/", url)
+        assert found and int(found.group(1)) > 0, url
+        _wait(url)
+        assert _get(url + "entity/ORPHA:558") == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_a_taken_port_is_a_clear_error(tmp_path: Path, small_kg: KnowledgeGraph) -> None:
+    import socket
+
+    with open_store("embedded", path=tmp_path / "graph") as store:
+        store.save(small_kg)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        args = ["ui", "--path", str(tmp_path / "graph"), "--port", str(port)]
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output

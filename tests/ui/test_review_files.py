@@ -139,3 +139,28 @@ def test_reviewed_export_leaves_rejected_items_out(tmp_path: Path) -> None:
     with pytest.raises(ReviewError, match="not a medkg dataset"):
         export_reviewed(tmp_path, tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_a_decision_keeps_the_curators_own_columns_and_header(
+    tmp_path: Path, small_kg: KnowledgeGraph
+) -> None:
+    """The curated file may be edited by hand (SSSOM has many optional columns and a
+    free curie map): a decision made in the workbench must not drop what it does not write."""
+    path = tmp_path / "curated.sssom.tsv"
+    path.write_text(
+        "#curie_map:\n#  MONDO: http://purl.obolibrary.org/obo/MONDO_\n"
+        "#  OMIM: https://omim.org/entry/\n"
+        "subject_id\tpredicate_id\tobject_id\tmapping_justification\treviewer_id\tsubject_source\n"
+        "MONDO:0007947\tskos:exactMatch\tOMIM:154700\tsemapv:ManualMappingCuration\t"
+        "orcid:0000-0002\tobo:mondo\n",
+        encoding="utf-8",
+    )
+    record_decision(GraphIndex(small_kg), "OMIM:154700", "ORPHA:558", "reject", "no", path)
+    text = path.read_text(encoding="utf-8")
+    assert "#  MONDO: http://purl.obolibrary.org/obo/MONDO_" in text
+    body = [ln for ln in text.splitlines() if not ln.startswith("#")]
+    rows = {r["subject_id"]: r for r in csv.DictReader(body, delimiter="\t")}
+    assert rows["MONDO:0007947"]["reviewer_id"] == "orcid:0000-0002"
+    assert rows["MONDO:0007947"]["subject_source"] == "obo:mondo"
+    assert rows["OMIM:154700"]["predicate_modifier"] == "Not"
+    assert rows["OMIM:154700"]["reviewer_id"] == ""
