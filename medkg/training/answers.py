@@ -92,11 +92,20 @@ def _letter_of(match: re.Match[str]) -> str:
     return (up or match.groupdict().get("low") or "").upper()
 
 
+# Words that follow an answer letter but never the article "a" ("the answer is A because").
+_NOT_AFTER_ARTICLE = re.compile(
+    r"\s+(?:because|since|as|which|that|is|was|and|or|but|so|given|due|here|there|while|"
+    r"whereas|for|with|in|if)\b"
+)
+
+
 def _article(text: str, match: re.Match[str]) -> bool:
     """True for "A" used as the English article ("answer is a rare ..." / "is A rare")."""
     if _letter_of(match) != "A":
         return False
     rest = text[match.end() :]
+    if _NOT_AFTER_ARTICLE.match(rest):
+        return False  # "A because ...", "A since ...": the letter, then the reason
     return bool(re.match(r"\s+[a-z]", rest)) and not match.group(0).rstrip().endswith(
         (")", "]", ".", ":", "*")
     )

@@ -161,3 +161,19 @@ def test_walking_through_every_option_is_no_answer() -> None:
     # the same letter marked twice still decides; a stated answer after a walk decides
     assert extract_letter("**B.** Marfan syndrome\nB. fits best", OPTIONS) == "B"
     assert extract_letter(walk + "\nAnswer: B", OPTIONS) == "B"
+
+
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "The answer is A because cystic fibrosis explains the findings.",
+        "The answer is A since the sweat chloride is high.",
+        "Answer is A as the findings fit.",
+        "The answer is A which fits best.",
+    ],
+)
+def test_a_followed_by_a_function_word_is_option_a(completion: str) -> None:
+    # "A because ..." cannot be the article; reading it as no answer scored option A (and
+    # only A: "The answer is B because ..." reads B) as wrong, a position bias of the reader
+    assert extract_letter(completion, OPTIONS) == "A"
+    assert extract_letter(completion.replace(" A ", " B ", 1), OPTIONS) == "B"
