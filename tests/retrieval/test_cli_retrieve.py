@@ -164,3 +164,20 @@ def test_unknown_embedder_option_is_a_clear_error(tmp_path: Path):
     query = ["query", "d", "Marfan", "--indexes", idx, "--embedder", "hashing"]
     res = invoke([*query, "--embedder-option", "dim=64"], code=2)
     assert "--embedder-option" in res.output and "does not take ['dim']" in res.output
+
+
+def test_eval_report_under_a_file_is_a_clear_error(world: dict[str, Path]) -> None:
+    """`retrieve eval --report` to a path that cannot be written is a one-line error (exit
+    2) found before the evaluation runs; the report is written atomically."""
+    blocker = world["root"] / "not-a-folder"
+    blocker.write_text("notes\n", encoding="utf-8")
+    base = ["eval", str(world["ds"]), "--path", str(world["store"]), "-k", "1"]
+    base += ["--indexes", str(world["indexes"])]
+    res = runner.invoke(app, [*base, "--report", str(blocker / "eval.json")])
+    assert res.exit_code == 2, res.output
+    assert f"{blocker} is a file" in " ".join(res.output.split())
+    assert blocker.read_text(encoding="utf-8") == "notes\n"
+    report = world["root"] / "reports" / "eval.json"
+    res = runner.invoke(app, [*base, "--report", str(report), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(report.read_text(encoding="utf-8")) == json.loads(res.stdout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -42,8 +44,9 @@ def test_ui_with_a_folder_that_is_not_a_dataset(tmp_path: Path, small_kg: Knowle
     assert sorted(p.name for p in tmp_path.iterdir()) == ["graph", "notes"]
 
 
-def _serve(args: list[str]) -> tuple[subprocess.Popen[str], str]:
-    """Start `medkg ui` as a real process; return it and the URL it printed."""
+@contextlib.contextmanager
+def _serve(args: list[str]) -> Iterator[str]:
+    """Run `medkg ui` as a real process while the block runs; yield the URL it printed."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "medkg.cli.main", "ui", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -54,7 +57,12 @@ def _serve(args: list[str]) -> tuple[subprocess.Popen[str], str]:
     for line in proc.stdout:
         found = re.search(r"medkg ui on (http://\S+)", line)
         if found:
-            return proc, found.group(1)
+            try:
+                yield found.group(1)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=20)
+            return
         if time.monotonic() > deadline:
             break
     proc.kill()
@@ -84,43 +92,31 @@ def test_medkg_ui_serves_and_guards_with_a_token(tmp_path: Path, small_kg: Knowl
     with open_store("embedded", path=tmp_path / "graph") as store:
         store.save(small_kg)
     port = free_port()
-    proc, url = _serve(["--path", str(tmp_path / "graph"), "--port", str(port)])
-    try:
+    with _serve(["--path", str(tmp_path / "graph"), "--port", str(port)]) as url:
         assert url == f"http://127.0.0.1:{port}/"
         _wait(url)
         assert _get(url + "entity/ORPHA:558") == 200
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
     port = free_port()
-    proc, url = _serve(
+    with _serve(
         ["--path", str(tmp_path / "graph"), "--host", "0.0.0.0", "--port", str(port)]
-    )
-    try:
+    ) as url:
         base, _, token = url.partition("?token=")
         assert base == f"http://0.0.0.0:{port}/" and len(token) >= 30
         local = f"http://127.0.0.1:{port}/"
         _wait(local)
         assert _get(local) == 403
         assert _get(local + "?token=" + token) == 200
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def test_port_zero_prints_the_port_it_listens_on(tmp_path: Path, small_kg: KnowledgeGraph) -> None:
     """`--port 0` ("a free one") must print the URL of the port actually bound, not :0."""
     with open_store("embedded", path=tmp_path / "graph") as store:
         store.save(small_kg)
-    proc, url = _serve(["--path", str(tmp_path / "graph"), "--port", "0"])
-    try:
+    with _serve(["--path", str(tmp_path / "graph"), "--port", "0"]) as url:
         found = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/", url)
         assert found and int(found.group(1)) > 0, url
         _wait(url)
         assert _get(url + "entity/ORPHA:558") == 200
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def test_a_taken_port_is_a_clear_error(tmp_path: Path, small_kg: KnowledgeGraph) -> None:
