@@ -371,27 +371,42 @@ def _gene_phenotype_edges(frame: pl.DataFrame) -> pl.DataFrame:
     would be one disease's figure: ABCA1 - Hypertriglyceridemia read 0/7 where another
     disease has it Very frequent)."""
     known = frame.filter(pl.col("frequency") != "-")
-    per_disease = known.group_by(["gene", "hpo_id"]).agg(
+    pair = ["gene", "hpo_id"]
+    per_pair = known.group_by(pair).agg(
         pl.col("frequency").n_unique().alias("n_freq"),
         pl.col("frequency").first().alias("frequency"),
-        pl.struct("disease_id", "frequency")
-        .unique()
-        .sort_by(pl.struct("disease_id", "frequency"))
-        .alias("by_disease"),
     )
     several = pl.col("n_freq") > 1
-    props = pl.col("by_disease").map_elements(_frequencies_json, return_dtype=pl.String())
+    # each disease's frequency, rendered only for the pairs whose diseases disagree (about
+    # a tenth of them: the JSON is Python work per pair)
+    disagreeing = (
+        known.join(per_pair.filter(several).select(pair), on=pair)
+        .group_by(pair)
+        .agg(
+            pl.struct("disease_id", "frequency")
+            .unique()
+            .sort_by(pl.struct("disease_id", "frequency"))
+            .alias("by_disease")
+        )
+        .select(
+            *pair,
+            pl.col("by_disease")
+            .map_elements(_frequencies_json, return_dtype=pl.String())
+            .alias("props"),
+        )
+    )
     return (
-        frame.group_by(["gene", "hpo_id"], maintain_order=True)
+        frame.group_by(pair, maintain_order=True)
         .agg(pl.col("disease_id").unique().sort().str.join(";").alias("reference"))
-        .join(per_disease, on=["gene", "hpo_id"], how="left", maintain_order="left")
+        .join(per_pair, on=pair, how="left", maintain_order="left")
+        .join(disagreeing, on=pair, how="left", maintain_order="left")
         .select(
             pl.col("gene").alias("src"),
             pl.lit(GENE_HAS_PHENOTYPE).alias("rel"),
             pl.col("hpo_id").alias("dst"),
             "reference",
             pl.when(several).then(None).otherwise(pl.col("frequency")).alias("frequency"),
-            pl.when(several).then(props).otherwise(None).alias("props"),
+            "props",
         )
         .with_columns(_frequency_value())
     )
