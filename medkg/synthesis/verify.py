@@ -40,7 +40,7 @@ import numpy as np
 from medkg.errors import UsageError
 from medkg.kg.index import BRANCH_SCHEMES, SynthesisGraph
 from medkg.kg.model import DISEASE, MODIFIER, PHENOTYPE
-from medkg.synthesis.clinical import related_to
+from medkg.synthesis.clinical import related_to, with_equivalents
 from medkg.synthesis.items import QAItem
 from medkg.text import names_in, normalise
 
@@ -191,7 +191,7 @@ def absent_phenotype(g: SynthesisGraph, disease: int, p: int) -> bool:
     for any of its MAPS_TO equivalents (OMIM and Orphanet annotate one disease apart:
     ORPHA:353298 Roifman syndrome has an abnormal nasal bridge, OMIM:616651 does not)."""
     up = g.anc.row(p)
-    for d in (disease, *g.equiv.row(disease).tolist()):
+    for d in with_equivalents(g, disease):
         if g.dis_maybe_closed.has(d, p) or g.dis_maybe.contains(d, up).any():
             return False
     return True
@@ -224,7 +224,7 @@ def _check_diagnosis(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     if not g.has_phenotype(rows.answer, cue_arr).all():
         out.append(f"answer_does_not_fit: {item.answer_id} lacks a presented phenotype")
     for d in rows.distractors:  # conservative: 0-of-n cohort annotations count here
-        twins = [d, *g.equiv.row(d).tolist()]  # sources annotate one disease apart
+        twins = with_equivalents(g, d)  # sources annotate one disease apart
         if cues and any(g.may_have_phenotype(t, cue_arr).all() for t in twins):
             out.append(f"distractor_also_fits: {g.ids[d]} has every presented phenotype")
     for m in rows.of_kind(MODIFIER):  # an onset cue must be the answer's clinical course
@@ -233,7 +233,7 @@ def _check_diagnosis(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     return out
 
 
-def _fitting_genes(
+def fitting_genes(
     g: SynthesisGraph, cues: list[int], maybe: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Diseases with every cue, and the genes associated with any of them (``maybe``: the
@@ -256,10 +256,10 @@ def _check_gene(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     out = []
     for d in hidden:
         out += _cue_checks(item, g, cues, d)
-    _, gstar = _fitting_genes(g, cues)
+    _, gstar = fitting_genes(g, cues)
     if rows.answer not in set(gstar.tolist()):
         out.append(f"answer_does_not_fit: {item.answer_id} is not a gene of a fitting disease")
-    fits = set(_fitting_genes(g, cues, maybe=True)[1].tolist())
+    fits = set(fitting_genes(g, cues, maybe=True)[1].tolist())
     for d in rows.distractors:
         if d in fits:
             out.append(f"distractor_also_fits: {g.ids[d]} is a gene of a fitting disease")
@@ -280,9 +280,9 @@ def _check_chain(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     out = []
     for d in first:
         out += _cue_checks(item, g, cues, d)
-    dstar, gstar = _fitting_genes(g, cues)
+    dstar, gstar = fitting_genes(g, cues)
     reach_set, dstar_set = _reach(g, gstar), set(dstar.tolist())
-    maybe_d, maybe_g = _fitting_genes(g, cues, maybe=True)
+    maybe_d, maybe_g = fitting_genes(g, cues, maybe=True)
     unsafe = _reach(g, maybe_g) | set(maybe_d.tolist())
     a = rows.answer
     if a not in reach_set or a in dstar_set:
@@ -292,7 +292,7 @@ def _check_chain(item: QAItem, g: SynthesisGraph, rows: Rows) -> list[str]:
     ):
         out.append(f"answer_not_unique: {item.answer_id} is the presented disease itself")
     for d in rows.distractors:
-        if not unsafe.isdisjoint([d, *g.equiv.row(d).tolist()]):  # itself or a MAPS_TO twin
+        if not unsafe.isdisjoint(with_equivalents(g, d)):  # itself or a MAPS_TO twin
             out.append(f"distractor_also_fits: {g.ids[d]} is reachable through a fitting gene")
     return out
 
@@ -381,6 +381,7 @@ __all__ = [
     "CLASS_OPTION_FAMILIES",
     "FAMILY_CHECKS",
     "absent_phenotype",
+    "fitting_genes",
     "most_specific_common_ancestors",
     "negated_cue",
     "reason_of",

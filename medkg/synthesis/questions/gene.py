@@ -24,21 +24,15 @@ from medkg.synthesis.questions.base import (
     star_walk,
 )
 from medkg.synthesis.questions.cues import select_cues
+from medkg.synthesis.verify import fitting_genes as verified_fitting_genes
 
 
 def fitting_genes(g: Any, cues: list[int], maybe: bool = False) -> tuple[np.ndarray, set[int]]:
-    """Diseases having every cue, and the set of their genes (``maybe``: the conservative
-    set distractors must avoid, also counting 0-of-n cohort annotations and the genes of
-    the fitting diseases' MAPS_TO equivalents: a source attaches genes to its own ids, so
-    ORPHA:536 holds lupus genes that OMIM:152700, the same disease, does not)."""
-    dstar = g.diseases_with_all(cues, maybe=maybe)
-    genes: set[int] = set()
-    for d in dstar.tolist():
-        genes.update(g.dis_gene.row(d).tolist())
-        if maybe:
-            for e in g.equiv.row(d).tolist():
-                genes.update(g.dis_gene.row(e).tolist())
-    return dstar, genes
+    """:func:`medkg.synthesis.verify.fitting_genes` (diseases having every cue, and their
+    genes; ``maybe``: the conservative set distractors must avoid), the genes as a set: the
+    families test membership, and the verifier must judge with the same set."""
+    dstar, genes = verified_fitting_genes(g, cues, maybe=maybe)
+    return dstar, set(genes.tolist())
 
 
 @register_family("gene")
