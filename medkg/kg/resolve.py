@@ -43,7 +43,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -158,15 +158,24 @@ def normalise_name(text: str) -> str:
     return _NON_ALNUM.sub(" ", text).strip()
 
 
-def normalise_names(texts: pl.Series) -> pl.Series:
-    """:func:`normalise_name` over a column: ASCII names in polars, the others in Python."""
-    col = texts.cast(pl.String()).fill_null("")
-    fast = (
-        col.str.to_lowercase()
+PolarsText = TypeVar("PolarsText", pl.Series, pl.Expr)
+
+
+def unaccented_name_key(texts: PolarsText) -> PolarsText:
+    """:func:`normalise_name` in polars for text whose accents are gone already (a Series
+    or an expression): lower case, possessive "'s" dropped, punctuation to single spaces."""
+    return (
+        texts.str.to_lowercase()
         .str.replace_all(r"(\w)'s\b", "$1")
         .str.replace_all(r"[^a-z0-9]+", " ")
         .str.strip_chars()
     )
+
+
+def normalise_names(texts: pl.Series) -> pl.Series:
+    """:func:`normalise_name` over a column: ASCII names in polars, the others in Python."""
+    col = texts.cast(pl.String()).fill_null("")
+    fast = unaccented_name_key(col)
     non_ascii = ~col.str.contains(r"^[\x00-\x7F]*$")
     if not non_ascii.any():
         return fast

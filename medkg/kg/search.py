@@ -22,18 +22,13 @@ from typing import Any
 
 import polars as pl
 
+from medkg.kg.resolve import unaccented_name_key
+
 
 def _norm(expr: pl.Expr) -> pl.Expr:
     """:func:`medkg.kg.resolve.normalise_name` in polars (accents dropped, possessive "'s"
     dropped); the query goes through it too, so a name always finds itself."""
-    return (
-        expr.str.normalize("NFKD")
-        .str.replace_all(r"\p{Mn}", "")
-        .str.to_lowercase()
-        .str.replace_all(r"(\w)'s\b", "$1")
-        .str.replace_all(r"[^a-z0-9]+", " ")
-        .str.strip_chars()
-    )
+    return unaccented_name_key(expr.str.normalize("NFKD").str.replace_all(r"\p{Mn}", ""))
 
 
 def _normalise_query(text: str) -> str:
